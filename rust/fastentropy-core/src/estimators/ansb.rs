@@ -1,0 +1,33 @@
+//! Nemenman's asymptotic NSB (Nemenman 2011, "Coincidences and estimation of entropies of
+//! random variables with large cardinalities", Entropy 13:2013, eqs. 29–30):
+//!
+//!   Ĥ ≈ (γ − ln 2) + 2 ln N − ψ(Δ),  σ ≈ √ψ₁(Δ),  Δ = N − K_obs (coincidences).
+//!
+//! A saddle-point approximation of NSB for the regime of few coincidences: valid only when
+//! Δ ≪ N (and K ≫ N); needs Δ ≥ 1. Outside that regime it is reported with a note.
+
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+use crate::special::{digamma, trigamma, EULER_GAMMA};
+
+/// Beyond this share of coincidences the asymptotic regime Δ ≪ N clearly does not hold.
+const REGIME_LIMIT: f64 = 0.1;
+
+/// Returns (estimate, std, whether the sample is outside the regime of validity).
+pub(crate) fn ansb(p: &Profile) -> Result<(f64, f64, bool)> {
+    let delta = p.coincidences();
+    if delta == 0 {
+        return Err(Error::TooFewCoincidences {
+            method: "ansb",
+            needed: 1,
+            n: p.n(),
+            distinct: p.distinct(),
+        });
+    }
+    let (n, d) = (p.n() as f64, delta as f64);
+    let value = (EULER_GAMMA - std::f64::consts::LN_2) + 2.0 * n.ln() - digamma(d);
+    Ok((value, trigamma(d).sqrt(), d > REGIME_LIMIT * n))
+}
+
+/// The fraction Δ/N above which `ansb` notes that it is outside its regime.
+pub(crate) const ANSB_REGIME_LIMIT: f64 = REGIME_LIMIT;

@@ -1,0 +1,238 @@
+//! Entropy estimators. Each works from a [`Profile`] alone, in time proportional to the
+//! number of distinct count values (times a quadrature's node count for the Bayesian
+//! mixtures), never to N or to the alphabet size. All values are in nats.
+//!
+//! One file per family; each starts with its formula, reference and domain of validity.
+
+mod ansb;
+mod chao_shen;
+mod dirichlet;
+mod grassberger;
+mod jackknife;
+mod nsb;
+mod pitman_yor;
+mod plugin;
+mod pym;
+mod shrinkage;
+mod zhang;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use dirichlet::Concentration;
+
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+
+/// An entropy estimation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Plugin,
+    MillerMadow,
+    Jackknife,
+    Grassberger,
+    GrassbergerLnN,
+    ChaoShen,
+    Zhang,
+    Shrinkage,
+    Dirichlet,
+    Nsb,
+    Ansb,
+    Pym,
+}
+
+impl Method {
+    /// Every method, in the order tables list them.
+    pub const ALL: [Method; 12] = [
+        Method::Plugin,
+        Method::MillerMadow,
+        Method::Jackknife,
+        Method::Grassberger,
+        Method::GrassbergerLnN,
+        Method::ChaoShen,
+        Method::Zhang,
+        Method::Shrinkage,
+        Method::Dirichlet,
+        Method::Nsb,
+        Method::Ansb,
+        Method::Pym,
+    ];
+
+    /// The method's public name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Plugin => "plugin",
+            Method::MillerMadow => "miller_madow",
+            Method::Jackknife => "jackknife",
+            Method::Grassberger => "grassberger",
+            Method::GrassbergerLnN => "grassberger_lnN",
+            Method::ChaoShen => "chao_shen",
+            Method::Zhang => "zhang",
+            Method::Shrinkage => "shrinkage",
+            Method::Dirichlet => "dirichlet",
+            Method::Nsb => "nsb",
+            Method::Ansb => "ansb",
+            Method::Pym => "pym",
+        }
+    }
+
+    /// Whether the method needs `alphabet_size`.
+    pub fn needs_alphabet(self) -> bool {
+        matches!(self, Method::Dirichlet)
+    }
+
+    /// Coincidences (N − K_obs) the method needs when no alphabet size is given.
+    pub fn needs_coincidences(self) -> u64 {
+        match self {
+            Method::Ansb | Method::Pym | Method::Nsb => 1,
+            _ => 0,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Method {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Method::ALL.iter().map(|m| m.name()).collect();
+                Error::Invalid(format!(
+                    "unknown method {s:?}; choose one of {}",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+/// Options shared by the estimators.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Options {
+    /// The number K of possible outcomes, when known (a float: K may exceed 2^64).
+    pub alphabet_size: Option<f64>,
+    /// Prior concentration of `dirichlet`; Jeffreys (1/2) when `None`.
+    pub concentration: Option<Concentration>,
+}
+
+/// An entropy estimate in nats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// The estimate.
+    pub value: f64,
+    /// Its standard deviation (posterior std, or standard error), where the method has one.
+    pub std: Option<f64>,
+    /// How the estimate was made, where an option was absent (e.g. the alphabet assumed).
+    pub notes: Vec<String>,
+    /// Reasons to distrust this estimate (e.g. a method used outside its regime).
+    pub warnings: Vec<String>,
+}
+
+impl Estimate {
+    fn new(value: f64, std: Option<f64>) -> Self {
+        Self {
+            value,
+            std,
+            notes: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// Estimates the entropy (nats) of the distribution behind `profile` with `method`.
+///
+/// # Errors
+/// An empty profile, an alphabet size smaller than the observed support or not finite, a
+/// missing alphabet size where the method needs one, too few coincidences for the method.
+pub fn estimate(profile: &Profile, method: Method, options: &Options) -> Result<Estimate> {
+    if profile.n() == 0 {
+        return Err(Error::Empty);
+    }
+    let alphabet = options
+        .alphabet_size
+        .map(|k| checked_alphabet(k, profile))
+        .transpose()?;
+    let est = match method {
+        Method::Plugin => Estimate::new(plugin::plugin(profile), None),
+        Method::MillerMadow => Estimate::new(plugin::miller_madow(profile), None),
+        Method::Jackknife => {
+            let (value, se) = jackknife::jackknife(profile)?;
+            Estimate::new(value, Some(se))
+        }
+        Method::Grassberger => Estimate::new(grassberger::grassberger(profile), None),
+        Method::GrassbergerLnN => Estimate::new(grassberger::grassberger_ln_n(profile), None),
+        Method::ChaoShen => Estimate::new(chao_shen::chao_shen(profile), None),
+        Method::Zhang => Estimate::new(zhang::zhang(profile), None),
+        Method::Shrinkage => {
+            let k = alphabet.unwrap_or(profile.distinct() as f64);
+            let mut est = Estimate::new(shrinkage::shrinkage(profile, k), None);
+            if alphabet.is_none() {
+                est.notes.push(format!(
+                    "no alphabet_size given: shrinking toward uniform over the {} observed \
+                     outcomes",
+                    profile.distinct()
+                ));
+            }
+            est
+        }
+        Method::Dirichlet => {
+            let k = alphabet.ok_or_else(|| {
+                Error::Invalid("dirichlet needs alphabet_size (the number of bins K)".into())
+            })?;
+            let c = options.concentration.unwrap_or(Concentration::Jeffreys);
+            let (value, std) = dirichlet::dirichlet(profile, c, k)?;
+            Estimate::new(value, Some(std))
+        }
+        Method::Nsb => {
+            let (value, std) = nsb::nsb(profile, alphabet)?;
+            Estimate::new(value, Some(std))
+        }
+        Method::Ansb => {
+            let (value, std, outside) = ansb::ansb(profile)?;
+            let mut est = Estimate::new(value, Some(std));
+            if outside {
+                est.warnings.push(format!(
+                    "ansb is an asymptotic approximation valid when coincidences are few \
+                     (N - distinct << N); here N - distinct = {} is more than {:.0}% of N = {}: \
+                     prefer nsb",
+                    profile.coincidences(),
+                    100.0 * ansb::ANSB_REGIME_LIMIT,
+                    profile.n()
+                ));
+            }
+            est
+        }
+        Method::Pym => {
+            let (value, std) = pym::pym(profile)?;
+            Estimate::new(value, Some(std))
+        }
+    };
+    if !est.value.is_finite() || est.std.is_some_and(|s| !s.is_finite()) {
+        // A non-finite number here is a bug; say so rather than return it.
+        return Err(Error::Invalid(format!(
+            "{method} produced a non-finite result for this profile (N = {}, distinct = {}); \
+             please report it",
+            profile.n(),
+            profile.distinct()
+        )));
+    }
+    Ok(est)
+}
+
+fn checked_alphabet(k: f64, profile: &Profile) -> Result<f64> {
+    let distinct = profile.distinct() as f64;
+    if !k.is_finite() || k < distinct || k < 1.0 {
+        return Err(Error::Invalid(format!(
+            "alphabet_size must be a finite number >= the {} distinct outcomes observed, got {k}",
+            profile.distinct()
+        )));
+    }
+    Ok(k)
+}

@@ -1,0 +1,27 @@
+//! Plug-in (maximum-likelihood) entropy and the Miller–Madow correction.
+//!
+//! plug-in: Ĥ = −Σ (n_i/N) ln(n_i/N) = ln N − (1/N) Σ_k m_k·k ln k.
+//! Negatively biased by ≈ (K−1)/(2N) when N ≫ K (Miller 1955), and by far more when
+//! N ≲ K, where it is bounded by ln N whatever the true entropy.
+//!
+//! Miller–Madow: Ĥ + (K_obs − 1)/(2N) (Miller 1955; Madow's first-order bias term with the
+//! observed support). Removes the leading bias only in the well-sampled regime N ≫ K.
+
+use crate::profile::Profile;
+
+/// S = Σ_k m_k·k ln k, the sum both estimators need.
+pub(crate) fn sum_k_ln_k(p: &Profile) -> f64 {
+    p.pairs_f64()
+        .filter(|&(k, _)| k > 1.0)
+        .map(|(k, m)| m * k * k.ln())
+        .sum()
+}
+
+pub(crate) fn plugin(p: &Profile) -> f64 {
+    let n = p.n() as f64;
+    (n.ln() - sum_k_ln_k(p) / n).max(0.0)
+}
+
+pub(crate) fn miller_madow(p: &Profile) -> f64 {
+    plugin(p) + (p.distinct() as f64 - 1.0) / (2.0 * p.n() as f64)
+}

@@ -1,0 +1,16 @@
+//! fastentropy-core: entropy estimation from count profiles, in pure Rust.
+//!
+//! A [`Profile`] is the count of counts of a sample: for each count value `k`, the number
+//! `m_k` of distinct outcomes seen exactly `k` times. Every symmetric estimator is a function
+//! of it, and profiles of disjoint supports add, so counting engines produce profiles and the
+//! [`estimators`] consume them. All estimates are in nats.
+
+pub mod error;
+pub mod estimators;
+pub mod profile;
+pub mod quadrature;
+pub mod special;
+
+pub use error::{Error, Result};
+pub use estimators::{estimate, Concentration, Estimate, Method, Options};
+pub use profile::Profile;

@@ -1,0 +1,361 @@
+//! Posterior mixtures over one real hyperparameter: ∫ w(x) · (moments of H given x) dx.
+//!
+//! The Bayesian estimators (NSB, the Pitman–Yor mixture) average a conditional posterior mean
+//! and variance over a hyperparameter x with an unnormalised log density ℓ(x) that may be
+//! astronomically large or small, may be narrow (width ~1/√N) and may have long exponential
+//! tails. The method, chosen for those shapes:
+//!
+//! 1. scan ℓ on a coarse grid and take the best point (the density is unimodal in practice;
+//!    then the mode lies within one grid step of it);
+//! 2. refine the mode x* by safeguarded Newton steps on finite differences, which also give
+//!    the curvature scale σ = 1/√(−ℓ''(x*));
+//! 3. integrate in t with x = x* + σ·sinh(t) by the trapezoidal rule, halving the step until
+//!    Z, the mean and the standard deviation agree between levels. For integrands analytic
+//!    in a strip and decaying at both ends the trapezoidal rule converges exponentially
+//!    (Trefethen & Weideman, SIAM Review 2014); the sinh map resolves the core at the scale
+//!    σ and reaches tails that decay only like e^{−|x|} in a few dozen nodes.
+//!
+//! Everything is normalised at the mode (log space) and the variance is accumulated about the
+//! final mean (law of total variance), never as E[H²] − E[H]².
+
+use crate::error::{Error, Result};
+
+/// The log weight and the conditional moments of H at one hyperparameter value.
+#[derive(Debug, Clone, Copy)]
+pub struct Node {
+    /// Unnormalised log density of the hyperparameter (−∞ outside its support).
+    pub ln_w: f64,
+    /// E[H | x].
+    pub mean: f64,
+    /// Var[H | x].
+    pub var: f64,
+}
+
+impl Node {
+    /// A node where only the log weight was needed.
+    pub fn weight_only(ln_w: f64) -> Self {
+        Self {
+            ln_w,
+            mean: f64::NAN,
+            var: f64::NAN,
+        }
+    }
+}
+
+/// The mixture's normaliser (log), mean and variance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Mixture {
+    /// ln ∫ w(x) dx.
+    pub ln_z: f64,
+    /// E[H] = ∫ w·E[H|x] / Z.
+    pub mean: f64,
+    /// Var[H] = ∫ w·(Var[H|x] + (E[H|x] − E[H])²) / Z.
+    pub var: f64,
+}
+
+/// Where to look: a scan range with its step, and the domain outside which w = 0.
+#[derive(Debug, Clone, Copy)]
+pub struct Search {
+    pub lo: f64,
+    pub hi: f64,
+    pub step: f64,
+    pub domain: (f64, f64),
+}
+
+/// Nodes this far (in log weight) below the mode are negligible: e^{−46} ≈ 1e−20.
+const NEGLIGIBLE: f64 = 46.0;
+/// Relative agreement between trapezoid levels at which the finer level is accepted; the
+/// error of the finer level is then far smaller still (exponential convergence).
+const LEVEL_TOL: f64 = 1e-11;
+const MAX_LEVELS: usize = 9;
+
+/// Integrates the mixture. `f(x, need_moments)` evaluates the log weight and, when asked, the
+/// conditional mean and variance of H.
+///
+/// # Errors
+/// When the weight is nowhere positive, or the mode escapes every reasonable range (an
+/// improper posterior).
+pub fn mixture<F>(mut f: F, search: Search) -> Result<Mixture>
+where
+    F: FnMut(f64, bool) -> Node,
+{
+    let mut ln_w = |x: f64| -> f64 {
+        let v = f(x, false).ln_w;
+        if v.is_nan() {
+            f64::NEG_INFINITY
+        } else {
+            v
+        }
+    };
+    let (x0, bracket) = scan(&mut ln_w, search)?;
+    let (x_star, sigma, l_star) = refine_mode(&mut ln_w, x0, bracket);
+    integrate(&mut f, x_star, sigma, l_star, search.domain)
+}
+
+/// Grid scan, extended while the best point sits on an edge.
+fn scan(ln_w: &mut impl FnMut(f64) -> f64, s: Search) -> Result<(f64, (f64, f64))> {
+    let (mut lo, mut hi) = (s.lo.max(s.domain.0), s.hi.min(s.domain.1));
+    for _ in 0..8 {
+        let n = ((hi - lo) / s.step).ceil().max(2.0) as usize;
+        let h = (hi - lo) / n as f64;
+        let (mut best, mut best_i) = (f64::NEG_INFINITY, 0usize);
+        for i in 0..=n {
+            let v = ln_w(lo + h * i as f64);
+            if v > best {
+                best = v;
+                best_i = i;
+            }
+        }
+        if best == f64::NEG_INFINITY {
+            break;
+        }
+        let width = hi - lo;
+        if best_i == 0 && lo > s.domain.0 {
+            lo = (lo - width).max(s.domain.0);
+            hi = lo + width + 2.0 * h;
+        } else if best_i == n && hi < s.domain.1 {
+            hi = (hi + width).min(s.domain.1);
+            lo = hi - width - 2.0 * h;
+        } else {
+            let x = lo + h * best_i as f64;
+            return Ok((x, ((x - h).max(s.domain.0), (x + h).min(s.domain.1))));
+        }
+    }
+    Err(Error::Invalid(
+        "the posterior over the hyperparameter is not normalisable for this sample (its \
+         density has no interior maximum)"
+            .into(),
+    ))
+}
+
+/// Safeguarded Newton on central differences. Returns the mode, σ and ℓ at the mode.
+fn refine_mode(
+    ln_w: &mut impl FnMut(f64) -> f64,
+    mut x: f64,
+    (mut a, mut b): (f64, f64),
+) -> (f64, f64, f64) {
+    let mut h = (b - a) / 8.0;
+    let mut sigma = (b - a) / 2.0;
+    let mut f0 = ln_w(x);
+    for _ in 0..200 {
+        let (fm, fp) = (ln_w(x - h), ln_w(x + h));
+        if fp > f0 {
+            a = x;
+        } else if fm > f0 {
+            b = x;
+        } else {
+            a = a.max(x - h);
+            b = b.min(x + h);
+        }
+        let curv = (fp - 2.0 * f0 + fm) / (h * h);
+        let newton_ok = curv.is_finite() && curv < 0.0;
+        if newton_ok {
+            sigma = 1.0 / (-curv).sqrt();
+        }
+        let slope = (fp - fm) / (2.0 * h);
+        let mut next = if newton_ok {
+            x - slope / curv
+        } else {
+            f64::NAN
+        };
+        if !(next > a && next < b) {
+            next = 0.5 * (a + b);
+        }
+        let moved = (next - x).abs();
+        let f_next = ln_w(next);
+        if f_next >= f0 || !newton_ok {
+            x = next;
+            f0 = f_next;
+        } else {
+            // Newton overshot: the better point stays, the bracket has already shrunk.
+        }
+        let h_wanted = 0.1 * sigma;
+        let h_ok = newton_ok && h <= 2.0 * h_wanted && h >= 0.2 * h_wanted;
+        if h_ok && moved <= 1e-3 * sigma {
+            break;
+        }
+        h = h_wanted.min(0.25 * (b - a)).max(1e-14 * (1.0 + x.abs()));
+        if b - a <= 1e-13 * (1.0 + x.abs()) {
+            break;
+        }
+    }
+    (x, sigma, f0)
+}
+
+struct Sample {
+    ln_w: f64,
+    mean: f64,
+    var: f64,
+}
+
+fn integrate<F>(f: &mut F, x0: f64, sigma: f64, l_ref: f64, domain: (f64, f64)) -> Result<Mixture>
+where
+    F: FnMut(f64, bool) -> Node,
+{
+    let mut eval = |t: f64| -> Option<Sample> {
+        let x = x0 + sigma * t.sinh();
+        if !(x > domain.0 && x < domain.1) {
+            return None;
+        }
+        let node = f(x, true);
+        // dx = σ cosh(t) dt.
+        let ln_w = node.ln_w - l_ref + (sigma * t.cosh()).ln();
+        Some(Sample {
+            ln_w,
+            mean: node.mean,
+            var: node.var,
+        })
+    };
+    let negligible = |s: &Sample| s.ln_w < -NEGLIGIBLE || s.ln_w.is_nan();
+
+    let mut h = 0.5;
+    let mut nodes: Vec<Sample> = Vec::new();
+    let (mut t_min, mut t_max) = (0.0_f64, 0.0_f64);
+    nodes.extend(eval(0.0));
+    // Walk out from the mode until the weight is negligible or the domain ends.
+    for dir in [1.0, -1.0] {
+        let mut j = 1.0;
+        loop {
+            let t = dir * j * h;
+            match eval(t) {
+                Some(s) => {
+                    let stop = negligible(&s) && j * h > 1.0;
+                    nodes.push(s);
+                    if dir > 0.0 {
+                        t_max = t
+                    } else {
+                        t_min = t
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+                None => break,
+            }
+            j += 1.0;
+            if j * h > 40.0 {
+                break;
+            }
+        }
+    }
+    let mut previous = summarise(&nodes, h)?;
+    for _ in 0..MAX_LEVELS {
+        h *= 0.5;
+        let mut t = t_min + h;
+        while t < t_max {
+            nodes.extend(eval(t));
+            t += 2.0 * h;
+        }
+        let current = summarise(&nodes, h)?;
+        let close = |a: f64, b: f64| (a - b).abs() <= LEVEL_TOL * b.abs().max(f64::MIN_POSITIVE);
+        // ln Z differences are relative differences of Z.
+        if (previous.ln_z - current.ln_z).abs() <= LEVEL_TOL
+            && close(previous.mean, current.mean)
+            && close(previous.var.sqrt(), current.var.sqrt())
+        {
+            return Ok(Mixture {
+                ln_z: current.ln_z + l_ref,
+                ..current
+            });
+        }
+        previous = current;
+    }
+    Ok(Mixture {
+        ln_z: previous.ln_z + l_ref,
+        ..previous
+    })
+}
+
+fn summarise(nodes: &[Sample], h: f64) -> Result<Mixture> {
+    let mut z = 0.0;
+    let mut m1 = 0.0;
+    for s in nodes.iter().filter(|s| s.ln_w.is_finite()) {
+        let w = s.ln_w.exp();
+        z += w;
+        m1 += w * s.mean;
+    }
+    if !(z > 0.0) || !z.is_finite() {
+        return Err(Error::Invalid(
+            "the posterior weight vanished everywhere".into(),
+        ));
+    }
+    let mean = m1 / z;
+    let mut v = 0.0;
+    for s in nodes.iter().filter(|s| s.ln_w.is_finite()) {
+        let d = s.mean - mean;
+        v += s.ln_w.exp() * (s.var + d * d);
+    }
+    Ok(Mixture {
+        ln_z: (z * h).ln(),
+        mean,
+        var: v / z,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search() -> Search {
+        Search {
+            lo: -30.0,
+            hi: 30.0,
+            step: 2.0,
+            domain: (-700.0, 700.0),
+        }
+    }
+
+    #[test]
+    fn narrow_gaussian_mixture_of_linear_means() {
+        // w = N(3, s²), E[H|x] = 2x, Var[H|x] = 1: mean 6, variance 1 + 4s².
+        for s in [1e-5, 1e-2, 0.7, 5.0] {
+            let m = mixture(
+                |x, _| Node {
+                    ln_w: -0.5 * ((x - 3.0) / s).powi(2) + 1e4,
+                    mean: 2.0 * x,
+                    var: 1.0,
+                },
+                search(),
+            )
+            .unwrap();
+            let ln_z = 1e4 + (s * (2.0 * std::f64::consts::PI).sqrt()).ln();
+            assert!((m.mean - 6.0).abs() < 1e-12 * 6.0, "s={s}: {m:?}");
+            assert!(
+                (m.var - (1.0 + 4.0 * s * s)).abs() < 1e-11 * (1.0 + 4.0 * s * s),
+                "s={s}"
+            );
+            assert!((m.ln_z - ln_z).abs() < 1e-11 * ln_z.abs(), "s={s}");
+        }
+    }
+
+    #[test]
+    fn exponential_tail_gumbel_density() {
+        // w(x) = exp(x − eᕽ) (a Gumbel-min type density: e^{x} left tail, doubly exponential
+        // right tail) with E[H|x] = x: E[x] = −γ, Var[x] = π²/6.
+        let m = mixture(
+            |x, _| Node {
+                ln_w: x - x.exp(),
+                mean: x,
+                var: 0.0,
+            },
+            search(),
+        )
+        .unwrap();
+        assert!((m.mean + crate::special::EULER_GAMMA).abs() < 1e-12);
+        assert!((m.var - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-12);
+        assert!(m.ln_z.abs() < 1e-12);
+    }
+
+    #[test]
+    fn improper_density_is_an_error() {
+        let r = mixture(
+            |x, _| Node {
+                ln_w: x,
+                mean: 0.0,
+                var: 0.0,
+            },
+            search(),
+        );
+        assert!(r.is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! Entropy estimation from a profile given as `(ks, mks)`.
+
+use fastentropy_core::{Concentration, Method, Options, Profile};
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+
+use crate::error::CoreError;
+
+/// `concentration=` as a number or a name.
+#[derive(FromPyObject)]
+pub enum ConcentrationArg {
+    Value(f64),
+    Name(String),
+}
+
+/// Returns `(value_nats, std_nats_or_None, notes, warnings)`.
+#[pyfunction]
+#[pyo3(signature = (ks, mks, method, *, alphabet_size=None, concentration=None))]
+pub fn estimate(
+    py: Python<'_>,
+    ks: PyReadonlyArray1<'_, u64>,
+    mks: PyReadonlyArray1<'_, u64>,
+    method: &str,
+    alphabet_size: Option<f64>,
+    concentration: Option<ConcentrationArg>,
+) -> PyResult<(f64, Option<f64>, Vec<String>, Vec<String>)> {
+    let method: Method = method.parse().map_err(CoreError)?;
+    let concentration = match concentration {
+        None => None,
+        Some(ConcentrationArg::Value(a)) => Some(Concentration::Value(a)),
+        Some(ConcentrationArg::Name(name)) => {
+            Some(Concentration::from_name(&name).map_err(CoreError)?)
+        }
+    };
+    let profile = Profile::from_pairs(ks.as_slice()?, mks.as_slice()?).map_err(CoreError)?;
+    let options = Options {
+        alphabet_size,
+        concentration,
+    };
+    let est = py
+        .detach(|| fastentropy_core::estimate(&profile, method, &options))
+        .map_err(CoreError)?;
+    Ok((est.value, est.std, est.notes, est.warnings))
+}

@@ -1,0 +1,33 @@
+//! PyO3 bindings of fastentropy-core: the private module `fastentropy._core`.
+//!
+//! Each function is a three-step adapter: borrow the numpy input, run the core with the GIL
+//! released, move the result out. The public, documented API is the Python package.
+
+use pyo3::prelude::*;
+
+mod error;
+mod estimate;
+mod profile;
+
+#[pymodule]
+mod _core {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use super::estimate::estimate;
+    #[pymodule_export]
+    use super::profile::{
+        profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
+    };
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        let names: Vec<&str> = fastentropy_core::Method::ALL
+            .iter()
+            .map(|method| method.name())
+            .collect();
+        m.add("METHODS", pyo3::types::PyTuple::new(m.py(), names)?)?;
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        Ok(())
+    }
+}
