@@ -8,6 +8,16 @@ import numpy.typing as npt
 _U64 = npt.NDArray[np.uint64]
 _Pairs = tuple[_U64, _U64]
 
+__all__ = [
+    "METHODS",
+    "__version__",
+    "estimate",
+    "profile_add",
+    "profile_from_counts",
+    "profile_from_pairs",
+    "profile_from_samples",
+]
+
 __version__: str
 METHODS: tuple[str, ...]
 

@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
-import numpy as np
 import numpy.typing as npt
 
 from . import _core
@@ -89,8 +88,14 @@ class Estimate:
         scale = _unit_scale(unit) / _UNITS[self.unit]
         std = None if self.std is None else self.std * scale
         return Estimate(
-            self.value * scale, std, self.method, unit, self.n, self.distinct,
-            self.alphabet_size, self.notes,
+            self.value * scale,
+            std,
+            self.method,
+            unit,
+            self.n,
+            self.distinct,
+            self.alphabet_size,
+            self.notes,
         )
 
     def __str__(self) -> str:
@@ -286,5 +291,3 @@ def entropies(
     else:
         chosen = list(methods)
     return {m: _estimate(profile, m, alphabet, unit, concentration) for m in chosen}
-
-

@@ -146,12 +146,13 @@ class Profile:
     @property
     def n(self) -> int:
         """Number of observations N = sum(k * m_k)."""
-        return sum(int(k) * int(m) for k, m in zip(self._ks, self._mks))
+        # Exact: the core guarantees N < 2**64, so no partial sum wraps.
+        return int(np.dot(self._ks, self._mks))
 
     @property
     def distinct(self) -> int:
         """Number of distinct outcomes observed, sum(m_k)."""
-        return sum(int(m) for m in self._mks)
+        return int(self._mks.sum())
 
     @property
     def singletons(self) -> int:
@@ -161,9 +162,7 @@ class Profile:
     def __add__(self, other: object) -> Profile:
         if not isinstance(other, Profile):
             return NotImplemented
-        return Profile._from_core(
-            _core.profile_add((self._ks, self._mks), (other._ks, other._mks))
-        )
+        return Profile._from_core(_core.profile_add((self._ks, self._mks), (other._ks, other._mks)))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Profile):

@@ -238,6 +238,9 @@ where
             }
         }
     }
+    // ℓ is a sum of terms as large as ℓ itself, so its rounding noise, ~ε|ℓ|, is relative
+    // noise in every weight; levels cannot agree more closely than that.
+    let tol = LEVEL_TOL.max(256.0 * f64::EPSILON * l_ref.abs());
     let mut previous = summarise(&nodes, h)?;
     for _ in 0..MAX_LEVELS {
         h *= 0.5;
@@ -247,9 +250,9 @@ where
             t += 2.0 * h;
         }
         let current = summarise(&nodes, h)?;
-        let close = |a: f64, b: f64| (a - b).abs() <= LEVEL_TOL * b.abs().max(f64::MIN_POSITIVE);
+        let close = |a: f64, b: f64| (a - b).abs() <= tol * b.abs().max(f64::MIN_POSITIVE);
         // ln Z differences are relative differences of Z.
-        if (previous.ln_z - current.ln_z).abs() <= LEVEL_TOL
+        if (previous.ln_z - current.ln_z).abs() <= tol
             && close(previous.mean, current.mean)
             && close(previous.var.sqrt(), current.var.sqrt())
         {
@@ -274,7 +277,7 @@ fn summarise(nodes: &[Sample], h: f64) -> Result<Mixture> {
         z += w;
         m1 += w * s.mean;
     }
-    if !(z > 0.0) || !z.is_finite() {
+    if z.is_nan() || z <= 0.0 || z.is_infinite() {
         return Err(Error::Invalid(
             "the posterior weight vanished everywhere".into(),
         ));

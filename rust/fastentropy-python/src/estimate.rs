@@ -13,7 +13,10 @@ pub enum ConcentrationArg {
     Name(String),
 }
 
-/// Returns `(value_nats, std_nats_or_None, notes, warnings)`.
+/// `(value, std or None, notes, warnings)`, value and std in nats.
+type EstimateTuple = (f64, Option<f64>, Vec<String>, Vec<String>);
+
+/// Estimates the entropy of the profile `(ks, mks)` with `method`.
 #[pyfunction]
 #[pyo3(signature = (ks, mks, method, *, alphabet_size=None, concentration=None))]
 pub fn estimate(
@@ -23,7 +26,7 @@ pub fn estimate(
     method: &str,
     alphabet_size: Option<f64>,
     concentration: Option<ConcentrationArg>,
-) -> PyResult<(f64, Option<f64>, Vec<String>, Vec<String>)> {
+) -> PyResult<EstimateTuple> {
     let method: Method = method.parse().map_err(CoreError)?;
     let concentration = match concentration {
         None => None,

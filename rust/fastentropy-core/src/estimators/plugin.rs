@@ -1,6 +1,7 @@
 //! Plug-in (maximum-likelihood) entropy and the Miller–Madow correction.
 //!
-//! plug-in: Ĥ = −Σ (n_i/N) ln(n_i/N) = ln N − (1/N) Σ_k m_k·k ln k.
+//! plug-in: Ĥ = −Σ (n_i/N) ln(n_i/N) = Σ_k m_k·(k/N)·ln(N/k), summed in that form (terms
+//! of one sign, no ln N − ln N cancellation).
 //! Negatively biased by ≈ (K−1)/(2N) when N ≫ K (Miller 1955), and by far more when
 //! N ≲ K, where it is bounded by ln N whatever the true entropy.
 //!
@@ -9,17 +10,9 @@
 
 use crate::profile::Profile;
 
-/// S = Σ_k m_k·k ln k, the sum both estimators need.
-pub(crate) fn sum_k_ln_k(p: &Profile) -> f64 {
-    p.pairs_f64()
-        .filter(|&(k, _)| k > 1.0)
-        .map(|(k, m)| m * k * k.ln())
-        .sum()
-}
-
 pub(crate) fn plugin(p: &Profile) -> f64 {
     let n = p.n() as f64;
-    (n.ln() - sum_k_ln_k(p) / n).max(0.0)
+    p.pairs_f64().map(|(k, m)| m * (k / n) * (n / k).ln()).sum()
 }
 
 pub(crate) fn miller_madow(p: &Profile) -> f64 {
