@@ -236,3 +236,6 @@ fn checked_alphabet(k: f64, profile: &Profile) -> Result<f64> {
     }
     Ok(k)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+//! Cross-checks of the estimators against brute-force and closed-form computations written
+//! independently of the profile-based code (the mpmath reference lives in the Python tests).
+
+use super::dirichlet::{moments, Group};
+use super::pitman_yor::Conditional;
+use super::*;
+use crate::special::{digamma, trigamma};
+
+fn profile(counts: &[u64]) -> Profile {
+    Profile::from_counts(counts).unwrap()
+}
+
+fn run(counts: &[u64], method: Method, alphabet_size: Option<f64>) -> Estimate {
+    let opts = Options {
+        alphabet_size,
+        concentration: None,
+    };
+    estimate(&profile(counts), method, &opts).unwrap()
+}
+
+fn rel_close(a: f64, b: f64, tol: f64) -> bool {
+    (a - b).abs() <= tol * b.abs().max(1e-300)
+}
+
+fn plugin_of(counts: &[u64]) -> f64 {
+    let n: u64 = counts.iter().sum();
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = c as f64 / n as f64;
+            -p * p.ln()
+        })
+        .sum()
+}
+
+#[test]
+fn plugin_of_uniform_counts_is_ln_k() {
+    let e = run(&[7; 13], Method::Plugin, None);
+    assert!(rel_close(e.value, 13f64.ln(), 1e-15));
+    assert_eq!(run(&[9], Method::Plugin, None).value, 0.0);
+}
+
+#[test]
+fn jackknife_matches_leave_one_out_by_brute_force() {
+    let counts = [5u64, 3, 1, 1, 2, 9, 1];
+    let n: u64 = counts.iter().sum();
+    let mut loo = Vec::new();
+    for i in 0..counts.len() {
+        let mut c = counts.to_vec();
+        c[i] -= 1;
+        loo.extend(std::iter::repeat_n(plugin_of(&c), counts[i] as usize));
+    }
+    let mean = loo.iter().sum::<f64>() / n as f64;
+    let nf = n as f64;
+    let want = nf * plugin_of(&counts) - (nf - 1.0) * mean;
+    let var = (nf - 1.0) / nf * loo.iter().map(|h| (h - mean).powi(2)).sum::<f64>();
+    let e = run(&counts, Method::Jackknife, None);
+    assert!(rel_close(e.value, want, 1e-13), "{} vs {want}", e.value);
+    assert!(rel_close(e.std.unwrap(), var.sqrt(), 1e-10));
+}
+
+#[test]
+fn zhang_matches_its_original_double_sum() {
+    // Zhang (2012) eq. (4): Σ_v 1/v · N^{v+1}(N−v−1)!/N! · Σ_k p_k Π_{j<v} (1 − p_k − j/N).
+    let counts = [4u64, 2, 1, 1, 3];
+    let n: u64 = counts.iter().sum();
+    let nf = n as f64;
+    let mut total = 0.0;
+    for v in 1..n {
+        // N^{v+1}(N−v−1)!/N! = Π_{j=0}^{v} N/(N−j), whose j = 0 factor is 1.
+        let factor: f64 = (1..=v).map(|j| nf / (nf - j as f64)).product::<f64>();
+        let inner: f64 = counts
+            .iter()
+            .map(|&c| {
+                let p = c as f64 / nf;
+                p * (0..v).map(|j| 1.0 - p - j as f64 / nf).product::<f64>()
+            })
+            .sum();
+        total += factor * inner / v as f64;
+    }
+    assert!(rel_close(
+        run(&counts, Method::Zhang, None).value,
+        total,
+        1e-12
+    ));
+}
+
+#[test]
+fn chao_shen_with_all_singletons_is_finite() {
+    let e = run(&[1; 10], Method::ChaoShen, None);
+    assert!(e.value.is_finite() && e.value > 10f64.ln());
+}
+
+#[test]
+fn dirichlet_moments_match_the_classical_second_moment_formula() {
+    // E[H²] = Σ_{i≠j} α_iα_j/(A(A+1)) [(ψ(α_i+1)−ψ(A+2))(ψ(α_j+1)−ψ(A+2)) − ψ₁(A+2)]
+    //       + Σ_i α_i(α_i+1)/(A(A+1)) [(ψ(α_i+2)−ψ(A+2))² + ψ₁(α_i+2) − ψ₁(A+2)].
+    let alphas = [0.3, 1.7, 2.0, 5.5, 0.01];
+    let a: f64 = alphas.iter().sum();
+    let mean: f64 = digamma(a + 1.0)
+        - alphas
+            .iter()
+            .map(|&x| x / a * digamma(x + 1.0))
+            .sum::<f64>();
+    let mut second = 0.0;
+    for (i, &x) in alphas.iter().enumerate() {
+        for (j, &y) in alphas.iter().enumerate() {
+            let w = if i == j { x * (x + 1.0) } else { x * y } / (a * (a + 1.0));
+            second += w * if i == j {
+                (digamma(x + 2.0) - digamma(a + 2.0)).powi(2) + trigamma(x + 2.0)
+                    - trigamma(a + 2.0)
+            } else {
+                (digamma(x + 1.0) - digamma(a + 2.0)) * (digamma(y + 1.0) - digamma(a + 2.0))
+                    - trigamma(a + 2.0)
+            };
+        }
+    }
+    let groups = alphas.iter().map(|&alpha| Group {
+        alpha,
+        count: 1.0,
+        shift: 0.0,
+    });
+    let (m, v) = moments(groups, a);
+    assert!(rel_close(m, mean, 1e-14));
+    assert!(
+        rel_close(v, second - mean * mean, 1e-10),
+        "{v} vs {}",
+        second - mean * mean
+    );
+}
+
+#[test]
+fn nsb_of_one_coin_flip_is_half_ln_2() {
+    let e = run(&[1], Method::Nsb, Some(2.0));
+    assert!(
+        rel_close(e.value, std::f64::consts::LN_2 / 2.0, 1e-12),
+        "{}",
+        e.value
+    );
+    assert!(e.std.unwrap() > 0.1);
+}
+
+#[test]
+fn dirichlet_process_moments_are_the_limit_of_large_symmetric_dirichlets() {
+    let p = profile(&[6, 3, 1, 1, 2]);
+    let kappa = 2.5;
+    let dp = Conditional::new(&p, 0.0, 1.0);
+    let (m_dp, v_dp) = dp.moments(kappa);
+    let k = 1e9;
+    let beta = kappa / k;
+    let groups = p
+        .pairs_f64()
+        .map(|(c, m)| Group {
+            alpha: c + beta,
+            count: m,
+            shift: 0.0,
+        })
+        .chain([Group {
+            alpha: beta,
+            count: k - p.distinct() as f64,
+            shift: 0.0,
+        }]);
+    let (m_k, v_k) = moments(groups, p.n() as f64 + kappa);
+    assert!(rel_close(m_dp, m_k, 1e-7), "{m_dp} vs {m_k}");
+    assert!(rel_close(v_dp, v_k, 1e-6), "{v_dp} vs {v_k}");
+}
+
+#[test]
+fn finite_nsb_approaches_its_infinite_alphabet_limit() {
+    let counts = [5u64, 2, 2, 1, 1, 1, 1, 3];
+    let inf = run(&counts, Method::Nsb, None);
+    let mut previous_gap = f64::INFINITY;
+    for k in [1e4, 1e6, 1e8, 1e10] {
+        let fin = run(&counts, Method::Nsb, Some(k));
+        let gap = (fin.value - inf.value).abs();
+        assert!(gap < previous_gap, "K={k}: gap {gap} did not shrink");
+        previous_gap = gap;
+    }
+    assert!(previous_gap < 1e-5 * inf.value, "gap {previous_gap}");
+}
+
+#[test]
+fn methods_needing_coincidences_refuse_all_singletons() {
+    for m in [Method::Ansb, Method::Pym] {
+        let err = estimate(&profile(&[1, 1, 1]), m, &Options::default()).unwrap_err();
+        assert!(matches!(err, Error::TooFewCoincidences { .. }), "{m}");
+    }
+    assert!(estimate(&profile(&[1, 1, 1]), Method::Nsb, &Options::default()).is_err());
+    assert!(run(&[1, 1, 1], Method::Nsb, Some(1e6)).value > 0.0);
+}
+
+#[test]
+fn bad_options_are_errors() {
+    let p = profile(&[2, 1]);
+    let with = |k: f64| Options {
+        alphabet_size: Some(k),
+        concentration: None,
+    };
+    assert!(estimate(&p, Method::Plugin, &with(1.0)).is_err());
+    assert!(estimate(&p, Method::Plugin, &with(f64::NAN)).is_err());
+    assert!(estimate(&p, Method::Dirichlet, &Options::default()).is_err());
+    assert_eq!(
+        estimate(&Profile::default(), Method::Plugin, &with(3.0)),
+        Err(Error::Empty)
+    );
+    assert!("nope".parse::<Method>().is_err());
+    for m in Method::ALL {
+        assert_eq!(m.name().parse::<Method>().unwrap(), m);
+    }
+}
+
+#[test]
+fn every_method_is_finite_on_huge_counts_and_alphabets() {
+    let counts = [1u64 << 40, 3, 1 << 33, 1, 1];
+    for m in Method::ALL {
+        let e = estimate(
+            &profile(&counts),
+            m,
+            &Options {
+                alphabet_size: Some(50000f64.powi(5)),
+                concentration: None,
+            },
+        )
+        .unwrap();
+        assert!(e.value.is_finite() && e.value >= 0.0, "{m}: {e:?}");
+    }
+}
