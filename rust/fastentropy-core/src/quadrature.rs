@@ -60,13 +60,17 @@ pub struct Search {
     pub hi: f64,
     pub step: f64,
     pub domain: (f64, f64),
+    /// Absolute rounding error of ℓ (a sum of log-gamma terms is only as exact as its
+    /// largest terms): relative noise in every weight, so levels cannot agree more closely.
+    pub noise: f64,
 }
 
 /// Nodes this far (in log weight) below the mode are negligible: e^{−46} ≈ 1e−20.
 const NEGLIGIBLE: f64 = 46.0;
-/// Relative agreement between trapezoid levels at which the finer level is accepted; the
-/// error of the finer level is then far smaller still (exponential convergence).
-const LEVEL_TOL: f64 = 1e-11;
+/// Relative agreement between trapezoid levels at which the finer level is accepted. The
+/// difference measures the coarser level's error; the trapezoidal error falls like e^{−c/h},
+/// so halving h squares it: the finer level is then accurate to ~1e−16.
+const LEVEL_TOL: f64 = 1e-8;
 const MAX_LEVELS: usize = 9;
 
 /// Integrates the mixture. `f(x, need_moments)` evaluates the log weight and, when asked, the
@@ -89,7 +93,7 @@ where
     };
     let (x0, bracket) = scan(&mut ln_w, search)?;
     let (x_star, sigma, l_star) = refine_mode(&mut ln_w, x0, bracket);
-    integrate(&mut f, x_star, sigma, l_star, search.domain)
+    integrate(&mut f, x_star, sigma, l_star, search)
 }
 
 /// Grid scan, extended while the best point sits on an edge.
@@ -188,13 +192,13 @@ struct Sample {
     var: f64,
 }
 
-fn integrate<F>(f: &mut F, x0: f64, sigma: f64, l_ref: f64, domain: (f64, f64)) -> Result<Mixture>
+fn integrate<F>(f: &mut F, x0: f64, sigma: f64, l_ref: f64, search: Search) -> Result<Mixture>
 where
     F: FnMut(f64, bool) -> Node,
 {
     let mut eval = |t: f64| -> Option<Sample> {
         let x = x0 + sigma * t.sinh();
-        if !(x > domain.0 && x < domain.1) {
+        if !(x > search.domain.0 && x < search.domain.1) {
             return None;
         }
         let node = f(x, true);
@@ -238,9 +242,9 @@ where
             }
         }
     }
-    // ℓ is a sum of terms as large as ℓ itself, so its rounding noise, ~ε|ℓ|, is relative
-    // noise in every weight; levels cannot agree more closely than that.
-    let tol = LEVEL_TOL.max(256.0 * f64::EPSILON * l_ref.abs());
+    let tol = LEVEL_TOL
+        .max(search.noise)
+        .max(16.0 * f64::EPSILON * l_ref.abs());
     let mut previous = summarise(&nodes, h)?;
     for _ in 0..MAX_LEVELS {
         h *= 0.5;
@@ -270,9 +274,12 @@ where
 }
 
 fn summarise(nodes: &[Sample], h: f64) -> Result<Mixture> {
+    // Nodes far below the mode weigh nothing at f64 precision; leaving them out also keeps
+    // moments that overflow at extreme hyperparameters out of the sums.
+    let live = || nodes.iter().filter(|s| s.ln_w > -2.0 * NEGLIGIBLE);
     let mut z = 0.0;
     let mut m1 = 0.0;
-    for s in nodes.iter().filter(|s| s.ln_w.is_finite()) {
+    for s in live() {
         let w = s.ln_w.exp();
         z += w;
         m1 += w * s.mean;
@@ -284,14 +291,20 @@ fn summarise(nodes: &[Sample], h: f64) -> Result<Mixture> {
     }
     let mean = m1 / z;
     let mut v = 0.0;
-    for s in nodes.iter().filter(|s| s.ln_w.is_finite()) {
+    for s in live() {
         let d = s.mean - mean;
         v += s.ln_w.exp() * (s.var + d * d);
+    }
+    let var = v / z;
+    if !(mean.is_finite() && var.is_finite()) {
+        return Err(Error::Invalid(
+            "the posterior moments are not finite at a hyperparameter value with weight".into(),
+        ));
     }
     Ok(Mixture {
         ln_z: (z * h).ln(),
         mean,
-        var: v / z,
+        var,
     })
 }
 
@@ -305,6 +318,7 @@ mod tests {
             hi: 30.0,
             step: 2.0,
             domain: (-700.0, 700.0),
+            noise: 0.0,
         }
     }
 

@@ -126,5 +126,5 @@ pub(crate) fn dirichlet(p: &Profile, c: Concentration, alphabet: f64) -> Result<
     let a = c.value(p.n() as f64, alphabet)?;
     let total = p.n() as f64 + alphabet * a;
     let (mean, var) = moments(symmetric_groups(p, a, alphabet), total);
-    Ok((mean, var.max(0.0).sqrt()))
+    Ok((mean, super::std_of(var)))
 }

@@ -159,7 +159,7 @@ pub fn estimate(profile: &Profile, method: Method, options: &Options) -> Result<
         .alphabet_size
         .map(|k| checked_alphabet(k, profile))
         .transpose()?;
-    let est = match method {
+    let mut est = match method {
         Method::Plugin => Estimate::new(plugin::plugin(profile), None),
         Method::MillerMadow => Estimate::new(plugin::miller_madow(profile), None),
         Method::Jackknife => {
@@ -214,6 +214,8 @@ pub fn estimate(profile: &Profile, method: Method, options: &Options) -> Result<
             Estimate::new(value, Some(std))
         }
     };
+    // −0.0 (from −q ln q at q = 1) prints oddly; + 0.0 makes it +0.0 and changes nothing else.
+    est.value += 0.0;
     if !est.value.is_finite() || est.std.is_some_and(|s| !s.is_finite()) {
         // A non-finite number here is a bug; say so rather than return it.
         return Err(Error::Invalid(format!(
@@ -224,6 +226,16 @@ pub fn estimate(profile: &Profile, method: Method, options: &Options) -> Result<
         )));
     }
     Ok(est)
+}
+
+/// √var, with a variance rounded just below zero read as zero (a NaN stays NaN, to be
+/// reported, never hidden).
+pub(crate) fn std_of(var: f64) -> f64 {
+    if var < 0.0 {
+        0.0
+    } else {
+        var.sqrt()
+    }
 }
 
 fn checked_alphabet(k: f64, profile: &Profile) -> Result<f64> {

@@ -30,13 +30,16 @@ pub(crate) fn nsb(p: &Profile, alphabet: Option<f64>) -> Result<(f64, f64)> {
     }
 }
 
-/// Where the mode in ln κ (κ = Kβ) is sought first; the scan extends itself if needed.
+/// Where the mode in ln κ (κ = Kβ) is sought first (the scan extends itself if needed),
+/// and the rounding error of log-evidences of N observations: their log-gamma terms add
+/// up to about N ln N in magnitude.
 pub(crate) fn kappa_search(n: f64, shift: f64) -> Search {
     Search {
         lo: -20.0 - shift,
         hi: 2.0 * (n + 1.0).ln() + 20.0 - shift,
         step: 2.0,
         domain: (-700.0, 700.0 - shift.max(0.0)),
+        noise: 16.0 * f64::EPSILON * n * (n + 2.0).ln(),
     }
 }
 
@@ -69,7 +72,7 @@ fn finite(p: &Profile, k: f64) -> Result<(f64, f64)> {
         Node { ln_w, mean, var }
     };
     let m = mixture(node, kappa_search(n, k.ln()))?;
-    Ok((m.mean, m.var.max(0.0).sqrt()))
+    Ok((m.mean, super::std_of(m.var)))
 }
 
 fn infinite(p: &Profile) -> Result<(f64, f64)> {
@@ -92,5 +95,5 @@ fn infinite(p: &Profile) -> Result<(f64, f64)> {
         Node { ln_w, mean, var }
     };
     let m = mixture(node, kappa_search(p.n() as f64, 0.0))?;
-    Ok((m.mean, m.var.max(0.0).sqrt()))
+    Ok((m.mean, super::std_of(m.var)))
 }

@@ -115,7 +115,8 @@ impl Conditional {
         let tail_var = z_trigamma_m1(self.one_minus_d) / s
             - z_trigamma_m1(s + 1.0) / (s + 1.0)
             - 1.0 / (s * s * (s + 1.0));
-        let tail_second = tail_alpha * (tail_alpha + 1.0) / (total * (total + 1.0));
+        // E[p_*²], factored so that α near the top of the f64 range does not overflow.
+        let tail_second = (tail_alpha / total) * ((tail_alpha + 1.0) / (total + 1.0));
         (
             mean,
             (spread + curvature) / (total + 1.0) + tail_second * tail_var,

@@ -83,7 +83,8 @@ pub(crate) fn pym(p: &Profile) -> Result<(f64, f64)> {
         hi: 24.0,
         step: 2.0,
         domain: (-700.0, 36.0),
+        noise: inner_search.noise,
     };
     let m = mixture(outer, search)?;
-    Ok((m.mean, m.var.max(0.0).sqrt()))
+    Ok((m.mean, super::std_of(m.var)))
 }
