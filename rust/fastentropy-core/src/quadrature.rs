@@ -51,6 +51,8 @@ pub struct Mixture {
     pub mean: f64,
     /// Var[H] = ∫ w·(Var[H|x] + (E[H|x] − E[H])²) / Z.
     pub var: f64,
+    /// The mode of w.
+    pub mode: f64,
 }
 
 /// Where to look: a scan range with its step, and the domain outside which w = 0.
@@ -60,6 +62,8 @@ pub struct Search {
     pub hi: f64,
     pub step: f64,
     pub domain: (f64, f64),
+    /// A guess of the mode (e.g. from a neighbouring integral): tried before the scan.
+    pub start: Option<f64>,
     /// Absolute rounding error of ℓ (a sum of log-gamma terms is only as exact as its
     /// largest terms): relative noise in every weight, so levels cannot agree more closely.
     pub noise: f64,
@@ -98,6 +102,14 @@ where
 
 /// Grid scan, extended while the best point sits on an edge.
 fn scan(ln_w: &mut impl FnMut(f64) -> f64, s: Search) -> Result<(f64, (f64, f64))> {
+    if let Some(x) = s.start {
+        // For a unimodal density, a point above both neighbours brackets the mode.
+        let (a, b) = ((x - s.step).max(s.domain.0), (x + s.step).min(s.domain.1));
+        let mid = ln_w(x);
+        if mid.is_finite() && mid >= ln_w(a) && mid >= ln_w(b) {
+            return Ok((x, (a, b)));
+        }
+    }
     let (mut lo, mut hi) = (s.lo.max(s.domain.0), s.hi.min(s.domain.1));
     for _ in 0..8 {
         let n = ((hi - lo) / s.step).ceil().max(2.0) as usize;
@@ -262,6 +274,7 @@ where
         {
             return Ok(Mixture {
                 ln_z: current.ln_z + l_ref,
+                mode: x0,
                 ..current
             });
         }
@@ -269,6 +282,7 @@ where
     }
     Ok(Mixture {
         ln_z: previous.ln_z + l_ref,
+        mode: x0,
         ..previous
     })
 }
@@ -301,10 +315,12 @@ fn summarise(nodes: &[Sample], h: f64) -> Result<Mixture> {
             "the posterior moments are not finite at a hyperparameter value with weight".into(),
         ));
     }
+    // The mode is filled in by the caller, which knows it.
     Ok(Mixture {
         ln_z: (z * h).ln(),
         mean,
         var,
+        mode: f64::NAN,
     })
 }
 
@@ -318,6 +334,7 @@ mod tests {
             hi: 30.0,
             step: 2.0,
             domain: (-700.0, 700.0),
+            start: None,
             noise: 0.0,
         }
     }

@@ -39,6 +39,7 @@ pub(crate) fn kappa_search(n: f64, shift: f64) -> Search {
         hi: 2.0 * (n + 1.0).ln() + 20.0 - shift,
         step: 2.0,
         domain: (-700.0, 700.0 - shift.max(0.0)),
+        start: None,
         noise: 16.0 * f64::EPSILON * n * (n + 2.0).ln(),
     }
 }

@@ -37,6 +37,9 @@ pub(crate) fn pym(p: &Profile) -> Result<(f64, f64)> {
         });
     }
     let inner_search = kappa_search(p.n() as f64, 0.0);
+    // Neighbouring outer nodes have nearby inner modes: each inner integral starts its
+    // search where the last one found its mode.
+    let last_mode = std::cell::Cell::new(None);
     let outer = |y: f64, need: bool| {
         // d and 1 − d computed separately so that 1 − d keeps its digits near d = 1.
         let (d, one_minus_d) = (1.0 / (1.0 + (-y).exp()), 1.0 / (1.0 + y.exp()));
@@ -61,8 +64,15 @@ pub(crate) fn pym(p: &Profile) -> Result<(f64, f64)> {
             let (mean, var) = py.moments(alpha);
             Node { ln_w, mean, var }
         };
-        match mixture(inner, inner_search) {
+        match mixture(
+            inner,
+            Search {
+                start: last_mode.get(),
+                ..inner_search
+            },
+        ) {
             Ok(m) => {
+                last_mode.set(Some(m.mode));
                 // dα dd = α·d(1−d) dx dy; the α factor is inside the inner integral.
                 let ln_w = m.ln_z + trigamma(one_minus_d).ln() + d.ln() + one_minus_d.ln();
                 if need {
@@ -83,6 +93,7 @@ pub(crate) fn pym(p: &Profile) -> Result<(f64, f64)> {
         hi: 24.0,
         step: 2.0,
         domain: (-700.0, 36.0),
+        start: None,
         noise: inner_search.noise,
     };
     let m = mixture(outer, search)?;
