@@ -31,22 +31,21 @@ pub(crate) struct Group {
 }
 
 /// (E[G], Var[G]) for the Dirichlet posterior with total `total` = Σ count·alpha.
-pub(crate) fn moments(groups: impl Iterator<Item = Group> + Clone, total: f64) -> (f64, f64) {
+pub(crate) fn moments(groups: impl Iterator<Item = Group>, total: f64) -> (f64, f64) {
     let psi_total = digamma(total + 1.0);
     let phi_total = z_trigamma_m1(total + 1.0);
-    let live = groups.filter(|g| g.count > 0.0 && g.alpha > 0.0);
-    let mean = -live
-        .clone()
-        .map(|g| g.count * g.alpha / total * (digamma(g.alpha + 1.0) - psi_total - g.shift))
-        .sum::<f64>();
-    let (spread, curvature) = live.fold((0.0, 0.0), |(s, c), g| {
-        let a = g.count * g.alpha / total;
-        let u = digamma(g.alpha + 1.0) - psi_total - g.shift;
-        (
-            s + a * (u + mean).powi(2),
-            c + a * (z_trigamma_m1(g.alpha + 1.0) - phi_total),
-        )
-    });
+    let mut curvature = 0.0;
+    // (a_i, u_i), kept for the centred second pass.
+    let terms: Vec<(f64, f64)> = groups
+        .filter(|g| g.count > 0.0 && g.alpha > 0.0)
+        .map(|g| {
+            let a = g.count * g.alpha / total;
+            curvature += a * (z_trigamma_m1(g.alpha + 1.0) - phi_total);
+            (a, digamma(g.alpha + 1.0) - psi_total - g.shift)
+        })
+        .collect();
+    let mean = -terms.iter().map(|&(a, u)| a * u).sum::<f64>();
+    let spread: f64 = terms.iter().map(|&(a, u)| a * (u + mean).powi(2)).sum();
     (mean, (spread + curvature) / (total + 1.0))
 }
 
@@ -55,7 +54,7 @@ pub(crate) fn symmetric_groups(
     p: &Profile,
     a: f64,
     alphabet: f64,
-) -> impl Iterator<Item = Group> + Clone + '_ {
+) -> impl Iterator<Item = Group> + '_ {
     let empty = Group {
         alpha: a,
         count: alphabet - p.distinct() as f64,
