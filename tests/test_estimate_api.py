@@ -12,19 +12,27 @@ import math
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
+import fastentropy as fe
 import mpmath
 import numpy as np
 import pytest
-
-import fastentropy as fe
 
 # ansb outside its regime warns; the tests that are about that warning catch it themselves.
 pytestmark = pytest.mark.filterwarnings("ignore:ansb is an asymptotic:RuntimeWarning")
 
 LN2 = math.log(2.0)
 DOCUMENTED_METHODS = {
-    "plugin", "miller_madow", "jackknife", "grassberger", "chao_shen", "zhang",
-    "shrinkage", "dirichlet", "nsb", "ansb", "pym",
+    "plugin",
+    "miller_madow",
+    "jackknife",
+    "grassberger",
+    "chao_shen",
+    "zhang",
+    "shrinkage",
+    "dirichlet",
+    "nsb",
+    "ansb",
+    "pym",
 }
 NEEDS_COINCIDENCES = ("ansb", "pym")  # and nsb without alphabet_size
 
@@ -72,8 +80,14 @@ def test_every_method_runs_on_a_regular_sample(method):
 @pytest.mark.parametrize("method", fe.METHODS)
 @pytest.mark.parametrize(
     "data",
-    [[], [0], [0, 0, 0], np.zeros(10, dtype=np.uint8), np.array([], dtype=np.int64),
-     fe.Profile([], [])],
+    [
+        [],
+        [0],
+        [0, 0, 0],
+        np.zeros(10, dtype=np.uint8),
+        np.array([], dtype=np.int64),
+        fe.Profile([], []),
+    ],
     ids=["empty-list", "zero", "zeros", "zeros-u8", "empty-i64", "empty-profile"],
 )
 def test_empty_sample_is_value_error(method, data):
@@ -100,8 +114,15 @@ def test_negative_counts_is_value_error(method):
 
 @pytest.mark.parametrize(
     "data",
-    [[1.0, 2.0], np.array([1.5, 2.0]), np.array([1, 2], dtype=np.float32),
-     np.array([True, False]), np.array(["a", "b"]), [1, 2.5], np.array([1, 2], dtype=object)],
+    [
+        [1.0, 2.0],
+        np.array([1.5, 2.0]),
+        np.array([1, 2], dtype=np.float32),
+        np.array([True, False]),
+        np.array(["a", "b"]),
+        [1, 2.5],
+        np.array([1, 2], dtype=object),
+    ],
     ids=["list-float", "f64", "f32", "bool", "str", "mixed", "object"],
 )
 def test_non_integer_counts_is_type_error(data):
@@ -126,7 +147,8 @@ def test_alphabet_size_below_distinct_is_value_error(method, k):
 
 @pytest.mark.parametrize("method", fe.METHODS)
 @pytest.mark.parametrize(
-    "k", [math.nan, math.inf, -math.inf, np.float64("nan"), np.float32("inf")],
+    "k",
+    [math.nan, math.inf, -math.inf, np.float64("nan"), np.float32("inf")],
     ids=["nan", "inf", "-inf", "np-nan", "np32-inf"],
 )
 def test_alphabet_size_not_finite_is_value_error(method, k):
@@ -144,7 +166,8 @@ def test_alphabet_size_int_too_large_for_a_float_is_value_error():
 
 
 @pytest.mark.parametrize(
-    "k", ["10", b"10", [10], (10,), {10}, True, False, 10j, object()],
+    "k",
+    ["10", b"10", [10], (10,), {10}, True, False, 10j, object()],
     ids=["str", "bytes", "list", "tuple", "set", "True", "False", "complex", "object"],
 )
 def test_alphabet_size_wrong_type_is_type_error(k):
@@ -155,7 +178,8 @@ def test_alphabet_size_wrong_type_is_type_error(k):
 
 
 @pytest.mark.parametrize(
-    "k", [40, 40.0, np.int64(40), np.uint64(40), np.int8(40), np.float32(40.0), np.float64(40)],
+    "k",
+    [40, 40.0, np.int64(40), np.uint64(40), np.int8(40), np.float32(40.0), np.float64(40)],
 )
 def test_alphabet_size_numeric_types_accepted(k):
     ref = fe.entropy(COUNTS, "nsb", alphabet_size=40)
@@ -277,8 +301,16 @@ def dirichlet_mean_ref(counts, a, k) -> float:
 
 @pytest.mark.parametrize(
     "conc, a",
-    [(None, 0.5), ("jeffreys", 0.5), ("laplace", 1.0), ("perks", 1 / K),
-     ("minimax", math.sqrt(sum(COUNTS)) / K), (0.25, 0.25), (3, 3.0), (0, 0.0)],
+    [
+        (None, 0.5),
+        ("jeffreys", 0.5),
+        ("laplace", 1.0),
+        ("perks", 1 / K),
+        ("minimax", math.sqrt(sum(COUNTS)) / K),
+        (0.25, 0.25),
+        (3, 3.0),
+        (0, 0.0),
+    ],
 )
 def test_dirichlet_concentrations_match_closed_form(conc, a):
     est = fe.entropy(COUNTS, "dirichlet", alphabet_size=K, concentration=conc)
@@ -308,7 +340,12 @@ def test_bits_are_nats_over_ln2(method):
         else:
             assert a.std is None
         assert (a.method, a.n, a.distinct, a.alphabet_size, a.notes) == (
-            b.method, b.n, b.distinct, b.alphabet_size, b.notes)
+            b.method,
+            b.n,
+            b.distinct,
+            b.alphabet_size,
+            b.notes,
+        )
 
 
 def test_default_unit_is_nats_and_default_method_is_nsb():
@@ -390,8 +427,9 @@ def test_ansb_inside_regime_does_not_warn():
         est = fe.entropy(counts, "ansb")
     # closed form (γ − ln 2) + 2 ln N − ψ(Δ) ± sqrt(ψ₁(Δ)) with Δ = 1
     n = 202
-    assert est.value == pytest.approx(float(mpmath.euler) - LN2 + 2 * math.log(n)
-                                      - float(mpmath.digamma(1)), rel=1e-12)
+    assert est.value == pytest.approx(
+        float(mpmath.euler) - LN2 + 2 * math.log(n) - float(mpmath.digamma(1)), rel=1e-12
+    )
     assert est.std == pytest.approx(math.pi / math.sqrt(6), rel=1e-12)
 
 
@@ -459,11 +497,13 @@ def test_entropies_default_set_for_a_single_observation():
 
 @pytest.mark.parametrize(
     "data, methods, kw",
-    [([1, 1, 1], ["plugin", "nsb"], {}),
-     ([1, 1, 1], ["pym"], {"alphabet_size": 10}),
-     ([1, 1, 1], ["ansb"], {}),
-     (COUNTS, ["dirichlet"], {}),
-     ([1], ["jackknife"], {})],
+    [
+        ([1, 1, 1], ["plugin", "nsb"], {}),
+        ([1, 1, 1], ["pym"], {"alphabet_size": 10}),
+        ([1, 1, 1], ["ansb"], {}),
+        (COUNTS, ["dirichlet"], {}),
+        ([1], ["jackknife"], {}),
+    ],
 )
 def test_entropies_explicit_methods_raise(data, methods, kw):
     with pytest.raises(ValueError):
@@ -474,8 +514,9 @@ def test_entropies_explicit_order_and_values_match_entropy():
     methods = ["pym", "plugin", "dirichlet", "nsb"]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        res = fe.entropies(COUNTS, methods=methods, alphabet_size=K, unit="bits",
-                           concentration="laplace")
+        res = fe.entropies(
+            COUNTS, methods=methods, alphabet_size=K, unit="bits", concentration="laplace"
+        )
     assert list(res) == methods
     for m in methods:
         one = fe.entropy(COUNTS, m, alphabet_size=K, unit="bits", concentration="laplace")
@@ -640,7 +681,7 @@ def test_counts_beyond_2_32_ansb_warns():
 def _workload():
     rng = np.random.default_rng(99)
     jobs = []
-    for i in range(12):
+    for _ in range(12):
         size = int(rng.integers(50, 3000))
         p = rng.dirichlet(np.full(int(rng.integers(20, 2000)), 0.3))
         counts = rng.multinomial(size, p)

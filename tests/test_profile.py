@@ -9,17 +9,24 @@ from __future__ import annotations
 import copy
 import pickle
 
+import fastentropy as fe
 import numpy as np
 import pytest
 
-import fastentropy as fe
 
 def U64(values) -> np.ndarray:
     return np.array(values, dtype=np.uint64)
 
 
 INT_DTYPES = [
-    np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
 ]
 
 
@@ -146,8 +153,13 @@ def test_from_samples_every_dtype(dtype):
     # Labels across the full range of the dtype, including both extremes and (for signed
     # types) negatives, with repeats.
     lo, hi = int(info.min), int(info.max)
-    pool = np.unique(np.array([lo, hi, 0, 1, lo + 1, hi - 1] + list(
-        rng.integers(lo, hi, size=50, endpoint=True, dtype=dtype)), dtype=dtype))
+    pool = np.unique(
+        np.array(
+            [lo, hi, 0, 1, lo + 1, hi - 1]
+            + list(rng.integers(lo, hi, size=50, endpoint=True, dtype=dtype)),
+            dtype=dtype,
+        )
+    )
     samples = rng.choice(pool, size=4000, p=rng.dirichlet(np.ones(pool.size))).astype(dtype)
     samples = np.concatenate([samples, np.array([lo, hi, hi], dtype=dtype)])
     p = fe.Profile.from_samples(samples)
@@ -525,8 +537,20 @@ def test_large_samples_agree_with_numpy():
 def test_from_samples_int64_full_range():
     i64 = np.iinfo(np.int64)
     values = np.array(
-        [i64.min, i64.min + 1, -(2**62), -(2**32), -1, 0, 1, 2**32, 2**62, 2**62 + 1,
-         i64.max - 1, i64.max],
+        [
+            i64.min,
+            i64.min + 1,
+            -(2**62),
+            -(2**32),
+            -1,
+            0,
+            1,
+            2**32,
+            2**62,
+            2**62 + 1,
+            i64.max - 1,
+            i64.max,
+        ],
         dtype=np.int64,
     )
     rng = np.random.default_rng(8)

@@ -9,16 +9,17 @@ from __future__ import annotations
 import math
 import warnings
 
+import fastentropy as fe
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import fastentropy as fe
-
-SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Tests that run every method per example (pym's 2-D posterior integral is ~0.1-0.5 s): fewer.
+EVERY_METHOD_SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 LN2 = math.log(2.0)
 
@@ -26,7 +27,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:ansb is an asymptotic:RuntimeWar
 
 # Count vectors: mostly small counts (many singletons, like text), sometimes large ones.
 count_values = st.one_of(
-    st.integers(0, 3), st.integers(0, 40), st.integers(0, 10**6),
+    st.integers(0, 3),
+    st.integers(0, 40),
+    st.integers(0, 10**6),
 )
 counts_st = st.lists(count_values, min_size=1, max_size=60)
 nonempty_counts_st = counts_st.filter(lambda c: sum(c) > 0)
@@ -64,8 +67,12 @@ def ref_pairs(counts):
 
 
 @SETTINGS
-@given(counts=st.lists(st.integers(0, 30), max_size=80), dtype=st.sampled_from(INT_DTYPES),
-       seed=st.integers(0, 2**32 - 1), data=st.data())
+@given(
+    counts=st.lists(st.integers(0, 30), max_size=80),
+    dtype=st.sampled_from(INT_DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
 def test_profile_from_counts_equals_profile_from_samples(counts, dtype, seed, data):
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype)
@@ -73,8 +80,12 @@ def test_profile_from_counts_equals_profile_from_samples(counts, dtype, seed, da
     n_labels = len(counts)
     assume(n_labels <= int(info.max) - int(info.min) + 1)
     labels = data.draw(
-        st.lists(st.integers(int(info.min), int(info.max)), min_size=n_labels,
-                 max_size=n_labels, unique=True)
+        st.lists(
+            st.integers(int(info.min), int(info.max)),
+            min_size=n_labels,
+            max_size=n_labels,
+            unique=True,
+        )
     )
     samples = np.repeat(np.array(labels, dtype=dtype), counts)
     samples = rng.permutation(samples)
@@ -90,9 +101,13 @@ def test_profile_from_counts_equals_profile_from_samples(counts, dtype, seed, da
 
 
 @SETTINGS
-@given(arr=hnp.arrays(dtype=st.sampled_from(INT_DTYPES), shape=st.integers(0, 200),
-                      elements=st.integers(0, 100)),
-       step=st.integers(1, 4), big_endian=st.booleans())
+@given(
+    arr=hnp.arrays(
+        dtype=st.sampled_from(INT_DTYPES), shape=st.integers(0, 200), elements=st.integers(0, 100)
+    ),
+    step=st.integers(1, 4),
+    big_endian=st.booleans(),
+)
 def test_profile_from_counts_matches_numpy_any_layout(arr, step, big_endian):
     if big_endian:
         arr = arr.astype(arr.dtype.newbyteorder(">"))
@@ -139,9 +154,12 @@ def test_profile_from_pairs_normalises(pairs):
 # --------------------------------------------------------------------------------------------
 
 
-@SETTINGS
-@given(counts=nonempty_counts_st, seed=st.integers(0, 2**32 - 1),
-       extra=st.one_of(st.none(), st.integers(0, 1000)))
+@EVERY_METHOD_SETTINGS
+@given(
+    counts=nonempty_counts_st,
+    seed=st.integers(0, 2**32 - 1),
+    extra=st.one_of(st.none(), st.integers(0, 1000)),
+)
 def test_permutation_invariance_every_method(counts, seed, extra):
     k = None if extra is None else sum(1 for c in counts if c) + extra
     rng = np.random.default_rng(seed)
@@ -155,7 +173,7 @@ def test_permutation_invariance_every_method(counts, seed, extra):
         assert a.std == b.std, method
 
 
-@SETTINGS
+@EVERY_METHOD_SETTINGS
 @given(counts=nonempty_counts_st, extra=st.one_of(st.none(), st.integers(0, 1000)))
 def test_bits_equal_nats_over_ln2(counts, extra):
     k = None if extra is None else sum(1 for c in counts if c) + extra
@@ -170,9 +188,11 @@ def test_bits_equal_nats_over_ln2(counts, extra):
             assert bits.std == pytest.approx(nats.std / LN2, rel=1e-13, abs=1e-300), method
 
 
-@SETTINGS
-@given(counts=nonempty_counts_st,
-       extra=st.one_of(st.none(), st.integers(0, 10**4), st.sampled_from([10**9, 50000**5])))
+@EVERY_METHOD_SETTINGS
+@given(
+    counts=nonempty_counts_st,
+    extra=st.one_of(st.none(), st.integers(0, 10**4), st.sampled_from([10**9, 50000**5])),
+)
 def test_all_estimates_finite_with_nonnegative_std(counts, extra):
     k = None if extra is None else sum(1 for c in counts if c) + extra
     with warnings.catch_warnings():
@@ -188,9 +208,12 @@ def test_all_estimates_finite_with_nonnegative_std(counts, extra):
 
 
 @SETTINGS
-@given(counts=nonempty_counts_st,
-       extra=st.one_of(st.integers(0, 50), st.integers(0, 10**5),
-                       st.sampled_from([10**9, 10**15, 50000**5])))
+@given(
+    counts=nonempty_counts_st,
+    extra=st.one_of(
+        st.integers(0, 50), st.integers(0, 10**5), st.sampled_from([10**9, 10**15, 50000**5])
+    ),
+)
 def test_bayesian_means_within_zero_and_ln_k(counts, extra):
     k = sum(1 for c in counts if c) + extra
     assume(k >= 1)

@@ -126,7 +126,10 @@ def _alphabet(alphabet_size: Any) -> float | None:
         return None
     if isinstance(alphabet_size, bool) or not isinstance(alphabet_size, numbers.Real):
         raise TypeError(f"alphabet_size must be a number, got {type(alphabet_size).__name__}")
-    k = float(alphabet_size)
+    try:
+        k = float(alphabet_size)
+    except OverflowError:
+        k = math.inf
     if not math.isfinite(k):
         raise ValueError(f"alphabet_size must be finite, got {alphabet_size!r}")
     return k
@@ -290,4 +293,7 @@ def entropies(
         raise TypeError("methods must be an iterable of method names, not a single string")
     else:
         chosen = list(methods)
-    return {m: _estimate(profile, m, alphabet, unit, concentration) for m in chosen}
+    results = {}
+    for m in chosen:  # a loop, not a comprehension: warnings then point at the caller
+        results[m] = _estimate(profile, m, alphabet, unit, concentration)
+    return results

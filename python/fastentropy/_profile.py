@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,13 @@ __all__ = ["Profile"]
 def _as_int_array(values: Any, name: str) -> npt.NDArray[np.integer[Any]]:
     """A C-contiguous 1-D integer array view of ``values`` (copied only if it must be)."""
     arr = np.asarray(values)
+    if not isinstance(values, np.ndarray) and arr.dtype.kind in "fO" and arr.ndim == 1:
+        # Python ints beyond int64 make numpy choose float64 or object; keep them exact.
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+            try:
+                arr = np.array([int(v) for v in values], dtype=np.uint64)
+            except OverflowError:
+                raise ValueError(f"{name} holds a value outside 0..2**64-1") from None
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
