@@ -9,14 +9,16 @@ pub enum Error {
     Empty,
     /// A method needs repeated outcomes (N > K_obs) and the sample has none or too few.
     #[error(
-        "{method} needs at least {needed} coincidence(s) (N - distinct >= {needed}), but N = {n} \
-         and distinct = {distinct}; give alphabet_size or use a method that does not need them"
+        "{method} needs at least {needed} coincidence(s) (an outcome seen more than once: \
+         N - distinct >= {needed}), but N = {n} and distinct = {distinct}; {remedy}"
     )]
     TooFewCoincidences {
         method: &'static str,
         needed: u64,
         n: u64,
         distinct: u64,
+        /// What the caller can do instead.
+        remedy: &'static str,
     },
     /// Any other invalid argument; the message says which and why.
     #[error("{0}")]

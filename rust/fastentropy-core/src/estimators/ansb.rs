@@ -22,6 +22,7 @@ pub(crate) fn ansb(p: &Profile) -> Result<(f64, f64, bool)> {
             needed: 1,
             n: p.n(),
             distinct: p.distinct(),
+            remedy: "use a method that does not need coincidences (e.g. chao_shen), or nsb with alphabet_size",
         });
     }
     let (n, d) = (p.n() as f64, delta as f64);

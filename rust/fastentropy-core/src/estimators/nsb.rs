@@ -83,6 +83,7 @@ fn infinite(p: &Profile) -> Result<(f64, f64)> {
             needed: 1,
             n: p.n(),
             distinct: p.distinct(),
+            remedy: "give alphabet_size (finite-K NSB needs none) or use a method that does not need them",
         });
     }
     let dp = Conditional::new(p, 0.0, 1.0);

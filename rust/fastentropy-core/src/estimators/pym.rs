@@ -34,6 +34,7 @@ pub(crate) fn pym(p: &Profile) -> Result<(f64, f64)> {
             needed: 1,
             n: p.n(),
             distinct: p.distinct(),
+            remedy: "use a method that does not need coincidences (e.g. chao_shen), or nsb with alphabet_size",
         });
     }
     let inner_search = kappa_search(p.n() as f64, 0.0);
