@@ -13,6 +13,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import fastentropy as fe
+import fastentropy._core
 import mpmath
 import numpy as np
 import pytest
@@ -62,6 +63,8 @@ def test_methods_table():
     assert all(isinstance(m, str) for m in fe.METHODS)
     assert len(set(fe.METHODS)) == len(fe.METHODS)
     assert DOCUMENTED_METHODS <= set(fe.METHODS)
+    # The typed Literal of the Python layer lists exactly what the core implements.
+    assert fe.METHODS == tuple(fastentropy._core.METHODS)
 
 
 @pytest.mark.parametrize("method", fe.METHODS)

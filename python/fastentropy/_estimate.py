@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import typing
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ ConcentrationName = Literal["jeffreys", "laplace", "perks", "minimax"]
 Data = Union[Profile, npt.ArrayLike, Any]
 
 #: Every method name ``entropy`` accepts, in table order.
-METHODS: tuple[str, ...] = tuple(_core.METHODS)
+METHODS: tuple[Method, ...] = typing.get_args(Method)
 
 _UNITS: dict[str, float] = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
 
@@ -288,12 +289,12 @@ def entropies(
     if methods is None:
         if profile.n == 0:
             raise ValueError("the sample is empty (N = 0): entropy needs at least one observation")
-        chosen = [m for m in METHODS if _applies(m, profile, alphabet)]
+        chosen: list[str] = [m for m in METHODS if _applies(m, profile, alphabet)]
     elif isinstance(methods, str):
         raise TypeError("methods must be an iterable of method names, not a single string")
     else:
         chosen = list(methods)
-    results = {}
+    results: dict[str, Estimate] = {}
     for m in chosen:  # a loop, not a comprehension: warnings then point at the caller
         results[m] = _estimate(profile, m, alphabet, unit, concentration)
     return results

@@ -75,7 +75,7 @@ class Profile:
     6
     """
 
-    __slots__ = ("_ks", "_mks")
+    __slots__ = ("_ks", "_mks", "_n", "_distinct")
 
     def __init__(self, ks: npt.ArrayLike, mks: npt.ArrayLike) -> None:
         ks_arr = _as_int_array(ks, "ks")
@@ -89,6 +89,9 @@ class Profile:
     def _set(self, ks: npt.NDArray[np.uint64], mks: npt.NDArray[np.uint64]) -> None:
         self._ks = _readonly(ks)
         self._mks = _readonly(mks)
+        # Exact: the core guarantees N < 2**64, so no partial sum wraps.
+        self._n = int(np.dot(ks, mks))
+        self._distinct = int(mks.sum())
 
     @classmethod
     def _from_core(cls, pairs: tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]) -> Profile:
@@ -154,13 +157,12 @@ class Profile:
     @property
     def n(self) -> int:
         """Number of observations N = sum(k * m_k)."""
-        # Exact: the core guarantees N < 2**64, so no partial sum wraps.
-        return int(np.dot(self._ks, self._mks))
+        return self._n
 
     @property
     def distinct(self) -> int:
         """Number of distinct outcomes observed, sum(m_k)."""
-        return int(self._mks.sum())
+        return self._distinct
 
     @property
     def singletons(self) -> int:
