@@ -21,7 +21,7 @@
 
 use crate::profile::Profile;
 use crate::special::{
-    digamma, ln_gamma_ratio, ln_gamma_ratio_excess, z_trigamma_m1, ASYMPTOTIC_FROM,
+    digamma, ln_gamma, ln_gamma_ratio, ln_gamma_ratio_excess, z_trigamma_m1, ASYMPTOTIC_FROM,
 };
 
 /// The PY(d, ·) posterior of one sample at a fixed discount d, ready to evaluate at any α.
@@ -48,24 +48,28 @@ impl Conditional {
     /// `one_minus_d` is passed separately so that d close to 1 keeps its precision.
     pub(crate) fn new(p: &Profile, d: f64, one_minus_d: f64) -> Self {
         let w_obs = p.n() as f64 - p.distinct() as f64 * d;
-        let psi = |k: f64| digamma(k - d + 1.0);
-        let psi_mean = p
+        let (mut phi_sum, mut ln_gamma_sum, mut repeated) = (0.0, 0.0, 0.0);
+        // (mass m·(k − d), ψ(k − d + 1)) per pair; k − d as (k − 1) + (1 − d) keeps its
+        // digits when d is close to 1.
+        let terms: Vec<(f64, f64)> = p
             .pairs_f64()
-            .map(|(k, m)| m * (k - d) * psi(k))
-            .sum::<f64>()
-            / w_obs;
-        let psi_ss = p
-            .pairs_f64()
-            .map(|(k, m)| m * (k - d) * (psi(k) - psi_mean).powi(2))
+            .map(|(k, m)| {
+                let a = (k - 1.0) + one_minus_d;
+                phi_sum += m * a * z_trigamma_m1(a + 1.0);
+                if k > 1.0 {
+                    ln_gamma_sum += m * ln_gamma(a);
+                    repeated += m;
+                }
+                (m * a, digamma(a + 1.0))
+            })
+            .collect();
+        let psi_mean = terms.iter().map(|&(w, psi)| w * psi).sum::<f64>() / w_obs;
+        let psi_ss = terms
+            .iter()
+            .map(|&(w, psi)| w * (psi - psi_mean).powi(2))
             .sum();
-        let phi_sum = p
-            .pairs_f64()
-            .map(|(k, m)| m * (k - d) * z_trigamma_m1(k - d + 1.0))
-            .sum();
-        let ln_ev_observed = p
-            .pairs_f64()
-            .map(|(k, m)| m * ln_gamma_ratio(one_minus_d, k - 1.0))
-            .sum();
+        // Σ m_k ln[Γ(k − d)/Γ(1 − d)], the k = 1 terms being 0.
+        let ln_ev_observed = ln_gamma_sum - repeated * ln_gamma(one_minus_d);
         Self {
             d,
             one_minus_d,
