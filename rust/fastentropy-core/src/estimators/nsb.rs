@@ -19,7 +19,7 @@ use super::dirichlet::{moments, symmetric_groups};
 use super::pitman_yor::Conditional;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
-use crate::quadrature::{mixture, Node, Search};
+use crate::quadrature::{mixture, Mixture, Node, Search};
 use crate::special::{ln_gamma_ratio, trigamma, z_trigamma_m1};
 
 /// Returns (posterior mean, posterior std).
@@ -72,7 +72,20 @@ fn finite(p: &Profile, k: f64) -> Result<(f64, f64)> {
         let (mean, var) = moments(symmetric_groups(p, beta, k), n + k * beta);
         Node { ln_w, mean, var }
     };
-    let m = mixture(node, kappa_search(n, k.ln()))?;
+    // With coincidences, the K → ∞ posterior (cheap: O(1) per node) puts its mode in
+    // κ = Kβ close to the finite-K one whenever K ≫ N; the search checks the guess.
+    let start = if p.coincidences() > 0 {
+        dirichlet_process(p).ok().map(|m| m.mode - k.ln())
+    } else {
+        None
+    };
+    let m = mixture(
+        node,
+        Search {
+            start,
+            ..kappa_search(n, k.ln())
+        },
+    )?;
     Ok((m.mean, super::std_of(m.var)))
 }
 
@@ -86,6 +99,12 @@ fn infinite(p: &Profile) -> Result<(f64, f64)> {
             remedy: "give alphabet_size (finite-K NSB needs none) or use a method that does not need them",
         });
     }
+    let m = dirichlet_process(p)?;
+    Ok((m.mean, super::std_of(m.var)))
+}
+
+/// The K → ∞ mixture over ln κ (needs a coincidence to be proper).
+fn dirichlet_process(p: &Profile) -> Result<Mixture> {
     let dp = Conditional::new(p, 0.0, 1.0);
     let node = |x: f64, need: bool| {
         let kappa = x.exp();
@@ -96,6 +115,5 @@ fn infinite(p: &Profile) -> Result<(f64, f64)> {
         let (mean, var) = dp.moments(kappa);
         Node { ln_w, mean, var }
     };
-    let m = mixture(node, kappa_search(p.n() as f64, 0.0))?;
-    Ok((m.mean, super::std_of(m.var)))
+    mixture(node, kappa_search(p.n() as f64, 0.0))
 }
