@@ -126,6 +126,13 @@ impl Profile {
                 mks.len()
             )));
         }
+        // Fast path: already normalised (what every Profile hands back), so no map is built.
+        let normalised = ks.first().is_none_or(|&k| k > 0)
+            && ks.windows(2).all(|w| w[0] < w[1])
+            && mks.iter().all(|&m| m > 0);
+        if normalised {
+            return Self::from_sorted_pairs(ks.iter().copied().zip(mks.iter().copied()).collect());
+        }
         let mut merged = BTreeMap::new();
         for (i, (&k, &m)) in ks.iter().zip(mks).enumerate() {
             if k == 0 {
