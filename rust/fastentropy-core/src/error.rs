@@ -1,5 +1,5 @@
-//! The one error type of the core. Every variant is a bad value supplied by the caller; the
-//! bindings map them all to `ValueError` with the message as written here.
+//! The one error type of the core. Most variants are a bad value supplied by the caller
+//! (`ValueError` in Python); an unmet memory limit and cancellation have their own.
 
 /// What went wrong, in words that name the offending input and what would be right.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -23,6 +23,17 @@ pub enum Error {
     /// Any other invalid argument; the message says which and why.
     #[error("{0}")]
     Invalid(String),
+    /// The work cannot be done within the caller's memory limit.
+    #[error("memory_limit = {limit} bytes is too small: {reason}; a limit of at least {needed} bytes would work")]
+    MemoryLimit {
+        limit: u64,
+        needed: u64,
+        /// What needs the memory.
+        reason: String,
+    },
+    /// The caller's cancel flag was set (e.g. Ctrl-C).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Result with the core's error type.

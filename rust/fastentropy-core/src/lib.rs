@@ -7,10 +7,13 @@
 
 pub mod error;
 pub mod estimators;
+pub mod ngram;
 pub mod profile;
 pub mod quadrature;
 pub mod special;
+pub mod tokens;
 
 pub use error::{Error, Result};
 pub use estimators::{estimate, Concentration, Estimate, Method, Options};
+pub use ngram::{count_ngrams, ngram_profiles, CountOptions, NgramCounts};
 pub use profile::Profile;

@@ -1,6 +1,6 @@
 //! The one mapping from core errors to Python exceptions.
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyValueError};
 use pyo3::PyErr;
 
 /// A core error on its way to Python.
@@ -16,10 +16,11 @@ impl From<CoreError> for PyErr {
     fn from(CoreError(e): CoreError) -> PyErr {
         use fastentropy_core::Error;
         match e {
-            // Every core error today is a bad value supplied by the caller.
             Error::Empty | Error::TooFewCoincidences { .. } | Error::Invalid(_) => {
                 PyValueError::new_err(e.to_string())
             }
+            Error::MemoryLimit { .. } => PyMemoryError::new_err(e.to_string()),
+            Error::Cancelled => PyKeyboardInterrupt::new_err(e.to_string()),
         }
     }
 }

@@ -1,0 +1,186 @@
+//! Packing the K-gram that starts at each position into one integer key.
+//!
+//! Layout, high bits to low: the ranks of tokens `i, i+1, ..., i+K-1` (`bits` each, the
+//! first token highest so that integer order is n-gram order), then, with a mask, `K` flag
+//! bits (bit `n-1` set iff the window `i..i+n` ends on a masked-in token). Fields past the end
+//! of the input or at/after a separator hold the sentinel 0, so the n-prefix of a key is the
+//! n-gram at `i`, valid iff its n-th field is non-zero.
+
+use std::ops::{BitAnd, BitOr, BitXor, Shl, Shr};
+
+use crate::error::{Error, Result};
+
+/// An unsigned integer wide enough for a packed key.
+pub(crate) trait Key:
+    Copy
+    + Ord
+    + Send
+    + Sync
+    + From<u64>
+    + Shl<u32, Output = Self>
+    + Shr<u32, Output = Self>
+    + BitOr<Output = Self>
+    + BitAnd<Output = Self>
+    + BitXor<Output = Self>
+{
+    const BITS: u32;
+    const ZERO: Self;
+    fn leading_zeros(self) -> u32;
+    fn trailing_zeros(self) -> u32;
+    fn to_u128(self) -> u128;
+}
+
+macro_rules! impl_key {
+    ($($t:ty),*) => {$(
+        impl Key for $t {
+            const BITS: u32 = <$t>::BITS;
+            const ZERO: Self = 0;
+            #[inline]
+            fn leading_zeros(self) -> u32 { <$t>::leading_zeros(self) }
+            #[inline]
+            fn trailing_zeros(self) -> u32 { <$t>::trailing_zeros(self) }
+            #[inline]
+            fn to_u128(self) -> u128 { self as u128 }
+        }
+    )*};
+}
+impl_key!(u64, u128);
+
+/// The widths that place fields in a key.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layout {
+    /// Tokens per key, K.
+    pub order: usize,
+    /// Bits per token field.
+    pub bits: u32,
+    /// Flag bits below the fields: K with a mask, else 0.
+    pub flags: u32,
+}
+
+impl Layout {
+    /// The layout for K-grams over `distinct` ranks; `requested` is the order the caller
+    /// asked for (named in the error when the key would exceed 128 bits).
+    pub fn new(order: usize, distinct: usize, masked: bool, requested: usize) -> Result<Self> {
+        let bits = bits_per_token(distinct);
+        let flags = if masked { order as u32 } else { 0 };
+        let layout = Self { order, bits, flags };
+        if layout.width() > 128 {
+            let most = (128 / (bits as usize + masked as usize)).max(1);
+            return Err(Error::Invalid(format!(
+                "order {requested} is too large for a vocabulary of {distinct} distinct ids: \
+                 {order} tokens x {bits} bits{} do not fit a 128-bit key; the largest order \
+                 for this vocabulary is {most}",
+                if masked { " (+1 mask bit each)" } else { "" }
+            )));
+        }
+        Ok(layout)
+    }
+
+    /// Bits a key uses.
+    pub fn width(&self) -> usize {
+        self.order * self.bits as usize + self.flags as usize
+    }
+
+    /// The key of the window at `i` and its valid length L (tokens before the first sentinel,
+    /// at most K).
+    #[inline]
+    pub fn build<K: Key>(&self, ranks: &[u32], mask: Option<&[bool]>, i: usize) -> (K, usize) {
+        let mut key = K::ZERO;
+        let mut len = 0;
+        let mut alive = true;
+        // Branch-free over the K fields: a sentinel zeroes every later field.
+        for j in 0..self.order {
+            let r = ranks.get(i + j).copied().unwrap_or(0);
+            alive &= r != 0;
+            let r = if alive { r } else { 0 };
+            len += alive as usize;
+            key = (key << self.bits) | K::from(r as u64);
+        }
+        if let Some(m) = mask {
+            key = key << self.flags;
+            let mut flags = 0u64;
+            for (n, &on) in m[i..i + len].iter().enumerate() {
+                flags |= (on as u64) << n;
+            }
+            key = key | K::from(flags);
+        }
+        (key, len)
+    }
+
+    /// Valid length L of a key: fields before the first sentinel.
+    #[inline]
+    pub fn valid_len<K: Key>(&self, key: K) -> usize {
+        let fields = key >> self.flags;
+        if fields == K::ZERO {
+            return 0;
+        }
+        self.order - (fields.trailing_zeros() / self.bits) as usize
+    }
+
+    /// Number of leading fields two keys share.
+    #[inline]
+    pub fn common_prefix<K: Key>(&self, a: K, b: K) -> usize {
+        let x = (a ^ b) >> self.flags;
+        if x == K::ZERO {
+            return self.order;
+        }
+        let high = K::BITS - 1 - x.leading_zeros();
+        self.order - 1 - (high / self.bits) as usize
+    }
+
+    /// Whether the window of order `n` of this key ends on a masked-in token.
+    #[inline]
+    pub fn masked_in<K: Key>(&self, key: K, n: usize) -> bool {
+        self.flags == 0 || (key >> (n as u32 - 1)) & K::from(1) != K::ZERO
+    }
+
+    /// The first `n` fields of a key, as an integer of `n * bits` bits.
+    #[inline]
+    pub fn prefix<K: Key>(&self, key: K, n: usize) -> u128 {
+        (key >> (self.flags + (self.order - n) as u32 * self.bits)).to_u128()
+    }
+
+    /// Ranks of an n-gram packed by [`Layout::prefix`], first token first.
+    pub fn unpack(&self, prefix: u128, n: usize) -> impl Iterator<Item = u32> + '_ {
+        let field = (1u128 << self.bits) - 1;
+        (0..n).map(move |j| ((prefix >> ((n - 1 - j) as u32 * self.bits)) & field) as u32)
+    }
+}
+
+/// Bits for ranks `0..=distinct`.
+pub(crate) fn bits_per_token(distinct: usize) -> u32 {
+    usize::BITS - distinct.max(1).leading_zeros()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_pads_and_flags() {
+        let layout = Layout::new(3, 5, true, 3).unwrap();
+        assert_eq!(layout.bits, 3);
+        let ranks = [1, 5, 0, 2, 3];
+        let mask = [true, false, true, true, true];
+        let (k, len): (u64, usize) = layout.build(&ranks, Some(&mask), 0);
+        assert_eq!(len, 2);
+        assert_eq!(layout.valid_len(k), 2);
+        assert_eq!(layout.prefix(k, 2), 0b001_101);
+        assert!(layout.masked_in(k, 1) && !layout.masked_in(k, 2));
+        let (k2, len2): (u64, usize) = layout.build(&ranks, Some(&mask), 3);
+        assert_eq!((len2, layout.valid_len(k2)), (2, 2));
+        assert_eq!(layout.common_prefix(k, k2), 0);
+        assert_eq!(layout.unpack(0b001_101, 2).collect::<Vec<_>>(), vec![1, 5]);
+    }
+
+    #[test]
+    fn too_wide_is_an_error() {
+        assert!(Layout::new(8, 65_535, false, 8).is_ok());
+        let err = Layout::new(9, 65_535, false, 9).unwrap_err().to_string();
+        assert!(err.starts_with("order 9 is too large"), "{err}");
+        assert!(
+            err.contains("the largest order for this vocabulary is 8"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,315 @@
+//! Exact n-gram counting: count profiles of orders 1..K in one pass, in bounded memory.
+//!
+//! Algorithm. Token ids are remapped to dense ranks `1..=V` (0 is the sentinel for a
+//! separator or the end of input), so a token takes `bits = bit_length(V)` bits. The K-gram
+//! starting at each position is packed into one `u64` key (`u128` when `K * bits > 64`), with
+//! sentinel padding, so the n-prefix of a key is the n-gram at that position for every
+//! `n <= K` ([`keys`]). Sorting the keys makes windows that share an n-prefix adjacent for
+//! every n at once, so one scan closes the runs of all orders and tallies their
+//! count-of-counts ([`scan`]). Unigrams come straight from the rank histogram.
+//!
+//! Why sorting: on high-cardinality data (most 5-grams distinct) a hash table per order is
+//! bound by random memory access, one cache miss per probe, while sorting streams memory and
+//! serves all orders with one sort. Why it scales: keys are partitioned by first token
+//! ([`partition`]); the unigram histogram sizes every partition before a key is built, so
+//! partitions are chosen to fit the memory limit, counted in parallel, and their profiles
+//! simply add because they hold disjoint n-grams. Every sum is an integer sum, so the result
+//! is the same for any thread count and any memory limit.
+
+mod keys;
+mod partition;
+mod scan;
+mod vocab;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use keys::{Key, Layout};
+use partition::Job;
+use scan::{Histogram, Kept};
+
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+use crate::tokens::Token;
+
+/// Fixed chunk length for parallel passes over tokens (fixed so work splits the same way).
+const CHUNK: usize = 1 << 18;
+
+/// How to count. `Default` counts everything, unbounded, on all cores.
+#[derive(Clone, Copy, Default)]
+pub struct CountOptions<'a> {
+    /// A token id that ends a document: no counted n-gram contains it.
+    pub separator: Option<u64>,
+    /// One flag per token: only n-grams whose last token is masked in are counted.
+    pub mask: Option<&'a [bool]>,
+    /// Bytes the engine may allocate for its own buffers (the input is not counted).
+    pub memory_limit: Option<usize>,
+    /// Worker threads; `None` uses all cores.
+    pub threads: Option<usize>,
+    /// Called with `(done, total)` in tokens as partitions finish, in increasing order.
+    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    /// When set, counting stops between chunks or partitions with [`Error::Cancelled`].
+    pub cancel: Option<&'a AtomicBool>,
+}
+
+/// Count profiles for each of `orders` (any order, duplicates merged), sharing one sort for
+/// all orders. Returns `(order, profile)` pairs by increasing order. Orders longer than the
+/// input get empty profiles.
+///
+/// # Errors
+/// An order of 0, a negative id, a mask of the wrong length, an order too large to pack for
+/// this vocabulary, an unmet memory limit, or cancellation.
+pub fn ngram_profiles<T: Token>(
+    tokens: &[T],
+    orders: &[usize],
+    opts: &CountOptions<'_>,
+) -> Result<Vec<(usize, Profile)>> {
+    Ok(count(tokens, orders, None, opts)?.profiles)
+}
+
+/// Counts the n-grams of one order, keeping what [`NgramCounts::most_common`] needs.
+///
+/// # Errors
+/// As [`ngram_profiles`].
+pub fn count_ngrams<T: Token>(
+    tokens: &[T],
+    order: usize,
+    opts: &CountOptions<'_>,
+) -> Result<NgramCounts> {
+    let counted = count(tokens, &[order], Some(order), opts)?;
+    let mut kept = counted.kept;
+    // Most common first; the stable sort keeps n-gram order among equal counts.
+    kept.repeated.sort_by_key(|&(_, c)| std::cmp::Reverse(c));
+    let (_, profile) = counted.profiles.into_iter().next().unwrap_or_default();
+    Ok(NgramCounts {
+        order,
+        profile,
+        bits: counted.bits,
+        ids: counted.ids,
+        kept,
+    })
+}
+
+/// The n-gram counts of one order.
+#[derive(Debug, Clone)]
+pub struct NgramCounts {
+    order: usize,
+    profile: Profile,
+    bits: u32,
+    ids: Vec<u64>,
+    /// Repeated n-grams most common first, then the smallest singletons.
+    kept: Kept,
+}
+
+impl NgramCounts {
+    /// The n-gram order.
+    pub fn order(&self) -> usize {
+        self.order
+    }
+
+    /// Number of n-gram occurrences counted.
+    pub fn n(&self) -> u64 {
+        self.profile.n()
+    }
+
+    /// Number of distinct n-grams.
+    pub fn distinct(&self) -> u64 {
+        self.profile.distinct()
+    }
+
+    /// The count profile.
+    pub fn profile(&self) -> Profile {
+        self.profile.clone()
+    }
+
+    /// The `k` most common n-grams (all of them if `k` is larger) as `(ngrams, counts)`:
+    /// `ngrams` holds `order` original ids per row, row-major. Equal counts come in n-gram
+    /// order (lexicographic by id).
+    ///
+    /// # Errors
+    /// When the rows would reach past the n-grams seen once that are kept (the smallest
+    /// 4096 of them): all n-grams seen twice or more are always available.
+    pub fn most_common(&self, k: usize) -> Result<(Vec<u64>, Vec<u64>)> {
+        let rows = k.min(self.distinct() as usize);
+        let available = self.kept.repeated.len() + self.kept.singletons.len();
+        if rows > available {
+            return Err(Error::Invalid(format!(
+                "most_common({k}) asks for {rows} rows but only {available} are kept: every \
+                 n-gram seen twice or more ({}) and the first {} seen once",
+                self.kept.repeated.len(),
+                self.kept.singletons.len()
+            )));
+        }
+        let layout = Layout {
+            order: self.order,
+            bits: self.bits,
+            flags: 0,
+        };
+        let singles = self.kept.singletons.iter().map(|&g| (g, 1));
+        let (mut ngrams, mut counts) = (Vec::with_capacity(rows * self.order), Vec::new());
+        for (g, c) in self.kept.repeated.iter().copied().chain(singles).take(rows) {
+            ngrams.extend(
+                layout
+                    .unpack(g, self.order)
+                    .map(|r| self.ids[r as usize - 1]),
+            );
+            counts.push(c);
+        }
+        Ok((ngrams, counts))
+    }
+}
+
+/// What one count produces.
+struct Counted {
+    profiles: Vec<(usize, Profile)>,
+    kept: Kept,
+    bits: u32,
+    ids: Vec<u64>,
+}
+
+fn count<T: Token>(
+    tokens: &[T],
+    orders: &[usize],
+    keep: Option<usize>,
+    opts: &CountOptions<'_>,
+) -> Result<Counted> {
+    let mut orders = orders.to_vec();
+    orders.sort_unstable();
+    orders.dedup();
+    if orders.first() == Some(&0) {
+        return Err(Error::Invalid(
+            "order 0 is not an n-gram order: orders must be >= 1".into(),
+        ));
+    }
+    if let Some(m) = opts.mask {
+        if m.len() != tokens.len() {
+            return Err(Error::Invalid(format!(
+                "mask has {} entries but tokens has {}: they must have the same length",
+                m.len(),
+                tokens.len()
+            )));
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(match opts.threads {
+            Some(0) => return Err(Error::Invalid("threads must be >= 1 (or None)".into())),
+            Some(t) => t,
+            None => 0,
+        })
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {:?} threads: {e}", opts.threads)))?;
+    pool.install(|| count_in_pool(tokens, &orders, keep, opts))
+}
+
+fn count_in_pool<T: Token>(
+    tokens: &[T],
+    orders: &[usize],
+    keep: Option<usize>,
+    opts: &CountOptions<'_>,
+) -> Result<Counted> {
+    let rank_bytes = 4 * tokens.len();
+    check_limit(
+        opts.memory_limit,
+        rank_bytes,
+        "the ranks of the tokens (4 bytes each)",
+    )?;
+    let vocab = vocab::remap(tokens, opts.separator, opts.mask, opts.cancel)?;
+    let fixed = rank_bytes + vocab.table_bytes();
+    check_limit(
+        opts.memory_limit,
+        fixed,
+        "the ranks and the vocabulary tables",
+    )?;
+    // Orders past the input length, or with nothing to count, never need a key.
+    let keyed: Vec<usize> = (orders.iter().copied())
+        .filter(|&n| n >= 2 && n <= tokens.len() && vocab.distinct() > 0)
+        .collect();
+    let (hists, mut kept) = match keyed.last() {
+        None => (Vec::new(), Kept::default()),
+        Some(&k) => {
+            let layout = Layout::new(k, vocab.distinct(), opts.mask.is_some(), k)?;
+            let job = Job {
+                ranks: &vocab.ranks,
+                mask: opts.mask,
+                layout,
+                orders: &keyed,
+                keep: keep.filter(|&n| n >= 2),
+            };
+            if layout.width() <= 64 {
+                count_keys::<u64>(&job, &vocab.counts, fixed, opts)?
+            } else {
+                count_keys::<u128>(&job, &vocab.counts, fixed, opts)?
+            }
+        }
+    };
+    if keep == Some(1) {
+        for (r, &c) in vocab.masked.iter().enumerate().skip(1) {
+            if c > 0 {
+                kept.add(r as u128, c);
+            }
+        }
+    }
+    let mut hists = hists.into_iter();
+    let mut profiles = Vec::with_capacity(orders.len());
+    for &n in orders {
+        let profile = if n == 1 {
+            Profile::from_counts(&vocab.masked[1..])?
+        } else if keyed.contains(&n) {
+            hists.next().unwrap_or_default().into_profile()?
+        } else {
+            Profile::default()
+        };
+        profiles.push((n, profile));
+    }
+    if let Some(progress) = opts.progress {
+        progress(tokens.len() as u64, tokens.len() as u64);
+    }
+    Ok(Counted {
+        profiles,
+        kept,
+        bits: keys::bits_per_token(vocab.distinct()),
+        ids: vocab.ids,
+    })
+}
+
+/// Plans partitions that fit what is left of the limit, then counts them.
+fn count_keys<K: Key>(
+    job: &Job<'_>,
+    counts: &[u64],
+    fixed: usize,
+    opts: &CountOptions<'_>,
+) -> Result<(Vec<Histogram>, Kept)> {
+    let threads = rayon::current_num_threads();
+    let key_bytes = size_of::<K>();
+    let cap = match opts.memory_limit {
+        None => u64::MAX,
+        Some(limit) => ((limit - fixed) / (threads * key_bytes)) as u64,
+    };
+    let ranges =
+        partition::plan(counts, cap, threads * partition::PARTS_PER_THREAD).map_err(|largest| {
+            let needed = fixed + threads * key_bytes * largest as usize;
+            partition::too_small(opts.memory_limit.unwrap_or(0), needed, largest)
+        })?;
+    partition::run::<K>(job, counts, &ranges, opts)
+}
+
+fn check_limit(limit: Option<usize>, needed: usize, what: &str) -> Result<()> {
+    match limit {
+        Some(limit) if limit < needed => Err(Error::MemoryLimit {
+            limit: limit as u64,
+            needed: needed as u64,
+            reason: format!("{what} alone take {needed} bytes"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `Err(Cancelled)` once the caller has set the cancel flag.
+fn cancelled(cancel: Option<&AtomicBool>) -> Result<()> {
+    match cancel {
+        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Cancelled),
+        _ => Ok(()),
+    }
+}

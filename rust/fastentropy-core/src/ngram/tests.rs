@@ -1,0 +1,376 @@
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Mutex;
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// Brute force: every window, checked against separator and mask, into a hash map.
+fn naive(
+    tokens: &[u64],
+    n: usize,
+    separator: Option<u64>,
+    mask: Option<&[bool]>,
+) -> HashMap<Vec<u64>, u64> {
+    let mut h = HashMap::new();
+    for (i, w) in tokens.windows(n).enumerate() {
+        let sep = separator.is_some_and(|s| w.contains(&s));
+        let on = mask.is_none_or(|m| m[i + n - 1]);
+        if !sep && on {
+            *h.entry(w.to_vec()).or_default() += 1;
+        }
+    }
+    h
+}
+
+fn naive_profile(counts: &HashMap<Vec<u64>, u64>) -> Profile {
+    Profile::from_counts(&counts.values().copied().collect::<Vec<_>>()).unwrap()
+}
+
+/// Rows most common first, ties by n-gram ascending.
+fn naive_most_common(counts: &HashMap<Vec<u64>, u64>) -> Vec<(Vec<u64>, u64)> {
+    let mut rows: Vec<_> = counts.iter().map(|(g, &c)| (g.clone(), c)).collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows
+}
+
+fn opts<'a>(separator: Option<u64>, mask: Option<&'a [bool]>) -> CountOptions<'a> {
+    CountOptions {
+        separator,
+        mask,
+        ..Default::default()
+    }
+}
+
+/// Checks every order 1..=max against brute force, under the given options.
+fn check_all<T: Token + Into<i128>>(tokens: &[T], max: usize, o: &CountOptions<'_>) {
+    let ids: Vec<u64> = tokens.iter().map(|&t| t.id().unwrap()).collect();
+    let orders: Vec<usize> = (1..=max).collect();
+    let got = ngram_profiles(tokens, &orders, o).unwrap();
+    assert_eq!(got.len(), max);
+    for (n, p) in got {
+        let want = naive_profile(&naive(&ids, n, o.separator, o.mask));
+        assert_eq!(p, want, "order {n}");
+    }
+}
+
+fn check_most_common<T: Token>(tokens: &[T], n: usize, o: &CountOptions<'_>) {
+    let ids: Vec<u64> = tokens.iter().map(|&t| t.id().unwrap()).collect();
+    let want = naive(&ids, n, o.separator, o.mask);
+    let c = count_ngrams(tokens, n, o).unwrap();
+    assert_eq!(c.order(), n);
+    assert_eq!(c.profile(), naive_profile(&want));
+    assert_eq!((c.n(), c.distinct()), (c.profile().n(), want.len() as u64));
+    let (grams, counts) = c.most_common(usize::MAX).unwrap();
+    let got: Vec<(Vec<u64>, u64)> = grams.chunks(n).map(<[u64]>::to_vec).zip(counts).collect();
+    assert_eq!(got, naive_most_common(&want));
+}
+
+fn tokens_and_options(
+    vocab: u32,
+    len: usize,
+) -> impl Strategy<Value = (Vec<u32>, Option<u32>, Option<Vec<bool>>)> {
+    prop::collection::vec(0..vocab, 0..len).prop_flat_map(move |t| {
+        let n = t.len();
+        (
+            Just(t),
+            prop::option::of(0..vocab),
+            prop::option::of(prop::collection::vec(any::<bool>(), n)),
+        )
+    })
+}
+
+proptest! {
+    #[test]
+    fn small_vocab_matches_brute_force(
+        (tokens, sep, mask) in tokens_and_options(5, 300),
+        threads in 1usize..3,
+    ) {
+        let mut o = opts(sep.map(u64::from), mask.as_deref());
+        o.threads = Some(threads);
+        check_all(&tokens, 6, &o);
+        check_most_common(&tokens, 3, &o);
+        check_most_common(&tokens, 1, &o);
+    }
+
+    #[test]
+    fn large_vocab_matches_brute_force(
+        (tokens, sep, mask) in tokens_and_options(200, 400),
+        high in any::<bool>(),
+    ) {
+        // Ids near 2^32 - 1 (or spread over all of u32) with a few repeats.
+        let shift = |t: u32| if high { u32::MAX - t } else { t.wrapping_mul(2_654_435_761) };
+        let tokens: Vec<u32> = tokens.into_iter().map(shift).collect();
+        let o = opts(sep.map(|s| shift(s) as u64), mask.as_deref());
+        check_all(&tokens, 6, &o);
+        check_most_common(&tokens, 2, &o);
+    }
+
+    #[test]
+    fn i64_ids_match_brute_force((tokens, sep, mask) in tokens_and_options(30, 300)) {
+        let big = |t: u32| i64::MAX - 7 * t as i64;
+        let tokens: Vec<i64> = tokens.into_iter().map(big).collect();
+        let o = opts(sep.map(|s| big(s) as u64), mask.as_deref());
+        check_all(&tokens, 5, &o);
+    }
+
+    #[test]
+    fn same_for_threads_and_memory_limits(
+        (tokens, sep, mask) in tokens_and_options(40, 3000),
+        slack in 0usize..400,
+    ) {
+        let base = opts(sep.map(u64::from), mask.as_deref());
+        let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base).unwrap();
+        // Ranks + tables + a few keys per thread: many partitions.
+        let distinct = 41;
+        let limit = 4 * tokens.len() + 24 * (distinct + 1) + 2 * 8 * (tokens.len() / 8 + slack);
+        for threads in [1, 2] {
+            let o = CountOptions { threads: Some(threads), memory_limit: Some(limit), ..base };
+            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o) {
+                Ok(got) => prop_assert_eq!(&got, &want),
+                Err(Error::MemoryLimit { needed, .. }) => {
+                    let o = CountOptions { memory_limit: Some(needed as usize), ..o };
+                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o).unwrap(), &want);
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn adversarial_inputs() {
+    let none = CountOptions::default();
+    check_all::<u8>(&[], 4, &none);
+    check_all(&[7u8], 4, &none);
+    check_all(&[7u8; 50], 6, &none);
+    check_all(&[1u16, 2, 3], 9, &none);
+    for sep in [0u64, 9] {
+        let o = opts(Some(sep), None);
+        check_all(&[9u16, 9, 1, 2, 9, 9, 3, 9, 9], 4, &o);
+        check_all(&[9u16; 10], 3, &o);
+        check_all(&[0u16, 1, 0, 1, 0], 3, &o);
+    }
+    let t: Vec<u32> = (0..100).map(|i| (i * i % 7) as u32).collect();
+    for fill in [true, false] {
+        let m = vec![fill; t.len()];
+        check_all(&t, 5, &opts(None, Some(&m)));
+        check_most_common(&t, 2, &opts(Some(3), Some(&m)));
+    }
+    let empty = ngram_profiles(&[5u32, 6], &[3, 1], &none).unwrap();
+    assert_eq!(empty[1], (3, Profile::default()));
+    assert_eq!(empty[0].1.n(), 2);
+    let c = count_ngrams::<u8>(&[], 2, &none).unwrap();
+    assert_eq!((c.n(), c.distinct()), (0, 0));
+    assert_eq!(c.most_common(10).unwrap(), (vec![], vec![]));
+}
+
+#[test]
+fn wide_keys_use_u128() {
+    // ~2^19 distinct ids (20 bits each): order 5 needs 100-bit keys. Repeating the sequence
+    // gives every 5-gram a count of at least 2.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let half: Vec<u32> = (0..(1 << 19))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u32
+        })
+        .collect();
+    let tokens: Vec<u32> = half.iter().chain(&half).copied().collect();
+    let got = ngram_profiles(&tokens, &[5], &CountOptions::default()).unwrap();
+    let mut h: HashMap<&[u32], u64> = HashMap::new();
+    for w in tokens.windows(5) {
+        *h.entry(w).or_default() += 1;
+    }
+    let want = Profile::from_counts(&h.values().copied().collect::<Vec<_>>()).unwrap();
+    assert_eq!(got, vec![(5, want)]);
+    let c = count_ngrams(&tokens, 5, &CountOptions::default()).unwrap();
+    let (grams, counts) = c.most_common(1).unwrap();
+    let top = naive_most_common(
+        &h.iter()
+            .map(|(g, &c)| (g.iter().map(|&t| t as u64).collect(), c))
+            .collect(),
+    );
+    assert_eq!((grams, counts), (top[0].0.clone(), vec![top[0].1]));
+}
+
+#[test]
+fn most_common_breaks_ties_by_ngram() {
+    let t = [5u32, 1, 5, 1, 9, 9, 2, 2, 3];
+    let c = count_ngrams(&t, 1, &CountOptions::default()).unwrap();
+    assert_eq!(
+        c.most_common(4).unwrap(),
+        (vec![1, 2, 5, 9], vec![2, 2, 2, 2])
+    );
+    let c = count_ngrams(&t, 2, &CountOptions::default()).unwrap();
+    assert_eq!(c.most_common(2).unwrap(), (vec![5, 1, 1, 5], vec![2, 1]));
+}
+
+#[test]
+fn most_common_reports_rows_it_does_not_keep() {
+    let t: Vec<u32> = (0..10_000).collect();
+    let c = count_ngrams(&t, 1, &CountOptions::default()).unwrap();
+    assert_eq!(c.most_common(3).unwrap(), (vec![0, 1, 2], vec![1, 1, 1]));
+    assert_eq!(c.most_common(4096).unwrap().0.len(), 4096);
+    let err = c.most_common(5000).unwrap_err().to_string();
+    assert!(
+        err.starts_with("most_common(5000) asks for 5000 rows"),
+        "{err}"
+    );
+}
+
+#[test]
+fn negative_id_reports_first_position() {
+    let mut t = vec![1i64; 3 * CHUNK];
+    t[2 * CHUNK + 5] = -1;
+    t[CHUNK + 1] = -3;
+    for threads in [1, 2] {
+        let o = CountOptions {
+            threads: Some(threads),
+            ..Default::default()
+        };
+        let err = ngram_profiles(&t, &[2], &o).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "tokens[{}] = -3 is negative: token ids must be >= 0",
+                CHUNK + 1
+            )
+        );
+    }
+}
+
+#[test]
+fn bad_arguments() {
+    let t = [1u32, 2, 3];
+    let none = CountOptions::default();
+    let err = ngram_profiles(&t, &[0, 2], &none).unwrap_err().to_string();
+    assert!(err.starts_with("order 0 is not an n-gram order"), "{err}");
+    let m = [true; 2];
+    let err = count_ngrams(&t, 2, &opts(None, Some(&m))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "mask has 2 entries but tokens has 3: they must have the same length"
+    );
+    let threads = CountOptions {
+        threads: Some(0),
+        ..none
+    };
+    assert!(ngram_profiles(&t, &[1], &threads).is_err());
+}
+
+#[test]
+fn order_too_large_for_the_vocabulary() {
+    let t: Vec<u32> = (0..1000).collect(); // 10 bits per token
+    assert!(count_ngrams(&t, 12, &CountOptions::default()).is_ok());
+    let err = count_ngrams(&t, 13, &CountOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("order 13 is too large for a vocabulary of 1000 distinct ids"),
+        "{err}"
+    );
+}
+
+#[test]
+fn memory_limit_error_names_a_limit_that_works() {
+    let t: Vec<u16> = (0..20_000).map(|i| (i % 3) as u16).collect();
+    let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default()).unwrap();
+    let tight = CountOptions {
+        memory_limit: Some(4 * t.len() + 200),
+        threads: Some(2),
+        ..Default::default()
+    };
+    let Err(Error::MemoryLimit { needed, .. }) = ngram_profiles(&t, &[1, 2, 3], &tight) else {
+        panic!("expected a memory-limit error");
+    };
+    let enough = CountOptions {
+        memory_limit: Some(needed as usize),
+        ..tight
+    };
+    assert_eq!(ngram_profiles(&t, &[1, 2, 3], &enough).unwrap(), want);
+    let tiny = CountOptions {
+        memory_limit: Some(10),
+        ..Default::default()
+    };
+    let err = ngram_profiles(&t, &[2], &tiny).unwrap_err().to_string();
+    assert!(err.contains("a limit of at least 80000 bytes"), "{err}");
+}
+
+#[test]
+fn progress_increases_to_the_total() {
+    let t: Vec<u32> = (0..50_000).map(|i| (i * 7919 % 1000) as u32).collect();
+    let seen = Mutex::new(Vec::new());
+    let report = |done, total| seen.lock().unwrap().push((done, total));
+    let o = CountOptions {
+        progress: Some(&report),
+        threads: Some(2),
+        ..Default::default()
+    };
+    ngram_profiles(&t, &[1, 2, 3], &o).unwrap();
+    let seen = seen.into_inner().unwrap();
+    assert!(seen.len() > 2);
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
+    assert_eq!(seen.last(), Some(&(50_000, 50_000)));
+}
+
+#[test]
+fn cancellation_stops_the_count() {
+    let t: Vec<u32> = (0..50_000).map(|i| (i * 7919 % 1000) as u32).collect();
+    let flag = AtomicBool::new(true);
+    let o = CountOptions {
+        cancel: Some(&flag),
+        ..Default::default()
+    };
+    assert_eq!(ngram_profiles(&t, &[3], &o), Err(Error::Cancelled));
+    // Cancelled from inside, after the first partition.
+    let flag = AtomicBool::new(false);
+    let stop = |_, _| flag.store(true, Ordering::Relaxed);
+    let o = CountOptions {
+        cancel: Some(&flag),
+        progress: Some(&stop),
+        threads: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(ngram_profiles(&t, &[3], &o), Err(Error::Cancelled));
+}
+
+#[test]
+fn masks_and_separators_across_chunks() {
+    let n = 2 * CHUNK + 100;
+    let t: Vec<u16> = (0..n).map(|i| (i * 7919 % 13) as u16).collect();
+    let m: Vec<bool> = (0..n).map(|i| i % 5 != 0).collect();
+    check_all(&t, 3, &opts(Some(4), Some(&m)));
+}
+
+/// Throughput on 10^7 Zipf-ish ids (vocabulary 50k): `cargo test --release -p
+/// fastentropy-core speed -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn speed() {
+    let mut x: u64 = 42;
+    let t: Vec<u32> = (0..10_000_000)
+        .map(|_| {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
+            (50_000f64.powf(u) as u32).min(49_999)
+        })
+        .collect();
+    for threads in [1, 2] {
+        let o = CountOptions {
+            threads: Some(threads),
+            ..Default::default()
+        };
+        let start = std::time::Instant::now();
+        let p = ngram_profiles(&t, &[1, 2, 3, 4, 5], &o).unwrap();
+        let secs = start.elapsed().as_secs_f64();
+        eprintln!(
+            "threads={threads}: {:.1} M tokens/s, distinct 5-grams {}",
+            t.len() as f64 / secs / 1e6,
+            p[4].1.distinct()
+        );
+    }
+}

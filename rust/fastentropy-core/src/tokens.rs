@@ -1,0 +1,62 @@
+//! Token sources for the counting engines. Today: slices of integer ids; memory-mapped
+//! `.bin` / `.npy` files come next and hand the engines the same slices.
+
+use std::fmt::Display;
+
+use crate::error::Error;
+
+/// An integer type that holds token ids. Ids are non-negative; signed types are accepted
+/// because numpy hands out `int32` / `int64` arrays, and a negative id is an error.
+pub trait Token: Copy + Send + Sync + Display {
+    /// The id as `u64`, or `None` if it is negative.
+    fn id(self) -> Option<u64>;
+}
+
+macro_rules! impl_unsigned {
+    ($($t:ty),*) => {$(
+        impl Token for $t {
+            #[inline]
+            fn id(self) -> Option<u64> { Some(self as u64) }
+        }
+    )*};
+}
+macro_rules! impl_signed {
+    ($($t:ty),*) => {$(
+        impl Token for $t {
+            #[inline]
+            fn id(self) -> Option<u64> { u64::try_from(self).ok() }
+        }
+    )*};
+}
+impl_unsigned!(u8, u16, u32, u64);
+impl_signed!(i32, i64);
+
+/// The error for a negative id at `index` (callers report the first such index).
+pub(crate) fn negative_token(index: usize, value: impl Display) -> Error {
+    Error::Invalid(format!(
+        "tokens[{index}] = {value} is negative: token ids must be >= 0"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_of_every_type() {
+        assert_eq!(255u8.id(), Some(255));
+        assert_eq!(65535u16.id(), Some(65535));
+        assert_eq!(u32::MAX.id(), Some(u32::MAX as u64));
+        assert_eq!(i64::MAX.id(), Some(i64::MAX as u64));
+        assert_eq!((-3i32).id(), None);
+        assert_eq!(i64::MIN.id(), None);
+    }
+
+    #[test]
+    fn negative_message() {
+        assert_eq!(
+            negative_token(17, -3i32).to_string(),
+            "tokens[17] = -3 is negative: token ids must be >= 0"
+        );
+    }
+}
