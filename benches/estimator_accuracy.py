@@ -39,8 +39,8 @@ How to run
 ----------
 ::
 
-    python benches/estimator_accuracy.py            # full grid, ~10-20 min on 2 cores
-    python benches/estimator_accuracy.py --quick    # small subset, < 1 min, no docs
+    python benches/estimator_accuracy.py            # full grid, ~5-10 min on 2 cores
+    python benches/estimator_accuracy.py --quick    # small subset, < 1 min, prints only
     python benches/estimator_accuracy.py --from-json benches/results/estimator_accuracy.json
                                                     # regenerate docs from saved results
 
@@ -49,36 +49,30 @@ Needs numpy, matplotlib (for the plot) and fastentropy. Not part of the test run
 
 from __future__ import annotations
 
-import argparse
 import datetime
-import json
 import math
 import os
 import platform
-import subprocess
 import sys
 import time
 import warnings
 from typing import Any
 
+import _common as common
+import fastentropy as fe
 import numpy as np
 
-import fastentropy as fe
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = 20240611
 
 DISTRIBUTIONS = ("uniform", "zipf1.0", "zipf1.1", "dirichlet0.1")
 K_VALUES = (10**3, 10**4, 10**5, 10**6)
 RATIOS = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
-REPLICATES = {10**3: 20, 10**4: 20, 10**5: 10, 10**6: 5}
+REPLICATES = {10**3: 500, 10**4: 250, 10**5: 100, 10**6: 40}
 
 QUICK_K_VALUES = (10**3, 10**4)
 QUICK_RATIOS = (0.01, 0.1, 1.0, 10.0)
 QUICK_REPLICATES = 5
 
-#: Methods that use a known alphabet size; run a second time with the true K.
-WITH_K = ("nsb", "dirichlet", "shrinkage")
 #: Nominal coverage of mean ± 1 std for a Gaussian.
 NOMINAL = math.erf(1 / math.sqrt(2))
 #: Regimes used by the summary tables.
@@ -87,15 +81,23 @@ REGIMES = {
     "intermediate (0.3 ≤ N/K ≤ 1)": (0.3, 1.0),
     "well sampled (N/K ≥ 3)": (3.0, math.inf),
 }
-SUMMARY_BEGIN = "<!-- summary:begin -->"
-SUMMARY_END = "<!-- summary:end -->"
-
-
-def variants() -> list[tuple[str, str, bool]]:
-    """(label, method, with_true_K) for every method run, in table order."""
-    out = [(m, m, False) for m in fe.METHODS if m != "dirichlet"]
-    out += [(f"{m}@K", m, True) for m in WITH_K if m in fe.METHODS]
-    return out
+#: Plot colour and line style per method: plug-in family solid, K-informed dashed.
+STYLES = {
+    "plugin": ("black", "-"),
+    "miller_madow": ("tab:gray", "-"),
+    "jackknife": ("tab:olive", "-"),
+    "grassberger": ("tab:green", "-"),
+    "grassberger_lnN": ("tab:green", ":"),
+    "zhang": ("tab:cyan", "-"),
+    "chao_shen": ("tab:orange", "-"),
+    "shrinkage": ("tab:pink", "-"),
+    "nsb": ("tab:blue", "-"),
+    "ansb": ("tab:purple", "-"),
+    "pym": ("tab:red", "-"),
+    "nsb@K": ("tab:blue", "--"),
+    "dirichlet@K": ("tab:brown", "--"),
+    "shrinkage@K": ("tab:pink", "--"),
+}
 
 
 # --------------------------------------------------------------------------- distributions
@@ -157,7 +159,7 @@ def run_cell(
         "samples_without_coincidence": sum(q.distinct == q.n for q in profiles),
         "methods": {},
     }
-    for label, method, with_k in variants():
+    for label, method, with_k in common.variants():
         values: list[float] = []
         stds: list[float] = []
         skipped = 0
@@ -173,9 +175,7 @@ def run_cell(
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
-                    est = fe.entropy(
-                        prof, method, alphabet_size=k if with_k else None, unit="bits"
-                    )
+                    est = fe.entropy(prof, method, alphabet_size=k if with_k else None, unit="bits")
             except ValueError as exc:
                 spent += time.perf_counter() - t0
                 if classify(exc) == "no_coincidences":
@@ -221,6 +221,8 @@ def summarise(
         "sd": None,
         "mean_std": None,
         "coverage": None,
+        "min": min(values, default=None),
+        "max": max(values, default=None),
     }
     if values:
         err = np.asarray(values) - truth
@@ -238,6 +240,7 @@ def run(quick: bool, budget: float) -> dict[str, Any]:
     ks = QUICK_K_VALUES if quick else K_VALUES
     ratios = QUICK_RATIOS if quick else RATIOS
     started = time.perf_counter()
+    date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     cells = []
     for dist in DISTRIBUTIONS:
         for k in ks:
@@ -255,11 +258,8 @@ def run(quick: bool, budget: float) -> dict[str, Any]:
     return {
         "benchmark": "estimator_accuracy",
         "quick": quick,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "fastentropy_version": fe.__version__,
-        "git": git_state(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
+        "date": date,
+        **common.provenance(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
         "seed": SEED,
         "budget_seconds": budget,
@@ -268,27 +268,12 @@ def run(quick: bool, budget: float) -> dict[str, Any]:
         "ratios": list(ratios),
         "variants": [
             {"label": lab, "method": m, "alphabet_size": "true K" if wk else None}
-            for lab, m, wk in variants()
+            for lab, m, wk in common.variants()
         ],
         "unit": "bits",
         "wall_seconds": time.perf_counter() - started,
         "cells": cells,
     }
-
-
-def git_state() -> str:
-    try:
-        head = subprocess.run(
-            ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", ROOT, "status", "--porcelain", "--", "rust", "python"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" (rust/ or python/ modified)" if dirty else "")
 
 
 # ---------------------------------------------------------------------------------- report
@@ -314,12 +299,14 @@ def aggregate(results: dict[str, Any]) -> dict[str, Any]:
     for lab in labels:
         row: dict[str, Any] = {"by_ratio": {}, "skipped": 0, "errors": 0, "not_run": 0}
         for ratio in ratios:
-            ms = [c["methods"][lab] for c in results["cells"] if c["ratio"] == ratio]
+            cs = [c for c in results["cells"] if c["ratio"] == ratio]
+            ms = [c["methods"][lab] for c in cs]
             ok = [m for m in ms if m["rmse"] is not None]
             cov = [m["coverage"] for m in ok if m["coverage"] is not None]
             row["by_ratio"][ratio] = {
                 "cells": len(ok),
                 "of": ncells,
+                "complete": all(c["methods"][lab]["n_ok"] == c["replicates"] for c in cs),
                 "rmse": float(np.mean([m["rmse"] for m in ok])) if ok else None,
                 "abs_bias": float(np.mean([abs(m["bias"]) for m in ok])) if ok else None,
                 "bias": float(np.mean([m["bias"] for m in ok])) if ok else None,
@@ -379,6 +366,7 @@ def markdown(results: dict[str, Any], summary: str) -> str:
         "",
         "Generated by `benches/estimator_accuracy.py` "
         f"(fastentropy {results['fastentropy_version']}, git {results['git']}, "
+        f"extension build {results.get('build', 'unknown')}, "
         f"{results['date']}, {results['machine']}, "
         f"{results['wall_seconds'] / 60:.1f} min). Raw numbers: "
         "`benches/results/estimator_accuracy.json`. Re-run with "
@@ -403,9 +391,9 @@ def markdown(results: dict[str, Any], summary: str) -> str:
         f"|estimate − H| ≤ std (nominal {NOMINAL:.1%}). Per (cell, method) time budget "
         f"{results['budget_seconds']:g} s.",
         "",
-        SUMMARY_BEGIN,
+        common.SUMMARY_BEGIN,
         summary.strip() or "_(summary to be written after the run)_",
-        SUMMARY_END,
+        common.SUMMARY_END,
         "",
         "![bias against N/K](accuracy.png)",
         "",
@@ -414,7 +402,10 @@ def markdown(results: dict[str, Any], summary: str) -> str:
         "Mean over the (distribution, K) cells where the method returned at least one "
         "estimate; `(n)` marks an average over only n of the "
         f"{len(results['distributions']) * len(results['K_values'])} cells (the others had "
-        "no usable replicate). Bold: lowest in the column.",
+        "no usable replicate); `†` marks an average in which some replicates are missing "
+        "(`nsb` without K, `ansb` and `pym` are then scored only on the samples that had a "
+        "coincidence, an easier selected subset, so their figures flatter them). Bold: lowest "
+        "in the column among averages with every replicate.",
         "",
         f"| method | {rhead} |",
         sep,
@@ -432,8 +423,12 @@ def markdown(results: dict[str, Any], summary: str) -> str:
             ]
         best = {
             r: min(
-                (agg[lab]["by_ratio"][r]["rmse"] for lab in labels
-                 if agg[lab]["by_ratio"][r]["rmse"] is not None),
+                (
+                    agg[lab]["by_ratio"][r]["rmse"]
+                    for lab in labels
+                    if agg[lab]["by_ratio"][r]["rmse"] is not None
+                    and agg[lab]["by_ratio"][r]["complete"]
+                ),
                 default=None,
             )
             for r in ratios
@@ -443,8 +438,10 @@ def markdown(results: dict[str, Any], summary: str) -> str:
             for r in ratios:
                 d = agg[lab]["by_ratio"][r]
                 text = fmt(d[key], spec)
-                if key == "rmse" and d[key] is not None and d[key] == best[r]:
+                if key == "rmse" and d[key] is not None and d[key] == best[r] and d["complete"]:
                     text = f"**{text}**"
+                if d["cells"] and not d["complete"]:
+                    text += "†"
                 if d["cells"] and d["cells"] < d["of"]:
                     text += f" ({d['cells']})"
                 cells.append(text)
@@ -510,9 +507,7 @@ def markdown(results: dict[str, Any], summary: str) -> str:
     )[:8]
     out += ["", "Slowest (cell, method) pairs, mean seconds per call:", ""]
     for sec, lab, c in slow:
-        out.append(
-            f"- `{lab}`: {sec:.2f} s ({c['distribution']}, K={c['K']}, N={c['N']})"
-        )
+        out.append(f"- `{lab}`: {sec:.2f} s ({c['distribution']}, K={c['K']}, N={c['N']})")
     out += ["", "## Full results", ""]
     out.append(
         "Each entry: bias / RMSE in bits (`cov` rows: coverage of ± std). `—`: no usable "
@@ -520,21 +515,19 @@ def markdown(results: dict[str, Any], summary: str) -> str:
     )
     for dist in results["distributions"]:
         for k in results["K_values"]:
-            cells = [
-                c for c in results["cells"] if c["distribution"] == dist and c["K"] == k
-            ]
-            cells.sort(key=lambda c: c["ratio"])
+            group = [c for c in results["cells"] if c["distribution"] == dist and c["K"] == k]
+            group.sort(key=lambda c: c["ratio"])
             out += [
                 "",
-                f"### {dist}, K = 10^{int(math.log10(k))}, H = {cells[0]['truth_bits']:.4f} "
-                f"bits, {cells[0]['replicates']} replicates",
+                f"### {dist}, K = 10^{int(math.log10(k))}, H = {group[0]['truth_bits']:.4f} "
+                f"bits, {group[0]['replicates']} replicates",
                 "",
-                "| method | " + " | ".join(f"N/K={c['ratio']:g}" for c in cells) + " |",
-                "|" + "---|" * (len(cells) + 1),
+                "| method | " + " | ".join(f"N/K={c['ratio']:g}" for c in group) + " |",
+                "|" + "---|" * (len(group) + 1),
             ]
             for lab in labels:
                 row = []
-                for c in cells:
+                for c in group:
                     m = c["methods"][lab]
                     if m["rmse"] is None:
                         row.append("—")
@@ -545,7 +538,7 @@ def markdown(results: dict[str, Any], summary: str) -> str:
                     row.append(text)
                 out.append(f"| {lab} | " + " | ".join(row) + " |")
             for lab in labels:
-                covs = [c["methods"][lab]["coverage"] for c in cells]
+                covs = [c["methods"][lab]["coverage"] for c in group]
                 if all(v is None for v in covs):
                     continue
                 out.append(f"| {lab} cov | " + " | ".join(fmt(v, ".0%") for v in covs) + " |")
@@ -561,11 +554,15 @@ def plot(results: dict[str, Any], path: str) -> None:
     dists, ks = results["distributions"], results["K_values"]
     labels = [v["label"] for v in results["variants"]]
     fig, axes = plt.subplots(
-        len(dists), len(ks), figsize=(3.6 * len(ks) + 2.4, 2.8 * len(dists)),
-        sharex=True, sharey=True, squeeze=False,
+        len(dists),
+        len(ks),
+        figsize=(3.6 * len(ks) + 2.4, 2.8 * len(dists)),
+        sharex=True,
+        sharey=True,
+        squeeze=False,
     )
-    cmap = plt.get_cmap("tab20")
-    styles = {lab: (cmap(i % 20), "--" if "@K" in lab else "-") for i, lab in enumerate(labels)}
+    fallback = plt.get_cmap("tab20")
+    styles = {lab: STYLES.get(lab, (fallback(n % 20), "-")) for n, lab in enumerate(labels)}
     for i, dist in enumerate(dists):
         for j, k in enumerate(ks):
             ax = axes[i][j]
@@ -575,13 +572,16 @@ def plot(results: dict[str, Any], path: str) -> None:
             )
             for lab in labels:
                 xs = [c["ratio"] for c in cells if c["methods"][lab]["bias"] is not None]
-                ys = [c["methods"][lab]["bias"] for c in cells
-                      if c["methods"][lab]["bias"] is not None]
+                ys = [
+                    c["methods"][lab]["bias"]
+                    for c in cells
+                    if c["methods"][lab]["bias"] is not None
+                ]
                 color, ls = styles[lab]
-                ax.plot(xs, ys, ls, color=color, marker=".", lw=1.2, label=lab)
+                ax.plot(xs, ys, ls, color=color, marker=".", ms=4, lw=1.3, label=lab)
             ax.axhline(0.0, color="black", lw=0.6)
             ax.set_xscale("log")
-            ax.set_yscale("symlog", linthresh=0.03)
+            ax.set_yscale("symlog", linthresh=0.01)
             ax.grid(True, which="major", lw=0.3)
             ax.set_title(
                 f"{dist}, K=10^{int(math.log10(k))}, H={cells[0]['truth_bits']:.2f} bits",
@@ -599,21 +599,10 @@ def plot(results: dict[str, Any], path: str) -> None:
     plt.close(fig)
 
 
-def existing_summary(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError:
-        return ""
-    if SUMMARY_BEGIN in text and SUMMARY_END in text:
-        return text.split(SUMMARY_BEGIN, 1)[1].split(SUMMARY_END, 1)[0]
-    return ""
-
-
 def write_docs(results: dict[str, Any], docs: str) -> None:
     os.makedirs(docs, exist_ok=True)
     md_path = os.path.join(docs, "accuracy.md")
-    text = markdown(results, existing_summary(md_path))
+    text = markdown(results, common.existing_summary(md_path))
     with open(md_path, "w", encoding="utf-8") as f:
         f.write(text)
     plot(results, os.path.join(docs, "accuracy.png"))
@@ -635,30 +624,24 @@ def print_overview(results: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small subset, < 1 min, no docs")
-    parser.add_argument("--budget", type=float, default=20.0,
-                        help="seconds per (cell, method) before remaining replicates are "
-                        "skipped (default 20)")
-    parser.add_argument("--out", help="JSON path (default benches/results/...)")
-    parser.add_argument("--docs", help="write accuracy.md/.png here (default docs/, full run)")
-    parser.add_argument("--from-json", help="do not run: regenerate docs from this JSON")
+    parser = common.arg_parser(__doc__, "small subset, < 1 min")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=20.0,
+        help="seconds per (cell, method) before remaining replicates are skipped (default 20)",
+    )
+    common.add_output_args(parser, "write accuracy.md/.png here (default docs/, full run)")
     args = parser.parse_args(argv)
 
     if args.from_json:
-        with open(args.from_json, encoding="utf-8") as f:
-            results = json.load(f)
+        results = common.load_results(args.from_json)
         results["ratios"] = [float(r) for r in results["ratios"]]
     else:
         results = run(args.quick, args.budget)
-        name = "estimator_accuracy_quick.json" if args.quick else "estimator_accuracy.json"
-        out = args.out or os.path.join(ROOT, "benches", "results", name)
-        os.makedirs(os.path.dirname(out), exist_ok=True)
-        with open(out, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=1)
-        print(f"wrote {out} ({results['wall_seconds']:.0f} s)")
+        common.save_results(results, "estimator_accuracy", args.out, args.quick)
     print_overview(results)
-    docs = args.docs or (None if results["quick"] else os.path.join(ROOT, "docs"))
+    docs = args.docs or (None if results["quick"] else os.path.join(common.ROOT, "docs"))
     if docs:
         write_docs(results, docs)
     return 0
