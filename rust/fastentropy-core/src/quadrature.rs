@@ -181,11 +181,12 @@ fn refine_mode(
         }
         let moved = (next - x).abs();
         let f_next = ln_w(next);
+        // A Newton step that lands lower overshot: keep the better point (the bracket has
+        // shrunk anyway). Bisection steps are always taken: the bracket logic above holds
+        // for any point inside it.
         if f_next >= f0 || !newton_ok {
             x = next;
             f0 = f_next;
-        } else {
-            // Newton overshot: the better point stays, the bracket has already shrunk.
         }
         let h_wanted = 0.1 * sigma;
         let h_ok = newton_ok && h <= 2.0 * h_wanted && h >= 0.2 * h_wanted;
