@@ -12,6 +12,19 @@ corpus itself, with bias-corrected and Bayesian estimators and their error bars.
 
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
+from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
+from ._tokens import open_tokens
 
-__all__ = ["METHODS", "Estimate", "Profile", "__version__", "entropies", "entropy"]
+__all__ = [
+    "METHODS",
+    "Estimate",
+    "NgramCounts",
+    "Profile",
+    "__version__",
+    "count_ngrams",
+    "entropies",
+    "entropy",
+    "ngram_profiles",
+    "open_tokens",
+]

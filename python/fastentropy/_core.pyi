@@ -1,6 +1,7 @@
 # Type stubs of the private compiled module fastentropy._core (written by hand; checked by
 # mypy.stubtest in CI). The public API is in the Python modules beside this file.
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -10,8 +11,11 @@ _Pairs = tuple[_U64, _U64]
 
 __all__ = [
     "METHODS",
+    "NgramCounts",
     "__version__",
+    "count_ngrams",
     "estimate",
+    "ngram_profiles",
     "profile_add",
     "profile_from_counts",
     "profile_from_pairs",
@@ -33,3 +37,39 @@ def estimate(
     alphabet_size: float | None = None,
     concentration: float | str | None = None,
 ) -> tuple[float, float | None, list[str], list[str]]: ...
+
+_Tokens = npt.NDArray[np.integer[Any]]
+_Mask = npt.NDArray[np.bool_]
+_Progress = Callable[[int, int], object]
+
+@final
+class NgramCounts:
+    @property
+    def order(self) -> int: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def distinct(self) -> int: ...
+    def profile(self) -> _Pairs: ...
+    def most_common(self, k: int) -> tuple[npt.NDArray[np.uint64], _U64]: ...
+
+def count_ngrams(
+    tokens: _Tokens,
+    order: int,
+    *,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> NgramCounts: ...
+def ngram_profiles(
+    tokens: _Tokens,
+    orders: Sequence[int],
+    *,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> list[tuple[int, _Pairs]]: ...

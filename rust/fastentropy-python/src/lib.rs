@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 mod error;
 mod estimate;
+mod ngram;
 mod profile;
 
 #[pymodule]
@@ -15,6 +16,8 @@ mod _core {
 
     #[pymodule_export]
     use super::estimate::estimate;
+    #[pymodule_export]
+    use super::ngram::{count_ngrams, ngram_profiles, NgramCounts};
     #[pymodule_export]
     use super::profile::{
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,

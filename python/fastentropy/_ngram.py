@@ -1,0 +1,455 @@
+"""Exact n-gram counting over (memory-mapped) token arrays, in bounded memory, on all cores."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+import re
+import sys
+import time
+from collections.abc import Iterable
+from typing import Any, Callable, TextIO, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+from ._profile import Profile
+
+__all__ = ["NgramCounts", "count_ngrams", "ngram_profiles"]
+
+ProgressCallback = Callable[[int, int], Any]
+Progress = Union[bool, ProgressCallback, None]
+MemoryLimit = Union[int, str, None]
+
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "ki": 2**10,
+    "kib": 2**10,
+    "mi": 2**20,
+    "mib": 2**20,
+    "gi": 2**30,
+    "gib": 2**30,
+    "ti": 2**40,
+    "tib": 2**40,
+}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)\s*$", re.I)
+
+
+class NgramCounts:
+    """The n-gram counts of one order, as returned by :func:`count_ngrams`.
+
+    Holds the count profile (what entropy estimators need) and the most common n-grams; it
+    does not hold every distinct n-gram.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastentropy as fe
+    >>> c = fe.count_ngrams(np.array([1, 2, 1, 2, 1], dtype=np.uint8), order=2)
+    >>> c.order, c.n, c.distinct
+    (2, 4, 2)
+    >>> c.profile()
+    Profile(n=4, distinct=2, {2: 2})
+    >>> round(fe.entropy(c, "plugin").value, 6)   # ln 2
+    0.693147
+    """
+
+    __slots__ = ("_counts",)
+
+    def __init__(self, counts: _core.NgramCounts) -> None:
+        self._counts = counts
+
+    @property
+    def order(self) -> int:
+        """The n-gram order."""
+        return self._counts.order
+
+    @property
+    def n(self) -> int:
+        """Number of n-gram occurrences counted (N)."""
+        return self._counts.n
+
+    @property
+    def distinct(self) -> int:
+        """Number of distinct n-grams observed."""
+        return self._counts.distinct
+
+    def profile(self) -> Profile:
+        """The count profile of the n-grams.
+
+        Returns
+        -------
+        Profile
+            For each count ``k``, the number of distinct n-grams seen exactly ``k`` times.
+
+        Examples
+        --------
+        >>> import fastentropy as fe
+        >>> fe.count_ngrams([7, 7, 7], order=1).profile().ks
+        array([3], dtype=uint64)
+        """
+        return Profile._from_core(self._counts.profile())
+
+    def most_common(self, k: int = 10) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+        """The ``k`` most common n-grams and their counts.
+
+        Parameters
+        ----------
+        k : int, default 10
+            How many rows; all n-grams if ``k`` is larger than :attr:`distinct`.
+
+        Returns
+        -------
+        ngrams : numpy.ndarray of uint64, shape (rows, order)
+            The n-grams as original token ids, most common first; equal counts in ascending
+            n-gram order (lexicographic by id).
+        counts : numpy.ndarray of uint64, shape (rows,)
+            Their counts.
+
+        Raises
+        ------
+        TypeError
+            ``k`` is not an int.
+        ValueError
+            ``k`` is negative, or the rows would reach past the n-grams seen once that are
+            kept (every n-gram seen twice or more is kept, and the smallest 4096 seen once).
+
+        Examples
+        --------
+        >>> import fastentropy as fe
+        >>> ngrams, counts = fe.count_ngrams([3, 1, 3, 1, 3, 2], order=2).most_common(2)
+        >>> ngrams.tolist(), counts.tolist()
+        ([[1, 3], [3, 1]], [2, 2])
+        """
+        k = _int_arg(k, "k", minimum=0)
+        return self._counts.most_common(k)
+
+    def __repr__(self) -> str:
+        return f"NgramCounts(order={self.order}, n={self.n}, distinct={self.distinct})"
+
+
+def count_ngrams(
+    tokens: npt.ArrayLike,
+    order: int = 3,
+    *,
+    separator: int | None = None,
+    mask: npt.ArrayLike | None = None,
+    memory_limit: MemoryLimit = None,
+    threads: int | None = None,
+    progress: Progress = False,
+) -> NgramCounts:
+    """Count the n-grams of one order exactly.
+
+    Parameters
+    ----------
+    tokens : array_like of int
+        1-D token ids: a numpy array of ``uint8``, ``uint16``, ``uint32``, ``int32`` or
+        ``int64`` (read in place, the GIL released) or what :func:`open_tokens` returns. Other
+        integer dtypes are converted; non-contiguous arrays are copied once.
+    order : int, default 3
+        The n-gram length, >= 1. Orders longer than the input give empty counts.
+    separator : int, optional
+        A token id that ends a document: no counted n-gram contains it or spans it.
+    mask : array_like of bool, optional
+        Same length as ``tokens``: only n-grams whose *last* token is masked in are counted
+        (e.g. the tokens a fine-tuning loss is computed on).
+    memory_limit : int or str, optional
+        Bytes the engine may allocate (the input itself is not counted), as an int or a
+        string such as ``"8GB"`` or ``"512MiB"``. Default: half of the available RAM. The key
+        space is partitioned to stay within it.
+    threads : int, optional
+        Worker threads; ``None`` uses all cores. The result is the same for any count.
+    progress : bool or callable, default False
+        ``True`` draws a progress line with tokens/s on stderr; a callable is called with
+        ``(done, total)`` tokens, ``done`` increasing and ending at ``total``.
+
+    Returns
+    -------
+    NgramCounts
+        ``.order``, ``.n``, ``.distinct``, ``.profile()`` and ``.most_common(k)``.
+
+    Raises
+    ------
+    TypeError
+        ``tokens`` not integers (floats, bool), ``mask`` not bool, an option of the wrong
+        type.
+    ValueError
+        ``tokens`` not 1-D, a negative id, ``order < 1``, an order too long to pack for this
+        vocabulary, a mask of the wrong length, a separator outside the dtype's range, an
+        invalid ``memory_limit`` or ``threads``.
+    MemoryError
+        ``memory_limit`` cannot be met; the message says what limit would work.
+    KeyboardInterrupt
+        Ctrl-C during the count (it stops within about a second).
+
+    Notes
+    -----
+    Token ids are remapped to dense ranks, each window's n-gram is packed into a 64- or
+    128-bit key, and sorted keys are scanned for runs. Counting is exact: no hashing,
+    sampling or sketches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastentropy as fe
+    >>> tokens = np.array([1, 2, 3, 0, 1, 2, 3], dtype=np.uint16)
+    >>> c = fe.count_ngrams(tokens, order=3, separator=0)
+    >>> c.n, c.distinct
+    (2, 1)
+    >>> c.most_common(1)
+    (array([[1, 2, 3]], dtype=uint64), array([2], dtype=uint64))
+    """
+    arr = _as_tokens(tokens)
+    order = _int_arg(order, "order", minimum=1)
+    kwargs = _options(arr, separator, mask, memory_limit, threads)
+    with _progress(progress, "counting n-grams") as callback:
+        counts = _core.count_ngrams(arr, order, progress=callback, **kwargs)
+    return NgramCounts(counts)
+
+
+def ngram_profiles(
+    tokens: npt.ArrayLike,
+    orders: Iterable[int] = range(1, 9),
+    *,
+    separator: int | None = None,
+    mask: npt.ArrayLike | None = None,
+    memory_limit: MemoryLimit = None,
+    threads: int | None = None,
+    progress: Progress = False,
+) -> dict[int, Profile]:
+    """Count profiles of several n-gram orders, sharing one pass over the data.
+
+    Parameters
+    ----------
+    tokens : array_like of int
+        As in :func:`count_ngrams`.
+    orders : iterable of int, default range(1, 9)
+        The n-gram orders, each >= 1; repeats are merged.
+    separator, mask, memory_limit, threads, progress
+        As in :func:`count_ngrams`.
+
+    Returns
+    -------
+    dict of int to Profile
+        The profile of each order, by increasing order. Orders longer than the input have
+        empty profiles.
+
+    Raises
+    ------
+    TypeError, ValueError, MemoryError, KeyboardInterrupt
+        As in :func:`count_ngrams`.
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> profiles = fe.ngram_profiles([1, 2, 1, 2, 1], orders=[1, 2, 3])
+    >>> {n: (p.n, p.distinct) for n, p in profiles.items()}
+    {1: (5, 2), 2: (4, 2), 3: (3, 2)}
+    >>> round(fe.entropy(profiles[1], "plugin", unit="bits").value, 4)
+    0.971
+    """
+    arr = _as_tokens(tokens)
+    if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
+        raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
+    wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
+    kwargs = _options(arr, separator, mask, memory_limit, threads)
+    with _progress(progress, "counting n-grams") as callback:
+        pairs = _core.ngram_profiles(arr, wanted, progress=callback, **kwargs)
+    return {n: Profile._from_core(p) for n, p in pairs}
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _as_tokens(tokens: Any) -> npt.NDArray[np.integer[Any]]:
+    """A C-contiguous, native-order 1-D token array the core reads in place."""
+    arr = tokens if isinstance(tokens, np.ndarray) else np.asarray(tokens)
+    if arr.ndim != 1:
+        raise ValueError(f"tokens must be 1-D, got an array of shape {arr.shape}")
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
+        if arr.size == 0 and not isinstance(tokens, np.ndarray):
+            return np.zeros(0, dtype=np.uint32)  # an empty list carries no dtype
+        raise TypeError(f"tokens must be integer ids, got an array of dtype {arr.dtype}")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if arr.dtype.itemsize < 4 and arr.dtype.kind == "i":
+        arr = arr.astype(np.int32)  # int8 / int16: widen (negative ids are still reported)
+    return np.ascontiguousarray(arr)
+
+
+def _int_arg(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _options(
+    tokens: npt.NDArray[np.integer[Any]],
+    separator: Any,
+    mask: Any,
+    memory_limit: Any,
+    threads: Any,
+) -> dict[str, Any]:
+    if separator is not None:
+        if isinstance(separator, bool) or not isinstance(separator, numbers.Integral):
+            raise TypeError(f"separator must be an int token id, got {type(separator).__name__}")
+        top = int(np.iinfo(tokens.dtype).max)
+        separator = int(separator)
+        if not 0 <= separator <= top:
+            raise ValueError(
+                f"separator = {separator} is outside the id range 0..{top} of {tokens.dtype} tokens"
+            )
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype != np.bool_:
+            raise TypeError(f"mask must be a bool array, got dtype {m.dtype}")
+        if m.shape != tokens.shape:
+            raise ValueError(
+                f"mask has shape {m.shape} but tokens has {tokens.shape}: they must be 1-D "
+                "and the same length"
+            )
+        mask = np.ascontiguousarray(m)
+    if threads is not None:
+        threads = _int_arg(threads, "threads", minimum=1)
+    limit = _default_memory_limit() if memory_limit is None else parse_size(memory_limit)
+    return {"separator": separator, "mask": mask, "memory_limit": limit, "threads": threads}
+
+
+def parse_size(size: int | str) -> int:
+    """Bytes from an int or a string such as ``"8GB"``, ``"512MiB"`` or ``"1.5g"``.
+
+    Decimal units (``kB``, ``MB``, ``GB``, ``TB``, or ``k``/``M``/``G``/``T``) are powers of
+    1000, binary ones (``KiB``, ``MiB``, ``GiB``, ``TiB``) powers of 1024.
+
+    Parameters
+    ----------
+    size : int or str
+        A positive number of bytes, or a number with a unit.
+
+    Raises
+    ------
+    TypeError
+        Not an int or str.
+    ValueError
+        Not positive, or not a number with a known unit.
+
+    Examples
+    --------
+    >>> parse_size("8GB"), parse_size("512MiB"), parse_size(4096)
+    (8000000000, 536870912, 4096)
+    """
+    if isinstance(size, str):
+        m = _SIZE.match(size)
+        unit = m.group(2).lower() if m else ""
+        if not m or unit not in _UNITS:
+            raise ValueError(
+                f"memory_limit = {size!r} is not a size: use bytes as an int, or a number with "
+                "a unit such as '8GB' or '512MiB'"
+            )
+        value = math.floor(float(m.group(1)) * _UNITS[unit])
+    elif isinstance(size, numbers.Integral) and not isinstance(size, bool):
+        value = int(size)
+    else:
+        raise TypeError(f"memory_limit must be an int or a str, got {type(size).__name__}")
+    if value <= 0:
+        raise ValueError(f"memory_limit must be positive, got {size!r}")
+    return value
+
+
+def _default_memory_limit() -> int | None:
+    """Half of the available RAM (``MemAvailable``), or ``None`` if it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 // 2
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+# --- progress ---------------------------------------------------------------------------
+
+
+class _ProgressLine:
+    """A plain progress line on a stream, redrawn at most ~10 times a second."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.start = time.perf_counter()
+        self.last = -math.inf
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.perf_counter()
+        if done < total and now - self.last < 0.1:
+            return
+        self.last = now
+        rate = done / max(now - self.start, 1e-9)
+        pct = 100.0 * done / total if total else 100.0
+        self.stream.write(
+            f"\r{self.label}: {_si(done)}/{_si(total)} tokens ({pct:3.0f}%), {_si(rate)} tokens/s"
+        )
+        self.stream.flush()
+        self.drawn = True
+
+    def __enter__(self) -> _ProgressLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class _NoProgress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _CallbackProgress:
+    def __init__(self, callback: ProgressCallback) -> None:
+        self.callback = callback
+
+    def __enter__(self) -> ProgressCallback:
+        return self.callback
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _progress(progress: Any, label: str) -> _ProgressLine | _NoProgress | _CallbackProgress:
+    if progress is None or progress is False:
+        return _NoProgress()
+    if progress is True:
+        return _ProgressLine(label)
+    if callable(progress):
+        return _CallbackProgress(progress)
+    raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
+
+
+def _si(x: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.1f}{unit}"
+    return f"{x:.0f}"
