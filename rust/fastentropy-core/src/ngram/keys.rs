@@ -26,7 +26,6 @@ pub(crate) trait Key:
     const BITS: u32;
     const ZERO: Self;
     fn leading_zeros(self) -> u32;
-    fn trailing_zeros(self) -> u32;
     fn to_u128(self) -> u128;
 }
 
@@ -37,8 +36,6 @@ macro_rules! impl_key {
             const ZERO: Self = 0;
             #[inline]
             fn leading_zeros(self) -> u32 { <$t>::leading_zeros(self) }
-            #[inline]
-            fn trailing_zeros(self) -> u32 { <$t>::trailing_zeros(self) }
             #[inline]
             fn to_u128(self) -> u128 { self as u128 }
         }
@@ -107,39 +104,6 @@ impl Layout {
         (key, len)
     }
 
-    /// Valid length L of a key: fields before the first sentinel.
-    #[inline]
-    pub fn valid_len<K: Key>(&self, key: K) -> usize {
-        let fields = key >> self.flags;
-        if fields == K::ZERO {
-            return 0;
-        }
-        self.order - (fields.trailing_zeros() / self.bits) as usize
-    }
-
-    /// Number of leading fields two keys share.
-    #[inline]
-    pub fn common_prefix<K: Key>(&self, a: K, b: K) -> usize {
-        let x = (a ^ b) >> self.flags;
-        if x == K::ZERO {
-            return self.order;
-        }
-        let high = K::BITS - 1 - x.leading_zeros();
-        self.order - 1 - (high / self.bits) as usize
-    }
-
-    /// Whether the window of order `n` of this key ends on a masked-in token.
-    #[inline]
-    pub fn masked_in<K: Key>(&self, key: K, n: usize) -> bool {
-        self.flags == 0 || (key >> (n as u32 - 1)) & K::from(1) != K::ZERO
-    }
-
-    /// The first `n` fields of a key, as an integer of `n * bits` bits.
-    #[inline]
-    pub fn prefix<K: Key>(&self, key: K, n: usize) -> u128 {
-        (key >> (self.flags + (self.order - n) as u32 * self.bits)).to_u128()
-    }
-
     /// Ranks of an n-gram packed by [`Layout::prefix`], first token first.
     pub fn unpack(&self, prefix: u128, n: usize) -> impl Iterator<Item = u32> + '_ {
         let field = (1u128 << self.bits) - 1;
@@ -163,13 +127,11 @@ mod tests {
         let ranks = [1, 5, 0, 2, 3];
         let mask = [true, false, true, true, true];
         let (k, len): (u64, usize) = layout.build(&ranks, Some(&mask), 0);
-        assert_eq!(len, 2);
-        assert_eq!(layout.valid_len(k), 2);
-        assert_eq!(layout.prefix(k, 2), 0b001_101);
-        assert!(layout.masked_in(k, 1) && !layout.masked_in(k, 2));
+        // Fields 1, 5, sentinel; flags: window 1 masked in, window 2 not.
+        assert_eq!((k, len), (0b001_101_000_001, 2));
+        // Past the end of the input: sentinels.
         let (k2, len2): (u64, usize) = layout.build(&ranks, Some(&mask), 3);
-        assert_eq!((len2, layout.valid_len(k2)), (2, 2));
-        assert_eq!(layout.common_prefix(k, k2), 0);
+        assert_eq!((k2, len2), (0b010_011_000_011, 2));
         assert_eq!(layout.unpack(0b001_101, 2).collect::<Vec<_>>(), vec![1, 5]);
     }
 

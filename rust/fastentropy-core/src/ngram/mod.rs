@@ -6,7 +6,9 @@
 //! sentinel padding, so the n-prefix of a key is the n-gram at that position for every
 //! `n <= K` ([`keys`]). Sorting the keys makes windows that share an n-prefix adjacent for
 //! every n at once, so one scan closes the runs of all orders and tallies their
-//! count-of-counts ([`scan`]). Unigrams come straight from the rank histogram.
+//! count-of-counts ([`scan`]). Unigrams come straight from the rank histogram. In practice
+//! the first token is not keyed: windows are bucketed by it and only their tails (the other
+//! K-1 tokens) are sorted, per bucket ([`partition`]), which often turns u128 keys into u64.
 //!
 //! Why sorting: on high-cardinality data (most 5-grams distinct) a hash table per order is
 //! bound by random memory access, one cache miss per probe, while sorting streams memory and
@@ -229,15 +231,19 @@ fn count_in_pool<T: Token>(
     let (hists, mut kept) = match keyed.last() {
         None => (Vec::new(), Kept::default()),
         Some(&k) => {
-            let layout = Layout::new(k, vocab.distinct(), opts.mask.is_some(), k)?;
+            let masked = opts.mask.is_some();
+            // Checks that the whole K-gram packs, though only its tail is ever keyed.
+            Layout::new(k, vocab.distinct(), masked, k)?;
+            let tail = Layout::new(k - 1, vocab.distinct(), masked, k)?;
+            let tail_orders: Vec<usize> = keyed.iter().map(|&n| n - 1).collect();
             let job = Job {
                 ranks: &vocab.ranks,
                 mask: opts.mask,
-                layout,
-                orders: &keyed,
-                keep: keep.filter(|&n| n >= 2),
+                tail,
+                orders: &tail_orders,
+                keep: keep.filter(|&n| n >= 2).map(|n| n - 1),
             };
-            if layout.width() <= 64 {
+            if tail.width() <= 64 {
                 count_keys::<u64>(&job, &vocab.counts, fixed, opts)?
             } else {
                 count_keys::<u128>(&job, &vocab.counts, fixed, opts)?
@@ -283,15 +289,18 @@ fn count_keys<K: Key>(
 ) -> Result<(Vec<Histogram>, Kept)> {
     let threads = rayon::current_num_threads();
     let key_bytes = size_of::<K>();
+    // Each worker also holds the start and end of every bucket of its partition.
+    let fixed = fixed + threads * 2 * size_of::<usize>() * counts.len();
     let cap = match opts.memory_limit {
         None => u64::MAX,
-        Some(limit) => ((limit - fixed) / (threads * key_bytes)) as u64,
+        // No room at all fails in `plan`, which names the limit that would work.
+        Some(limit) => (limit.saturating_sub(fixed) / (threads * key_bytes)) as u64,
     };
-    let ranges =
-        partition::plan(counts, cap, threads * partition::PARTS_PER_THREAD).map_err(|largest| {
-            let needed = fixed + threads * key_bytes * largest as usize;
-            partition::too_small(opts.memory_limit.unwrap_or(0), needed, largest)
-        })?;
+    let parts = threads * partition::PARTS_PER_THREAD;
+    let ranges = partition::plan(counts, cap, parts).map_err(|largest| {
+        let needed = fixed + threads * key_bytes * largest as usize;
+        partition::too_small(opts.memory_limit.unwrap_or(0), needed, largest)
+    })?;
     partition::run::<K>(job, counts, &ranges, opts)
 }
 

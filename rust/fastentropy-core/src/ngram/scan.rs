@@ -89,44 +89,176 @@ impl Kept {
     }
 }
 
-/// Count of counts for each of `orders` (all >= 2, at most K) over sorted keys; if `keep`
-/// names an order, its n-grams and counts too.
-pub(crate) fn scan<K: Key>(
-    keys: &[K],
-    layout: &Layout,
-    orders: &[usize],
-    keep: Option<usize>,
-) -> (Vec<Histogram>, Kept) {
-    let mut hists = vec![Histogram::default(); orders.len()];
-    let mut kept = Kept::default();
-    let mut counts = vec![0u64; orders.len()];
-    let mut close = |from: usize, prev: K, counts: &mut [u64]| {
-        for (j, &n) in orders.iter().enumerate() {
-            if n > from && counts[j] > 0 {
-                hists[j].add(counts[j]);
-                if keep == Some(n) {
-                    kept.add(layout.prefix(prev, n), counts[j]);
+/// Count of counts for each of `orders` over the sorted tails of the windows, one first
+/// token (bucket) at a time; if `keep` names an order, its n-grams and counts too.
+///
+/// A tail is the (K-1)-gram key of the window after the first token ([`super::partition`]),
+/// so an n-gram of the window is the first token plus the (n-1)-prefix of its tail: runs
+/// are closed on tails within a bucket, and every run closes at a bucket's end.
+pub(crate) struct Scanner {
+    bits: u32,
+    /// With a mask, flag bits follow the fields.
+    masked: bool,
+    orders: Vec<Order>,
+    hists: Vec<Histogram>,
+    kept: Kept,
+    /// Without a mask: `shared[z]` is how many leading fields two keys share when their xor,
+    /// as a u128, has z leading zeros (a table instead of a division by `bits`).
+    shared: Vec<u8>,
+}
+
+/// One tail order n and its open run.
+struct Order {
+    n: usize,
+    /// Whether this order's n-grams (and counts) are kept.
+    keep: bool,
+    /// `key >> shift` is the n-prefix of a key: shifts spare a division by `bits` per key.
+    shift: u32,
+    /// Windows in the open run that are counted (valid and masked in); with a mask only.
+    count: u64,
+    /// Where the open run starts in its bucket; without a mask only.
+    start: usize,
+}
+
+impl Scanner {
+    /// `orders`: tail orders, `n - 1` for each counted order n (all >= 1, ascending).
+    pub fn new(layout: &Layout, orders: &[usize], keep: Option<usize>) -> Self {
+        Self {
+            bits: layout.bits,
+            masked: layout.flags > 0,
+            orders: (orders.iter())
+                .map(|&n| Order {
+                    n,
+                    keep: keep == Some(n),
+                    shift: layout.flags + (layout.order - n) as u32 * layout.bits,
+                    count: 0,
+                    start: 0,
+                })
+                .collect(),
+            hists: vec![Histogram::default(); orders.len()],
+            kept: Kept::default(),
+            shared: (0..=128u32)
+                .map(|z| {
+                    let unused = 128 - layout.order as u32 * layout.bits;
+                    (z.saturating_sub(unused) / layout.bits).min(layout.order as u32) as u8
+                })
+                .collect(),
+        }
+    }
+
+    /// Scans the sorted tails of the windows that start with rank `first`. Buckets must come
+    /// in increasing `first` so that kept n-grams stay in n-gram order.
+    pub fn bucket<K: Key>(&mut self, first: u32, tails: &[K]) {
+        if self.masked {
+            self.bucket_masked(first, tails);
+        } else {
+            self.bucket_plain(first, tails);
+        }
+    }
+
+    /// Without a mask every window of a run of order n counts or none does (validity is
+    /// the n-th field, shared by the run), so a run's count is its length: only the orders
+    /// that close at a key are touched, found by counting shared leading fields.
+    fn bucket_plain<K: Key>(&mut self, first: u32, tails: &[K]) {
+        let Self {
+            bits,
+            orders,
+            hists,
+            kept,
+            shared,
+            ..
+        } = self;
+        let bits = *bits;
+        let top = 128 - K::BITS;
+        for o in orders.iter_mut() {
+            o.start = 0;
+        }
+        for (i, pair) in tails.windows(2).enumerate() {
+            let same = shared[(top + (pair[0] ^ pair[1]).leading_zeros()) as usize] as usize;
+            for (o, hist) in orders.iter_mut().zip(hists.iter_mut()).rev() {
+                if o.n <= same {
+                    break;
                 }
-                counts[j] = 0;
+                close_run(o, hist, kept, first, bits, pair[0], i + 1);
             }
         }
-    };
-    let mut prev: Option<K> = None;
-    for run in keys.chunk_by(|a, b| a == b) {
-        let key = run[0];
-        if let Some(p) = prev {
-            close(layout.common_prefix(p, key), p, &mut counts);
-        }
-        let len = layout.valid_len(key);
-        for (j, &n) in orders.iter().enumerate() {
-            if n <= len && layout.masked_in(key, n) {
-                counts[j] += run.len() as u64;
+        if let Some(&last) = tails.last() {
+            for (o, hist) in orders.iter_mut().zip(hists.iter_mut()) {
+                close_run(o, hist, kept, first, bits, last, tails.len());
             }
         }
-        prev = Some(key);
     }
-    if let Some(p) = prev {
-        close(0, p, &mut counts);
+
+    fn bucket_masked<K: Key>(&mut self, first: u32, tails: &[K]) {
+        let Some(&head) = tails.first() else {
+            return;
+        };
+        let field = K::from((1u64 << self.bits) - 1);
+        let mut prev = head;
+        for &key in tails {
+            let differ = prev ^ key;
+            for (o, hist) in self.orders.iter_mut().zip(&mut self.hists) {
+                // A run of order n closes where neighbours differ in their n-prefix.
+                if differ >> o.shift != K::ZERO {
+                    close(o, hist, &mut self.kept, first, self.bits, prev);
+                }
+                // The n-gram exists iff its n-th field is not the sentinel (a sentinel
+                // zeroes every later field); with a mask, flag bit n-1 says it counts.
+                let valid = (key >> o.shift) & field != K::ZERO;
+                let on = !self.masked || (key >> (o.n as u32 - 1)) & K::from(1) != K::ZERO;
+                o.count += (valid & on) as u64;
+            }
+            prev = key;
+        }
+        for (o, hist) in self.orders.iter_mut().zip(&mut self.hists) {
+            close(o, hist, &mut self.kept, first, self.bits, prev);
+        }
     }
-    (hists, kept)
+
+    pub fn finish(self) -> (Vec<Histogram>, Kept) {
+        (self.hists, self.kept)
+    }
+}
+
+/// Closes the run of one order that ends before position `end` of a bucket without a
+/// mask, whose last key is `prev`: it counts iff its n-th field is not the sentinel.
+#[inline]
+fn close_run<K: Key>(
+    o: &mut Order,
+    hist: &mut Histogram,
+    kept: &mut Kept,
+    first: u32,
+    bits: u32,
+    prev: K,
+    end: usize,
+) {
+    let n = end - o.start;
+    o.start = end;
+    if (prev >> o.shift) & K::from((1u64 << bits) - 1) != K::ZERO {
+        hist.add(n as u64);
+        if o.keep {
+            let ngram = ((first as u128) << (o.n as u32 * bits)) | (prev >> o.shift).to_u128();
+            kept.add(ngram, n as u64);
+        }
+    }
+}
+
+/// Closes the open run of one order, whose last key is `prev`.
+#[inline]
+fn close<K: Key>(
+    o: &mut Order,
+    hist: &mut Histogram,
+    kept: &mut Kept,
+    first: u32,
+    bits: u32,
+    prev: K,
+) {
+    if o.count > 0 {
+        hist.add(o.count);
+        if o.keep {
+            let ngram = ((first as u128) << (o.n as u32 * bits)) | (prev >> o.shift).to_u128();
+            kept.add(ngram, o.count);
+        }
+        o.count = 0;
+    }
 }
