@@ -142,3 +142,32 @@ def existing_summary(path: str) -> str:
     if SUMMARY_BEGIN in text and SUMMARY_END in text:
         return text.split(SUMMARY_BEGIN, 1)[1].split(SUMMARY_END, 1)[0]
     return ""
+
+
+def write_doc(path: str, head: list[str], body: str) -> None:
+    """Write a generated page: ``head``, the kept hand-written summary, then ``body``."""
+    summary = existing_summary(path).strip() or "_(summary to be written after the run)_"
+    lines = [*head, SUMMARY_BEGIN, summary, SUMMARY_END, ""]
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n" + body)
+    print(f"wrote {path}")
+
+
+def status_kib(field: str) -> int:
+    """A ``/proc/self/status`` field in KiB (``VmRSS``, ``VmHWM``); Linux only."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak() -> bool:
+    """Reset the process's peak RSS (``VmHWM``) to its current RSS; False where unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+        status_kib("VmHWM")
+    except (OSError, KeyError):
+        return False
+    return True

@@ -204,25 +204,7 @@ def best_time(
     return best, 1 + repeats * number
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _can_reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-        _status_kib("VmHWM")
-    except OSError:
-        return False
-    return True
-
-
-RESET_PEAK = _can_reset_peak()
+RESET_PEAK = common.reset_peak()
 
 
 def first_call(fn: Callable[[], Any]) -> tuple[float, float | None]:
@@ -232,13 +214,13 @@ def first_call(fn: Callable[[], Any]) -> tuple[float, float | None]:
     if RESET_PEAK:
         with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
             f.write("5")
-        before = _status_kib("VmRSS")
+        before = common.status_kib("VmRSS")
     t0 = time.perf_counter()
     fn()
     seconds = time.perf_counter() - t0
     if before is None:
         return seconds, None
-    return seconds, max(0, _status_kib("VmHWM") - before) / 1024.0
+    return seconds, max(0, common.status_kib("VmHWM") - before) / 1024.0
 
 
 def traced_peak(fn: Callable[[], Any]) -> float:
@@ -549,14 +531,8 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         f"{results['repeats'] + 1} timed repeats. These machines are shared and noisy: "
         "ratios within the run are the figures that count.",
         "",
-        common.SUMMARY_BEGIN,
-        common.existing_summary(path).strip() or "_(summary to be written after the run)_",
-        common.SUMMARY_END,
-        "",
     ]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(head) + "\n" + tables(results))
-    print(f"wrote {path}")
+    common.write_doc(path, head, tables(results))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -207,23 +207,6 @@ def counter_profiles(tokens: np.ndarray, orders: tuple[int, ...]) -> dict[int, t
 # ----------------------------------------------------------------------------- measurement
 
 
-def _status_kib(field: str) -> int:
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
-            f.write("5")
-    except OSError:
-        return False
-    return True
-
-
 def step(spec: dict[str, Any]) -> dict[str, Any]:
     """One measured step, run in a fresh process: time ``spec['kind']`` and its peak RSS."""
     tokens = fe.open_tokens(spec["path"], dtype=spec["dtype"])
@@ -250,15 +233,15 @@ def step(spec: dict[str, Any]) -> dict[str, Any]:
         def call() -> dict[int, tuple]:
             return counter_profiles(tokens, orders)
 
-    reset = _reset_peak()
-    rss0 = _status_kib("VmRSS")
+    reset = common.reset_peak()
+    rss0 = common.status_kib("VmRSS")
     times = []
     result: dict[int, tuple] = {}
     for _ in range(spec["repeats"]):
         t0 = time.perf_counter()
         result = call()
         times.append(time.perf_counter() - t0)
-    growth = (_status_kib("VmHWM") - rss0) / 1024.0 if reset else None
+    growth = (common.status_kib("VmHWM") - rss0) / 1024.0 if reset else None
     out: dict[str, Any] = {
         "seconds": min(times),
         "all_seconds": times,
@@ -564,14 +547,8 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "are shared and noisy: ratios within the run are the figures that count. Text corpus: "
         f"{results['text_corpus']}.",
         "",
-        common.SUMMARY_BEGIN,
-        common.existing_summary(path).strip() or "_(summary to be written after the run)_",
-        common.SUMMARY_END,
-        "",
     ]
-    with open(path, "w", encoding="utf-8") as f:
-        f.write("\n".join(head) + "\n" + tables(results))
-    print(f"wrote {path}")
+    common.write_doc(path, head, tables(results))
 
 
 def main(argv: list[str] | None = None) -> int:
