@@ -14,8 +14,9 @@
 //! bound by random memory access, one cache miss per probe, while sorting streams memory and
 //! serves all orders with one sort. Why it scales: keys are partitioned by first token
 //! ([`partition`]); the unigram histogram sizes every partition before a key is built, so
-//! partitions are chosen to fit the memory limit, counted in parallel, and their profiles
-//! simply add because they hold disjoint n-grams. Every sum is an integer sum, so the result
+//! partitions are chosen to fit the memory limit (a first token too large alone is split by
+//! its second token), counted in parallel, and their profiles simply add because they hold
+//! disjoint n-grams. Every sum is an integer sum, so the result
 //! is the same for any thread count and any memory limit.
 
 mod keys;
@@ -297,10 +298,29 @@ fn count_keys<K: Key>(
         Some(limit) => (limit.saturating_sub(fixed) / (threads * key_bytes)) as u64,
     };
     let parts = threads * partition::PARTS_PER_THREAD;
-    let ranges = partition::plan(counts, cap, parts).map_err(|largest| {
-        let needed = fixed + threads * key_bytes * largest as usize;
-        partition::too_small(opts.memory_limit.unwrap_or(0), needed, largest)
+    let needed = |largest: u64| fixed + threads * key_bytes * largest as usize;
+    let limit = opts.memory_limit.unwrap_or(0);
+    // First tokens that alone overflow a worker's keys are split by their second token; the
+    // pair counts that plan the split are freed before any key buffer is allocated.
+    let oversized = partition::oversized(counts, cap);
+    let pairs = match oversized.iter().map(|&r| counts[r as usize]).max() {
+        None => Vec::new(),
+        Some(largest) => {
+            let pair_bytes = partition::pair_bytes(oversized.len(), counts.len());
+            if fixed + pair_bytes > limit {
+                // No room to plan a split: name the limit that needs none.
+                return Err(partition::too_small(limit, needed(largest), largest, false));
+            }
+            partition::pair_counts(job.ranks, &oversized, counts.len() - 1, opts.cancel)?
+        }
+    };
+    let ranges = partition::plan(counts, cap, parts, &oversized, &pairs).map_err(|largest| {
+        // A larger limit splits fewer first tokens, so the pair counts still fit.
+        let pair_bytes = partition::pair_bytes(oversized.len(), counts.len());
+        let needed = needed(largest).max(fixed + pair_bytes);
+        partition::too_small(limit, needed, largest, true)
     })?;
+    drop(pairs);
     partition::run::<K>(job, counts, &ranges, opts)
 }
 

@@ -8,38 +8,134 @@
 //! often become u64) and many small sorts beat one big one. Partitions hold disjoint
 //! n-grams, so their count profiles add, and integer sums make the result independent of
 //! scheduling.
+//!
+//! A first token that alone starts more windows than a worker's keys may hold (the space in
+//! byte-level text) is split further by its second token: one extra pass over the ranks
+//! counts its (first, second) pairs into a dense array per such token, and its partitions are
+//! ranges of second tokens (windows whose second position is a separator or past the end come
+//! first and are never keyed). Every n-gram of order >= 2 has one second token, so its runs
+//! stay inside one such partition; order 1 comes from the histogram, never from keys.
 
 use std::ops::Range;
+use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
 
 use super::keys::{Key, Layout};
 use super::scan::{Histogram, Kept, Scanner};
-use super::{cancelled, CountOptions};
+use super::{cancelled, CountOptions, CHUNK};
 use crate::error::{Error, Result};
 
 /// Partitions per thread when memory allows larger ones: enough to balance skewed
 /// (Zipfian) first tokens, few enough that re-reading the ranks stays cheap.
 pub(crate) const PARTS_PER_THREAD: usize = 2;
 
-/// Contiguous rank ranges covering ranks `1..counts.len()`, each with at most `cap` windows,
-/// aiming at `parts` partitions. `Err(count)`: the largest rank has `count > cap` windows.
-pub(crate) fn plan(counts: &[u64], cap: u64, parts: usize) -> Result<Vec<Range<u32>>, u64> {
-    // The largest rank, not the first too large: the error names a limit that works.
-    let largest = counts.iter().skip(1).copied().max().unwrap_or(0);
+/// One partition: a range of first-token ranks, or one first token's windows whose second
+/// token lies in a range of ranks (0, the sentinel, first) when that first token alone starts
+/// more windows than fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Part {
+    pub firsts: Range<u32>,
+    /// `Some` for a split first token: the second-token ranks of its windows counted here.
+    pub seconds: Option<Range<u32>>,
+    /// At most this many keys are stored (the key buffer's length).
+    pub keys: u64,
+    /// Windows this partition covers, for progress.
+    pub windows: u64,
+}
+
+/// The ranks (ascending) that alone start more than `cap` windows: these are split by their
+/// second token.
+pub(crate) fn oversized(counts: &[u64], cap: u64) -> Vec<u32> {
+    (counts.iter().enumerate().skip(1))
+        .filter(|&(_, &c)| c > cap)
+        .map(|(r, _)| r as u32)
+        .collect()
+}
+
+/// Bytes [`pair_counts`] allocates for `oversized` first tokens over `ranks` ranks 0..V.
+pub(crate) fn pair_bytes(oversized: usize, ranks: usize) -> usize {
+    oversized * ranks * size_of::<u64>() + ranks * size_of::<u32>()
+}
+
+/// `pairs[j][s]`: windows whose first token is `oversized[j]` and whose second is rank `s`
+/// (0: a separator or the end of input), in one pass over the ranks.
+pub(crate) fn pair_counts(
+    ranks: &[u32],
+    oversized: &[u32],
+    distinct: usize,
+    cancel: Option<&AtomicBool>,
+) -> Result<Vec<Vec<u64>>> {
+    let mut slot = vec![u32::MAX; distinct + 1];
+    for (j, &r) in oversized.iter().enumerate() {
+        slot[r as usize] = j as u32;
+    }
+    let mut pairs = vec![vec![0u64; distinct + 1]; oversized.len()];
+    for (c, chunk) in ranks.chunks(CHUNK).enumerate() {
+        cancelled(cancel)?;
+        let next = ranks.get((c + 1) * CHUNK).copied().unwrap_or(0);
+        for (i, &r) in chunk.iter().enumerate() {
+            let j = slot[r as usize];
+            if j != u32::MAX {
+                let second = chunk.get(i + 1).copied().unwrap_or(next);
+                pairs[j as usize][second as usize] += 1;
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+/// Partitions covering ranks `1..counts.len()`, each with at most `cap` keys, aiming at
+/// `parts` partitions: contiguous first-token ranges, except that each of `oversized` (with
+/// its `pairs` from [`pair_counts`]) is split into contiguous second-token ranges.
+/// `Err(count)`: the largest (first, second) pair that must be split has `count > cap` windows.
+pub(crate) fn plan(
+    counts: &[u64],
+    cap: u64,
+    parts: usize,
+    oversized: &[u32],
+    pairs: &[Vec<u64>],
+) -> Result<Vec<Part>, u64> {
+    // The largest pair, not the first too large: the error names a limit that works.
+    // Windows whose second token is the sentinel never make a key.
+    let largest = pairs
+        .iter()
+        .flat_map(|p| p.iter().skip(1))
+        .copied()
+        .max()
+        .unwrap_or(0);
     if largest > cap {
         return Err(largest);
     }
     let total: u64 = counts.iter().skip(1).sum();
     let target = total.div_ceil(parts.max(1) as u64).clamp(1, cap.max(1));
+    let whole = |range: Range<u32>| {
+        let n = counts_in(counts, &range);
+        Part {
+            firsts: range,
+            seconds: None,
+            keys: n,
+            windows: n,
+        }
+    };
     let mut ranges = Vec::new();
     let mut start = 1u32;
     let mut size = 0u64;
+    let mut split = oversized.iter().zip(pairs).peekable();
     for (r, &c) in counts.iter().enumerate().skip(1) {
+        let r = r as u32;
+        if let Some((_, pair)) = split.next_if(|&(&o, _)| o == r) {
+            if size > 0 {
+                ranges.push(whole(start..r));
+            }
+            split_first(r, pair, target, &mut ranges);
+            (start, size) = (r + 1, 0);
+            continue;
+        }
         if size > 0 && size + c > target {
-            ranges.push(start..r as u32);
-            start = r as u32;
+            ranges.push(whole(start..r));
+            start = r;
             size = 0;
         }
         size += c;
@@ -47,14 +143,45 @@ pub(crate) fn plan(counts: &[u64], cap: u64, parts: usize) -> Result<Vec<Range<u
     if size > 0 {
         // A small remainder joins the last range when it fits: every range costs a pass
         // over all the ranks.
+        let end = counts.len() as u32;
         match ranges.last_mut() {
-            Some(last) if size <= target / 4 && counts_in(counts, last) + size <= cap => {
-                last.end = counts.len() as u32;
+            Some(last)
+                if last.seconds.is_none() && size <= target / 4 && last.keys + size <= cap =>
+            {
+                *last = whole(last.firsts.start..end);
             }
-            _ => ranges.push(start..counts.len() as u32),
+            _ => ranges.push(whole(start..end)),
         }
     }
     Ok(ranges)
+}
+
+/// Splits the windows of first rank `first` into second-token ranges of at most `target`
+/// keys (or one pair, if larger), appended in increasing order.
+fn split_first(first: u32, pair: &[u64], target: u64, ranges: &mut Vec<Part>) {
+    // The sentinel's windows are never keyed: they only count for progress.
+    let mut part = Part {
+        firsts: first..first + 1,
+        seconds: Some(0..1),
+        keys: 0,
+        windows: pair.first().copied().unwrap_or(0),
+    };
+    for (s, &c) in pair.iter().enumerate().skip(1) {
+        let s = s as u32;
+        if c > 0 && part.keys > 0 && part.keys + c > target {
+            let next = Part {
+                seconds: Some(s..s),
+                keys: 0,
+                windows: 0,
+                ..part.clone()
+            };
+            ranges.push(std::mem::replace(&mut part, next));
+        }
+        part.keys += c;
+        part.windows += c;
+        part.seconds = part.seconds.map(|r| r.start..s + 1);
+    }
+    ranges.push(part);
 }
 
 fn counts_in(counts: &[u64], range: &Range<u32>) -> u64 {
@@ -79,22 +206,21 @@ pub(crate) struct Job<'a> {
 pub(crate) fn run<K: Key>(
     job: &Job<'_>,
     counts: &[u64],
-    ranges: &[Range<u32>],
+    parts: &[Part],
     opts: &CountOptions<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let total = job.ranks.len() as u64;
     let done = Mutex::new(0u64);
-    let parts = ranges
+    let parts = parts
         .par_iter()
         // One key buffer per worker, reused: fresh pages cost a fault each.
-        .map_init(Vec::new, |tails, range| {
+        .map_init(Vec::new, |tails, part| {
             cancelled(opts.cancel)?;
-            let windows = counts_in(counts, range);
-            let result = count_partition::<K>(job, counts, range.clone(), windows as usize, tails);
+            let result = count_partition::<K>(job, counts, part, tails);
             if let Some(progress) = opts.progress {
                 // One lock so that reports arrive in increasing order.
                 let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
-                *done += windows;
+                *done += part.windows;
                 progress(*done, total);
             }
             Ok(result)
@@ -112,15 +238,23 @@ pub(crate) fn run<K: Key>(
 fn count_partition<K: Key>(
     job: &Job<'_>,
     counts: &[u64],
-    range: Range<u32>,
-    windows: usize,
+    part: &Part,
     tails: &mut Vec<K>,
 ) -> (Vec<Histogram>, Kept) {
+    let range = part.firsts.clone();
+    let windows = part.keys as usize;
     let min_len = job.orders[0];
     let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
     // Bucket `b` (first rank `range.start + b`) fills `tails[start[b]..end[b]]`; its
     // capacity is that rank's count, so buckets never overlap.
-    let firsts = &counts[range.start as usize..range.end as usize];
+    // A split first token has one bucket, sized by its pairs.
+    let whole = &counts[range.start as usize..range.end as usize];
+    let split = [part.keys];
+    let firsts = if part.seconds.is_some() {
+        &split[..]
+    } else {
+        whole
+    };
     let mut end = Vec::with_capacity(firsts.len());
     let mut at = 0;
     for &c in firsts {
@@ -140,6 +274,11 @@ fn count_partition<K: Key>(
     for (i, &r) in job.ranks.iter().enumerate() {
         if !range.contains(&r) {
             continue;
+        }
+        if let Some(seconds) = &part.seconds {
+            if !seconds.contains(&job.ranks.get(i + 1).copied().unwrap_or(0)) {
+                continue;
+            }
         }
         let (tail, len) = job.tail.build::<K>(job.ranks, job.mask, i + 1);
         if len < min_len {
@@ -162,14 +301,19 @@ fn count_partition<K: Key>(
     scanner.finish()
 }
 
-/// The error for a budget that cannot hold the largest single-first-token partition.
-pub(crate) fn too_small(limit: usize, needed: usize, largest: u64) -> Error {
+/// The error for a budget that cannot hold the largest partition: `largest` windows that
+/// share their first token, or (`pair`) their first two tokens.
+pub(crate) fn too_small(limit: usize, needed: usize, largest: u64, pair: bool) -> Error {
+    let what = if pair {
+        "one pair of first and second tokens starts"
+    } else {
+        "one first token starts"
+    };
     Error::MemoryLimit {
         limit: limit as u64,
         needed: needed as u64,
         reason: format!(
-            "one first token starts {largest} windows, and their keys must fit in memory at \
-             once (per thread)"
+            "{what} {largest} windows, and their keys must fit in memory at once (per thread)"
         ),
     }
 }

@@ -137,6 +137,139 @@ proptest! {
             }
         }
     }
+    #[test]
+    fn skewed_same_for_tight_memory_limits(
+        (tokens, sep, mask) in tokens_and_options(40, 3000),
+        hot in prop::collection::vec(any::<bool>(), 3000),
+        cap in 1usize..200,
+    ) {
+        // Token 0 starts over half the windows: tight limits split it by its second token.
+        let tokens: Vec<u32> = tokens.iter().zip(&hot).map(|(&t, &h)| if h { 0 } else { t }).collect();
+        let base = opts(sep.map(u64::from), mask.as_deref());
+        let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base).unwrap();
+        for threads in [1, 2] {
+            let limit = fixed_bytes(tokens.len(), 40, threads) + threads * 8 * cap;
+            let o = CountOptions { threads: Some(threads), memory_limit: Some(limit), ..base };
+            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o) {
+                Ok(got) => prop_assert_eq!(&got, &want),
+                Err(Error::MemoryLimit { needed, .. }) => {
+                    let o = CountOptions { memory_limit: Some(needed as usize), ..o };
+                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o).unwrap(), &want);
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+    }
+}
+
+/// Bytes of ranks, vocabulary tables and per-worker bucket bounds for `len` tokens of
+/// `distinct` ids: what the engine holds besides its key buffers.
+fn fixed_bytes(len: usize, distinct: usize, threads: usize) -> usize {
+    4 * len + 8 * distinct + 16 * (distinct + 1) + threads * 16 * (distinct + 1)
+}
+
+/// Half the windows start with the hot token 7, followed by one of 40 others (or by itself,
+/// a separator, a mask gap): no budget below its count fits it without a split.
+fn skewed(len: usize) -> Vec<u32> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    (0..len)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 2 == 0 || x % 9 == 0 {
+                7
+            } else {
+                (x % 41) as u32 + 100
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn skewed_first_token_splits_by_second_token() {
+    let t = skewed(20_000);
+    let hot = t.iter().filter(|&&x| x == 7).count();
+    let distinct = 42;
+    let mask: Vec<bool> = (0..t.len()).map(|i| i % 7 != 3).collect();
+    for (sep, mask) in [
+        (None, None),
+        (Some(100), None),
+        (None, Some(&mask[..])),
+        (Some(101), Some(&mask[..])),
+    ] {
+        let base = opts(sep, mask);
+        let want = ngram_profiles(&t, &[1, 2, 3, 4, 5], &base).unwrap();
+        for threads in [1, 2] {
+            // Keys (u64) for a quarter of the hot token's windows per worker: more than its
+            // largest pair, (7, 7).
+            let cap = hot / 4;
+            let limit = fixed_bytes(t.len(), distinct, threads) + threads * 8 * cap;
+            let o = CountOptions {
+                threads: Some(threads),
+                memory_limit: Some(limit),
+                ..base
+            };
+            assert_eq!(ngram_profiles(&t, &[1, 2, 3, 4, 5], &o).unwrap(), want);
+            check_all(&t, 5, &o);
+            check_most_common(&t, 3, &o);
+            check_most_common(&t, 1, &o);
+        }
+    }
+}
+
+#[test]
+fn plan_splits_oversized_first_tokens_into_disjoint_second_ranges() {
+    // Rank 2 starts 100 windows: 10 after a separator, 30 before rank 1, 60 before rank 3.
+    let counts = [0, 5, 100, 7];
+    let pairs = vec![vec![10, 30, 0, 60]];
+    let parts = partition::plan(&counts, 60, 4, &[2], &pairs).unwrap();
+    let seen: Vec<_> = parts
+        .iter()
+        .map(|p| (p.firsts.clone(), p.seconds.clone(), p.keys, p.windows))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (1..2, None, 5, 5),
+            (2..3, Some(0..3), 30, 40),
+            (2..3, Some(3..4), 60, 60),
+            (3..4, None, 7, 7),
+        ]
+    );
+    // No budget holds the (2, 3) pair.
+    assert_eq!(
+        partition::plan(&counts, 60, 1, &[2], &[vec![0, 30, 0, 61]]),
+        Err(61)
+    );
+}
+
+#[test]
+fn pair_too_large_names_a_limit_that_works() {
+    // The hot pair (7, 7) alone starts most windows.
+    let t: Vec<u16> = (0..20_000)
+        .map(|i| if i % 10 == 9 { (i % 7) as u16 } else { 7 })
+        .collect();
+    let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default()).unwrap();
+    let tight = CountOptions {
+        memory_limit: Some(fixed_bytes(t.len(), 8, 2) + 2 * 8 * 2000),
+        threads: Some(2),
+        ..Default::default()
+    };
+    let err = ngram_profiles(&t, &[1, 2, 3], &tight).unwrap_err();
+    let Error::MemoryLimit { needed, .. } = err else {
+        panic!("expected a memory-limit error, got {err}");
+    };
+    assert!(
+        err.to_string()
+            .contains("one pair of first and second tokens starts"),
+        "{err}"
+    );
+    let enough = CountOptions {
+        memory_limit: Some(needed as usize),
+        ..tight
+    };
+    assert_eq!(ngram_profiles(&t, &[1, 2, 3], &enough).unwrap(), want);
 }
 
 #[test]
