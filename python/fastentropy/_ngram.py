@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._profile import Profile
+from ._profile import Profile, _as_int_array
 
 __all__ = ["NgramCounts", "count_ngrams", "ngram_profiles"]
 
@@ -154,9 +154,8 @@ def count_ngrams(
     Parameters
     ----------
     tokens : array_like of int
-        1-D token ids: a numpy array of ``uint8``, ``uint16``, ``uint32``, ``int32`` or
-        ``int64`` (read in place, the GIL released) or what :func:`open_tokens` returns. Other
-        integer dtypes are converted; non-contiguous arrays are copied once.
+        1-D token ids: a numpy array of any integer dtype (read in place, the GIL released)
+        or what :func:`open_tokens` returns; non-contiguous arrays are copied once.
     order : int, default 3
         The n-gram length, >= 1. Orders longer than the input give empty counts.
     separator : int, optional
@@ -210,7 +209,7 @@ def count_ngrams(
     >>> c.most_common(1)
     (array([[1, 2, 3]], dtype=uint64), array([2], dtype=uint64))
     """
-    arr = _as_tokens(tokens)
+    arr = _as_int_array(tokens, "tokens")
     order = _int_arg(order, "order", minimum=1)
     kwargs = _options(arr, separator, mask, memory_limit, threads)
     with _progress(progress, "counting n-grams") as callback:
@@ -259,7 +258,7 @@ def ngram_profiles(
     >>> round(fe.entropy(profiles[1], "plugin", unit="bits").value, 4)
     0.971
     """
-    arr = _as_tokens(tokens)
+    arr = _as_int_array(tokens, "tokens")
     if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
         raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
     wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
@@ -270,22 +269,6 @@ def ngram_profiles(
 
 
 # --- validation -------------------------------------------------------------------------
-
-
-def _as_tokens(tokens: Any) -> npt.NDArray[np.integer[Any]]:
-    """A C-contiguous, native-order 1-D token array the core reads in place."""
-    arr = tokens if isinstance(tokens, np.ndarray) else np.asarray(tokens)
-    if arr.ndim != 1:
-        raise ValueError(f"tokens must be 1-D, got an array of shape {arr.shape}")
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
-        if arr.size == 0 and not isinstance(tokens, np.ndarray):
-            return np.zeros(0, dtype=np.uint32)  # an empty list carries no dtype
-        raise TypeError(f"tokens must be integer ids, got an array of dtype {arr.dtype}")
-    if not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    if arr.dtype.itemsize < 4 and arr.dtype.kind == "i":
-        arr = arr.astype(np.int32)  # int8 / int16: widen (negative ids are still reported)
-    return np.ascontiguousarray(arr)
 
 
 def _int_arg(value: Any, name: str, minimum: int) -> int:

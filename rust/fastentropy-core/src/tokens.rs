@@ -29,7 +29,7 @@ macro_rules! impl_signed {
     )*};
 }
 impl_unsigned!(u8, u16, u32, u64);
-impl_signed!(i32, i64);
+impl_signed!(i8, i16, i32, i64);
 
 /// The error for a negative id at `index` (callers report the first such index).
 pub(crate) fn negative_token(index: usize, value: impl Display) -> Error {

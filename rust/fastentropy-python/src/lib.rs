@@ -5,6 +5,7 @@
 
 use pyo3::prelude::*;
 
+mod array;
 mod error;
 mod estimate;
 mod ngram;

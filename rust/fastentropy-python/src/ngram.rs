@@ -15,53 +15,11 @@ use fastentropy_core::{CountOptions, Result as CoreResult};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 
+use crate::array::{into_arrays, with_slice, IntArray, Pairs};
 use crate::error::CoreError;
 
 /// How often the waiting thread checks signals and reports progress.
 const POLL: Duration = Duration::from_millis(100);
-
-/// A 1-D token array of a supported dtype (C-contiguous: the Python layer makes it so).
-#[derive(FromPyObject)]
-pub enum TokenArray<'py> {
-    U8(PyReadonlyArray1<'py, u8>),
-    U16(PyReadonlyArray1<'py, u16>),
-    U32(PyReadonlyArray1<'py, u32>),
-    I32(PyReadonlyArray1<'py, i32>),
-    I64(PyReadonlyArray1<'py, i64>),
-    U64(PyReadonlyArray1<'py, u64>),
-}
-
-/// Runs `$body` with `$s` bound to the token slice (borrowed in place).
-macro_rules! with_tokens {
-    ($arr:expr, |$s:ident| $body:expr) => {
-        match $arr {
-            TokenArray::U8(a) => {
-                let $s = a.as_slice()?;
-                $body
-            }
-            TokenArray::U16(a) => {
-                let $s = a.as_slice()?;
-                $body
-            }
-            TokenArray::U32(a) => {
-                let $s = a.as_slice()?;
-                $body
-            }
-            TokenArray::I32(a) => {
-                let $s = a.as_slice()?;
-                $body
-            }
-            TokenArray::I64(a) => {
-                let $s = a.as_slice()?;
-                $body
-            }
-            TokenArray::U64(a) => {
-                let $s = a.as_slice()?;
-                $body
-            }
-        }
-    };
-}
 
 /// The caller's options, as extracted from Python.
 struct Opts<'a> {
@@ -151,13 +109,6 @@ where
     }
 }
 
-type Pairs<'py> = (Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>);
-
-fn into_arrays<'py>(py: Python<'py>, p: &fastentropy_core::Profile) -> Pairs<'py> {
-    let (ks, mks): (Vec<u64>, Vec<u64>) = p.pairs().iter().copied().unzip();
-    (ks.into_pyarray(py), mks.into_pyarray(py))
-}
-
 /// `(ngrams[rows, order], counts[rows])`.
 type MostCommon<'py> = (Bound<'py, PyArray2<u64>>, Bound<'py, PyArray1<u64>>);
 
@@ -214,7 +165,7 @@ impl NgramCounts {
 #[allow(clippy::too_many_arguments)]
 pub fn count_ngrams(
     py: Python<'_>,
-    tokens: TokenArray<'_>,
+    tokens: IntArray<'_>,
     order: usize,
     separator: Option<u64>,
     mask: Option<PyReadonlyArray1<'_, bool>>,
@@ -229,7 +180,7 @@ pub fn count_ngrams(
         threads,
         progress,
     };
-    let counts = with_tokens!(tokens, |s| interruptible(py, &opts, |o| {
+    let counts = with_slice!(tokens, |s| interruptible(py, &opts, |o| {
         fastentropy_core::count_ngrams(s, order, o)
     }))?;
     Ok(NgramCounts(counts))
@@ -241,7 +192,7 @@ pub fn count_ngrams(
 #[allow(clippy::too_many_arguments)]
 pub fn ngram_profiles<'py>(
     py: Python<'py>,
-    tokens: TokenArray<'py>,
+    tokens: IntArray<'py>,
     orders: Vec<usize>,
     separator: Option<u64>,
     mask: Option<PyReadonlyArray1<'py, bool>>,
@@ -256,7 +207,7 @@ pub fn ngram_profiles<'py>(
         threads,
         progress,
     };
-    let profiles = with_tokens!(tokens, |s| interruptible(py, &opts, |o| {
+    let profiles = with_slice!(tokens, |s| interruptible(py, &opts, |o| {
         fastentropy_core::ngram_profiles(s, &orders, o)
     }))?;
     Ok(profiles
