@@ -12,6 +12,8 @@ corpus itself, with bias-corrected and Bayesian estimators and their error bars.
 
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
+from ._floor import Floor, OrderReport, estimate_floor
+from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
 from ._tokens import open_tokens
@@ -19,12 +21,16 @@ from ._tokens import open_tokens
 __all__ = [
     "METHODS",
     "Estimate",
+    "Floor",
+    "MarkovSource",
     "NgramCounts",
+    "OrderReport",
     "Profile",
     "__version__",
     "count_ngrams",
     "entropies",
     "entropy",
+    "estimate_floor",
     "ngram_profiles",
     "open_tokens",
 ]

@@ -11,6 +11,7 @@ _Pairs = tuple[_U64, _U64]
 
 __all__ = [
     "METHODS",
+    "MarkovSource",
     "NgramCounts",
     "__version__",
     "count_ngrams",
@@ -73,3 +74,13 @@ def ngram_profiles(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> list[tuple[int, _Pairs]]: ...
+
+@final
+class MarkovSource:
+    def __new__(
+        cls, vocab: int, order: int, exponents: tuple[float, float], seed: int
+    ) -> MarkovSource: ...
+    def entropy_rate(self) -> float: ...
+    def stationary(self) -> npt.NDArray[np.float64]: ...
+    def rows(self) -> npt.NDArray[np.float64]: ...
+    def sample(self, n: int, seed: int) -> npt.NDArray[np.uint32]: ...

@@ -7,6 +7,7 @@
 
 pub mod error;
 pub mod estimators;
+pub mod markov;
 pub mod ngram;
 pub mod profile;
 pub mod quadrature;
@@ -15,5 +16,6 @@ pub mod tokens;
 
 pub use error::{Error, Result};
 pub use estimators::{estimate, Concentration, Estimate, Method, Options};
+pub use markov::MarkovSource;
 pub use ngram::{count_ngrams, ngram_profiles, CountOptions, NgramCounts};
 pub use profile::Profile;

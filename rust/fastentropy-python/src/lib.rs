@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod array;
 mod error;
 mod estimate;
+mod markov;
 mod ngram;
 mod profile;
 
@@ -17,6 +18,8 @@ mod _core {
 
     #[pymodule_export]
     use super::estimate::estimate;
+    #[pymodule_export]
+    use super::markov::MarkovSource;
     #[pymodule_export]
     use super::ngram::{count_ngrams, ngram_profiles, NgramCounts};
     #[pymodule_export]

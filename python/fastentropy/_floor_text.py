@@ -1,0 +1,183 @@
+"""The floor report as text, with the literature's reference values for English."""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._floor import Floor, Value
+
+__all__ = ["REFERENCES", "Reference", "report"]
+
+LN2 = math.log(2.0)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A published entropy figure for English text, in bits per character."""
+
+    source: str
+    what: str
+    low: float
+    high: float
+
+
+REFERENCES: tuple[Reference, ...] = (
+    Reference(
+        "Shannon (1951), Prediction and Entropy of Printed English, Bell Syst. Tech. J. 30:50-64",
+        "human prediction bounds, 100 letters of context",
+        0.6,
+        1.3,
+    ),
+    Reference(
+        "Cover & King (1978), A Convergent Gambling Estimate of the Entropy of English, "
+        "IEEE Trans. Inf. Theory 24:413-421",
+        "human gambling estimate",
+        1.3,
+        1.3,
+    ),
+    Reference(
+        "Brown et al. (1992), An Estimate of an Upper Bound for the Entropy of English, "
+        "Computational Linguistics 18:31-40",
+        "trigram language model, an upper bound",
+        1.75,
+        1.75,
+    ),
+    Reference(
+        "large language models as compressors (e.g. Deletang et al. 2024, Language Modeling "
+        "Is Compression, ICLR)",
+        "model-based compression of English text",
+        0.6,
+        0.9,
+    ),
+)
+
+#: Shannon's (1951) word-unigram figure: 11.82 bits per word over 4.5 letters per word.
+SHANNON_WORD_UNIGRAM_BITS_PER_CHAR = 2.62
+
+EXPLANATION = (
+    "What this is: h_n = H(X_n | X_1..X_{n-1}) is the entropy of the next token given the "
+    "n-1 before it. It falls as n grows, toward the entropy rate of the text, the true floor "
+    "under any model's cross-entropy loss. The floor here is h_n at the highest order the "
+    "corpus samples well, so it lies above the rate: a model with a longer context can "
+    "honestly go below it, but not below the rate. Estimates at orders the corpus does not "
+    "sample well are biased low (the plug-in most of all), which is why they are not used."
+)
+
+
+def report(floor: Floor) -> str:
+    """The floor's full text report: per-order table, floor in every unit, references."""
+    lines = [_header(floor), ""]
+    if floor.orders:
+        lines += _table(floor) + [""]
+    lines += _floor_lines(floor)
+    if floor.notes:
+        lines += [""] + [f"Note: {n}" for n in floor.notes]
+    lines += ["", _wrap(EXPLANATION), ""] + _references(floor.chars_per_token)
+    return "\n".join(lines)
+
+
+def _header(floor: Floor) -> str:
+    parts = []
+    if floor.n_tokens:
+        parts.append(f"{floor.n_tokens:,} tokens")
+    if floor.vocab_size is not None:
+        parts.append(f"vocabulary {floor.vocab_size:,}")
+    if floor.tokenizer:
+        parts.append(f"tokenizer {floor.tokenizer.get('name', '?')}")
+    if floor.bytes_per_token is not None:
+        parts.append(f"{floor.bytes_per_token:.3f} bytes/token")
+    if floor.chars_per_token is not None:
+        parts.append(f"{floor.chars_per_token:.3f} chars/token")
+    if floor.masked:
+        parts.append("loss-masked tokens only")
+    return "Entropy floor" + (" of " + ", ".join(parts) if parts else "")
+
+
+def _cell(v: Value | None) -> str:
+    if v is None:
+        return "-"
+    return f"{v.value:.4f}" + ("" if v.std is None else f"±{v.std:.4f}")
+
+
+def _table(floor: Floor) -> list[str]:
+    methods = list(floor.methods)
+    heads = ["n", "N", "distinct", "coverage", "regime", *methods]
+    rows: list[list[str]] = []
+    for r in floor.orders:
+        rows.append(
+            [
+                str(r.order),
+                f"{r.n:,}",
+                f"{r.distinct:,}",
+                "-" if math.isnan(r.coverage) else f"{r.coverage:.4f}",
+                r.regime,
+                *(_cell(r.conditional.get(m)) for m in methods),
+            ]
+        )
+    widths = [max(len(x) for x in col) for col in zip(heads, *rows)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    out = ["h_n by order and method, nats/token (± posterior std where the method has one):"]
+    out += [fmt.format(*heads)] + [fmt.format(*row) for row in rows]
+    failed = sorted({m for r in floor.orders for m in r.failed})
+    if failed:
+        out.append(f"'-': no estimate ({', '.join(failed)} need n-grams seen more than once)")
+    return out
+
+
+def _floor_lines(floor: Floor) -> list[str]:
+    point, lo, hi = floor.interval("nats/token")
+    out = [f"Floor: {point:.4f} nats/token, interval [{lo:.4f}, {hi:.4f}]"]
+    for unit in ("bits/token", "bits/byte", "bits/char"):
+        try:
+            p, a, b = floor.interval(unit)
+        except ValueError:
+            continue
+        out.append(f"     = {p:.4f} {unit}, interval [{a:.4f}, {b:.4f}]")
+    trust = "well sampled" if floor.reliable else "NOT well sampled: treat as indicative only"
+    out.append(f"from {floor.method} at order {floor.order} ({trust})")
+    out.append(_wrap(f"Rule: {floor.rule}"))
+    return out
+
+
+def _references(chars_per_token: float | None) -> list[str]:
+    if chars_per_token is None:
+        head = "Reference values for English text (bits/char; no chars/token known here):"
+    else:
+        head = (
+            "Reference values for English text, bits/char and nats/token at this corpus's "
+            f"{chars_per_token:.3f} chars/token:"
+        )
+    out = [head]
+    for ref in REFERENCES:
+        span = f"{ref.low:g}" if ref.low == ref.high else f"{ref.low:g}-{ref.high:g}"
+        line = f"  {span:>9} bits/char"
+        if chars_per_token is not None:
+            a, b = (x * LN2 * chars_per_token for x in (ref.low, ref.high))
+            line += f"  = {a:.2f}" + ("" if a == b else f"-{b:.2f}") + " nats/token"
+        out.append(f"{line}  {ref.what}: {ref.source}")
+    bits = SHANNON_WORD_UNIGRAM_BITS_PER_CHAR
+    per_token = (
+        ""
+        if chars_per_token is None
+        else (
+            f" (here {bits * chars_per_token:.1f} bits = {bits * LN2 * chars_per_token:.1f} "
+            "nats per token)"
+        )
+    )
+    out.append(
+        _wrap(
+            f"Unit warning: {bits} bits ({bits * LN2:.2f} nats) is Shannon's word-unigram "
+            f"figure per character, not per token{per_token}; at ~4 characters per token it "
+            "is ~7 nats per token. Compare like with like: convert through characters or "
+            "bytes per token."
+        )
+    )
+    return out
+
+
+def _wrap(text: str, width: int = 92) -> str:
+    return textwrap.fill(text, width=width, subsequent_indent="  ")
