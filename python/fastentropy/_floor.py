@@ -39,23 +39,30 @@ DEFAULT_METHODS: tuple[str, ...] = (
     "pym",
 )
 #: Which method gives the point estimate, by regime: the first one that produced a value.
-#: Well sampled (N/K >= 3 in docs/accuracy.md), Grassberger has the lowest RMSE and NSB is
-#: biased high on Zipf data (+0.07-0.10 bits); around N/K ~ 1 NSB is best. Markov sources
-#: of known rate agree (tests/test_floor.py).
+#: Well sampled, Grassberger has the lowest error (docs/accuracy.md: lowest RMSE at
+#: N/K >= 3; docs/floor.md: within 0.003 nats of the exact h_n on Markov sources) and NSB is
+#: biased high (+0.01 nats there; +0.07-0.10 bits on Zipf in docs/accuracy.md); marginally
+#: sampled, NSB is the least biased.
 POINT_PREFERENCE: dict[str, tuple[str, ...]] = {
     "reliable": ("grassberger", "miller_madow", "nsb", "chao_shen", "pym", "plugin"),
     "marginal": ("nsb", "chao_shen", "grassberger", "pym", "miller_madow", "plugin"),
     "unreliable": ("nsb", "chao_shen", "grassberger", "pym", "miller_madow", "plugin"),
 }
 
-# Sampling regimes by Good-Turing coverage 1 - f1/N of the n-gram distribution. In the
-# accuracy study (docs/accuracy.md) coverage >= 0.9 goes with N/K >= 3 on every distribution
-# (Zipf 0.91-0.93, uniform 0.95, Dirichlet 0.98), where bias-corrected estimators are within
-# 0.03 bits on average; 0.8-0.9 goes with N/K ~ 1 (Zipf 0.82-0.88), where the best K-blind
-# methods are 0.11-0.16 bits off; below 0.8 (N/K <= 0.3) every method is >= 0.25 bits off and
-# plug-in-like ones several bits low.
+# Sampling regimes. Two measures, both needed:
+# - Good-Turing coverage 1 - f1/N of the n-grams. In docs/accuracy.md coverage >= 0.9 goes
+#   with N/K >= 3 on every distribution (Zipf 0.91-0.93, uniform 0.95, Dirichlet 0.98), where
+#   bias-corrected block entropies are within 0.03 bits; 0.8-0.9 with N/K ~ 1; below 0.8
+#   every method is >= 0.25 bits off.
+# - the plug-in's first-order bias of h_n, (distinct n-grams - distinct contexts) / 2N nats
+#   (Miller 1955, applied to H_n and H_ctx). Coverage alone misses orders where contexts
+#   are sampled far better than n-grams: on Markov sources (docs/floor.md) Grassberger's h_n
+#   was within 0.003 nats of the truth wherever this bias was <= 0.02 nats and coverage
+#   >= 0.9, but up to 0.13 nats low at coverage 0.90-0.93 with the bias at 0.05-0.07.
 RELIABLE_COVERAGE = 0.90
 MARGINAL_COVERAGE = 0.80
+RELIABLE_BIAS = 0.02
+MARGINAL_BIAS = 0.10
 #: The interval spans every method's estimate ± this many of its stds.
 INTERVAL_STDS = 2.0
 #: Orders counted when none are given, at most (fewer when the key cannot hold them).
@@ -64,10 +71,12 @@ DEFAULT_MAX_ORDER = 6
 UNITS = ("nats/token", "bits/token", "bits/byte", "bits/char")
 
 RULE = (
-    f"floor = h_n at the highest order n whose n-gram coverage 1 - f1/N is >= "
-    f"{RELIABLE_COVERAGE}, by grassberger (else the highest order with coverage >= "
-    f"{MARGINAL_COVERAGE}, by nsb, and marked less reliable; else n = 1, unreliable); "
-    f"interval = the range of every method's h_n ± {INTERVAL_STDS:g} std at that order"
+    f"an order is reliable when its n-gram coverage 1 - f1/N is >= {RELIABLE_COVERAGE} and "
+    f"the plug-in's first-order bias (distinct n-grams - distinct contexts)/2N is <= "
+    f"{RELIABLE_BIAS} nats, marginal at >= {MARGINAL_COVERAGE} and <= {MARGINAL_BIAS}; "
+    "floor = h_n at the highest reliable order by grassberger (else at the highest marginal "
+    "order by nsb, else at n = 1; then flagged); interval = the range of every method's "
+    f"h_n ± {INTERVAL_STDS:g} std at that order"
 )
 
 
@@ -134,11 +143,17 @@ class OrderReport:
         return self.n - self.distinct
 
     @property
+    def plugin_bias(self) -> float:
+        """(distinct - contexts) / 2N: the plug-in h_n's first-order bias, in nats (Miller
+        1955: the bias of a plug-in entropy is -(K - 1)/2N + O(1/N²))."""
+        return (self.distinct - self.contexts) / (2 * self.n) if self.n else math.nan
+
+    @property
     def regime(self) -> str:
-        """``"reliable"``, ``"marginal"`` or ``"unreliable"``, from the coverage."""
-        if self.coverage >= RELIABLE_COVERAGE:
+        """``"reliable"``, ``"marginal"`` or ``"unreliable"``: see :data:`RULE`."""
+        if self.coverage >= RELIABLE_COVERAGE and self.plugin_bias <= RELIABLE_BIAS:
             return "reliable"
-        if self.coverage >= MARGINAL_COVERAGE:
+        if self.coverage >= MARGINAL_COVERAGE and self.plugin_bias <= MARGINAL_BIAS:
             return "marginal"
         return "unreliable"
 
@@ -505,14 +520,15 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
     if chosen is None:
         chosen = usable[0]
         notes.append(
-            f"no order is well sampled (coverage >= {MARGINAL_COVERAGE}); the floor from "
+            "no order is even marginally sampled; the floor from "
             f"order {chosen.order} is not to be trusted: count a larger corpus"
         )
     reliable = chosen.regime == "reliable"
     if chosen.regime == "marginal":
         notes.append(
             f"order {chosen.order} is only marginally sampled (coverage "
-            f"{chosen.coverage:.3f}); expect errors of ~0.1-0.2 bits/token"
+            f"{chosen.coverage:.3f}, plug-in bias {chosen.plugin_bias:.3f} nats): NSB's error "
+            "was up to 0.3 nats/token at such orders on sources of known rate (docs/floor.md)"
         )
     preferred = (*POINT_PREFERENCE[chosen.regime], *methods)
     method = next(m for m in preferred if m in chosen.conditional)
@@ -642,6 +658,7 @@ def _order_plain(r: OrderReport) -> dict[str, Any]:
         "singletons": r.singletons,
         "contexts": r.contexts,
         "coverage": r.coverage,
+        "plugin_bias": r.plugin_bias,
         "regime": r.regime,
         "block": values(r.block),
         "conditional": values(r.conditional),

@@ -105,7 +105,7 @@ def _cell(v: Value | None) -> str:
 
 def _table(floor: Floor) -> list[str]:
     methods = list(floor.methods)
-    heads = ["n", "N", "distinct", "coverage", "regime", *methods]
+    heads = ["n", "N", "distinct", "coverage", "bias", "regime", *methods]
     rows: list[list[str]] = []
     for r in floor.orders:
         rows.append(
@@ -114,13 +114,17 @@ def _table(floor: Floor) -> list[str]:
                 f"{r.n:,}",
                 f"{r.distinct:,}",
                 "-" if math.isnan(r.coverage) else f"{r.coverage:.4f}",
+                "-" if math.isnan(r.plugin_bias) else f"{r.plugin_bias:.4f}",
                 r.regime,
                 *(_cell(r.conditional.get(m)) for m in methods),
             ]
         )
     widths = [max(len(x) for x in col) for col in zip(heads, *rows)]
     fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    out = ["h_n by order and method, nats/token (± posterior std where the method has one):"]
+    out = [
+        "h_n by order and method, nats/token (± posterior std where the method has one);",
+        "coverage = 1 - f1/N; bias = (distinct - contexts)/2N, the plug-in's first-order bias:",
+    ]
     out += [fmt.format(*heads)] + [fmt.format(*row) for row in rows]
     failed = sorted({m for r in floor.orders for m in r.failed})
     if failed:
