@@ -476,7 +476,7 @@ def check(
         until = "to the end of the log" if b == len(loss) - 1 else f"until step {step[b]}"
         headline = (
             f"from {at(a)} the training loss is {depth:.2f} nats/token below the entropy floor "
-            f"of this data ({point:.3g}, interval {lower:.3g}-{upper:.3g}), {until}: the model "
+            f"of this data ({point:.3f}, interval {lower:.3f}-{upper:.3f}), {until}: the model "
             "is reproducing training text"
         )
     elif status == "approaching":
@@ -824,10 +824,10 @@ def _report(v: Verdict) -> str:
         f"Training loss vs entropy floor: {v.status.upper()}",
         *wrap.wrap(v.headline),
         "",
-        f"  log     {log.source or '(arrays)'} ({log.format}, loss field {log.loss_field!r}, "
+        f"  log     {log.source or '(in memory)'} ({log.format}, loss field {log.loss_field!r}, "
         f"{len(v.step)} training losses, steps {v.step[0]}-{v.step[-1]})",
-        f"  floor   {v.floor_point:.4g} nats/token, interval {v.floor_lower:.4g}-"
-        f"{v.floor_upper:.4g}",
+        f"  floor   {v.floor_point:.3f} nats/token, interval {v.floor_lower:.3f}-"
+        f"{v.floor_upper:.3f}",
         f"  lowest  {v.loss.min():.4g} nats/token at step {v.step[np.argmin(v.loss)]} "
         f"(margin {v.margin.min():+.3g})",
     ]

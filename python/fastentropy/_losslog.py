@@ -291,7 +291,9 @@ def _trainer_state(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]
     try:
         state = json.loads(text)
     except json.JSONDecodeError as e:
-        hint = " (truncated file?)" if e.pos >= len(text.rstrip()) else ""
+        # A cut-off file fails at its end, or inside the string it was cut in.
+        cut = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated")
+        hint = " (truncated file?)" if cut else ""
         raise ValueError(
             f"{name}: line {e.lineno}, column {e.colno}: invalid JSON{hint}: {e.msg}"
         ) from None
