@@ -1,16 +1,8 @@
-"""``python -m fastentropy``: the estimator table on a built-in sample of known entropy."""
-
-from __future__ import annotations
+"""``python -m fastentropy``: the command line (see ``python -m fastentropy --help``)."""
 
 import sys
 
-from ._demo import zipf_demo
-
-
-def main() -> int:
-    print(zipf_demo())
-    return 0
-
+from ._cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,15 +1,20 @@
-"""The built-in demonstration: every estimator on samples with a known true entropy."""
+"""The built-in demonstrations: sources of exactly known entropy, and what the estimators make
+of samples from them."""
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
 
 from ._estimate import METHODS, entropies
+from ._floor import Floor, estimate_floor
+from ._markov import MarkovSource
+from ._ngram import Progress
 from ._profile import Profile
 
-__all__ = ["zipf_demo"]
+__all__ = ["markov_demo", "zipf_demo"]
 
 
 def zipf_demo(
@@ -56,3 +61,62 @@ def zipf_demo(
             mark = "  (outside its regime)" if name in flagged else ""
             lines.append(f"{name:<16}{est.value:>10.4f}{std:>10}{est.value - truth:>+10.4f}{mark}")
     return "\n".join(lines)
+
+
+def markov_demo(
+    n_tokens: int = 20_000_000,
+    vocab_size: int = 40,
+    order: int = 2,
+    seed: int = 0,
+    progress: Progress = False,
+) -> tuple[Floor, float, str]:
+    """The floor pipeline on a corpus from a Markov source of exactly known entropy rate.
+
+    Generates ``n_tokens`` from an order-``order`` :class:`MarkovSource` over
+    ``vocab_size`` Zipfian tokens, estimates the floor, and sets each method's h_n beside
+    the exact h_n of the source. Returns ``(floor, true rate, comparison text)``.
+
+    Examples
+    --------
+    >>> floor, rate, text = markov_demo(n_tokens=300_000, vocab_size=10, order=1)
+    >>> print(text)  # doctest: +ELLIPSIS
+    Source: order-1 Markov chain over 10 Zipfian tokens, exact entropy rate ... nats/token
+    ...
+    >>> bool(floor.lower <= rate <= floor.upper)
+    True
+    """
+    start = time.perf_counter()
+    source = MarkovSource(vocab_size, order, seed=seed)
+    tokens = source.sample(n_tokens, seed=seed + 1)
+    floor = estimate_floor(tokens, progress=progress)
+    elapsed = time.perf_counter() - start
+    truth = source.conditional_entropies(max(r.order for r in floor.orders))
+    rate = source.entropy_rate
+    methods = list(floor.methods)
+    lines = [
+        f"Source: order-{order} Markov chain over {vocab_size} Zipfian tokens, exact entropy "
+        f"rate {rate:.4f} nats/token ({rate / np.log(2):.4f} bits/token)",
+        f"Corpus: {n_tokens:,} tokens drawn from it (seed {seed}); counted and estimated in "
+        f"{elapsed:.1f} s",
+        "",
+        "h_n by order: exact value, then each method's estimate minus the exact value (nats/token)",
+        f"{'n':>2} {'regime':>10} {'exact':>8} " + " ".join(f"{m:>13}" for m in methods),
+    ]
+    for r in floor.orders:
+        cells = []
+        for m in methods:
+            v = r.conditional.get(m)
+            cells.append(f"{'-':>13}" if v is None else f"{v.value - truth[r.order - 1]:>+13.4f}")
+        lines.append(f"{r.order:>2} {r.regime:>10} {truth[r.order - 1]:>8.4f} " + " ".join(cells))
+    inside = floor.lower <= rate <= floor.upper
+    lines += [
+        "",
+        f"Floor {floor.point:.4f} [{floor.lower:.4f}, {floor.upper:.4f}] nats/token from "
+        f"{floor.method} at order {floor.order}: the true rate {rate:.4f} is "
+        + ("inside the interval." if inside else "OUTSIDE the interval."),
+        f"From order {order + 1} = k + 1 on, h_n equals the rate. Where the corpus samples an "
+        "order well the estimates agree with it; at under-sampled orders every estimate "
+        "drifts (the plug-in far below the rate), which is why the floor is read at the "
+        "highest well-sampled order.",
+    ]
+    return floor, rate, "\n".join(lines)

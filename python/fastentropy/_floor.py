@@ -29,10 +29,24 @@ __all__ = ["DEFAULT_METHODS", "Floor", "OrderReport", "Value", "estimate_floor"]
 
 LN2 = math.log(2.0)
 
-#: Methods ``estimate_floor`` runs by default; the point estimate prefers them in this order.
-DEFAULT_METHODS: tuple[str, ...] = ("plugin", "miller_madow", "chao_shen", "nsb", "pym")
-#: Which method gives the floor's point estimate, first that produced a value.
-POINT_PREFERENCE: tuple[str, ...] = ("nsb", "pym", "chao_shen", "grassberger", "miller_madow")
+#: Methods ``estimate_floor`` runs by default.
+DEFAULT_METHODS: tuple[str, ...] = (
+    "plugin",
+    "miller_madow",
+    "grassberger",
+    "chao_shen",
+    "nsb",
+    "pym",
+)
+#: Which method gives the point estimate, by regime: the first one that produced a value.
+#: Well sampled (N/K >= 3 in docs/accuracy.md), Grassberger has the lowest RMSE and NSB is
+#: biased high on Zipf data (+0.07-0.10 bits); around N/K ~ 1 NSB is best. Markov sources
+#: of known rate agree (tests/test_floor.py).
+POINT_PREFERENCE: dict[str, tuple[str, ...]] = {
+    "reliable": ("grassberger", "miller_madow", "nsb", "chao_shen", "pym", "plugin"),
+    "marginal": ("nsb", "chao_shen", "grassberger", "pym", "miller_madow", "plugin"),
+    "unreliable": ("nsb", "chao_shen", "grassberger", "pym", "miller_madow", "plugin"),
+}
 
 # Sampling regimes by Good-Turing coverage 1 - f1/N of the n-gram distribution. In the
 # accuracy study (docs/accuracy.md) coverage >= 0.9 goes with N/K >= 3 on every distribution
@@ -42,7 +56,7 @@ POINT_PREFERENCE: tuple[str, ...] = ("nsb", "pym", "chao_shen", "grassberger", "
 # plug-in-like ones several bits low.
 RELIABLE_COVERAGE = 0.90
 MARGINAL_COVERAGE = 0.80
-#: The interval is the point ± this many stds, widened to every method's estimate.
+#: The interval spans every method's estimate ± this many of its stds.
 INTERVAL_STDS = 2.0
 #: Orders counted when none are given, at most (fewer when the key cannot hold them).
 DEFAULT_MAX_ORDER = 6
@@ -50,10 +64,10 @@ DEFAULT_MAX_ORDER = 6
 UNITS = ("nats/token", "bits/token", "bits/byte", "bits/char")
 
 RULE = (
-    f"floor = the {'/'.join(POINT_PREFERENCE)} (first available) estimate of h_n at the "
-    f"highest order n whose n-gram coverage 1 - f1/N is >= {RELIABLE_COVERAGE} (else the "
-    f"highest >= {MARGINAL_COVERAGE}, else n = 1; then marked unreliable); interval = point "
-    f"± {INTERVAL_STDS:g} std, widened to include every method's h_n at that order"
+    f"floor = h_n at the highest order n whose n-gram coverage 1 - f1/N is >= "
+    f"{RELIABLE_COVERAGE}, by grassberger (else the highest order with coverage >= "
+    f"{MARGINAL_COVERAGE}, by nsb, and marked less reliable; else n = 1, unreliable); "
+    f"interval = the range of every method's h_n ± {INTERVAL_STDS:g} std at that order"
 )
 
 
@@ -88,6 +102,16 @@ class OrderReport:
         sqrt(std_n² + std_ctx²), conservative since the two estimates err together.
     failed : dict of str to str
         Methods that gave no estimate at this order, with the reason.
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> floor = fe.estimate_floor([1, 2, 1, 2, 1, 2, 1, 3], orders=[2], methods=["plugin"])
+    >>> r = floor.orders[0]
+    >>> r.n, r.distinct, r.contexts, r.singletons, r.regime
+    (7, 3, 2, 1, 'marginal')
+    >>> round(r.conditional["plugin"].value, 4)   # H(2-grams) - H(their first tokens)
+    0.3213
     """
 
     order: int
@@ -154,6 +178,17 @@ class Floor:
         Anything the reader should know about this estimate.
     version : str
         The fastentropy version that made it.
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> src = fe.MarkovSource(vocab_size=6, order=1, seed=2)
+    >>> floor = fe.estimate_floor(src.sample(100_000, seed=3), orders=[1, 2, 3])
+    >>> floor.order, floor.method, floor.reliable
+    (3, 'grassberger', True)
+    >>> point, lower, upper = floor.interval("bits/token")
+    >>> lower <= point <= upper
+    True
     """
 
     point: float
@@ -275,14 +310,16 @@ class Floor:
 
         return report(self)
 
-    def plot(self, path: str | os.PathLike[str]) -> None:
+    def plot(self, path: str | os.PathLike[str], *, truth: float | None = None) -> None:
         """Write a figure of h_n by order, the floor band and the literature band.
 
-        Needs matplotlib (``pip install fastentropy[plot]``).
+        ``truth`` draws a known entropy rate (nats/token), for sources of known entropy.
+        The format follows the extension of ``path`` (.png, .pdf, .svg). Needs matplotlib
+        (``pip install fastentropy[plot]``).
         """
         from ._floor_plot import plot
 
-        plot(self, path)
+        plot(self, path, truth)
 
 
 def unit_scale(unit: str, bytes_per_token: float | None, chars_per_token: float | None) -> float:
@@ -477,14 +514,12 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
             f"order {chosen.order} is only marginally sampled (coverage "
             f"{chosen.coverage:.3f}); expect errors of ~0.1-0.2 bits/token"
         )
-    method = next(
-        (m for m in (*POINT_PREFERENCE, *methods) if m in chosen.conditional),
-    )
+    preferred = (*POINT_PREFERENCE[chosen.regime], *methods)
+    method = next(m for m in preferred if m in chosen.conditional)
     point = chosen.conditional[method]
-    spread = [v.value for v in chosen.conditional.values()]
-    half = INTERVAL_STDS * (point.std or 0.0)
-    lower = min(point.value - half, *spread)
-    upper = max(point.value + half, *spread)
+    values = chosen.conditional.values()
+    lower = min(v.value - INTERVAL_STDS * (v.std or 0.0) for v in values)
+    upper = max(v.value + INTERVAL_STDS * (v.std or 0.0) for v in values)
     rising = [(a.order, b.order) for a, b in zip(usable, usable[1:]) if _rises(a, b, method)]
     if rising:
         notes.append(

@@ -25,8 +25,11 @@ def _pyplot() -> Any:
     return plt
 
 
-def plot(floor: Floor, path: str | os.PathLike[str]) -> None:
-    """Write the floor figure to ``path`` (format from its extension, e.g. .png, .pdf)."""
+def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None) -> None:
+    """Write the floor figure to ``path`` (format from its extension, e.g. .png, .pdf).
+
+    ``truth``: a known entropy rate (nats/token) to draw, for sources of known entropy.
+    """
     if not floor.orders:
         raise ValueError("this floor has no per-order estimates to plot (it was given by hand)")
     plt = _pyplot()
@@ -50,6 +53,8 @@ def plot(floor: Floor, path: str | os.PathLike[str]) -> None:
             lw=1.5,
             label=f"floor {floor.point:.3f} nats/token ({floor.method}, n={floor.order})",
         )
+        if truth is not None:
+            ax.axhline(truth, color="k", ls="--", lw=1.2, label=f"true rate {truth:.3f}")
         if floor.chars_per_token is not None:
             shannon = REFERENCES[0]
             lo, hi = (x * LN2 * floor.chars_per_token for x in (shannon.low, shannon.high))
@@ -78,7 +83,7 @@ def plot(floor: Floor, path: str | os.PathLike[str]) -> None:
             )
             right.set_ylabel("bits/byte")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="lower left")
         fig.tight_layout()
         fig.savefig(os.fspath(path))
     finally:

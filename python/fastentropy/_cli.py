@@ -1,0 +1,336 @@
+"""The ``fastentropy`` command line: count, estimate, floor, demo, and friends.
+
+Exit codes: 0 success, 1 an error (one line on stderr; the traceback with ``--debug``),
+2 bad usage (argparse's own convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ._core import __version__
+from ._estimate import METHODS, entropies
+from ._floor import DEFAULT_METHODS, Floor, estimate_floor
+from ._ngram import ngram_profiles
+from ._profile import Profile
+from ._tokens import open_tokens
+
+__all__ = ["main"]
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """Bad usage found after parsing (exit code 2)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI with ``argv`` (default ``sys.argv[1:]``) and return the exit code.
+
+    Examples
+    --------
+    >>> main(["--version"])  # doctest: +ELLIPSIS
+    fastentropy ...
+    0
+    """
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version and usage errors
+        return int(e.code or 0)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    handler: Handler = args.handler
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = handler(args)
+        for w in caught:
+            print(f"fastentropy {args.command}: warning: {w.message}", file=sys.stderr)
+        return code
+    except UsageError as e:
+        print(f"fastentropy {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fastentropy: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError, TypeError, MemoryError, ImportError) as e:
+        if args.debug:
+            raise
+        print(f"fastentropy {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fastentropy",
+        description="Entropy floors of token corpora: the loss no honest model goes below.",
+    )
+    parser.add_argument("--version", action="version", version=f"fastentropy {__version__}")
+    parser.set_defaults(command=None)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    for name, build, handler, summary in _COMMANDS:
+        p = sub.add_parser(name, parents=[common], help=summary, description=summary)
+        build(p)
+        p.set_defaults(command=name, handler=handler)
+    return parser
+
+
+# --- shared options ----------------------------------------------------------------------
+
+
+def _add_counting(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dtype", help="dtype of a raw token file (uint8, uint16, uint32)")
+    p.add_argument("--separator", type=int, help="token id that ends a document")
+    p.add_argument("--mask", help="mask file: one byte per token, nonzero = counted")
+    p.add_argument("--memory-limit", help="e.g. 8GB (default: half the available memory)")
+    p.add_argument("--threads", type=int, help="worker threads (default: all cores)")
+
+
+def _parse_orders(text: str) -> list[int]:
+    """``"1-5"``, ``"1,3,5"`` or ``"4"`` as a list of orders."""
+    orders: list[int] = []
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            orders += range(int(lo), int(hi or lo) + 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"orders must look like 1-5 or 1,2,4; got {text!r}"
+        ) from None
+    if not orders or min(orders) < 1:
+        raise argparse.ArgumentTypeError(f"orders must be >= 1; got {text!r}")
+    return orders
+
+
+def _parse_methods(text: str) -> list[str]:
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise argparse.ArgumentTypeError(
+            f"unknown method(s) {unknown or text!r}; choose from {', '.join(METHODS)}"
+        )
+    return methods
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return not args.quiet and sys.stderr.isatty()
+
+
+def _load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None]:
+    """The tokens, mask and separator an INPUT names: a token file with or without sidecar."""
+    path = args.input
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no such file: {path}")
+    mask = None
+    if args.mask is not None:
+        mask = np.fromfile(args.mask, dtype=np.uint8).astype(bool)
+    return open_tokens(path, dtype=args.dtype), mask, args.separator
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=1) if args.json else text)
+
+
+# --- count ---------------------------------------------------------------------------------
+
+
+def _build_count(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="TOKENS", help=".npy or raw .bin token file")
+    p.add_argument("--orders", type=_parse_orders, default=[1, 2, 3, 4, 5], help="default 1-5")
+    _add_counting(p)
+    p.add_argument("--json", action="store_true", help="profiles as JSON (ks, mks per order)")
+
+
+def _count(args: argparse.Namespace) -> int:
+    tokens, mask, separator = _load_tokens(args)
+    profiles = ngram_profiles(
+        tokens,
+        args.orders,
+        separator=separator,
+        mask=mask,
+        memory_limit=args.memory_limit,
+        threads=args.threads,
+        progress=_progress(args),
+    )
+    data = {
+        "tokens": int(tokens.size),
+        "orders": {
+            str(n): {"n": p.n, "distinct": p.distinct, "ks": p.ks.tolist(), "mks": p.mks.tolist()}
+            for n, p in profiles.items()
+        },
+    }
+    lines = [f"{'order':>5} {'N':>15} {'distinct':>15} {'singletons':>15} {'coverage':>9}"]
+    for n, p in profiles.items():
+        cov = f"{1 - p.singletons / p.n:.4f}" if p.n else "-"
+        lines.append(f"{n:>5} {p.n:>15,} {p.distinct:>15,} {p.singletons:>15,} {cov:>9}")
+    _emit(args, data, "\n".join(lines))
+    return 0
+
+
+# --- estimate ------------------------------------------------------------------------------
+
+
+def _build_estimate(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "input",
+        metavar="PROFILE_OR_COUNTS",
+        help="a profile JSON ({'ks': [...], 'mks': [...]}, or `count --json` output with "
+        "--order), a .npy array of counts, or a text file of counts (whitespace-separated)",
+    )
+    p.add_argument("--order", type=int, help="which order of a `count --json` file")
+    p.add_argument("--methods", type=_parse_methods, help="comma-separated (default: all)")
+    p.add_argument("--alphabet-size", type=float, help="the number of possible outcomes K")
+    p.add_argument("--unit", choices=("nats", "bits"), default="nats")
+    p.add_argument("--json", action="store_true", help="estimates as JSON")
+
+
+def _read_profile(path: str, order: int | None) -> Profile:
+    if path.endswith(".npy"):
+        return Profile.from_counts(np.load(path, mmap_mode="r"))
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    if not text.lstrip().startswith("{"):
+        try:
+            counts = np.array(text.split(), dtype=np.int64)
+        except ValueError:
+            raise ValueError(f"{path}: expected whitespace-separated integer counts") from None
+        return Profile.from_counts(counts)
+    data = json.loads(text)
+    if "orders" in data:
+        available = sorted(data["orders"], key=int)
+        if order is None:
+            if len(available) != 1:
+                raise UsageError(
+                    f"{path} holds orders {', '.join(available)}: pick one with --order"
+                )
+            order = int(available[0])
+        if str(order) not in data["orders"]:
+            raise UsageError(f"{path} has no order {order}; it holds {', '.join(available)}")
+        data = data["orders"][str(order)]
+    if "ks" not in data or "mks" not in data:
+        raise ValueError(f"{path}: a profile JSON needs 'ks' and 'mks' lists")
+    return Profile(data["ks"], data["mks"])
+
+
+def _estimate(args: argparse.Namespace) -> int:
+    profile = _read_profile(args.input, args.order)
+    results = entropies(profile, args.methods, alphabet_size=args.alphabet_size, unit=args.unit)
+    data = {
+        "n": profile.n,
+        "distinct": profile.distinct,
+        "unit": args.unit,
+        "estimates": {m: {"value": e.value, "std": e.std} for m, e in results.items()},
+    }
+    lines = [
+        f"N = {profile.n:,}, distinct = {profile.distinct:,}, singletons = {profile.singletons:,}"
+    ]
+    lines.append(f"{'method':<16}{'estimate':>12}{'± std':>12}   ({args.unit})")
+    for m, e in results.items():
+        std = "" if e.std is None else f"{e.std:.6f}"
+        lines.append(f"{m:<16}{e.value:>12.6f}{std:>12}")
+    _emit(args, data, "\n".join(lines))
+    return 0
+
+
+# --- floor ---------------------------------------------------------------------------------
+
+
+def _build_floor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="INPUT", help="a token file (.npy, or .bin with --dtype)")
+    p.add_argument("--orders", type=_parse_orders, help="default 1-6 (fewer for big vocabularies)")
+    p.add_argument(
+        "--methods",
+        type=_parse_methods,
+        default=list(DEFAULT_METHODS),
+        help=f"comma-separated (default: {','.join(DEFAULT_METHODS)})",
+    )
+    _add_counting(p)
+    p.add_argument("--plot", metavar="PNG", help="write the h_n figure here (needs matplotlib)")
+    p.add_argument("-o", "--output", metavar="JSON", help="write the floor as JSON here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the report")
+
+
+def _floor(args: argparse.Namespace) -> int:
+    tokens, mask, separator = _load_tokens(args)
+    floor = estimate_floor(
+        tokens,
+        orders=args.orders,
+        methods=args.methods,
+        separator=separator,
+        mask=mask,
+        memory_limit=args.memory_limit,
+        threads=args.threads,
+        progress=_progress(args),
+    )
+    _write_floor(args, floor)
+    return 0
+
+
+def _write_floor(args: argparse.Namespace, floor: Floor, truth: float | None = None) -> None:
+    if args.output:
+        floor.to_json(args.output)
+    if args.plot:
+        floor.plot(args.plot, truth=truth)
+    print(floor.to_json() if args.json else str(floor))
+
+
+# --- demo ----------------------------------------------------------------------------------
+
+
+def _build_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tokens", type=int, default=20_000_000, help="corpus length (20M)")
+    p.add_argument("--vocab", type=int, default=40, help="vocabulary size (40)")
+    p.add_argument("--order", type=int, default=2, help="Markov order k of the source (2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the source and the sample")
+    p.add_argument("--plot", metavar="PNG", help="write the h_n figure here (needs matplotlib)")
+    p.add_argument("-o", "--output", metavar="JSON", help="write the floor as JSON here")
+    p.add_argument("--json", action="store_true", help="print the floor as JSON")
+    p.add_argument(
+        "--estimators",
+        action="store_true",
+        help="instead: every estimator on Zipf samples of known entropy",
+    )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ._demo import markov_demo, zipf_demo
+
+    if args.estimators:
+        print(zipf_demo())
+        return 0
+    floor, truth, text = markov_demo(
+        n_tokens=args.tokens,
+        vocab_size=args.vocab,
+        order=args.order,
+        seed=args.seed,
+        progress=_progress(args),
+    )
+    if not args.json:
+        print(text, end="\n\n")
+    _write_floor(args, floor, truth)
+    return 0
+
+
+_COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, str]] = [
+    ("count", _build_count, _count, "n-gram count profiles by order"),
+    ("estimate", _build_estimate, _estimate, "every entropy estimator on a profile or counts"),
+    ("floor", _build_floor, _floor, "the entropy floor report of a token corpus"),
+    ("demo", _build_demo, _demo, "the floor of a generated corpus of known entropy rate"),
+]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
