@@ -55,6 +55,12 @@ def test_sub_floor_drop_at_epoch_two_is_memorization():
     assert v.artefacts == ()  # a real drop by 2.5/1.5: no integer factor, no reset, no LR
     assert any("same mask" in c for c in v.caveats)  # the floor is unmasked
     assert not any("same mask" in c for c in fe.check(log, floor(masked=True)).caveats)
+    estimated = floor(order=4, method="nsb")
+    assert any(
+        c.startswith("the floor is an order-4 estimate (nsb)")
+        for c in fe.check(log, estimated).caveats
+    )
+    assert not any("order-" in c for c in v.caveats)  # a floor given by hand has no order
 
 
 def test_no_drop_stays_above():

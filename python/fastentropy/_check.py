@@ -729,12 +729,13 @@ def _caveats(
         )
     if conversion is not None:
         caveats.append(conversion)
-    if status in ("memorization", "approaching"):
-        if not floor.masked:
-            caveats.append(
-                "the floor counts every token: if the loss covers only some (a response-only "
-                "loss mask), estimate the floor with the same mask"
-            )
+    reached = status in ("memorization", "approaching")
+    if reached and not floor.masked:
+        caveats.append(
+            "the floor counts every token: if the loss covers only some (a response-only "
+            "loss mask), estimate the floor with the same mask"
+        )
+    if reached and floor.method != "given":
         caveats.append(
             f"the floor is an order-{floor.order} estimate ({floor.method}): a model with a "
             "longer context can honestly go somewhat below an n-gram estimate, though not "
