@@ -10,9 +10,11 @@ corpus itself, with bias-corrected and Bayesian estimators and their error bars.
 1.011404
 """
 
+from ._check import Verdict, check
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
 from ._floor import Floor, OrderReport, estimate_floor
+from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
@@ -22,15 +24,19 @@ __all__ = [
     "METHODS",
     "Estimate",
     "Floor",
+    "LossLog",
     "MarkovSource",
     "NgramCounts",
     "OrderReport",
     "Profile",
+    "Verdict",
     "__version__",
+    "check",
     "count_ngrams",
     "entropies",
     "entropy",
     "estimate_floor",
     "ngram_profiles",
     "open_tokens",
+    "read_losses",
 ]
