@@ -3,7 +3,6 @@ artefacts that fake one, units, per-example losses, the report, JSON, the plot a
 
 from __future__ import annotations
 
-import argparse
 import json
 import struct
 import sys
@@ -11,7 +10,7 @@ import sys
 import fastentropy as fe
 import numpy as np
 import pytest
-from fastentropy._check import add_check_arguments, run_check
+from fastentropy._cli import main
 
 GPT2 = {"name": "gpt2", "hash": "h-gpt2"}
 
@@ -273,9 +272,7 @@ def test_plot_without_matplotlib_says_which_extra(tmp_path, monkeypatch):
 
 
 def cli(argv):
-    parser = argparse.ArgumentParser(prog="fastentropy check")
-    add_check_arguments(parser)
-    return run_check(parser.parse_args(argv))
+    return main(["check", *argv])
 
 
 def test_cli_end_to_end(tmp_path, capsys):
@@ -292,11 +289,11 @@ def test_cli_end_to_end(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "memorization" and data["per_sample"]["examples"] == 4
     assert png_size(png) == (960, 540)
-    with pytest.raises(ValueError, match="no bytes-per-token figure"):
-        floor(bytes_per_token=None).to_json(tmp_path / "floor.json")
-        cli([*args, "--bytes-per-token", "3"])
-    with pytest.raises(SystemExit) as e:
-        cli([str(tmp_path / "trainer_state.json")])  # --floor is required
-    assert e.value.code == 2
-    with pytest.raises(FileNotFoundError):
-        cli([str(tmp_path / "missing.json"), "--floor", str(tmp_path / "floor.json")])
+    floor(bytes_per_token=None).to_json(tmp_path / "floor.json")
+    capsys.readouterr()
+    assert cli([*args, "--tokenizer", "other", "--bytes-per-token", "3"]) == 1
+    err = capsys.readouterr().err
+    assert "no bytes-per-token figure" in err and len(err.strip().splitlines()) == 1
+    assert cli([str(tmp_path / "trainer_state.json")]) == 2  # --floor is required
+    assert cli([str(tmp_path / "missing.json"), "--floor", str(tmp_path / "floor.json")]) == 1
+    assert "missing.json" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ._check import CHECK_SUMMARY, add_check_arguments, run_check
 from ._core import __version__
 from ._estimate import METHODS, entropies
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
@@ -329,6 +330,7 @@ _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, s
     ("estimate", _build_estimate, _estimate, "every entropy estimator on a profile or counts"),
     ("floor", _build_floor, _floor, "the entropy floor report of a token corpus"),
     ("demo", _build_demo, _demo, "the floor of a generated corpus of known entropy rate"),
+    ("check", add_check_arguments, run_check, CHECK_SUMMARY),
 ]
 
 
