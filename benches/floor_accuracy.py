@@ -8,10 +8,9 @@ stationary distribution): i.i.d. draws (order 0, V = 1000), order 1 (V = 200), o
 (V = 40) and order 3 (V = 16), each at 10^5, 10^6 and 10^7 tokens, with several seeds per
 cell (a new chain and a new sample each). ``fe.estimate_floor`` runs orders 1..6 with the
 methods below. For every order it records the regime the report assigns (from Good-Turing
-coverage: reliable >= 0.9 > marginal >= 0.8 > unreliable) and each method's error
-h_n(estimate) - h_n(exact), where the exact h_n comes from the chain
-(``MarkovSource.conditional_entropies``), and the plug-in's first-order bias
-(distinct - contexts)/2N and coverage, the two measures the regime rule uses. For the floor
+coverage and the plug-in's first-order bias (distinct - contexts)/2N; see the rule
+below), both measures, and each method's error h_n(estimate) - h_n(exact), where the exact
+h_n comes from the chain (``MarkovSource.conditional_entropies``). For the floor
 it records the error of the point estimate against the exact h_n at the order it was read
 at, whether the interval covers that h_n, its width, and how far that h_n lies above the
 rate (zero once the order exceeds the Markov order k).

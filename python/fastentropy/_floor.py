@@ -76,9 +76,9 @@ RULE = (
     f"an order is reliable when its n-gram coverage 1 - f1/N is >= {RELIABLE_COVERAGE} and "
     f"the plug-in's first-order bias (distinct n-grams - distinct contexts)/2N is <= "
     f"{RELIABLE_BIAS} nats, marginal at >= {MARGINAL_COVERAGE} and <= {MARGINAL_BIAS}; "
-    "floor = h_n at the highest reliable order by grassberger (else at the highest marginal "
-    "order by nsb, else at n = 1; then flagged); interval = the range of every method's "
-    f"h_n ± {INTERVAL_STDS:g} std at that order"
+    "floor = h_n at the highest order that is reliable or marginal, by grassberger where "
+    "reliable and nsb where marginal (then flagged); else at n = 1, flagged unreliable; "
+    f"interval = the range of every method's h_n ± {INTERVAL_STDS:g} std at that order"
 )
 
 
@@ -174,7 +174,7 @@ class Floor:
     order, method : int, str
         Where the point estimate comes from (see ``rule``).
     reliable : bool
-        Whether that order is well sampled (coverage >= 0.9).
+        Whether that order is reliably sampled (see ``rule``); False for a marginal order.
     n_tokens : int
         Tokens in the input (with separators), or 0 for a floor given by hand.
     bytes_per_token, chars_per_token : float or None
@@ -513,12 +513,11 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
             f"({', '.join(f'order {r.order}: N={r.n}' for r in reports)})"
         )
     notes: list[str] = []
-    chosen = None
-    for regime in ("reliable", "marginal"):
-        good = [r for r in usable if r.regime == regime]
-        if good:
-            chosen = good[-1]
-            break
+    # The highest order that is at least marginal: h_n only falls with n, so a lower order
+    # overstates the floor (on Markov sources by up to 1.7 nats, docs/floor.md), and an
+    # overstated floor is what would wrongly call an honest loss memorization.
+    sampled = [r for r in usable if r.regime in ("reliable", "marginal")]
+    chosen = sampled[-1] if sampled else None
     if chosen is None:
         chosen = usable[0]
         notes.append(
