@@ -117,6 +117,6 @@ def markov_demo(
         f"From order {order + 1} = k + 1 on, h_n equals the rate. Where the corpus samples an "
         "order well the estimates agree with it; at under-sampled orders every estimate "
         "drifts (the plug-in far below the rate), which is why the floor is read at the "
-        "highest well-sampled order.",
+        "highest order that is at least marginally sampled, and never beyond.",
     ]
     return floor, rate, "\n".join(lines)
