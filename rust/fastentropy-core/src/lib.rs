@@ -12,6 +12,7 @@ pub mod profile;
 pub mod quadrature;
 pub mod special;
 pub mod tokens;
+pub mod xent;
 
 pub use error::{Error, Result};
 pub use estimators::{estimate, Concentration, Estimate, Method, Options};
