@@ -15,14 +15,18 @@ from ._estimate import METHODS, Estimate, entropies, entropy
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
 from ._tokens import open_tokens
+from ._xent import CrossEntropy, SegmentLosses, cross_entropy
 
 __all__ = [
     "METHODS",
+    "CrossEntropy",
     "Estimate",
     "NgramCounts",
     "Profile",
+    "SegmentLosses",
     "__version__",
     "count_ngrams",
+    "cross_entropy",
     "entropies",
     "entropy",
     "ngram_profiles",

@@ -10,6 +10,7 @@ mod error;
 mod estimate;
 mod ngram;
 mod profile;
+mod xent;
 
 #[pymodule]
 mod _core {
@@ -23,6 +24,9 @@ mod _core {
     use super::profile::{
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
     };
+
+    #[pymodule_export]
+    use super::xent::{xent_exp, xent_isas, xent_tokens, XentSums};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

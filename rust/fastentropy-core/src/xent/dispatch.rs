@@ -128,8 +128,15 @@ unsafe fn exp_avx2(xs: &[f32], out: &mut [f32]) {
 /// `out[i] = e^xs[i]` with the kernel's exponential on `isa` (flushed to 0 below
 /// ln FLT_MIN). Panics if `isa` is not supported by this CPU or the lengths differ.
 pub fn exp_f32(isa: Isa, xs: &[f32], out: &mut [f32]) {
-    assert!(Isa::supported().contains(&isa), "{isa:?} is not available on this CPU");
-    assert_eq!(xs.len(), out.len(), "exp_f32: input and output lengths differ");
+    assert!(
+        Isa::supported().contains(&isa),
+        "{isa:?} is not available on this CPU"
+    );
+    assert_eq!(
+        xs.len(),
+        out.len(),
+        "exp_f32: input and output lengths differ"
+    );
     // SAFETY: the instruction set was checked just above.
     unsafe {
         match isa {

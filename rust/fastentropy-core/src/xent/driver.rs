@@ -237,7 +237,10 @@ fn check_targets<T: Target>(targets: &[T], vocab: usize, ignore: Option<i64>) ->
     let t = targets[i].into();
     let also = ignore.map_or(String::new(), |v| format!(", or ignore_index = {v}"));
     Err(Error::Invalid(if t < 0 {
-        format!("targets[{i}] = {t} is negative: class ids are 0..{}{also}", vocab - 1)
+        format!(
+            "targets[{i}] = {t} is negative: class ids are 0..{}{also}",
+            vocab - 1
+        )
     } else {
         format!(
             "targets[{i}] = {t} is out of range for {vocab} classes (0..{}{also})",
@@ -308,7 +311,9 @@ pub fn nll_sums<T: Target>(
                     .enumerate()
                     .map(|(i, (&v, &c))| match c {
                         IGNORED => Ok(None),
-                        _ => Total::fixed_of(v).map(Some).ok_or_else(|| too_large(first + i, v)),
+                        _ => Total::fixed_of(v)
+                            .map(Some)
+                            .ok_or_else(|| too_large(first + i, v)),
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Sums::of_tokens(&fixed, segments.map(|s| &s[first..first + n]))
@@ -362,7 +367,9 @@ pub fn logprob_sums<F: Copy + Into<f64>>(
                         first + i
                     )));
                 }
-                Total::fixed_of(-v).map(Some).ok_or_else(|| too_large(first + i, -v))
+                Total::fixed_of(-v)
+                    .map(Some)
+                    .ok_or_else(|| too_large(first + i, -v))
             })
             .collect::<Result<Vec<_>>>()?;
         sums.merge(&Sums::of_tokens(

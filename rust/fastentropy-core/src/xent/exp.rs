@@ -142,7 +142,16 @@ mod tests {
     #[test]
     fn exp_edges() {
         for isa in Isa::supported() {
-            let xs = [0.0, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, 89.0, -88.0, -1e30];
+            let xs = [
+                0.0,
+                -0.0,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::NAN,
+                89.0,
+                -88.0,
+                -1e30,
+            ];
             let mut out = [1f32; 8];
             exp_f32(isa, &xs, &mut out);
             assert_eq!(out[..2], [1.0, 1.0], "{isa:?}");

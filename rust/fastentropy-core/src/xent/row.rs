@@ -149,7 +149,11 @@ unsafe fn block_sum<L: Lanes, E: Elem>(xs: &[E::Raw], below: f32, n: i32) -> (f6
 /// The largest entry below `top` (-inf if none).
 #[inline(always)]
 unsafe fn max_below<L: Lanes, E: Elem>(xs: &[E::Raw], top: f32) -> f32 {
-    let (mut mx, t, ninf) = (L::splat(f32::NEG_INFINITY), L::splat(top), L::splat(f32::NEG_INFINITY));
+    let (mut mx, t, ninf) = (
+        L::splat(f32::NEG_INFINITY),
+        L::splat(top),
+        L::splat(f32::NEG_INFINITY),
+    );
     for_groups::<L, E>(xs, |v| {
         for x in v {
             mx = L::max(mx, L::select(L::lt(x, t), x, ninf));
@@ -219,7 +223,10 @@ unsafe fn rescue<L: Lanes, E: Elem>(row: &[E::Raw], m: f32) -> f64 {
         return exact_r::<E>(row, f64::from(m));
     }
     let n2 = scale_exponent(m2);
-    let sum: f64 = row.chunks(BLOCK).map(|b| block_sum::<L, E>(b, m, n2).0).sum();
+    let sum: f64 = row
+        .chunks(BLOCK)
+        .map(|b| block_sum::<L, E>(b, m, n2).0)
+        .sum();
     sum * (f64::from(n2) * LN2 - f64::from(m)).exp()
 }
 
