@@ -54,8 +54,8 @@ pub(crate) unsafe fn exp_scaled<L: Lanes>(x: L::V, bias: L::V) -> L::V {
     let r = L::fma(n, L::splat(-LN2_HI), x);
     let r = L::fma(n, L::splat(-LN2_LO), r);
     let mut p = L::splat(C[4]);
-    for &c in C[..4].iter().rev() {
-        p = L::fma(p, r, L::splat(c));
+    for i in (0..4).rev() {
+        p = L::fma(p, r, L::splat(C[i]));
     }
     let one = L::splat(1.0);
     p = L::fma(p, r, one);

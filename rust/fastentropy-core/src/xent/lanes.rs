@@ -77,8 +77,10 @@ pub(crate) fn bf16_to_f32(b: u16) -> f32 {
 }
 
 /// Eight lanes as plain arrays; the fallback where no x86 extension is available. Its `fma`
-/// is `f32::mul_add` (one rounding, as the analysis in `exp.rs` assumes): a hardware
-/// instruction on aarch64, a slow library call on x86 CPUs without FMA.
+/// works in `f64`: the product of two `f32` is exact there, so where the analysis in
+/// `exp.rs` needs an exact fused result (the range reduction) it gets one, and elsewhere the
+/// double rounding costs at most an ulp, rarely. (`f32::mul_add` would be a slow library
+/// call on x86 CPUs without FMA.)
 #[derive(Clone, Copy)]
 pub(crate) struct Portable;
 
@@ -130,7 +132,7 @@ impl Lanes for Portable {
     }
     #[inline(always)]
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
-        std::array::from_fn(|i| a[i].mul_add(b[i], c[i]))
+        std::array::from_fn(|i| (f64::from(a[i]) * f64::from(b[i]) + f64::from(c[i])) as f32)
     }
     #[inline(always)]
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V {

@@ -93,22 +93,53 @@ pub(crate) enum Fault {
     TargetImpossible,
 }
 
-/// Calls `f` on groups of four vectors covering `xs`; the last group is padded with -inf.
-#[inline(always)]
-unsafe fn for_groups<L: Lanes, E: Elem>(xs: &[E::Raw], mut f: impl FnMut([L::V; 4])) {
-    let mut groups = xs.chunks_exact(4 * L::N);
-    for g in &mut groups {
-        let p = g.as_ptr();
-        f(std::array::from_fn(|i| E::load::<L>(p.add(i * L::N))));
+/// Groups of four vectors covering a slice; the last group is padded with -inf. A method
+/// rather than a closure-taking helper: closures do not inherit `#[target_feature]`, so the
+/// intrinsics in them would not be inlined.
+struct Groups<'a, L, E: Elem> {
+    xs: &'a [E::Raw],
+    at: usize,
+    lanes: std::marker::PhantomData<L>,
+}
+
+impl<'a, L: Lanes, E: Elem> Groups<'a, L, E> {
+    #[inline(always)]
+    fn new(xs: &'a [E::Raw]) -> Self {
+        Groups {
+            xs,
+            at: 0,
+            lanes: std::marker::PhantomData,
+        }
     }
-    let rest = groups.remainder();
-    if !rest.is_empty() {
+
+    #[inline(always)]
+    unsafe fn next(&mut self) -> Option<[L::V; 4]> {
+        let (n, rest) = (L::N, self.xs.len() - self.at);
+        if rest >= 4 * n {
+            let p = self.xs.as_ptr().add(self.at);
+            self.at += 4 * n;
+            return Some([
+                E::load::<L>(p),
+                E::load::<L>(p.add(n)),
+                E::load::<L>(p.add(2 * n)),
+                E::load::<L>(p.add(3 * n)),
+            ]);
+        }
+        if rest == 0 {
+            return None;
+        }
         let mut buf = [f32::NEG_INFINITY; 64];
-        for (b, &x) in buf.iter_mut().zip(rest) {
+        for (b, &x) in buf.iter_mut().zip(&self.xs[self.at..]) {
             *b = E::to_f32(x);
         }
+        self.at = self.xs.len();
         let p = buf.as_ptr();
-        f(std::array::from_fn(|i| L::load(p.add(i * L::N))));
+        Some([
+            L::load(p),
+            L::load(p.add(n)),
+            L::load(p.add(2 * n)),
+            L::load(p.add(3 * n)),
+        ])
     }
 }
 
@@ -117,12 +148,13 @@ unsafe fn for_groups<L: Lanes, E: Elem>(xs: &[E::Raw], mut f: impl FnMut([L::V; 
 unsafe fn block_max<L: Lanes, E: Elem>(xs: &[E::Raw]) -> (f32, bool) {
     let mut mx = [L::splat(f32::NEG_INFINITY); 4];
     let mut nan = L::is_nan(L::splat(0.0));
-    for_groups::<L, E>(xs, |v| {
+    let mut groups = Groups::<L, E>::new(xs);
+    while let Some(v) = groups.next() {
         for i in 0..4 {
             mx[i] = L::max(mx[i], v[i]);
             nan = L::or(nan, L::is_nan(v[i]));
         }
-    });
+    }
     let m = L::max(L::max(mx[0], mx[1]), L::max(mx[2], mx[3]));
     (L::hmax(m), L::count(nan) > 0)
 }
@@ -134,31 +166,33 @@ unsafe fn block_sum<L: Lanes, E: Elem>(xs: &[E::Raw], below: f32, n: i32) -> (f6
     // Terms that would be under 2^-124 (subnormal after scaling) are dropped.
     let lo = L::splat(((n - 124) as f64 * LN2) as f32);
     let top = L::splat(below);
-    let (mut d, mut at_top) = (L::dzero(), 0u64);
-    for_groups::<L, E>(xs, |v| {
-        let t = v.map(|x| {
-            let under = L::lt(x, top);
-            at_top += u64::from(L::N as u32 - L::count(under));
-            L::keep(L::and(under, L::ge(x, lo)), exp_scaled::<L>(x, bias))
-        });
+    let (mut d, mut under_top) = (L::dzero(), 0u64);
+    let mut groups = Groups::<L, E>::new(xs);
+    let mut lanes = 0u64;
+    while let Some(v) = groups.next() {
+        let mut t = v;
+        for i in 0..4 {
+            let under = L::lt(v[i], top);
+            under_top += u64::from(L::count(under));
+            t[i] = L::keep(L::and(under, L::ge(v[i], lo)), exp_scaled::<L>(v[i], bias));
+        }
+        lanes += 4 * L::N as u64;
         d = L::dadd(d, L::add(L::add(t[0], t[1]), L::add(t[2], t[3])));
-    });
-    (L::dsum(d), at_top)
+    }
+    (L::dsum(d), lanes - under_top)
 }
 
 /// The largest entry below `top` (-inf if none).
 #[inline(always)]
 unsafe fn max_below<L: Lanes, E: Elem>(xs: &[E::Raw], top: f32) -> f32 {
-    let (mut mx, t, ninf) = (
-        L::splat(f32::NEG_INFINITY),
-        L::splat(top),
-        L::splat(f32::NEG_INFINITY),
-    );
-    for_groups::<L, E>(xs, |v| {
+    let ninf = L::splat(f32::NEG_INFINITY);
+    let (mut mx, t) = (ninf, L::splat(top));
+    let mut groups = Groups::<L, E>::new(xs);
+    while let Some(v) = groups.next() {
         for x in v {
             mx = L::max(mx, L::select(L::lt(x, t), x, ninf));
         }
-    });
+    }
     L::hmax(mx)
 }
 
@@ -223,10 +257,10 @@ unsafe fn rescue<L: Lanes, E: Elem>(row: &[E::Raw], m: f32) -> f64 {
         return exact_r::<E>(row, f64::from(m));
     }
     let n2 = scale_exponent(m2);
-    let sum: f64 = row
-        .chunks(BLOCK)
-        .map(|b| block_sum::<L, E>(b, m, n2).0)
-        .sum();
+    let mut sum = 0.0;
+    for block in row.chunks(BLOCK) {
+        sum += block_sum::<L, E>(block, m, n2).0;
+    }
     sum * (f64::from(n2) * LN2 - f64::from(m)).exp()
 }
 
