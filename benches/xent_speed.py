@@ -203,7 +203,7 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "(`--quick`: 64 MB per case, prints only).",
         "",
         f"**Setup.** About {results['gb']:g} GB of logits per case (standard normal × 3), "
-        "uniform random targets, `fe.cross_entropy(..., reduction=\"sum\")` (minimum of "
+        'uniform random targets, `fe.cross_entropy(..., reduction="sum")` (minimum of '
         f"{results['repeats']} calls) against blocked numpy (~1 MB row blocks, float32) and "
         "torch's `F.cross_entropy` on CPU where installed. Memory read bandwidth measured in "
         f"the same run (`np.sum` over 2 GB): {bw['one_thread']:.1f} GB/s on one thread, "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any, Literal, NamedTuple, Union, overload
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -71,9 +71,7 @@ def _ids(values: Any, name: str, lead: tuple[int, ...]) -> npt.NDArray[np.intege
     """A 1-D integer array of ``values``, which must have the tokens' shape ``lead``."""
     arr = np.asarray(values)
     if arr.shape != lead:
-        raise ValueError(
-            f"{name} has shape {arr.shape} but the logits hold tokens of shape {lead}"
-        )
+        raise ValueError(f"{name} has shape {arr.shape} but the logits hold tokens of shape {lead}")
     return _as_int_array(arr.reshape(-1), name)
 
 
@@ -117,7 +115,7 @@ def cross_entropy(
     unit: Unit = "nats",
     dtype: str | None = None,
     threads: int | None = None,
-) -> Union[float, FloatArray]:
+) -> float | FloatArray:
     """Cross-entropy of logits against target ids: per token, summed, or averaged.
 
     Parameters

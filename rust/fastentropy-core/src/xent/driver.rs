@@ -98,7 +98,7 @@ impl<'a, T: Target> Job<'a, T> {
                 IGNORED - 1
             )));
         }
-        if logits.len() % vocab != 0 {
+        if !logits.len().is_multiple_of(vocab) {
             return Err(Error::Invalid(format!(
                 "{} logits do not make rows of {vocab}",
                 logits.len()

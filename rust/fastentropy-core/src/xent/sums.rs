@@ -43,7 +43,7 @@ impl Total {
     pub(crate) fn fixed_of(nats: f64) -> Option<i128> {
         (0.0..MAX_LOSS)
             .contains(&nats)
-            .then(|| (nats * SCALE) as i128)
+            .then_some((nats * SCALE) as i128)
     }
 }
 

@@ -57,12 +57,11 @@ fn assert_close(got: &[f64], rows: &[f32], vocab: usize, targets: &[i64], what: 
     }
 }
 
+/// Random f32 values, f16 bits and values, bf16 bits and values.
+type AllTypes = (Vec<f32>, Vec<u16>, Vec<f32>, Vec<u16>, Vec<f32>);
+
 /// Random f32 rows (scale `s`) and their f16 and bf16 roundings (bits and widened values).
-fn rows_all_types(
-    rng: &mut Rng,
-    n: usize,
-    s: f32,
-) -> (Vec<f32>, Vec<u16>, Vec<f32>, Vec<u16>, Vec<f32>) {
+fn rows_all_types(rng: &mut Rng, n: usize, s: f32) -> AllTypes {
     let f32s: Vec<f32> = (0..n).map(|_| rng.unit() * s).collect();
     let bf: Vec<u16> = f32s.iter().map(|x| (x.to_bits() >> 16) as u16).collect();
     let bfw: Vec<f32> = bf
@@ -120,7 +119,7 @@ fn matches_f64_for_every_type_isa_and_shape() {
 fn hard_rows() {
     let ninf = f32::NEG_INFINITY;
     let rows: Vec<(Vec<f32>, usize)> = vec![
-        (vec![0.0, -20.3456789], 0),     // confident and right: loss ~ 1.5e-9
+        (vec![0.0, -20.345_678], 0),     // confident and right: loss ~ 1.5e-9
         (vec![20.123457, 0.1234567], 0), // x - max would round in f32
         (vec![0.0, -60.0, -61.5], 0),    // margin > 41 nats: the rescue path
         (vec![0.0, -95.0], 0),           // loss below f32's normal range
