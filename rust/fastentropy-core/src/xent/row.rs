@@ -20,7 +20,7 @@
 //! value instead. Rows whose maximum exceeds 2^21 in magnitude, beyond the range of the
 //! magic-constant rounding, are computed in scalar `f64`.
 //!
-//! Error: each term carries the exponential's error (< 1.5e-7) and at most two `f32`
+//! Error: each term carries the exponential's error (< 8e-8) and at most two `f32`
 //! additions (2^-23); everything after is `f64`. So the relative error of `R`, hence of the
 //! loss, stays below 4e-7 against a float64 computation on the same inputs.
 
