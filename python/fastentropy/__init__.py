@@ -19,9 +19,11 @@ from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
 from ._tokens import open_tokens
+from ._xent import CrossEntropy, SegmentLosses, cross_entropy
 
 __all__ = [
     "METHODS",
+    "CrossEntropy",
     "Estimate",
     "Floor",
     "LossLog",
@@ -29,10 +31,12 @@ __all__ = [
     "NgramCounts",
     "OrderReport",
     "Profile",
+    "SegmentLosses",
     "Verdict",
     "__version__",
     "check",
     "count_ngrams",
+    "cross_entropy",
     "entropies",
     "entropy",
     "estimate_floor",

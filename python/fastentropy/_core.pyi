@@ -13,6 +13,7 @@ __all__ = [
     "METHODS",
     "MarkovSource",
     "NgramCounts",
+    "XentSums",
     "__version__",
     "count_ngrams",
     "estimate",
@@ -21,6 +22,9 @@ __all__ = [
     "profile_from_counts",
     "profile_from_pairs",
     "profile_from_samples",
+    "xent_exp",
+    "xent_isas",
+    "xent_tokens",
 ]
 
 __version__: str
@@ -84,3 +88,56 @@ class MarkovSource:
     def stationary(self) -> npt.NDArray[np.float64]: ...
     def rows(self) -> npt.NDArray[np.float64]: ...
     def sample(self, n: int, seed: int) -> npt.NDArray[np.uint32]: ...
+
+# Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
+# "bfloat16"; isa forces an instruction set (names from xent_isas()).
+_Logits = npt.NDArray[np.float32] | npt.NDArray[np.uint16]
+_I64 = npt.NDArray[np.int64]
+_F64 = npt.NDArray[np.float64]
+
+def xent_tokens(
+    logits: _Logits,
+    targets: _Tokens,
+    *,
+    dtype: str,
+    ignore_index: int | None = None,
+    threads: int | None = None,
+    isa: str | None = None,
+) -> _F64: ...
+def xent_exp(x: npt.NDArray[np.float32], *, isa: str | None = None) -> npt.NDArray[np.float32]: ...
+def xent_isas() -> list[str]: ...
+
+@final
+class XentSums:
+    def __new__(cls) -> XentSums: ...
+    @staticmethod
+    def from_logits(
+        logits: _Logits,
+        targets: _Tokens,
+        *,
+        dtype: str,
+        segments: _I64 | None = None,
+        ignore_index: int | None = None,
+        threads: int | None = None,
+        isa: str | None = None,
+    ) -> XentSums: ...
+    @staticmethod
+    def from_logprobs(
+        logprobs: npt.NDArray[np.float32] | _F64, *, segments: _I64 | None = None
+    ) -> XentSums: ...
+    @staticmethod
+    def from_state(
+        count: int,
+        fixed: int,
+        ids: _I64,
+        counts: _U64,
+        high: _I64,
+        low: _U64,
+    ) -> XentSums: ...
+    def merge(self, other: XentSums) -> None: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def sum(self) -> float: ...
+    def per_segment(self) -> tuple[_I64, _U64, _F64]: ...
+    def state(self) -> tuple[int, int, _I64, _U64, _I64, _U64]: ...

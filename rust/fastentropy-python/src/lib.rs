@@ -11,6 +11,7 @@ mod estimate;
 mod markov;
 mod ngram;
 mod profile;
+mod xent;
 
 #[pymodule]
 mod _core {
@@ -26,6 +27,9 @@ mod _core {
     use super::profile::{
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
     };
+
+    #[pymodule_export]
+    use super::xent::{xent_exp, xent_isas, xent_tokens, XentSums};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

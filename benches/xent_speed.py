@@ -1,0 +1,271 @@
+"""Speed and peak memory of fastentropy's cross-entropy against blocked numpy and torch.
+
+What it measures
+----------------
+For each vocabulary size V in {32000, 50257, 128256} and each input type (float32, float16,
+bfloat16 as uint16 bits), about ``--gb`` GB (default 1) of logits ``[T, V]`` (standard normal
+times 3, fixed seed; T = bytes / (V · item size)) and uniform random targets:
+
+* **ours**: ``fe.cross_entropy(logits, targets, reduction="sum")`` on all cores, and with
+  ``threads=1``; the minimum of ``--repeats`` calls;
+* **numpy**: a blocked float64-free numpy implementation, rows in ~1 MB blocks: widen 16-bit
+  blocks to float32, ``max``, ``exp(x - max)``, ``sum``, ``log``, gather the target; one call;
+* **torch**: ``torch.nn.functional.cross_entropy(..., reduction="sum")`` on CPU, in the input
+  dtype, where torch is importable (skipped otherwise); one call.
+
+Figures: GB/s of logits read, tokens/s, ratios (baseline time / our time, same run: above 1
+means we are faster), and our speed as a fraction of the machine's memory read bandwidth,
+measured in the same run as ``np.sum`` over a 2 GB float64 array (one thread; and two threads
+each summing half). Peak memory: the growth of peak RSS over the RSS before the call (peak
+reset through ``/proc/self/clear_refs``), i.e. the call's extra memory. Ours and numpy must
+agree to 1e-6 relative on the sum (numpy's float32 log-sum-exp is the less accurate one).
+
+How to run
+----------
+::
+
+    python benches/xent_speed.py              # ~1 GB of logits per case, a few minutes
+    python benches/xent_speed.py --quick      # 64 MB per case, prints only
+
+Writes ``benches/results/xent_speed.json`` and ``docs/xent_speed.md`` (a summary between
+``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in the page is kept). Not part of
+the test run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import _common as common
+import fastentropy as fe
+import numpy as np
+
+VOCABS = (32000, 50257, 128256)
+DTYPES = ("float32", "float16", "bfloat16")
+SEED = 4
+BLOCK_BYTES = 1 << 20
+
+
+def bf16_bits(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 bits, round to nearest even."""
+    b = x.view(np.uint32)
+    return ((b + 0x7FFF + ((b >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def widen(block: np.ndarray, dtype: str) -> np.ndarray:
+    if dtype == "float32":
+        return block
+    if dtype == "float16":
+        return block.astype(np.float32)
+    return (block.astype(np.uint32) << 16).view(np.float32)
+
+
+def numpy_blocked(logits: np.ndarray, targets: np.ndarray, dtype: str) -> float:
+    """Sum of per-token losses, rows in ~1 MB blocks, float32 math, float64 sum."""
+    rows = max(1, BLOCK_BYTES // (logits.shape[1] * logits.itemsize))
+    total = 0.0
+    for lo in range(0, len(targets), rows):
+        x = widen(logits[lo : lo + rows], dtype)
+        t = targets[lo : lo + rows]
+        m = x.max(axis=1)
+        s = np.exp(x - m[:, None]).sum(axis=1)
+        nll = np.log(s) + m - x[np.arange(len(t)), t]
+        total += float(nll.sum(dtype=np.float64))
+    return total
+
+
+def torch_fn() -> Callable[[np.ndarray, np.ndarray, str], float] | None:
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+
+    def run(logits: np.ndarray, targets: np.ndarray, dtype: str) -> float:
+        x = torch.from_numpy(logits)
+        if dtype == "bfloat16":
+            x = torch.from_numpy(logits.view(np.int16)).view(torch.bfloat16)
+        return float(F.cross_entropy(x, torch.from_numpy(targets), reduction="sum"))
+
+    return run
+
+
+def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any, float]:
+    """(best seconds, last result, extra peak RSS in MiB over the RSS before the calls)."""
+    common.reset_peak()
+    before = common.status_kib("VmRSS")
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out, (common.status_kib("VmHWM") - before) / 1024
+
+
+def bandwidth() -> dict[str, float]:
+    """Memory read bandwidth in GB/s: np.sum over 2 GB, one thread and two halves at once."""
+    a = np.ones(2 * 10**9 // 8)
+    a.sum()
+    one = min(timed(a.sum, 1)[0] for _ in range(3))
+    halves = (a[: len(a) // 2], a[len(a) // 2 :])
+    with ThreadPoolExecutor(2) as pool:
+        two = min(timed(lambda: list(pool.map(np.sum, halves)), 1)[0] for _ in range(3))
+    return {"one_thread": a.nbytes / one / 1e9, "two_threads": a.nbytes / two / 1e9}
+
+
+def make_inputs(gb: float) -> dict[str, np.ndarray]:
+    """~gb GB of logits per dtype, flat; the 16-bit ones hold twice as many values."""
+    rng = np.random.default_rng(SEED)
+    n32 = int(gb * 1e9) // 4
+    base = rng.standard_normal(n32, dtype=np.float32) * 3
+    wide = np.concatenate([base, base[::-1]])
+    return {
+        "float32": base,
+        "float16": wide.astype(np.float16),
+        "bfloat16": bf16_bits(wide),
+    }
+
+
+def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: Any) -> dict:
+    rows = flat.size // vocab
+    logits = flat[: rows * vocab].reshape(rows, vocab)
+    targets = np.random.default_rng(vocab).integers(0, vocab, rows)
+    nbytes = logits.nbytes
+    kw = {"dtype": "bfloat16"} if dtype == "bfloat16" else {}
+    case: dict[str, Any] = {"vocab": vocab, "dtype": dtype, "tokens": rows, "bytes": nbytes}
+
+    def ours(threads: int | None) -> Callable[[], float]:
+        return lambda: fe.cross_entropy(logits, targets, reduction="sum", threads=threads, **kw)
+
+    steps: list[tuple[str, Callable[[], Any], int]] = [
+        ("ours", ours(None), repeats),
+        ("ours_1_thread", ours(1), repeats),
+        ("numpy", lambda: numpy_blocked(logits, targets, dtype), 1),
+    ]
+    if torch_run is not None:
+        steps.append(("torch", lambda: torch_run(logits, targets, dtype), 1))
+    for name, fn, reps in steps:
+        sec, value, mib = timed(fn, reps)
+        case[name] = {
+            "seconds": sec,
+            "gb_per_s": nbytes / sec / 1e9,
+            "tokens_per_s": rows / sec,
+            "extra_peak_mib": mib,
+            "sum_nats": value,
+        }
+    ref = case["ours"]["sum_nats"]
+    case["numpy_rel_diff"] = abs(case["numpy"]["sum_nats"] - ref) / ref
+    for name in ("numpy", "torch"):
+        if name in case:
+            case[f"ratio_{name}"] = case[name]["seconds"] / case["ours"]["seconds"]
+    return case
+
+
+def render(results: dict[str, Any]) -> str:
+    bw = results["bandwidth_gb_per_s"]
+    lines = [
+        "| V | dtype | tokens | ours GB/s (2 thr) | ours GB/s (1 thr) | M tokens/s | "
+        "numpy GB/s | × numpy | torch GB/s | × torch | of bandwidth (1 thr / 2 thr) | "
+        "extra peak MiB ours / numpy / torch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in results["cases"]:
+        torch = c.get("torch")
+        lines.append(
+            f"| {c['vocab']} | {c['dtype']} | {c['tokens']} | {c['ours']['gb_per_s']:.1f} | "
+            f"{c['ours_1_thread']['gb_per_s']:.1f} | {c['ours']['tokens_per_s'] / 1e6:.3f} | "
+            f"{c['numpy']['gb_per_s']:.2f} | {c['ratio_numpy']:.1f} | "
+            + (f"{torch['gb_per_s']:.2f} | {c['ratio_torch']:.1f} | " if torch else "– | – | ")
+            + f"{c['ours']['gb_per_s'] / bw['one_thread']:.2f} / "
+            f"{c['ours']['gb_per_s'] / bw['two_threads']:.2f} | "
+            f"{c['ours']['extra_peak_mib']:.0f} / {c['numpy']['extra_peak_mib']:.0f} / "
+            + (f"{torch['extra_peak_mib']:.0f} |" if torch else "– |")
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_docs(results: dict[str, Any], path: str) -> None:
+    bw = results["bandwidth_gb_per_s"]
+    head = [
+        "# Cross-entropy speed",
+        "",
+        f"Generated by `benches/xent_speed.py` (fastentropy {results['fastentropy_version']}, "
+        f"git {results['git']}, extension build {results['build']}, numpy {results['numpy']}, "
+        f"{results['date']}, {results['machine']}, {results['cpus']} cpus, instruction set "
+        f"{results['isa']}, torch {results['torch'] or 'not installed'}). Raw numbers: "
+        "`benches/results/xent_speed.json`. Re-run with `python benches/xent_speed.py` "
+        "(`--quick`: 64 MB per case, prints only).",
+        "",
+        f"**Setup.** About {results['gb']:g} GB of logits per case (standard normal × 3), "
+        'uniform random targets, `fe.cross_entropy(..., reduction="sum")` (minimum of '
+        f"{results['repeats']} calls) against blocked numpy (~1 MB row blocks, float32) and "
+        "torch's `F.cross_entropy` on CPU where installed. Memory read bandwidth measured in "
+        f"the same run (`np.sum` over 2 GB): {bw['one_thread']:.1f} GB/s on one thread, "
+        f"{bw['two_threads']:.1f} GB/s on two. Extra peak memory: growth of peak RSS during "
+        "the call. The machine is shared and noisy: ratios within the run are the figures "
+        "that count.",
+        "",
+    ]
+    common.write_doc(path, head, render(results))
+
+
+def main() -> None:
+    parser = common.arg_parser(__doc__ or "", "64 MB of logits per case")
+    parser.add_argument("--gb", type=float, help="GB of logits per case (default 1)")
+    parser.add_argument("--repeats", type=int, default=3, help="calls of ours per case")
+    common.add_output_args(parser, "markdown page (default docs/xent_speed.md)")
+    args = parser.parse_args()
+    docs = args.docs or os.path.join(common.ROOT, "docs", "xent_speed.md")
+    if args.from_json:
+        write_docs(common.load_results(args.from_json), docs)
+        return
+    gb = args.gb or (0.064 if args.quick else 1.0)
+    torch_run = torch_fn()
+    start = time.perf_counter()
+    results: dict[str, Any] = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
+    results.update(common.provenance())
+    results.update(
+        {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "isa": fe._core.xent_isas()[0],
+            "torch": None,
+            "gb": gb,
+            "repeats": args.repeats,
+            "bandwidth_gb_per_s": bandwidth(),
+            "cases": [],
+        }
+    )
+    if torch_run is not None:
+        import torch
+
+        results["torch"] = torch.__version__
+    print(f"memory bandwidth: {results['bandwidth_gb_per_s']}")
+    inputs = make_inputs(gb)
+    for dtype in DTYPES:
+        for vocab in VOCABS:
+            case = run_case(inputs[dtype], vocab, dtype, args.repeats, torch_run)
+            results["cases"].append(case)
+            print(
+                f"V={vocab} {dtype}: ours {case['ours']['gb_per_s']:.1f} GB/s "
+                f"(1 thread {case['ours_1_thread']['gb_per_s']:.1f}), numpy "
+                f"{case['numpy']['gb_per_s']:.2f} GB/s (×{case['ratio_numpy']:.1f}), extra "
+                f"peak {case['ours']['extra_peak_mib']:.0f} MiB, numpy rel diff "
+                f"{case['numpy_rel_diff']:.1e}",
+                flush=True,
+            )
+    results["wall_seconds"] = time.perf_counter() - start
+    print(render(results))
+    common.save_results(results, "xent_speed", args.out, args.quick)
+    if args.docs or not args.quick:
+        write_docs(results, docs)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+//! [`Lanes`] on AVX2 + FMA + F16C: eight `f32` lanes in a `__m256`, masks as compare results.
+
+use std::arch::x86_64::*;
+
+use super::lanes::Lanes;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Avx2;
+
+impl Lanes for Avx2 {
+    const N: usize = 8;
+    type V = __m256;
+    type M = __m256;
+    type D = (__m256d, __m256d);
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        _mm256_set1_ps(x)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        _mm256_loadu_ps(p)
+    }
+    #[inline(always)]
+    unsafe fn load_f16(p: *const u16) -> Self::V {
+        _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
+    }
+    #[inline(always)]
+    unsafe fn load_bf16(p: *const u16) -> Self::V {
+        let wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast()));
+        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(wide))
+    }
+    #[inline(always)]
+    unsafe fn store(v: Self::V, p: *mut f32) {
+        _mm256_storeu_ps(p, v)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        _mm256_add_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V {
+        _mm256_sub_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        _mm256_fmadd_ps(a, b, c)
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
+        _mm256_max_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn hmax(a: Self::V) -> f32 {
+        let mut lanes = [0f32; 8];
+        _mm256_storeu_ps(lanes.as_mut_ptr(), a);
+        lanes.into_iter().fold(f32::NEG_INFINITY, f32::max)
+    }
+    #[inline(always)]
+    unsafe fn lt(a: Self::V, b: Self::V) -> Self::M {
+        _mm256_cmp_ps::<_CMP_LT_OQ>(a, b)
+    }
+    #[inline(always)]
+    unsafe fn ge(a: Self::V, b: Self::V) -> Self::M {
+        _mm256_cmp_ps::<_CMP_GE_OQ>(a, b)
+    }
+    #[inline(always)]
+    unsafe fn is_nan(a: Self::V) -> Self::M {
+        _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)
+    }
+    #[inline(always)]
+    unsafe fn and(a: Self::M, b: Self::M) -> Self::M {
+        _mm256_and_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn or(a: Self::M, b: Self::M) -> Self::M {
+        _mm256_or_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn count(m: Self::M) -> u32 {
+        (_mm256_movemask_ps(m) as u32).count_ones()
+    }
+    #[inline(always)]
+    unsafe fn keep(m: Self::M, v: Self::V) -> Self::V {
+        _mm256_and_ps(m, v)
+    }
+    #[inline(always)]
+    unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        _mm256_blendv_ps(b, a, m)
+    }
+    #[inline(always)]
+    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
+        let shifted = _mm256_slli_epi32::<23>(_mm256_castps_si256(t));
+        _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), shifted))
+    }
+    #[inline(always)]
+    unsafe fn dzero() -> Self::D {
+        (_mm256_setzero_pd(), _mm256_setzero_pd())
+    }
+    #[inline(always)]
+    unsafe fn dadd(d: Self::D, v: Self::V) -> Self::D {
+        let lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        let hi = _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v));
+        (_mm256_add_pd(d.0, lo), _mm256_add_pd(d.1, hi))
+    }
+    #[inline(always)]
+    unsafe fn dsum(d: Self::D) -> f64 {
+        let mut lanes = [0f64; 8];
+        _mm256_storeu_pd(lanes.as_mut_ptr(), d.0);
+        _mm256_storeu_pd(lanes.as_mut_ptr().add(4), d.1);
+        lanes.into_iter().sum()
+    }
+}

@@ -1,0 +1,113 @@
+//! [`Lanes`] on AVX-512F: sixteen `f32` lanes in a `__m512`, masks in a `__mmask16`.
+
+use std::arch::x86_64::*;
+
+use super::lanes::Lanes;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Avx512;
+
+impl Lanes for Avx512 {
+    const N: usize = 16;
+    type V = __m512;
+    type M = __mmask16;
+    type D = (__m512d, __m512d);
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        _mm512_set1_ps(x)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        _mm512_loadu_ps(p)
+    }
+    #[inline(always)]
+    unsafe fn load_f16(p: *const u16) -> Self::V {
+        _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
+    }
+    #[inline(always)]
+    unsafe fn load_bf16(p: *const u16) -> Self::V {
+        let wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.cast()));
+        _mm512_castsi512_ps(_mm512_slli_epi32::<16>(wide))
+    }
+    #[inline(always)]
+    unsafe fn store(v: Self::V, p: *mut f32) {
+        _mm512_storeu_ps(p, v)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        _mm512_add_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V {
+        _mm512_sub_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        _mm512_fmadd_ps(a, b, c)
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
+        _mm512_max_ps(a, b)
+    }
+    #[inline(always)]
+    unsafe fn hmax(a: Self::V) -> f32 {
+        _mm512_reduce_max_ps(a)
+    }
+    #[inline(always)]
+    unsafe fn lt(a: Self::V, b: Self::V) -> Self::M {
+        _mm512_cmp_ps_mask::<_CMP_LT_OQ>(a, b)
+    }
+    #[inline(always)]
+    unsafe fn ge(a: Self::V, b: Self::V) -> Self::M {
+        _mm512_cmp_ps_mask::<_CMP_GE_OQ>(a, b)
+    }
+    #[inline(always)]
+    unsafe fn is_nan(a: Self::V) -> Self::M {
+        _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a)
+    }
+    #[inline(always)]
+    unsafe fn and(a: Self::M, b: Self::M) -> Self::M {
+        a & b
+    }
+    #[inline(always)]
+    unsafe fn or(a: Self::M, b: Self::M) -> Self::M {
+        a | b
+    }
+    #[inline(always)]
+    unsafe fn count(m: Self::M) -> u32 {
+        m.count_ones()
+    }
+    #[inline(always)]
+    unsafe fn keep(m: Self::M, v: Self::V) -> Self::V {
+        _mm512_maskz_mov_ps(m, v)
+    }
+    #[inline(always)]
+    unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        _mm512_mask_blend_ps(m, b, a)
+    }
+    #[inline(always)]
+    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
+        let shifted = _mm512_slli_epi32::<23>(_mm512_castps_si512(t));
+        _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), shifted))
+    }
+    #[inline(always)]
+    unsafe fn dzero() -> Self::D {
+        (_mm512_setzero_pd(), _mm512_setzero_pd())
+    }
+    #[inline(always)]
+    unsafe fn dadd(d: Self::D, v: Self::V) -> Self::D {
+        let lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        let hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(
+            _mm512_castps_pd(v),
+        )));
+        (_mm512_add_pd(d.0, lo), _mm512_add_pd(d.1, hi))
+    }
+    #[inline(always)]
+    unsafe fn dsum(d: Self::D) -> f64 {
+        let mut lanes = [0f64; 16];
+        _mm512_storeu_pd(lanes.as_mut_ptr(), d.0);
+        _mm512_storeu_pd(lanes.as_mut_ptr().add(8), d.1);
+        lanes.into_iter().sum()
+    }
+}

@@ -1,0 +1,195 @@
+//! The handful of vector operations the cross-entropy kernels are written in, and the
+//! portable implementation (eight `f32` lanes as arrays, which compilers turn into whatever
+//! SIMD the target has). The x86 implementations are in `avx2.rs` and `avx512.rs`.
+
+/// `N` lanes of `f32` (type `V`), a lane mask (`M`) and `N` lanes of `f64` (`D`).
+///
+/// Methods are `#[inline(always)]`, so a generic kernel instantiated inside a
+/// `#[target_feature]` function is compiled for that instruction set.
+///
+/// # Safety
+///
+/// The methods may execute the instructions of their implementation's instruction set: call
+/// them only when the CPU has it (the dispatcher in `dispatch.rs` checks at run time). Loads
+/// and stores access `N` elements at the pointer.
+pub(crate) trait Lanes {
+    const N: usize;
+    type V: Copy;
+    type M: Copy;
+    type D: Copy;
+
+    unsafe fn splat(x: f32) -> Self::V;
+    unsafe fn load(p: *const f32) -> Self::V;
+    /// Widens `N` IEEE binary16 values.
+    unsafe fn load_f16(p: *const u16) -> Self::V;
+    /// Widens `N` bfloat16 values.
+    unsafe fn load_bf16(p: *const u16) -> Self::V;
+    unsafe fn store(v: Self::V, p: *mut f32);
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    /// `a·b + c`, rounded once.
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
+    /// Largest lane.
+    unsafe fn hmax(a: Self::V) -> f32;
+    /// `a < b` (false for NaN).
+    unsafe fn lt(a: Self::V, b: Self::V) -> Self::M;
+    /// `a >= b` (false for NaN).
+    unsafe fn ge(a: Self::V, b: Self::V) -> Self::M;
+    unsafe fn is_nan(a: Self::V) -> Self::M;
+    unsafe fn and(a: Self::M, b: Self::M) -> Self::M;
+    unsafe fn or(a: Self::M, b: Self::M) -> Self::M;
+    /// Lanes set in the mask.
+    unsafe fn count(m: Self::M) -> u32;
+    /// `v` where `m` is set, `+0.0` elsewhere.
+    unsafe fn keep(m: Self::M, v: Self::V) -> Self::V;
+    /// `a` where `m` is set, `b` elsewhere.
+    unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+    /// Adds `bits(t) << 23` to the bits of `p`: multiplies `p` by `2^k` when the low bits of
+    /// `t`'s mantissa hold `k` (see `exp.rs`).
+    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V;
+    unsafe fn dzero() -> Self::D;
+    /// Widens `v` to `f64` and adds it lane by lane.
+    unsafe fn dadd(d: Self::D, v: Self::V) -> Self::D;
+    /// Sum of the `f64` lanes, in lane order.
+    unsafe fn dsum(d: Self::D) -> f64;
+}
+
+/// IEEE binary16 bits to `f32` (exact).
+pub(crate) fn f16_to_f32(h: u16) -> f32 {
+    let sign = u32::from(h & 0x8000) << 16;
+    let exp = u32::from((h >> 10) & 0x1f);
+    let man = u32::from(h & 0x3ff);
+    match exp {
+        0 => {
+            // Subnormal (or zero): man · 2^-24, exact in f32.
+            let v = man as f32 * (1.0 / 16_777_216.0);
+            f32::from_bits(v.to_bits() | sign)
+        }
+        0x1f => f32::from_bits(sign | 0x7f80_0000 | (man << 13)),
+        _ => f32::from_bits(sign | ((exp + 112) << 23) | (man << 13)),
+    }
+}
+
+/// bfloat16 bits to `f32` (exact: bfloat16 is the top half of an `f32`).
+pub(crate) fn bf16_to_f32(b: u16) -> f32 {
+    f32::from_bits(u32::from(b) << 16)
+}
+
+/// Eight lanes as plain arrays; the fallback where no x86 extension is available. Its `fma`
+/// works in `f64`: the product of two `f32` is exact there, so where the analysis in
+/// `exp.rs` needs an exact fused result (the range reduction) it gets one, and elsewhere the
+/// double rounding costs at most an ulp, rarely. (`f32::mul_add` would be a slow library
+/// call on x86 CPUs without FMA.)
+#[derive(Clone, Copy)]
+pub(crate) struct Portable;
+
+const P: usize = 8;
+
+#[inline(always)]
+fn map<T: Copy, U>(a: [T; P], f: impl Fn(T) -> U) -> [U; P] {
+    a.map(f)
+}
+
+#[inline(always)]
+fn zip<T: Copy, U: Copy, R>(a: [T; P], b: [U; P], f: impl Fn(T, U) -> R) -> [R; P] {
+    std::array::from_fn(|i| f(a[i], b[i]))
+}
+
+impl Lanes for Portable {
+    const N: usize = P;
+    type V = [f32; P];
+    type M = [bool; P];
+    type D = [f64; P];
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> Self::V {
+        [x; P]
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self::V {
+        std::ptr::read_unaligned(p.cast())
+    }
+    #[inline(always)]
+    unsafe fn load_f16(p: *const u16) -> Self::V {
+        map(std::ptr::read_unaligned(p.cast()), f16_to_f32)
+    }
+    #[inline(always)]
+    unsafe fn load_bf16(p: *const u16) -> Self::V {
+        map(std::ptr::read_unaligned(p.cast()), bf16_to_f32)
+    }
+    #[inline(always)]
+    unsafe fn store(v: Self::V, p: *mut f32) {
+        std::ptr::write_unaligned(p.cast(), v)
+    }
+    #[inline(always)]
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V {
+        zip(a, b, |x, y| x + y)
+    }
+    #[inline(always)]
+    unsafe fn sub(a: Self::V, b: Self::V) -> Self::V {
+        zip(a, b, |x, y| x - y)
+    }
+    #[inline(always)]
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        std::array::from_fn(|i| (f64::from(a[i]) * f64::from(b[i]) + f64::from(c[i])) as f32)
+    }
+    #[inline(always)]
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
+        zip(a, b, |x, y| if y > x { y } else { x })
+    }
+    #[inline(always)]
+    unsafe fn hmax(a: Self::V) -> f32 {
+        a.into_iter().fold(f32::NEG_INFINITY, f32::max)
+    }
+    #[inline(always)]
+    unsafe fn lt(a: Self::V, b: Self::V) -> Self::M {
+        zip(a, b, |x, y| x < y)
+    }
+    #[inline(always)]
+    unsafe fn ge(a: Self::V, b: Self::V) -> Self::M {
+        zip(a, b, |x, y| x >= y)
+    }
+    #[inline(always)]
+    unsafe fn is_nan(a: Self::V) -> Self::M {
+        map(a, f32::is_nan)
+    }
+    #[inline(always)]
+    unsafe fn and(a: Self::M, b: Self::M) -> Self::M {
+        zip(a, b, |x, y| x & y)
+    }
+    #[inline(always)]
+    unsafe fn or(a: Self::M, b: Self::M) -> Self::M {
+        zip(a, b, |x, y| x | y)
+    }
+    #[inline(always)]
+    unsafe fn count(m: Self::M) -> u32 {
+        m.into_iter().map(u32::from).sum()
+    }
+    #[inline(always)]
+    unsafe fn keep(m: Self::M, v: Self::V) -> Self::V {
+        zip(m, v, |k, x| if k { x } else { 0.0 })
+    }
+    #[inline(always)]
+    unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        std::array::from_fn(|i| if m[i] { a[i] } else { b[i] })
+    }
+    #[inline(always)]
+    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
+        zip(p, t, |x, y| {
+            f32::from_bits(x.to_bits().wrapping_add(y.to_bits().wrapping_shl(23)))
+        })
+    }
+    #[inline(always)]
+    unsafe fn dzero() -> Self::D {
+        [0.0; P]
+    }
+    #[inline(always)]
+    unsafe fn dadd(d: Self::D, v: Self::V) -> Self::D {
+        zip(d, v, |x, y| x + f64::from(y))
+    }
+    #[inline(always)]
+    unsafe fn dsum(d: Self::D) -> f64 {
+        d.into_iter().sum()
+    }
+}

@@ -1,0 +1,34 @@
+//! Cross-entropy of model outputs: per-token negative log-likelihood from logits `[T, V]`
+//! (`f32`, `f16` or `bf16`) and target ids, or from gathered log-probabilities, reduced to
+//! exact sums overall and per segment.
+//!
+//! * `row.rs`: one row's loss, `log1p(k - 1 + R) + (max - x_target)`, one pass over memory;
+//! * `exp.rs`: the vectorised exponential it uses, and its measured error;
+//! * `lanes.rs`, `avx2.rs`, `avx512.rs`: the vector operations per instruction set, chosen at
+//!   run time in `dispatch.rs`;
+//! * `driver.rs`: input checks and the parallel loop over rows;
+//! * `sums.rs`: the exact fixed-point sums that make results independent of threads and
+//!   chunking.
+//!
+//! Accuracy: per-token relative error under 1e-6 (by analysis under 3e-7, see `row.rs`;
+//! measured at most 6.7e-8) against a float64 computation on the same inputs, for every
+//! input type. Results are
+//! bit-identical for any thread count and chunking on one instruction set; the instruction
+//! sets differ in the last bits of per-token values.
+
+#[cfg(target_arch = "x86_64")]
+mod avx2;
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+mod dispatch;
+mod driver;
+mod exp;
+mod lanes;
+mod row;
+mod sums;
+#[cfg(test)]
+mod tests;
+
+pub use dispatch::{exp_f32, Isa};
+pub use driver::{logprob_sums, nll_sums, token_nll, Check, Logits, Options, Target};
+pub use sums::{Sums, Total};

@@ -1,0 +1,303 @@
+//! Tests of the cross-entropy kernels and reductions against a plain `f64` computation.
+
+use super::lanes::f16_to_f32;
+use super::*;
+use crate::{Error, Result};
+
+/// xorshift64*: reproducible inputs without a dependency.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    /// Uniform in [-1, 1).
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// The loss in `f64`: `log1p(Σ_{x<m} e^(x-m) + k - 1) + m - x_t`.
+fn reference(row: &[f32], t: usize) -> f64 {
+    let m = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+    let k = row.iter().filter(|&&x| x as f64 == m).count() as f64;
+    let r: f64 = row
+        .iter()
+        .map(|&x| x as f64)
+        .filter(|&x| x < m)
+        .map(|x| (x - m).exp())
+        .sum();
+    (r + (k - 1.0)).ln_1p() + (m - row[t] as f64)
+}
+
+fn nlls(logits: Logits<'_>, vocab: usize, targets: &[i64], isa: Isa) -> Result<Vec<f64>> {
+    let mut out = vec![0.0; targets.len()];
+    let opts = Options {
+        isa: Some(isa),
+        ..Options::default()
+    };
+    token_nll(logits, vocab, targets, &opts, &mut out, &mut || Ok(()))?;
+    Ok(out)
+}
+
+fn assert_close(got: &[f64], rows: &[f32], vocab: usize, targets: &[i64], what: &str) {
+    for (i, &g) in got.iter().enumerate() {
+        let want = reference(&rows[i * vocab..(i + 1) * vocab], targets[i] as usize);
+        let err = (g - want).abs() / want.abs().max(f64::MIN_POSITIVE);
+        assert!(
+            err <= 1e-6 || g == want,
+            "{what} row {i}: {g:e} vs {want:e} (rel {err:e})"
+        );
+    }
+}
+
+/// Random f32 values, f16 bits and values, bf16 bits and values.
+type AllTypes = (Vec<f32>, Vec<u16>, Vec<f32>, Vec<u16>, Vec<f32>);
+
+/// Random f32 rows (scale `s`) and their f16 and bf16 roundings (bits and widened values).
+fn rows_all_types(rng: &mut Rng, n: usize, s: f32) -> AllTypes {
+    let f32s: Vec<f32> = (0..n).map(|_| rng.unit() * s).collect();
+    let bf: Vec<u16> = f32s.iter().map(|x| (x.to_bits() >> 16) as u16).collect();
+    let bfw: Vec<f32> = bf
+        .iter()
+        .map(|&b| f32::from_bits(u32::from(b) << 16))
+        .collect();
+    // f16: random sign, exponent and mantissa: magnitudes 2^-6 .. 2^6.
+    let h: Vec<u16> = (0..n)
+        .map(|_| {
+            let e = 9 + rng.below(13) as u16;
+            ((rng.next() & 0x8000) as u16) | (e << 10) | (rng.next() & 0x3ff) as u16
+        })
+        .collect();
+    let hw: Vec<f32> = h.iter().map(|&b| f16_to_f32(b)).collect();
+    (f32s, h, hw, bf, bfw)
+}
+
+#[test]
+fn matches_f64_for_every_type_isa_and_shape() {
+    let mut rng = Rng(7);
+    for isa in Isa::supported() {
+        for &vocab in &[1usize, 2, 3, 17, 64, 100, 2047, 2048, 2049, 5003] {
+            let rows = 3 + 3000 / vocab;
+            for &s in &[1f32, 30.0, 1e4] {
+                let (x, h, hw, b, bw) = rows_all_types(&mut rng, rows * vocab, s);
+                let t: Vec<i64> = (0..rows).map(|_| rng.below(vocab) as i64).collect();
+                let what = format!("{isa:?} V={vocab} s={s}");
+                assert_close(
+                    &nlls(Logits::F32(&x), vocab, &t, isa).unwrap(),
+                    &x,
+                    vocab,
+                    &t,
+                    &what,
+                );
+                assert_close(
+                    &nlls(Logits::F16(&h), vocab, &t, isa).unwrap(),
+                    &hw,
+                    vocab,
+                    &t,
+                    &what,
+                );
+                assert_close(
+                    &nlls(Logits::Bf16(&b), vocab, &t, isa).unwrap(),
+                    &bw,
+                    vocab,
+                    &t,
+                    &what,
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn hard_rows() {
+    let ninf = f32::NEG_INFINITY;
+    let rows: Vec<(Vec<f32>, usize)> = vec![
+        (vec![0.0, -20.345_678], 0),     // confident and right: loss ~ 1.5e-9
+        (vec![20.123457, 0.1234567], 0), // x - max would round in f32
+        (vec![0.0, -60.0, -61.5], 0),    // margin > 41 nats: the rescue path
+        (vec![0.0, -95.0], 0),           // loss below f32's normal range
+        (vec![0.0, -95.0, -200.0], 1),
+        (vec![1e4, -1e4, 1e4 - 3.0], 2),
+        (vec![5.0, 5.0, 5.0], 1), // ties: loss ln 3
+        (vec![5.0, 5.0, -1.0], 0),
+        (vec![ninf, 1.0, ninf, 2.0], 1), // -inf is probability 0
+        (vec![3e6, 3e6 - 1.0, -3e6], 1), // beyond the fast range: exact path
+        (vec![-3e6, -3e6 - 2.0], 0),
+        (vec![1e30, 0.0], 1),
+        (vec![3e38, -3e38], 0),
+    ];
+    for isa in Isa::supported() {
+        for (row, t) in &rows {
+            // Repeated so that rows span several blocks and the raise paths run.
+            for reps in [1usize, 1500] {
+                let row: Vec<f32> = (0..reps).flat_map(|_| row.iter().copied()).collect();
+                let got = nlls(Logits::F32(&row), row.len(), &[*t as i64], isa).unwrap();
+                assert_close(
+                    &got,
+                    &row,
+                    row.len(),
+                    &[*t as i64],
+                    &format!("{isa:?} {row:?}"),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn growing_maximum_across_blocks() {
+    // Each block raises the maximum: the running sum is rescaled every block.
+    let row: Vec<f32> = (0..20_000)
+        .map(|i| i as f32 * 0.001 + ((i * 7919) % 13) as f32)
+        .collect();
+    for isa in Isa::supported() {
+        for t in [0usize, 19_999, 12_345] {
+            let got = nlls(Logits::F32(&row), row.len(), &[t as i64], isa).unwrap();
+            assert_close(&got, &row, row.len(), &[t as i64], "growing");
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_name_their_position() {
+    let msg = |e: Error| e.to_string();
+    let x = [0.0f32, 1.0, f32::NAN, 2.0, 0.0, 0.0];
+    let e = nlls(Logits::F32(&x), 3, &[0, 1], Isa::best()).unwrap_err();
+    assert!(msg(e).starts_with("logits[0, 2] is NaN"));
+    // The same NaN in an ignored row is never read.
+    let opts = Options {
+        ignore_index: Some(-100),
+        ..Options::default()
+    };
+    let mut out = [9.0; 2];
+    token_nll(
+        Logits::F32(&x),
+        3,
+        &[-100i64, 1],
+        &opts,
+        &mut out,
+        &mut || Ok(()),
+    )
+    .unwrap();
+    assert_eq!(out[0], 0.0);
+    let y = [0.0f32, 1.0, 2.0, 0.0, f32::INFINITY, 0.0];
+    assert!(
+        msg(nlls(Logits::F32(&y), 3, &[0, 1], Isa::best()).unwrap_err())
+            .starts_with("logits[1, 1] is inf")
+    );
+    let z = [0.0f32, f32::NEG_INFINITY];
+    assert!(
+        msg(nlls(Logits::F32(&z), 2, &[1], Isa::best()).unwrap_err())
+            .starts_with("logits[0, 1] = -inf is the target's logit")
+    );
+    let ok = [0.0f32; 6];
+    let e = nlls(Logits::F32(&ok), 3, &[0, 3], Isa::best()).unwrap_err();
+    assert_eq!(
+        msg(e),
+        "targets[1] = 3 is out of range for 3 classes (0..2)"
+    );
+    let e = nlls(Logits::F32(&ok), 3, &[-1, 0], Isa::best()).unwrap_err();
+    assert!(msg(e).starts_with("targets[0] = -1 is negative"));
+    assert!(nlls(Logits::F32(&ok), 3, &[0], Isa::best()).is_err());
+    assert!(nlls(Logits::F32(&[]), 3, &[], Isa::best()).is_err());
+    assert!(nlls(Logits::F32(&ok), 0, &[], Isa::best()).is_err());
+    assert!(logprob_sums(&[-1.0f64, 0.5], None, &mut || Ok(())).is_err());
+    assert!(logprob_sums(&[f32::NAN], None, &mut || Ok(())).is_err());
+}
+
+#[test]
+fn sums_are_exact_whatever_the_threads_and_chunking() {
+    let mut rng = Rng(3);
+    let (vocab, rows) = (1000, 3000);
+    let x: Vec<f32> = (0..rows * vocab).map(|_| rng.unit() * 8.0).collect();
+    let t: Vec<i64> = (0..rows)
+        .map(|i| {
+            if i % 10 == 3 {
+                -100
+            } else {
+                rng.below(vocab) as i64
+            }
+        })
+        .collect();
+    let seg: Vec<i64> = (0..rows as i64).map(|i| i / 700).collect();
+    let run = |lo: usize, hi: usize, threads: usize| {
+        let opts = Options {
+            ignore_index: Some(-100),
+            threads: Some(threads),
+            ..Options::default()
+        };
+        let logits = Logits::F32(&x[lo * vocab..hi * vocab]);
+        nll_sums(
+            logits,
+            vocab,
+            &t[lo..hi],
+            Some(&seg[lo..hi]),
+            &opts,
+            &mut || Ok(()),
+        )
+        .unwrap()
+    };
+    let whole = run(0, rows, 1);
+    assert_eq!(whole.total().count, 2700);
+    assert_eq!(run(0, rows, 2), whole);
+    assert_eq!(run(0, rows, 3), whole);
+    let mut pieces = run(0, 1234, 2);
+    pieces.merge(&run(1234, 1235, 1)).unwrap();
+    pieces.merge(&run(1235, rows, 2)).unwrap();
+    assert_eq!(pieces, whole);
+    let mut per_token = vec![0.0; rows];
+    let opts = Options {
+        ignore_index: Some(-100),
+        ..Options::default()
+    };
+    token_nll(
+        Logits::F32(&x),
+        vocab,
+        &t,
+        &opts,
+        &mut per_token,
+        &mut || Ok(()),
+    )
+    .unwrap();
+    let plain: f64 = per_token.iter().sum();
+    assert!((whole.total().nats() - plain).abs() < 1e-9 * plain);
+    let seg0: f64 = per_token[..700].iter().sum();
+    assert!((whole.segments()[&0].nats() - seg0).abs() < 1e-9 * seg0);
+}
+
+#[test]
+fn check_interrupts_between_slabs() {
+    let x = vec![0f32; 64 << 20]; // two slabs of f32
+    let t = vec![0i64; x.len() / 4096];
+    let mut calls = 0;
+    let mut out = vec![0.0; t.len()];
+    let e = token_nll(
+        Logits::F32(&x),
+        4096,
+        &t,
+        &Options::default(),
+        &mut out,
+        &mut || {
+            calls += 1;
+            Err(Error::Cancelled)
+        },
+    );
+    assert_eq!((e, calls), (Err(Error::Cancelled), 1));
+}
+
+#[test]
+fn logprob_sums_equal_logit_sums() {
+    let lp = [-0.5f32, -1.25, 0.0, -3.0];
+    let s = logprob_sums(&lp, Some(&[1, 1, 2, 1]), &mut || Ok(())).unwrap();
+    assert_eq!(s.total().count, 4);
+    assert_eq!(s.total().nats(), 4.75);
+    assert_eq!(s.segments()[&1].nats(), 4.75);
+    assert_eq!(s.segments()[&2].count, 1);
+}
