@@ -126,3 +126,33 @@ def test_subprocess_exit_codes(corpus):
     assert len(bad.stderr.strip().splitlines()) == 1
     helped = run("floor", "--help")
     assert helped.returncode == 0 and "--plot" in helped.stdout
+
+
+def test_xent_streams_saved_outputs(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (500, 37)).astype(np.float32)
+    targets = rng.integers(0, 37, 500)
+    targets[::7] = -100
+    segments = np.repeat(np.arange(5), 100)
+    for name, arr in (("l", logits), ("t", targets), ("s", segments)):
+        np.save(tmp_path / f"{name}.npy", arr)
+    # float64 reference, computed here
+    x = logits.astype(np.float64)
+    m = x.max(axis=1)
+    nll = np.log(np.exp(x - m[:, None]).sum(axis=1)) + m - x[np.arange(500), targets % 37]
+    kept = targets != -100
+    args = ["xent", str(tmp_path / "l.npy"), str(tmp_path / "t.npy"), "--json"]
+    # A tiny chunk forces many streaming steps.
+    assert main([*args, "--segments", str(tmp_path / "s.npy"), "--chunk-mb", "0"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["tokens"] == kept.sum()
+    assert out["mean"] == pytest.approx(nll[kept].mean(), rel=1e-6)
+    for i, seg_mean in enumerate(out["segments"]["means"]):
+        sel = kept & (segments == i)
+        assert seg_mean == pytest.approx(nll[sel].mean(), rel=1e-6)
+    assert main([*args, "--unit", "bits", "--n-bytes", "1000"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["bits_per_byte"] == pytest.approx(nll[kept].sum() / np.log(2) / 1000, rel=1e-6)
+    np.save(tmp_path / "short.npy", targets[:10])
+    assert main(["xent", str(tmp_path / "l.npy"), str(tmp_path / "short.npy")]) == 1
+    assert "do not match" in capsys.readouterr().err
