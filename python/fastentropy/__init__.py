@@ -14,6 +14,7 @@ from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
+from ._tokenize import TokenFile, tokenize
 from ._tokens import open_tokens
 
 __all__ = [
@@ -21,10 +22,12 @@ __all__ = [
     "Estimate",
     "NgramCounts",
     "Profile",
+    "TokenFile",
     "__version__",
     "count_ngrams",
     "entropies",
     "entropy",
     "ngram_profiles",
     "open_tokens",
+    "tokenize",
 ]
