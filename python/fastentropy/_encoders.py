@@ -8,18 +8,19 @@ import array
 import hashlib
 import numbers
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any, Union
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BytesEncoder", "Encoder", "HFEncoder", "TokenizerSpec", "encoder_for"]
+__all__ = ["UINT32_TOP", "BytesEncoder", "Encoder", "HFEncoder", "TokenizerSpec", "encoder_for"]
 
 TokenizerSpec = Union[str, "os.PathLike[str]", tuple[str, int], Any]
 
 _BYTES_DEFINITION = b"fastentropy bytes tokenizer: id = UTF-8 byte value (0..255)"
-_UINT32_TOP = 2**32 - 1
+UINT32_TOP = 2**32 - 1
 
 
 class BytesEncoder:
@@ -63,13 +64,10 @@ class HFEncoder:
         self.hash = "sha256:" + hashlib.sha256(tok.to_str().encode("utf-8")).hexdigest()
         tok.encode_special_tokens = True
         self.tokenizer = tok
-        ids = tok.get_vocab(with_added_tokens=True).values()
-        self.vocab_size = max(max(ids, default=-1) + 1, tok.get_vocab_size(with_added_tokens=True))
-        if self.vocab_size - 1 > _UINT32_TOP:
-            raise ValueError(
-                f"tokenizer {name!r} has ids up to {self.vocab_size - 1}, too large for uint32 "
-                "token files"
-            )
+        # From the original: a copy loses an id of 2**32 - 1 (tokenizers 0.23).
+        ids = tokenizer.get_vocab(with_added_tokens=True).values()
+        size = tokenizer.get_vocab_size(with_added_tokens=True)
+        self.vocab_size = max(max(ids, default=-1) + 1, size)
 
     def token_id(self, token: str) -> int:
         tid = self.tokenizer.token_to_id(token)
@@ -106,7 +104,8 @@ def encoder_for(
         return HFEncoder(_train_bpe(spec, train_texts, eot_token), f"train-bpe:{spec[1]}")
     if isinstance(spec, (str, os.PathLike)):
         return HFEncoder(_load(os.fspath(spec)), os.path.abspath(spec))
-    if type(spec).__module__.startswith("tokenizers") and type(spec).__name__ == "Tokenizer":
+    module = sys.modules.get("tokenizers")  # a Tokenizer object means it is imported
+    if module is not None and isinstance(spec, module.Tokenizer):
         return HFEncoder(spec, f"tokenizers.Tokenizer({type(spec.model).__name__})")
     raise TypeError(
         "tokenizer must be 'bytes', a path to a tokenizer.json, a tokenizers.Tokenizer or "
@@ -145,9 +144,9 @@ def _train_bpe(spec: tuple[Any, ...], texts: Iterator[list[str]], eot_token: str
     if isinstance(spec[1], bool) or not isinstance(spec[1], numbers.Integral):
         raise TypeError(f"the train-bpe vocab_size must be an int, got {type(spec[1]).__name__}")
     size = int(spec[1])
-    if not 256 <= size <= _UINT32_TOP:
+    if not 256 <= size <= UINT32_TOP:
         raise ValueError(
-            f"the train-bpe vocab_size must be in 256..{_UINT32_TOP} (it starts from the 256 "
+            f"the train-bpe vocab_size must be in 256..{UINT32_TOP} (it starts from the 256 "
             f"byte values), got {size}"
         )
     tk = _tokenizers()

@@ -10,13 +10,13 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Callable, Generic, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
 
 from ._core import __version__
-from ._encoders import Encoder, HFEncoder, TokenizerSpec, encoder_for
+from ._encoders import UINT32_TOP, Encoder, HFEncoder, TokenizerSpec, encoder_for
 from ._ngram import Progress, _int_arg, _ProgressLine, _si
 from ._sources import Block, Corpus, Inputs, PathLike
 from ._tokens import open_tokens
@@ -27,6 +27,31 @@ __all__ = ["TokenFile", "tokenize"]
 FORMAT = "fastentropy.tokens/1"
 _ERRORS = ("strict", "replace")
 _PARALLELISM = "TOKENIZERS_PARALLELISM"
+
+
+T = TypeVar("T")
+
+
+class _Field(Generic[T]):
+    """A read-only attribute of :class:`TokenFile`: the sidecar field of the same name."""
+
+    def __init__(self, convert: Callable[[Any], T], doc: str) -> None:
+        self.convert = convert
+        self.__doc__ = doc
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> _Field[T]: ...
+    @overload
+    def __get__(self, obj: TokenFile, owner: type) -> T: ...
+    def __get__(self, obj: TokenFile | None, owner: type) -> _Field[T] | T:
+        return self if obj is None else self.convert(obj._meta[self.name])
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 class TokenFile:
@@ -44,20 +69,19 @@ class TokenFile:
 
     Examples
     --------
-    >>> import os, tempfile
+    >>> import pathlib, tempfile
     >>> import fastentropy as fe
-    >>> d = tempfile.mkdtemp()
-    >>> with open(os.path.join(d, "a.txt"), "w", encoding="utf-8") as f:
-    ...     _ = f.write("héllo")
-    >>> tf = fe.tokenize(os.path.join(d, "a.txt"), "bytes", os.path.join(d, "out"))
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.txt").write_text("héllo", encoding="utf-8")
+    >>> tf = fe.tokenize(d / "a.txt", "bytes", d / "out")
     >>> tf.n_tokens, tf.n_documents, tf.n_bytes, tf.n_chars   # 6 bytes + 1 separator
     (7, 1, 6, 5)
     >>> tf.tokens()
     memmap([104, 195, 169, 108, 108, 111, 256], dtype=uint16)
     >>> tf.bytes_per_token, tf.chars_per_token
     (1.0, 0.8333333333333334)
-    >>> fe.TokenFile.open(os.path.join(d, "out.json")).tokenizer["name"]
-    'bytes'
+    >>> tf.tokenizer["name"], tf.separator, tf.vocab_size
+    ('bytes', 256, 256)
     """
 
     __slots__ = ("_meta", "path", "sidecar")
@@ -90,14 +114,13 @@ class TokenFile:
 
         Examples
         --------
-        >>> import os, tempfile
+        >>> import pathlib, tempfile
         >>> import fastentropy as fe
-        >>> d = tempfile.mkdtemp()
-        >>> with open(os.path.join(d, "a.txt"), "w", encoding="utf-8") as f:
-        ...     _ = f.write("abc")
-        >>> _ = fe.tokenize(os.path.join(d, "a.txt"), "bytes", os.path.join(d, "corpus"))
-        >>> fe.TokenFile.open(os.path.join(d, "corpus.bin")).n_tokens
-        4
+        >>> d = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (d / "a.txt").write_text("abc", encoding="utf-8")
+        >>> _ = fe.tokenize(d / "a.txt", "bytes", d / "corpus")
+        >>> fe.TokenFile.open(d / "corpus.bin").n_tokens, fe.TokenFile.open(d / "corpus").dtype
+        (4, 'uint16')
         """
         sidecar = _stem(path) + ".json"
         with open(sidecar, encoding="utf-8") as f:
@@ -117,47 +140,26 @@ class TokenFile:
             )
         return tf
 
-    @property
-    def dtype(self) -> str:
-        """``"uint16"`` or ``"uint32"``: the smallest that holds every id and the separator."""
-        return str(self._meta["dtype"])
-
-    @property
-    def vocab_size(self) -> int:
-        """Ids of the tokenizer are below this (the separator may equal it)."""
-        return int(self._meta["vocab_size"])
-
-    @property
-    def separator(self) -> int | None:
-        """The id written after every document, or ``None`` if documents are not separated."""
-        sep = self._meta["separator"]
-        return None if sep is None else int(sep)
-
-    @property
-    def n_tokens(self) -> int:
-        """Length of the token file, separators included."""
-        return int(self._meta["n_tokens"])
-
-    @property
-    def n_documents(self) -> int:
-        """Number of documents (each followed by one separator, if any)."""
-        return int(self._meta["n_documents"])
+    dtype = _Field(str, '``"uint16"`` or ``"uint32"``: the smallest that holds every id.')
+    vocab_size = _Field(int, "Ids of the tokenizer are below this (the separator may equal it).")
+    separator = _Field(
+        _optional_int, "The id after every document, or ``None`` if documents are not separated."
+    )
+    n_tokens = _Field(int, "Length of the token file, separators included.")
+    n_documents = _Field(int, "Number of documents (each followed by one separator, if any).")
+    n_bytes = _Field(
+        int,
+        "UTF-8 bytes of the text that produced the tokens (not counting separators, nor the "
+        "line breaks between line documents).",
+    )
+    n_chars = _Field(int, "Unicode code points of the same text.")
+    skipped_lines = _Field(int, "JSON Lines lines skipped as not JSON (``skip_bad_lines``).")
+    version = _Field(str, "The fastentropy version that wrote the file.")
 
     @property
     def n_text_tokens(self) -> int:
         """Tokens of text: :attr:`n_tokens` less the separators."""
         return self.n_tokens - (self.n_documents if self.separator is not None else 0)
-
-    @property
-    def n_bytes(self) -> int:
-        """UTF-8 bytes of the text that produced the tokens (line breaks between line
-        documents and separators not included)."""
-        return int(self._meta["n_bytes"])
-
-    @property
-    def n_chars(self) -> int:
-        """Unicode code points of the same text."""
-        return int(self._meta["n_chars"])
 
     @property
     def bytes_per_token(self) -> float:
@@ -179,16 +181,6 @@ class TokenFile:
     def sources(self) -> list[dict[str, Any]]:
         """The input files: ``{"path", "size", "sha256"}`` each, in reading order."""
         return [dict(s) for s in self._meta["sources"]]
-
-    @property
-    def skipped_lines(self) -> int:
-        """JSON Lines lines skipped as not JSON (with ``skip_bad_lines=True``)."""
-        return int(self._meta["skipped_lines"])
-
-    @property
-    def version(self) -> str:
-        """The fastentropy version that wrote the file."""
-        return str(self._meta["version"])
 
     @property
     def mask_path(self) -> str | None:
@@ -372,6 +364,11 @@ def tokenize(
         if separator:
             sep = encoder.vocab_size if eot_token is None else encoder.token_id(eot_token)
         top = max(encoder.vocab_size - 1, sep or 0)
+        if top > UINT32_TOP:
+            raise ValueError(
+                f"ids up to {top} (the separator included) do not fit uint32 token files: "
+                "name an eot_token of the vocabulary or pass separator=False"
+            )
         dtype = np.dtype("<u2") if top <= 0xFFFF else np.dtype("<u4")
         with _Output(stem, dtype, corpus.mask_field is not None) as output:
             if trains and isinstance(encoder, HFEncoder):
