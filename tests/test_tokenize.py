@@ -64,6 +64,13 @@ def byte_docs(tf: fe.TokenFile) -> list[str]:
     return [bytes(d).decode("utf-8") for d in documents(tf)]
 
 
+def line_docs(text: str) -> list[str]:
+    """The documents of ``doc="line"``: lines without their LF or CRLF; a final line break
+    ends the last line and starts none."""
+    *lines, tail = text.split("\n")
+    return [s.removesuffix("\r") for s in lines] + ([tail] if tail else [])
+
+
 def check_counts(tf: fe.TokenFile, docs: list[str]) -> None:
     assert tf.n_documents == len(docs)
     assert tf.n_bytes == sum(len(d.encode("utf-8")) for d in docs)
@@ -126,7 +133,7 @@ def test_batch_size_does_not_change_bytes(tmp_path, batch_bytes, doc):
     text = "".join(TEXTS) + "y" * 3000 + "\r\n" + "é" * 700
     path = write(tmp_path / "a.txt", text)
     tf = fe.tokenize(path, "bytes", tmp_path / "out", doc=doc, batch_bytes=batch_bytes)
-    expect = [text] if doc == "file" else [s.removesuffix("\r") for s in text.split("\n")]
+    expect = [text] if doc == "file" else line_docs(text)
     assert byte_docs(tf) == expect
     check_counts(tf, expect)
 
@@ -141,12 +148,7 @@ def test_any_text_round_trips(text, batch_bytes, doc):
     with tempfile.TemporaryDirectory() as d:
         path = write(os.path.join(d, "a.txt"), text)
         tf = fe.tokenize(path, "bytes", os.path.join(d, "o"), doc=doc, batch_bytes=batch_bytes)
-        if doc == "file":
-            expect = [text]
-        else:
-            expect = [s.removesuffix("\r") for s in text.split("\n")]
-            if expect[-1] == "":
-                expect.pop()  # a final line break ends the last line, it starts none
+        expect = [text] if doc == "file" else line_docs(text)
         assert byte_docs(tf) == expect
         check_counts(tf, expect)
 

@@ -38,12 +38,14 @@ class BytesEncoder:
 
     def encode(self, texts: list[str]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
         joined = "".join(texts)
-        if joined.isascii():  # one byte per character: no per-text encoding
-            lengths = np.fromiter(map(len, texts), np.int64, len(texts))
-            return np.frombuffer(joined.encode("ascii"), np.uint8), lengths
-        data = [s.encode("utf-8") for s in texts]
-        lengths = np.fromiter(map(len, data), np.int64, len(data))
-        return np.frombuffer(b"".join(data), np.uint8), lengths
+        data = np.frombuffer(joined.encode("utf-8"), np.uint8)
+        chars = np.fromiter(map(len, texts), np.int64, len(texts))
+        if len(data) == len(joined):  # ASCII: a byte per character
+            return data, chars
+        # Byte lengths from the byte offset of every character (a byte that is not 10xxxxxx
+        # starts one), without encoding each text on its own.
+        starts = np.append(np.flatnonzero((data & 0xC0) != 0x80), len(data))
+        return data, np.diff(starts[np.cumsum(chars)], prepend=0)
 
 
 class HFEncoder:

@@ -229,13 +229,16 @@ class Corpus:
                 if cut <= 0:
                     continue
             text = self._decode(buf[:cut], path, offset)
+            # Without a replacement character nothing was replaced: the text is the bytes.
+            n_bytes = cut if "\ufffd" not in text else len(text.encode("utf-8"))
             offset += cut
             buf = buf[cut:]
             if by_line:
-                yield self._lines(text, last, base + raw.pos)
+                yield self._lines(text, n_bytes, last, base + raw.pos)
             else:
                 texts = pieces(text, self.piece)
-                yield _block(texts, [False] * (len(texts) - 1) + [last], base + raw.pos)
+                ends = [False] * (len(texts) - 1) + [last]
+                yield Block(texts, ends, None, n_bytes, len(text), base + raw.pos)
 
     def _decode(self, data: bytes, path: str, offset: int, line: int = 0) -> str:
         try:
@@ -250,22 +253,24 @@ class Corpus:
                 ) from None
             return data.decode("utf-8", self.errors)
 
-    def _lines(self, text: str, last: bool, done: int) -> Block:
+    def _lines(self, text: str, n_bytes: int, last: bool, done: int) -> Block:
         lines = text.split("\n")
         # After the last line break: "" (dropped), the final line of a file without one, or
         # the start of an over-long line that the next block continues.
         tail = lines.pop()
         ends = [True] * len(lines)
+        breaks = len(lines)  # the LFs, then the CRs before them: one byte and one char each
         if "\r" in text:
+            breaks += sum(s.endswith("\r") for s in lines)
             lines = [s[:-1] if s.endswith("\r") else s for s in lines]
         if tail:
             lines.append(tail)
             ends.append(last)
-        if any(len(s) > self.piece for s in lines):
+        if max(map(len, lines), default=0) > self.piece:
             split = [pieces(s, self.piece) for s in lines]
             ends = [e and i == len(p) - 1 for p, e in zip(split, ends) for i in range(len(p))]
             lines = [s for p in split for s in p]
-        return _block(lines, ends, done)
+        return Block(lines, ends, None, n_bytes - breaks, len(text) - breaks, done)
 
     # --- records ----------------------------------------------------------------------------
 
@@ -327,10 +332,9 @@ class Corpus:
                 ends += [False] * len(parts)
                 masked += [True] * len(parts)
             ends[-1] = True
-        block = _block(texts, ends, done)
-        if self.mask_field:
-            block.masked = masked
-        return block
+        joined = "".join(texts)
+        n_bytes = len(joined) if joined.isascii() else len(joined.encode("utf-8"))
+        return Block(texts, ends, masked if self.mask_field else None, n_bytes, len(joined), done)
 
     def _parquet(self, src: SourceInfo, base: int) -> Iterator[Block]:
         pq = importlib.import_module("pyarrow.parquet")
@@ -363,12 +367,6 @@ class Corpus:
                 answers = values[1] if self.mask_field else [None] * len(values[0])
                 yield self._records(list(zip(values[0], answers)), base + src.size * first // rows)
         src.sha256 = _sha256(src.path)
-
-
-def _block(texts: list[str], ends: list[bool], done: int) -> Block:
-    joined = "".join(texts)
-    n_bytes = len(joined) if joined.isascii() else len(joined.encode("utf-8"))
-    return Block(texts, ends, None, n_bytes, len(joined), done)
 
 
 # --- helpers ----------------------------------------------------------------------------------

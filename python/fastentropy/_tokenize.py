@@ -459,14 +459,25 @@ def _assemble(
     dtype: np.dtype[Any],
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.bool_] | None]:
     """The ids of a block with a separator after each document end, and its mask."""
-    tokens = flat.astype(dtype, copy=False)
     mask = None if block.masked is None else np.repeat(np.array(block.masked, bool), lengths)
-    if sep is not None:
-        at = np.cumsum(lengths)[np.array(block.ends, bool)]
-        tokens = np.insert(tokens, at, sep)
-        if mask is not None:
-            mask = np.insert(mask, at, False)
-    return tokens, mask
+    if sep is None:
+        return flat.astype(dtype, copy=False), mask
+    # Where each separator lands once those before it are in (np.insert, without its sort).
+    at = np.cumsum(lengths)[np.array(block.ends, bool)]
+    at += np.arange(len(at))
+    text = np.ones(len(flat) + len(at), bool)
+    text[at] = False
+    return _spread(flat, text, sep, dtype), None if mask is None else _spread(mask, text, False)
+
+
+def _spread(
+    values: npt.NDArray[Any], where: npt.NDArray[np.bool_], fill: Any, dtype: Any = None
+) -> npt.NDArray[Any]:
+    """An array of ``dtype`` (default: that of ``values``) with ``values`` where ``where`` is
+    true and ``fill`` elsewhere."""
+    out = np.full(len(where), fill, values.dtype if dtype is None else dtype)
+    out[where] = values
+    return out
 
 
 def _batches(blocks: Iterator[Block], batch_bytes: int) -> Iterator[Block]:
