@@ -222,7 +222,7 @@ def tokenize(
     mask_field: str | None = None,
     errors: str = "strict",
     skip_bad_lines: bool = False,
-    batch_bytes: int = 4 << 20,
+    batch_bytes: int = 1 << 20,
     threads: int | None = None,
     progress: Progress = False,
     eot_token: str | None = None,
@@ -266,8 +266,9 @@ def tokenize(
     skip_bad_lines : bool, default False
         Skip JSON Lines lines that are not JSON instead of raising; the sidecar counts them.
         Blank lines are always skipped.
-    batch_bytes : int, default 4 MiB
-        Text per call of the tokenizer's batch encoder (memory is a small multiple of it).
+    batch_bytes : int, default 1 MiB
+        Text per call of the tokenizer's batch encoder. Memory grows with it, not with
+        the corpus: about 100 times it with BPE (the tokenizer's Encoding objects).
         Documents longer than ``batch_bytes / 64`` characters are encoded in pieces that
         end at a line break if they can, else before a space: no token spans two pieces.
         For ``"bytes"`` this changes nothing; for BPE only tokens at piece boundaries.
