@@ -274,11 +274,10 @@ def tokenize(
         For ``"bytes"`` this changes nothing; for BPE only tokens at piece boundaries.
     threads : int, optional
         ``None``: the tokenizer's own thread pool (all cores; ``RAYON_NUM_THREADS`` set
-        before the first use of ``tokenizers`` caps it). ``1``: one thread
-        (``TOKENIZERS_PARALLELISM=false`` during the call). ``n``: each batch split over
-        ``n`` Python threads, each encoding sequentially (the encoder releases the GIL).
-        BPE training uses the tokenizer's pool unless ``threads=1``. The tokens do not
-        depend on it; ``"bytes"`` ignores it.
+        before the first use of ``tokenizers`` caps it). ``n``: each batch split over
+        ``n`` Python threads, each encoding sequentially (the encoder releases the GIL),
+        with ``TOKENIZERS_PARALLELISM=false`` set during the call; BPE training then runs
+        on one thread. The tokens do not depend on it; ``"bytes"`` ignores it.
     progress : bool or callable, default False
         ``True`` draws a line on stderr with input MB/s and tokens/s; a callable is called
         with ``(bytes_done, bytes_total)`` of input on disk, ending at the total (counted
@@ -359,7 +358,7 @@ def tokenize(
     trains = isinstance(tokenizer, tuple)
     size = corpus.total_bytes
     report = _Reporter(progress, size * 2 if trains else size)
-    with report, _serial_tokenizers(threads == 1):
+    with report, _serial_tokenizers(threads is not None):
         encoder = encoder_for(tokenizer, _training_texts(corpus, report), eot_token)
         sep = None
         if separator:
