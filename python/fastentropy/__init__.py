@@ -18,6 +18,7 @@ from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
+from ._tokenize import TokenFile, tokenize
 from ._tokens import open_tokens
 from ._xent import CrossEntropy, SegmentLosses, cross_entropy
 
@@ -32,6 +33,7 @@ __all__ = [
     "OrderReport",
     "Profile",
     "SegmentLosses",
+    "TokenFile",
     "Verdict",
     "__version__",
     "check",
@@ -43,4 +45,5 @@ __all__ = [
     "ngram_profiles",
     "open_tokens",
     "read_losses",
+    "tokenize",
 ]

@@ -1,0 +1,513 @@
+"""Text sources for :func:`fastentropy.tokenize`: files, globs, formats and documents.
+
+A corpus is a list of files, each plain text, JSON Lines or Parquet (by extension), each
+optionally ``.gz`` or ``.zst`` compressed. Reading yields :class:`Block` objects: the text of
+whole documents or of pieces of long documents, never more than about one batch at a time,
+so memory does not grow with the corpus. Every file is hashed (SHA-256 of its bytes on disk)
+while it is read.
+"""
+
+from __future__ import annotations
+
+import errno
+import glob
+import gzip
+import hashlib
+import importlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, Union, cast
+
+__all__ = ["Block", "Corpus", "SourceInfo", "format_of", "pieces"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Inputs = Union[PathLike, Iterable[PathLike]]
+
+#: Extensions (after removing ``.gz``/``.zst``) of the structured formats; all else is text.
+_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
+#: Which ``doc`` values each format accepts; the first is its default.
+_DOCS = {"text": ("file", "line"), "jsonl": ("record", "line"), "parquet": ("record",)}
+_READ = 1 << 20
+
+
+@dataclass
+class Block:
+    """Consecutive pieces of text, in corpus order.
+
+    ``ends[i]`` says that a document ends after ``texts[i]`` (a separator follows it);
+    ``masked[i]`` (only with a ``mask_field``) that its tokens are masked in. ``n_bytes`` and
+    ``n_chars`` are the UTF-8 bytes and code points of ``texts``; ``done`` the input bytes
+    (on disk, all files) read so far.
+    """
+
+    texts: list[str]
+    ends: list[bool]
+    masked: list[bool] | None
+    n_bytes: int
+    n_chars: int
+    done: int
+
+
+@dataclass
+class SourceInfo:
+    """A file of the corpus, as recorded in the sidecar."""
+
+    path: str
+    size: int
+    sha256: str = ""
+
+
+def format_of(path: str) -> str:
+    """``"text"``, ``"jsonl"`` or ``"parquet"``, from the extension under any ``.gz``/``.zst``.
+
+    >>> format_of("a/b.jsonl.zst"), format_of("c.parquet"), format_of("d.txt.gz")
+    ('jsonl', 'parquet', 'text')
+    """
+    stem, ext = os.path.splitext(path.lower())
+    if ext in (".gz", ".zst"):
+        ext = os.path.splitext(stem)[1]
+    return _FORMATS.get(ext, "text")
+
+
+def pieces(text: str, limit: int) -> list[str]:
+    """Split ``text`` into pieces of at most ``limit`` code points that join back to it.
+
+    Each piece ends after the last line break it can hold, else before its last space (so a
+    word's leading space stays with the word, as byte-level BPE pre-tokenizers group it),
+    else at ``limit``.
+
+    >>> pieces("one two\\nthree four five", 10)
+    ['one two\\n', 'three', ' four five']
+    >>> pieces("", 4)
+    ['']
+    """
+    out = []
+    start = 0
+    while len(text) - start > limit:
+        end = start + limit
+        cut = text.rfind("\n", start, end) + 1
+        if cut <= start:
+            cut = text.rfind(" ", start + 1, end)
+        if cut <= start:
+            cut = end
+        out.append(text[start:cut])
+        start = cut
+    out.append(text[start:])
+    return out
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw file that hashes the bytes read through it and counts them (for progress)."""
+
+    def __init__(self, path: str) -> None:
+        self._f = open(path, "rb", buffering=0)  # noqa: SIM115 (closed by close())
+        self.sha256 = hashlib.sha256()
+        self.pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._f.readinto(buffer)
+        view = memoryview(buffer)[:n]
+        self.sha256.update(view)
+        self.pos += n
+        return n
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+class Corpus:
+    """The files of a :func:`~fastentropy.tokenize` call and how to read documents from them.
+
+    Construction checks everything that can be checked before reading: the files exist,
+    ``doc`` suits each format, ``mask_field`` is only given for records, the optional
+    packages needed are installed.
+    """
+
+    def __init__(
+        self,
+        inputs: Inputs,
+        *,
+        field: str,
+        doc: str | None,
+        mask_field: str | None,
+        errors: str,
+        skip_bad_lines: bool,
+        batch_bytes: int,
+    ) -> None:
+        self.files = expand(inputs)
+        self.field = _field_path(field, "field")
+        self.mask_field = None if mask_field is None else _field_path(mask_field, "mask_field")
+        self.errors = errors
+        self.skip_bad_lines = skip_bad_lines
+        self.batch_bytes = batch_bytes
+        # Long documents are cut into pieces so that one batch holds many of them: the
+        # tokenizer's batch encoder parallelises over pieces.
+        self.piece = max(1, batch_bytes // 64)
+        self.fields = [self.field] if self.mask_field is None else [self.field, self.mask_field]
+        self.kinds = [format_of(f.path) for f in self.files]
+        self.docs: list[str] = []
+        for f, kind in zip(self.files, self.kinds):
+            allowed = _DOCS[kind]
+            if doc is not None and doc not in allowed:
+                raise ValueError(
+                    f"doc={doc!r} does not apply to {f.path!r} ({kind}): use one of {allowed}"
+                )
+            if mask_field is not None and kind == "text":
+                raise ValueError(
+                    f"mask_field needs JSON Lines or Parquet records, but {f.path!r} is plain text"
+                )
+            if kind == "parquet":
+                _require("pyarrow", "parquet")
+            if f.path.lower().endswith(".zst"):
+                _require("zstandard", "zstd")
+            self.docs.append(doc or allowed[0])
+        self.skipped_lines = 0
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes on disk of all files."""
+        return sum(f.size for f in self.files)
+
+    def blocks(self) -> Iterator[Block]:
+        """Read the corpus once, from the start, in blocks of about ``batch_bytes``."""
+        self.skipped_lines = 0
+        base = 0
+        for src, kind, doc in zip(self.files, self.kinds, self.docs):
+            try:
+                if kind == "parquet":
+                    yield from self._parquet(src, base)
+                else:
+                    yield from self._stream(src, kind, doc == "line", base)
+            except EOFError as e:  # gzip's word for a truncated file
+                raise OSError(f"{src.path}: the compressed stream is truncated ({e})") from None
+            except _zstd_error() as e:
+                raise OSError(f"{src.path}: not a valid zstd stream ({e})") from None
+            base += src.size
+
+    def _stream(self, src: SourceInfo, kind: str, by_line: bool, base: int) -> Iterator[Block]:
+        with _HashingReader(src.path) as raw:
+            stream = _decompressed(src.path, io.BufferedReader(raw, _READ))
+            if kind == "jsonl":
+                yield from self._jsonl(src.path, stream, raw, base)
+            else:
+                yield from self._text(src.path, stream, raw, base, by_line)
+            while raw.read(_READ):  # hash any bytes after the end of a compressed stream
+                pass
+            src.sha256 = raw.sha256.hexdigest()
+
+    # --- plain text -----------------------------------------------------------------------
+
+    def _text(
+        self, path: str, stream: IO[bytes], raw: _HashingReader, base: int, by_line: bool
+    ) -> Iterator[Block]:
+        offset = 0  # of ``buf`` in the (decompressed) text
+        buf = b""
+        last = False
+        while not last:
+            chunk = stream.read(self.batch_bytes)
+            buf += chunk
+            last = not chunk
+            if last:
+                cut = len(buf)
+            else:
+                # Whole lines; a line longer than a batch is cut before a UTF-8 character
+                # (the last byte stays behind, so a CR is never parted from its LF).
+                cut = buf.rfind(b"\n") + 1
+                if cut == 0 and len(buf) >= self.batch_bytes:
+                    cut = len(buf) - 1
+                    while cut > len(buf) - 4 and buf[cut] & 0xC0 == 0x80:
+                        cut -= 1
+                if cut <= 0:
+                    continue
+            text = self._decode(buf[:cut], path, offset)
+            # Without a replacement character nothing was replaced: the text is the bytes.
+            n_bytes = cut if "\ufffd" not in text else len(text.encode("utf-8"))
+            offset += cut
+            buf = buf[cut:]
+            if by_line:
+                yield self._lines(text, n_bytes, last, base + raw.pos)
+            else:
+                texts = pieces(text, self.piece)
+                ends = [False] * (len(texts) - 1) + [last]
+                yield Block(texts, ends, None, n_bytes, len(text), base + raw.pos)
+
+    def _decode(self, data: bytes, path: str, offset: int, line: int = 0) -> str:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            if self.errors == "strict":
+                where = "decompressed byte" if path.lower().endswith((".gz", ".zst")) else "byte"
+                raise ValueError(
+                    f"{path}{f':{line}' if line else ''}: invalid UTF-8 at {where} offset "
+                    f"{offset + e.start} (bytes {data[e.start : e.end].hex(' ')}); "
+                    "errors='replace' replaces invalid bytes with U+FFFD"
+                ) from None
+            return data.decode("utf-8", self.errors)
+
+    def _lines(self, text: str, n_bytes: int, last: bool, done: int) -> Block:
+        lines = text.split("\n")
+        # After the last line break: "" (dropped), the final line of a file without one, or
+        # the start of an over-long line that the next block continues.
+        tail = lines.pop()
+        ends = [True] * len(lines)
+        breaks = len(lines)  # the LFs, then the CRs before them: one byte and one char each
+        if "\r" in text:
+            breaks += sum(s.endswith("\r") for s in lines)
+            lines = [s[:-1] if s.endswith("\r") else s for s in lines]
+        if tail:
+            lines.append(tail)
+            ends.append(last)
+        if max(map(len, lines), default=0) > self.piece:
+            split = [pieces(s, self.piece) for s in lines]
+            ends = [e and i == len(p) - 1 for p, e in zip(split, ends) for i in range(len(p))]
+            lines = [s for p in split for s in p]
+        return Block(lines, ends, None, n_bytes - breaks, len(text) - breaks, done)
+
+    # --- records ----------------------------------------------------------------------------
+
+    def _jsonl(
+        self, path: str, stream: IO[bytes], raw: _HashingReader, base: int
+    ) -> Iterator[Block]:
+        records: list[tuple[str, str | None]] = []
+        size = 0
+        offset = 0
+        for lineno, line in enumerate(stream, 1):
+            start, offset = offset, offset + len(line)
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(self._decode(line, path, start, lineno))
+            except json.JSONDecodeError as e:
+                if self.skip_bad_lines:
+                    self.skipped_lines += 1
+                    continue
+                raise ValueError(
+                    f"{path}:{lineno}: not valid JSON ({e.msg}, column {e.colno}); JSON Lines "
+                    "files hold one JSON object per line (skip_bad_lines=True skips such lines)"
+                ) from None
+            values = [_lookup(record, p, path, lineno) for p in self.fields]
+            if b"\\u" in line:  # only escapes can make lone surrogates, which are not text
+                values = [self._surrogates(v, path, lineno) for v in values]
+            records.append((values[0], values[1] if self.mask_field else None))
+            size += len(line)
+            if size >= self.batch_bytes:
+                yield self._records(records, base + raw.pos)
+                records, size = [], 0
+        if records:
+            yield self._records(records, base + raw.pos)
+
+    def _surrogates(self, value: str, path: str, line: int) -> str:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            if self.errors == "strict":
+                raise ValueError(
+                    f"{path}:{line}: an unpaired surrogate escape (such as \\ud800) is not "
+                    "text; errors='replace' replaces it with U+FFFD"
+                ) from None
+            return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return value
+
+    def _records(self, records: list[tuple[str, str | None]], done: int) -> Block:
+        texts: list[str] = []
+        ends: list[bool] = []
+        masked: list[bool] = []
+        for text, answer in records:
+            parts = pieces(text, self.piece)
+            texts += parts
+            ends += [False] * len(parts)
+            masked += [False] * len(parts)
+            if answer is not None:
+                parts = pieces(answer, self.piece)
+                texts += parts
+                ends += [False] * len(parts)
+                masked += [True] * len(parts)
+            ends[-1] = True
+        joined = "".join(texts)
+        n_bytes = len(joined) if joined.isascii() else len(joined.encode("utf-8"))
+        return Block(texts, ends, masked if self.mask_field else None, n_bytes, len(joined), done)
+
+    def _parquet(self, src: SourceInfo, base: int) -> Iterator[Block]:
+        pq = importlib.import_module("pyarrow.parquet")
+        with _seekable(src.path) as f:
+            pf = pq.ParquetFile(f)
+            names = pf.schema_arrow.names
+            for path in self.fields:
+                if path[0] not in names:
+                    raise ValueError(
+                        f"{src.path}: no column {path[0]!r} (columns: {', '.join(names)})"
+                    )
+            read = sorted({p[0] for p in self.fields})
+            md = pf.metadata
+            rows = max(md.num_rows, 1)
+            # Rows per read from the columns' uncompressed size, so a read is about a batch.
+            width = sum(
+                md.row_group(g).column(i).total_uncompressed_size
+                for g in range(md.num_row_groups)
+                for i in range(md.num_columns)
+                if md.schema.column(i).path.split(".")[0] in read
+            )
+            per_read = max(1, self.batch_bytes * rows // max(width, 1))
+            first = 0
+            for batch in pf.iter_batches(batch_size=per_read, columns=read):
+                values = [
+                    _arrow_strings(batch.column(read.index(p[0])), p, src.path, first)
+                    for p in self.fields
+                ]
+                first += batch.num_rows
+                answers = values[1] if self.mask_field else [None] * len(values[0])
+                yield self._records(list(zip(values[0], answers)), base + src.size * first // rows)
+        src.sha256 = _sha256(src.path)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def expand(inputs: Inputs) -> list[SourceInfo]:
+    """The files named by ``inputs`` (paths or globs), in order, each once."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    elif isinstance(inputs, (bytes, bytearray)) or not isinstance(inputs, Iterable):
+        raise TypeError(
+            f"inputs must be a path, a glob or a list of them, got {type(inputs).__name__}"
+        )
+    out: list[SourceInfo] = []
+    seen: set[str] = set()
+    for item in inputs:
+        if not isinstance(item, (str, os.PathLike)):
+            raise TypeError(f"inputs must be paths or globs, got {type(item).__name__}")
+        name = os.fspath(item)
+        if glob.has_magic(name):
+            found = sorted(p for p in glob.glob(name, recursive=True) if os.path.isfile(p))
+            if not found:
+                raise FileNotFoundError(errno.ENOENT, "no file matches the glob", name)
+        elif os.path.isdir(name):
+            raise IsADirectoryError(
+                errno.EISDIR, "is a directory: pass its files or a glob such as dir/*.txt", name
+            )
+        else:
+            found = [name]
+        for path in found:
+            size = os.stat(path).st_size  # FileNotFoundError naming the path
+            real = os.path.realpath(path)
+            if real not in seen:
+                seen.add(real)
+                out.append(SourceInfo(os.path.abspath(path), size))
+    if not out:
+        raise ValueError("inputs is empty: give at least one file")
+    return out
+
+
+def _field_path(field: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(field, str) or not field or "" in field.split("."):
+        raise ValueError(
+            f"{name} must be a field name or a dotted path such as 'a.b', got {field!r}"
+        )
+    return tuple(field.split("."))
+
+
+def _lookup(record: Any, path: tuple[str, ...], file: str, line: int) -> str:
+    value = record
+    for i, key in enumerate(path):
+        if isinstance(value, dict) and key in value:
+            value = value[key]
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            at = ".".join(path[: i + 1])
+            kind = "an object" if isinstance(value, dict) else type(value).__name__
+            raise ValueError(f"{file}:{line}: no field {at!r} (the value there is {kind})")
+    if not isinstance(value, str):
+        raise ValueError(
+            f"{file}:{line}: field {'.'.join(path)!r} is {type(value).__name__}, not a string"
+        )
+    return value
+
+
+def _arrow_strings(column: Any, path: tuple[str, ...], file: str, first: int) -> list[str]:
+    pa = importlib.import_module("pyarrow")
+    for key in path[1:]:
+        if not pa.types.is_struct(column.type):
+            raise ValueError(f"{file}: {'.'.join(path)!r}: {column.type} has no field {key!r}")
+        column = column.field(key)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        raise ValueError(f"{file}: column {'.'.join(path)!r} holds {column.type}, not strings")
+    if column.null_count:
+        row = first + column.is_null().to_pylist().index(True)
+        raise ValueError(f"{file}: row {row} (counting from 0): {'.'.join(path)!r} is null")
+    values: list[str] = column.to_pylist()
+    return values
+
+
+def _decompressed(path: str, f: IO[bytes]) -> IO[bytes]:
+    lower = path.lower()
+    if lower.endswith(".gz"):
+        return cast(IO[bytes], gzip.GzipFile(fileobj=f, mode="rb"))
+    if lower.endswith(".zst"):
+        import zstandard
+
+        # read_across_frames: multi-threaded zstd writes several frames.
+        reader = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)
+        return io.BufferedReader(reader, _READ)
+    return f
+
+
+class _seekable:
+    """A seekable binary file of ``path``: the file itself, or a decompressed temporary copy."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.f: IO[bytes] | None = None
+
+    def __enter__(self) -> IO[bytes]:
+        raw = open(self.path, "rb")  # noqa: SIM115 (closed in __exit__)
+        if not self.path.lower().endswith((".gz", ".zst")):
+            self.f = raw
+            return raw
+        self.f = tempfile.TemporaryFile()
+        with raw, _decompressed(self.path, raw) as src:
+            shutil.copyfileobj(src, self.f, _READ)
+        self.f.seek(0)
+        return self.f
+
+    def __exit__(self, *exc: object) -> None:
+        if self.f is not None:
+            self.f.close()
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_READ):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _zstd_error() -> type[Exception]:
+    try:
+        import zstandard
+    except ImportError:
+        return _Never
+    return zstandard.ZstdError
+
+
+class _Never(Exception):
+    """Raised by nothing: stands for zstandard.ZstdError where zstandard is not installed."""
+
+
+def _require(module: str, extra: str) -> None:
+    try:
+        __import__(module)
+    except ImportError:
+        raise ImportError(
+            f"this needs the {module!r} package: pip install 'fastentropy[{extra}]'"
+        ) from None
