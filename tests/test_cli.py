@@ -156,3 +156,41 @@ def test_xent_streams_saved_outputs(tmp_path, capsys):
     np.save(tmp_path / "short.npy", targets[:10])
     assert main(["xent", str(tmp_path / "l.npy"), str(tmp_path / "short.npy")]) == 1
     assert "do not match" in capsys.readouterr().err
+
+
+def test_tokenize_then_count_and_floor_through_the_sidecar(tmp_path, capsys):
+    text = "the cat sat on the mat\nthe dog sat on the log\n" * 300
+    (tmp_path / "a.txt").write_text(text, encoding="utf-8")
+    out = tmp_path / "corpus"
+    assert main(["tokenize", str(tmp_path / "a.txt"), "-o", str(out), "--doc", "line"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    meta = json.loads((tmp_path / "corpus.json").read_text())
+    assert meta["n_bytes"] == len(text.encode()) - 600  # line breaks are not in documents
+    assert meta["n_documents"] == 600
+    # count through the .bin: the sidecar brings dtype and separator (no bigram spans lines)
+    assert main(["count", str(tmp_path / "corpus.bin"), "--orders", "2", "--json"]) == 0
+    counted = json.loads(capsys.readouterr().out)["orders"]["2"]["n"]
+    assert counted == sum(len(line) - 1 for line in text.splitlines())
+    # floor through the sidecar knows bytes per token: bits/byte is printed
+    assert main(["floor", str(tmp_path / "corpus.json"), "--orders", "1-3", "-q"]) == 0
+    report = capsys.readouterr().out
+    assert "bits/byte" in report and "bits/char" in report
+    # floor of the text itself tokenizes first (bytes by default), to the same figures
+    assert (
+        main(["floor", str(tmp_path / "a.txt"), "--orders", "1-3", "--doc", "line", "--json"]) == 0
+    )
+    from_text = fe.Floor.from_json(capsys.readouterr().out)
+    assert main(["floor", str(tmp_path / "corpus.bin"), "--orders", "1-3", "--json"]) == 0
+    from_bin = fe.Floor.from_json(capsys.readouterr().out)
+    assert from_text.orders == from_bin.orders
+    assert from_text.bytes_per_token == from_bin.bytes_per_token == 1.0
+
+
+def test_tokenize_errors(tmp_path, capsys):
+    assert main(["tokenize", str(tmp_path / "none.txt"), "-o", str(tmp_path / "x")]) == 1
+    assert "none.txt" in capsys.readouterr().err
+    (tmp_path / "a.txt").write_text("abc")
+    args = ["tokenize", str(tmp_path / "a.txt"), "-o", str(tmp_path / "x")]
+    assert main([*args, "--tokenizer", "train-bpe:many"]) == 2
+    assert "integer N" in capsys.readouterr().err
+    assert main(["tokenize", str(tmp_path / "a.txt")]) == 2  # -o is required

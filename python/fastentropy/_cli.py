@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -130,19 +131,122 @@ def _progress(args: argparse.Namespace) -> bool:
     return not args.quiet and sys.stderr.isatty()
 
 
-def _load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None]:
-    """The tokens, mask and separator an INPUT names: a token file with or without sidecar."""
+_TOKEN_SUFFIXES = (".npy", ".bin")
+
+
+def _token_file(path: str) -> Any:
+    """The TokenFile whose sidecar ``path`` is or sits beside, else None."""
+    from ._tokenize import FORMAT, TokenFile
+
+    stem, suffix = os.path.splitext(path)
+    sidecar = path if suffix == ".json" else stem + ".json"
+    if suffix not in (".json", ".bin") or not os.path.isfile(sidecar):
+        return None
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            is_tokens = json.load(f).get("format") == FORMAT
+    except (ValueError, AttributeError):
+        return None
+    return TokenFile.open(sidecar) if is_tokens else None
+
+
+def _load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None, Any]:
+    """Tokens, mask, separator and sidecar of INPUT: a token file, with or without sidecar.
+
+    A sidecar (``tokenize``'s ``.json``, or the one beside a ``.bin``) brings the dtype,
+    separator, mask and text statistics; ``--dtype``, ``--separator`` and ``--mask`` win.
+    """
     path = args.input
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
+    tf = _token_file(path)
     mask = None
     if args.mask is not None:
         mask = np.fromfile(args.mask, dtype=np.uint8).astype(bool)
-    return open_tokens(path, dtype=args.dtype), mask, args.separator
+    if tf is not None:
+        separator = tf.separator if args.separator is None else args.separator
+        return tf.tokens(), tf.mask() if mask is None else mask, separator, tf
+    return open_tokens(path, dtype=args.dtype), mask, args.separator, None
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=1) if args.json else text)
+
+
+# --- tokenize ------------------------------------------------------------------------------
+
+
+def _add_tokenizer_options(p: argparse.ArgumentParser, text_only: bool = False) -> None:
+    g = p.add_argument_group("tokenization" + (" (when INPUT is text)" if text_only else ""))
+    g.add_argument(
+        "--tokenizer",
+        default="bytes",
+        help="bytes (default), a tokenizer.json, or train-bpe:N to train a BPE of N ids",
+    )
+    g.add_argument("--field", default="text", help="JSON Lines field / Parquet column (text)")
+    g.add_argument("--doc", choices=("file", "line", "record"), help="what a document is")
+    g.add_argument("--errors", choices=("strict", "replace"), default="strict")
+    g.add_argument("--skip-bad-lines", action="store_true", help="skip JSON Lines that fail")
+    g.add_argument("--eot-token", help="the tokenizer's end-of-text token, as the separator")
+
+
+def _tokenizer_spec(text: str) -> Any:
+    if text == "bytes":
+        return "bytes"
+    if text.startswith("train-bpe:"):
+        try:
+            return ("train-bpe", int(text.split(":", 1)[1]))
+        except ValueError:
+            raise UsageError(f"--tokenizer train-bpe:N needs an integer N, got {text!r}") from None
+    return text
+
+
+def _run_tokenize(
+    args: argparse.Namespace,
+    inputs: list[str],
+    out: str,
+    mask_field: str | None = None,
+    separator: bool = True,
+) -> Any:
+    from ._tokenize import tokenize
+
+    return tokenize(
+        inputs,
+        _tokenizer_spec(args.tokenizer),
+        out,
+        field=args.field,
+        doc=args.doc,
+        separator=separator,
+        mask_field=mask_field,
+        errors=args.errors,
+        skip_bad_lines=args.skip_bad_lines,
+        threads=args.threads,
+        progress=_progress(args),
+        eot_token=args.eot_token,
+    )
+
+
+def _build_tokenize(p: argparse.ArgumentParser) -> None:
+    p.add_argument("inputs", metavar="INPUTS", nargs="+", help="text files or globs")
+    p.add_argument("-o", "--output", required=True, metavar="OUT", help="writes OUT.bin, OUT.json")
+    _add_tokenizer_options(p)
+    p.add_argument("--mask-field", help="JSON Lines: the field the loss is computed on")
+    p.add_argument(
+        "--no-separator", dest="separator_off", action="store_true", help="no document ends"
+    )
+    p.add_argument("--threads", type=int, help="tokenizer threads (default: its own pool)")
+    p.add_argument("--json", action="store_true", help="print the sidecar as JSON")
+
+
+def _tokenize(args: argparse.Namespace) -> int:
+    tf = _run_tokenize(args, args.inputs, args.output, args.mask_field, not args.separator_off)
+    text = (
+        f"wrote {tf.path} ({tf.n_tokens:,} {tf.dtype} tokens, {tf.n_documents:,} documents; "
+        f"{tf.n_bytes:,} bytes, {tf.bytes_per_token:.3f} bytes/token, "
+        f"{tf.chars_per_token:.3f} chars/token; tokenizer {tf.tokenizer['name']})"
+    )
+    _emit(args, tf.metadata, text)
+    return 0
 
 
 # --- count ---------------------------------------------------------------------------------
@@ -156,7 +260,7 @@ def _build_count(p: argparse.ArgumentParser) -> None:
 
 
 def _count(args: argparse.Namespace) -> int:
-    tokens, mask, separator = _load_tokens(args)
+    tokens, mask, separator, _ = _load_tokens(args)
     profiles = ngram_profiles(
         tokens,
         args.orders,
@@ -250,7 +354,13 @@ def _estimate(args: argparse.Namespace) -> int:
 
 
 def _build_floor(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", metavar="INPUT", help="a token file (.npy, or .bin with --dtype)")
+    p.add_argument(
+        "input",
+        metavar="INPUT",
+        help="a token file (.npy; .bin with a tokenize sidecar or --dtype; the sidecar .json) "
+        "or text (.txt, .jsonl, .parquet, optionally .gz/.zst), tokenized first",
+    )
+    _add_tokenizer_options(p, text_only=True)
     p.add_argument("--orders", type=_parse_orders, help="default 1-6 (fewer for big vocabularies)")
     p.add_argument(
         "--methods",
@@ -265,19 +375,31 @@ def _build_floor(p: argparse.ArgumentParser) -> None:
 
 
 def _floor(args: argparse.Namespace) -> int:
-    tokens, mask, separator = _load_tokens(args)
-    floor = estimate_floor(
-        tokens,
-        orders=args.orders,
-        methods=args.methods,
-        separator=separator,
-        mask=mask,
-        memory_limit=args.memory_limit,
-        threads=args.threads,
-        progress=_progress(args),
-    )
+    with tempfile.TemporaryDirectory(prefix="fastentropy-") as tmp:
+        if _is_text(args.input):
+            tf = _run_tokenize(args, [args.input], os.path.join(tmp, "tokens"))
+            tokens, mask, separator, meta = tf.tokens(), tf.mask(), tf.separator, tf
+        else:
+            tokens, mask, separator, meta = _load_tokens(args)
+        floor = estimate_floor(
+            tokens,
+            orders=args.orders,
+            methods=args.methods,
+            separator=separator,
+            mask=mask,
+            meta=meta,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+            progress=_progress(args),
+        )
+        del tokens, mask, meta  # release the maps before the folder goes
     _write_floor(args, floor)
     return 0
+
+
+def _is_text(path: str) -> bool:
+    """Whether ``floor`` should tokenize INPUT first: not a token file or its sidecar."""
+    return os.path.splitext(path)[1] not in _TOKEN_SUFFIXES and _token_file(path) is None
 
 
 def _write_floor(args: argparse.Namespace, floor: Floor, truth: float | None = None) -> None:
@@ -393,6 +515,7 @@ def _xent(args: argparse.Namespace) -> int:
 
 
 _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, str]] = [
+    ("tokenize", _build_tokenize, _tokenize, "text files to a token file with its sidecar"),
     ("count", _build_count, _count, "n-gram count profiles by order"),
     ("estimate", _build_estimate, _estimate, "every entropy estimator on a profile or counts"),
     ("floor", _build_floor, _floor, "the entropy floor report of a token corpus"),
