@@ -105,7 +105,7 @@ def _cell(v: Value | None) -> str:
 
 def _table(floor: Floor) -> list[str]:
     methods = list(floor.methods)
-    heads = ["n", "N", "distinct", "coverage", "bias", "regime", *methods]
+    heads = ["n", "N", "distinct", "f1", "coinc.", "coverage", "bias", "regime", *methods]
     rows: list[list[str]] = []
     for r in floor.orders:
         rows.append(
@@ -113,6 +113,8 @@ def _table(floor: Floor) -> list[str]:
                 str(r.order),
                 f"{r.n:,}",
                 f"{r.distinct:,}",
+                f"{r.singletons:,}",
+                f"{r.coincidences:,}",
                 "-" if math.isnan(r.coverage) else f"{r.coverage:.4f}",
                 "-" if math.isnan(r.plugin_bias) else f"{r.plugin_bias:.4f}",
                 r.regime,
@@ -123,7 +125,9 @@ def _table(floor: Floor) -> list[str]:
     fmt = "  ".join(f"{{:>{w}}}" for w in widths)
     out = [
         "h_n by order and method, nats/token (± posterior std where the method has one);",
-        "coverage = 1 - f1/N; bias = (distinct - contexts)/2N, the plug-in's first-order bias:",
+        "f1 = n-grams seen once; coinc. = N - distinct; coverage = 1 - f1/N; bias = "
+        "(distinct - contexts)/2N,",
+        "the plug-in's first-order bias (nats):",
     ]
     out += [fmt.format(*heads)] + [fmt.format(*row) for row in rows]
     failed = sorted({m for r in floor.orders for m in r.failed})
