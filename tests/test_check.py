@@ -251,7 +251,6 @@ def png_size(path):
 
 
 def test_plot_is_a_png_of_the_asked_size(tmp_path):
-    pytest.importorskip("matplotlib")
     log = fe.LossLog(
         step=np.arange(10, 410, 10),
         loss=two_epochs(1.5).loss,

@@ -269,7 +269,6 @@ def write_events(directory, scalars):
 
 
 def test_tensorboard_event_files(tmp_path):
-    pytest.importorskip("tensorboard")
     run = tmp_path / "runs" / "exp1"
     scalars = [
         ("train/loss", 10, 2.5), ("train/learning_rate", 10, 4e-05), ("train/epoch", 10, 0.5),
