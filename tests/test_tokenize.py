@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
+from fastentropy._sources import Corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -191,6 +192,107 @@ def test_utf8_errors_replace(tmp_path):
     tf = fe.tokenize(path, "bytes", tmp_path / "out", errors="replace")
     assert byte_docs(tf) == ["ok \ufffd\ufffd end"]
     check_counts(tf, ["ok \ufffd\ufffd end"])  # the replacement is what was tokenized
+
+
+def test_long_lines_are_cut_between_characters(tmp_path):
+    # U+10000 and a stray continuation byte: a block of 7 bytes ends between the two.
+    path = write(tmp_path / "a.txt", b"ab\xf0\x90\x80\x80\x80cd")
+    for batch_bytes in (1, 7, 1 << 20):
+        out = tmp_path / "out"
+        tf = fe.tokenize(path, "bytes", out, errors="replace", batch_bytes=batch_bytes)
+        assert byte_docs(tf) == ["ab\U00010000\ufffdcd"]
+        with pytest.raises(ValueError, match=r"byte offset 6 \(bytes 80\)"):
+            fe.tokenize(path, "bytes", out, batch_bytes=batch_bytes)
+
+
+# Plain text for the bytes tokenizer is turned into ids with numpy, without the strings the
+# other tokenizers need; both ways must write the same files and raise the same errors.
+
+TRICKY = [
+    "a",
+    "xyz ",
+    "\n",
+    "\r",
+    "\r\n",
+    "é",
+    "€",
+    "😀",
+    "𐀀",
+    b"\xff",  # never UTF-8
+    b"\x80",  # a continuation byte alone
+    b"\xe2\x82",  # the start of a 3-byte character, cut short
+    b"\xf0\x9f",
+]
+
+
+def outputs(paths, out, strings: bool, **options) -> tuple[bytes, bytes] | str:
+    """The ``.bin`` and ``.json`` that fe.tokenize writes with "bytes" (or its ValueError);
+    ``strings``: through the strings that every other tokenizer takes."""
+    with pytest.MonkeyPatch.context() as mp:
+        if strings:
+            blocks = Corpus.blocks
+            mp.setattr(Corpus, "blocks", lambda self, byte_ids: blocks(self))
+        try:
+            tf = fe.tokenize(paths, "bytes", out, **options)
+        except ValueError as e:
+            return str(e)
+    with open(tf.path, "rb") as ids, open(tf.sidecar, "rb") as meta:
+        return ids.read(), meta.read()
+
+
+def same_both_ways(paths, folder, **options) -> bytes | str:
+    ours = outputs(paths, os.path.join(folder, "ids", "out"), False, **options)
+    assert ours == outputs(paths, os.path.join(folder, "strings", "out"), True, **options)
+    return ours[0] if isinstance(ours, tuple) else ours
+
+
+@pytest.mark.parametrize("errors", ["strict", "replace"])
+@pytest.mark.parametrize("doc", ["line", "file"])
+def test_byte_ids_without_strings_match_the_strings(tmp_path, errors, doc):
+    text = "first\r\n\r\n\nsecond 😀𝔘\n" + "é" * 40 + "\r\nlone\rcr\n" + "x" * 70 + "😀\r\n"
+    invalid = b"a\xe2\x82\nb\xff\r\n" + text.encode() + b"\x80\xf0\x9f\x98"
+    for suffix in (".txt", ".txt.gz"):
+        for data in [text + "no final line break 😀", text + "\r", "", "\r\n", invalid]:
+            path = write(tmp_path / f"a{suffix}", data)
+            # Blocks of 1 and 3 bytes split CRLFs and characters beyond the BMP.
+            for batch_bytes in [1, 3, 1 << 20]:
+                folder = tmp_path / f"{batch_bytes}"
+                result = same_both_ways(
+                    [path], folder, doc=doc, errors=errors, batch_bytes=batch_bytes
+                )
+                if data is invalid and errors == "strict":
+                    assert "invalid UTF-8 at " in result and "offset 1 (bytes e2 82)" in result
+
+
+def test_byte_ids_between_records_and_without_separators(tmp_path):
+    paths = [
+        write(tmp_path / "a.txt", "one\r\ntwo\n"),
+        write_jsonl(tmp_path / "b.jsonl", [{"text": "record"}]),
+        write(tmp_path / "c.txt.gz", "three\n\nfour"),
+        write_jsonl(tmp_path / "d.jsonl", [{"text": "last"}]),
+    ]
+    for separator in (True, False):
+        ids = same_both_ways(paths, tmp_path / f"{separator}", doc="line", separator=separator)
+        tokens = np.frombuffer(ids, np.uint16)
+        expect = ["one", "two", "record", "three", "", "four", "last"]
+        assert bytes(tokens[tokens < 256].tolist()).decode() == "".join(expect)
+        assert np.count_nonzero(tokens == 256) == (len(expect) if separator else 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(TRICKY), max_size=40),
+    batch_bytes=st.integers(1, 40),
+    doc=st.sampled_from(["file", "line"]),
+    errors=st.sampled_from(["strict", "replace"]),
+)
+def test_byte_ids_match_the_strings_on_any_bytes(parts, batch_bytes, doc, errors):
+    data = b"".join(p.encode() if isinstance(p, str) else p for p in parts)
+    with tempfile.TemporaryDirectory() as d:
+        path = write(os.path.join(d, "a.txt"), data)
+        ids = same_both_ways([path], d, doc=doc, errors=errors, batch_bytes=batch_bytes)
+        # Where blocks end changes nothing, not even for invalid UTF-8.
+        assert ids == same_both_ways([path], os.path.join(d, "whole"), doc=doc, errors=errors)
 
 
 # --- JSON Lines and Parquet --------------------------------------------------------------------

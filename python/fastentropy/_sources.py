@@ -23,6 +23,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Union, cast
 
+import numpy as np
+import numpy.typing as npt
+
 __all__ = ["Block", "Corpus", "SourceInfo", "format_of", "pieces"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -41,8 +44,10 @@ class Block:
 
     ``ends[i]`` says that a document ends after ``texts[i]`` (a separator follows it);
     ``masked[i]`` (only with a ``mask_field``) that its tokens are masked in. ``n_bytes`` and
-    ``n_chars`` are the UTF-8 bytes and code points of ``texts``; ``done`` the input bytes
-    (on disk, all files) read so far.
+    ``n_chars`` are the UTF-8 bytes and code points of the text; ``done`` the input bytes
+    (on disk, all files) read so far. ``ids``, when the reader made them (plain text for the
+    ``"bytes"`` tokenizer), holds the block's ids with a placeholder at each document end (a
+    line's LF), and the positions of the placeholders; ``texts`` and ``ends`` are then empty.
     """
 
     texts: list[str]
@@ -51,6 +56,7 @@ class Block:
     n_bytes: int
     n_chars: int
     done: int
+    ids: tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]] | None = None
 
 
 @dataclass
@@ -177,8 +183,12 @@ class Corpus:
         """Bytes on disk of all files."""
         return sum(f.size for f in self.files)
 
-    def blocks(self) -> Iterator[Block]:
-        """Read the corpus once, from the start, in blocks of about ``batch_bytes``."""
+    def blocks(self, byte_ids: bool = False) -> Iterator[Block]:
+        """Read the corpus once, from the start, in blocks of about ``batch_bytes``.
+
+        ``byte_ids``: plain text comes as the ids of the ``"bytes"`` tokenizer (``Block.ids``),
+        without a Python string per line.
+        """
         self.skipped_lines = 0
         base = 0
         for src, kind, doc in zip(self.files, self.kinds, self.docs):
@@ -186,20 +196,22 @@ class Corpus:
                 if kind == "parquet":
                     yield from self._parquet(src, base)
                 else:
-                    yield from self._stream(src, kind, doc == "line", base)
+                    yield from self._stream(src, kind, doc == "line", base, byte_ids)
             except EOFError as e:  # gzip's word for a truncated file
                 raise OSError(f"{src.path}: the compressed stream is truncated ({e})") from None
             except _zstd_error() as e:
                 raise OSError(f"{src.path}: not a valid zstd stream ({e})") from None
             base += src.size
 
-    def _stream(self, src: SourceInfo, kind: str, by_line: bool, base: int) -> Iterator[Block]:
+    def _stream(
+        self, src: SourceInfo, kind: str, by_line: bool, base: int, byte_ids: bool
+    ) -> Iterator[Block]:
         with _HashingReader(src.path) as raw:
             stream = _decompressed(src.path, io.BufferedReader(raw, _READ))
             if kind == "jsonl":
                 yield from self._jsonl(src.path, stream, raw, base)
             else:
-                yield from self._text(src.path, stream, raw, base, by_line)
+                yield from self._text(src.path, stream, raw, base, by_line, byte_ids)
             while raw.read(_READ):  # hash any bytes after the end of a compressed stream
                 pass
             src.sha256 = raw.sha256.hexdigest()
@@ -207,7 +219,13 @@ class Corpus:
     # --- plain text -----------------------------------------------------------------------
 
     def _text(
-        self, path: str, stream: IO[bytes], raw: _HashingReader, base: int, by_line: bool
+        self,
+        path: str,
+        stream: IO[bytes],
+        raw: _HashingReader,
+        base: int,
+        by_line: bool,
+        byte_ids: bool,
     ) -> Iterator[Block]:
         offset = 0  # of ``buf`` in the (decompressed) text
         buf = b""
@@ -219,26 +237,29 @@ class Corpus:
             if last:
                 cut = len(buf)
             else:
-                # Whole lines; a line longer than a batch is cut before a UTF-8 character
-                # (the last byte stays behind, so a CR is never parted from its LF).
+                # Whole lines; a line longer than a batch is cut before its last byte (so a
+                # CR is never parted from its LF) and not inside a character.
                 cut = buf.rfind(b"\n") + 1
                 if cut == 0 and len(buf) >= self.batch_bytes:
-                    cut = len(buf) - 1
-                    while cut > len(buf) - 4 and buf[cut] & 0xC0 == 0x80:
-                        cut -= 1
+                    cut = _char_start(buf, len(buf) - 1)
                 if cut <= 0:
                     continue
-            text = self._decode(buf[:cut], path, offset)
+            data = buf[:cut]
+            text = self._decode(data, path, offset)
             # Without a replacement character nothing was replaced: the text is the bytes.
-            n_bytes = cut if "\ufffd" not in text else len(text.encode("utf-8"))
+            # With one, the text's own bytes are what is tokenized.
+            if "\ufffd" in text:
+                data = text.encode("utf-8")
             offset += cut
             buf = buf[cut:]
-            if by_line:
-                yield self._lines(text, n_bytes, last, base + raw.pos)
+            if byte_ids:
+                yield _byte_ids(data, len(text), by_line, last, base + raw.pos)
+            elif by_line:
+                yield self._lines(text, len(data), last, base + raw.pos)
             else:
                 texts = pieces(text, self.piece)
                 ends = [False] * (len(texts) - 1) + [last]
-                yield Block(texts, ends, None, n_bytes, len(text), base + raw.pos)
+                yield Block(texts, ends, None, len(data), len(text), base + raw.pos)
 
     def _decode(self, data: bytes, path: str, offset: int, line: int = 0) -> str:
         try:
@@ -370,6 +391,37 @@ class Corpus:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _char_start(data: bytes, end: int) -> int:
+    """``end``, or the start of a character that ``data[:end]`` cuts short: decoding the text
+    in parts cut there is decoding it whole (the same errors, the same replacements)."""
+    for start in range(end - 1, max(end - 4, -1), -1):
+        byte = data[start]
+        if byte & 0xC0 != 0x80:  # not a continuation byte: how long its character is
+            length = 1 + (byte >= 0xC0) + (byte >= 0xE0) + (byte >= 0xF0)
+            return start if start + length > end else end
+    return end
+
+
+def _byte_ids(data: bytes, n_chars: int, by_line: bool, last: bool, done: int) -> Block:
+    """The block of plain text ``data`` (valid UTF-8 of ``n_chars`` code points) as ids of the
+    ``"bytes"`` tokenizer, with the documents and counts that the texts of the block would
+    give, found with numpy rather than with a Python string per line."""
+    ids = np.frombuffer(data, np.uint8)
+    # A line's LF is the placeholder of its end. Blocks end at a line break, or before the
+    # last byte of a long line, so a CR and its LF are never in different blocks.
+    ends = np.flatnonzero(ids == 10) if by_line else np.empty(0, np.intp)
+    crlf = (ends > 0) & (ids[ends - 1] == 13)
+    if crlf.any():
+        ids = np.delete(ids, ends[crlf] - 1)
+        ends -= np.cumsum(crlf)
+    n_bytes = len(ids) - len(ends)
+    # The end of the file ends the file's document, or its final line if no LF ended it.
+    if last and (not by_line or len(ids) > (ends[-1] + 1 if len(ends) else 0)):
+        ends = np.append(ends, len(ids))
+        ids = np.append(ids, np.uint8(10))
+    return Block([], [], None, n_bytes, n_chars - (len(data) - n_bytes), done, (ids, ends))
 
 
 def expand(inputs: Inputs) -> list[SourceInfo]:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._core import __version__
-from ._encoders import UINT32_TOP, Encoder, HFEncoder, TokenizerSpec, encoder_for
+from ._encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
 from ._ngram import Progress, _int_arg, _ProgressLine, _si
 from ._sources import Block, Corpus, Inputs, PathLike
 from ._tokens import open_tokens
@@ -373,7 +373,8 @@ def tokenize(
         with _Output(stem, dtype, corpus.mask_field is not None) as output:
             if trains and isinstance(encoder, HFEncoder):
                 output.save_tokenizer(encoder.tokenizer.to_str())
-            batches = _batches(corpus.blocks(), batch_bytes)
+            blocks = corpus.blocks(byte_ids=isinstance(encoder, BytesEncoder))
+            batches = _batches(blocks, batch_bytes)
             counts = _run(encoder, batches, sep, output, threads, report, report.total - size)
             report.show(report.total)
             meta = {
@@ -418,13 +419,19 @@ def _run(
     counts = {"n_tokens": 0, "n_documents": 0, "n_bytes": 0, "n_chars": 0}
 
     def write(futures: list[Future[Any]], batch: Block) -> None:
-        results = [f.result() for f in futures]
-        flat = np.concatenate([r[0] for r in results])
-        lengths = np.concatenate([r[1] for r in results])
-        tokens, mask = _assemble(flat, lengths, batch, sep, output.dtype)
+        if batch.ids is None:
+            results = [f.result() for f in futures]
+            flat = np.concatenate([r[0] for r in results])
+            lengths = np.concatenate([r[1] for r in results])
+            tokens, mask = _assemble(flat, lengths, batch, sep, output.dtype)
+            n_documents = sum(batch.ends)
+        else:
+            ids, ends = batch.ids
+            tokens, mask = _at_ends(ids, ends, sep, output.dtype), None
+            n_documents = len(ends)
         output.write(tokens, mask)
         counts["n_tokens"] += len(tokens)
-        counts["n_documents"] += sum(batch.ends)
+        counts["n_documents"] += n_documents
         counts["n_bytes"] += batch.n_bytes
         counts["n_chars"] += batch.n_chars
         report.tokens += len(tokens)
@@ -433,9 +440,11 @@ def _run(
     with ThreadPoolExecutor(parts) as pool:
         pending: tuple[list[Future[Any]], Block] | None = None
         for batch in batches:
-            step = len(batch.texts) // parts + 1
-            chunks = [batch.texts[i : i + step] for i in range(0, len(batch.texts), step)]
-            submitted = [pool.submit(encoder.encode, c) for c in chunks or [[]]]
+            submitted = []
+            if batch.ids is None:
+                step = len(batch.texts) // parts + 1
+                chunks = [batch.texts[i : i + step] for i in range(0, len(batch.texts), step)]
+                submitted = [pool.submit(encoder.encode, c) for c in chunks or [[]]]
             if pending is not None:
                 write(*pending)
             pending = (submitted, batch)
@@ -470,6 +479,18 @@ def _assemble(
     return _spread(flat, text, sep, dtype), None if mask is None else _spread(mask, text, False)
 
 
+def _at_ends(
+    ids: npt.NDArray[np.uint8], ends: npt.NDArray[np.intp], sep: int | None, dtype: np.dtype[Any]
+) -> npt.NDArray[Any]:
+    """The ids of a block that holds a placeholder at each document end (``ends``): the
+    separator there, or nothing."""
+    if sep is None:
+        return np.delete(ids, ends).astype(dtype)
+    tokens = ids.astype(dtype)
+    tokens[ends] = sep
+    return tokens
+
+
 def _spread(
     values: npt.NDArray[Any], where: npt.NDArray[np.bool_], fill: Any, dtype: Any = None
 ) -> npt.NDArray[Any]:
@@ -481,10 +502,14 @@ def _spread(
 
 
 def _batches(blocks: Iterator[Block], batch_bytes: int) -> Iterator[Block]:
-    """Consecutive blocks merged until each holds at least one batch of text."""
+    """Consecutive blocks of text merged until each holds at least one batch; blocks of ids
+    as they come (there is nothing to encode)."""
     merged: Block | None = None
     for block in blocks:
         if merged is None:
+            merged = block
+        elif block.ids is not None:
+            yield merged
             merged = block
         else:
             merged.texts += block.texts
@@ -494,7 +519,7 @@ def _batches(blocks: Iterator[Block], batch_bytes: int) -> Iterator[Block]:
             merged.n_bytes += block.n_bytes
             merged.n_chars += block.n_chars
             merged.done = block.done
-        if merged.n_bytes >= batch_bytes:
+        if merged.ids is not None or merged.n_bytes >= batch_bytes:
             yield merged
             merged = None
     if merged is not None:
