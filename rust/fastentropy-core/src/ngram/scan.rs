@@ -157,9 +157,49 @@ impl Scanner {
     }
 
     /// Without a mask every window of a run of order n counts or none does (validity is
-    /// the n-th field, shared by the run), so a run's count is its length: only the orders
-    /// that close at a key are touched, found by counting shared leading fields.
+    /// the n-th field, shared by the run), so a run's count is its length, and a run of
+    /// order n closes where neighbours share fewer than n leading fields.
     fn bucket_plain<K: Key>(&mut self, first: u32, tails: &[K]) {
+        if self.orders.iter().any(|o| o.keep) {
+            return self.bucket_kept(first, tails);
+        }
+        let Self {
+            bits,
+            orders,
+            hists,
+            shared,
+            ..
+        } = self;
+        let field = K::from((1u64 << *bits) - 1);
+        let top = 128 - K::BITS;
+        for o in orders.iter_mut() {
+            o.start = 0;
+        }
+        // Branch-free: whether a run closes at a key is data-dependent and unpredictable
+        // (most 5-grams are distinct, most bigrams are not), so every order is updated at
+        // every key and a run that does not close (or is not an n-gram) tallies into count
+        // 0, which no profile reads.
+        for (i, pair) in tails.windows(2).enumerate() {
+            let (prev, end) = (pair[0], i + 1);
+            let same = shared[(top + (prev ^ pair[1]).leading_zeros()) as usize] as usize;
+            for (o, hist) in orders.iter_mut().zip(hists.iter_mut()) {
+                let closes = o.n > same;
+                let valid = (prev >> o.shift) & field != K::ZERO;
+                hist.add(if closes & valid { end - o.start } else { 0 } as u64);
+                o.start = if closes { end } else { o.start };
+            }
+        }
+        if let Some(&last) = tails.last() {
+            for (o, hist) in orders.iter_mut().zip(hists.iter_mut()) {
+                let valid = (last >> o.shift) & field != K::ZERO;
+                hist.add(if valid { tails.len() - o.start } else { 0 } as u64);
+            }
+        }
+    }
+
+    /// As [`Self::bucket_plain`], also keeping the n-grams of one order: only the orders
+    /// that close at a key are touched.
+    fn bucket_kept<K: Key>(&mut self, first: u32, tails: &[K]) {
         let Self {
             bits,
             orders,
