@@ -105,6 +105,9 @@ pub(crate) struct Scanner {
     /// Without a mask: `shared[z]` is how many leading fields two keys share when their xor,
     /// as a u128, has z leading zeros (a table instead of a division by `bits`).
     shared: Vec<u8>,
+    /// Counts below [`DENSE_COUNTS`] of the j-th order at `small[j][count]`, without a mask:
+    /// added to `hists` by [`Scanner::finish`].
+    small: Vec<[u64; DENSE_COUNTS]>,
 }
 
 /// One tail order n and its open run.
@@ -136,6 +139,7 @@ impl Scanner {
                 })
                 .collect(),
             hists: vec![Histogram::default(); orders.len()],
+            small: vec![[0; DENSE_COUNTS]; orders.len()],
             kept: Kept::default(),
             shared: (0..=128u32)
                 .map(|z| {
@@ -163,18 +167,42 @@ impl Scanner {
         if self.orders.iter().any(|o| o.keep) {
             return self.bucket_kept(first, tails);
         }
+        // A fixed number of orders unrolls the per-key loop and keeps its state in registers.
+        match self.orders.len() {
+            1 => self.plain::<K, 1>(first, tails),
+            2 => self.plain::<K, 2>(first, tails),
+            3 => self.plain::<K, 3>(first, tails),
+            4 => self.plain::<K, 4>(first, tails),
+            5 => self.plain::<K, 5>(first, tails),
+            6 => self.plain::<K, 6>(first, tails),
+            7 => self.plain::<K, 7>(first, tails),
+            _ => self.bucket_kept(first, tails),
+        }
+    }
+
+    fn plain<K: Key, const M: usize>(&mut self, first: u32, tails: &[K]) {
+        let field = K::from((1u64 << self.bits) - 1);
+        let top = 128 - K::BITS;
+        let (mut n, mut shift, mut start) = ([0; M], [0; M], [0; M]);
+        for (j, o) in self.orders.iter().enumerate().take(M) {
+            (n[j], shift[j]) = (o.n, o.shift);
+        }
         let Self {
-            bits,
-            orders,
             hists,
             shared,
+            small,
             ..
         } = self;
-        let field = K::from((1u64 << *bits) - 1);
-        let top = 128 - K::BITS;
-        for o in orders.iter_mut() {
-            o.start = 0;
-        }
+        let Ok(small) = <&mut [[u64; DENSE_COUNTS]; M]>::try_from(&mut small[..]) else {
+            return self.bucket_kept(first, tails);
+        };
+        let mut tally = |j: usize, count: usize| {
+            if count < DENSE_COUNTS {
+                small[j][count] += 1;
+            } else {
+                hists[j].add(count as u64);
+            }
+        };
         // Branch-free: whether a run closes at a key is data-dependent and unpredictable
         // (most 5-grams are distinct, most bigrams are not), so every order is updated at
         // every key and a run that does not close (or is not an n-gram) tallies into count
@@ -182,17 +210,17 @@ impl Scanner {
         for (i, pair) in tails.windows(2).enumerate() {
             let (prev, end) = (pair[0], i + 1);
             let same = shared[(top + (prev ^ pair[1]).leading_zeros()) as usize] as usize;
-            for (o, hist) in orders.iter_mut().zip(hists.iter_mut()) {
-                let closes = o.n > same;
-                let valid = (prev >> o.shift) & field != K::ZERO;
-                hist.add(if closes & valid { end - o.start } else { 0 } as u64);
-                o.start = if closes { end } else { o.start };
+            for j in 0..M {
+                let closes = n[j] > same;
+                let valid = (prev >> shift[j]) & field != K::ZERO;
+                tally(j, if closes & valid { end - start[j] } else { 0 });
+                start[j] = if closes { end } else { start[j] };
             }
         }
         if let Some(&last) = tails.last() {
-            for (o, hist) in orders.iter_mut().zip(hists.iter_mut()) {
-                let valid = (last >> o.shift) & field != K::ZERO;
-                hist.add(if valid { tails.len() - o.start } else { 0 } as u64);
+            for j in 0..M {
+                let valid = (last >> shift[j]) & field != K::ZERO;
+                tally(j, if valid { tails.len() - start[j] } else { 0 });
             }
         }
     }
@@ -255,7 +283,10 @@ impl Scanner {
         }
     }
 
-    pub fn finish(self) -> (Vec<Histogram>, Kept) {
+    pub fn finish(mut self) -> (Vec<Histogram>, Kept) {
+        for (hist, small) in self.hists.iter_mut().zip(&self.small) {
+            hist.dense.iter_mut().zip(small).for_each(|(a, b)| *a += b);
+        }
         (self.hists, self.kept)
     }
 }

@@ -286,6 +286,10 @@ fn adversarial_inputs() {
         check_all(&[0u16, 1, 0, 1, 0], 3, &o);
     }
     let t: Vec<u32> = (0..100).map(|i| (i * i % 7) as u32).collect();
+    // Up to 9 tail orders: every unrolled scan (1..=7 orders) and the general one.
+    for max in 2..=10 {
+        check_all(&t, max, &none);
+    }
     for fill in [true, false] {
         let m = vec![fill; t.len()];
         check_all(&t, 5, &opts(None, Some(&m)));
