@@ -17,7 +17,9 @@
 //! partitions are chosen to fit the memory limit (a first token too large alone is split by
 //! its second token), counted in parallel, and their profiles simply add because they hold
 //! disjoint n-grams. Every sum is an integer sum, so the result
-//! is the same for any thread count and any memory limit.
+//! is the same for any thread count and any memory limit. Key buffers are mapped from the
+//! kernel per worker and unmapped at the end ([`buffer`]), so the allocator cannot keep them
+//! past the limit.
 
 mod buffer;
 mod keys;

@@ -69,15 +69,17 @@ pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
         });
     };
     let mut ranks = vec![0u32; tokens.len()];
-    // The table and the per-thread bitmaps of ids seen live beside the ranks.
-    let table =
-        4 * (max_id as usize + 1) + rayon::current_num_threads() * (max_id as usize / 8 + 8);
-    let (ids, counts, masked) =
-        if max_id < DENSE_IDS.max(tokens.len() as u64) && table <= pass.table_room {
-            dense_ranks(tokens, max_id, &mut ranks, pass)?
-        } else {
-            sparse_ranks(tokens, &mut ranks, pass)?
-        };
+    // The table and the per-thread bitmaps of ids seen live beside the ranks (sized only
+    // once `max_id` is known to be small: no overflow).
+    let dense = max_id < DENSE_IDS.max(tokens.len() as u64) && {
+        let ids = max_id as usize + 1;
+        4 * ids + rayon::current_num_threads() * (ids / 8 + 8) <= pass.table_room
+    };
+    let (ids, counts, masked) = if dense {
+        dense_ranks(tokens, max_id, &mut ranks, pass)?
+    } else {
+        sparse_ranks(tokens, &mut ranks, pass)?
+    };
     Ok(Vocab {
         ids,
         ranks,
