@@ -48,6 +48,11 @@ How to run
     python benches/ngram_speed.py                       # 2·10^7 tokens, a few minutes
     python benches/ngram_speed.py --tokens 100000000    # the issue's corpus size
     python benches/ngram_speed.py --quick               # 2·10^6 tokens, prints only
+    python benches/ngram_speed.py --scale-tokens 1e9    # + 10^9 uint16 tokens under 5GB
+
+``--scale-tokens N`` also writes N generated uint16 tokens (about 2 GB for 10^9: check the
+free space of the temporary directory) and counts them once with ``--scale-limit``, to show
+peak RSS growth against the limit at that size.
 
 Writes ``benches/results/ngram_speed.json`` and ``docs/ngram_speed.md`` (a summary between
 ``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in ``docs/ngram_speed.md`` is kept).
@@ -77,11 +82,14 @@ from typing import Any
 import _common as common
 import fastentropy as fe
 import numpy as np
+from fastentropy._ngram import parse_size  # the library's own reading of "5GB"
 
 SEED = 20240611
 VOCAB = 50_000
 EXPONENT = 1.1
 CHAINS = 2_000
+#: Tokens per independently seeded block of the ``--scale-tokens`` file.
+SCALE_BLOCK = 10_000_000
 ORDERS = tuple(range(1, 6))
 #: The issue's target (synthetic corpus, orders 1..5, two cores).
 TARGET_RATE = 25e6
@@ -93,8 +101,10 @@ MiB = 1024.0 * 1024.0
 # --------------------------------------------------------------------------------- corpora
 
 
-def generate_markov(path: str, n: int, seed: int = SEED) -> dict[str, Any]:
-    """Write ``n`` uint32 tokens of the Zipfian order-1 Markov source to ``path`` (raw)."""
+def generate_markov(
+    path: str, n: int, seed: int = SEED, dtype: type = np.uint32, append: bool = False
+) -> dict[str, Any]:
+    """Write ``n`` tokens of the Zipfian order-1 Markov source to ``path`` (raw), or append."""
     rng = np.random.default_rng([seed, VOCAB])
     cdf = np.cumsum(np.arange(1, VOCAB + 1, dtype=np.float64) ** -EXPONENT)
     cdf /= cdf[-1]
@@ -109,8 +119,54 @@ def generate_markov(path: str, n: int, seed: int = SEED) -> dict[str, Any]:
         r = np.searchsorted(cdf, rng.random(chains), side="right")
         x = (a[x] * r + b[x]) % VOCAB
         out[i] = x
-    np.ascontiguousarray(out.T).ravel()[:n].tofile(path)
+    with open(path, "ab" if append else "wb") as f:
+        np.ascontiguousarray(out.T).ravel()[:n].astype(dtype, copy=False).tofile(f)
     return {"chains": chains, "chain_length": steps}
+
+
+def measure_scale(workdir: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Count ``--scale-tokens`` uint16 tokens under ``--scale-limit``: peak RSS against it.
+
+    The file is written in blocks of ``SCALE_BLOCK`` tokens, each from the synthetic source
+    with its own seed (``SEED + 1 + block``), and removed afterwards.
+    """
+    path = os.path.join(workdir, "scale.bin")
+    n = args.scale_tokens
+    t0 = time.perf_counter()
+    for k, start in enumerate(range(0, n, SCALE_BLOCK)):
+        size = min(SCALE_BLOCK, n - start)
+        generate_markov(path, size, seed=SEED + 1 + k, dtype=np.uint16, append=True)
+    gen = time.perf_counter() - t0
+    print(f"scale: {n:,} uint16 tokens generated in {gen:.0f} s", flush=True)
+    spec = {
+        "path": path,
+        "dtype": "uint16",
+        "orders": ORDERS,
+        "kind": "ours",
+        "threads": None,
+        "repeats": 1,
+        "memory_limit": args.scale_limit,
+    }
+    try:
+        res = run_step(spec)
+    finally:
+        os.remove(path)
+    res.pop("profiles")
+    limit_mib = parse_size(args.scale_limit) / MiB
+    print(
+        f"  ours, all threads, memory_limit={args.scale_limit} ... {res['seconds']:.0f} s, "
+        f"{res['tokens_per_s'] / 1e6:.2f} M tokens/s, peak RSS growth "
+        f"{res['peak_rss_growth_mib']:.0f} MiB (limit {limit_mib:.0f} MiB)",
+        flush=True,
+    )
+    return {
+        "tokens": n,
+        "dtype": "uint16",
+        "memory_limit": args.scale_limit,
+        "limit_mib": limit_mib,
+        "generate_seconds": gen,
+        **res,
+    }
 
 
 def fetch_gcide(workdir: str) -> tuple[str | None, str]:
@@ -207,6 +263,21 @@ def counter_profiles(tokens: np.ndarray, orders: tuple[int, ...]) -> dict[int, t
 # ----------------------------------------------------------------------------- measurement
 
 
+def status_or_none(field: str) -> int | None:
+    try:
+        return common.status_kib(field)
+    except (OSError, KeyError):
+        return None
+
+
+def process_peak_kib(before_reset: int | None) -> float:
+    """The process's peak RSS in KiB: VmHWM across the reset where readable, else ru_maxrss."""
+    after = status_or_none("VmHWM")
+    if before_reset is None or after is None:
+        return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return float(max(before_reset, after))
+
+
 def step(spec: dict[str, Any]) -> dict[str, Any]:
     """One measured step, run in a fresh process: time ``spec['kind']`` and its peak RSS."""
     tokens = fe.open_tokens(spec["path"], dtype=spec["dtype"])
@@ -233,6 +304,9 @@ def step(spec: dict[str, Any]) -> dict[str, Any]:
         def call() -> dict[int, tuple]:
             return counter_profiles(tokens, orders)
 
+    # ru_maxrss survives exec, so a spawned step would report its parent's peak: the step's
+    # own peak is its VmHWM before the reset (interpreter and input) or after the calls.
+    hwm0 = status_or_none("VmHWM")
     reset = common.reset_peak()
     rss0 = common.status_kib("VmRSS")
     times = []
@@ -248,7 +322,7 @@ def step(spec: dict[str, Any]) -> dict[str, Any]:
         "tokens": len(tokens),
         "tokens_per_s": len(tokens) / min(times),
         "peak_rss_growth_mib": growth,
-        "process_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "process_peak_rss_mib": process_peak_kib(hwm0) / 1024.0,
         "profiles": {n: (ks.tolist(), mks.tolist()) for n, (ks, mks) in result.items()},
     }
     if kind == "counter":
@@ -393,6 +467,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         os.remove(path)
+        scale = measure_scale(tmp, args) if args.scale_tokens else None
         if args.no_text:
             text_note = "skipped (--no-text)"
             text_path = None
@@ -424,6 +499,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "bytes_per_token": TARGET_BYTES_PER_TOKEN,
         },
         "corpora": corpora,
+        "scale": scale,
         "load_average_start_end": [load_before[0], os.getloadavg()[0]],
         "wall_seconds": time.perf_counter() - started,
     }
@@ -495,6 +571,25 @@ def tables(results: dict[str, Any]) -> str:
             out.append(f"- {label}: {status}")
         out += [""]
     out.append(target_verdict(results))
+    scale = results.get("scale")
+    if scale and "error" not in scale:
+        growth, limit = scale["peak_rss_growth_mib"], scale["limit_mib"]
+        out += [
+            "",
+            f"## scale: {scale['tokens']:,} uint16 tokens, memory_limit={scale['memory_limit']}",
+            "",
+            "Orders 1..5, all threads, one call on a generated file (blocks of "
+            f"{SCALE_BLOCK:,} tokens from the synthetic source, each seeded on its own): "
+            f"{scale['seconds']:.0f} s, {scale['tokens_per_s'] / 1e6:.2f} M tokens/s; peak RSS "
+            f"growth {fmt_mib(growth)} MiB against the limit's {limit:,.0f} MiB "
+            + (
+                "(not measured)."
+                if growth is None
+                else f"({'within' if growth <= limit else 'over'} it by "
+                f"{abs(limit - growth):,.0f} MiB); process peak "
+                f"{fmt_mib(scale['process_peak_rss_mib'])} MiB (input resident)."
+            ),
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -570,6 +665,15 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-limit", default="256MB", help="memory_limit of the partitioned run (256MB)"
     )
     parser.add_argument("--no-text", action="store_true", help="skip the dict-gcide corpus")
+    parser.add_argument(
+        "--scale-tokens",
+        type=lambda s: int(float(s)),
+        default=0,
+        help="also count this many generated uint16 tokens under --scale-limit (e.g. 1e9)",
+    )
+    parser.add_argument(
+        "--scale-limit", default="5GB", help="memory_limit of the --scale-tokens run (5GB)"
+    )
     common.add_output_args(parser, "markdown path (default docs/ngram_speed.md, full run)")
     args = parser.parse_args(argv)
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import _thread
 import math
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections import Counter
@@ -232,6 +235,45 @@ def test_memory_limit_strings():
     base = fe.count_ngrams(arr, 2).profile()
     assert fe.count_ngrams(arr, 2, memory_limit="64MB").profile() == base
     assert fe.count_ngrams(arr, 2, memory_limit=2**26).profile() == base
+
+
+# A fresh interpreter counts a skewed byte corpus (a quarter of the windows start with one
+# token, so it is split by its second) three times under a limit, and prints the growth of
+# its peak RSS over its RSS just before (the input resident), in bytes.
+_PEAK_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np, fastentropy as fe
+
+    def status(key):
+        with open("/proc/self/status") as f:
+            line = next(x for x in f if x.startswith(key + ":"))
+        return int(line.split()[1]) * 1024
+
+    rng = np.random.default_rng(11)
+    n = {n}
+    t = rng.integers(97, 123, n, dtype=np.uint8)
+    t[rng.integers(0, n, n // 3)] = 32
+    base = fe.ngram_profiles(t[:100_000], range(1, 6))
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current RSS
+    before = status("VmRSS")
+    for _ in range(3):
+        fe.ngram_profiles(t, range(1, 6), memory_limit={limit}, threads=2)
+    print(status("VmHWM") - before)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_memory_limit_bounds_peak_rss_on_skewed_text():
+    n, limit = 16_000_000, 96_000_000  # ranks take 64 MB: 32 MB left for keys
+    script = _PEAK_SCRIPT.format(n=n, limit=limit)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, check=True
+    )
+    growth = int(out.stdout.split()[-1])
+    # A small constant above the limit: partial huge pages, thread stacks, results.
+    assert growth <= limit + 16 * 2**20, f"peak RSS grew by {growth} bytes, limit {limit}"
 
 
 # --- progress and interruption -------------------------------------------------------------

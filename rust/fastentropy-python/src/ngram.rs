@@ -4,8 +4,8 @@
 //! waits for it and, every ~100 ms, re-attaches to check for signals (Ctrl-C) and to report
 //! progress to the Python callable. Signals are polled from the calling (main) thread because
 //! CPython runs signal handlers only there: `check_signals` on a worker thread is a no-op. A
-//! pending exception sets the core's cancel flag, the count stops at its next chunk or
-//! partition, and the exception is re-raised.
+//! pending exception sets the core's cancel flag, the count stops at its next chunk of tokens
+//! or bucket of keys, and the exception is re-raised.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;

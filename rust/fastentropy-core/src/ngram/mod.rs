@@ -17,8 +17,11 @@
 //! partitions are chosen to fit the memory limit (a first token too large alone is split by
 //! its second token), counted in parallel, and their profiles simply add because they hold
 //! disjoint n-grams. Every sum is an integer sum, so the result
-//! is the same for any thread count and any memory limit.
+//! is the same for any thread count and any memory limit. Key buffers are mapped from the
+//! kernel per worker and unmapped at the end ([`buffer`]), so the allocator cannot keep them
+//! past the limit.
 
+mod buffer;
 mod keys;
 mod partition;
 mod scan;
@@ -28,6 +31,7 @@ mod vocab;
 mod tests;
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 use keys::{Key, Layout};
 use partition::Job;
@@ -51,9 +55,11 @@ pub struct CountOptions<'a> {
     pub memory_limit: Option<usize>,
     /// Worker threads; `None` uses all cores.
     pub threads: Option<usize>,
-    /// Called with `(done, total)` in tokens as partitions finish, in increasing order.
+    /// Called with `(done, total)` in tokens' worth of work, in increasing order: as chunks
+    /// of tokens are remapped (the first fifth), then as partitions finish.
     pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
-    /// When set, counting stops between chunks or partitions with [`Error::Cancelled`].
+    /// When set, counting stops at the next chunk of tokens or bucket of keys with
+    /// [`Error::Cancelled`].
     pub cancel: Option<&'a AtomicBool>,
 }
 
@@ -218,7 +224,23 @@ fn count_in_pool<T: Token>(
         rank_bytes,
         "the ranks of the tokens (4 bytes each)",
     )?;
-    let vocab = vocab::remap(tokens, opts.separator, opts.mask, opts.cancel)?;
+    let progress = Progress {
+        report: opts.progress,
+        total: tokens.len() as u64,
+        state: Mutex::new((0, 0)),
+    };
+    let vocab = vocab::remap(
+        tokens,
+        &vocab::Pass {
+            separator: opts.separator,
+            mask: opts.mask,
+            cancel: opts.cancel,
+            table_room: opts
+                .memory_limit
+                .map_or(usize::MAX, |l| l.saturating_sub(rank_bytes)),
+            progress: &|n| progress.remapped(n),
+        },
+    )?;
     let fixed = rank_bytes + vocab.table_bytes();
     check_limit(
         opts.memory_limit,
@@ -245,9 +267,9 @@ fn count_in_pool<T: Token>(
                 keep: keep.filter(|&n| n >= 2).map(|n| n - 1),
             };
             if tail.width() <= 64 {
-                count_keys::<u64>(&job, &vocab.counts, fixed, opts)?
+                count_keys::<u64>(&job, &vocab.counts, fixed, opts, &progress)?
             } else {
-                count_keys::<u128>(&job, &vocab.counts, fixed, opts)?
+                count_keys::<u128>(&job, &vocab.counts, fixed, opts, &progress)?
             }
         }
     };
@@ -287,6 +309,7 @@ fn count_keys<K: Key>(
     counts: &[u64],
     fixed: usize,
     opts: &CountOptions<'_>,
+    progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let threads = rayon::current_num_threads();
     let key_bytes = size_of::<K>();
@@ -321,7 +344,40 @@ fn count_keys<K: Key>(
         partition::too_small(limit, needed, largest, true)
     })?;
     drop(pairs);
-    partition::run::<K>(job, counts, &ranges, opts)
+    partition::run::<K>(job, counts, &ranges, opts, progress)
+}
+
+/// Share of the progress (percent) taken by the remap pass, about its share of the time.
+const REMAP_SHARE: u128 = 20;
+
+/// Progress in tokens' worth of work: the remap pass is its first [`REMAP_SHARE`] percent,
+/// the partitions' windows the rest. Reports come under one lock, so they never decrease.
+pub(crate) struct Progress<'a> {
+    report: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    total: u64,
+    /// Tokens remapped and windows counted so far.
+    state: Mutex<(u64, u64)>,
+}
+
+impl Progress<'_> {
+    pub fn remapped(&self, tokens: u64) {
+        self.advance(tokens, 0);
+    }
+
+    pub fn counted(&self, windows: u64) {
+        self.advance(0, windows);
+    }
+
+    fn advance(&self, tokens: u64, windows: u64) {
+        let Some(report) = self.report else {
+            return;
+        };
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 += tokens;
+        state.1 += windows;
+        let done = (state.0 as u128 * REMAP_SHARE + state.1 as u128 * (100 - REMAP_SHARE)) / 100;
+        report((done as u64).min(self.total), self.total);
+    }
 }
 
 fn check_limit(limit: Option<usize>, needed: usize, what: &str) -> Result<()> {

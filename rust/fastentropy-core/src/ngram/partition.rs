@@ -18,13 +18,13 @@
 
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 
+use super::buffer::KeyBuf;
 use super::keys::{Key, Layout};
 use super::scan::{Histogram, Kept, Scanner};
-use super::{cancelled, CountOptions, CHUNK};
+use super::{cancelled, CountOptions, Progress, CHUNK};
 use crate::error::{Error, Result};
 
 /// Partitions per thread when memory allows larger ones: enough to balance skewed
@@ -208,23 +208,27 @@ pub(crate) fn run<K: Key>(
     counts: &[u64],
     parts: &[Part],
     opts: &CountOptions<'_>,
+    progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
-    let total = job.ranks.len() as u64;
-    let done = Mutex::new(0u64);
+    let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
     let parts = parts
         .par_iter()
-        // One key buffer per worker, reused: fresh pages cost a fault each.
-        .map_init(Vec::new, |tails, part| {
-            cancelled(opts.cancel)?;
-            let result = count_partition::<K>(job, counts, part, tails);
-            if let Some(progress) = opts.progress {
-                // One lock so that reports arrive in increasing order.
-                let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
-                *done += part.windows;
-                progress(*done, total);
-            }
-            Ok(result)
-        })
+        // One key buffer per worker (rayon's split), reused: fresh pages cost a fault each.
+        // Each holds the longest partition's keys, which the limit allows per thread.
+        .map_init(
+            || None,
+            |tails: &mut Option<KeyBuf<K>>, part| {
+                cancelled(opts.cancel)?;
+                let tails = match tails {
+                    Some(t) => t,
+                    None => tails.insert(KeyBuf::new(longest, opts.memory_limit)?),
+                };
+                let result =
+                    count_partition::<K>(job, counts, part, tails.as_mut_slice(), opts.cancel)?;
+                progress.counted(part.windows);
+                Ok(result)
+            },
+        )
         .collect::<Result<Vec<_>>>()?;
     let mut hists = vec![Histogram::default(); job.orders.len()];
     let mut kept = Kept::default();
@@ -235,14 +239,14 @@ pub(crate) fn run<K: Key>(
     Ok((hists, kept))
 }
 
-fn count_partition<K: Key>(
+pub(crate) fn count_partition<K: Key>(
     job: &Job<'_>,
     counts: &[u64],
     part: &Part,
-    tails: &mut Vec<K>,
-) -> (Vec<Histogram>, Kept) {
+    tails: &mut [K],
+    cancel: Option<&AtomicBool>,
+) -> Result<(Vec<Histogram>, Kept)> {
     let range = part.firsts.clone();
-    let windows = part.keys as usize;
     let min_len = job.orders[0];
     let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
     // Bucket `b` (first rank `range.start + b`) fills `tails[start[b]..end[b]]`; its
@@ -262,43 +266,70 @@ fn count_partition<K: Key>(
         at += c as usize;
     }
     let start = end.clone();
-    // Grown only for a larger partition, to exactly its size: never pushed past, which
-    // would double it.
-    if tails.len() < windows {
-        // Cleared first so that growing does not copy stale keys.
-        tails.clear();
-        tails.reserve_exact(windows);
-        huge_pages(tails);
-        tails.resize(windows, K::ZERO);
-    }
-    for (i, &r) in job.ranks.iter().enumerate() {
-        if !range.contains(&r) {
-            continue;
+    // Whether a token starts a window of this partition is unpredictable (a branch per
+    // token would mispredict often), so 64 tokens at a time are tested branch-free into a
+    // bit mask and only the set bits are visited.
+    let width = range.end - range.start;
+    for (c, chunk) in job.ranks.chunks(64).enumerate() {
+        if c % (CHUNK / 64) == 0 {
+            cancelled(cancel)?;
         }
-        if let Some(seconds) = &part.seconds {
-            if !seconds.contains(&job.ranks.get(i + 1).copied().unwrap_or(0)) {
+        let mut hits = (chunk.iter().enumerate()).fold(0u64, |m, (j, &r)| {
+            m | ((r.wrapping_sub(range.start) < width) as u64) << j
+        });
+        // The writes land in thousands of buckets, nearly each a cache miss: announcing
+        // them all first lets the misses overlap instead of queueing behind each other.
+        let mut ahead = hits;
+        while ahead != 0 {
+            let j = ahead.trailing_zeros() as usize;
+            ahead &= ahead - 1;
+            let b = chunk[j].wrapping_sub(range.start) as usize;
+            prefetch(tails.as_ptr().wrapping_add(end[b]));
+        }
+        while hits != 0 {
+            let j = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            let (i, r) = (c * 64 + j, chunk[j]);
+            if let Some(seconds) = &part.seconds {
+                if !seconds.contains(&job.ranks.get(i + 1).copied().unwrap_or(0)) {
+                    continue;
+                }
+            }
+            let (tail, len) = job.tail.build::<K>(job.ranks, job.mask, i + 1);
+            if len < min_len {
                 continue;
             }
+            // Flag bits (the key's low bits) exist only with a mask, and only up to `len`.
+            if job.mask.is_some() && tail & K::from(wanted) == K::ZERO {
+                continue;
+            }
+            let b = (r - range.start) as usize;
+            tails[end[b]] = tail;
+            end[b] += 1;
         }
-        let (tail, len) = job.tail.build::<K>(job.ranks, job.mask, i + 1);
-        if len < min_len {
-            continue;
-        }
-        // Flag bits (the key's low bits) exist only with a mask, and only up to `len`.
-        if job.mask.is_some() && tail & K::from(wanted) == K::ZERO {
-            continue;
-        }
-        let b = (r - range.start) as usize;
-        tails[end[b]] = tail;
-        end[b] += 1;
     }
     let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
     for (b, (&s, &e)) in start.iter().zip(&end).enumerate() {
+        // Between buckets: one sort takes well under a second unless a split first token
+        // fills the whole buffer.
+        cancelled(cancel)?;
         let bucket = &mut tails[s..e];
         bucket.sort_unstable();
         scanner.bucket(range.start + b as u32, bucket);
     }
-    scanner.finish()
+    Ok(scanner.finish())
+}
+
+/// Asks for the cache line at `p` ahead of a write; a hint that never faults.
+#[inline]
+fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// The error for a budget that cannot hold the largest partition: `largest` windows that
@@ -316,30 +347,4 @@ pub(crate) fn too_small(limit: usize, needed: usize, largest: u64, pair: bool) -
             "{what} {largest} windows, and their keys must fit in memory at once (per thread)"
         ),
     }
-}
-
-/// Asks for transparent huge pages over a buffer's allocation before it is touched:
-/// scattering into thousands of buckets touches pages at random, and with 4 KiB pages
-/// nearly every write would miss the TLB.
-fn huge_pages<K>(buf: &mut Vec<K>) {
-    #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = buf.as_mut_ptr() as usize;
-        let end = start + buf.capacity() * size_of::<K>();
-        let aligned = start.next_multiple_of(PAGE);
-        if end > aligned {
-            // SAFETY: the range lies inside the vector's own allocation, and MADV_HUGEPAGE
-            // only changes how the kernel backs it, never its contents. Failure is harmless.
-            unsafe {
-                libc::madvise(
-                    aligned as *mut libc::c_void,
-                    end - aligned,
-                    libc::MADV_HUGEPAGE,
-                );
-            }
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = buf;
 }

@@ -105,6 +105,9 @@ pub(crate) struct Scanner {
     /// Without a mask: `shared[z]` is how many leading fields two keys share when their xor,
     /// as a u128, has z leading zeros (a table instead of a division by `bits`).
     shared: Vec<u8>,
+    /// Counts below [`DENSE_COUNTS`] of the j-th order at `small[j][count]`, without a mask:
+    /// added to `hists` by [`Scanner::finish`].
+    small: Vec<[u64; DENSE_COUNTS]>,
 }
 
 /// One tail order n and its open run.
@@ -136,6 +139,7 @@ impl Scanner {
                 })
                 .collect(),
             hists: vec![Histogram::default(); orders.len()],
+            small: vec![[0; DENSE_COUNTS]; orders.len()],
             kept: Kept::default(),
             shared: (0..=128u32)
                 .map(|z| {
@@ -157,9 +161,73 @@ impl Scanner {
     }
 
     /// Without a mask every window of a run of order n counts or none does (validity is
-    /// the n-th field, shared by the run), so a run's count is its length: only the orders
-    /// that close at a key are touched, found by counting shared leading fields.
+    /// the n-th field, shared by the run), so a run's count is its length, and a run of
+    /// order n closes where neighbours share fewer than n leading fields.
     fn bucket_plain<K: Key>(&mut self, first: u32, tails: &[K]) {
+        if self.orders.iter().any(|o| o.keep) {
+            return self.bucket_kept(first, tails);
+        }
+        // A fixed number of orders unrolls the per-key loop and keeps its state in registers.
+        match self.orders.len() {
+            1 => self.plain::<K, 1>(first, tails),
+            2 => self.plain::<K, 2>(first, tails),
+            3 => self.plain::<K, 3>(first, tails),
+            4 => self.plain::<K, 4>(first, tails),
+            5 => self.plain::<K, 5>(first, tails),
+            6 => self.plain::<K, 6>(first, tails),
+            7 => self.plain::<K, 7>(first, tails),
+            _ => self.bucket_kept(first, tails),
+        }
+    }
+
+    fn plain<K: Key, const M: usize>(&mut self, first: u32, tails: &[K]) {
+        let field = K::from((1u64 << self.bits) - 1);
+        let top = 128 - K::BITS;
+        let (mut n, mut shift, mut start) = ([0; M], [0; M], [0; M]);
+        for (j, o) in self.orders.iter().enumerate().take(M) {
+            (n[j], shift[j]) = (o.n, o.shift);
+        }
+        let Self {
+            hists,
+            shared,
+            small,
+            ..
+        } = self;
+        let Ok(small) = <&mut [[u64; DENSE_COUNTS]; M]>::try_from(&mut small[..]) else {
+            return self.bucket_kept(first, tails);
+        };
+        let mut tally = |j: usize, count: usize| {
+            if count < DENSE_COUNTS {
+                small[j][count] += 1;
+            } else {
+                hists[j].add(count as u64);
+            }
+        };
+        // Branch-free: whether a run closes at a key is data-dependent and unpredictable
+        // (most 5-grams are distinct, most bigrams are not), so every order is updated at
+        // every key and a run that does not close (or is not an n-gram) tallies into count
+        // 0, which no profile reads.
+        for (i, pair) in tails.windows(2).enumerate() {
+            let (prev, end) = (pair[0], i + 1);
+            let same = shared[(top + (prev ^ pair[1]).leading_zeros()) as usize] as usize;
+            for j in 0..M {
+                let closes = n[j] > same;
+                let valid = (prev >> shift[j]) & field != K::ZERO;
+                tally(j, if closes & valid { end - start[j] } else { 0 });
+                start[j] = if closes { end } else { start[j] };
+            }
+        }
+        if let Some(&last) = tails.last() {
+            for j in 0..M {
+                let valid = (last >> shift[j]) & field != K::ZERO;
+                tally(j, if valid { tails.len() - start[j] } else { 0 });
+            }
+        }
+    }
+
+    /// As [`Self::bucket_plain`], also keeping the n-grams of one order: only the orders
+    /// that close at a key are touched.
+    fn bucket_kept<K: Key>(&mut self, first: u32, tails: &[K]) {
         let Self {
             bits,
             orders,
@@ -215,7 +283,10 @@ impl Scanner {
         }
     }
 
-    pub fn finish(self) -> (Vec<Histogram>, Kept) {
+    pub fn finish(mut self) -> (Vec<Histogram>, Kept) {
+        for (hist, small) in self.hists.iter_mut().zip(&self.small) {
+            hist.dense.iter_mut().zip(small).for_each(|(a, b)| *a += b);
+        }
         (self.hists, self.kept)
     }
 }

@@ -286,6 +286,10 @@ fn adversarial_inputs() {
         check_all(&[0u16, 1, 0, 1, 0], 3, &o);
     }
     let t: Vec<u32> = (0..100).map(|i| (i * i % 7) as u32).collect();
+    // Up to 9 tail orders: every unrolled scan (1..=7 orders) and the general one.
+    for max in 2..=10 {
+        check_all(&t, max, &none);
+    }
     for fill in [true, false] {
         let m = vec![fill; t.len()];
         check_all(&t, 5, &opts(None, Some(&m)));
@@ -469,6 +473,53 @@ fn cancellation_stops_the_count() {
         ..Default::default()
     };
     assert_eq!(ngram_profiles(&t, &[3], &o), Err(Error::Cancelled));
+}
+
+#[test]
+fn progress_reports_the_remap_pass() {
+    let t: Vec<u32> = (0..5 * CHUNK).map(|i| (i * 7919 % 1000) as u32).collect();
+    let seen = Mutex::new(Vec::new());
+    let report = |done, total| seen.lock().unwrap().push((done, total));
+    let o = CountOptions {
+        progress: Some(&report),
+        threads: Some(1),
+        ..Default::default()
+    };
+    ngram_profiles(&t, &[3], &o).unwrap();
+    let seen = seen.into_inner().unwrap();
+    // One report per chunk remapped, each within the remap pass's fifth of the total.
+    let total = t.len() as u64;
+    let remap: Vec<u64> = (seen.iter().map(|&(d, _)| d))
+        .take_while(|&d| d <= total / 5)
+        .collect();
+    assert_eq!(remap.len(), 5, "{seen:?}");
+    assert!(remap.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen.last(), Some(&(total, total)));
+}
+
+#[test]
+fn cancellation_stops_a_partition() {
+    let t: Vec<u32> = (0..3 * CHUNK as u32).map(|i| i % 1000 + 1).collect();
+    let counts: Vec<u64> = std::iter::once(0)
+        .chain((1..=1000).map(|r| t.iter().filter(|&&x| x == r).count() as u64))
+        .collect();
+    let tail = Layout::new(2, 1000, false, 3).unwrap();
+    let job = Job {
+        ranks: &t,
+        mask: None,
+        tail,
+        orders: &[2],
+        keep: None,
+    };
+    let parts = partition::plan(&counts, u64::MAX, 1, &[], &[]).unwrap();
+    let mut keys = vec![0u64; t.len()];
+    let flag = AtomicBool::new(false);
+    let part = &parts[0];
+    let ok = partition::count_partition::<u64>(&job, &counts, part, &mut keys, Some(&flag));
+    assert!(ok.is_ok());
+    flag.store(true, Ordering::Relaxed);
+    let stopped = partition::count_partition::<u64>(&job, &counts, part, &mut keys, Some(&flag));
+    assert_eq!(stopped.err(), Some(Error::Cancelled));
 }
 
 #[test]

@@ -44,13 +44,21 @@ impl Vocab {
     }
 }
 
-/// Validates ids and remaps them. The first negative id (lowest position) is reported.
-pub(crate) fn remap<T: Token>(
-    tokens: &[T],
-    separator: Option<u64>,
-    mask: Option<&[bool]>,
-    cancel: Option<&AtomicBool>,
-) -> Result<Vocab> {
+/// What the remap pass needs besides the tokens.
+pub(crate) struct Pass<'a> {
+    pub separator: Option<u64>,
+    pub mask: Option<&'a [bool]>,
+    pub cancel: Option<&'a AtomicBool>,
+    /// Bytes the dense id table may take (the caller's limit less the ranks).
+    pub table_room: usize,
+    /// Called with the number of tokens of each chunk remapped.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Validates ids and remaps them, tallying the histogram in the same pass. The first
+/// negative id (lowest position) is reported.
+pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
+    let (separator, cancel) = (pass.separator, pass.cancel);
     let max_id = max_id(tokens, separator, cancel)?;
     let Some(max_id) = max_id else {
         return Ok(Vocab {
@@ -61,12 +69,17 @@ pub(crate) fn remap<T: Token>(
         });
     };
     let mut ranks = vec![0u32; tokens.len()];
-    let ids = if max_id < DENSE_IDS.max(tokens.len() as u64) {
-        dense_ranks(tokens, separator, max_id, &mut ranks, cancel)?
-    } else {
-        sparse_ranks(tokens, separator, &mut ranks, cancel)?
+    // The table and the per-thread bitmaps of ids seen live beside the ranks (sized only
+    // once `max_id` is known to be small: no overflow).
+    let dense = max_id < DENSE_IDS.max(tokens.len() as u64) && {
+        let ids = max_id as usize + 1;
+        4 * ids + rayon::current_num_threads() * (ids / 8 + 8) <= pass.table_room
     };
-    let (counts, masked) = histogram(&ranks, ids.len(), mask, cancel)?;
+    let (ids, counts, masked) = if dense {
+        dense_ranks(tokens, max_id, &mut ranks, pass)?
+    } else {
+        sparse_ranks(tokens, &mut ranks, pass)?
+    };
     Ok(Vocab {
         ids,
         ranks,
@@ -105,14 +118,17 @@ fn max_id<T: Token>(
         )
 }
 
-/// Ranks through a table indexed by id; returns the id of each rank.
+/// The id of each rank, and the histograms of [`Vocab`].
+type Remapped = (Vec<u64>, Vec<u64>, Vec<u64>);
+
+/// Ranks through a table indexed by id.
 fn dense_ranks<T: Token>(
     tokens: &[T],
-    separator: Option<u64>,
     max_id: u64,
     ranks: &mut [u32],
-    cancel: Option<&AtomicBool>,
-) -> Result<Vec<u64>> {
+    pass: &Pass<'_>,
+) -> Result<Remapped> {
+    let (separator, cancel) = (pass.separator, pass.cancel);
     let words = (max_id as usize) / 64 + 1;
     let seen = tokens
         .par_chunks(CHUNK)
@@ -147,23 +163,19 @@ fn dense_ranks<T: Token>(
             bits &= bits - 1;
         }
     }
-    fill_ranks(tokens, ranks, cancel, |id| {
+    let (counts, masked) = fill_ranks(tokens, ranks, ids.len(), pass, |id| {
         if Some(id) == separator {
             0
         } else {
             table[id as usize]
         }
     })?;
-    Ok(ids)
+    Ok((ids, counts, masked))
 }
 
 /// Ranks through a hash map, for ids too spread out for a table.
-fn sparse_ranks<T: Token>(
-    tokens: &[T],
-    separator: Option<u64>,
-    ranks: &mut [u32],
-    cancel: Option<&AtomicBool>,
-) -> Result<Vec<u64>> {
+fn sparse_ranks<T: Token>(tokens: &[T], ranks: &mut [u32], pass: &Pass<'_>) -> Result<Remapped> {
+    let (separator, cancel) = (pass.separator, pass.cancel);
     let seen = tokens
         .par_chunks(CHUNK)
         .try_fold(FxHashSet::default, |mut seen, chunk| {
@@ -185,10 +197,10 @@ fn sparse_ranks<T: Token>(
     for (r, &id) in ids.iter().enumerate() {
         table.insert(id, rank_of(r + 1)?);
     }
-    fill_ranks(tokens, ranks, cancel, |id| {
+    let (counts, masked) = fill_ranks(tokens, ranks, ids.len(), pass, |id| {
         table.get(&id).copied().unwrap_or(0)
     })?;
-    Ok(ids)
+    Ok((ids, counts, masked))
 }
 
 fn rank_of(r: usize) -> Result<u32> {
@@ -203,74 +215,78 @@ fn rank_of(r: usize) -> Result<u32> {
         })
 }
 
+/// Writes the rank of every token and, while the chunk is in cache, tallies occurrences and
+/// masked-in occurrences per rank.
 fn fill_ranks<T: Token>(
     tokens: &[T],
     ranks: &mut [u32],
-    cancel: Option<&AtomicBool>,
-    rank: impl Fn(u64) -> u32 + Sync,
-) -> Result<()> {
-    ranks
-        .par_chunks_mut(CHUNK)
-        .zip(tokens.par_chunks(CHUNK))
-        .try_for_each(|(out, chunk)| {
-            cancelled(cancel)?;
-            for (r, &t) in out.iter_mut().zip(chunk) {
-                *r = rank(t.id().unwrap_or(0));
-            }
-            Ok(())
-        })
-}
-
-/// Occurrences and masked-in occurrences per rank.
-fn histogram(
-    ranks: &[u32],
     distinct: usize,
-    mask: Option<&[bool]>,
-    cancel: Option<&AtomicBool>,
+    pass: &Pass<'_>,
+    rank: impl Fn(u64) -> u32 + Sync,
 ) -> Result<(Vec<u64>, Vec<u64>)> {
     let len = distinct + 1;
-    let in_mask = |c: usize, i: usize| mask.is_none_or(|m| m[c * CHUNK + i]);
-    let (counts, masked) = if distinct <= LOCAL_HISTOGRAM {
-        ranks
-            .par_chunks(CHUNK)
-            .enumerate()
-            .try_fold(
-                || (vec![0u64; len], vec![0u64; len]),
-                |(mut counts, mut masked), (c, chunk)| {
-                    cancelled(cancel)?;
-                    for (i, &r) in chunk.iter().enumerate() {
-                        counts[r as usize] += 1;
-                        masked[r as usize] += in_mask(c, i) as u64;
+    let mask = pass.mask;
+    // Per-thread arrays for small vocabularies; shared atomics above (per-thread copies of
+    // a huge histogram would cost more than contention).
+    let local = if distinct <= LOCAL_HISTOGRAM { len } else { 0 };
+    let shared: Vec<AtomicU64> = (0..len - local).map(|_| AtomicU64::new(0)).collect();
+    let shared_masked: Vec<AtomicU64> = (0..if mask.is_some() { len - local } else { 0 })
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    let masked_len = if mask.is_some() { local } else { 0 };
+    let add = |(mut a, mut am): (Vec<u64>, Vec<u64>), (b, bm): (Vec<u64>, Vec<u64>)| {
+        a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+        am.iter_mut().zip(&bm).for_each(|(x, y)| *x += y);
+        Ok((a, am))
+    };
+    let (counts, masked) = ranks
+        .par_chunks_mut(CHUNK)
+        .zip(tokens.par_chunks(CHUNK))
+        .enumerate()
+        .try_fold(
+            || (vec![0u64; local], vec![0u64; masked_len]),
+            |(mut counts, mut masked), (c, (out, chunk))| {
+                cancelled(pass.cancel)?;
+                for (r, &t) in out.iter_mut().zip(chunk) {
+                    *r = rank(t.id().unwrap_or(0));
+                }
+                let flags = mask.map(|m| &m[c * CHUNK..c * CHUNK + out.len()]);
+                match (local > 0, flags) {
+                    (true, None) => out.iter().for_each(|&r| counts[r as usize] += 1),
+                    (true, Some(f)) => {
+                        for (&r, &on) in out.iter().zip(f) {
+                            counts[r as usize] += 1;
+                            masked[r as usize] += on as u64;
+                        }
                     }
-                    Ok::<_, Error>((counts, masked))
-                },
-            )
-            .try_reduce(
-                || (vec![0u64; len], vec![0u64; len]),
-                |(mut a, mut am), (b, bm)| {
-                    a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-                    am.iter_mut().zip(&bm).for_each(|(x, y)| *x += y);
-                    Ok((a, am))
-                },
-            )?
-    } else {
-        let counts: Vec<AtomicU64> = (0..len).map(|_| AtomicU64::new(0)).collect();
-        let masked: Vec<AtomicU64> = (0..len).map(|_| AtomicU64::new(0)).collect();
-        ranks
-            .par_chunks(CHUNK)
-            .enumerate()
-            .try_for_each(|(c, chunk)| {
-                cancelled(cancel)?;
-                for (i, &r) in chunk.iter().enumerate() {
-                    counts[r as usize].fetch_add(1, Ordering::Relaxed);
-                    if in_mask(c, i) {
-                        masked[r as usize].fetch_add(1, Ordering::Relaxed);
+                    (false, None) => out.iter().for_each(|&r| {
+                        shared[r as usize].fetch_add(1, Ordering::Relaxed);
+                    }),
+                    (false, Some(f)) => {
+                        for (&r, &on) in out.iter().zip(f) {
+                            shared[r as usize].fetch_add(1, Ordering::Relaxed);
+                            if on {
+                                shared_masked[r as usize].fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                     }
                 }
-                Ok::<_, Error>(())
-            })?;
-        let plain = |v: Vec<AtomicU64>| v.into_iter().map(AtomicU64::into_inner).collect();
-        (plain(counts), plain(masked))
+                (pass.progress)(out.len() as u64);
+                Ok::<_, Error>((counts, masked))
+            },
+        )
+        .try_reduce(|| (vec![0u64; local], vec![0u64; masked_len]), add)?;
+    let plain = |v: Vec<AtomicU64>| v.into_iter().map(AtomicU64::into_inner).collect();
+    let (counts, masked) = if local > 0 {
+        (counts, masked)
+    } else {
+        (plain(shared), plain(shared_masked))
+    };
+    // Without a mask every occurrence is masked in.
+    let masked = if mask.is_some() {
+        masked
+    } else {
+        counts.clone()
     };
     Ok((counts, masked))
 }

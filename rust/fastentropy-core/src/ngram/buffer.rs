@@ -1,0 +1,116 @@
+//! Key buffers mapped straight from the kernel, so that the memory limit is kept.
+//!
+//! Key buffers are the engine's largest allocations. From the global allocator, a freed
+//! buffer may stay in the process: glibc raises its mmap threshold (up to 32 MiB) after a
+//! large free and keeps smaller chunks in per-thread arenas, so buffers sized per partition
+//! piled up past the limit on skewed text. A private anonymous mapping holds no memory until
+//! it is written, is advised onto huge pages, and goes back to the kernel when dropped.
+
+use super::keys::Key;
+use crate::error::{Error, Result};
+
+/// A zero-initialised buffer of `len` keys.
+pub(crate) struct KeyBuf<K: Key> {
+    #[cfg(target_os = "linux")]
+    map: Mapping,
+    #[cfg(not(target_os = "linux"))]
+    vec: Vec<K>,
+    len: usize,
+    _key: std::marker::PhantomData<K>,
+}
+
+impl<K: Key> KeyBuf<K> {
+    /// # Errors
+    /// [`Error::MemoryLimit`] when the system refuses the mapping.
+    pub fn new(len: usize, limit: Option<usize>) -> Result<Self> {
+        let bytes = len.max(1) * size_of::<K>();
+        #[cfg(target_os = "linux")]
+        let buf = Self {
+            map: Mapping::new(bytes).ok_or_else(|| Error::MemoryLimit {
+                limit: limit.unwrap_or(0) as u64,
+                needed: bytes as u64,
+                reason: format!("the system refused to map {bytes} bytes for one worker's keys"),
+            })?,
+            len,
+            _key: std::marker::PhantomData,
+        };
+        #[cfg(not(target_os = "linux"))]
+        let buf = {
+            let _ = (bytes, limit);
+            Self {
+                vec: vec![K::ZERO; len],
+                len,
+                _key: std::marker::PhantomData,
+            }
+        };
+        Ok(buf)
+    }
+
+    pub fn as_mut_slice(&mut self) -> &mut [K] {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: the mapping is at least `len` keys long, aligned to a page, zero-filled
+            // by the kernel (zero is a valid key: keys are plain integers), and borrowed
+            // mutably through `self` only.
+            unsafe { std::slice::from_raw_parts_mut(self.map.start.cast::<K>(), self.len) }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            &mut self.vec[..self.len]
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+struct Mapping {
+    /// What `mmap` returned, and its length (unmapped on drop).
+    base: *mut libc::c_void,
+    size: usize,
+    /// The first huge-page boundary inside it, where the keys start.
+    start: *mut u8,
+}
+
+// SAFETY: the mapping is plain memory owned by this value alone.
+#[cfg(target_os = "linux")]
+unsafe impl Send for Mapping {}
+
+#[cfg(target_os = "linux")]
+impl Mapping {
+    /// Transparent huge pages back only 2 MiB-aligned ranges.
+    const HUGE: usize = 2 << 20;
+
+    fn new(bytes: usize) -> Option<Self> {
+        // One huge page of slack to align the start; untouched, it never becomes resident.
+        let size = bytes.checked_add(Self::HUGE)?;
+        // SAFETY: a fresh private anonymous mapping; no existing memory is affected.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                size,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return None;
+        }
+        let offset = (base as usize).next_multiple_of(Self::HUGE) - base as usize;
+        // SAFETY: `offset < HUGE`, so `start..start + bytes` lies inside the mapping.
+        let start = unsafe { base.cast::<u8>().add(offset) };
+        // Scattering into thousands of buckets touches pages at random: with 4 KiB pages
+        // nearly every write would miss the TLB. Failure only costs speed.
+        // SAFETY: advice over the mapping's own range; it never changes its contents.
+        unsafe { libc::madvise(start.cast(), bytes, libc::MADV_HUGEPAGE) };
+        Some(Self { base, size, start })
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly what `mmap` returned; no slice of it outlives `self`.
+        unsafe { libc::munmap(self.base, self.size) };
+    }
+}
