@@ -8,9 +8,6 @@
 pub mod error;
 pub mod estimators;
 pub mod markov;
-// The crate's MSRV is 1.89 (AVX-512 intrinsics in `xent`), where clippy prefers
-// `is_multiple_of`; `ngram` predates that (to be migrated by its owner).
-#[allow(clippy::manual_is_multiple_of)]
 pub mod ngram;
 pub mod profile;
 pub mod quadrature;

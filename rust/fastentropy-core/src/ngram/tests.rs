@@ -177,7 +177,7 @@ fn skewed(len: usize) -> Vec<u32> {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            if i % 2 == 0 || x % 9 == 0 {
+            if i % 2 == 0 || x.is_multiple_of(9) {
                 7
             } else {
                 (x % 41) as u32 + 100
