@@ -52,25 +52,40 @@ pub(crate) const EXP_LO: f32 = -87.336_54;
 /// From here up, e^x overflows `f32` (the smallest `f32` above 128·ln 2).
 const EXP_HI: f32 = 88.722_84;
 
+/// p(r) for `K` vectors at once, step by step across them: Zen 1's FP scheduler holds too
+/// few 256-bit operations to overlap independent Horner chains written one after the other.
 #[inline(always)]
-unsafe fn poly<L: Lanes>(r: L::V) -> L::V {
-    let mut p = L::splat(C[5]);
+unsafe fn poly<L: Lanes, const K: usize>(r: [L::V; K]) -> [L::V; K] {
+    let mut p = [L::splat(C[5]); K];
     for &c in C[..5].iter().rev() {
-        p = L::fma(p, r, L::splat(c));
+        for i in 0..K {
+            p[i] = L::fma(p[i], r[i], L::splat(c));
+        }
     }
     p
 }
 
-/// `e^(x - k·LN2_HI)` lane by lane, where `bias = MAGIC + 127 - k`, within 1.9e-7 plus
-/// 1.9e-9·|n - k| relative, for lanes with `-125 <= n - k <= 127`; other lanes hold garbage
-/// for the caller to mask, except that a NaN stays NaN.
+/// `e^(x - k·LN2_HI)` lane by lane for `K` vectors, where `bias = MAGIC + 127 - k`, within
+/// 1.9e-7 plus 1.9e-9·|n - k| relative, for lanes with `-125 <= n - k <= 127`; other lanes
+/// hold garbage for the caller to mask, except that a NaN stays NaN.
 #[inline(always)]
-pub(crate) unsafe fn exp_scaled<L: Lanes>(x: L::V, bias: L::V) -> L::V {
-    let t = L::fma(x, L::splat(LOG2E), bias);
-    let n = L::sub(t, bias);
-    let r = L::fma(n, L::splat(-LN2_HI), x);
-    // A product rather than an exponent-field addition: it propagates NaN.
-    L::mul(poly::<L>(r), L::pow2(t))
+pub(crate) unsafe fn exp_scaled<L: Lanes, const K: usize>(
+    x: [L::V; K],
+    bias: L::V,
+) -> [L::V; K] {
+    let (mut t, mut r) = (x, x);
+    for i in 0..K {
+        t[i] = L::fma(x[i], L::splat(LOG2E), bias);
+    }
+    for i in 0..K {
+        r[i] = L::fma(L::sub(t[i], bias), L::splat(-LN2_HI), x[i]);
+    }
+    let mut p = poly::<L, K>(r);
+    for i in 0..K {
+        // A product rather than an exponent-field addition: it propagates NaN.
+        p[i] = L::mul(p[i], L::pow2(t[i]));
+    }
+    p
 }
 
 /// `e^x` over the whole `f32` range: flushed to 0 below [`EXP_LO`], `+inf` from `EXP_HI` up.
@@ -82,7 +97,8 @@ pub(crate) unsafe fn exp_lanes<L: Lanes>(x: L::V) -> L::V {
     let r = L::fma(n, L::splat(-LN2_HI), x);
     let r = L::fma(n, L::splat(-LN2_LO), r);
     // The exponent field of p(r) itself: 2^n alone may not be a normal f32 (n = 128, -126).
-    let y = L::ldexp_bits(poly::<L>(r), t);
+    let [p] = poly::<L, 1>([r]);
+    let y = L::ldexp_bits(p, t);
     let y = L::select(L::ge(x, L::splat(EXP_HI)), L::splat(f32::INFINITY), y);
     let y = L::keep(L::ge(x, L::splat(EXP_LO)), y);
     L::select(L::is_nan(x), x, y)

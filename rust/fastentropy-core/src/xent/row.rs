@@ -170,26 +170,24 @@ struct SumOf<L: Lanes, const TIES: bool> {
     at_top: u64,
 }
 
-impl<L: Lanes, const TIES: bool> SumOf<L, TIES> {
-    #[inline(always)]
-    unsafe fn term(&mut self, x: L::V) -> L::V {
-        // `max(lo, x)`, not `max(x, lo)`: NaN must pass.
-        let e = exp_scaled::<L>(L::max(self.lo, x), self.bias);
-        if !TIES {
-            return e;
-        }
-        let hit = L::ge(x, self.top);
-        self.at_top += u64::from(L::count(hit));
-        L::clear(hit, e)
-    }
-}
-
 impl<L: Lanes, const TIES: bool> Visit<L> for SumOf<L, TIES> {
     #[inline(always)]
     unsafe fn group(&mut self, v: [L::V; 4]) {
-        let a = L::add(self.term(v[0]), self.term(v[1]));
-        let b = L::add(self.term(v[2]), self.term(v[3]));
-        self.d = L::dadd(self.d, L::add(a, b));
+        let mut e = v;
+        for i in 0..4 {
+            // `max(lo, x)`, not `max(x, lo)`: NaN must pass.
+            e[i] = L::max(self.lo, v[i]);
+        }
+        e = exp_scaled::<L, 4>(e, self.bias);
+        if TIES {
+            for i in 0..4 {
+                let hit = L::ge(v[i], self.top);
+                self.at_top += u64::from(L::count(hit));
+                e[i] = L::clear(hit, e[i]);
+            }
+        }
+        let s = L::add(L::add(e[0], e[1]), L::add(e[2], e[3]));
+        self.d = L::dadd(self.d, s);
     }
 }
 
