@@ -69,10 +69,7 @@ unsafe fn poly<L: Lanes, const K: usize>(r: [L::V; K]) -> [L::V; K] {
 /// 1.9e-7 plus 1.9e-9·|n - k| relative, for lanes with `-125 <= n - k <= 127`; other lanes
 /// hold garbage for the caller to mask, except that a NaN stays NaN.
 #[inline(always)]
-pub(crate) unsafe fn exp_scaled<L: Lanes, const K: usize>(
-    x: [L::V; K],
-    bias: L::V,
-) -> [L::V; K] {
+pub(crate) unsafe fn exp_scaled<L: Lanes, const K: usize>(x: [L::V; K], bias: L::V) -> [L::V; K] {
     let (mut t, mut r) = (x, x);
     for i in 0..K {
         t[i] = L::fma(x[i], L::splat(LOG2E), bias);

@@ -60,6 +60,19 @@ pub(crate) trait Lanes {
     unsafe fn dsum(d: Self::D) -> f64;
 }
 
+/// Asks for the cache line at `p` to be loaded into L1 cache; never faults, any address.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    // SAFETY: a prefetch is a hint, it neither faults nor changes memory (SSE is part of
+    // x86_64).
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 /// IEEE binary16 bits to `f32` (exact).
 pub(crate) fn f16_to_f32(h: u16) -> f32 {
     let sign = u32::from(h & 0x8000) << 16;

@@ -30,7 +30,7 @@
 //! float64 computation on the same inputs.
 
 use super::exp::{exp_scaled, LN2_HI, LOG2E, MAGIC};
-use super::lanes::{bf16_to_f32, f16_to_f32, Lanes};
+use super::lanes::{bf16_to_f32, f16_to_f32, prefetch, Lanes};
 
 /// Entries per block: 8 KiB of `f32`, well inside L1 for the second read.
 pub(crate) const BLOCK: usize = 2048;
@@ -108,12 +108,19 @@ trait Visit<L: Lanes> {
 
 /// Visits `xs` in groups of four vectors, the last one padded with -inf. The full groups
 /// are loaded where they are visited (not through a common buffer or a merge of the two
-/// paths), so that the loads fold into the first instruction using them.
+/// paths), so that the loads fold into the first instruction using them. With `ahead`, also
+/// asks for as many bytes from there to be brought into cache, a little with each group.
 #[inline(always)]
-unsafe fn visit<L: Lanes, E: Elem>(xs: &[E::Raw], f: &mut impl Visit<L>) {
+unsafe fn visit<L: Lanes, E: Elem>(xs: &[E::Raw], f: &mut impl Visit<L>, ahead: Option<*const u8>) {
     let n = L::N;
+    let bytes = 4 * n * std::mem::size_of::<E::Raw>();
     let mut groups = xs.chunks_exact(4 * n);
-    for g in &mut groups {
+    for (i, g) in (&mut groups).enumerate() {
+        if let Some(a) = ahead {
+            for line in (0..bytes).step_by(64) {
+                prefetch(a.wrapping_add(i * bytes + line));
+            }
+        }
         let p = g.as_ptr();
         f.group([
             E::load::<L>(p),
@@ -154,7 +161,7 @@ impl<L: Lanes> Visit<L> for MaxOf<L> {
 #[inline(always)]
 unsafe fn block_max<L: Lanes, E: Elem>(xs: &[E::Raw]) -> f32 {
     let mut f = MaxOf::<L>([L::splat(f32::NEG_INFINITY); 4]);
-    visit::<L, E>(xs, &mut f);
+    visit::<L, E>(xs, &mut f, None);
     let [a, b, c, d] = f.0;
     L::hmax(L::max(L::max(a, b), L::max(c, d)))
 }
@@ -192,12 +199,14 @@ impl<L: Lanes, const TIES: bool> Visit<L> for SumOf<L, TIES> {
 }
 
 /// `(Σ e^(x - n·UNIT) over x < top, #{x >= top})` for `xs` with no entry above `top`
-/// (without `TIES`: none equal to it either); NaN if `xs` holds a NaN.
+/// (without `TIES`: none equal to it either); NaN if `xs` holds a NaN. Prefetches from
+/// `ahead` (see [`visit`]).
 #[inline(always)]
 unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool>(
     xs: &[E::Raw],
     top: f32,
     n: i32,
+    ahead: Option<*const u8>,
 ) -> (f64, u64) {
     let mut f = SumOf::<L, TIES> {
         bias: L::splat(MAGIC + 127.0 - n as f32),
@@ -206,7 +215,7 @@ unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool>(
         d: L::dzero(),
         at_top: 0,
     };
-    visit::<L, E>(xs, &mut f);
+    visit::<L, E>(xs, &mut f, ahead);
     (L::dsum(f.d), f.at_top)
 }
 
@@ -233,7 +242,7 @@ unsafe fn max_below<L: Lanes, E: Elem>(xs: &[E::Raw], top: f32) -> f32 {
         top: L::splat(top),
         m: L::splat(f32::NEG_INFINITY),
     };
-    visit::<L, E>(xs, &mut f);
+    visit::<L, E>(xs, &mut f, None);
     L::hmax(f.m)
 }
 
@@ -262,7 +271,7 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(row: &[E::Raw], target: usize) -> Re
             }
             let n_new = scale_exponent(bm);
             if sum != 0.0 {
-                sum *= 2f64.powi(n - n_new);
+                sum *= (f64::from(n - n_new) * UNIT).exp();
             }
             if k > 0 {
                 sum += k as f64 * (f64::from(m) - f64::from(n_new) * UNIT).exp();
@@ -272,10 +281,14 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(row: &[E::Raw], target: usize) -> Re
         if m == f32::NEG_INFINITY {
             continue;
         }
+        // The first pass streams from memory and the second computes from L1 cache: the
+        // second fetches the next block (or row: rows are contiguous), so that the two
+        // overlap instead of taking turns.
+        let next = Some(block.as_ptr_range().end.cast::<u8>());
         let (s, at_top) = if bm == m {
-            block_sum::<L, E, true>(block, m, n)
+            block_sum::<L, E, true>(block, m, n, next)
         } else {
-            block_sum::<L, E, false>(block, m, n)
+            block_sum::<L, E, false>(block, m, n, next)
         };
         if s.is_nan() {
             return Err(first_bad::<E>(row));
@@ -308,7 +321,7 @@ unsafe fn rescue<L: Lanes, E: Elem>(row: &[E::Raw], m: f32) -> f64 {
     let n2 = scale_exponent(m2);
     let mut sum = 0.0;
     for block in row.chunks(BLOCK) {
-        sum += block_sum::<L, E, true>(block, m, n2).0;
+        sum += block_sum::<L, E, true>(block, m, n2, None).0;
     }
     sum * (f64::from(n2) * UNIT - f64::from(m)).exp()
 }
