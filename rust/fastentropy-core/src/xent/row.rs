@@ -99,49 +99,48 @@ pub(crate) enum Fault {
     TargetImpossible,
 }
 
-/// What to do with each group of four vectors of a slice. A trait rather than a closure:
+/// Vectors per group.
+const G: usize = 8;
+
+/// What to do with each group of [`G`] vectors of a slice. A trait rather than a closure:
 /// closures do not inherit `#[target_feature]`, so the intrinsics in them would not be
 /// inlined.
 trait Visit<L: Lanes> {
-    unsafe fn group(&mut self, v: [L::V; 4]);
+    unsafe fn group(&mut self, v: [L::V; G]);
 }
 
-/// Visits `xs` in groups of four vectors, the last one padded with -inf. The full groups
+/// Visits `xs` in groups of [`G`] vectors, the last one padded with -inf. The full groups
 /// are loaded where they are visited (not through a common buffer or a merge of the two
 /// paths), so that the loads fold into the first instruction using them. With `ahead`, also
 /// asks for as many bytes from there to be brought into cache, a little with each group.
 #[inline(always)]
 unsafe fn visit<L: Lanes, E: Elem>(xs: &[E::Raw], f: &mut impl Visit<L>, ahead: Option<*const u8>) {
     let n = L::N;
-    let bytes = 4 * n * std::mem::size_of::<E::Raw>();
-    let mut groups = xs.chunks_exact(4 * n);
+    let bytes = G * n * std::mem::size_of::<E::Raw>();
+    let mut groups = xs.chunks_exact(G * n);
     for (i, g) in (&mut groups).enumerate() {
         if let Some(a) = ahead {
             for line in (0..bytes).step_by(64) {
                 prefetch(a.wrapping_add(i * bytes + line));
             }
         }
-        let p = g.as_ptr();
-        f.group([
-            E::load::<L>(p),
-            E::load::<L>(p.add(n)),
-            E::load::<L>(p.add(2 * n)),
-            E::load::<L>(p.add(3 * n)),
-        ]);
+        let (p, mut v) = (g.as_ptr(), [L::splat(0.0); G]);
+        for (i, v) in v.iter_mut().enumerate() {
+            *v = E::load::<L>(p.add(i * n));
+        }
+        f.group(v);
     }
     let rest = groups.remainder();
     if !rest.is_empty() {
-        let mut buf = [f32::NEG_INFINITY; 64];
+        let mut buf = [f32::NEG_INFINITY; G * 16];
         for (b, &x) in buf.iter_mut().zip(rest) {
             *b = E::to_f32(x);
         }
-        let p = buf.as_ptr();
-        f.group([
-            L::load(p),
-            L::load(p.add(n)),
-            L::load(p.add(2 * n)),
-            L::load(p.add(3 * n)),
-        ]);
+        let mut v = [L::splat(0.0); G];
+        for (i, v) in v.iter_mut().enumerate() {
+            *v = L::load(buf.as_ptr().add(i * n));
+        }
+        f.group(v);
     }
 }
 
@@ -150,9 +149,9 @@ struct MaxOf<L: Lanes>([L::V; 4]);
 
 impl<L: Lanes> Visit<L> for MaxOf<L> {
     #[inline(always)]
-    unsafe fn group(&mut self, v: [L::V; 4]) {
-        for (m, x) in self.0.iter_mut().zip(v) {
-            *m = L::max(*m, x);
+    unsafe fn group(&mut self, v: [L::V; G]) {
+        for (i, x) in v.into_iter().enumerate() {
+            self.0[i % 4] = L::max(self.0[i % 4], x);
         }
     }
 }
@@ -179,21 +178,29 @@ struct SumOf<L: Lanes, const TIES: bool> {
 
 impl<L: Lanes, const TIES: bool> Visit<L> for SumOf<L, TIES> {
     #[inline(always)]
-    unsafe fn group(&mut self, v: [L::V; 4]) {
+    unsafe fn group(&mut self, v: [L::V; G]) {
         let mut e = v;
-        for i in 0..4 {
+        for i in 0..G {
             // `max(lo, x)`, not `max(x, lo)`: NaN must pass.
             e[i] = L::max(self.lo, v[i]);
         }
-        e = exp_scaled::<L, 4>(e, self.bias);
+        // Four at a time: eight would run out of registers. (No closures here: they would not
+        // inherit `#[target_feature]`.)
+        let [e0, e1, e2, e3, e4, e5, e6, e7] = e;
+        let [e0, e1, e2, e3] = exp_scaled::<L, 4>([e0, e1, e2, e3], self.bias);
+        let [e4, e5, e6, e7] = exp_scaled::<L, 4>([e4, e5, e6, e7], self.bias);
+        e = [e0, e1, e2, e3, e4, e5, e6, e7];
         if TIES {
-            for i in 0..4 {
+            for i in 0..G {
                 let hit = L::ge(v[i], self.top);
                 self.at_top += u64::from(L::count(hit));
                 e[i] = L::clear(hit, e[i]);
             }
         }
-        let s = L::add(L::add(e[0], e[1]), L::add(e[2], e[3]));
+        // A tree of three f32 additions, then f64 (whose widening is slow).
+        let (q, r) = (L::add(e[0], e[1]), L::add(e[2], e[3]));
+        let (t, u) = (L::add(e[4], e[5]), L::add(e[6], e[7]));
+        let s = L::add(L::add(q, r), L::add(t, u));
         self.d = L::dadd(self.d, s);
     }
 }
@@ -227,7 +234,7 @@ struct MaxBelow<L: Lanes> {
 
 impl<L: Lanes> Visit<L> for MaxBelow<L> {
     #[inline(always)]
-    unsafe fn group(&mut self, v: [L::V; 4]) {
+    unsafe fn group(&mut self, v: [L::V; G]) {
         let ninf = L::splat(f32::NEG_INFINITY);
         for x in v {
             self.m = L::max(self.m, L::select(L::lt(x, self.top), x, ninf));
