@@ -26,9 +26,13 @@ impl Lanes for Avx2 {
         _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
     }
     #[inline(always)]
-    unsafe fn load_bf16(p: *const u16) -> Self::V {
-        let wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast()));
-        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(wide))
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2] {
+        // Interleaving zeros below each value makes it an f32: one operation per vector.
+        let (b, z) = (_mm256_loadu_si256(p.cast()), _mm256_setzero_si256());
+        [
+            _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, b)),
+            _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, b)),
+        ]
     }
     #[inline(always)]
     unsafe fn store(v: Self::V, p: *mut f32) {

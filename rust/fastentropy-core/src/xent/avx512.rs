@@ -26,9 +26,13 @@ impl Lanes for Avx512 {
         _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
     }
     #[inline(always)]
-    unsafe fn load_bf16(p: *const u16) -> Self::V {
-        let wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.cast()));
-        _mm512_castsi512_ps(_mm512_slli_epi32::<16>(wide))
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2] {
+        // Interleaving zeros below each value makes it an f32: one operation per vector.
+        let (b, z) = (_mm512_loadu_si512(p.cast()), _mm512_setzero_si512());
+        [
+            _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, b)),
+            _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, b)),
+        ]
     }
     #[inline(always)]
     unsafe fn store(v: Self::V, p: *mut f32) {

@@ -22,8 +22,9 @@ pub(crate) trait Lanes {
     unsafe fn load(p: *const f32) -> Self::V;
     /// Widens `N` IEEE binary16 values.
     unsafe fn load_f16(p: *const u16) -> Self::V;
-    /// Widens `N` bfloat16 values.
-    unsafe fn load_bf16(p: *const u16) -> Self::V;
+    /// Widens `2N` bfloat16 values into two vectors, in an order of the implementation's
+    /// choosing (a maximum or a sum does not care).
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2];
     unsafe fn store(v: Self::V, p: *mut f32);
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
@@ -133,8 +134,9 @@ impl Lanes for Portable {
         map(std::ptr::read_unaligned(p.cast()), f16_to_f32)
     }
     #[inline(always)]
-    unsafe fn load_bf16(p: *const u16) -> Self::V {
-        map(std::ptr::read_unaligned(p.cast()), bf16_to_f32)
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2] {
+        let b: [[u16; P]; 2] = std::ptr::read_unaligned(p.cast());
+        [map(b[0], bf16_to_f32), map(b[1], bf16_to_f32)]
     }
     #[inline(always)]
     unsafe fn store(v: Self::V, p: *mut f32) {

@@ -41,13 +41,15 @@ const TINY: f64 = 8.673_617_379_884_035e-19; // 2^-60
 /// The scale's unit: terms are `e^(x - N·UNIT)` (see `exp.rs`).
 const UNIT: f64 = LN2_HI as f64;
 
-/// An element type of logits: how to widen one value, and `N` values into lanes.
+/// An element type of logits: how to widen one value, and `2N` values into lanes.
 pub(crate) trait Elem {
     type Raw: Copy + Send + Sync;
     fn to_f32(x: Self::Raw) -> f32;
+    /// `2·L::N` values widened into two vectors, in any order of lanes (see [`Lanes`]).
+    ///
     /// # Safety
-    /// `L`'s instruction set is available; `p` points at `L::N` readable values.
-    unsafe fn load<L: Lanes>(p: *const Self::Raw) -> L::V;
+    /// `L`'s instruction set is available; `p` points at `2·L::N` readable values.
+    unsafe fn load_pair<L: Lanes>(p: *const Self::Raw) -> [L::V; 2];
 }
 
 pub(crate) struct F32;
@@ -61,8 +63,8 @@ impl Elem for F32 {
         x
     }
     #[inline(always)]
-    unsafe fn load<L: Lanes>(p: *const f32) -> L::V {
-        L::load(p)
+    unsafe fn load_pair<L: Lanes>(p: *const f32) -> [L::V; 2] {
+        [L::load(p), L::load(p.add(L::N))]
     }
 }
 
@@ -73,8 +75,8 @@ impl Elem for F16 {
         f16_to_f32(x)
     }
     #[inline(always)]
-    unsafe fn load<L: Lanes>(p: *const u16) -> L::V {
-        L::load_f16(p)
+    unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
+        [L::load_f16(p), L::load_f16(p.add(L::N))]
     }
 }
 
@@ -85,8 +87,8 @@ impl Elem for Bf16 {
         bf16_to_f32(x)
     }
     #[inline(always)]
-    unsafe fn load<L: Lanes>(p: *const u16) -> L::V {
-        L::load_bf16(p)
+    unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
+        L::load_bf16_pair(p)
     }
 }
 
@@ -125,8 +127,8 @@ unsafe fn visit<L: Lanes, E: Elem>(xs: &[E::Raw], f: &mut impl Visit<L>, ahead: 
             }
         }
         let (p, mut v) = (g.as_ptr(), [L::splat(0.0); G]);
-        for (i, v) in v.iter_mut().enumerate() {
-            *v = E::load::<L>(p.add(i * n));
+        for i in 0..G / 2 {
+            [v[2 * i], v[2 * i + 1]] = E::load_pair::<L>(p.add(2 * i * n));
         }
         f.group(v);
     }
