@@ -123,6 +123,7 @@ fn hard_rows() {
         (vec![20.123457, 0.1234567], 0), // x - max would round in f32
         (vec![0.0, -60.0, -61.5], 0),    // margin > 41 nats: the rescue path
         (vec![0.0, -95.0], 0),           // loss below f32's normal range
+        (vec![41.5, 0.0, 0.3, -0.7], 0), // R made of terms 60 octaves down: the largest error
         (vec![0.0, -95.0, -200.0], 1),
         (vec![1e4, -1e4, 1e4 - 3.0], 2),
         (vec![5.0, 5.0, 5.0], 1), // ties: loss ln 3
