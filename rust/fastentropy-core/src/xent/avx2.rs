@@ -26,9 +26,13 @@ impl Lanes for Avx2 {
         _mm256_cvtph_ps(_mm_loadu_si128(p.cast()))
     }
     #[inline(always)]
-    unsafe fn load_bf16(p: *const u16) -> Self::V {
-        let wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast()));
-        _mm256_castsi256_ps(_mm256_slli_epi32::<16>(wide))
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2] {
+        // Interleaving zeros below each value makes it an f32: one operation per vector.
+        let (b, z) = (_mm256_loadu_si256(p.cast()), _mm256_setzero_si256());
+        [
+            _mm256_castsi256_ps(_mm256_unpacklo_epi16(z, b)),
+            _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, b)),
+        ]
     }
     #[inline(always)]
     unsafe fn store(v: Self::V, p: *mut f32) {
@@ -45,6 +49,10 @@ impl Lanes for Avx2 {
     #[inline(always)]
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
         _mm256_fmadd_ps(a, b, c)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        _mm256_mul_ps(a, b)
     }
     #[inline(always)]
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
@@ -69,20 +77,16 @@ impl Lanes for Avx2 {
         _mm256_cmp_ps::<_CMP_UNORD_Q>(a, a)
     }
     #[inline(always)]
-    unsafe fn and(a: Self::M, b: Self::M) -> Self::M {
-        _mm256_and_ps(a, b)
-    }
-    #[inline(always)]
-    unsafe fn or(a: Self::M, b: Self::M) -> Self::M {
-        _mm256_or_ps(a, b)
-    }
-    #[inline(always)]
     unsafe fn count(m: Self::M) -> u32 {
         (_mm256_movemask_ps(m) as u32).count_ones()
     }
     #[inline(always)]
     unsafe fn keep(m: Self::M, v: Self::V) -> Self::V {
         _mm256_and_ps(m, v)
+    }
+    #[inline(always)]
+    unsafe fn clear(m: Self::M, v: Self::V) -> Self::V {
+        _mm256_andnot_ps(m, v)
     }
     #[inline(always)]
     unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
@@ -92,6 +96,10 @@ impl Lanes for Avx2 {
     unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
         let shifted = _mm256_slli_epi32::<23>(_mm256_castps_si256(t));
         _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), shifted))
+    }
+    #[inline(always)]
+    unsafe fn pow2(t: Self::V) -> Self::V {
+        _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)))
     }
     #[inline(always)]
     unsafe fn dzero() -> Self::D {

@@ -26,9 +26,13 @@ impl Lanes for Avx512 {
         _mm512_cvtph_ps(_mm256_loadu_si256(p.cast()))
     }
     #[inline(always)]
-    unsafe fn load_bf16(p: *const u16) -> Self::V {
-        let wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.cast()));
-        _mm512_castsi512_ps(_mm512_slli_epi32::<16>(wide))
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2] {
+        // Interleaving zeros below each value makes it an f32: one operation per vector.
+        let (b, z) = (_mm512_loadu_si512(p.cast()), _mm512_setzero_si512());
+        [
+            _mm512_castsi512_ps(_mm512_unpacklo_epi16(z, b)),
+            _mm512_castsi512_ps(_mm512_unpackhi_epi16(z, b)),
+        ]
     }
     #[inline(always)]
     unsafe fn store(v: Self::V, p: *mut f32) {
@@ -45,6 +49,10 @@ impl Lanes for Avx512 {
     #[inline(always)]
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
         _mm512_fmadd_ps(a, b, c)
+    }
+    #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        _mm512_mul_ps(a, b)
     }
     #[inline(always)]
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
@@ -67,20 +75,16 @@ impl Lanes for Avx512 {
         _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(a, a)
     }
     #[inline(always)]
-    unsafe fn and(a: Self::M, b: Self::M) -> Self::M {
-        a & b
-    }
-    #[inline(always)]
-    unsafe fn or(a: Self::M, b: Self::M) -> Self::M {
-        a | b
-    }
-    #[inline(always)]
     unsafe fn count(m: Self::M) -> u32 {
         m.count_ones()
     }
     #[inline(always)]
     unsafe fn keep(m: Self::M, v: Self::V) -> Self::V {
         _mm512_maskz_mov_ps(m, v)
+    }
+    #[inline(always)]
+    unsafe fn clear(m: Self::M, v: Self::V) -> Self::V {
+        _mm512_maskz_mov_ps(!m, v)
     }
     #[inline(always)]
     unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
@@ -90,6 +94,10 @@ impl Lanes for Avx512 {
     unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
         let shifted = _mm512_slli_epi32::<23>(_mm512_castps_si512(t));
         _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), shifted))
+    }
+    #[inline(always)]
+    unsafe fn pow2(t: Self::V) -> Self::V {
+        _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(t)))
     }
     #[inline(always)]
     unsafe fn dzero() -> Self::D {

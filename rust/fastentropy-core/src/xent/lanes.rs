@@ -22,13 +22,16 @@ pub(crate) trait Lanes {
     unsafe fn load(p: *const f32) -> Self::V;
     /// Widens `N` IEEE binary16 values.
     unsafe fn load_f16(p: *const u16) -> Self::V;
-    /// Widens `N` bfloat16 values.
-    unsafe fn load_bf16(p: *const u16) -> Self::V;
+    /// Widens `2N` bfloat16 values into two vectors, in an order of the implementation's
+    /// choosing (a maximum or a sum does not care).
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2];
     unsafe fn store(v: Self::V, p: *mut f32);
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
     unsafe fn sub(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     /// `a·b + c`, rounded once.
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `a > b ? a : b`, as x86 has it: `b` if either is NaN.
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
     /// Largest lane.
     unsafe fn hmax(a: Self::V) -> f32;
@@ -37,22 +40,38 @@ pub(crate) trait Lanes {
     /// `a >= b` (false for NaN).
     unsafe fn ge(a: Self::V, b: Self::V) -> Self::M;
     unsafe fn is_nan(a: Self::V) -> Self::M;
-    unsafe fn and(a: Self::M, b: Self::M) -> Self::M;
-    unsafe fn or(a: Self::M, b: Self::M) -> Self::M;
     /// Lanes set in the mask.
     unsafe fn count(m: Self::M) -> u32;
     /// `v` where `m` is set, `+0.0` elsewhere.
     unsafe fn keep(m: Self::M, v: Self::V) -> Self::V;
+    /// `v` where `m` is clear, `+0.0` elsewhere.
+    unsafe fn clear(m: Self::M, v: Self::V) -> Self::V;
     /// `a` where `m` is set, `b` elsewhere.
     unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V;
     /// Adds `bits(t) << 23` to the bits of `p`: multiplies `p` by `2^k` when the low bits of
     /// `t`'s mantissa hold `k` (see `exp.rs`).
     unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V;
+    /// The bits of `t` shifted left by 23: `2^j` when the low bits of `t`'s mantissa hold
+    /// `j + 127` for `-126 <= j <= 127` (see `exp.rs`).
+    unsafe fn pow2(t: Self::V) -> Self::V;
     unsafe fn dzero() -> Self::D;
     /// Widens `v` to `f64` and adds it lane by lane.
     unsafe fn dadd(d: Self::D, v: Self::V) -> Self::D;
     /// Sum of the `f64` lanes, in lane order.
     unsafe fn dsum(d: Self::D) -> f64;
+}
+
+/// Asks for the cache line at `p` to be loaded into L1 cache; never faults, any address.
+#[inline(always)]
+pub(crate) fn prefetch(p: *const u8) {
+    // SAFETY: a prefetch is a hint, it neither faults nor changes memory (SSE is part of
+    // x86_64).
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// IEEE binary16 bits to `f32` (exact).
@@ -115,8 +134,9 @@ impl Lanes for Portable {
         map(std::ptr::read_unaligned(p.cast()), f16_to_f32)
     }
     #[inline(always)]
-    unsafe fn load_bf16(p: *const u16) -> Self::V {
-        map(std::ptr::read_unaligned(p.cast()), bf16_to_f32)
+    unsafe fn load_bf16_pair(p: *const u16) -> [Self::V; 2] {
+        let b: [[u16; P]; 2] = std::ptr::read_unaligned(p.cast());
+        [map(b[0], bf16_to_f32), map(b[1], bf16_to_f32)]
     }
     #[inline(always)]
     unsafe fn store(v: Self::V, p: *mut f32) {
@@ -135,8 +155,12 @@ impl Lanes for Portable {
         std::array::from_fn(|i| (f64::from(a[i]) * f64::from(b[i]) + f64::from(c[i])) as f32)
     }
     #[inline(always)]
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V {
+        zip(a, b, |x, y| x * y)
+    }
+    #[inline(always)]
     unsafe fn max(a: Self::V, b: Self::V) -> Self::V {
-        zip(a, b, |x, y| if y > x { y } else { x })
+        zip(a, b, |x, y| if x > y { x } else { y })
     }
     #[inline(always)]
     unsafe fn hmax(a: Self::V) -> f32 {
@@ -155,20 +179,16 @@ impl Lanes for Portable {
         map(a, f32::is_nan)
     }
     #[inline(always)]
-    unsafe fn and(a: Self::M, b: Self::M) -> Self::M {
-        zip(a, b, |x, y| x & y)
-    }
-    #[inline(always)]
-    unsafe fn or(a: Self::M, b: Self::M) -> Self::M {
-        zip(a, b, |x, y| x | y)
-    }
-    #[inline(always)]
     unsafe fn count(m: Self::M) -> u32 {
         m.into_iter().map(u32::from).sum()
     }
     #[inline(always)]
     unsafe fn keep(m: Self::M, v: Self::V) -> Self::V {
         zip(m, v, |k, x| if k { x } else { 0.0 })
+    }
+    #[inline(always)]
+    unsafe fn clear(m: Self::M, v: Self::V) -> Self::V {
+        zip(m, v, |k, x| if k { 0.0 } else { x })
     }
     #[inline(always)]
     unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
@@ -179,6 +199,10 @@ impl Lanes for Portable {
         zip(p, t, |x, y| {
             f32::from_bits(x.to_bits().wrapping_add(y.to_bits().wrapping_shl(23)))
         })
+    }
+    #[inline(always)]
+    unsafe fn pow2(t: Self::V) -> Self::V {
+        map(t, |y| f32::from_bits(y.to_bits().wrapping_shl(23)))
     }
     #[inline(always)]
     unsafe fn dzero() -> Self::D {

@@ -7,25 +7,32 @@
 //! maximum and the loss is tiny (a confident, correct prediction), where `ln(sum)` would lose
 //! every digit.
 //!
-//! One pass over memory, in blocks of [`BLOCK`] entries: first the block's maximum (and a
-//! NaN check), then, from L1 cache, the exponentials. Terms are `e^(x_j) · 2^-N` with
-//! `N = round(M·log2 e)`, computed by `exp_scaled` straight from `x_j` (no `x_j - M` in
-//! `f32`, whose rounding would cost up to 2^-24·|x_j - M| of relative error per term); four
-//! vectors of terms are added in `f32`, then in `f64` lanes. When a block raises the maximum,
-//! the `f64` sum is rescaled by an exact power of two. At the end
-//! `R = sum · e^(N·ln 2 - M)` in `f64`.
+//! One pass over memory, in blocks of [`BLOCK`] entries: first the block's maximum (plain
+//! `max`, one operation per vector), then, from L1 cache, the exponentials. Terms are
+//! `e^(x_j - N·LN2_HI)` with `N = round(M·log2 e)`, computed by `exp_scaled` straight from
+//! `x_j` (no `x_j - M` in `f32`, whose rounding would cost up to 2^-24·|x_j - M| of relative
+//! error per term); eight vectors of terms are added in `f32`, then in `f64` lanes. When a
+//! block raises the maximum, the `f64` sum is rescaled in `f64`. At the end
+//! `R = sum · e^(N·LN2_HI - M)` in `f64`.
 //!
-//! Terms below 2^-124 of the maximum are dropped. When that could matter (`k = 1` and
-//! `R < 2^-60`, a margin over 41 nats) the row is summed again, scaled by the second largest
-//! value instead. Rows whose maximum exceeds 2^21 in magnitude, beyond the range of the
-//! magic-constant rounding, are computed in scalar `f64`.
+//! Arguments are clamped to at least `(N - 124)·LN2_HI`: a term below 2^-124 of the maximum
+//! counts as 2^-124 (at most 2^-107 of the sum), and no lane leaves the normal range. When
+//! such terms could matter (`k = 1` and `R < 2^-60`, a margin over 41 nats) the row is summed
+//! again, scaled by the second largest value instead. Rows whose maximum exceeds 2^21 in
+//! magnitude, beyond the range of the magic-constant rounding, are computed in scalar `f64`.
+//! NaN is not looked for in the first pass: it survives the clamp, the exponential and the
+//! mask of the maximum, so a NaN sum reveals it (a NaN that hides a whole block's maximum
+//! leaves `-inf`, and that rare block is checked value by value).
 //!
-//! Error: each term carries the exponential's error (< 8e-8) and at most two `f32`
-//! additions (2^-23); everything after is `f64`. So the relative error of `R`, hence of the
-//! loss, stays below 4e-7 against a float64 computation on the same inputs.
+//! Error: each term carries the exponential's error (< 2e-7, plus up to 2.4e-7 from the
+//! skipped `LN2_LO` step for terms far below the maximum, see `exp.rs`; the product by a power
+//! of two is exact) and at most three `f32` additions (3·2^-24); everything after is `f64`.
+//! So the relative error of `R`, hence of the loss, stays below 6.5e-7 against a float64
+//! computation on the same inputs (measured: at most 3.0e-7, for a target 41 nats above the
+//! rest, where `R` is made of terms 59 octaves down).
 
-use super::exp::{exp_scaled, LOG2E, MAGIC};
-use super::lanes::{bf16_to_f32, f16_to_f32, Lanes};
+use super::exp::{exp_scaled, LN2_HI, LOG2E, MAGIC};
+use super::lanes::{bf16_to_f32, f16_to_f32, prefetch, Lanes};
 
 /// Entries per block: 8 KiB of `f32`, well inside L1 for the second read.
 pub(crate) const BLOCK: usize = 2048;
@@ -33,15 +40,18 @@ pub(crate) const BLOCK: usize = 2048;
 const FAST_LIMIT: f32 = 2_097_152.0;
 /// Below this, `R` is recomputed around the second largest value.
 const TINY: f64 = 8.673_617_379_884_035e-19; // 2^-60
-const LN2: f64 = std::f64::consts::LN_2;
+/// The scale's unit: terms are `e^(x - N·UNIT)` (see `exp.rs`).
+const UNIT: f64 = LN2_HI as f64;
 
-/// An element type of logits: how to widen one value, and `N` values into lanes.
+/// An element type of logits: how to widen one value, and `2N` values into lanes.
 pub(crate) trait Elem {
     type Raw: Copy + Send + Sync;
     fn to_f32(x: Self::Raw) -> f32;
+    /// `2·L::N` values widened into two vectors, in any order of lanes (see [`Lanes`]).
+    ///
     /// # Safety
-    /// `L`'s instruction set is available; `p` points at `L::N` readable values.
-    unsafe fn load<L: Lanes>(p: *const Self::Raw) -> L::V;
+    /// `L`'s instruction set is available; `p` points at `2·L::N` readable values.
+    unsafe fn load_pair<L: Lanes>(p: *const Self::Raw) -> [L::V; 2];
 }
 
 pub(crate) struct F32;
@@ -55,8 +65,8 @@ impl Elem for F32 {
         x
     }
     #[inline(always)]
-    unsafe fn load<L: Lanes>(p: *const f32) -> L::V {
-        L::load(p)
+    unsafe fn load_pair<L: Lanes>(p: *const f32) -> [L::V; 2] {
+        [L::load(p), L::load(p.add(L::N))]
     }
 }
 
@@ -67,8 +77,8 @@ impl Elem for F16 {
         f16_to_f32(x)
     }
     #[inline(always)]
-    unsafe fn load<L: Lanes>(p: *const u16) -> L::V {
-        L::load_f16(p)
+    unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
+        [L::load_f16(p), L::load_f16(p.add(L::N))]
     }
 }
 
@@ -79,8 +89,8 @@ impl Elem for Bf16 {
         bf16_to_f32(x)
     }
     #[inline(always)]
-    unsafe fn load<L: Lanes>(p: *const u16) -> L::V {
-        L::load_bf16(p)
+    unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
+        L::load_bf16_pair(p)
     }
 }
 
@@ -93,107 +103,158 @@ pub(crate) enum Fault {
     TargetImpossible,
 }
 
-/// Groups of four vectors covering a slice; the last group is padded with -inf. A method
-/// rather than a closure-taking helper: closures do not inherit `#[target_feature]`, so the
-/// intrinsics in them would not be inlined.
-struct Groups<'a, L, E: Elem> {
-    xs: &'a [E::Raw],
-    at: usize,
-    lanes: std::marker::PhantomData<L>,
+/// Vectors per group.
+const G: usize = 8;
+
+/// What to do with each group of [`G`] vectors of a slice. A trait rather than a closure:
+/// closures do not inherit `#[target_feature]`, so the intrinsics in them would not be
+/// inlined.
+trait Visit<L: Lanes> {
+    unsafe fn group(&mut self, v: [L::V; G]);
 }
 
-impl<'a, L: Lanes, E: Elem> Groups<'a, L, E> {
-    #[inline(always)]
-    fn new(xs: &'a [E::Raw]) -> Self {
-        Groups {
-            xs,
-            at: 0,
-            lanes: std::marker::PhantomData,
+/// Visits `xs` in groups of [`G`] vectors, the last one padded with -inf. The full groups
+/// are loaded where they are visited (not through a common buffer or a merge of the two
+/// paths), so that the loads fold into the first instruction using them. With `ahead`, also
+/// asks for as many bytes from there to be brought into cache, a little with each group.
+#[inline(always)]
+unsafe fn visit<L: Lanes, E: Elem>(xs: &[E::Raw], f: &mut impl Visit<L>, ahead: Option<*const u8>) {
+    let n = L::N;
+    let bytes = G * n * std::mem::size_of::<E::Raw>();
+    let mut groups = xs.chunks_exact(G * n);
+    for (i, g) in (&mut groups).enumerate() {
+        if let Some(a) = ahead {
+            for line in (0..bytes).step_by(64) {
+                prefetch(a.wrapping_add(i * bytes + line));
+            }
         }
+        let (p, mut v) = (g.as_ptr(), [L::splat(0.0); G]);
+        for i in 0..G / 2 {
+            [v[2 * i], v[2 * i + 1]] = E::load_pair::<L>(p.add(2 * i * n));
+        }
+        f.group(v);
     }
-
-    #[inline(always)]
-    unsafe fn next(&mut self) -> Option<[L::V; 4]> {
-        let (n, rest) = (L::N, self.xs.len() - self.at);
-        if rest >= 4 * n {
-            let p = self.xs.as_ptr().add(self.at);
-            self.at += 4 * n;
-            return Some([
-                E::load::<L>(p),
-                E::load::<L>(p.add(n)),
-                E::load::<L>(p.add(2 * n)),
-                E::load::<L>(p.add(3 * n)),
-            ]);
-        }
-        if rest == 0 {
-            return None;
-        }
-        let mut buf = [f32::NEG_INFINITY; 64];
-        for (b, &x) in buf.iter_mut().zip(&self.xs[self.at..]) {
+    let rest = groups.remainder();
+    if !rest.is_empty() {
+        let mut buf = [f32::NEG_INFINITY; G * 16];
+        for (b, &x) in buf.iter_mut().zip(rest) {
             *b = E::to_f32(x);
         }
-        self.at = self.xs.len();
-        let p = buf.as_ptr();
-        Some([
-            L::load(p),
-            L::load(p.add(n)),
-            L::load(p.add(2 * n)),
-            L::load(p.add(3 * n)),
-        ])
+        let mut v = [L::splat(0.0); G];
+        for (i, v) in v.iter_mut().enumerate() {
+            *v = L::load(buf.as_ptr().add(i * n));
+        }
+        f.group(v);
     }
 }
 
-/// The maximum of `xs` (-inf if empty) and whether it holds a NaN.
-#[inline(always)]
-unsafe fn block_max<L: Lanes, E: Elem>(xs: &[E::Raw]) -> (f32, bool) {
-    let mut mx = [L::splat(f32::NEG_INFINITY); 4];
-    let mut nan = L::is_nan(L::splat(0.0));
-    let mut groups = Groups::<L, E>::new(xs);
-    while let Some(v) = groups.next() {
-        for i in 0..4 {
-            mx[i] = L::max(mx[i], v[i]);
-            nan = L::or(nan, L::is_nan(v[i]));
+/// Lane-wise maxima; a NaN may hide the values before it in its lane.
+struct MaxOf<L: Lanes>([L::V; 4]);
+
+impl<L: Lanes> Visit<L> for MaxOf<L> {
+    #[inline(always)]
+    unsafe fn group(&mut self, v: [L::V; G]) {
+        for (i, x) in v.into_iter().enumerate() {
+            self.0[i % 4] = L::max(self.0[i % 4], x);
         }
     }
-    let m = L::max(L::max(mx[0], mx[1]), L::max(mx[2], mx[3]));
-    (L::hmax(m), L::count(nan) > 0)
 }
 
-/// `(Σ e^(x)·2^-n over x < below, #{x >= below})` for `xs` with no entry above `below`.
+/// The maximum of `xs` (-inf if empty), or less if a NaN hides it.
 #[inline(always)]
-unsafe fn block_sum<L: Lanes, E: Elem>(xs: &[E::Raw], below: f32, n: i32) -> (f64, u64) {
-    let bias = L::splat(MAGIC - n as f32);
-    // Terms that would be under 2^-124 (subnormal after scaling) are dropped.
-    let lo = L::splat(((n - 124) as f64 * LN2) as f32);
-    let top = L::splat(below);
-    let (mut d, mut under_top) = (L::dzero(), 0u64);
-    let mut groups = Groups::<L, E>::new(xs);
-    let mut lanes = 0u64;
-    while let Some(v) = groups.next() {
-        let mut t = v;
-        for i in 0..4 {
-            let under = L::lt(v[i], top);
-            under_top += u64::from(L::count(under));
-            t[i] = L::keep(L::and(under, L::ge(v[i], lo)), exp_scaled::<L>(v[i], bias));
+unsafe fn block_max<L: Lanes, E: Elem>(xs: &[E::Raw]) -> f32 {
+    let mut f = MaxOf::<L>([L::splat(f32::NEG_INFINITY); 4]);
+    visit::<L, E>(xs, &mut f, None);
+    let [a, b, c, d] = f.0;
+    L::hmax(L::max(L::max(a, b), L::max(c, d)))
+}
+
+/// The sum of the terms below `top` in `f64` lanes, and the count of the others. Only a
+/// block whose own maximum is the row's so far can hold the latter (`TIES`): the others
+/// skip the masking.
+struct SumOf<L: Lanes, const TIES: bool> {
+    bias: L::V,
+    lo: L::V,
+    top: L::V,
+    d: L::D,
+    at_top: u64,
+}
+
+impl<L: Lanes, const TIES: bool> Visit<L> for SumOf<L, TIES> {
+    #[inline(always)]
+    unsafe fn group(&mut self, v: [L::V; G]) {
+        let mut e = v;
+        for i in 0..G {
+            // `max(lo, x)`, not `max(x, lo)`: NaN must pass.
+            e[i] = L::max(self.lo, v[i]);
         }
-        lanes += 4 * L::N as u64;
-        d = L::dadd(d, L::add(L::add(t[0], t[1]), L::add(t[2], t[3])));
+        // Four at a time: eight would run out of registers. (No closures here: they would not
+        // inherit `#[target_feature]`.)
+        let [e0, e1, e2, e3, e4, e5, e6, e7] = e;
+        let [e0, e1, e2, e3] = exp_scaled::<L, 4>([e0, e1, e2, e3], self.bias);
+        let [e4, e5, e6, e7] = exp_scaled::<L, 4>([e4, e5, e6, e7], self.bias);
+        e = [e0, e1, e2, e3, e4, e5, e6, e7];
+        if TIES {
+            for i in 0..G {
+                let hit = L::ge(v[i], self.top);
+                self.at_top += u64::from(L::count(hit));
+                e[i] = L::clear(hit, e[i]);
+            }
+        }
+        // A tree of three f32 additions, then f64 (whose widening is slow).
+        let (q, r) = (L::add(e[0], e[1]), L::add(e[2], e[3]));
+        let (t, u) = (L::add(e[4], e[5]), L::add(e[6], e[7]));
+        let s = L::add(L::add(q, r), L::add(t, u));
+        self.d = L::dadd(self.d, s);
     }
-    (L::dsum(d), lanes - under_top)
+}
+
+/// `(Σ e^(x - n·UNIT) over x < top, #{x >= top})` for `xs` with no entry above `top`
+/// (without `TIES`: none equal to it either); NaN if `xs` holds a NaN. Prefetches from
+/// `ahead` (see [`visit`]).
+#[inline(always)]
+unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool>(
+    xs: &[E::Raw],
+    top: f32,
+    n: i32,
+    ahead: Option<*const u8>,
+) -> (f64, u64) {
+    let mut f = SumOf::<L, TIES> {
+        bias: L::splat(MAGIC + 127.0 - n as f32),
+        lo: L::splat(((n - 124) as f64 * UNIT) as f32),
+        top: L::splat(top),
+        d: L::dzero(),
+        at_top: 0,
+    };
+    visit::<L, E>(xs, &mut f, ahead);
+    (L::dsum(f.d), f.at_top)
+}
+
+/// The largest value below `top`.
+struct MaxBelow<L: Lanes> {
+    top: L::V,
+    m: L::V,
+}
+
+impl<L: Lanes> Visit<L> for MaxBelow<L> {
+    #[inline(always)]
+    unsafe fn group(&mut self, v: [L::V; G]) {
+        let ninf = L::splat(f32::NEG_INFINITY);
+        for x in v {
+            self.m = L::max(self.m, L::select(L::lt(x, self.top), x, ninf));
+        }
+    }
 }
 
 /// The largest entry below `top` (-inf if none).
 #[inline(always)]
 unsafe fn max_below<L: Lanes, E: Elem>(xs: &[E::Raw], top: f32) -> f32 {
-    let ninf = L::splat(f32::NEG_INFINITY);
-    let (mut mx, t) = (ninf, L::splat(top));
-    let mut groups = Groups::<L, E>::new(xs);
-    while let Some(v) = groups.next() {
-        for x in v {
-            mx = L::max(mx, L::select(L::lt(x, t), x, ninf));
-        }
-    }
-    L::hmax(mx)
+    let mut f = MaxBelow::<L> {
+        top: L::splat(top),
+        m: L::splat(f32::NEG_INFINITY),
+    };
+    visit::<L, E>(xs, &mut f, None);
+    L::hmax(f.m)
 }
 
 fn scale_exponent(m: f32) -> i32 {
@@ -210,8 +271,11 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(row: &[E::Raw], target: usize) -> Re
     // the number `k` of entries equal to `m`.
     let (mut m, mut n, mut sum, mut k) = (f32::NEG_INFINITY, 0i32, 0f64, 0u64);
     for block in row.chunks(BLOCK) {
-        let (bm, nan) = block_max::<L, E>(block);
-        if nan || bm == f32::INFINITY {
+        let bm = block_max::<L, E>(block);
+        // -inf (or NaN from a reduction): a block of -inf only, or one whose values a NaN
+        // hid from the first pass, which the second would then skip.
+        let hidden = bm == f32::NEG_INFINITY || bm.is_nan();
+        if bm == f32::INFINITY || (hidden && block.iter().any(|&x| bad::<E>(x))) {
             return Err(first_bad::<E>(row));
         }
         if bm > m {
@@ -220,17 +284,28 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(row: &[E::Raw], target: usize) -> Re
             }
             let n_new = scale_exponent(bm);
             if sum != 0.0 {
-                sum *= 2f64.powi(n - n_new);
+                sum *= (f64::from(n - n_new) * UNIT).exp();
             }
             if k > 0 {
-                sum += k as f64 * (f64::from(m) - f64::from(n_new) * LN2).exp();
+                sum += k as f64 * (f64::from(m) - f64::from(n_new) * UNIT).exp();
             }
             (m, n, k) = (bm, n_new, 0);
         }
         if m == f32::NEG_INFINITY {
             continue;
         }
-        let (s, at_top) = block_sum::<L, E>(block, m, n);
+        // The first pass streams from memory and the second computes from L1 cache: the
+        // second fetches the next block (or row: rows are contiguous), so that the two
+        // overlap instead of taking turns.
+        let next = Some(block.as_ptr_range().end.cast::<u8>());
+        let (s, at_top) = if bm == m {
+            block_sum::<L, E, true>(block, m, n, next)
+        } else {
+            block_sum::<L, E, false>(block, m, n, next)
+        };
+        if s.is_nan() {
+            return Err(first_bad::<E>(row));
+        }
         sum += s;
         k += at_top;
     }
@@ -238,7 +313,7 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(row: &[E::Raw], target: usize) -> Re
     if xt == f32::NEG_INFINITY {
         return Err(Fault::TargetImpossible);
     }
-    let mut r = sum * (f64::from(n) * LN2 - f64::from(m)).exp();
+    let mut r = sum * (f64::from(n) * UNIT - f64::from(m)).exp();
     if k == 1 && r < TINY {
         r = rescue::<L, E>(row, m);
     }
@@ -259,21 +334,21 @@ unsafe fn rescue<L: Lanes, E: Elem>(row: &[E::Raw], m: f32) -> f64 {
     let n2 = scale_exponent(m2);
     let mut sum = 0.0;
     for block in row.chunks(BLOCK) {
-        sum += block_sum::<L, E>(block, m, n2).0;
+        sum += block_sum::<L, E, true>(block, m, n2, None).0;
     }
-    sum * (f64::from(n2) * LN2 - f64::from(m)).exp()
+    sum * (f64::from(n2) * UNIT - f64::from(m)).exp()
+}
+
+/// NaN or +inf.
+fn bad<E: Elem>(x: E::Raw) -> bool {
+    let x = E::to_f32(x);
+    x.is_nan() || x == f32::INFINITY
 }
 
 /// The first column holding NaN or +inf.
 fn first_bad<E: Elem>(row: &[E::Raw]) -> Fault {
-    let col = row
-        .iter()
-        .position(|&x| {
-            let x = E::to_f32(x);
-            x.is_nan() || x == f32::INFINITY
-        })
-        .unwrap_or(0); // unreachable: called once a block check found one
-    Fault::NotFinite(col)
+    // unwrap_or: unreachable, called once a check found one
+    Fault::NotFinite(row.iter().position(|&x| bad::<E>(x)).unwrap_or(0))
 }
 
 /// `Σ_{x < m} e^(x - m)` in scalar `f64` (exact differences of `f32` values).
@@ -289,11 +364,10 @@ fn exact_r<E: Elem>(row: &[E::Raw], m: f64) -> f64 {
 fn exact<E: Elem>(row: &[E::Raw], target: usize) -> Result<f64, Fault> {
     let mut m = f32::NEG_INFINITY;
     for &x in row {
-        let x = E::to_f32(x);
-        if x.is_nan() || x == f32::INFINITY {
+        if bad::<E>(x) {
             return Err(first_bad::<E>(row));
         }
-        m = m.max(x);
+        m = m.max(E::to_f32(x));
     }
     let xt = E::to_f32(row[target]);
     if xt == f32::NEG_INFINITY {

@@ -123,6 +123,7 @@ fn hard_rows() {
         (vec![20.123457, 0.1234567], 0), // x - max would round in f32
         (vec![0.0, -60.0, -61.5], 0),    // margin > 41 nats: the rescue path
         (vec![0.0, -95.0], 0),           // loss below f32's normal range
+        (vec![41.5, 0.0, 0.3, -0.7], 0), // R made of terms 60 octaves down: the largest error
         (vec![0.0, -95.0, -200.0], 1),
         (vec![1e4, -1e4, 1e4 - 3.0], 2),
         (vec![5.0, 5.0, 5.0], 1), // ties: loss ln 3
@@ -210,6 +211,56 @@ fn bad_inputs_name_their_position() {
     assert!(nlls(Logits::F32(&ok), 0, &[], Isa::best()).is_err());
     assert!(logprob_sums(&[-1.0f64, 0.5], None, &mut || Ok(())).is_err());
     assert!(logprob_sums(&[f32::NAN], None, &mut || Ok(())).is_err());
+}
+
+/// NaN is found through the sum, not by the first pass: wherever it sits (a block that
+/// holds the maximum or not, after the maximum in its lane so that it hides it, in a block
+/// of -inf only), for every type and instruction set, the error names its first position.
+#[test]
+fn nan_is_found_wherever_it_is() {
+    let v = 3 * 2048 + 77;
+    let base: Vec<f32> = (0..v).map(|i| ((i * 7919) % 1000) as f32 * 0.01).collect();
+    let ninf = f32::NEG_INFINITY;
+    // (values written, NaN column)
+    let cases: Vec<(Vec<(usize, f32)>, usize)> = vec![
+        (vec![], 5),                                       // first block, below the maximum
+        (vec![], 4000),                                    // a block that does not hold the maximum
+        (vec![(4000, 50.0)], 4008), // after the maximum in its lane: hides it
+        (vec![(6000, 50.0), (6001, 50.0)], 6005), // a block with ties at the maximum
+        (vec![], v - 1),            // the padded tail
+        ((2048..4096).map(|i| (i, ninf)).collect(), 3000), // a block of -inf
+        ((0..v).map(|i| (i, ninf)).collect(), 100), // a row of -inf
+    ];
+    for isa in Isa::supported() {
+        for (writes, col) in &cases {
+            let mut row = base.clone();
+            for &(i, x) in writes {
+                row[i] = x;
+            }
+            row[*col] = f32::NAN;
+            let b16: Vec<u16> = row.iter().map(|x| (x.to_bits() >> 16) as u16).collect();
+            // f16 by truncation (these values are 0, -inf, NaN or normal f16 numbers).
+            let h16: Vec<u16> = row
+                .iter()
+                .map(|&x| match x {
+                    x if x.is_nan() => 0x7e00,
+                    x if x == ninf => 0xfc00,
+                    0.0 => 0,
+                    x => ((x.to_bits() >> 13) - (112 << 10)) as u16,
+                })
+                .collect();
+            let want = format!("logits[0, {col}] is NaN");
+            let all = [
+                ("f32", Logits::F32(&row)),
+                ("bf16", Logits::Bf16(&b16)),
+                ("f16", Logits::F16(&h16)),
+            ];
+            for (name, logits) in all {
+                let e = nlls(logits, v, &[1], isa).unwrap_err().to_string();
+                assert!(e.starts_with(&want), "{isa:?} {name} NaN at {col}: {e}");
+            }
+        }
+    }
 }
 
 #[test]
