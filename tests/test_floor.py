@@ -220,6 +220,15 @@ def test_token_file_brings_separator_mask_and_meta():
     assert floor.vocab_size == 10 and floor.tokenizer == {"name": "test", "hash": "abc"}
 
 
+def test_sidecar_mapping_counts_bytes_per_text_token(tmp_path):
+    (tmp_path / "a.txt").write_text("héllo\nwörld, ok\n", encoding="utf-8")
+    tf = fe.tokenize(tmp_path / "a.txt", "bytes", tmp_path / "c", doc="line")
+    floor = fe.estimate_floor(tf.tokens(), orders=[1], meta=tf.metadata, separator=tf.separator)
+    # 2 documents: 5 + 9 characters, 6 + 10 bytes, 16 byte tokens (separators excluded)
+    assert floor.bytes_per_token == 1.0 == tf.bytes_per_token
+    assert floor.chars_per_token == pytest.approx(14 / 16) == tf.chars_per_token
+
+
 def test_unit_conversions_by_hand():
     f = fe.Floor.from_summary(2.0, 1.5, 2.5, bytes_per_token=4.0, chars_per_token=3.5)
     assert f.interval() == (2.0, 1.5, 2.5)

@@ -614,7 +614,11 @@ def _meta_stats(meta: Any) -> dict[str, Any]:
     def get(key: str) -> Any:
         return meta.get(key) if isinstance(meta, Mapping) else getattr(meta, key, None)
 
+    # Per text token, as TokenFile counts them: a sidecar's n_tokens includes one separator
+    # per document.
     n_tokens = get("n_tokens")
+    if n_tokens and get("separator") is not None and get("n_documents"):
+        n_tokens -= get("n_documents")
     stats: dict[str, Any] = {}
     for key, source in (("bytes_per_token", "n_bytes"), ("chars_per_token", "n_chars")):
         value = get(key)
