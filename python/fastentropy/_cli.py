@@ -54,7 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+            # Ours (e.g. an estimator outside its regime), not libraries' deprecations.
+            warnings.simplefilter("always", RuntimeWarning)
+            warnings.simplefilter("always", UserWarning)
             code = handler(args)
         for w in caught:
             print(f"fastentropy {args.command}: warning: {w.message}", file=sys.stderr)
