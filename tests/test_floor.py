@@ -303,6 +303,10 @@ def test_bad_arguments():
         fe.estimate_floor(tokens, methods="nsb")
     with pytest.raises(ValueError, match="orders must be"):
         fe.estimate_floor(tokens, orders=[0, 1])
+    with pytest.raises(TypeError, match="orders must be an int"):
+        fe.estimate_floor(tokens, orders=[2.5])
+    with pytest.raises(ValueError, match="at least one order"):
+        fe.estimate_floor(tokens, orders=[])
     with pytest.raises(TypeError, match="integers"):
         fe.estimate_floor(np.ones(10, dtype=np.float32))
     with pytest.raises(ValueError, match="no order gave an estimate"):

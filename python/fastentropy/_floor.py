@@ -21,8 +21,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ._core import __version__
-from ._estimate import entropy
-from ._ngram import MemoryLimit, Progress, ngram_profiles
+from ._estimate import METHODS, entropy
+from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
 from ._profile import Profile, _as_int_array
 
 __all__ = ["DEFAULT_METHODS", "Floor", "OrderReport", "Value", "estimate_floor"]
@@ -567,8 +567,6 @@ def _rises(a: OrderReport, b: OrderReport, method: str) -> bool:
 
 
 def _methods(methods: Iterable[str]) -> list[str]:
-    from ._estimate import METHODS
-
     if isinstance(methods, str):
         raise TypeError("methods must be an iterable of method names, not a single string")
     chosen = list(dict.fromkeys(methods))
@@ -592,9 +590,9 @@ def _orders(
     if orders is not None:
         if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
             raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
-        wanted = sorted({int(n) for n in orders})
-        if not wanted or wanted[0] < 1:
-            raise ValueError(f"orders must be a non-empty set of orders >= 1, got {wanted}")
+        wanted = sorted({_int_arg(n, "orders", 1) for n in orders})
+        if not wanted:
+            raise ValueError("orders must name at least one order")
         return wanted
     # The context pass always uses a mask (one flag bit per token in the key).
     top = vocab_size if vocab_size is not None else (int(tokens.max()) + 1 if tokens.size else 1)

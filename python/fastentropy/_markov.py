@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._ngram import _int_arg
 
 __all__ = ["MarkovSource"]
 
@@ -52,11 +52,11 @@ class MarkovSource:
         exponents: tuple[float, float] = (0.8, 1.6),
         seed: int = 0,
     ) -> None:
-        self.vocab_size = _count(vocab_size, "vocab_size")
-        self.order = _count(order, "order")
+        self.vocab_size = _int_arg(vocab_size, "vocab_size", 0)
+        self.order = _int_arg(order, "order", 0)
         lo, hi = (float(e) for e in exponents)
         self.exponents = (lo, hi)
-        self.seed = _count(seed, "seed")
+        self.seed = _int_arg(seed, "seed", 0)
         self._source = _core.MarkovSource(self.vocab_size, self.order, self.exponents, self.seed)
 
     @property
@@ -82,7 +82,7 @@ class MarkovSource:
         For ``n <= order`` from the stationary marginals of ``n``-token blocks; from
         ``n = order + 1`` on it is the entropy rate.
         """
-        top = _count(max_order, "max_order")
+        top = _int_arg(max_order, "max_order", 0)
         k, v = self.order, self.vocab_size
         pi = self.stationary().reshape((v,) * k) if k else np.ones(())
         # Block entropies H_0..H_min(k, top): marginals of π over the oldest n tokens.
@@ -96,7 +96,7 @@ class MarkovSource:
 
     def sample(self, n: int, *, seed: int = 0) -> npt.NDArray[np.unsignedinteger[Any]]:
         """``n`` tokens from a stationary start: ``uint16`` when ids fit, else ``uint32``."""
-        tokens = self._source.sample(_count(n, "n"), _count(seed, "seed"))
+        tokens = self._source.sample(_int_arg(n, "n", 0), _int_arg(seed, "seed", 0))
         return tokens.astype(np.uint16) if self.vocab_size <= 1 << 16 else tokens
 
     def __repr__(self) -> str:
@@ -110,11 +110,3 @@ class MarkovSource:
 def _entropy(p: npt.NDArray[np.float64]) -> float:
     p = p[p > 0]
     return float(-(p * np.log(p)).sum())
-
-
-def _count(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return int(value)
