@@ -7,6 +7,9 @@
 //! maximum and the loss is tiny (a confident, correct prediction), where `ln(sum)` would lose
 //! every digit.
 //!
+//! 16-bit rows are first offered to the look-up table of `table.rs`, which handles every row
+//! within its range; what follows is the kernel for `f32` rows and for the rest.
+//!
 //! One pass over memory, in blocks of [`BLOCK`] entries: first the block's maximum (plain
 //! `max`, one operation per vector), then, from L1 cache, the exponentials. Terms are
 //! `e^(x_j - N·LN2_HI)` with `N = round(M·log2 e)`, computed by `exp_scaled` straight from
@@ -33,6 +36,7 @@
 
 use super::exp::{exp_scaled, LN2_HI, LOG2E, MAGIC};
 use super::lanes::{bf16_to_f32, f16_to_f32, prefetch, Lanes};
+use super::table::ExpTable;
 
 /// Entries per block: 8 KiB of `f32`, well inside L1 for the second read.
 pub(crate) const BLOCK: usize = 2048;
@@ -52,6 +56,12 @@ pub(crate) trait Elem {
     /// # Safety
     /// `L`'s instruction set is available; `p` points at `2·L::N` readable values.
     unsafe fn load_pair<L: Lanes>(p: *const Self::Raw) -> [L::V; 2];
+    /// The row's loss by table look-up (see `table.rs`), where the format allows it and the
+    /// row is within the table's range; `None` leaves the row to the vector kernel.
+    #[inline(always)]
+    fn table_nll(_row: &[Self::Raw], _target: usize) -> Option<f64> {
+        None
+    }
 }
 
 pub(crate) struct F32;
@@ -80,6 +90,10 @@ impl Elem for F16 {
     unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
         [L::load_f16(p), L::load_f16(p.add(L::N))]
     }
+    #[inline(always)]
+    fn table_nll(row: &[u16], target: usize) -> Option<f64> {
+        ExpTable::f16().nll(row, target, f16_to_f32)
+    }
 }
 
 impl Elem for Bf16 {
@@ -91,6 +105,10 @@ impl Elem for Bf16 {
     #[inline(always)]
     unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
         L::load_bf16_pair(p)
+    }
+    #[inline(always)]
+    fn table_nll(row: &[u16], target: usize) -> Option<f64> {
+        ExpTable::bf16().nll(row, target, bf16_to_f32)
     }
 }
 
@@ -267,6 +285,9 @@ fn scale_exponent(m: f32) -> i32 {
 /// `L`'s instruction set is available.
 #[inline(always)]
 pub(crate) unsafe fn nll<L: Lanes, E: Elem>(row: &[E::Raw], target: usize) -> Result<f64, Fault> {
+    if let Some(loss) = E::table_nll(row, target) {
+        return Ok(loss);
+    }
     // Running maximum `m`, its scale exponent `n`, the sum of scaled terms below `m`, and
     // the number `k` of entries equal to `m`.
     let (mut m, mut n, mut sum, mut k) = (f32::NEG_INFINITY, 0i32, 0f64, 0u64);

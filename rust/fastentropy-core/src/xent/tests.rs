@@ -152,6 +152,84 @@ fn hard_rows() {
     }
 }
 
+/// `x` as IEEE binary16 bits; `x` must be representable (0, ±inf, NaN or a normal f16).
+fn f16_bits(x: f32) -> u16 {
+    let bits = match x {
+        x if x.is_nan() => 0x7e00,
+        x if x.is_infinite() => ((x.to_bits() >> 16) & 0x8000) as u16 | 0x7c00,
+        0.0 => 0,
+        x => {
+            (((x.to_bits() >> 16) & 0x8000) | (((x.to_bits() & 0x7fff_ffff) >> 13) - (112 << 10)))
+                as u16
+        }
+    };
+    assert_eq!(f16_to_f32(bits).to_bits(), x.to_bits(), "{x} is not an f16");
+    bits
+}
+
+/// 16-bit rows go through the look-up table of `table.rs`: exact to `f64` rounding where it
+/// applies, and left to the vector kernel (within 1e-6) where the table's range ends.
+#[test]
+fn sixteen_bit_rows_by_table() {
+    let ninf = f32::NEG_INFINITY;
+    // (row, target, within the table's range)
+    let rows: Vec<(Vec<f32>, usize, bool)> = vec![
+        (vec![0.0, -20.375], 0, true),      // tiny loss
+        (vec![0.0, -60.0, -61.5], 0, true), // tinier: R ~ 1e-26
+        (vec![5.0, 5.0, 5.0], 1, true),     // ties: ln 3
+        (vec![ninf, 1.0, ninf, 2.0], 1, true),
+        (vec![688.0, 684.0, -3.0], 1, true), // near the top of the table
+        (vec![-600.0, -604.0, -608.0], 1, true), // and the bottom
+        (vec![-704.0, -700.0, -696.0], 0, false), // the others' sum is below 1e-270
+        (vec![712.0, 700.0], 1, false),      // e^712 overflows f64
+        (vec![704.0, 700.0, -3.0], 1, false), // 3000 times e^704 overflows
+        (vec![-800.0, -804.0, -808.0], 2, false), // the others underflow
+        (vec![3.0], 0, false),               // no other entry: S = 0
+        (vec![ninf, 2.0], 1, false),         // nor any finite one
+    ];
+    for isa in Isa::supported() {
+        for (row, t, in_range) in &rows {
+            for reps in [1usize, 3000] {
+                let row: Vec<f32> = (0..reps).flat_map(|_| row.iter().copied()).collect();
+                let b: Vec<u16> = row.iter().map(|x| (x.to_bits() >> 16) as u16).collect();
+                assert!(b
+                    .iter()
+                    .zip(&row)
+                    .all(|(&b, &x)| x.is_nan() || f32::from_bits(u32::from(b) << 16) == x));
+                let h: Vec<u16> = row.iter().map(|&x| f16_bits(x)).collect();
+                let want = reference(&row, *t);
+                for (name, logits) in [("bf16", Logits::Bf16(&b)), ("f16", Logits::F16(&h))] {
+                    let got = nlls(logits, row.len(), &[*t as i64], isa).unwrap()[0];
+                    let err = (got - want).abs() / want.abs().max(f64::MIN_POSITIVE);
+                    let tol = if *in_range { 1e-13 } else { 1e-6 };
+                    assert!(
+                        err <= tol || got == want,
+                        "{isa:?} {name} {:?}.. x{reps}: {got:e} vs {want:e}",
+                        &row[..row.len().min(3)]
+                    );
+                }
+            }
+        }
+    }
+    // Random rows: the table's error is that of f64 arithmetic.
+    let mut rng = Rng(11);
+    for vocab in [2usize, 7, 8, 9, 1000, 50_257] {
+        let rows = 2 + 20_000 / vocab;
+        let (_, h, hw, b, bw) = rows_all_types(&mut rng, rows * vocab, 30.0);
+        let t: Vec<i64> = (0..rows).map(|_| rng.below(vocab) as i64).collect();
+        for (logits, wide) in [(Logits::F16(&h), &hw), (Logits::Bf16(&b), &bw)] {
+            let got = nlls(logits, vocab, &t, Isa::best()).unwrap();
+            for (i, &g) in got.iter().enumerate() {
+                let want = reference(&wide[i * vocab..(i + 1) * vocab], t[i] as usize);
+                assert!(
+                    (g - want).abs() <= 1e-13 * want.abs(),
+                    "V={vocab}: {g} vs {want}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn growing_maximum_across_blocks() {
     // Each block raises the maximum: the running sum is rescaled every block.
