@@ -93,13 +93,14 @@ impl Lanes for Avx2 {
         _mm256_blendv_ps(b, a, m)
     }
     #[inline(always)]
-    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
-        let shifted = _mm256_slli_epi32::<23>(_mm256_castps_si256(t));
-        _mm256_castsi256_ps(_mm256_add_epi32(_mm256_castps_si256(p), shifted))
-    }
-    #[inline(always)]
-    unsafe fn pow2(t: Self::V) -> Self::V {
-        _mm256_castsi256_ps(_mm256_slli_epi32::<23>(_mm256_castps_si256(t)))
+    unsafe fn scale8(t: Self::V, table: &[u32; 8]) -> Self::V {
+        // The permutation reads only the low three bits of each index.
+        let (t, table) = (
+            _mm256_castps_si256(t),
+            _mm256_loadu_si256(table.as_ptr().cast()),
+        );
+        let picked = _mm256_permutevar8x32_epi32(table, t);
+        _mm256_castsi256_ps(_mm256_add_epi32(_mm256_slli_epi32::<20>(t), picked))
     }
     #[inline(always)]
     unsafe fn dzero() -> Self::D {

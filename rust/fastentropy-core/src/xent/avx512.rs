@@ -91,13 +91,13 @@ impl Lanes for Avx512 {
         _mm512_mask_blend_ps(m, b, a)
     }
     #[inline(always)]
-    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
-        let shifted = _mm512_slli_epi32::<23>(_mm512_castps_si512(t));
-        _mm512_castsi512_ps(_mm512_add_epi32(_mm512_castps_si512(p), shifted))
-    }
-    #[inline(always)]
-    unsafe fn pow2(t: Self::V) -> Self::V {
-        _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_castps_si512(t)))
+    unsafe fn scale8(t: Self::V, table: &[u32; 8]) -> Self::V {
+        // The permutation reads the low four bits of each index: the table, twice.
+        let eight = _mm256_loadu_si256(table.as_ptr().cast());
+        let table = _mm512_inserti64x4::<1>(_mm512_castsi256_si512(eight), eight);
+        let t = _mm512_castps_si512(t);
+        let picked = _mm512_permutexvar_epi32(t, table);
+        _mm512_castsi512_ps(_mm512_add_epi32(_mm512_slli_epi32::<20>(t), picked))
     }
     #[inline(always)]
     unsafe fn dzero() -> Self::D {

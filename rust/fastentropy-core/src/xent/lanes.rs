@@ -48,12 +48,10 @@ pub(crate) trait Lanes {
     unsafe fn clear(m: Self::M, v: Self::V) -> Self::V;
     /// `a` where `m` is set, `b` elsewhere.
     unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V;
-    /// Adds `bits(t) << 23` to the bits of `p`: multiplies `p` by `2^k` when the low bits of
-    /// `t`'s mantissa hold `k` (see `exp.rs`).
-    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V;
-    /// The bits of `t` shifted left by 23: `2^j` when the low bits of `t`'s mantissa hold
-    /// `j + 127` for `-126 <= j <= 127` (see `exp.rs`).
-    unsafe fn pow2(t: Self::V) -> Self::V;
+    /// The `f32` whose bits are `(bits(t) << 20) + table[bits(t) & 7]`, lane by lane: `2^(j/8)`
+    /// times a power of two when the low bits of `t`'s mantissa hold its index (see
+    /// `exp.rs`).
+    unsafe fn scale8(t: Self::V, table: &[u32; 8]) -> Self::V;
     unsafe fn dzero() -> Self::D;
     /// Widens `v` to `f64` and adds it lane by lane.
     unsafe fn dadd(d: Self::D, v: Self::V) -> Self::D;
@@ -195,14 +193,11 @@ impl Lanes for Portable {
         std::array::from_fn(|i| if m[i] { a[i] } else { b[i] })
     }
     #[inline(always)]
-    unsafe fn ldexp_bits(p: Self::V, t: Self::V) -> Self::V {
-        zip(p, t, |x, y| {
-            f32::from_bits(x.to_bits().wrapping_add(y.to_bits().wrapping_shl(23)))
+    unsafe fn scale8(t: Self::V, table: &[u32; 8]) -> Self::V {
+        map(t, |y| {
+            let b = y.to_bits();
+            f32::from_bits((b << 20).wrapping_add(table[(b & 7) as usize]))
         })
-    }
-    #[inline(always)]
-    unsafe fn pow2(t: Self::V) -> Self::V {
-        map(t, |y| f32::from_bits(y.to_bits().wrapping_shl(23)))
     }
     #[inline(always)]
     unsafe fn dzero() -> Self::D {

@@ -129,7 +129,11 @@ fn hard_rows() {
         (vec![5.0, 5.0, 5.0], 1), // ties: loss ln 3
         (vec![5.0, 5.0, -1.0], 0),
         (vec![ninf, 1.0, ninf, 2.0], 1), // -inf is probability 0
-        (vec![3e6, 3e6 - 1.0, -3e6], 1), // beyond the fast range: exact path
+        (vec![1e6, 1e6 - 1.5, -1e6], 0), // the top of the fast range
+        (vec![-1e6, -1e6 - 2.0, -1e6 - 3.0], 0),
+        (vec![2e6, 2e6 - 1.0, -2e6], 1), // beyond it: exact path
+        (vec![-2e6, -2e6 - 2.0, -2e6 - 3.0], 0),
+        (vec![3e6, 3e6 - 1.0, -3e6], 1),
         (vec![-3e6, -3e6 - 2.0], 0),
         (vec![1e30, 0.0], 1),
         (vec![3e38, -3e38], 0),
