@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use super::buffer::KeyBuf;
 use super::keys::{Key, Layout};
 use super::scan::{Histogram, Kept, Scanner};
+use super::sort::Sorter;
 use super::{cancelled, CountOptions, Progress, CHUNK};
 use crate::error::{Error, Result};
 
@@ -309,12 +310,13 @@ pub(crate) fn count_partition<K: Key>(
         }
     }
     let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
+    let mut sorter = Sorter::new(job.tail.width());
     for (b, (&s, &e)) in start.iter().zip(&end).enumerate() {
         // Between buckets: one sort takes well under a second unless a split first token
         // fills the whole buffer.
         cancelled(cancel)?;
         let bucket = &mut tails[s..e];
-        bucket.sort_unstable();
+        let bucket = sorter.sort(bucket);
         scanner.bucket(range.start + b as u32, bucket);
     }
     Ok(scanner.finish())
