@@ -8,7 +8,8 @@
 //! every n at once, so one scan closes the runs of all orders and tallies their
 //! count-of-counts ([`scan`]). Unigrams come straight from the rank histogram. In practice
 //! the first token is not keyed: windows are bucketed by it and only their tails (the other
-//! K-1 tokens) are sorted, per bucket ([`partition`]), which often turns u128 keys into u64.
+//! K-1 tokens) are sorted, per bucket ([`partition`], [`sort`]), which often turns u128 keys
+//! into u64.
 //!
 //! Why sorting: on high-cardinality data (most 5-grams distinct) a hash table per order is
 //! bound by random memory access, one cache miss per probe, while sorting streams memory and
@@ -25,6 +26,7 @@ mod buffer;
 mod keys;
 mod partition;
 mod scan;
+mod sort;
 mod vocab;
 
 #[cfg(test)]

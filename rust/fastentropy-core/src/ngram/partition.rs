@@ -24,6 +24,7 @@ use rayon::prelude::*;
 use super::buffer::KeyBuf;
 use super::keys::{Key, Layout};
 use super::scan::{Histogram, Kept, Scanner};
+use super::sort::Sorter;
 use super::{cancelled, CountOptions, Progress, CHUNK};
 use crate::error::{Error, Result};
 
@@ -247,8 +248,6 @@ pub(crate) fn count_partition<K: Key>(
     cancel: Option<&AtomicBool>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let range = part.firsts.clone();
-    let min_len = job.orders[0];
-    let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
     // Bucket `b` (first rank `range.start + b`) fills `tails[start[b]..end[b]]`; its
     // capacity is that rank's count, so buckets never overlap.
     // A split first token has one bucket, sized by its pairs.
@@ -266,10 +265,51 @@ pub(crate) fn count_partition<K: Key>(
         at += c as usize;
     }
     let start = end.clone();
+    // A tail order fixed at compile time unrolls the packing of each key.
+    match job.tail.order {
+        1 => scatter::<K, 1>(job, part, tails, &mut end, cancel),
+        2 => scatter::<K, 2>(job, part, tails, &mut end, cancel),
+        3 => scatter::<K, 3>(job, part, tails, &mut end, cancel),
+        4 => scatter::<K, 4>(job, part, tails, &mut end, cancel),
+        5 => scatter::<K, 5>(job, part, tails, &mut end, cancel),
+        6 => scatter::<K, 6>(job, part, tails, &mut end, cancel),
+        7 => scatter::<K, 7>(job, part, tails, &mut end, cancel),
+        _ => scatter::<K, 0>(job, part, tails, &mut end, cancel),
+    }?;
+    let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
+    let mut sorter = Sorter::new(job.tail.width());
+    for (b, (&s, &e)) in start.iter().zip(&end).enumerate() {
+        // Between buckets: one sort takes well under a second unless a split first token
+        // fills the whole buffer.
+        cancelled(cancel)?;
+        let bucket = &mut tails[s..e];
+        let bucket = sorter.sort(bucket);
+        scanner.bucket(range.start + b as u32, bucket);
+    }
+    Ok(scanner.finish())
+}
+
+/// Writes the tail of every window of `part` into its first token's bucket, bucket `b` at
+/// `tails[end[b]]` (advancing `end[b]`). `ORDER` is the tail order, or 0 to read it from the
+/// job's layout.
+fn scatter<K: Key, const ORDER: usize>(
+    job: &Job<'_>,
+    part: &Part,
+    tails: &mut [K],
+    end: &mut [usize],
+    cancel: Option<&AtomicBool>,
+) -> Result<()> {
+    let layout = Layout {
+        order: if ORDER == 0 { job.tail.order } else { ORDER },
+        ..job.tail
+    };
+    let range = part.firsts.clone();
+    let width = range.end - range.start;
+    let min_len = job.orders[0];
+    let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
     // Whether a token starts a window of this partition is unpredictable (a branch per
     // token would mispredict often), so 64 tokens at a time are tested branch-free into a
     // bit mask and only the set bits are visited.
-    let width = range.end - range.start;
     for (c, chunk) in job.ranks.chunks(64).enumerate() {
         if c % (CHUNK / 64) == 0 {
             cancelled(cancel)?;
@@ -295,7 +335,7 @@ pub(crate) fn count_partition<K: Key>(
                     continue;
                 }
             }
-            let (tail, len) = job.tail.build::<K>(job.ranks, job.mask, i + 1);
+            let (tail, len) = layout.build::<K>(job.ranks, job.mask, i + 1);
             if len < min_len {
                 continue;
             }
@@ -308,16 +348,7 @@ pub(crate) fn count_partition<K: Key>(
             end[b] += 1;
         }
     }
-    let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
-    for (b, (&s, &e)) in start.iter().zip(&end).enumerate() {
-        // Between buckets: one sort takes well under a second unless a split first token
-        // fills the whole buffer.
-        cancelled(cancel)?;
-        let bucket = &mut tails[s..e];
-        bucket.sort_unstable();
-        scanner.bucket(range.start + b as u32, bucket);
-    }
-    Ok(scanner.finish())
+    Ok(())
 }
 
 /// Asks for the cache line at `p` ahead of a write; a hint that never faults.

@@ -5,6 +5,7 @@
 //! length to the count-of-counts of that order.
 
 use std::collections::BTreeMap;
+use std::hint::select_unpredictable;
 
 use super::keys::{Key, Layout};
 use crate::error::Result;
@@ -200,21 +201,22 @@ impl Scanner {
             if count < DENSE_COUNTS {
                 small[j][count] += 1;
             } else {
-                hists[j].add(count as u64);
+                add_large(&mut hists[j], count);
             }
         };
         // Branch-free: whether a run closes at a key is data-dependent and unpredictable
         // (most 5-grams are distinct, most bigrams are not), so every order is updated at
         // every key and a run that does not close (or is not an n-gram) tallies into count
-        // 0, which no profile reads.
+        // 0, which no profile reads. Left to itself, the compiler turns the selects back
+        // into branches.
         for (i, pair) in tails.windows(2).enumerate() {
             let (prev, end) = (pair[0], i + 1);
             let same = shared[(top + (prev ^ pair[1]).leading_zeros()) as usize] as usize;
             for j in 0..M {
                 let closes = n[j] > same;
                 let valid = (prev >> shift[j]) & field != K::ZERO;
-                tally(j, if closes & valid { end - start[j] } else { 0 });
-                start[j] = if closes { end } else { start[j] };
+                tally(j, select_unpredictable(closes & valid, end - start[j], 0));
+                start[j] = select_unpredictable(closes, end, start[j]);
             }
         }
         if let Some(&last) = tails.last() {
@@ -289,6 +291,13 @@ impl Scanner {
         }
         (self.hists, self.kept)
     }
+}
+
+/// A count too large for the dense table: rare, kept out of the scan loop.
+#[cold]
+#[inline(never)]
+fn add_large(hist: &mut Histogram, count: usize) {
+    hist.add(count as u64);
 }
 
 /// Closes the run of one order that ends before position `end` of a bucket without a
