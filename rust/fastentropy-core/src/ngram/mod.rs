@@ -317,13 +317,24 @@ fn count_keys<K: Key>(
     let key_bytes = size_of::<K>();
     // Each worker also holds the start and end of every bucket of its partition.
     let fixed = fixed + threads * 2 * size_of::<usize>() * counts.len();
+    // And beside its partition's keys, the sorter's spread of one bucket: at most
+    // `SPREAD_MAX` keys, and no more than the partition's.
+    let spread = sort::SPREAD_MAX as u64;
     let cap = match opts.memory_limit {
         None => u64::MAX,
         // No room at all fails in `plan`, which names the limit that would work.
-        Some(limit) => (limit.saturating_sub(fixed) / (threads * key_bytes)) as u64,
+        Some(limit) => {
+            let room = (limit.saturating_sub(fixed) / (threads * key_bytes)) as u64;
+            if room >= 2 * spread {
+                room - spread
+            } else {
+                room / 2
+            }
+        }
     };
     let parts = threads * partition::PARTS_PER_THREAD;
-    let needed = |largest: u64| fixed + threads * key_bytes * largest as usize;
+    let needed =
+        |largest: u64| fixed + threads * key_bytes * (largest + largest.min(spread)) as usize;
     let limit = opts.memory_limit.unwrap_or(0);
     // First tokens that alone overflow a worker's keys are split by their second token; the
     // pair counts that plan the split are freed before any key buffer is allocated.

@@ -5,7 +5,8 @@
 //! top byte first spreads them into 256 ranges, each then sorted alone: it replaces several
 //! of those passes (measured ~20% less sort time on 2k-key Zipfian buckets; a full LSD radix
 //! sort was 3x slower than pdqsort). The spread goes to a buffer of its own, at most
-//! [`SPREAD_MAX`] keys per worker; larger buckets (byte-level text) are sorted in place.
+//! [`SPREAD_MAX`] keys per worker (counted in the memory limit); larger buckets (byte-level
+//! text) are sorted in place.
 
 use super::keys::Key;
 

@@ -202,9 +202,9 @@ fn skewed_first_token_splits_by_second_token() {
         let want = ngram_profiles(&t, &[1, 2, 3, 4, 5], &base).unwrap();
         for threads in [1, 2] {
             // Keys (u64) for a quarter of the hot token's windows per worker: more than its
-            // largest pair, (7, 7).
+            // largest pair, (7, 7); and as many again for the sorter's spread of a bucket.
             let cap = hot / 4;
-            let limit = fixed_bytes(t.len(), distinct, threads) + threads * 8 * cap;
+            let limit = fixed_bytes(t.len(), distinct, threads) + threads * 8 * 2 * cap;
             let o = CountOptions {
                 threads: Some(threads),
                 memory_limit: Some(limit),
