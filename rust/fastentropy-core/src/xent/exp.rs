@@ -93,9 +93,9 @@ unsafe fn poly<L: Lanes, const K: usize>(r: [L::V; K]) -> [L::V; K] {
 }
 
 /// `e^(x - k·LN2_HI)` lane by lane for `K` vectors, where `bias` = [`bias`]`(k)`, within
-/// 1.8e-7 plus 1.9e-9·|n - k| relative, for lanes with `-126 <= n - k <= 127` and
-/// `|x·8·log2 e| < 2^22`; other lanes hold garbage for the caller to mask, except that a NaN
-/// stays NaN.
+/// 1.8e-7 plus 1.9e-9·|n - k| relative, for lanes with `-126 <= n - k <= 127` and `x` near
+/// `k·LN2_HI` within 2^20 in magnitude (see [`bias`]); other lanes hold garbage for the
+/// caller to mask, except that a NaN stays NaN.
 #[inline(always)]
 pub(crate) unsafe fn exp_scaled<L: Lanes, const K: usize>(x: [L::V; K], bias: L::V) -> [L::V; K] {
     let (mut t, mut r) = (x, x);
