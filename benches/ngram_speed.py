@@ -26,6 +26,20 @@ On each corpus, every step runs in a fresh process (``multiprocessing`` "spawn")
   Where ``order·w`` exceeds 64 bits (order 5 of the synthetic corpus: 80 bits) it is
   two-level: ``np.unique(prefix_keys, return_inverse=True)`` of the order-4 prefixes, then the
   prefix's rank (< 2^32) and the last token packed into one ``uint64``;
+* **KenLM** (where its ``count_ngrams`` is found: ``--kenlm PATH``, else on ``PATH``; synthetic
+  corpus only): ``count_ngrams -o 5`` (KenLM's exact order-5 counter, Heafield 2013; it
+  counts the one order) on the corpus written as text, one line per chain, each id a
+  zero-padded five-digit word; its binary output goes to a temporary file. Writing the text
+  is not timed. Check: KenLM pads each line with ``<s>``/``</s>``; its 5-grams free of them
+  must have the profile ours gives for order 5 with a separator between chains. KenLM is not
+  on PyPI as a tool; to build it (Boost and cmake needed)::
+
+      pip download --no-deps --no-binary kenlm --no-build-isolation kenlm  # the sdist
+      tar xzf kenlm-*.tar.gz && cd kenlm-*/ && mkdir build && cd build
+      apt-get install libboost-program-options-dev libboost-system-dev \
+          libboost-thread-dev libboost-test-dev && pip install cmake
+      cmake .. -DCMAKE_BUILD_TYPE=Release -DCMAKE_POLICY_VERSION_MINIMUM=3.5
+      make count_ngrams    # then: --kenlm build/bin/count_ngrams
 * **Counter**: ``collections.Counter`` over tuples (``zip`` of shifted lists) of the first
   ``--counter-slice`` tokens (default 10^6), ``tolist()`` included, then a Counter of the
   counts. Its rate is tokens of the slice / seconds: an extrapolation, since dict-based
@@ -94,6 +108,9 @@ ORDERS = tuple(range(1, 6))
 #: The issue's target (synthetic corpus, orders 1..5, two cores).
 TARGET_RATE = 25e6
 TARGET_NUMPY_RATIO = 40.0
+TARGET_KENLM_RATIO = 15.0
+#: KenLM's ids for <unk>, <s> and </s>: 5-grams holding one are not in our corpus.
+KENLM_SPECIAL = 2
 TARGET_BYTES_PER_TOKEN = 16.0
 MiB = 1024.0 * 1024.0
 
@@ -166,6 +183,74 @@ def measure_scale(workdir: str, args: argparse.Namespace) -> dict[str, Any]:
         "limit_mib": limit_mib,
         "generate_seconds": gen,
         **res,
+    }
+
+
+def write_kenlm_text(path: str, n: int, line: int, text: str) -> None:
+    """The ``n`` uint32 tokens at ``path`` as text: five-digit words, a line per ``line`` tokens."""
+    tokens = np.memmap(path, dtype=np.uint32, mode="r", shape=(n,))
+    block = line * max(1, 10_000_000 // line)
+    with open(text, "wb") as f:
+        for start in range(0, n, block):
+            t = np.asarray(tokens[start : start + block])
+            words = np.empty((t.size, 6), np.uint8)
+            for k in range(4, -1, -1):
+                words[:, k] = t % 10 + ord("0")
+                t = t // 10
+            words[:, 5] = ord(" ")
+            words[line - 1 :: line, 5] = ord("\n")
+            words[-1, 5] = ord("\n")
+            words.tofile(f)
+
+
+def kenlm_profile(counts_path: str) -> tuple[list[int], list[int]]:
+    """Profile of KenLM's binary 5-gram counts (five uint32 ids, a uint64 count), without
+    the 5-grams that hold <unk>, <s> or </s>."""
+    records = np.memmap(counts_path, dtype=np.dtype([("w", "<u4", 5), ("c", "<u8")]), mode="r")
+    counts = []
+    for start in range(0, len(records), 10_000_000):
+        r = np.asarray(records[start : start + 10_000_000])
+        counts.append(r["c"][(r["w"] > KENLM_SPECIAL).all(axis=1)])
+    ks, mks = np.unique(np.concatenate(counts), return_counts=True)
+    return ks.tolist(), mks.tolist()
+
+
+def ours_with_separators(path: str, n: int, line: int) -> tuple[list[int], list[int]]:
+    """Our order-5 profile of the corpus with a separator (id VOCAB) after every line."""
+    tokens = np.fromfile(path, dtype=np.uint32, count=n)
+    flat = np.insert(tokens, np.arange(line, n, line), VOCAB)
+    ks, mks = profile_arrays(fe.ngram_profiles(flat, orders=[5], separator=VOCAB)[5])
+    return ks.tolist(), mks.tolist()
+
+
+def measure_kenlm(binary: str, path: str, n: int, line: int, workdir: str) -> dict[str, Any]:
+    """Time ``count_ngrams -o 5`` on the corpus as text; check its profile against ours."""
+    text = os.path.join(workdir, "markov.txt")
+    out = os.path.join(workdir, "kenlm.counts")
+    write_kenlm_text(path, n, line, text)
+    cmd = [binary, "-o", "5", "-T", workdir + os.sep, "--write_vocab_list", out + ".vocab"]
+    try:
+        with open(text, "rb") as src, open(out, "wb") as dst:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdin=src, stdout=dst, stderr=subprocess.PIPE)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - t0
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        if status != 0:
+            return {"error": f"count_ngrams exited with status {status}: {err[-300:]}"}
+        profile = kenlm_profile(out)
+    finally:
+        for f in (text, out, out + ".vocab"):
+            if os.path.exists(f):
+                os.remove(f)
+    return {
+        "seconds": seconds,
+        "tokens": n,
+        "tokens_per_s": n / seconds,
+        "peak_rss_growth_mib": None,
+        "process_peak_rss_mib": usage.ru_maxrss / 1024.0,
+        "command": " ".join(cmd[:3]),
+        "profile_5": profile,
     }
 
 
@@ -413,6 +498,20 @@ def measure_corpus(
             flush=True,
         )
 
+    kenlm = extra.pop("kenlm", None)
+    if kenlm:
+        print("  KenLM count_ngrams -o 5 ...", end=" ", flush=True)
+        res = measure_kenlm(kenlm, path, total, extra["chain_length"], os.path.dirname(path))
+        steps["KenLM count_ngrams -o 5"] = res
+        if "error" in res:
+            print(f"ERROR {res['error']}", flush=True)
+        else:
+            print(
+                f"{res['seconds']:.2f} s, {res['tokens_per_s'] / 1e6:.2f} M tokens/s, process "
+                f"peak {res['process_peak_rss_mib']:.0f} MiB",
+                flush=True,
+            )
+
     ref = steps.get("ours, threads=1", {}).get("profiles")
     checks: dict[str, Any] = {}
     for label, res in steps.items():
@@ -421,6 +520,10 @@ def measure_corpus(
         if label == "Counter (slice)":
             bad = compare(res["profiles"], res["ours_profiles"])
             checks[label + " vs ours on the slice"] = bad
+        elif label.startswith("KenLM"):
+            ours5 = ours_with_separators(path, total, extra["chain_length"])
+            bad = compare({"5": res.pop("profile_5")}, {"5": ours5})
+            checks[label + " (5-grams free of <s>, </s>) vs ours with a separator per line"] = bad
         elif ref is not None:
             checks[label + " vs ours, threads=1"] = compare(res["profiles"], ref)
     for label, bad in checks.items():
@@ -430,6 +533,7 @@ def measure_corpus(
     for res in steps.values():  # keep the JSON small: the profiles were only for checks
         res.pop("profiles", None)
         res.pop("ours_profiles", None)
+        res.pop("profile_5", None)
     return {
         "name": name,
         "tokens": total,
@@ -446,6 +550,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()
     date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     corpora = []
+    kenlm = args.kenlm or shutil.which("count_ngrams")
+    print(f"KenLM count_ngrams: {kenlm or 'not found (--kenlm PATH), skipped'}", flush=True)
     with tempfile.TemporaryDirectory(prefix="ngram_speed_") as tmp:
         path = os.path.join(tmp, "markov.bin")
         t0 = time.perf_counter()
@@ -463,6 +569,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     f"per-state affine permutation, seed {SEED}",
                     "generate_seconds": gen,
                     **info,
+                    "kenlm": kenlm,
                 },
             )
         )
@@ -493,9 +600,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "memory_limit": args.memory_limit,
         "counter_slice": args.counter_slice,
         "text_corpus": text_note,
+        "kenlm": kenlm or "not found",
         "target": {
             "tokens_per_s": TARGET_RATE,
             "numpy_ratio": TARGET_NUMPY_RATIO,
+            "kenlm_ratio": TARGET_KENLM_RATIO,
             "bytes_per_token": TARGET_BYTES_PER_TOKEN,
         },
         "corpora": corpora,
@@ -610,6 +719,17 @@ def target_verdict(results: dict[str, Any]) -> str:
         + ("met" if rate >= t["tokens_per_s"] else "**not met**"),
         f"{ratio:.1f}× numpy (target ≥ {t['numpy_ratio']:.0f}×): "
         + ("met" if ratio >= t["numpy_ratio"] else "**not met**"),
+    ]
+    ken = syn["steps"].get("KenLM count_ngrams -o 5")
+    if ken and "error" not in ken and "kenlm_ratio" in t:
+        kr = ken["seconds"] / ours["seconds"]
+        parts.append(
+            f"{kr:.1f}× KenLM count_ngrams (target ≥ {t['kenlm_ratio']:.0f}×): "
+            + ("met" if kr >= t["kenlm_ratio"] else "**not met**")
+        )
+    else:
+        parts.append("KenLM: not measured (count_ngrams not found)")
+    parts += [
         f"process peak RSS {bpt:.1f} bytes/token (target ≤ {t['bytes_per_token']:.0f}): "
         + ("met" if bpt <= t["bytes_per_token"] else "**not met**")
         + f" (peak growth alone: {growth} bytes/token)",
@@ -665,6 +785,9 @@ def main(argv: list[str] | None = None) -> int:
         "--memory-limit", default="256MB", help="memory_limit of the partitioned run (256MB)"
     )
     parser.add_argument("--no-text", action="store_true", help="skip the dict-gcide corpus")
+    parser.add_argument(
+        "--kenlm", default=None, help="KenLM's count_ngrams binary (default: count_ngrams on PATH)"
+    )
     parser.add_argument(
         "--scale-tokens",
         type=lambda s: int(float(s)),
