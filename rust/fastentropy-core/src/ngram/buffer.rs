@@ -6,11 +6,23 @@
 //! piled up past the limit on skewed text. A private anonymous mapping holds no memory until
 //! it is written, is advised onto huge pages, and goes back to the kernel when dropped.
 
-use super::keys::Key;
 use crate::error::{Error, Result};
 
-/// A zero-initialised buffer of `len` keys.
-pub(crate) struct KeyBuf<K: Key> {
+/// Plain integers, which a zero-filled mapping holds validly.
+///
+/// # Safety
+/// All-zero bytes must be a valid value of the type.
+pub(crate) unsafe trait Zeroed: Copy + Default {}
+
+// SAFETY: integers: every bit pattern is a valid value.
+unsafe impl Zeroed for u8 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u64 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u128 {}
+
+/// A zero-initialised buffer of `len` keys (or of their first tokens' offsets).
+pub(crate) struct KeyBuf<K: Zeroed> {
     #[cfg(target_os = "linux")]
     map: Mapping,
     #[cfg(not(target_os = "linux"))]
@@ -19,7 +31,7 @@ pub(crate) struct KeyBuf<K: Key> {
     _key: std::marker::PhantomData<K>,
 }
 
-impl<K: Key> KeyBuf<K> {
+impl<K: Zeroed> KeyBuf<K> {
     /// # Errors
     /// [`Error::MemoryLimit`] when the system refuses the mapping.
     pub fn new(len: usize, limit: Option<usize>) -> Result<Self> {
@@ -38,7 +50,7 @@ impl<K: Key> KeyBuf<K> {
         let buf = {
             let _ = (bytes, limit);
             Self {
-                vec: vec![K::ZERO; len],
+                vec: vec![K::default(); len],
                 len,
                 _key: std::marker::PhantomData,
             }
@@ -49,8 +61,8 @@ impl<K: Key> KeyBuf<K> {
     pub fn as_mut_slice(&mut self) -> &mut [K] {
         #[cfg(target_os = "linux")]
         {
-            // SAFETY: the mapping is at least `len` keys long, aligned to a page, zero-filled
-            // by the kernel (zero is a valid key: keys are plain integers), and borrowed
+            // SAFETY: the mapping is at least `len` values long, aligned to a page,
+            // zero-filled by the kernel (zero is a valid `K`: `Zeroed`), and borrowed
             // mutably through `self` only.
             unsafe { std::slice::from_raw_parts_mut(self.map.start.cast::<K>(), self.len) }
         }
