@@ -5,6 +5,8 @@
 //! large free and keeps smaller chunks in per-thread arenas, so buffers sized per partition
 //! piled up past the limit on skewed text. A private anonymous mapping holds no memory until
 //! it is written, is advised onto huge pages, and goes back to the kernel when dropped.
+//! The ranks of the tokens live in one too: on huge pages, writing them faults 512 times
+//! less often (measured ~10% of the remap pass).
 
 use crate::error::{Error, Result};
 
@@ -16,6 +18,8 @@ pub(crate) unsafe trait Zeroed: Copy + Default {}
 
 // SAFETY: integers: every bit pattern is a valid value.
 unsafe impl Zeroed for u8 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u32 {}
 // SAFETY: as above.
 unsafe impl Zeroed for u64 {}
 // SAFETY: as above.
@@ -41,7 +45,7 @@ impl<K: Zeroed> KeyBuf<K> {
             map: Mapping::new(bytes).ok_or_else(|| Error::MemoryLimit {
                 limit: limit.unwrap_or(0) as u64,
                 needed: bytes as u64,
-                reason: format!("the system refused to map {bytes} bytes for one worker's keys"),
+                reason: format!("the system refused to map {bytes} bytes for the counting buffers"),
             })?,
             len,
             _key: std::marker::PhantomData,
@@ -56,6 +60,18 @@ impl<K: Zeroed> KeyBuf<K> {
             }
         };
         Ok(buf)
+    }
+
+    pub fn as_slice(&self) -> &[K] {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: as in `as_mut_slice`, borrowed shared through `self`.
+            unsafe { std::slice::from_raw_parts(self.map.start.cast::<K>(), self.len) }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            &self.vec[..self.len]
+        }
     }
 
     pub fn as_mut_slice(&mut self) -> &mut [K] {

@@ -264,7 +264,7 @@ fn count_in_pool<T: Token>(
             let tail = Layout::new(k - 1, vocab.distinct(), masked, k)?;
             let tail_orders: Vec<usize> = keyed.iter().map(|&n| n - 1).collect();
             let job = Job {
-                ranks: &vocab.ranks,
+                ranks: vocab.ranks.as_slice(),
                 mask: opts.mask,
                 tail,
                 orders: &tail_orders,

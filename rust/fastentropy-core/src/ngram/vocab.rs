@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use super::buffer::KeyBuf;
 use super::{cancelled, CHUNK};
 use crate::error::{Error, Result};
 use crate::tokens::{negative_token, Token};
@@ -23,8 +24,8 @@ const LOCAL_HISTOGRAM: usize = 1 << 16;
 pub(crate) struct Vocab {
     /// `ids[r - 1]` is the original id of rank `r`.
     pub ids: Vec<u64>,
-    /// One rank per token; 0 marks a separator.
-    pub ranks: Vec<u32>,
+    /// One rank per token; 0 marks a separator. Mapped from the kernel ([`KeyBuf`]).
+    pub ranks: KeyBuf<u32>,
     /// `counts[r]`: occurrences of rank `r` (index 0 unused).
     pub counts: Vec<u64>,
     /// `masked[r]`: occurrences of rank `r` that are masked in (equal to `counts` without a
@@ -63,12 +64,12 @@ pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
     let Some(max_id) = max_id else {
         return Ok(Vocab {
             ids: Vec::new(),
-            ranks: vec![0; tokens.len()],
+            ranks: KeyBuf::new(tokens.len(), None)?,
             counts: vec![0],
             masked: vec![0],
         });
     };
-    let mut ranks = vec![0u32; tokens.len()];
+    let mut ranks = KeyBuf::new(tokens.len(), None)?;
     // The table and the per-thread bitmaps of ids seen live beside the ranks (sized only
     // once `max_id` is known to be small: no overflow).
     let dense = max_id < DENSE_IDS.max(tokens.len() as u64) && {
@@ -76,9 +77,9 @@ pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
         4 * ids + rayon::current_num_threads() * (ids / 8 + 8) <= pass.table_room
     };
     let (ids, counts, masked) = if dense {
-        dense_ranks(tokens, max_id, &mut ranks, pass)?
+        dense_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
     } else {
-        sparse_ranks(tokens, &mut ranks, pass)?
+        sparse_ranks(tokens, ranks.as_mut_slice(), pass)?
     };
     Ok(Vocab {
         ids,
