@@ -97,10 +97,15 @@ proptest! {
     #[test]
     fn large_vocab_matches_brute_force(
         (tokens, sep, mask) in tokens_and_options(200, 400),
-        high in any::<bool>(),
+        spread in 0u8..3,
     ) {
-        // Ids near 2^32 - 1 (or spread over all of u32) with a few repeats.
-        let shift = |t: u32| if high { u32::MAX - t } else { t.wrapping_mul(2_654_435_761) };
+        // Ids near 2^32 - 1 or spread over all of u32 (ranked through a hash map), or
+        // between 2^16 and 2^22 (through a table, without a histogram by id).
+        let shift = |t: u32| match spread {
+            0 => u32::MAX - t,
+            1 => t.wrapping_mul(2_654_435_761),
+            _ => 70_000 + 997 * t,
+        };
         let tokens: Vec<u32> = tokens.into_iter().map(shift).collect();
         let o = opts(sep.map(|s| shift(s) as u64), mask.as_deref());
         check_all(&tokens, 6, &o);
