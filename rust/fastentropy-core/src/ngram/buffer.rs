@@ -128,9 +128,17 @@ impl Mapping {
         // SAFETY: `offset < HUGE`, so `start..start + bytes` lies inside the mapping.
         let start = unsafe { base.cast::<u8>().add(offset) };
         // Scattering into thousands of buckets touches pages at random: with 4 KiB pages
-        // nearly every write would miss the TLB. Failure only costs speed.
+        // nearly every write would miss the TLB. Only whole huge pages inside the buffer:
+        // a write to its last, partial one would make all 2 MiB resident, past the limit.
+        // Failure only costs speed.
         // SAFETY: advice over the mapping's own range; it never changes its contents.
-        unsafe { libc::madvise(start.cast(), bytes, libc::MADV_HUGEPAGE) };
+        unsafe {
+            libc::madvise(
+                start.cast(),
+                bytes / Self::HUGE * Self::HUGE,
+                libc::MADV_HUGEPAGE,
+            )
+        };
         Some(Self { base, size, start })
     }
 }

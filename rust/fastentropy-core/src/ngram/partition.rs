@@ -212,7 +212,13 @@ pub(crate) fn run<K: Key>(
     progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
-    let parts = parts
+    let empty = || {
+        (
+            vec![Histogram::default(); job.orders.len()],
+            Kept::default(),
+        )
+    };
+    parts
         .par_iter()
         // One set of buffers per worker (rayon's split), reused: fresh pages cost a fault
         // each. Each holds the longest partition's keys, which the limit allows per thread.
@@ -229,14 +235,14 @@ pub(crate) fn run<K: Key>(
                 Ok(result)
             },
         )
-        .collect::<Result<Vec<_>>>()?;
-    let mut hists = vec![Histogram::default(); job.orders.len()];
-    let mut kept = Kept::default();
-    for (h, k) in parts {
-        hists.iter_mut().zip(&h).for_each(|(a, b)| a.merge(b));
-        kept.append(k);
-    }
-    Ok((hists, kept))
+        // Merged as they come, not collected: a tight limit makes many partitions, and each
+        // one's histograms take 8 KiB per order. Rayon's reduction keeps partition order,
+        // which the kept n-grams need.
+        .try_reduce(empty, |(mut hists, mut kept), (h, k)| {
+            hists.iter_mut().zip(&h).for_each(|(a, b)| a.merge(b));
+            kept.append(k);
+            Ok((hists, kept))
+        })
 }
 
 pub(crate) fn count_partition<K: Key>(

@@ -150,42 +150,49 @@ fn counted_ranks<T: Token>(
 ) -> Result<Remapped> {
     let (separator, cancel, mask) = (pass.separator, pass.cancel, pass.mask);
     let len = max_id as usize + 1;
-    let masked_len = if mask.is_some() { len } else { 0 };
-    let zeros = || (vec![0u64; len], vec![0u64; masked_len]);
-    let (by_id, masked_by_id) = tokens
-        .par_chunks(CHUNK)
+    // One histogram (two with a mask) per thread over a contiguous share of whole chunks:
+    // exactly as many as the limit was checked for, mapped so that none outlives the pass.
+    let per = len * (1 + mask.is_some() as usize);
+    let threads = rayon::current_num_threads();
+    let share = tokens.len().div_ceil(threads * CHUNK).max(1) * CHUNK;
+    let mut hists = KeyBuf::<u64>::new(threads * per, None)?;
+    (hists.as_mut_slice().par_chunks_mut(per))
+        .zip(tokens.par_chunks(share))
         .enumerate()
-        .try_fold(zeros, |(mut counts, mut masked), (c, chunk)| {
-            cancelled(cancel)?;
-            // Every id but the separator is at most `max_id`.
-            let ids = chunk.iter().map(|t| t.id().unwrap_or(0));
-            match mask {
-                None => ids.filter(|&id| Some(id) != separator).for_each(|id| {
-                    counts[id as usize] += 1;
-                }),
-                Some(m) => {
-                    for (id, &on) in ids.zip(&m[c * CHUNK..]) {
-                        if Some(id) != separator {
-                            counts[id as usize] += 1;
-                            masked[id as usize] += on as u64;
+        .try_for_each(|(t, (hist, part))| {
+            let (counts, masked) = hist.split_at_mut(len);
+            for (c, chunk) in part.chunks(CHUNK).enumerate() {
+                cancelled(cancel)?;
+                // Every id but the separator is at most `max_id`.
+                let ids = chunk.iter().map(|t| t.id().unwrap_or(0));
+                match mask {
+                    None => ids.filter(|&id| Some(id) != separator).for_each(|id| {
+                        counts[id as usize] += 1;
+                    }),
+                    Some(m) => {
+                        for (id, &on) in ids.zip(&m[t * share + c * CHUNK..]) {
+                            if Some(id) != separator {
+                                counts[id as usize] += 1;
+                                masked[id as usize] += on as u64;
+                            }
                         }
                     }
                 }
             }
-            Ok::<_, Error>((counts, masked))
-        })
-        .try_reduce(zeros, |(mut a, mut am), (b, bm)| {
-            a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
-            am.iter_mut().zip(&bm).for_each(|(x, y)| *x += y);
-            Ok((a, am))
+            Ok::<_, Error>(())
         })?;
+    let hists = hists.as_slice();
+    let total = |id: usize| hists.chunks(per).map(|h| h[id]).sum::<u64>();
     let mut table = vec![0u32; len];
     let (mut ids, mut counts, mut masked) = (Vec::new(), vec![0], vec![0]);
-    for (id, &n) in by_id.iter().enumerate().filter(|&(_, &n)| n > 0) {
-        ids.push(id as u64);
-        table[id] = rank_of(ids.len())?;
-        counts.push(n);
-        masked.push(if mask.is_some() { masked_by_id[id] } else { n });
+    for (id, rank) in table.iter_mut().enumerate() {
+        let n = total(id);
+        if n > 0 {
+            ids.push(id as u64);
+            *rank = rank_of(ids.len())?;
+            counts.push(n);
+            masked.push(if mask.is_some() { total(len + id) } else { n });
+        }
     }
     ranks
         .par_chunks_mut(CHUNK)
