@@ -5,12 +5,28 @@
 //! large free and keeps smaller chunks in per-thread arenas, so buffers sized per partition
 //! piled up past the limit on skewed text. A private anonymous mapping holds no memory until
 //! it is written, is advised onto huge pages, and goes back to the kernel when dropped.
+//! The ranks of the tokens live in one too: on huge pages, writing them faults 512 times
+//! less often (measured ~10% of the remap pass).
 
-use super::keys::Key;
 use crate::error::{Error, Result};
 
-/// A zero-initialised buffer of `len` keys.
-pub(crate) struct KeyBuf<K: Key> {
+/// Plain integers, which a zero-filled mapping holds validly.
+///
+/// # Safety
+/// All-zero bytes must be a valid value of the type.
+pub(crate) unsafe trait Zeroed: Copy + Default {}
+
+// SAFETY: integers: every bit pattern is a valid value.
+unsafe impl Zeroed for u8 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u32 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u64 {}
+// SAFETY: as above.
+unsafe impl Zeroed for u128 {}
+
+/// A zero-initialised buffer of `len` keys (or of their first tokens' offsets).
+pub(crate) struct KeyBuf<K: Zeroed> {
     #[cfg(target_os = "linux")]
     map: Mapping,
     #[cfg(not(target_os = "linux"))]
@@ -19,7 +35,7 @@ pub(crate) struct KeyBuf<K: Key> {
     _key: std::marker::PhantomData<K>,
 }
 
-impl<K: Key> KeyBuf<K> {
+impl<K: Zeroed> KeyBuf<K> {
     /// # Errors
     /// [`Error::MemoryLimit`] when the system refuses the mapping.
     pub fn new(len: usize, limit: Option<usize>) -> Result<Self> {
@@ -29,7 +45,7 @@ impl<K: Key> KeyBuf<K> {
             map: Mapping::new(bytes).ok_or_else(|| Error::MemoryLimit {
                 limit: limit.unwrap_or(0) as u64,
                 needed: bytes as u64,
-                reason: format!("the system refused to map {bytes} bytes for one worker's keys"),
+                reason: format!("the system refused to map {bytes} bytes for the counting buffers"),
             })?,
             len,
             _key: std::marker::PhantomData,
@@ -38,7 +54,7 @@ impl<K: Key> KeyBuf<K> {
         let buf = {
             let _ = (bytes, limit);
             Self {
-                vec: vec![K::ZERO; len],
+                vec: vec![K::default(); len],
                 len,
                 _key: std::marker::PhantomData,
             }
@@ -46,11 +62,23 @@ impl<K: Key> KeyBuf<K> {
         Ok(buf)
     }
 
+    pub fn as_slice(&self) -> &[K] {
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: as in `as_mut_slice`, borrowed shared through `self`.
+            unsafe { std::slice::from_raw_parts(self.map.start.cast::<K>(), self.len) }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            &self.vec[..self.len]
+        }
+    }
+
     pub fn as_mut_slice(&mut self) -> &mut [K] {
         #[cfg(target_os = "linux")]
         {
-            // SAFETY: the mapping is at least `len` keys long, aligned to a page, zero-filled
-            // by the kernel (zero is a valid key: keys are plain integers), and borrowed
+            // SAFETY: the mapping is at least `len` values long, aligned to a page,
+            // zero-filled by the kernel (zero is a valid `K`: `Zeroed`), and borrowed
             // mutably through `self` only.
             unsafe { std::slice::from_raw_parts_mut(self.map.start.cast::<K>(), self.len) }
         }
@@ -100,9 +128,17 @@ impl Mapping {
         // SAFETY: `offset < HUGE`, so `start..start + bytes` lies inside the mapping.
         let start = unsafe { base.cast::<u8>().add(offset) };
         // Scattering into thousands of buckets touches pages at random: with 4 KiB pages
-        // nearly every write would miss the TLB. Failure only costs speed.
+        // nearly every write would miss the TLB. Only whole huge pages inside the buffer:
+        // a write to its last, partial one would make all 2 MiB resident, past the limit.
+        // Failure only costs speed.
         // SAFETY: advice over the mapping's own range; it never changes its contents.
-        unsafe { libc::madvise(start.cast(), bytes, libc::MADV_HUGEPAGE) };
+        unsafe {
+            libc::madvise(
+                start.cast(),
+                bytes / Self::HUGE * Self::HUGE,
+                libc::MADV_HUGEPAGE,
+            )
+        };
         Some(Self { base, size, start })
     }
 }

@@ -8,11 +8,12 @@
 
 use std::ops::{BitAnd, BitOr, BitXor, Shl, Shr};
 
+use super::buffer::Zeroed;
 use crate::error::{Error, Result};
 
 /// An unsigned integer wide enough for a packed key.
 pub(crate) trait Key:
-    Copy
+    Zeroed
     + Ord
     + Send
     + Sync

@@ -9,7 +9,8 @@
 //! count-of-counts ([`scan`]). Unigrams come straight from the rank histogram. In practice
 //! the first token is not keyed: windows are bucketed by it and only their tails (the other
 //! K-1 tokens) are sorted, per bucket ([`partition`], [`sort`]), which often turns u128 keys
-//! into u64.
+//! into u64. Keys reach their buckets through groups of consecutive first tokens, staged a
+//! cache line at a time ([`scatter`]), not by one random write each.
 //!
 //! Why sorting: on high-cardinality data (most 5-grams distinct) a hash table per order is
 //! bound by random memory access, one cache miss per probe, while sorting streams memory and
@@ -26,6 +27,7 @@ mod buffer;
 mod keys;
 mod partition;
 mod scan;
+mod scatter;
 mod sort;
 mod vocab;
 
@@ -262,7 +264,7 @@ fn count_in_pool<T: Token>(
             let tail = Layout::new(k - 1, vocab.distinct(), masked, k)?;
             let tail_orders: Vec<usize> = keyed.iter().map(|&n| n - 1).collect();
             let job = Job {
-                ranks: &vocab.ranks,
+                ranks: vocab.ranks.as_slice(),
                 mask: opts.mask,
                 tail,
                 orders: &tail_orders,
@@ -314,27 +316,19 @@ fn count_keys<K: Key>(
     progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let threads = rayon::current_num_threads();
-    let key_bytes = size_of::<K>();
-    // Each worker also holds the start and end of every bucket of its partition.
-    let fixed = fixed + threads * 2 * size_of::<usize>() * counts.len();
-    // And beside its partition's keys, the sorter's spread of one bucket: at most
-    // `SPREAD_MAX` keys, and no more than the partition's.
-    let spread = sort::SPREAD_MAX as u64;
+    // Each worker holds a partition's keys and what scattering and sorting them takes; its
+    // first tokens span at most all the ranks.
+    let needed = |largest: u64| {
+        let worker = scatter::worker_bytes(largest, counts.len(), size_of::<K>());
+        let worker = usize::try_from(worker).unwrap_or(usize::MAX);
+        fixed.saturating_add(worker.saturating_mul(threads))
+    };
     let cap = match opts.memory_limit {
         None => u64::MAX,
         // No room at all fails in `plan`, which names the limit that would work.
-        Some(limit) => {
-            let room = (limit.saturating_sub(fixed) / (threads * key_bytes)) as u64;
-            if room >= 2 * spread {
-                room - spread
-            } else {
-                room / 2
-            }
-        }
+        Some(limit) => most_keys(|keys| needed(keys) <= limit, limit as u64),
     };
     let parts = threads * partition::PARTS_PER_THREAD;
-    let needed =
-        |largest: u64| fixed + threads * key_bytes * (largest + largest.min(spread)) as usize;
     let limit = opts.memory_limit.unwrap_or(0);
     // First tokens that alone overflow a worker's keys are split by their second token; the
     // pair counts that plan the split are freed before any key buffer is allocated.
@@ -358,6 +352,24 @@ fn count_keys<K: Key>(
     })?;
     drop(pairs);
     partition::run::<K>(job, counts, &ranges, opts, progress)
+}
+
+/// The most keys (at most `most`) that `fits`, which holds up to some count and no further.
+fn most_keys(fits: impl Fn(u64) -> bool, most: u64) -> u64 {
+    let (mut lo, mut hi) = (0, most);
+    if !fits(lo) {
+        return 0;
+    }
+    // Invariant: `fits(lo)`, and nothing above `hi` fits.
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if fits(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    lo
 }
 
 /// Share of the progress (percent) taken by the remap pass, about its share of the time.

@@ -3,11 +3,11 @@
 //!
 //! A partition is a range of first-token ranks; the unigram histogram gives its number of
 //! windows per first token before any key is built. So a partition scatters each window's
-//! tail (the key of the K-1 tokens after the first) straight into the bucket of its first
-//! token, then sorts each bucket alone: the first-token field never enters a key (u128 keys
-//! often become u64) and many small sorts beat one big one. Partitions hold disjoint
-//! n-grams, so their count profiles add, and integer sums make the result independent of
-//! scheduling.
+//! tail (the key of the K-1 tokens after the first) into the bucket of its first token, in
+//! two cache-friendly passes ([`super::scatter`]), then sorts each bucket alone: the
+//! first-token field never enters a key (u128 keys often become u64) and many small sorts
+//! beat one big one. Partitions hold disjoint n-grams, so their count profiles add, and
+//! integer sums make the result independent of scheduling.
 //!
 //! A first token that alone starts more windows than a worker's keys may hold (the space in
 //! byte-level text) is split further by its second token: one extra pass over the ranks
@@ -21,9 +21,9 @@ use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
 
-use super::buffer::KeyBuf;
 use super::keys::{Key, Layout};
 use super::scan::{Histogram, Kept, Scanner};
+use super::scatter::{self, Buffers, Groups};
 use super::sort::Sorter;
 use super::{cancelled, CountOptions, Progress, CHUNK};
 use crate::error::{Error, Result};
@@ -212,155 +212,68 @@ pub(crate) fn run<K: Key>(
     progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
-    let parts = parts
+    let empty = || {
+        (
+            vec![Histogram::default(); job.orders.len()],
+            Kept::default(),
+        )
+    };
+    parts
         .par_iter()
-        // One key buffer per worker (rayon's split), reused: fresh pages cost a fault each.
-        // Each holds the longest partition's keys, which the limit allows per thread.
+        // One set of buffers per worker (rayon's split), reused: fresh pages cost a fault
+        // each. Each holds the longest partition's keys, which the limit allows per thread.
         .map_init(
             || None,
-            |tails: &mut Option<KeyBuf<K>>, part| {
+            |bufs: &mut Option<Buffers<K>>, part| {
                 cancelled(opts.cancel)?;
-                let tails = match tails {
-                    Some(t) => t,
-                    None => tails.insert(KeyBuf::new(longest, opts.memory_limit)?),
+                let bufs = match bufs {
+                    Some(b) => b,
+                    None => bufs.insert(Buffers::new(longest, opts.memory_limit)?),
                 };
-                let result =
-                    count_partition::<K>(job, counts, part, tails.as_mut_slice(), opts.cancel)?;
+                let result = count_partition::<K>(job, counts, part, bufs, opts.cancel)?;
                 progress.counted(part.windows);
                 Ok(result)
             },
         )
-        .collect::<Result<Vec<_>>>()?;
-    let mut hists = vec![Histogram::default(); job.orders.len()];
-    let mut kept = Kept::default();
-    for (h, k) in parts {
-        hists.iter_mut().zip(&h).for_each(|(a, b)| a.merge(b));
-        kept.append(k);
-    }
-    Ok((hists, kept))
+        // Merged as they come, not collected: a tight limit makes many partitions, and each
+        // one's histograms take 8 KiB per order. Rayon's reduction keeps partition order,
+        // which the kept n-grams need.
+        .try_reduce(empty, |(mut hists, mut kept), (h, k)| {
+            hists.iter_mut().zip(&h).for_each(|(a, b)| a.merge(b));
+            kept.append(k);
+            Ok((hists, kept))
+        })
 }
 
 pub(crate) fn count_partition<K: Key>(
     job: &Job<'_>,
     counts: &[u64],
     part: &Part,
-    tails: &mut [K],
+    bufs: &mut Buffers<K>,
     cancel: Option<&AtomicBool>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let range = part.firsts.clone();
-    // Bucket `b` (first rank `range.start + b`) fills `tails[start[b]..end[b]]`; its
-    // capacity is that rank's count, so buckets never overlap.
-    // A split first token has one bucket, sized by its pairs.
-    let whole = &counts[range.start as usize..range.end as usize];
+    // Bucket `b` (first rank `range.start + b`) holds at most that rank's count of keys; a
+    // split first token has one bucket, sized by its pairs.
     let split = [part.keys];
-    let firsts = if part.seconds.is_some() {
+    let sizes = if part.seconds.is_some() {
         &split[..]
     } else {
-        whole
+        &counts[range.start as usize..range.end as usize]
     };
-    let mut end = Vec::with_capacity(firsts.len());
-    let mut at = 0;
-    for &c in firsts {
-        end.push(at);
-        at += c as usize;
-    }
-    let start = end.clone();
-    // A tail order fixed at compile time unrolls the packing of each key.
-    match job.tail.order {
-        1 => scatter::<K, 1>(job, part, tails, &mut end, cancel),
-        2 => scatter::<K, 2>(job, part, tails, &mut end, cancel),
-        3 => scatter::<K, 3>(job, part, tails, &mut end, cancel),
-        4 => scatter::<K, 4>(job, part, tails, &mut end, cancel),
-        5 => scatter::<K, 5>(job, part, tails, &mut end, cancel),
-        6 => scatter::<K, 6>(job, part, tails, &mut end, cancel),
-        7 => scatter::<K, 7>(job, part, tails, &mut end, cancel),
-        _ => scatter::<K, 0>(job, part, tails, &mut end, cancel),
-    }?;
+    let groups = Groups::new(sizes);
+    let ends = scatter::scatter_part(job, part, &groups, bufs, cancel)?;
     let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
     let mut sorter = Sorter::new(job.tail.width());
-    for (b, (&s, &e)) in start.iter().zip(&end).enumerate() {
-        // Between buckets: one sort takes well under a second unless a split first token
+    for (g, &end) in ends.iter().enumerate() {
+        // Between groups: one sort takes well under a second unless a split first token
         // fills the whole buffer.
         cancelled(cancel)?;
-        let bucket = &mut tails[s..e];
-        let bucket = sorter.sort(bucket);
-        scanner.bucket(range.start + b as u32, bucket);
+        scatter::buckets(&groups, g, end, sizes, bufs, |b, bucket| {
+            scanner.bucket(range.start + b as u32, sorter.sort(bucket));
+        });
     }
     Ok(scanner.finish())
-}
-
-/// Writes the tail of every window of `part` into its first token's bucket, bucket `b` at
-/// `tails[end[b]]` (advancing `end[b]`). `ORDER` is the tail order, or 0 to read it from the
-/// job's layout.
-fn scatter<K: Key, const ORDER: usize>(
-    job: &Job<'_>,
-    part: &Part,
-    tails: &mut [K],
-    end: &mut [usize],
-    cancel: Option<&AtomicBool>,
-) -> Result<()> {
-    let layout = Layout {
-        order: if ORDER == 0 { job.tail.order } else { ORDER },
-        ..job.tail
-    };
-    let range = part.firsts.clone();
-    let width = range.end - range.start;
-    let min_len = job.orders[0];
-    let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
-    // Whether a token starts a window of this partition is unpredictable (a branch per
-    // token would mispredict often), so 64 tokens at a time are tested branch-free into a
-    // bit mask and only the set bits are visited.
-    for (c, chunk) in job.ranks.chunks(64).enumerate() {
-        if c % (CHUNK / 64) == 0 {
-            cancelled(cancel)?;
-        }
-        let mut hits = (chunk.iter().enumerate()).fold(0u64, |m, (j, &r)| {
-            m | ((r.wrapping_sub(range.start) < width) as u64) << j
-        });
-        // The writes land in thousands of buckets, nearly each a cache miss: announcing
-        // them all first lets the misses overlap instead of queueing behind each other.
-        let mut ahead = hits;
-        while ahead != 0 {
-            let j = ahead.trailing_zeros() as usize;
-            ahead &= ahead - 1;
-            let b = chunk[j].wrapping_sub(range.start) as usize;
-            prefetch(tails.as_ptr().wrapping_add(end[b]));
-        }
-        while hits != 0 {
-            let j = hits.trailing_zeros() as usize;
-            hits &= hits - 1;
-            let (i, r) = (c * 64 + j, chunk[j]);
-            if let Some(seconds) = &part.seconds {
-                if !seconds.contains(&job.ranks.get(i + 1).copied().unwrap_or(0)) {
-                    continue;
-                }
-            }
-            let (tail, len) = layout.build::<K>(job.ranks, job.mask, i + 1);
-            if len < min_len {
-                continue;
-            }
-            // Flag bits (the key's low bits) exist only with a mask, and only up to `len`.
-            if job.mask.is_some() && tail & K::from(wanted) == K::ZERO {
-                continue;
-            }
-            let b = (r - range.start) as usize;
-            tails[end[b]] = tail;
-            end[b] += 1;
-        }
-    }
-    Ok(())
-}
-
-/// Asks for the cache line at `p` ahead of a write; a hint that never faults.
-#[inline]
-fn prefetch<T>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// The error for a budget that cannot hold the largest partition: `largest` windows that

@@ -97,10 +97,15 @@ proptest! {
     #[test]
     fn large_vocab_matches_brute_force(
         (tokens, sep, mask) in tokens_and_options(200, 400),
-        high in any::<bool>(),
+        spread in 0u8..3,
     ) {
-        // Ids near 2^32 - 1 (or spread over all of u32) with a few repeats.
-        let shift = |t: u32| if high { u32::MAX - t } else { t.wrapping_mul(2_654_435_761) };
+        // Ids near 2^32 - 1 or spread over all of u32 (ranked through a hash map), or
+        // between 2^16 and 2^22 (through a table, without a histogram by id).
+        let shift = |t: u32| match spread {
+            0 => u32::MAX - t,
+            1 => t.wrapping_mul(2_654_435_761),
+            _ => 70_000 + 997 * t,
+        };
         let tokens: Vec<u32> = tokens.into_iter().map(shift).collect();
         let o = opts(sep.map(|s| shift(s) as u64), mask.as_deref());
         check_all(&tokens, 6, &o);
@@ -112,6 +117,18 @@ proptest! {
         let big = |t: u32| i64::MAX - 7 * t as i64;
         let tokens: Vec<i64> = tokens.into_iter().map(big).collect();
         let o = opts(sep.map(|s| big(s) as u64), mask.as_deref());
+        check_all(&tokens, 5, &o);
+    }
+
+    #[test]
+    fn many_first_tokens_match_brute_force(
+        (tokens, sep, mask) in tokens_and_options(3000, 8000),
+        threads in 1usize..3,
+    ) {
+        // Partitions of hundreds to thousands of first tokens: several groups each, most
+        // starting inside a cache line.
+        let mut o = opts(sep.map(u64::from), mask.as_deref());
+        o.threads = Some(threads);
         check_all(&tokens, 5, &o);
     }
 
@@ -148,7 +165,7 @@ proptest! {
         let base = opts(sep.map(u64::from), mask.as_deref());
         let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base).unwrap();
         for threads in [1, 2] {
-            let limit = fixed_bytes(tokens.len(), 40, threads) + threads * 8 * cap;
+            let limit = limit_for(tokens.len(), 40, threads, cap);
             let o = CountOptions { threads: Some(threads), memory_limit: Some(limit), ..base };
             match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o) {
                 Ok(got) => prop_assert_eq!(&got, &want),
@@ -162,10 +179,11 @@ proptest! {
     }
 }
 
-/// Bytes of ranks, vocabulary tables and per-worker bucket bounds for `len` tokens of
-/// `distinct` ids: what the engine holds besides its key buffers.
-fn fixed_bytes(len: usize, distinct: usize, threads: usize) -> usize {
-    4 * len + 8 * distinct + 16 * (distinct + 1) + threads * 16 * (distinct + 1)
+/// The limit that gives each of `threads` workers room for `keys` u64 keys, for `len`
+/// tokens of `distinct` ids: ranks, vocabulary tables and the workers' buffers.
+fn limit_for(len: usize, distinct: usize, threads: usize, keys: usize) -> usize {
+    let worker = scatter::worker_bytes(keys as u64, distinct + 1, 8) as usize;
+    4 * len + 8 * distinct + 16 * (distinct + 1) + threads * worker
 }
 
 /// Half the windows start with the hot token 7, followed by one of 40 others (or by itself,
@@ -201,10 +219,9 @@ fn skewed_first_token_splits_by_second_token() {
         let base = opts(sep, mask);
         let want = ngram_profiles(&t, &[1, 2, 3, 4, 5], &base).unwrap();
         for threads in [1, 2] {
-            // Keys (u64) for a quarter of the hot token's windows per worker: more than its
-            // largest pair, (7, 7); and as many again for the sorter's spread of a bucket.
-            let cap = hot / 4;
-            let limit = fixed_bytes(t.len(), distinct, threads) + threads * 8 * 2 * cap;
+            // Keys for a quarter of the hot token's windows per worker: more than its largest
+            // pair, (7, 7).
+            let limit = limit_for(t.len(), distinct, threads, hot / 4);
             let o = CountOptions {
                 threads: Some(threads),
                 memory_limit: Some(limit),
@@ -214,6 +231,37 @@ fn skewed_first_token_splits_by_second_token() {
             check_all(&t, 5, &o);
             check_most_common(&t, 3, &o);
             check_most_common(&t, 1, &o);
+        }
+    }
+}
+
+/// One first token with more windows than a group of several may hold (a group of its own,
+/// sorted where it was scattered) among hundreds of rare ones (groups of many first tokens).
+#[test]
+fn huge_first_token_among_many_rare_ones() {
+    let n = 3 * scatter::GROUP_KEYS as usize;
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let t: Vec<u32> = (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 2 == 0 {
+                500
+            } else {
+                (x % 1000) as u32
+            }
+        })
+        .collect();
+    let mask: Vec<bool> = (0..n).map(|i| i % 11 != 4).collect();
+    for (sep, mask) in [(None, None), (Some(17), Some(&mask[..]))] {
+        for threads in [1, 2] {
+            let o = CountOptions {
+                threads: Some(threads),
+                ..opts(sep, mask)
+            };
+            check_all(&t, 4, &o);
+            check_most_common(&t, 2, &o);
         }
     }
 }
@@ -252,7 +300,7 @@ fn pair_too_large_names_a_limit_that_works() {
         .collect();
     let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default()).unwrap();
     let tight = CountOptions {
-        memory_limit: Some(fixed_bytes(t.len(), 8, 2) + 2 * 8 * 2000),
+        memory_limit: Some(limit_for(t.len(), 8, 2, 2000)),
         threads: Some(2),
         ..Default::default()
     };
@@ -512,7 +560,7 @@ fn cancellation_stops_a_partition() {
         keep: None,
     };
     let parts = partition::plan(&counts, u64::MAX, 1, &[], &[]).unwrap();
-    let mut keys = vec![0u64; t.len()];
+    let mut keys = scatter::Buffers::<u64>::new(t.len(), None).unwrap();
     let flag = AtomicBool::new(false);
     let part = &parts[0];
     let ok = partition::count_partition::<u64>(&job, &counts, part, &mut keys, Some(&flag));

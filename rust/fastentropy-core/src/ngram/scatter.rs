@@ -1,0 +1,449 @@
+//! Scattering a partition's tail keys into the buckets of their first tokens, in two passes.
+//!
+//! Written straight into the thousands of buckets of a partition, nearly every key would
+//! miss the caches and the TLB. So pass 1 ([`scatter`]) sends each key to one of far fewer
+//! groups of consecutive first tokens: at most [`GROUP_FIRSTS`] first tokens and at most
+//! [`GROUP_KEYS`] keys, unless one first token alone has more. Keys are staged per group in
+//! one cache line (software write-combining) that goes to memory whole once full, so the
+//! writes that miss are few, whole-line and sequential per group; beside each key, staged the
+//! same way, goes its first token's offset in its group (one byte). Pass 2 ([`distribute`])
+//! takes one group at a time and moves its keys into their buckets in a scratch buffer small
+//! enough to stay in cache, where they are then sorted and scanned. A group of one first
+//! token needs no pass 2: its keys are its bucket.
+
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
+
+use super::buffer::KeyBuf;
+use super::keys::{Key, Layout};
+use super::partition::{Job, Part};
+use super::sort::SPREAD_MAX;
+use super::{cancelled, CHUNK};
+use crate::error::Result;
+
+/// Most keys in a group of several first tokens: its scratch buffer (512 KiB of u64 keys)
+/// stays about in the L2 cache while its buckets are filled and sorted. Larger groups mean
+/// fewer of them, and their staging lines stay in cache too (2^15 was slower).
+pub(crate) const GROUP_KEYS: u64 = 1 << 16;
+/// Most first tokens in a group: an offset in a group fits a byte.
+pub(crate) const GROUP_FIRSTS: usize = 256;
+/// Bytes held per group while scattering: its two staging lines, and five words of
+/// bookkeeping ([`Groups`], the fill state and the group's end).
+const GROUP_BYTES: u64 = 2 * 64 + 5 * size_of::<usize>() as u64;
+
+/// A worker's buffers: the keys of its largest partition with their offsets, and a scratch
+/// buffer for one group.
+pub(crate) struct Buffers<K: Key> {
+    tails: KeyBuf<K>,
+    offsets: KeyBuf<u8>,
+    scratch: Vec<K>,
+}
+
+impl<K: Key> Buffers<K> {
+    /// For partitions of at most `keys` keys.
+    ///
+    /// # Errors
+    /// As [`KeyBuf::new`].
+    pub fn new(keys: usize, limit: Option<usize>) -> Result<Self> {
+        Ok(Self {
+            tails: KeyBuf::new(keys, limit)?,
+            offsets: KeyBuf::new(keys, limit)?,
+            scratch: vec![K::ZERO; keys.min(GROUP_KEYS as usize)],
+        })
+    }
+}
+
+/// Bytes a worker holds to count a partition of `keys` keys whose first tokens span at most
+/// `buckets` ranks: the [`Buffers`], the groups and the sorter's spread.
+/// Saturates at `u64::MAX`.
+pub(crate) fn worker_bytes(keys: u64, buckets: usize, key_bytes: usize) -> u64 {
+    let (keys, buckets, key_bytes) = (keys as u128, buckets as u128, key_bytes as u128);
+    // Greedy grouping: of two neighbouring groups, one has more than GROUP_KEYS keys or
+    // together they have more than GROUP_FIRSTS first tokens.
+    let groups = 2 * (keys / GROUP_KEYS as u128 + buckets / GROUP_FIRSTS as u128) + 1;
+    let bytes = keys * (key_bytes + 1)
+        + keys.min(GROUP_KEYS as u128) * key_bytes
+        + keys.min(SPREAD_MAX as u128) * key_bytes
+        + groups * GROUP_BYTES as u128
+        + 2 * 64
+        + buckets * size_of::<u32>() as u128;
+    bytes.try_into().unwrap_or(u64::MAX)
+}
+
+/// A partition's buckets (first tokens, by offset from its first rank) in groups.
+pub(crate) struct Groups {
+    /// Group g holds buckets `firsts[g]..firsts[g + 1]` ...
+    firsts: Vec<usize>,
+    /// ... and their keys go to `starts[g]..starts[g + 1]` of the partition's buffers.
+    starts: Vec<usize>,
+    /// The group of each bucket.
+    slot: Vec<u32>,
+}
+
+impl Groups {
+    /// Greedy groups over buckets of at most `sizes[b]` keys each.
+    pub fn new(sizes: &[u64]) -> Self {
+        let (mut firsts, mut starts) = (vec![0], vec![0]);
+        let mut slot = Vec::with_capacity(sizes.len());
+        let mut keys = 0u64;
+        for (b, &size) in sizes.iter().enumerate() {
+            let first = firsts[firsts.len() - 1];
+            if b > first && (keys + size > GROUP_KEYS || b - first == GROUP_FIRSTS) {
+                firsts.push(b);
+                starts.push(starts[starts.len() - 1] + keys as usize);
+                keys = 0;
+            }
+            keys += size;
+            slot.push((firsts.len() - 1) as u32);
+        }
+        firsts.push(sizes.len());
+        starts.push(starts[starts.len() - 1] + keys as usize);
+        Self {
+            firsts,
+            starts,
+            slot,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.firsts.len() - 1
+    }
+
+    /// Room for the keys of all groups.
+    pub fn keys(&self) -> usize {
+        self.starts[self.len()]
+    }
+
+    /// Group g's buckets.
+    pub fn firsts(&self, g: usize) -> Range<usize> {
+        self.firsts[g]..self.firsts[g + 1]
+    }
+
+    /// Where group g's keys start.
+    pub fn start(&self, g: usize) -> usize {
+        self.starts[g]
+    }
+}
+
+/// Keys per cache line.
+const fn lanes<K>() -> usize {
+    64 / size_of::<K>()
+}
+
+/// One cache line per group for its next keys and one for their offsets: a line is written
+/// to the buffers whole once full, then refilled.
+struct Stage<K> {
+    keys: Vec<K>,
+    offsets: Vec<u8>,
+    /// Where the cache-aligned lines start in `keys` and `offsets`.
+    at: (usize, usize),
+}
+
+impl<K: Key> Stage<K> {
+    fn new(groups: usize) -> Self {
+        let keys = vec![K::ZERO; (groups + 1) * lanes::<K>()];
+        let offsets = vec![0u8; (groups + 1) * 64];
+        let at = (
+            keys.as_ptr().align_offset(64),
+            offsets.as_ptr().align_offset(64),
+        );
+        Self { keys, offsets, at }
+    }
+
+    /// Stages a key at place `at` of the buffers (which start on a cache line), writing its
+    /// lines out once full. A group's first line may also hold the last places of earlier
+    /// groups: what it writes there is garbage, put right by [`Stage::finish`].
+    #[inline(always)]
+    fn put(
+        &mut self,
+        g: usize,
+        at: usize,
+        key: K,
+        offset: u8,
+        tails: &mut [K],
+        offsets: &mut [u8],
+    ) {
+        let lanes = lanes::<K>();
+        let line = &mut self.keys[self.at.0 + g * lanes..][..lanes];
+        line[at % lanes] = key;
+        if (at + 1).is_multiple_of(lanes) {
+            write_line(line, &mut tails[at + 1 - lanes..][..lanes]);
+        }
+        let line = &mut self.offsets[self.at.1 + g * 64..][..64];
+        line[at % 64] = offset;
+        if (at + 1).is_multiple_of(64) {
+            write_line(line, &mut offsets[at + 1 - 64..][..64]);
+        }
+    }
+
+    /// Writes out the staged places of group g, from `start` (its first place) to `end`,
+    /// not yet written as a full line; only those, so no other group's place is touched.
+    fn finish(&self, g: usize, start: usize, end: usize, tails: &mut [K], offsets: &mut [u8]) {
+        fn rest<T: Copy>(line: &[T], start: usize, end: usize, out: &mut [T]) {
+            let from = (end - end % line.len()).max(start);
+            if from < end {
+                let lanes = line.len();
+                out[from..end].copy_from_slice(&line[from % lanes..(end - 1) % lanes + 1]);
+            }
+        }
+        let lanes = lanes::<K>();
+        rest(
+            &self.keys[self.at.0 + g * lanes..][..lanes],
+            start,
+            end,
+            tails,
+        );
+        rest(
+            &self.offsets[self.at.1 + g * 64..][..64],
+            start,
+            end,
+            offsets,
+        );
+    }
+}
+
+/// Copies a staged line (64 bytes, cache-aligned) to `out`, with non-temporal stores when
+/// `out` is a cache line too: the line is written whole, so reading it into the cache first
+/// (as an ordinary store does) would only double the memory traffic. [`fence`] orders them.
+#[inline(always)]
+fn write_line<T: Copy>(line: &[T], out: &mut [T]) {
+    assert!(size_of_val(line) == 64 && line.len() == out.len());
+    #[cfg(target_arch = "x86_64")]
+    if (out.as_ptr() as usize).is_multiple_of(64) && (line.as_ptr() as usize).is_multiple_of(64) {
+        use std::arch::x86_64::{__m128i, _mm_load_si128, _mm_stream_si128};
+        let (src, dst) = (
+            line.as_ptr().cast::<__m128i>(),
+            out.as_mut_ptr().cast::<__m128i>(),
+        );
+        // SAFETY: both are 64 bytes long (asserted) and 64-byte aligned (checked), so the
+        // four 16-byte loads and stores stay inside them and are aligned; SSE2 is part of
+        // x86_64.
+        unsafe {
+            for k in 0..4 {
+                _mm_stream_si128(dst.add(k), _mm_load_si128(src.add(k)));
+            }
+        }
+        return;
+    }
+    out.copy_from_slice(line);
+}
+
+/// Makes the non-temporal stores of [`write_line`] visible to later loads in order.
+fn fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a store fence has no operands and no other effect.
+    unsafe {
+        std::arch::x86_64::_mm_sfence();
+    }
+}
+
+/// Pass 1: writes the tail of every window of `part` to the next place of its group in
+/// `tails`, and its first token's offset in the group to the same place in `offsets`.
+/// Returns where each group's keys end (a mask or a separator may leave places empty).
+/// `ORDER` is the tail order, or 0 to read it from the job's layout.
+fn scatter<K: Key, const ORDER: usize>(
+    job: &Job<'_>,
+    part: &Part,
+    groups: &Groups,
+    bufs: &mut Buffers<K>,
+    cancel: Option<&AtomicBool>,
+) -> Result<Vec<usize>> {
+    let layout = Layout {
+        order: if ORDER == 0 { job.tail.order } else { ORDER },
+        ..job.tail
+    };
+    let len = groups.keys();
+    let tails = &mut bufs.tails.as_mut_slice()[..len];
+    let offsets = &mut bufs.offsets.as_mut_slice()[..len];
+    let range = part.firsts.clone();
+    let width = range.end - range.start;
+    let min_len = job.orders[0];
+    let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
+    let mut stage = Stage::<K>::new(groups.len());
+    // Per group: its next place, and its first bucket (to take offsets from).
+    let mut fill: Vec<(usize, usize)> = (0..groups.len())
+        .map(|g| (groups.start(g), groups.firsts[g]))
+        .collect();
+    // Whether a token starts a window of this partition is unpredictable (a branch per
+    // token would mispredict often), so 64 tokens at a time are tested branch-free into a
+    // bit mask and only the set bits are visited.
+    for (c, chunk) in job.ranks.chunks(64).enumerate() {
+        if c % (CHUNK / 64) == 0 {
+            cancelled(cancel)?;
+        }
+        let mut hits = (chunk.iter().enumerate()).fold(0u64, |m, (j, &r)| {
+            m | ((r.wrapping_sub(range.start) < width) as u64) << j
+        });
+        while hits != 0 {
+            let j = hits.trailing_zeros() as usize;
+            hits &= hits - 1;
+            let (i, r) = (c * 64 + j, chunk[j]);
+            if let Some(seconds) = &part.seconds {
+                if !seconds.contains(&job.ranks.get(i + 1).copied().unwrap_or(0)) {
+                    continue;
+                }
+            }
+            let (tail, len) = layout.build::<K>(job.ranks, job.mask, i + 1);
+            if len < min_len {
+                continue;
+            }
+            // Flag bits (the key's low bits) exist only with a mask, and only up to `len`.
+            if job.mask.is_some() && tail & K::from(wanted) == K::ZERO {
+                continue;
+            }
+            let b = (r - range.start) as usize;
+            let g = groups.slot[b] as usize;
+            let (at, first) = fill[g];
+            fill[g].0 = at + 1;
+            stage.put(g, at, tail, (b - first) as u8, tails, offsets);
+        }
+    }
+    let ends: Vec<usize> = fill.iter().map(|&(at, _)| at).collect();
+    fence();
+    for (g, &end) in ends.iter().enumerate() {
+        stage.finish(g, groups.start(g), end, tails, offsets);
+    }
+    Ok(ends)
+}
+
+/// Pass 1 with the tail order fixed at compile time when it is small: it unrolls the
+/// packing of each key.
+pub(crate) fn scatter_part<K: Key>(
+    job: &Job<'_>,
+    part: &Part,
+    groups: &Groups,
+    bufs: &mut Buffers<K>,
+    cancel: Option<&AtomicBool>,
+) -> Result<Vec<usize>> {
+    match job.tail.order {
+        1 => scatter::<K, 1>(job, part, groups, bufs, cancel),
+        2 => scatter::<K, 2>(job, part, groups, bufs, cancel),
+        3 => scatter::<K, 3>(job, part, groups, bufs, cancel),
+        4 => scatter::<K, 4>(job, part, groups, bufs, cancel),
+        5 => scatter::<K, 5>(job, part, groups, bufs, cancel),
+        6 => scatter::<K, 6>(job, part, groups, bufs, cancel),
+        7 => scatter::<K, 7>(job, part, groups, bufs, cancel),
+        _ => scatter::<K, 0>(job, part, groups, bufs, cancel),
+    }
+}
+
+/// The keys of group g, `keys` places from its start, as buckets: `visit(b, bucket)` for each
+/// of its buckets b in increasing order (`sizes[b]`: the most keys bucket b may hold). A
+/// group of several first tokens is distributed by offset into the scratch buffer first
+/// (pass 2).
+pub(crate) fn buckets<K: Key>(
+    groups: &Groups,
+    g: usize,
+    end: usize,
+    sizes: &[u64],
+    bufs: &mut Buffers<K>,
+    mut visit: impl FnMut(usize, &mut [K]),
+) {
+    let firsts = groups.firsts(g);
+    let places = groups.start(g)..end;
+    if firsts.len() == 1 {
+        return visit(firsts.start, &mut bufs.tails.as_mut_slice()[places]);
+    }
+    let keys = &bufs.tails.as_mut_slice()[places.clone()];
+    let offsets = &bufs.offsets.as_mut_slice()[places];
+    let mut next = [0usize; GROUP_FIRSTS];
+    let mut starts = [0usize; GROUP_FIRSTS];
+    let mut at = 0;
+    for (j, &size) in sizes[firsts.clone()].iter().enumerate() {
+        (starts[j], next[j]) = (at, at);
+        at += size as usize;
+    }
+    distribute(keys, offsets, &mut next, &mut bufs.scratch);
+    for j in 0..firsts.len() {
+        visit(firsts.start + j, &mut bufs.scratch[starts[j]..next[j]]);
+    }
+}
+
+/// Pass 2: moves each key to place `next[offset]` of `scratch` (advancing it).
+fn distribute<K: Key>(keys: &[K], offsets: &[u8], next: &mut [usize; 256], scratch: &mut [K]) {
+    for (&key, &o) in keys.iter().zip(offsets) {
+        let at = &mut next[o as usize];
+        scratch[*at] = key;
+        *at += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn groups_are_bounded_and_contiguous() {
+        let big = GROUP_KEYS as usize;
+        let mut sizes = vec![1u64; 1000];
+        sizes.extend([2 * GROUP_KEYS, 3, GROUP_KEYS / 2, GROUP_KEYS / 2, 1, 0, 0]);
+        sizes.extend(vec![7; 600]);
+        let groups = Groups::new(&sizes);
+        let mut next = 0;
+        for g in 0..groups.len() {
+            let firsts = groups.firsts(g);
+            assert_eq!(firsts.start, next);
+            next = firsts.end;
+            let keys: u64 = sizes[firsts.clone()].iter().sum();
+            assert_eq!(groups.start(g + 1) - groups.start(g), keys as usize);
+            assert!(!firsts.is_empty() && firsts.len() <= GROUP_FIRSTS);
+            assert!(
+                keys <= GROUP_KEYS || firsts.len() == 1,
+                "group {g}: {firsts:?}"
+            );
+            assert!(firsts.clone().all(|b| groups.slot[b] as usize == g));
+        }
+        assert_eq!(next, sizes.len());
+        // The huge first token is a group of its own.
+        assert!((0..groups.len()).any(|g| groups.firsts(g) == (1000..1001)));
+        // As many groups as `worker_bytes` counts on, at most.
+        let keys: u64 = sizes.iter().sum();
+        let most = 2 * (keys as usize / big + sizes.len() / GROUP_FIRSTS) + 1;
+        assert!(groups.len() <= most, "{} > {most}", groups.len());
+    }
+
+    #[test]
+    fn staged_lines_land_in_place() {
+        // Groups of 1..=70 places starting anywhere in a line: partial first and last
+        // lines, and groups inside one line.
+        let sizes: Vec<u64> = (0..300).map(|b| (b * 37 % 71) as u64).collect();
+        let groups: Vec<usize> = std::iter::once(0)
+            .chain(sizes.iter().scan(0, |at, &s| {
+                *at += s as usize;
+                Some(*at)
+            }))
+            .collect();
+        let n = groups[sizes.len()];
+        // Mapped buffers start on a cache line: full lines take the non-temporal path.
+        let (mut tails, mut offsets) =
+            (KeyBuf::new(n, None).unwrap(), KeyBuf::new(n, None).unwrap());
+        let (tails, offsets) = (tails.as_mut_slice(), offsets.as_mut_slice());
+        let mut stage = Stage::<u64>::new(sizes.len());
+        let mut fill = groups[..sizes.len()].to_vec();
+        // Round robin over the groups, as a scan would interleave them.
+        for round in 0..71 {
+            for (g, &size) in sizes.iter().enumerate() {
+                if round < size as usize {
+                    let at = fill[g];
+                    fill[g] += 1;
+                    let key = (g as u64) << 32 | round as u64;
+                    stage.put(g, at, key, g as u8 ^ round as u8, tails, offsets);
+                }
+            }
+        }
+        fence();
+        for (g, &end) in fill.iter().enumerate() {
+            stage.finish(g, groups[g], end, tails, offsets);
+        }
+        for g in 0..sizes.len() {
+            for (k, at) in (groups[g]..groups[g + 1]).enumerate() {
+                assert_eq!(
+                    tails[at],
+                    (g as u64) << 32 | k as u64,
+                    "group {g} place {k}"
+                );
+                assert_eq!(offsets[at], g as u8 ^ k as u8, "group {g} place {k}");
+            }
+        }
+    }
+}
