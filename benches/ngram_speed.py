@@ -229,18 +229,21 @@ def measure_kenlm(binary: str, path: str, n: int, line: int, workdir: str) -> di
     out = os.path.join(workdir, "kenlm.counts")
     write_kenlm_text(path, n, line, text)
     cmd = [binary, "-o", "5", "-T", workdir + os.sep, "--write_vocab_list", out + ".vocab"]
+    log = out + ".log"
     try:
-        with open(text, "rb") as src, open(out, "wb") as dst:
+        # stderr to a file: a pipe left unread until the end could fill and stall KenLM.
+        with open(text, "rb") as src, open(out, "wb") as dst, open(log, "wb") as err_file:
             t0 = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdin=src, stdout=dst, stderr=subprocess.PIPE)
+            proc = subprocess.Popen(cmd, stdin=src, stdout=dst, stderr=err_file)
             _, status, usage = os.wait4(proc.pid, 0)
             seconds = time.perf_counter() - t0
-            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
         if status != 0:
+            with open(log, encoding="utf-8", errors="replace") as f:
+                err = f.read()
             return {"error": f"count_ngrams exited with status {status}: {err[-300:]}"}
         profile = kenlm_profile(out)
     finally:
-        for f in (text, out, out + ".vocab"):
+        for f in (text, out, out + ".vocab", log):
             if os.path.exists(f):
                 os.remove(f)
     return {
