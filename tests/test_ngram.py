@@ -194,9 +194,9 @@ def test_same_profiles_for_threads_and_memory_limits():
     orders = range(1, 6)
     base = fe.ngram_profiles(arr, orders, separator=0, threads=1)
     assert fe.ngram_profiles(arr, orders, separator=0, threads=2) == base
-    # Room for the ranks and a little over the largest first-token partition, per thread:
-    # many partitions.
-    tiny = 4 * len(arr) + 2 * 8 * int(np.bincount(arr).max()) + 32 * 1024
+    # Room for the ranks (2 bytes each) and a little over the largest first-token partition,
+    # per thread: many partitions.
+    tiny = 2 * len(arr) + 2 * 8 * int(np.bincount(arr).max()) + 32 * 1024
     assert fe.ngram_profiles(arr, orders, separator=0, threads=2, memory_limit=tiny) == base
     for n in (2, 5):
         assert ref_profile(ref_counter(arr, n, separator=0)) == base[n]

@@ -19,6 +19,8 @@ pub(crate) unsafe trait Zeroed: Copy + Default {}
 // SAFETY: integers: every bit pattern is a valid value.
 unsafe impl Zeroed for u8 {}
 // SAFETY: as above.
+unsafe impl Zeroed for u16 {}
+// SAFETY: as above.
 unsafe impl Zeroed for u32 {}
 // SAFETY: as above.
 unsafe impl Zeroed for u64 {}

@@ -9,6 +9,7 @@
 use std::ops::{BitAnd, BitOr, BitXor, Shl, Shr};
 
 use super::buffer::Zeroed;
+use super::vocab::Rank;
 use crate::error::{Error, Result};
 
 /// An unsigned integer wide enough for a packed key.
@@ -82,13 +83,18 @@ impl Layout {
     /// The key of the window at `i` and its valid length L (tokens before the first sentinel,
     /// at most K).
     #[inline]
-    pub fn build<K: Key>(&self, ranks: &[u32], mask: Option<&[bool]>, i: usize) -> (K, usize) {
+    pub fn build<K: Key, R: Rank>(
+        &self,
+        ranks: &[R],
+        mask: Option<&[bool]>,
+        i: usize,
+    ) -> (K, usize) {
         let mut key = K::ZERO;
         let mut len = 0;
         let mut alive = true;
         // Branch-free over the K fields: a sentinel zeroes every later field.
         for j in 0..self.order {
-            let r = ranks.get(i + j).copied().unwrap_or(0);
+            let r = ranks.get(i + j).map_or(0, |&r| r.get());
             alive &= r != 0;
             let r = if alive { r } else { 0 };
             len += alive as usize;
@@ -125,7 +131,7 @@ mod tests {
     fn packs_pads_and_flags() {
         let layout = Layout::new(3, 5, true, 3).unwrap();
         assert_eq!(layout.bits, 3);
-        let ranks = [1, 5, 0, 2, 3];
+        let ranks = [1u32, 5, 0, 2, 3];
         let mask = [true, false, true, true, true];
         let (k, len): (u64, usize) = layout.build(&ranks, Some(&mask), 0);
         // Fields 1, 5, sentinel; flags: window 1 masked in, window 2 not.

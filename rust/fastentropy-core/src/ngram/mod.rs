@@ -40,6 +40,7 @@ use std::sync::Mutex;
 use keys::{Key, Layout};
 use partition::Job;
 use scan::{Histogram, Kept};
+use vocab::{Rank, Ranks};
 
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -222,12 +223,6 @@ fn count_in_pool<T: Token>(
     keep: Option<usize>,
     opts: &CountOptions<'_>,
 ) -> Result<Counted> {
-    let rank_bytes = 4 * tokens.len();
-    check_limit(
-        opts.memory_limit,
-        rank_bytes,
-        "the ranks of the tokens (4 bytes each)",
-    )?;
     let progress = Progress {
         report: opts.progress,
         total: tokens.len() as u64,
@@ -239,13 +234,11 @@ fn count_in_pool<T: Token>(
             separator: opts.separator,
             mask: opts.mask,
             cancel: opts.cancel,
-            table_room: opts
-                .memory_limit
-                .map_or(usize::MAX, |l| l.saturating_sub(rank_bytes)),
+            limit: opts.memory_limit,
             progress: &|n| progress.remapped(n),
         },
     )?;
-    let fixed = rank_bytes + vocab.table_bytes();
+    let fixed = vocab.rank_bytes() + vocab.table_bytes();
     check_limit(
         opts.memory_limit,
         fixed,
@@ -263,17 +256,18 @@ fn count_in_pool<T: Token>(
             Layout::new(k, vocab.distinct(), masked, k)?;
             let tail = Layout::new(k - 1, vocab.distinct(), masked, k)?;
             let tail_orders: Vec<usize> = keyed.iter().map(|&n| n - 1).collect();
-            let job = Job {
-                ranks: vocab.ranks.as_slice(),
-                mask: opts.mask,
-                tail,
-                orders: &tail_orders,
-                keep: keep.filter(|&n| n >= 2).map(|n| n - 1),
-            };
-            if tail.width() <= 64 {
-                count_keys::<u64>(&job, &vocab.counts, fixed, opts, &progress)?
-            } else {
-                count_keys::<u128>(&job, &vocab.counts, fixed, opts, &progress)?
+            let keep = keep.filter(|&n| n >= 2).map(|n| n - 1);
+            let (mask, orders) = (opts.mask, &tail_orders[..]);
+            let (counts, progress) = (&vocab.counts[..], &progress);
+            match &vocab.ranks {
+                Ranks::Narrow(r) => {
+                    let job = Job::new(r.as_slice(), mask, tail, orders, keep);
+                    count_job(&job, counts, fixed, opts, progress)?
+                }
+                Ranks::Wide(r) => {
+                    let job = Job::new(r.as_slice(), mask, tail, orders, keep);
+                    count_job(&job, counts, fixed, opts, progress)?
+                }
             }
         }
     };
@@ -307,9 +301,24 @@ fn count_in_pool<T: Token>(
     })
 }
 
+/// Counts with the narrowest keys the tails fit.
+fn count_job<R: Rank>(
+    job: &Job<'_, R>,
+    counts: &[u64],
+    fixed: usize,
+    opts: &CountOptions<'_>,
+    progress: &Progress<'_>,
+) -> Result<(Vec<Histogram>, Kept)> {
+    if job.tail.width() <= 64 {
+        count_keys::<u64, R>(job, counts, fixed, opts, progress)
+    } else {
+        count_keys::<u128, R>(job, counts, fixed, opts, progress)
+    }
+}
+
 /// Plans partitions that fit what is left of the limit, then counts them.
-fn count_keys<K: Key>(
-    job: &Job<'_>,
+fn count_keys<K: Key, R: Rank>(
+    job: &Job<'_, R>,
     counts: &[u64],
     fixed: usize,
     opts: &CountOptions<'_>,
@@ -351,7 +360,7 @@ fn count_keys<K: Key>(
         partition::too_small(limit, needed, largest, true)
     })?;
     drop(pairs);
-    partition::run::<K>(job, counts, &ranges, opts, progress)
+    partition::run::<K, R>(job, counts, &ranges, opts, progress)
 }
 
 /// The most keys (at most `most`) that `fits`, which holds up to some count and no further.

@@ -25,6 +25,7 @@ use super::keys::{Key, Layout};
 use super::scan::{Histogram, Kept, Scanner};
 use super::scatter::{self, Buffers, Groups};
 use super::sort::Sorter;
+use super::vocab::Rank;
 use super::{cancelled, CountOptions, Progress, CHUNK};
 use crate::error::{Error, Result};
 
@@ -62,8 +63,8 @@ pub(crate) fn pair_bytes(oversized: usize, ranks: usize) -> usize {
 
 /// `pairs[j][s]`: windows whose first token is `oversized[j]` and whose second is rank `s`
 /// (0: a separator or the end of input), in one pass over the ranks.
-pub(crate) fn pair_counts(
-    ranks: &[u32],
+pub(crate) fn pair_counts<R: Rank>(
+    ranks: &[R],
     oversized: &[u32],
     distinct: usize,
     cancel: Option<&AtomicBool>,
@@ -75,11 +76,11 @@ pub(crate) fn pair_counts(
     let mut pairs = vec![vec![0u64; distinct + 1]; oversized.len()];
     for (c, chunk) in ranks.chunks(CHUNK).enumerate() {
         cancelled(cancel)?;
-        let next = ranks.get((c + 1) * CHUNK).copied().unwrap_or(0);
+        let next = ranks.get((c + 1) * CHUNK).map_or(0, |&r| r.get());
         for (i, &r) in chunk.iter().enumerate() {
-            let j = slot[r as usize];
+            let j = slot[r.get() as usize];
             if j != u32::MAX {
-                let second = chunk.get(i + 1).copied().unwrap_or(next);
+                let second = chunk.get(i + 1).map_or(next, |&r| r.get());
                 pairs[j as usize][second as usize] += 1;
             }
         }
@@ -192,8 +193,8 @@ fn counts_in(counts: &[u64], range: &Range<u32>) -> u64 {
 }
 
 /// Everything a partition reads.
-pub(crate) struct Job<'a> {
-    pub ranks: &'a [u32],
+pub(crate) struct Job<'a, R> {
+    pub ranks: &'a [R],
     pub mask: Option<&'a [bool]>,
     /// The layout of the tails: K-1 tokens.
     pub tail: Layout,
@@ -203,9 +204,27 @@ pub(crate) struct Job<'a> {
     pub keep: Option<usize>,
 }
 
+impl<'a, R> Job<'a, R> {
+    pub fn new(
+        ranks: &'a [R],
+        mask: Option<&'a [bool]>,
+        tail: Layout,
+        orders: &'a [usize],
+        keep: Option<usize>,
+    ) -> Self {
+        Self {
+            ranks,
+            mask,
+            tail,
+            orders,
+            keep,
+        }
+    }
+}
+
 /// Counts every partition and adds their histograms (and kept n-grams, in partition order).
-pub(crate) fn run<K: Key>(
-    job: &Job<'_>,
+pub(crate) fn run<K: Key, R: Rank>(
+    job: &Job<'_, R>,
     counts: &[u64],
     parts: &[Part],
     opts: &CountOptions<'_>,
@@ -230,7 +249,7 @@ pub(crate) fn run<K: Key>(
                     Some(b) => b,
                     None => bufs.insert(Buffers::new(longest, opts.memory_limit)?),
                 };
-                let result = count_partition::<K>(job, counts, part, bufs, opts.cancel)?;
+                let result = count_partition(job, counts, part, bufs, opts.cancel)?;
                 progress.counted(part.windows);
                 Ok(result)
             },
@@ -245,8 +264,8 @@ pub(crate) fn run<K: Key>(
         })
 }
 
-pub(crate) fn count_partition<K: Key>(
-    job: &Job<'_>,
+pub(crate) fn count_partition<K: Key, R: Rank>(
+    job: &Job<'_, R>,
     counts: &[u64],
     part: &Part,
     bufs: &mut Buffers<K>,

@@ -18,6 +18,7 @@ use super::buffer::KeyBuf;
 use super::keys::{Key, Layout};
 use super::partition::{Job, Part};
 use super::sort::SPREAD_MAX;
+use super::vocab::Rank;
 use super::{cancelled, CHUNK};
 use crate::error::Result;
 
@@ -241,8 +242,8 @@ fn fence() {
 /// `tails`, and its first token's offset in the group to the same place in `offsets`.
 /// Returns where each group's keys end (a mask or a separator may leave places empty).
 /// `ORDER` is the tail order, or 0 to read it from the job's layout.
-fn scatter<K: Key, const ORDER: usize>(
-    job: &Job<'_>,
+fn scatter<K: Key, R: Rank, const ORDER: usize>(
+    job: &Job<'_, R>,
     part: &Part,
     groups: &Groups,
     bufs: &mut Buffers<K>,
@@ -272,18 +273,18 @@ fn scatter<K: Key, const ORDER: usize>(
             cancelled(cancel)?;
         }
         let mut hits = (chunk.iter().enumerate()).fold(0u64, |m, (j, &r)| {
-            m | ((r.wrapping_sub(range.start) < width) as u64) << j
+            m | ((r.get().wrapping_sub(range.start) < width) as u64) << j
         });
         while hits != 0 {
             let j = hits.trailing_zeros() as usize;
             hits &= hits - 1;
-            let (i, r) = (c * 64 + j, chunk[j]);
+            let (i, r) = (c * 64 + j, chunk[j].get());
             if let Some(seconds) = &part.seconds {
-                if !seconds.contains(&job.ranks.get(i + 1).copied().unwrap_or(0)) {
+                if !seconds.contains(&job.ranks.get(i + 1).map_or(0, |&r| r.get())) {
                     continue;
                 }
             }
-            let (tail, len) = layout.build::<K>(job.ranks, job.mask, i + 1);
+            let (tail, len) = layout.build::<K, R>(job.ranks, job.mask, i + 1);
             if len < min_len {
                 continue;
             }
@@ -308,22 +309,22 @@ fn scatter<K: Key, const ORDER: usize>(
 
 /// Pass 1 with the tail order fixed at compile time when it is small: it unrolls the
 /// packing of each key.
-pub(crate) fn scatter_part<K: Key>(
-    job: &Job<'_>,
+pub(crate) fn scatter_part<K: Key, R: Rank>(
+    job: &Job<'_, R>,
     part: &Part,
     groups: &Groups,
     bufs: &mut Buffers<K>,
     cancel: Option<&AtomicBool>,
 ) -> Result<Vec<usize>> {
     match job.tail.order {
-        1 => scatter::<K, 1>(job, part, groups, bufs, cancel),
-        2 => scatter::<K, 2>(job, part, groups, bufs, cancel),
-        3 => scatter::<K, 3>(job, part, groups, bufs, cancel),
-        4 => scatter::<K, 4>(job, part, groups, bufs, cancel),
-        5 => scatter::<K, 5>(job, part, groups, bufs, cancel),
-        6 => scatter::<K, 6>(job, part, groups, bufs, cancel),
-        7 => scatter::<K, 7>(job, part, groups, bufs, cancel),
-        _ => scatter::<K, 0>(job, part, groups, bufs, cancel),
+        1 => scatter::<K, R, 1>(job, part, groups, bufs, cancel),
+        2 => scatter::<K, R, 2>(job, part, groups, bufs, cancel),
+        3 => scatter::<K, R, 3>(job, part, groups, bufs, cancel),
+        4 => scatter::<K, R, 4>(job, part, groups, bufs, cancel),
+        5 => scatter::<K, R, 5>(job, part, groups, bufs, cancel),
+        6 => scatter::<K, R, 6>(job, part, groups, bufs, cancel),
+        7 => scatter::<K, R, 7>(job, part, groups, bufs, cancel),
+        _ => scatter::<K, R, 0>(job, part, groups, bufs, cancel),
     }
 }
 

@@ -139,9 +139,9 @@ proptest! {
     ) {
         let base = opts(sep.map(u64::from), mask.as_deref());
         let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base).unwrap();
-        // Ranks + tables + a few keys per thread: many partitions.
+        // Ranks (2 bytes each) + tables + a few keys per thread: many partitions.
         let distinct = 41;
-        let limit = 4 * tokens.len() + 24 * (distinct + 1) + 2 * 8 * (tokens.len() / 8 + slack);
+        let limit = 2 * tokens.len() + 24 * (distinct + 1) + 2 * 8 * (tokens.len() / 8 + slack);
         for threads in [1, 2] {
             let o = CountOptions { threads: Some(threads), memory_limit: Some(limit), ..base };
             match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o) {
@@ -183,7 +183,12 @@ proptest! {
 /// tokens of `distinct` ids: ranks, vocabulary tables and the workers' buffers.
 fn limit_for(len: usize, distinct: usize, threads: usize, keys: usize) -> usize {
     let worker = scatter::worker_bytes(keys as u64, distinct + 1, 8) as usize;
-    4 * len + 8 * distinct + 16 * (distinct + 1) + threads * worker
+    let rank = if distinct <= usize::from(u16::MAX) {
+        2
+    } else {
+        4
+    };
+    rank * len + 8 * distinct + 16 * (distinct + 1) + threads * worker
 }
 
 /// Half the windows start with the hot token 7, followed by one of 40 others (or by itself,
@@ -465,7 +470,8 @@ fn memory_limit_error_names_a_limit_that_works() {
     let t: Vec<u16> = (0..20_000).map(|i| (i % 3) as u16).collect();
     let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default()).unwrap();
     let tight = CountOptions {
-        memory_limit: Some(4 * t.len() + 200),
+        // Room for the ranks (3 ids: 2 bytes each) and almost nothing else.
+        memory_limit: Some(2 * t.len() + 200),
         threads: Some(2),
         ..Default::default()
     };
@@ -482,7 +488,33 @@ fn memory_limit_error_names_a_limit_that_works() {
         ..Default::default()
     };
     let err = ngram_profiles(&t, &[2], &tiny).unwrap_err().to_string();
-    assert!(err.contains("a limit of at least 80000 bytes"), "{err}");
+    assert!(err.contains("(2 bytes each)"), "{err}");
+    assert!(err.contains("a limit of at least 40000 bytes"), "{err}");
+}
+
+#[test]
+fn ranks_take_two_bytes_while_every_rank_fits() {
+    let tiny = CountOptions {
+        memory_limit: Some(10),
+        ..Default::default()
+    };
+    // Ids up to 65,534 (65,535 ranks) fit two bytes; one more id needs four.
+    for (max_id, bytes) in [(65_534u32, 2), (65_535, 4)] {
+        let t: Vec<u32> = (0..=max_id).chain(0..1000).collect();
+        let err = ngram_profiles(&t, &[2], &tiny).unwrap_err().to_string();
+        let want = format!("({bytes} bytes each) alone take {}", bytes * t.len());
+        assert!(err.contains(&want), "{err}");
+        // The largest ranks survive the width: profiles as counted naively.
+        check_all(&t, 3, &CountOptions::default());
+    }
+    // A short input cannot have more ranks than tokens, whatever its ids.
+    let t = [u32::MAX - 1, 7, u32::MAX - 1];
+    let tiny = CountOptions {
+        memory_limit: Some(5),
+        ..tiny
+    };
+    let err = ngram_profiles(&t, &[2], &tiny).unwrap_err().to_string();
+    assert!(err.contains("(2 bytes each) alone take 6 bytes"), "{err}");
 }
 
 #[test]
@@ -563,10 +595,11 @@ fn cancellation_stops_a_partition() {
     let mut keys = scatter::Buffers::<u64>::new(t.len(), None).unwrap();
     let flag = AtomicBool::new(false);
     let part = &parts[0];
-    let ok = partition::count_partition::<u64>(&job, &counts, part, &mut keys, Some(&flag));
+    let ok = partition::count_partition::<u64, u32>(&job, &counts, part, &mut keys, Some(&flag));
     assert!(ok.is_ok());
     flag.store(true, Ordering::Relaxed);
-    let stopped = partition::count_partition::<u64>(&job, &counts, part, &mut keys, Some(&flag));
+    let stopped =
+        partition::count_partition::<u64, u32>(&job, &counts, part, &mut keys, Some(&flag));
     assert_eq!(stopped.err(), Some(Error::Cancelled));
 }
 

@@ -2,7 +2,10 @@
 //! the unigram histogram that sizes the partitions.
 //!
 //! Ranks in id order keep sorted keys in the n-gram order of the original ids, so ties in
-//! `most_common` break by n-gram ascending without a second look-up.
+//! `most_common` break by n-gram ascending without a second look-up. Ranks take two bytes
+//! each when at most 65,535 ids can occur (ids below that, as in most tokenizers'
+//! vocabularies, or a short input), four otherwise: the ranks are the largest buffer beside
+//! the keys, written once and read by every partition.
 //!
 //! Passes over the tokens, after one that validates them and finds the largest id: ids below
 //! 2^16 (most tokenizers' vocabularies) are counted per id, which also tells which occur,
@@ -15,8 +18,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use super::buffer::KeyBuf;
-use super::{cancelled, CHUNK};
+use super::buffer::{KeyBuf, Zeroed};
+use super::{cancelled, check_limit, CHUNK};
 use crate::error::{Error, Result};
 use crate::tokens::{negative_token, Token};
 
@@ -29,12 +32,57 @@ const COUNTED_IDS: u64 = 1 << 16;
 /// atomics (per-thread copies of a huge histogram would cost more than contention).
 const LOCAL_HISTOGRAM: usize = 1 << 16;
 
+/// A token's rank as stored: `u16` when every rank fits, else `u32`.
+pub(crate) trait Rank: Zeroed + Send + Sync + 'static {
+    fn get(self) -> u32;
+    /// `r` must fit (the width is chosen from the largest possible rank).
+    fn from_rank(r: u32) -> Self;
+}
+
+impl Rank for u16 {
+    #[inline(always)]
+    fn get(self) -> u32 {
+        self.into()
+    }
+    #[inline(always)]
+    fn from_rank(r: u32) -> Self {
+        r as u16
+    }
+}
+
+impl Rank for u32 {
+    #[inline(always)]
+    fn get(self) -> u32 {
+        self
+    }
+    #[inline(always)]
+    fn from_rank(r: u32) -> Self {
+        r
+    }
+}
+
+/// One rank per token; 0 marks a separator. Mapped from the kernel ([`KeyBuf`]).
+pub(crate) enum Ranks {
+    Narrow(KeyBuf<u16>),
+    Wide(KeyBuf<u32>),
+}
+
+/// Bytes per rank for `len` tokens whose ids are at most `max_id`: the ranks are `1..=V`
+/// with V at most both.
+pub(crate) fn rank_bytes(len: usize, max_id: Option<u64>) -> usize {
+    let most = max_id.map_or(0, |m| m.saturating_add(1)).min(len as u64);
+    if most <= u64::from(u16::MAX) {
+        2
+    } else {
+        4
+    }
+}
+
 /// The tokens as ranks, with what is needed to map back and to size partitions.
 pub(crate) struct Vocab {
     /// `ids[r - 1]` is the original id of rank `r`.
     pub ids: Vec<u64>,
-    /// One rank per token; 0 marks a separator. Mapped from the kernel ([`KeyBuf`]).
-    pub ranks: KeyBuf<u32>,
+    pub ranks: Ranks,
     /// `counts[r]`: occurrences of rank `r` (index 0 unused).
     pub counts: Vec<u64>,
     /// `masked[r]`: occurrences of rank `r` that are masked in (equal to `counts` without a
@@ -48,6 +96,14 @@ impl Vocab {
         self.ids.len()
     }
 
+    /// Bytes the ranks take.
+    pub fn rank_bytes(&self) -> usize {
+        match &self.ranks {
+            Ranks::Narrow(r) => 2 * r.as_slice().len(),
+            Ranks::Wide(r) => 4 * r.as_slice().len(),
+        }
+    }
+
     /// Bytes held beside the ranks: id table and the two histograms.
     pub fn table_bytes(&self) -> usize {
         8 * self.ids.len() + 16 * self.counts.len()
@@ -59,8 +115,8 @@ pub(crate) struct Pass<'a> {
     pub separator: Option<u64>,
     pub mask: Option<&'a [bool]>,
     pub cancel: Option<&'a AtomicBool>,
-    /// Bytes the dense id table may take (the caller's limit less the ranks).
-    pub table_room: usize,
+    /// The caller's memory limit: the ranks must fit, and the dense id table in what is left.
+    pub limit: Option<usize>,
     /// Called with the number of tokens of each chunk remapped.
     pub progress: &'a (dyn Fn(u64) + Sync),
 }
@@ -68,35 +124,31 @@ pub(crate) struct Pass<'a> {
 /// Validates ids and remaps them, tallying the histogram in the same pass. The first
 /// negative id (lowest position) is reported.
 pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
-    let (separator, cancel) = (pass.separator, pass.cancel);
-    let max_id = max_id(tokens, separator, cancel)?;
+    let max_id = max_id(tokens, pass.separator, pass.cancel)?;
+    let width = rank_bytes(tokens.len(), max_id);
+    let rank_bytes = width * tokens.len();
+    check_limit(
+        pass.limit,
+        rank_bytes,
+        &format!("the ranks of the tokens ({width} bytes each)"),
+    )?;
     let Some(max_id) = max_id else {
         return Ok(Vocab {
             ids: Vec::new(),
-            ranks: KeyBuf::new(tokens.len(), None)?,
+            ranks: Ranks::Narrow(KeyBuf::new(tokens.len(), None)?),
             counts: vec![0],
             masked: vec![0],
         });
     };
-    let mut ranks = KeyBuf::new(tokens.len(), None)?;
-    // The table and the per-thread bitmaps of ids seen (or histograms by id) live beside the
-    // ranks (sized only once `max_id` is known to be small: no overflow).
-    let threads = rayon::current_num_threads();
-    let counted = max_id < COUNTED_IDS && {
-        let ids = max_id as usize + 1;
-        let per_id = 8 * (1 + pass.mask.is_some() as usize);
-        4 * ids + threads * per_id * ids <= pass.table_room
-    };
-    let dense = max_id < DENSE_IDS.max(tokens.len() as u64) && {
-        let ids = max_id as usize + 1;
-        4 * ids + threads * (ids / 8 + 8) <= pass.table_room
-    };
-    let (ids, counts, masked) = if counted {
-        counted_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
-    } else if dense {
-        dense_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
+    let room = pass
+        .limit
+        .map_or(usize::MAX, |l| l.saturating_sub(rank_bytes));
+    let ((ids, counts, masked), ranks) = if width == 2 {
+        let (remapped, ranks) = ranked::<T, u16>(tokens, max_id, room, pass)?;
+        (remapped, Ranks::Narrow(ranks))
     } else {
-        sparse_ranks(tokens, ranks.as_mut_slice(), pass)?
+        let (remapped, ranks) = ranked::<T, u32>(tokens, max_id, room, pass)?;
+        (remapped, Ranks::Wide(ranks))
     };
     Ok(Vocab {
         ids,
@@ -104,6 +156,37 @@ pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
         counts,
         masked,
     })
+}
+
+/// The ranks of `tokens` (ids at most `max_id`) as `R`, with the dense tables in `room`
+/// bytes when they fit.
+fn ranked<T: Token, R: Rank>(
+    tokens: &[T],
+    max_id: u64,
+    room: usize,
+    pass: &Pass<'_>,
+) -> Result<(Remapped, KeyBuf<R>)> {
+    let mut ranks = KeyBuf::new(tokens.len(), None)?;
+    // The table and the per-thread bitmaps of ids seen (or histograms by id) live beside the
+    // ranks (sized only once `max_id` is known to be small: no overflow).
+    let threads = rayon::current_num_threads();
+    let counted = max_id < COUNTED_IDS && {
+        let ids = max_id as usize + 1;
+        let per_id = 8 * (1 + pass.mask.is_some() as usize);
+        4 * ids + threads * per_id * ids <= room
+    };
+    let dense = max_id < DENSE_IDS.max(tokens.len() as u64) && {
+        let ids = max_id as usize + 1;
+        4 * ids + threads * (ids / 8 + 8) <= room
+    };
+    let remapped = if counted {
+        counted_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
+    } else if dense {
+        dense_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
+    } else {
+        sparse_ranks(tokens, ranks.as_mut_slice(), pass)?
+    };
+    Ok((remapped, ranks))
 }
 
 /// Largest non-separator id, `None` if there is none; the first negative id is an error.
@@ -142,10 +225,10 @@ type Remapped = (Vec<u64>, Vec<u64>, Vec<u64>);
 /// Ranks of small ids: one pass counts occurrences (and masked-in ones) per id, which also
 /// tells the ids seen; the second writes the ranks through a table. Spares the dense path's
 /// bitmap pass.
-fn counted_ranks<T: Token>(
+fn counted_ranks<T: Token, R: Rank>(
     tokens: &[T],
     max_id: u64,
-    ranks: &mut [u32],
+    ranks: &mut [R],
     pass: &Pass<'_>,
 ) -> Result<Remapped> {
     let (separator, cancel, mask) = (pass.separator, pass.cancel, pass.mask);
@@ -201,10 +284,12 @@ fn counted_ranks<T: Token>(
             cancelled(cancel)?;
             // The separator, counted nowhere, has rank 0 (or lies past the table).
             for (r, &t) in out.iter_mut().zip(chunk) {
-                *r = table
-                    .get(t.id().unwrap_or(0) as usize)
-                    .copied()
-                    .unwrap_or(0);
+                *r = R::from_rank(
+                    table
+                        .get(t.id().unwrap_or(0) as usize)
+                        .copied()
+                        .unwrap_or(0),
+                );
             }
             (pass.progress)(out.len() as u64);
             Ok::<_, Error>(())
@@ -213,10 +298,10 @@ fn counted_ranks<T: Token>(
 }
 
 /// Ranks through a table indexed by id.
-fn dense_ranks<T: Token>(
+fn dense_ranks<T: Token, R: Rank>(
     tokens: &[T],
     max_id: u64,
-    ranks: &mut [u32],
+    ranks: &mut [R],
     pass: &Pass<'_>,
 ) -> Result<Remapped> {
     let (separator, cancel) = (pass.separator, pass.cancel);
@@ -265,7 +350,11 @@ fn dense_ranks<T: Token>(
 }
 
 /// Ranks through a hash map, for ids too spread out for a table.
-fn sparse_ranks<T: Token>(tokens: &[T], ranks: &mut [u32], pass: &Pass<'_>) -> Result<Remapped> {
+fn sparse_ranks<T: Token, R: Rank>(
+    tokens: &[T],
+    ranks: &mut [R],
+    pass: &Pass<'_>,
+) -> Result<Remapped> {
     let (separator, cancel) = (pass.separator, pass.cancel);
     let seen = tokens
         .par_chunks(CHUNK)
@@ -308,9 +397,9 @@ fn rank_of(r: usize) -> Result<u32> {
 
 /// Writes the rank of every token and, while the chunk is in cache, tallies occurrences and
 /// masked-in occurrences per rank.
-fn fill_ranks<T: Token>(
+fn fill_ranks<T: Token, R: Rank>(
     tokens: &[T],
-    ranks: &mut [u32],
+    ranks: &mut [R],
     distinct: usize,
     pass: &Pass<'_>,
     rank: impl Fn(u64) -> u32 + Sync,
@@ -339,25 +428,25 @@ fn fill_ranks<T: Token>(
             |(mut counts, mut masked), (c, (out, chunk))| {
                 cancelled(pass.cancel)?;
                 for (r, &t) in out.iter_mut().zip(chunk) {
-                    *r = rank(t.id().unwrap_or(0));
+                    *r = R::from_rank(rank(t.id().unwrap_or(0)));
                 }
                 let flags = mask.map(|m| &m[c * CHUNK..c * CHUNK + out.len()]);
                 match (local > 0, flags) {
-                    (true, None) => out.iter().for_each(|&r| counts[r as usize] += 1),
+                    (true, None) => out.iter().for_each(|&r| counts[r.get() as usize] += 1),
                     (true, Some(f)) => {
                         for (&r, &on) in out.iter().zip(f) {
-                            counts[r as usize] += 1;
-                            masked[r as usize] += on as u64;
+                            counts[r.get() as usize] += 1;
+                            masked[r.get() as usize] += on as u64;
                         }
                     }
                     (false, None) => out.iter().for_each(|&r| {
-                        shared[r as usize].fetch_add(1, Ordering::Relaxed);
+                        shared[r.get() as usize].fetch_add(1, Ordering::Relaxed);
                     }),
                     (false, Some(f)) => {
                         for (&r, &on) in out.iter().zip(f) {
-                            shared[r as usize].fetch_add(1, Ordering::Relaxed);
+                            shared[r.get() as usize].fetch_add(1, Ordering::Relaxed);
                             if on {
-                                shared_masked[r as usize].fetch_add(1, Ordering::Relaxed);
+                                shared_masked[r.get() as usize].fetch_add(1, Ordering::Relaxed);
                             }
                         }
                     }
