@@ -26,6 +26,7 @@ pub(crate) trait Key:
 {
     const BITS: u32;
     const ZERO: Self;
+    const MAX: Self;
     fn leading_zeros(self) -> u32;
     fn to_u128(self) -> u128;
 }
@@ -35,6 +36,7 @@ macro_rules! impl_key {
         impl Key for $t {
             const BITS: u32 = <$t>::BITS;
             const ZERO: Self = 0;
+            const MAX: Self = <$t>::MAX;
             #[inline]
             fn leading_zeros(self) -> u32 { <$t>::leading_zeros(self) }
             #[inline]
