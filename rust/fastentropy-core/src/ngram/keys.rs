@@ -27,8 +27,8 @@ pub(crate) trait Key:
 {
     const BITS: u32;
     const ZERO: Self;
-    /// All bits set.
-    const ONES: Self;
+    /// The largest key: all bits set.
+    const MAX: Self;
     fn leading_zeros(self) -> u32;
     fn to_u128(self) -> u128;
 }
@@ -38,7 +38,7 @@ macro_rules! impl_key {
         impl Key for $t {
             const BITS: u32 = <$t>::BITS;
             const ZERO: Self = 0;
-            const ONES: Self = <$t>::MAX;
+            const MAX: Self = <$t>::MAX;
             #[inline]
             fn leading_zeros(self) -> u32 { <$t>::leading_zeros(self) }
             #[inline]

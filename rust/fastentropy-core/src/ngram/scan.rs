@@ -190,7 +190,7 @@ impl Scanner {
         let (mut differ, mut alive, mut start) = ([K::ZERO; M], [K::ZERO; M], [0; M]);
         for (j, o) in self.orders.iter().enumerate().take(M) {
             differ[j] = K::from(1) << o.shift;
-            alive[j] = K::ONES >> (K::BITS - o.shift - self.bits);
+            alive[j] = K::MAX >> (K::BITS - o.shift - self.bits);
         }
         let Self { hists, small, .. } = self;
         let Ok(small) = <&mut [[u64; DENSE_COUNTS]; M]>::try_from(&mut small[..]) else {
