@@ -114,6 +114,26 @@ impl Layout {
         (key, len)
     }
 
+    /// As [`Layout::build`] without a mask, for a layout of `N` fields: a window wholly
+    /// inside the input without a sentinel (nearly all of them) takes one bounds check and
+    /// no per-field selects.
+    #[inline(always)]
+    pub fn build_plain<K: Key, R: Rank, const N: usize>(
+        &self,
+        ranks: &[R],
+        i: usize,
+    ) -> (K, usize) {
+        if let Some(window) = ranks.get(i..i + N) {
+            let window: &[R; N] = window.try_into().unwrap_or_else(|_| unreachable!());
+            if window.iter().fold(true, |all, r| all & (r.get() != 0)) {
+                let key = (window.iter())
+                    .fold(K::ZERO, |k, r| (k << self.bits) | K::from(r.get() as u64));
+                return (key, N);
+            }
+        }
+        self.build(ranks, None, i)
+    }
+
     /// Ranks of an n-gram packed by [`Layout::prefix`], first token first.
     pub fn unpack(&self, prefix: u128, n: usize) -> impl Iterator<Item = u32> + '_ {
         let field = (1u128 << self.bits) - 1;
@@ -143,6 +163,17 @@ mod tests {
         let (k2, len2): (u64, usize) = layout.build(&ranks, Some(&mask), 3);
         assert_eq!((k2, len2), (0b010_011_000_011, 2));
         assert_eq!(layout.unpack(0b001_101, 2).collect::<Vec<_>>(), vec![1, 5]);
+    }
+
+    #[test]
+    fn plain_build_matches_build() {
+        // Sentinels inside, at the start and at the end of windows, and windows past the end.
+        let ranks: Vec<u16> = (0..200u32).map(|i| (i * 7 % 11) as u16).collect();
+        let layout = Layout::new(4, 10, false, 4).unwrap();
+        for i in 0..=ranks.len() {
+            let want: (u64, usize) = layout.build(&ranks, None, i);
+            assert_eq!(layout.build_plain::<u64, u16, 4>(&ranks, i), want, "at {i}");
+        }
     }
 
     #[test]

@@ -263,10 +263,12 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
     let min_len = job.orders[0];
     let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
     let mut stage = Stage::<K>::new(groups.len());
-    // Per group: its next place, and its first bucket (to take offsets from).
-    let mut fill: Vec<(usize, usize)> = (0..groups.len())
-        .map(|g| (groups.start(g), groups.firsts[g]))
-        .collect();
+    // Per group: its next place.
+    let mut fill: Vec<usize> = (0..groups.len()).map(|g| groups.start(g)).collect();
+    // A chunk's keys with their groups and offsets, found before any is placed: the group
+    // look-ups (from a table too large for L1) then overlap instead of each waiting behind
+    // the previous key's placement.
+    let mut batch = [(K::ZERO, 0u32, 0u8); 64];
     // Whether a token starts a window of this partition is unpredictable (a branch per
     // token would mispredict often), so 64 tokens at a time are tested branch-free into a
     // bit mask and only the set bits are visited.
@@ -277,6 +279,7 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
         let mut hits = (chunk.iter().enumerate()).fold(0u64, |m, (j, &r)| {
             m | ((r.get().wrapping_sub(range.start) < width) as u64) << j
         });
+        let mut found = 0;
         while hits != 0 {
             let j = hits.trailing_zeros() as usize;
             hits &= hits - 1;
@@ -286,7 +289,11 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
                     continue;
                 }
             }
-            let (tail, len) = layout.build::<K, R>(job.ranks, job.mask, i + 1);
+            let (tail, len) = if ORDER > 0 && job.mask.is_none() {
+                layout.build_plain::<K, R, ORDER>(job.ranks, i + 1)
+            } else {
+                layout.build::<K, R>(job.ranks, job.mask, i + 1)
+            };
             if len < min_len {
                 continue;
             }
@@ -295,13 +302,18 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
                 continue;
             }
             let b = (r - range.start) as usize;
-            let g = groups.slot[b] as usize;
-            let (at, first) = fill[g];
-            fill[g].0 = at + 1;
-            stage.put(g, at, tail, (b - first) as u8, tails, offsets);
+            let g = groups.slot[b];
+            batch[found] = (tail, g, (b - groups.firsts[g as usize]) as u8);
+            found += 1;
+        }
+        for &(tail, g, offset) in &batch[..found] {
+            let g = g as usize;
+            let at = fill[g];
+            fill[g] = at + 1;
+            stage.put(g, at, tail, offset, tails, offsets);
         }
     }
-    let ends: Vec<usize> = fill.iter().map(|&(at, _)| at).collect();
+    let ends = fill;
     fence();
     for (g, &end) in ends.iter().enumerate() {
         stage.finish(g, groups.start(g), end, tails, offsets);
