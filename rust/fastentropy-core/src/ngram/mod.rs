@@ -337,7 +337,11 @@ fn count_keys<K: Key, R: Rank>(
         // No room at all fails in `plan`, which names the limit that would work.
         Some(limit) => most_keys(|keys| needed(keys) <= limit, limit as u64),
     };
-    let parts = threads * partition::PARTS_PER_THREAD;
+    // One partition per thread when memory allows: each partition reads all the ranks once,
+    // and the plan already balances partitions by their windows. Two per thread measured
+    // 2-4% slower (1e8 tokens, 50k vocabulary, 2 threads) and 7% on byte-level text, for
+    // half the key memory per worker.
+    let parts = threads;
     let limit = opts.memory_limit.unwrap_or(0);
     // First tokens that alone overflow a worker's keys are split by their second token; the
     // pair counts that plan the split are freed before any key buffer is allocated.

@@ -29,10 +29,6 @@ use super::vocab::Rank;
 use super::{cancelled, CountOptions, Progress, CHUNK};
 use crate::error::{Error, Result};
 
-/// Partitions per thread when memory allows larger ones: enough to balance skewed
-/// (Zipfian) first tokens, few enough that re-reading the ranks stays cheap.
-pub(crate) const PARTS_PER_THREAD: usize = 2;
-
 /// One partition: a range of first-token ranks, or one first token's windows whose second
 /// token lies in a range of ranks (0, the sentinel, first) when that first token alone starts
 /// more windows than fit.
