@@ -610,32 +610,3 @@ fn masks_and_separators_across_chunks() {
     let m: Vec<bool> = (0..n).map(|i| i % 5 != 0).collect();
     check_all(&t, 3, &opts(Some(4), Some(&m)));
 }
-
-/// Throughput on 10^7 Zipf-ish ids (vocabulary 50k): `cargo test --release -p
-/// fastentropy-core speed -- --ignored --nocapture`.
-#[test]
-#[ignore]
-fn speed() {
-    let mut x: u64 = 42;
-    let t: Vec<u32> = (0..10_000_000)
-        .map(|_| {
-            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-            let u = (x >> 11) as f64 / (1u64 << 53) as f64;
-            (50_000f64.powf(u) as u32).min(49_999)
-        })
-        .collect();
-    for threads in [1, 2] {
-        let o = CountOptions {
-            threads: Some(threads),
-            ..Default::default()
-        };
-        let start = std::time::Instant::now();
-        let p = ngram_profiles(&t, &[1, 2, 3, 4, 5], &o).unwrap();
-        let secs = start.elapsed().as_secs_f64();
-        eprintln!(
-            "threads={threads}: {:.1} M tokens/s, distinct 5-grams {}",
-            t.len() as f64 / secs / 1e6,
-            p[4].1.distinct()
-        );
-    }
-}
