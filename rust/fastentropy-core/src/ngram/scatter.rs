@@ -265,9 +265,9 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
     let mut stage = Stage::<K>::new(groups.len());
     // Per group: its next place.
     let mut fill: Vec<usize> = (0..groups.len()).map(|g| groups.start(g)).collect();
-    // A chunk's keys with their groups and offsets, found before any is placed: the group
-    // look-ups (from a table too large for L1) then overlap instead of each waiting behind
-    // the previous key's placement.
+    // A chunk's keys with their groups and offsets, found before any is placed, so the
+    // group look-ups (in a table larger than L1) need not queue behind placements: 1-2%
+    // faster on one thread, about the noise here.
     let mut batch = [(K::ZERO, 0u32, 0u8); 64];
     // Whether a token starts a window of this partition is unpredictable (a branch per
     // token would mispredict often), so 64 tokens at a time are tested branch-free into a
