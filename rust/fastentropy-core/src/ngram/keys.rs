@@ -123,8 +123,10 @@ impl Layout {
         ranks: &[R],
         i: usize,
     ) -> (K, usize) {
-        if let Some(window) = ranks.get(i..i + N) {
-            let window: &[R; N] = window.try_into().unwrap_or_else(|_| unreachable!());
+        if let Some(window) = ranks
+            .get(i..i + N)
+            .and_then(|w| <&[R; N]>::try_from(w).ok())
+        {
             if window.iter().fold(true, |all, r| all & (r.get() != 0)) {
                 let key = (window.iter())
                     .fold(K::ZERO, |k, r| (k << self.bits) | K::from(r.get() as u64));
