@@ -180,14 +180,11 @@ proptest! {
 }
 
 /// The limit that gives each of `threads` workers room for `keys` u64 keys, for `len`
-/// tokens of `distinct` ids: ranks, vocabulary tables and the workers' buffers.
+/// tokens of the `distinct` ids below `distinct`: ranks, vocabulary tables and the workers'
+/// buffers.
 fn limit_for(len: usize, distinct: usize, threads: usize, keys: usize) -> usize {
     let worker = scatter::worker_bytes(keys as u64, distinct + 1, 8) as usize;
-    let rank = if distinct <= usize::from(u16::MAX) {
-        2
-    } else {
-        4
-    };
+    let rank = vocab::rank_bytes(len, Some(distinct.saturating_sub(1) as u64));
     rank * len + 8 * distinct + 16 * (distinct + 1) + threads * worker
 }
 
