@@ -10,6 +10,20 @@ use crate::error::Error;
 pub trait Token: Copy + Send + Sync + Display {
     /// The id as `u64`, or `None` if it is negative.
     fn id(self) -> Option<u64>;
+
+    /// `tokens` as a slice of `u16` or `u32` when it is one, so an engine can read the ids
+    /// in place.
+    fn as_narrow(tokens: &[Self]) -> Narrow<'_> {
+        let _ = tokens;
+        Narrow::Other
+    }
+}
+
+/// A slice of ids seen as what it is, when that is a narrow unsigned type.
+pub enum Narrow<'a> {
+    U16(&'a [u16]),
+    U32(&'a [u32]),
+    Other,
 }
 
 macro_rules! impl_unsigned {
@@ -17,6 +31,16 @@ macro_rules! impl_unsigned {
         impl Token for $t {
             #[inline]
             fn id(self) -> Option<u64> { Some(self as u64) }
+        }
+    )*};
+}
+/// Unsigned types an engine can read in place.
+macro_rules! impl_narrow {
+    ($($t:ty => $v:ident),*) => {$(
+        impl Token for $t {
+            #[inline]
+            fn id(self) -> Option<u64> { Some(self.into()) }
+            fn as_narrow(tokens: &[Self]) -> Narrow<'_> { Narrow::$v(tokens) }
         }
     )*};
 }
@@ -28,7 +52,8 @@ macro_rules! impl_signed {
         }
     )*};
 }
-impl_unsigned!(u8, u16, u32, u64);
+impl_unsigned!(u8, u64);
+impl_narrow!(u16 => U16, u32 => U32);
 impl_signed!(i8, i16, i32, i64);
 
 /// The error for a negative id at `index` (callers report the first such index).

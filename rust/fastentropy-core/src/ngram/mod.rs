@@ -259,15 +259,23 @@ fn count_in_pool<T: Token>(
             let keep = keep.filter(|&n| n >= 2).map(|n| n - 1);
             let (mask, orders) = (opts.mask, &tail_orders[..]);
             let (counts, progress) = (&vocab.counts[..], &progress);
+            // One arm per rank type: each compiles the engine for it.
+            macro_rules! count {
+                ($ranks:expr) => {
+                    count_job(
+                        &Job::new($ranks, mask, tail, orders, keep),
+                        counts,
+                        fixed,
+                        opts,
+                        progress,
+                    )?
+                };
+            }
             match &vocab.ranks {
-                Ranks::Narrow(r) => {
-                    let job = Job::new(r.as_slice(), mask, tail, orders, keep);
-                    count_job(&job, counts, fixed, opts, progress)?
-                }
-                Ranks::Wide(r) => {
-                    let job = Job::new(r.as_slice(), mask, tail, orders, keep);
-                    count_job(&job, counts, fixed, opts, progress)?
-                }
+                Ranks::Narrow(r) => count!(r.as_slice()),
+                Ranks::Wide(r) => count!(r.as_slice()),
+                Ranks::Ids16(r) => count!(r),
+                Ranks::Ids32(r) => count!(r),
             }
         }
     };

@@ -607,3 +607,66 @@ fn masks_and_separators_across_chunks() {
     let m: Vec<bool> = (0..n).map(|i| i % 5 != 0).collect();
     check_all(&t, 3, &opts(Some(4), Some(&m)));
 }
+
+/// Whether `remap` reads the tokens in place as ranks.
+fn in_place<T: Token>(tokens: &[T], separator: Option<u64>) -> bool {
+    let pass = vocab::Pass {
+        separator,
+        mask: None,
+        cancel: None,
+        limit: None,
+        progress: &|_| {},
+    };
+    let vocab = vocab::remap(tokens, &pass).unwrap();
+    matches!(vocab.ranks, Ranks::Ids16(_) | Ranks::Ids32(_))
+}
+
+#[test]
+fn ids_serve_as_ranks_only_when_every_id_occurs() {
+    let every: Vec<u16> = (0..50).chain([3, 3, 49]).collect();
+    let wide: Vec<u32> = every.iter().map(|&t| t.into()).collect();
+    assert!(in_place(&every, None));
+    assert!(in_place(&wide, None));
+    // A separator must become rank 0; a missing id would leave a gap; other types are copied.
+    assert!(!in_place(&every, Some(60)));
+    assert!(!in_place(&every[1..], None));
+    let bytes: Vec<u8> = every.iter().map(|&t| t as u8).collect();
+    assert!(!in_place(&bytes, None));
+}
+
+proptest! {
+    #[test]
+    fn ids_in_place_match_brute_force(
+        (tail, _, mask) in tokens_and_options(60, 500),
+        head in 1u32..60,
+        threads in 1usize..3,
+    ) {
+        // Every id below `head` occurs, and ids past it only if the tail has them.
+        let t32: Vec<u32> = (0..head).rev().chain(tail.iter().map(|&t| t % head)).collect();
+        let mask = mask.map(|m| {
+            let mut m = m;
+            m.resize(t32.len(), true);
+            m
+        });
+        let t16: Vec<u16> = t32.iter().map(|&t| t as u16).collect();
+        let mut o = opts(None, mask.as_deref());
+        o.threads = Some(threads);
+        prop_assert!(in_place(&t32, None) && in_place(&t16, None));
+        check_all(&t32, 6, &o);
+        check_all(&t16, 6, &o);
+        check_most_common(&t32, 3, &o);
+        check_most_common(&t16, 1, &o);
+        // Tight limits: many partitions, or first tokens split by their second token.
+        let want = ngram_profiles(&t16, &[1, 2, 3, 4], &o).unwrap();
+        let limit = limit_for(t16.len(), head as usize, threads, 8);
+        let tight = CountOptions { memory_limit: Some(limit), ..o };
+        let got = match ngram_profiles(&t16, &[1, 2, 3, 4], &tight) {
+            Err(Error::MemoryLimit { needed, .. }) => {
+                let o = CountOptions { memory_limit: Some(needed as usize), ..tight };
+                ngram_profiles(&t16, &[1, 2, 3, 4], &o).unwrap()
+            }
+            got => got.unwrap(),
+        };
+        prop_assert_eq!(got, want);
+    }
+}

@@ -9,9 +9,11 @@
 //!
 //! Passes over the tokens, after one that validates them and finds the largest id: ids below
 //! 2^16 (most tokenizers' vocabularies) are counted per id, which also tells which occur,
-//! then the ranks are written through a table (measured ~35% faster than the general path);
-//! larger ids are first marked in a bitmap (or, spread out, a hash set), then the ranks are
-//! written and counted per rank.
+//! then the ranks are written through a table (measured ~35% faster than the general path),
+//! or not at all when `u16` or `u32` tokens without a separator use every id up to the
+//! largest: the ranks are then the ids plus one, read in place ([`IdRank`]); larger ids are
+//! first marked in a bitmap (or, spread out, a hash set), then the ranks are written and
+//! counted per rank.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -21,7 +23,7 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use super::buffer::{KeyBuf, Zeroed};
 use super::{cancelled, check_limit, CHUNK};
 use crate::error::{Error, Result};
-use crate::tokens::{negative_token, Token};
+use crate::tokens::{negative_token, Narrow, Token};
 
 /// Ids up to this bound (or up to the input length, if larger) get a dense rank table.
 const DENSE_IDS: u64 = 1 << 22;
@@ -32,9 +34,13 @@ const COUNTED_IDS: u64 = 1 << 16;
 /// atomics (per-thread copies of a huge histogram would cost more than contention).
 const LOCAL_HISTOGRAM: usize = 1 << 16;
 
-/// A token's rank as stored: `u16` when every rank fits, else `u32`.
-pub(crate) trait Rank: Zeroed + Send + Sync + 'static {
+/// A token's rank, read from the ranks of a job.
+pub(crate) trait Rank: Copy + Send + Sync + 'static {
     fn get(self) -> u32;
+}
+
+/// A rank as written by the remap: `u16` when every rank fits, else `u32`.
+pub(crate) trait Stored: Rank + Zeroed {
     /// `r` must fit (the width is chosen from the largest possible rank).
     fn from_rank(r: u32) -> Self;
 }
@@ -44,6 +50,9 @@ impl Rank for u16 {
     fn get(self) -> u32 {
         self.into()
     }
+}
+
+impl Stored for u16 {
     #[inline(always)]
     fn from_rank(r: u32) -> Self {
         r as u16
@@ -55,16 +64,46 @@ impl Rank for u32 {
     fn get(self) -> u32 {
         self
     }
+}
+
+impl Stored for u32 {
     #[inline(always)]
     fn from_rank(r: u32) -> Self {
         r
     }
 }
 
-/// One rank per token; 0 marks a separator. Mapped from the kernel ([`KeyBuf`]).
-pub(crate) enum Ranks {
+/// A token id read as its own rank less one: when every id up to the largest occurs and
+/// there is no separator, rank `id + 1` is what the table would give, so `u16` and `u32`
+/// tokens serve as ranks in place. That spares writing the ranks (a pass, and fresh memory
+/// the kernel must zero: ~5% of a count on 1e8 tokens of a 50k vocabulary).
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub(crate) struct IdRank<U>(U);
+
+impl<U: Copy + Into<u32> + Send + Sync + 'static> Rank for IdRank<U> {
+    #[inline(always)]
+    fn get(self) -> u32 {
+        self.0.into() + 1
+    }
+}
+
+impl<U> IdRank<U> {
+    /// `ids` (every one below `u32::MAX`) as ranks.
+    fn of(ids: &[U]) -> &[Self] {
+        // SAFETY: `IdRank<U>` is `repr(transparent)` over `U`: same size, alignment and
+        // valid values, so the slice reads the same memory as the same number of elements.
+        unsafe { std::slice::from_raw_parts(ids.as_ptr().cast(), ids.len()) }
+    }
+}
+
+/// One rank per token; 0 marks a separator. Written ranks are mapped from the kernel
+/// ([`KeyBuf`]); ids that are their own ranks are the caller's tokens.
+pub(crate) enum Ranks<'t> {
     Narrow(KeyBuf<u16>),
     Wide(KeyBuf<u32>),
+    Ids16(&'t [IdRank<u16>]),
+    Ids32(&'t [IdRank<u32>]),
 }
 
 /// Bytes per rank for `len` tokens whose ids are at most `max_id`: the ranks are `1..=V`
@@ -79,10 +118,10 @@ pub(crate) fn rank_bytes(len: usize, max_id: Option<u64>) -> usize {
 }
 
 /// The tokens as ranks, with what is needed to map back and to size partitions.
-pub(crate) struct Vocab {
+pub(crate) struct Vocab<'t> {
     /// `ids[r - 1]` is the original id of rank `r`.
     pub ids: Vec<u64>,
-    pub ranks: Ranks,
+    pub ranks: Ranks<'t>,
     /// `counts[r]`: occurrences of rank `r` (index 0 unused).
     pub counts: Vec<u64>,
     /// `masked[r]`: occurrences of rank `r` that are masked in (equal to `counts` without a
@@ -90,17 +129,18 @@ pub(crate) struct Vocab {
     pub masked: Vec<u64>,
 }
 
-impl Vocab {
+impl Vocab<'_> {
     /// Number of distinct ids (separator excluded).
     pub fn distinct(&self) -> usize {
         self.ids.len()
     }
 
-    /// Bytes the ranks take.
+    /// Bytes the ranks take beside the tokens.
     pub fn rank_bytes(&self) -> usize {
         match &self.ranks {
             Ranks::Narrow(r) => 2 * r.as_slice().len(),
             Ranks::Wide(r) => 4 * r.as_slice().len(),
+            Ranks::Ids16(_) | Ranks::Ids32(_) => 0,
         }
     }
 
@@ -123,7 +163,7 @@ pub(crate) struct Pass<'a> {
 
 /// Validates ids and remaps them, tallying the histogram in the same pass. The first
 /// negative id (lowest position) is reported.
-pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
+pub(crate) fn remap<'t, T: Token>(tokens: &'t [T], pass: &Pass<'_>) -> Result<Vocab<'t>> {
     let max_id = max_id(tokens, pass.separator, pass.cancel)?;
     let width = rank_bytes(tokens.len(), max_id);
     let rank_bytes = width * tokens.len();
@@ -143,11 +183,40 @@ pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
     let room = pass
         .limit
         .map_or(usize::MAX, |l| l.saturating_sub(rank_bytes));
+    // The table and the per-thread histograms by id live beside the ranks (sized only once
+    // `max_id` is known to be small: no overflow).
+    let counted = max_id < COUNTED_IDS && {
+        let ids = max_id as usize + 1;
+        let per_id = 8 * (1 + pass.mask.is_some() as usize);
+        4 * ids + rayon::current_num_threads() * per_id * ids <= room
+    };
+    let counted = if counted {
+        let (remapped, table) = counted_ids(tokens, max_id, pass)?;
+        let every_id = remapped.0.len() as u64 == max_id + 1;
+        let own = match T::as_narrow(tokens) {
+            _ if !every_id || pass.separator.is_some() => None,
+            Narrow::U16(ids) => Some(Ranks::Ids16(IdRank::of(ids))),
+            Narrow::U32(ids) => Some(Ranks::Ids32(IdRank::of(ids))),
+            Narrow::Other => None,
+        };
+        if let Some(ranks) = own {
+            let (ids, counts, masked) = remapped;
+            return Ok(Vocab {
+                ids,
+                ranks,
+                counts,
+                masked,
+            });
+        }
+        Some((remapped, table))
+    } else {
+        None
+    };
     let ((ids, counts, masked), ranks) = if width == 2 {
-        let (remapped, ranks) = ranked::<T, u16>(tokens, max_id, room, pass)?;
+        let (remapped, ranks) = ranked::<T, u16>(tokens, max_id, counted, room, pass)?;
         (remapped, Ranks::Narrow(ranks))
     } else {
-        let (remapped, ranks) = ranked::<T, u32>(tokens, max_id, room, pass)?;
+        let (remapped, ranks) = ranked::<T, u32>(tokens, max_id, counted, room, pass)?;
         (remapped, Ranks::Wide(ranks))
     };
     Ok(Vocab {
@@ -158,29 +227,25 @@ pub(crate) fn remap<T: Token>(tokens: &[T], pass: &Pass<'_>) -> Result<Vocab> {
     })
 }
 
-/// The ranks of `tokens` (ids at most `max_id`) as `R`, with the dense tables in `room`
-/// bytes when they fit.
-fn ranked<T: Token, R: Rank>(
+/// The ranks of `tokens` (ids at most `max_id`) as `R`: through the table of `counted` when
+/// the ids were counted, else with the dense tables in `room` bytes when they fit.
+fn ranked<T: Token, R: Stored>(
     tokens: &[T],
     max_id: u64,
+    counted: Option<(Remapped, Vec<u32>)>,
     room: usize,
     pass: &Pass<'_>,
 ) -> Result<(Remapped, KeyBuf<R>)> {
     let mut ranks = KeyBuf::new(tokens.len(), None)?;
-    // The table and the per-thread bitmaps of ids seen (or histograms by id) live beside the
-    // ranks (sized only once `max_id` is known to be small: no overflow).
+    // The table and the per-thread bitmaps of ids seen live beside the ranks.
     let threads = rayon::current_num_threads();
-    let counted = max_id < COUNTED_IDS && {
-        let ids = max_id as usize + 1;
-        let per_id = 8 * (1 + pass.mask.is_some() as usize);
-        4 * ids + threads * per_id * ids <= room
-    };
     let dense = max_id < DENSE_IDS.max(tokens.len() as u64) && {
         let ids = max_id as usize + 1;
         4 * ids + threads * (ids / 8 + 8) <= room
     };
-    let remapped = if counted {
-        counted_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
+    let remapped = if let Some((remapped, table)) = counted {
+        table_ranks(tokens, &table, ranks.as_mut_slice(), pass)?;
+        remapped
     } else if dense {
         dense_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
     } else {
@@ -222,15 +287,14 @@ fn max_id<T: Token>(
 /// The id of each rank, and the histograms of [`Vocab`].
 type Remapped = (Vec<u64>, Vec<u64>, Vec<u64>);
 
-/// Ranks of small ids: one pass counts occurrences (and masked-in ones) per id, which also
-/// tells the ids seen; the second writes the ranks through a table. Spares the dense path's
-/// bitmap pass.
-fn counted_ranks<T: Token, R: Rank>(
+/// Small ids counted: one pass counts occurrences (and masked-in ones) per id, which also
+/// tells the ids seen and gives their rank table (the separator past its end or at rank 0).
+/// Spares the dense path's bitmap pass.
+fn counted_ids<T: Token>(
     tokens: &[T],
     max_id: u64,
-    ranks: &mut [R],
     pass: &Pass<'_>,
-) -> Result<Remapped> {
+) -> Result<(Remapped, Vec<u32>)> {
     let (separator, cancel, mask) = (pass.separator, pass.cancel, pass.mask);
     let len = max_id as usize + 1;
     // One histogram (two with a mask) per thread over a contiguous share of whole chunks:
@@ -261,6 +325,8 @@ fn counted_ranks<T: Token, R: Rank>(
                         }
                     }
                 }
+                // The remap's progress: the pass that writes ranks (if any) is shorter.
+                (pass.progress)(chunk.len() as u64);
             }
             Ok::<_, Error>(())
         })?;
@@ -277,11 +343,22 @@ fn counted_ranks<T: Token, R: Rank>(
             masked.push(if mask.is_some() { total(len + id) } else { n });
         }
     }
+    Ok(((ids, counts, masked), table))
+}
+
+/// Writes the ranks of `tokens` through the table of [`counted_ids`] (which reported the
+/// progress).
+fn table_ranks<T: Token, R: Stored>(
+    tokens: &[T],
+    table: &[u32],
+    ranks: &mut [R],
+    pass: &Pass<'_>,
+) -> Result<()> {
     ranks
         .par_chunks_mut(CHUNK)
         .zip(tokens.par_chunks(CHUNK))
         .try_for_each(|(out, chunk)| {
-            cancelled(cancel)?;
+            cancelled(pass.cancel)?;
             // The separator, counted nowhere, has rank 0 (or lies past the table).
             for (r, &t) in out.iter_mut().zip(chunk) {
                 *r = R::from_rank(
@@ -291,14 +368,12 @@ fn counted_ranks<T: Token, R: Rank>(
                         .unwrap_or(0),
                 );
             }
-            (pass.progress)(out.len() as u64);
             Ok::<_, Error>(())
-        })?;
-    Ok((ids, counts, masked))
+        })
 }
 
 /// Ranks through a table indexed by id.
-fn dense_ranks<T: Token, R: Rank>(
+fn dense_ranks<T: Token, R: Stored>(
     tokens: &[T],
     max_id: u64,
     ranks: &mut [R],
@@ -350,7 +425,7 @@ fn dense_ranks<T: Token, R: Rank>(
 }
 
 /// Ranks through a hash map, for ids too spread out for a table.
-fn sparse_ranks<T: Token, R: Rank>(
+fn sparse_ranks<T: Token, R: Stored>(
     tokens: &[T],
     ranks: &mut [R],
     pass: &Pass<'_>,
@@ -397,7 +472,7 @@ fn rank_of(r: usize) -> Result<u32> {
 
 /// Writes the rank of every token and, while the chunk is in cache, tallies occurrences and
 /// masked-in occurrences per rank.
-fn fill_ranks<T: Token, R: Rank>(
+fn fill_ranks<T: Token, R: Stored>(
     tokens: &[T],
     ranks: &mut [R],
     distinct: usize,
