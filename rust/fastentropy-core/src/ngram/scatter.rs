@@ -5,11 +5,11 @@
 //! groups of consecutive first tokens: at most [`GROUP_FIRSTS`] first tokens and at most
 //! [`GROUP_KEYS`] keys, unless one first token alone has more. Keys are staged per group in
 //! one cache line (software write-combining) that goes to memory whole once full, so the
-//! writes that miss are few, whole-line and sequential per group; beside each key, staged the
-//! same way, goes its first token's offset in its group (one byte). Pass 2 ([`distribute`])
-//! takes one group at a time and moves its keys into their buckets in a scratch buffer small
-//! enough to stay in cache, where they are then sorted and scanned. A group of one first
-//! token needs no pass 2: its keys are its bucket.
+//! writes that miss are few, whole-line and sequential per group; beside each key goes its
+//! first token's offset in its group (one byte), staged eight to a word. Pass 2
+//! ([`distribute`]) takes one group at a time and moves its keys into their buckets in a
+//! scratch buffer small enough to stay in cache, where they are then sorted and scanned. A
+//! group of one first token needs no pass 2: its keys are its bucket.
 
 use std::ops::Range;
 use std::sync::atomic::AtomicBool;
@@ -30,9 +30,11 @@ use crate::error::Result;
 pub(crate) const GROUP_KEYS: u64 = 1 << 17;
 /// Most first tokens in a group: an offset in a group fits a byte.
 pub(crate) const GROUP_FIRSTS: usize = 256;
-/// Bytes held per group while scattering: its two staging lines, and five words of
+/// Offsets staged per group before they are written out together: one word.
+const OFFSET_RUN: usize = size_of::<u64>();
+/// Bytes held per group while scattering: its staging line and offsets, and five words of
 /// bookkeeping ([`Groups`], the fill state and the group's end).
-const GROUP_BYTES: u64 = 2 * 64 + 5 * size_of::<usize>() as u64;
+const GROUP_BYTES: u64 = 64 + OFFSET_RUN as u64 + 5 * size_of::<usize>() as u64;
 
 /// A worker's buffers: the keys of its largest partition with their offsets, and a scratch
 /// buffer for one group.
@@ -133,29 +135,32 @@ const fn lanes<K>() -> usize {
     64 / size_of::<K>()
 }
 
-/// One cache line per group for its next keys and one for their offsets: a line is written
-/// to the buffers whole once full, then refilled.
+/// One cache line per group for its next keys, written to the buffer whole once full, then
+/// refilled; and the offsets of its next [`OFFSET_RUN`] keys, written out together. Offsets
+/// staged a line at a time (64 bytes a group, as keys are) measured 3-5% slower overall
+/// (1e8 tokens, 50k vocabulary, two threads): the staging then outgrew the L1 cache.
 struct Stage<K> {
     keys: Vec<K>,
-    offsets: Vec<u8>,
-    /// Where the cache-aligned lines start in `keys` and `offsets`.
-    at: (usize, usize),
+    offsets: Vec<[u8; OFFSET_RUN]>,
+    /// Where the cache-aligned lines start in `keys`.
+    at: usize,
 }
 
 impl<K: Key> Stage<K> {
     fn new(groups: usize) -> Self {
         let keys = vec![K::ZERO; (groups + 1) * lanes::<K>()];
-        let offsets = vec![0u8; (groups + 1) * 64];
-        let at = (
-            keys.as_ptr().align_offset(64),
-            offsets.as_ptr().align_offset(64),
-        );
-        Self { keys, offsets, at }
+        let at = keys.as_ptr().align_offset(64);
+        Self {
+            keys,
+            offsets: vec![[0; OFFSET_RUN]; groups],
+            at,
+        }
     }
 
     /// Stages a key at place `at` of the buffers (which start on a cache line), writing its
-    /// lines out once full. A group's first line may also hold the last places of earlier
-    /// groups: what it writes there is garbage, put right by [`Stage::finish`].
+    /// line (or run of offsets) out once full. A group's first line may also hold the last
+    /// places of earlier groups: what it writes there is garbage, put right by
+    /// [`Stage::finish`].
     #[inline(always)]
     fn put(
         &mut self,
@@ -167,15 +172,15 @@ impl<K: Key> Stage<K> {
         offsets: &mut [u8],
     ) {
         let lanes = lanes::<K>();
-        let line = &mut self.keys[self.at.0 + g * lanes..][..lanes];
+        let line = &mut self.keys[self.at + g * lanes..][..lanes];
         line[at % lanes] = key;
         if (at + 1).is_multiple_of(lanes) {
             write_line(line, &mut tails[at + 1 - lanes..][..lanes]);
         }
-        let line = &mut self.offsets[self.at.1 + g * 64..][..64];
-        line[at % 64] = offset;
-        if (at + 1).is_multiple_of(64) {
-            write_line(line, &mut offsets[at + 1 - 64..][..64]);
+        let run = &mut self.offsets[g];
+        run[at % OFFSET_RUN] = offset;
+        if (at + 1).is_multiple_of(OFFSET_RUN) {
+            write_run(run, &mut offsets[at + 1 - OFFSET_RUN..][..OFFSET_RUN]);
         }
     }
 
@@ -191,17 +196,12 @@ impl<K: Key> Stage<K> {
         }
         let lanes = lanes::<K>();
         rest(
-            &self.keys[self.at.0 + g * lanes..][..lanes],
+            &self.keys[self.at + g * lanes..][..lanes],
             start,
             end,
             tails,
         );
-        rest(
-            &self.offsets[self.at.1 + g * 64..][..64],
-            start,
-            end,
-            offsets,
-        );
+        rest(&self.offsets[g], start, end, offsets);
     }
 }
 
@@ -231,7 +231,26 @@ fn write_line<T: Copy>(line: &[T], out: &mut [T]) {
     out.copy_from_slice(line);
 }
 
-/// Makes the non-temporal stores of [`write_line`] visible to later loads in order.
+/// Copies a run of staged offsets to `out` (as [`write_line`] does a line): one
+/// non-temporal store when `out` is an aligned word. ~2% faster overall than a plain copy,
+/// in four A/B rounds out of five.
+#[inline(always)]
+fn write_run(run: &[u8; OFFSET_RUN], out: &mut [u8]) {
+    assert!(out.len() == OFFSET_RUN);
+    #[cfg(target_arch = "x86_64")]
+    if (out.as_ptr() as usize).is_multiple_of(OFFSET_RUN) {
+        // SAFETY: `out` is 8 bytes long (asserted) and 8-byte aligned (checked), so the one
+        // store stays inside it and is aligned; SSE2 is part of x86_64.
+        unsafe {
+            std::arch::x86_64::_mm_stream_si64(out.as_mut_ptr().cast(), i64::from_ne_bytes(*run));
+        }
+        return;
+    }
+    out.copy_from_slice(run);
+}
+
+/// Makes the non-temporal stores of [`write_line`] and [`write_run`] visible to later loads
+/// in order.
 fn fence() {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a store fence has no operands and no other effect.
