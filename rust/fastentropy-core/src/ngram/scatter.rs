@@ -295,6 +295,7 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
         if c % (CHUNK / 64) == 0 {
             cancelled(cancel)?;
         }
+        prefetch(job.ranks, c * 64 + PREFETCH_RANKS);
         let mut hits = hit_mask(chunk, range.start, width);
         let mut found = 0;
         while hits != 0 {
@@ -336,6 +337,29 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
         stage.finish(g, groups.start(g), end, tails, offsets);
     }
     Ok(ends)
+}
+
+/// How far ahead of the scatter the ranks are prefetched.
+const PREFETCH_RANKS: usize = 1024;
+
+/// Asks for the 64 ranks from `at` before they are read. The ranks may be the caller's
+/// tokens in a file mapping, in 4 KiB pages, where the hardware prefetcher stops at every
+/// page boundary (written ranks lie on huge pages). Measured: 1e8 uint32 tokens read in
+/// place 2-3% faster overall (two threads); 1e9 uint16 tokens under a 5 GB limit as fast
+/// read in place as through written ranks (~5% slower without).
+#[inline(always)]
+fn prefetch<R>(ranks: &[R], at: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let ahead = ranks.as_ptr().wrapping_add(at).cast::<i8>();
+        for line in 0..(64 * size_of::<R>()).div_ceil(64) {
+            // SAFETY: a prefetch is only a hint: it never faults, whatever the address.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(64 * line)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (ranks, at);
 }
 
 /// Bit j set iff `chunk[j]` (at most 64 ranks) lies in `start..start + width`. Eight ranks
