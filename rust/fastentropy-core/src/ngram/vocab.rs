@@ -76,7 +76,8 @@ impl Stored for u32 {
 /// A token id read as its own rank less one: when every id up to the largest occurs and
 /// there is no separator, rank `id + 1` is what the table would give, so `u16` and `u32`
 /// tokens serve as ranks in place. That spares writing the ranks (a pass, and fresh memory
-/// the kernel must zero: ~5% of a count on 1e8 tokens of a 50k vocabulary).
+/// the kernel must zero): ~2% of a count of 1e8 tokens of a 50k vocabulary, 2 bytes a
+/// token less memory.
 #[repr(transparent)]
 #[derive(Clone, Copy)]
 pub(crate) struct IdRank<U>(U);
@@ -89,7 +90,7 @@ impl<U: Copy + Into<u32> + Send + Sync + 'static> Rank for IdRank<U> {
 }
 
 impl<U> IdRank<U> {
-    /// `ids` (every one below `u32::MAX`) as ranks.
+    /// `ids` as ranks (the counted ids, all below 2^16: `id + 1` cannot overflow).
     fn of(ids: &[U]) -> &[Self] {
         // SAFETY: `IdRank<U>` is `repr(transparent)` over `U`: same size, alignment and
         // valid values, so the slice reads the same memory as the same number of elements.
