@@ -186,32 +186,28 @@ pub(crate) fn remap<'t, T: Token>(tokens: &'t [T], pass: &Pass<'_>) -> Result<Vo
         .map_or(usize::MAX, |l| l.saturating_sub(rank_bytes));
     // The table and the per-thread histograms by id live beside the ranks (sized only once
     // `max_id` is known to be small: no overflow).
-    let counted = max_id < COUNTED_IDS && {
+    let by_id = max_id < COUNTED_IDS && {
         let ids = max_id as usize + 1;
         let per_id = 8 * (1 + pass.mask.is_some() as usize);
         4 * ids + rayon::current_num_threads() * per_id * ids <= room
     };
-    let counted = if counted {
-        let (remapped, table) = counted_ids(tokens, max_id, pass)?;
-        let every_id = remapped.0.len() as u64 == max_id + 1;
-        let own = match T::as_narrow(tokens) {
-            _ if !every_id || pass.separator.is_some() => None,
-            Narrow::U16(ids) => Some(Ranks::Ids16(IdRank::of(ids))),
-            Narrow::U32(ids) => Some(Ranks::Ids32(IdRank::of(ids))),
-            Narrow::Other => None,
-        };
-        if let Some(ranks) = own {
-            let (ids, counts, masked) = remapped;
+    let counted = if by_id {
+        Some(counted_ids(tokens, max_id, pass)?)
+    } else {
+        None
+    };
+    let own = (counted.as_ref())
+        .and_then(|((ids, ..), _)| ids_as_ranks(tokens, ids.len(), max_id, pass.separator));
+    let counted = match (own, counted) {
+        (Some(ranks), Some(((ids, counts, masked), _))) => {
             return Ok(Vocab {
                 ids,
                 ranks,
                 counts,
                 masked,
-            });
+            })
         }
-        Some((remapped, table))
-    } else {
-        None
+        (_, counted) => counted,
     };
     let ((ids, counts, masked), ranks) = if width == 2 {
         let (remapped, ranks) = ranked::<T, u16>(tokens, max_id, counted, room, pass)?;
@@ -226,6 +222,24 @@ pub(crate) fn remap<'t, T: Token>(tokens: &'t [T], pass: &Pass<'_>) -> Result<Vo
         counts,
         masked,
     })
+}
+
+/// The tokens themselves as ranks, when the table of counted ids would map every id to
+/// `id + 1`: `u16` or `u32` tokens, no separator, and all of the ids up to `max_id` seen.
+fn ids_as_ranks<T: Token>(
+    tokens: &[T],
+    seen: usize,
+    max_id: u64,
+    separator: Option<u64>,
+) -> Option<Ranks<'_>> {
+    if separator.is_some() || seen as u64 != max_id + 1 {
+        return None;
+    }
+    match T::as_narrow(tokens) {
+        Narrow::U16(ids) => Some(Ranks::Ids16(IdRank::of(ids))),
+        Narrow::U32(ids) => Some(Ranks::Ids32(IdRank::of(ids))),
+        Narrow::Other => None,
+    }
 }
 
 /// The ranks of `tokens` (ids at most `max_id`) as `R`: through the table of `counted` when
@@ -245,7 +259,7 @@ fn ranked<T: Token, R: Stored>(
         4 * ids + threads * (ids / 8 + 8) <= room
     };
     let remapped = if let Some((remapped, table)) = counted {
-        table_ranks(tokens, &table, ranks.as_mut_slice(), pass)?;
+        table_ranks(tokens, &table, ranks.as_mut_slice(), pass.cancel)?;
         remapped
     } else if dense {
         dense_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
@@ -353,13 +367,13 @@ fn table_ranks<T: Token, R: Stored>(
     tokens: &[T],
     table: &[u32],
     ranks: &mut [R],
-    pass: &Pass<'_>,
+    cancel: Option<&AtomicBool>,
 ) -> Result<()> {
     ranks
         .par_chunks_mut(CHUNK)
         .zip(tokens.par_chunks(CHUNK))
         .try_for_each(|(out, chunk)| {
-            cancelled(pass.cancel)?;
+            cancelled(cancel)?;
             // The separator, counted nowhere, has rank 0 (or lies past the table).
             for (r, &t) in out.iter_mut().zip(chunk) {
                 *r = R::from_rank(
