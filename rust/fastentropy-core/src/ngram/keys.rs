@@ -31,10 +31,12 @@ pub(crate) trait Key:
     const MAX: Self;
     fn leading_zeros(self) -> u32;
     fn to_u128(self) -> u128;
+    /// `keys` as `u64`s, when that is what they are.
+    fn as_u64s(keys: &[Self]) -> Option<&[u64]>;
 }
 
 macro_rules! impl_key {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $as_u64s:expr),*) => {$(
         impl Key for $t {
             const BITS: u32 = <$t>::BITS;
             const ZERO: Self = 0;
@@ -43,10 +45,14 @@ macro_rules! impl_key {
             fn leading_zeros(self) -> u32 { <$t>::leading_zeros(self) }
             #[inline]
             fn to_u128(self) -> u128 { self as u128 }
+            #[inline]
+            fn as_u64s(keys: &[Self]) -> Option<&[u64]> {
+                $as_u64s(keys)
+            }
         }
     )*};
 }
-impl_key!(u64, u128);
+impl_key!(u64 => Some, u128 => |_| None);
 
 /// The widths that place fields in a key.
 #[derive(Debug, Clone, Copy)]

@@ -25,6 +25,8 @@
 
 mod buffer;
 mod keys;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 mod partition;
 mod scan;
 mod scatter;
