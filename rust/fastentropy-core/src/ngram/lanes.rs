@@ -76,16 +76,11 @@ struct Lanes {
 impl Lanes {
     #[inline(always)]
     fn new(first: u64, high: [u64; 4], alive: [u64; 4]) -> Self {
-        let lanes = |a: [u64; 4]| {
-            let [x0, x1, x2, x3] = a.map(|x| x as i64);
-            // SAFETY: inlined only into `runs`, which has AVX2.
-            unsafe { _mm256_set_epi64x(x3, x2, x1, x0) }
-        };
-        // SAFETY: as above.
+        // SAFETY: inlined only into `runs`, which has AVX2.
         let (prev, zero) = unsafe { (_mm256_set1_epi64x(first as i64), _mm256_setzero_si256()) };
         Self {
-            high: lanes(high),
-            alive: lanes(alive),
+            high: load(high),
+            alive: load(alive),
             prev,
             start: zero,
             end: zero,
@@ -109,6 +104,13 @@ impl Lanes {
             _mm256_andnot_si256(_mm256_or_si256(stays, dead), length)
         }
     }
+}
+
+#[inline(always)]
+fn load(a: [u64; 4]) -> __m256i {
+    let [x0, x1, x2, x3] = a.map(|x| x as i64);
+    // SAFETY: inlined only into `runs`, which has AVX2.
+    unsafe { _mm256_set_epi64x(x3, x2, x1, x0) }
 }
 
 #[inline(always)]
