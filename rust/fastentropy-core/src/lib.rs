@@ -5,6 +5,7 @@
 //! of it, and profiles of disjoint supports add, so counting engines produce profiles and the
 //! [`estimators`] consume them. All estimates are in nats.
 
+pub mod control;
 pub mod error;
 pub mod estimators;
 pub mod markov;
@@ -15,6 +16,7 @@ pub mod special;
 pub mod tokens;
 pub mod xent;
 
+pub use control::Control;
 pub use error::{Error, Result};
 pub use estimators::{estimate, Concentration, Estimate, Method, Options};
 pub use markov::MarkovSource;

@@ -11,6 +11,7 @@ mod estimate;
 mod markov;
 mod ngram;
 mod profile;
+mod run;
 mod xent;
 
 #[pymodule]

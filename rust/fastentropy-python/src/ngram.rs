@@ -1,15 +1,5 @@
-//! N-gram counting: numpy token arrays in, profiles and counts out.
-//!
-//! The count runs on a scoped worker thread with the GIL released, while the calling thread
-//! waits for it and, every ~100 ms, re-attaches to check for signals (Ctrl-C) and to report
-//! progress to the Python callable. Signals are polled from the calling (main) thread because
-//! CPython runs signal handlers only there: `check_signals` on a worker thread is a no-op. A
-//! pending exception sets the core's cancel flag, the count stops at its next chunk of tokens
-//! or bucket of keys, and the exception is re-raised.
-
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::time::Duration;
+//! N-gram counting: numpy token arrays in, profiles and counts out, through [`detached`]
+//! (GIL released, Ctrl-C and progress polled from the calling thread).
 
 use fastentropy_core::{CountOptions, Result as CoreResult};
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
@@ -17,9 +7,7 @@ use pyo3::prelude::*;
 
 use crate::array::{into_arrays, with_slice, IntArray, Pairs};
 use crate::error::CoreError;
-
-/// How often the waiting thread checks signals and reports progress.
-const POLL: Duration = Duration::from_millis(100);
+use crate::run::detached;
 
 /// The caller's options, as extracted from Python.
 struct Opts<'a> {
@@ -30,83 +18,22 @@ struct Opts<'a> {
     progress: Option<Py<PyAny>>,
 }
 
-/// Runs `work` with the GIL released on a scoped thread, polling signals and reporting
-/// progress from the calling thread. A Python exception raised meanwhile (Ctrl-C, or one
-/// from the progress callable) cancels the count and is returned in place of its result.
+/// Runs a count through [`detached`] with the counter's options.
 fn interruptible<T, F>(py: Python<'_>, opts: &Opts<'_>, work: F) -> PyResult<T>
 where
     T: Send,
     F: FnOnce(&CountOptions<'_>) -> CoreResult<T> + Send,
 {
-    let cancel = AtomicBool::new(false);
-    let done = AtomicU64::new(0);
-    let total = AtomicU64::new(0);
-    let record = |d: u64, t: u64| {
-        done.store(d, Ordering::Relaxed);
-        total.store(t, Ordering::Relaxed);
-    };
-    let core_opts = CountOptions {
-        separator: opts.separator,
-        mask: opts.mask,
-        memory_limit: opts.memory_limit,
-        threads: opts.threads,
-        progress: Some(&record),
-        cancel: Some(&cancel),
-    };
-    let callback = opts.progress.as_ref();
-    let (result, raised) = py.detach(|| {
-        let mut raised: Option<PyErr> = None;
-        let mut reported: Option<u64> = None;
-        // Checks signals, then reports progress if it moved; the first error cancels.
-        let mut poll = |finished: bool| {
-            if raised.is_some() {
-                return;
-            }
-            Python::attach(|py| {
-                let outcome = py.check_signals().and_then(|()| {
-                    let (d, t) = (done.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
-                    let moved = match reported {
-                        None => d > 0 || finished,
-                        Some(r) => d > r,
-                    };
-                    match callback {
-                        Some(cb) if moved => {
-                            reported = Some(d);
-                            cb.call1(py, (d, t)).map(drop)
-                        }
-                        _ => Ok(()),
-                    }
-                });
-                if let Err(e) = outcome {
-                    cancel.store(true, Ordering::Relaxed);
-                    raised = Some(e);
-                }
-            });
-        };
-        let result = std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<()>();
-            let worker = scope.spawn(move || {
-                let r = work(&core_opts);
-                drop(tx);
-                r
-            });
-            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(POLL) {
-                poll(false);
-            }
-            worker.join()
-        });
-        if let Ok(Ok(_)) = &result {
-            poll(true);
-        }
-        (result, raised)
-    });
-    if let Some(e) = raised {
-        return Err(e);
-    }
-    match result {
-        Ok(r) => r.map_err(|e| CoreError(e).into()),
-        Err(panic) => std::panic::resume_unwind(panic),
-    }
+    detached(py, opts.threads, opts.progress.as_ref(), |ctl| {
+        work(&CountOptions {
+            separator: opts.separator,
+            mask: opts.mask,
+            memory_limit: opts.memory_limit,
+            threads: ctl.threads,
+            progress: ctl.progress,
+            cancel: ctl.cancel,
+        })
+    })
 }
 
 /// `(ngrams[rows, order], counts[rows])`.
