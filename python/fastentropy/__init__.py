@@ -14,6 +14,7 @@ from ._check import Verdict, check
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
 from ._floor import Floor, OrderReport, estimate_floor
+from ._hmm import ForwardRate, HiddenMarkovSource
 from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
@@ -27,6 +28,8 @@ __all__ = [
     "CrossEntropy",
     "Estimate",
     "Floor",
+    "ForwardRate",
+    "HiddenMarkovSource",
     "LossLog",
     "MarkovSource",
     "NgramCounts",

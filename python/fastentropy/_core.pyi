@@ -11,6 +11,7 @@ _Pairs = tuple[_U64, _U64]
 
 __all__ = [
     "METHODS",
+    "HiddenMarkovSource",
     "MarkovSource",
     "NgramCounts",
     "XentSums",
@@ -88,6 +89,37 @@ class MarkovSource:
     def stationary(self) -> npt.NDArray[np.float64]: ...
     def rows(self) -> npt.NDArray[np.float64]: ...
     def sample(self, n: int, seed: int) -> npt.NDArray[np.uint32]: ...
+
+@final
+class HiddenMarkovSource:
+    def __new__(
+        cls, states: int, vocab: int, stickiness: float, exponents: tuple[float, float], seed: int
+    ) -> HiddenMarkovSource: ...
+    @staticmethod
+    def from_matrices(
+        transitions: npt.NDArray[np.float64], emissions: npt.NDArray[np.float64]
+    ) -> HiddenMarkovSource: ...
+    def transitions(self) -> npt.NDArray[np.float64]: ...
+    def emissions(self) -> npt.NDArray[np.float64]: ...
+    def stationary(self) -> npt.NDArray[np.float64]: ...
+    def sample(
+        self,
+        n: int,
+        seed: int,
+        *,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> npt.NDArray[np.uint32]: ...
+    def log_likelihood(self, tokens: npt.NDArray[np.uint32]) -> float: ...
+    def entropy_rate(
+        self,
+        tokens: int,
+        block: int,
+        seed: int,
+        *,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> tuple[float, float, int, int]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
 # "bfloat16"; isa forces an instruction set (names from xent_isas()).

@@ -8,6 +8,7 @@
 pub mod control;
 pub mod error;
 pub mod estimators;
+pub mod hmm;
 pub mod markov;
 pub mod ngram;
 pub mod profile;
@@ -19,6 +20,7 @@ pub mod xent;
 pub use control::Control;
 pub use error::{Error, Result};
 pub use estimators::{estimate, Concentration, Estimate, Method, Options};
+pub use hmm::{ForwardRate, HiddenMarkovSource};
 pub use markov::MarkovSource;
 pub use ngram::{count_ngrams, ngram_profiles, CountOptions, NgramCounts};
 pub use profile::Profile;

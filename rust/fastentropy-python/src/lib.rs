@@ -8,6 +8,7 @@ use pyo3::prelude::*;
 mod array;
 mod error;
 mod estimate;
+mod hmm;
 mod markov;
 mod ngram;
 mod profile;
@@ -20,6 +21,8 @@ mod _core {
 
     #[pymodule_export]
     use super::estimate::estimate;
+    #[pymodule_export]
+    use super::hmm::HiddenMarkovSource;
     #[pymodule_export]
     use super::markov::MarkovSource;
     #[pymodule_export]
