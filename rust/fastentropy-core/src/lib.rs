@@ -13,6 +13,7 @@ pub mod markov;
 pub mod ngram;
 pub mod profile;
 pub mod quadrature;
+pub mod rate;
 pub mod special;
 pub mod tokens;
 pub mod xent;
