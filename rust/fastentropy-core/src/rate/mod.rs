@@ -9,3 +9,4 @@
 
 pub mod curve;
 mod fit;
+pub mod matches;
