@@ -7,6 +7,8 @@
 //! - [`matches`]: match-length (Lempel–Ziv type) estimators;
 //! - [`combine`]: the rule that makes one interval of theirs, under the prequential bound.
 
+pub mod combine;
 pub mod curve;
 mod fit;
 pub mod matches;
+pub mod order;
