@@ -22,6 +22,15 @@ from ._profile import Profile
 from ._tokenize import TokenFile, tokenize
 from ._tokens import open_tokens
 from ._xent import CrossEntropy, SegmentLosses, cross_entropy
+from .rate import (
+    MethodResult,
+    Rate,
+    combine_rates,
+    estimate_rate,
+    rate_from_curve,
+    rate_from_matches,
+    rate_from_orders,
+)
 
 __all__ = [
     "METHODS",
@@ -32,21 +41,28 @@ __all__ = [
     "HiddenMarkovSource",
     "LossLog",
     "MarkovSource",
+    "MethodResult",
     "NgramCounts",
     "OrderReport",
     "Profile",
+    "Rate",
     "SegmentLosses",
     "TokenFile",
     "Verdict",
     "__version__",
     "check",
+    "combine_rates",
     "count_ngrams",
     "cross_entropy",
     "entropies",
     "entropy",
     "estimate_floor",
+    "estimate_rate",
     "ngram_profiles",
     "open_tokens",
+    "rate_from_curve",
+    "rate_from_matches",
+    "rate_from_orders",
     "read_losses",
     "tokenize",
 ]

@@ -12,6 +12,7 @@ mod hmm;
 mod markov;
 mod ngram;
 mod profile;
+mod rate;
 mod run;
 mod xent;
 
@@ -32,6 +33,8 @@ mod _core {
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
     };
 
+    #[pymodule_export]
+    use super::rate::{rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders};
     #[pymodule_export]
     use super::xent::{xent_exp, xent_isas, xent_tokens, XentSums};
 
