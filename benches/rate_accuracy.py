@@ -47,7 +47,10 @@ def run(tokens: int, seeds: int, quick: bool) -> dict[str, Any]:
             seconds = time.perf_counter() - t
             for name in METHODS:
                 m = rate.methods.get(name)
-                if name == "combined":
+                if name == "combined" and not np.isfinite(rate.point):
+                    point = lo = up = None
+                    reason = "no estimator gave a value and there is no bound"
+                elif name == "combined":
                     point, lo, up, reason = rate.point, rate.lower, rate.upper, None
                 elif m is None or not m.ok:
                     point = lo = up = None

@@ -162,3 +162,9 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     assert "Entropy rate" in text and "matches" in text and "Prequential bound" in text
     with pytest.raises(ValueError, match="unknown rate methods"):
         fe.estimate_rate([1, 2], methods=["bogus"])
+
+
+def test_nothing_to_combine_is_nan_not_an_error() -> None:
+    r = fe.combine_rates([fe.MethodResult.failed("orders", "too few orders")])
+    assert math.isnan(r.point) and not r.informative
+    assert "too few orders" in str(r)

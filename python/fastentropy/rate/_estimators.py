@@ -183,7 +183,8 @@ def combine_rates(
 
     The rule (:data:`RULE`): the union of the intervals of the estimators that gave one,
     the median of their points, both capped at ``bound``; if all lie above the bound the
-    interval is ``[0, bound]``, flagged not informative.
+    interval is ``[0, bound]``, flagged not informative. With no estimate and no bound the
+    values are NaN (not informative).
 
     Examples
     --------
@@ -199,7 +200,12 @@ def combine_rates(
         for m in ms.values()
         if m.value is not None and m.lower is not None and m.upper is not None
     ]
-    point, lower, upper, capped, informative = _core.rate_combine(ivs, finite_or_none(bound))
+    if not ivs and finite_or_none(bound) is None:
+        # Nothing estimated and nothing bounds it: say so with NaNs, not an exception.
+        nan = float("nan")
+        point, lower, upper, capped, informative = nan, nan, nan, False, False
+    else:
+        point, lower, upper, capped, informative = _core.rate_combine(ivs, finite_or_none(bound))
     plain_curve = (
         None if curve is None else {k: [float(v) for v in curve[k]] for k in ("n", "nats")}
     )
