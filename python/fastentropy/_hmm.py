@@ -26,6 +26,13 @@ class ForwardRate:
         Its standard error, by batch means over ``blocks`` blocks.
     tokens, blocks : int
         Tokens scored (burn-in excluded) and blocks they were cut into.
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> r = fe.HiddenMarkovSource(2, 10, seed=1).entropy_rate(tokens=48_000, block=2_000)
+    >>> r.tokens, r.blocks, bool(r.std > 0)
+    (32000, 16, True)
     """
 
     value: float

@@ -186,6 +186,21 @@ def combine_rates(
     interval is ``[0, bound]``, flagged not informative. With no estimate and no bound the
     values are NaN (not informative).
 
+    Parameters
+    ----------
+    methods : iterable of MethodResult
+        The estimators' answers (failed ones are kept in ``.methods`` and contribute nothing).
+    bound : float, optional
+        The prequential code length per token, an upper bound on the rate.
+    curve : mapping with ``"n"`` and ``"nats"``, optional
+        The learning curve, kept for plots.
+    bytes_per_token, chars_per_token : float, optional
+        For :meth:`Rate.interval` in bits per byte or character.
+
+    Returns
+    -------
+    Rate
+
     Examples
     --------
     >>> import fastentropy as fe

@@ -30,6 +30,12 @@ class MethodResult:
         Why it failed (``None`` when it did not).
     detail : dict
         What the estimator saw: each ansatz's fit, each form's, the KASW and Gao values.
+
+    Examples
+    --------
+    >>> m = MethodResult("orders", 2.0, 1.8, 2.3)
+    >>> m.ok, MethodResult.failed("matches", "no lengths").ok
+    (True, False)
     """
 
     name: str
