@@ -13,6 +13,7 @@ pub mod ngram;
 pub mod profile;
 pub mod quadrature;
 pub mod special;
+pub mod suffix;
 pub mod tokens;
 pub mod xent;
 
@@ -22,3 +23,4 @@ pub use estimators::{estimate, Concentration, Estimate, Method, Options};
 pub use markov::MarkovSource;
 pub use ngram::{count_ngrams, ngram_profiles, CountOptions, NgramCounts};
 pub use profile::Profile;
+pub use suffix::{MatchKind, SuffixIndex};
