@@ -18,6 +18,7 @@ from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
+from ._suffix import SuffixIndex
 from ._tokenize import TokenFile, tokenize
 from ._tokens import open_tokens
 from ._xent import CrossEntropy, SegmentLosses, cross_entropy
@@ -33,6 +34,7 @@ __all__ = [
     "OrderReport",
     "Profile",
     "SegmentLosses",
+    "SuffixIndex",
     "TokenFile",
     "Verdict",
     "__version__",

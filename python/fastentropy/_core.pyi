@@ -1,5 +1,6 @@
 # Type stubs of the private compiled module fastentropy._core (written by hand; checked by
 # mypy.stubtest in CI). The public API is in the Python modules beside this file.
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, final
 
@@ -13,6 +14,7 @@ __all__ = [
     "METHODS",
     "MarkovSource",
     "NgramCounts",
+    "SuffixIndex",
     "XentSums",
     "__version__",
     "count_ngrams",
@@ -22,6 +24,9 @@ __all__ = [
     "profile_from_counts",
     "profile_from_pairs",
     "profile_from_samples",
+    "suffix_build",
+    "suffix_header",
+    "suffix_open",
     "xent_exp",
     "xent_isas",
     "xent_tokens",
@@ -141,3 +146,52 @@ class XentSums:
     def sum(self) -> float: ...
     def per_segment(self) -> tuple[_I64, _U64, _F64]: ...
     def state(self) -> tuple[int, int, _I64, _U64, _I64, _U64]: ...
+
+@final
+class SuffixIndex:
+    @property
+    def n(self) -> int: ...
+    @property
+    def separator(self) -> int | None: ...
+    @property
+    def max_lcp(self) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+    def suffix_array(self) -> npt.NDArray[np.uint32]: ...
+    def profiles(
+        self,
+        tokens: _Tokens,
+        *,
+        mask: _Mask | None = None,
+        orders: Sequence[int] | None = None,
+        contexts: bool = False,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> list[tuple[int, _Pairs]]: ...
+    def match_lengths(
+        self, kind: str, *, threads: int | None = None, progress: _Progress | None = None
+    ) -> npt.NDArray[np.uint32]: ...
+    def count(self, tokens: _Tokens, ngram: Sequence[int]) -> int: ...
+    def next_counts(self, tokens: _Tokens, context: Sequence[int], k: int | None = None) -> _Pairs: ...
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        tokens: _Tokens,
+        *,
+        dtype: str,
+        source: str | None = None,
+        threads: int | None = None,
+    ) -> None: ...
+
+def suffix_build(
+    tokens: _Tokens,
+    *,
+    separator: int | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> SuffixIndex: ...
+def suffix_open(
+    path: str | os.PathLike[str], tokens: _Tokens, *, threads: int | None = None
+) -> SuffixIndex: ...
+def suffix_header(path: str | os.PathLike[str]) -> dict[str, Any]: ...

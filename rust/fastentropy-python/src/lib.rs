@@ -12,6 +12,7 @@ mod markov;
 mod ngram;
 mod profile;
 mod run;
+mod suffix;
 mod xent;
 
 #[pymodule]
@@ -29,6 +30,8 @@ mod _core {
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
     };
 
+    #[pymodule_export]
+    use super::suffix::{suffix_build, suffix_header, suffix_open, SuffixIndex};
     #[pymodule_export]
     use super::xent::{xent_exp, xent_isas, xent_tokens, XentSums};
 

@@ -110,7 +110,7 @@ fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<Vec<u32>> {
         .try_for_each(|(c, chunk)| {
             ctl.check()?;
             let base = c * CHUNK;
-                for (k, &p) in chunk.iter().enumerate() {
+            for (k, &p) in chunk.iter().enumerate() {
                 let i = base + k;
                 let prev = if i == 0 { NONE } else { sa[i - 1] };
                 assert!((p as usize) < n, "suffix array entry out of range");
