@@ -182,9 +182,7 @@ class SuffixIndex:
         if tokens is None:
             source = header["source"]
             if not source:
-                raise ValueError(
-                    f"{path} was built from tokens in memory: pass them as tokens=..."
-                )
+                raise ValueError(f"{path} was built from tokens in memory: pass them as tokens=...")
             tf = _sidecar_of(source)
             if tf is not None:
                 tokens = tf
