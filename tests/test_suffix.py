@@ -290,3 +290,50 @@ def test_missing_files(tmp_path):
         )
         == 2
     )
+
+
+# --- CLI -----------------------------------------------------------------------------------
+
+
+def test_cli_index_and_count_all(tmp_path, capsys):
+    import json
+    import subprocess
+    import sys
+
+    from fastentropy._cli import main
+
+    arr = fe.MarkovSource(6, 2, seed=4).sample(20_000, seed=1)
+    np.save(tmp_path / "t.npy", arr)
+    assert (
+        main(["index", str(tmp_path / "t.npy"), "-o", str(tmp_path / "t.idx"), "--json", "-q"]) == 0
+    )
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["tokens"] == len(arr) and summary["bytes"] == os.path.getsize(tmp_path / "t.idx")
+    assert fe.SuffixIndex.open(tmp_path / "t.idx").max_lcp == summary["max_lcp"]
+
+    assert (
+        main(["count", str(tmp_path / "t.npy"), "--orders", "all", "--separator", "0", "--json"])
+        == 0
+    )
+    orders = json.loads(capsys.readouterr().out)["orders"]
+    want = fe.SuffixIndex.build(arr, separator=0).profiles()
+    assert sorted(int(n) for n in orders) == sorted(want)
+    for n, p in want.items():
+        assert (orders[str(n)]["ks"], orders[str(n)]["mks"]) == (p.ks.tolist(), p.mks.tolist())
+    counted = fe.ngram_profiles(arr, range(1, 6), separator=0)
+    assert all(want[n] == counted[n] for n in range(1, 6))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "fastentropy", "count", str(tmp_path / "t.npy"), "--orders", "all"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0 and f"{max(want)}" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "fastentropy", "index", str(tmp_path / "none.npy"), "-o", "x.idx"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert bad.returncode == 1 and "no such file" in bad.stderr
