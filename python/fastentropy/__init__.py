@@ -10,6 +10,7 @@ corpus itself, with bias-corrected and Bayesian estimators and their error bars.
 1.011404
 """
 
+from . import _omp  # noqa: F401  (first: before the extension loads)
 from ._check import Verdict, check
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy

@@ -160,7 +160,6 @@ class SuffixIndex:
     def suffix_array(self) -> npt.NDArray[np.uint32]: ...
     def profiles(
         self,
-        tokens: _Tokens,
         *,
         mask: _Mask | None = None,
         orders: Sequence[int] | None = None,
@@ -171,14 +170,11 @@ class SuffixIndex:
     def match_lengths(
         self, kind: str, *, threads: int | None = None, progress: _Progress | None = None
     ) -> npt.NDArray[np.uint32]: ...
-    def count(self, tokens: _Tokens, ngram: Sequence[int]) -> int: ...
-    def next_counts(
-        self, tokens: _Tokens, context: Sequence[int], k: int | None = None
-    ) -> _Pairs: ...
+    def count(self, ngram: Sequence[int]) -> int: ...
+    def next_counts(self, context: Sequence[int], k: int | None = None) -> _Pairs: ...
     def save(
         self,
         path: str | os.PathLike[str],
-        tokens: _Tokens,
         *,
         dtype: str,
         source: str | None = None,

@@ -44,11 +44,10 @@ class SuffixIndex:
     [0, 0, 0, 2, 1, 0, 0, 3, 2, 1]
     """
 
-    __slots__ = ("_index", "_mask", "_tokens")
+    __slots__ = ("_index", "_mask")
 
-    def __init__(self, index: _core.SuffixIndex, tokens: Any, mask: Any) -> None:
-        self._index = index
-        self._tokens = tokens
+    def __init__(self, index: _core.SuffixIndex, mask: Any) -> None:
+        self._index = index  # holds the tokens too
         self._mask = mask
 
     @classmethod
@@ -122,10 +121,10 @@ class SuffixIndex:
                 threads=kwargs["threads"],
                 progress=callback,
             )
-        out = cls(index, arr, kwargs["mask"])
+        out = cls(index, kwargs["mask"])
         if path is not None:
             index.save(
-                os.fspath(path), arr, dtype=arr.dtype.name, source=source, threads=kwargs["threads"]
+                os.fspath(path), dtype=arr.dtype.name, source=source, threads=kwargs["threads"]
             )
         return out
 
@@ -191,7 +190,7 @@ class SuffixIndex:
         arr, _, mask, _ = _tokens_of(tokens, header["separator"], mask)
         kwargs = _options(arr, header["separator"], mask, None, threads)
         index = _core.suffix_open(path, arr, threads=kwargs["threads"])
-        return cls(index, arr, kwargs["mask"])
+        return cls(index, kwargs["mask"])
 
     @property
     def n(self) -> int:
@@ -308,7 +307,6 @@ class SuffixIndex:
             threads = _int_arg(threads, "threads", minimum=1)
         with _progress(progress, "profiles") as callback:
             pairs = self._index.profiles(
-                self._tokens,
                 mask=self._mask,
                 orders=wanted,
                 contexts=contexts,
@@ -372,7 +370,7 @@ class SuffixIndex:
         ids = _ids(ngram, "ngram")
         if ids.size == 0:
             raise ValueError("ngram is empty: give at least one token id")
-        return self._index.count(self._tokens, ids.tolist())
+        return self._index.count(ids.tolist())
 
     def next_counts(
         self, context: npt.ArrayLike, k: int | None = None
@@ -402,7 +400,7 @@ class SuffixIndex:
         ids = _ids(context, "context")
         if k is not None:
             k = _int_arg(k, "k", minimum=0)
-        return self._index.next_counts(self._tokens, ids.tolist(), k)
+        return self._index.next_counts(ids.tolist(), k)
 
     def __repr__(self) -> str:
         return f"SuffixIndex(n={self.n}, separator={self.separator}, max_lcp={self.max_lcp})"

@@ -1,11 +1,12 @@
 //! The suffix index: build, profiles of every order, match lengths, count queries and the
 //! index file, each long call through [`detached`] (GIL released, Ctrl-C and progress
-//! polled). The Python wrapper keeps the tokens and the mask and passes them to each call.
+//! polled). The index holds its tokens (borrowed from numpy per call); the Python wrapper
+//! keeps the mask and passes it to `profiles`.
 
 use std::path::PathBuf;
 
 use fastentropy_core::suffix::{read_header, MatchKind};
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -14,9 +15,53 @@ use crate::array::{into_arrays, with_slice, IntArray, Pairs};
 use crate::error::CoreError;
 use crate::run::detached;
 
-/// The suffix array and capped LCP array of a token sequence (tokens not held).
+/// The tokens an index was built on, held with their dtype known, so that a query borrows
+/// them directly: extracting an [`IntArray`] tries the dtypes in turn, and each miss builds
+/// an error (measured ~25 µs for uint32 tokens, most of a `count`).
+enum Stored {
+    I64(Py<PyArray1<i64>>),
+    U64(Py<PyArray1<u64>>),
+    I32(Py<PyArray1<i32>>),
+    U32(Py<PyArray1<u32>>),
+    I16(Py<PyArray1<i16>>),
+    U16(Py<PyArray1<u16>>),
+    I8(Py<PyArray1<i8>>),
+    U8(Py<PyArray1<u8>>),
+}
+
+macro_rules! stored {
+    ($arr:expr) => {
+        stored!(@arms $arr, I64, U64, I32, U32, I16, U16, I8, U8)
+    };
+    (@arms $arr:expr, $($v:ident),*) => {
+        match $arr {
+            $(IntArray::$v(a) => Stored::$v((**a).clone().unbind()),)*
+        }
+    };
+}
+
+/// Evaluates `$body` with `$s` bound to the stored tokens' slice.
+macro_rules! with_stored {
+    ($st:expr, $py:expr, |$s:ident| $body:expr) => {
+        with_stored!(@arms $st, $py, $s, $body, I64, U64, I32, U32, I16, U16, I8, U8)
+    };
+    (@arms $st:expr, $py:expr, $s:ident, $body:expr, $($v:ident),*) => {
+        match $st {
+            $(Stored::$v(a) => {
+                let r = a.bind($py).readonly();
+                let $s = r.as_slice()?;
+                $body
+            })*
+        }
+    };
+}
+
+/// The suffix array and capped LCP array of a token sequence, with the tokens.
 #[pyclass(frozen, module = "fastentropy._core", name = "SuffixIndex")]
-pub struct SuffixIndex(fastentropy_core::SuffixIndex);
+pub struct SuffixIndex {
+    index: fastentropy_core::SuffixIndex,
+    tokens: Stored,
+}
 
 type Profiles<'py> = Vec<(usize, Pairs<'py>)>;
 
@@ -25,39 +70,37 @@ impl SuffixIndex {
     /// Number of tokens indexed.
     #[getter]
     fn n(&self) -> usize {
-        self.0.len()
+        self.index.len()
     }
 
     /// The separator the index was built with.
     #[getter]
     fn separator(&self) -> Option<u64> {
-        self.0.separator()
+        self.index.separator()
     }
 
     /// The largest separator-free LCP.
     #[getter]
     fn max_lcp(&self) -> u64 {
-        self.0.max_lcp()
+        self.index.max_lcp()
     }
 
     /// Bytes the index holds in memory (0 when memory-mapped).
     #[getter]
     fn nbytes(&self) -> usize {
-        self.0.bytes()
+        self.index.bytes()
     }
 
     /// A copy of the suffix array.
     fn suffix_array<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
-        self.0.suffix_array().to_vec().into_pyarray(py)
+        self.index.suffix_array().to_vec().into_pyarray(py)
     }
 
     /// `[(order, (ks, mks))]` of the n-grams (or with `contexts`, of their contexts).
-    #[pyo3(signature = (tokens, *, mask=None, orders=None, contexts=false, threads=None, progress=None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (*, mask=None, orders=None, contexts=false, threads=None, progress=None))]
     fn profiles<'py>(
         &self,
         py: Python<'py>,
-        tokens: IntArray<'py>,
         mask: Option<PyReadonlyArray1<'py, bool>>,
         orders: Option<Vec<usize>>,
         contexts: bool,
@@ -66,8 +109,8 @@ impl SuffixIndex {
     ) -> PyResult<Profiles<'py>> {
         let mask = mask.as_ref().map(|m| m.as_slice()).transpose()?;
         let orders = orders.as_deref();
-        let index = &self.0;
-        let profiles = with_slice!(tokens, |s| detached(
+        let index = &self.index;
+        let profiles = with_stored!(&self.tokens, py, |s| detached(
             py,
             threads,
             progress.as_ref(),
@@ -103,45 +146,44 @@ impl SuffixIndex {
                 )))
             }
         };
-        let index = &self.0;
+        let index = &self.index;
         let out = detached(py, threads, progress.as_ref(), |ctl| {
             index.match_lengths(kind, ctl)
         })?;
         Ok(out.into_pyarray(py))
     }
 
-    /// Occurrences of `ngram` in `tokens`.
-    fn count(&self, tokens: IntArray<'_>, ngram: Vec<u64>) -> PyResult<u64> {
-        Ok(with_slice!(tokens, |s| self.0.count(s, &ngram)).map_err(CoreError)?)
+    /// Occurrences of `ngram` in the tokens.
+    fn count(&self, py: Python<'_>, ngram: Vec<u64>) -> PyResult<u64> {
+        Ok(with_stored!(&self.tokens, py, |s| self.index.count(s, &ngram)).map_err(CoreError)?)
     }
 
     /// `(ids, counts)` of the tokens that follow `context`, most frequent first.
-    #[pyo3(signature = (tokens, context, k=None))]
+    #[pyo3(signature = (context, k=None))]
     fn next_counts<'py>(
         &self,
         py: Python<'py>,
-        tokens: IntArray<'py>,
         context: Vec<u64>,
         k: Option<usize>,
     ) -> PyResult<Pairs<'py>> {
         let (ids, counts) =
-            with_slice!(tokens, |s| self.0.next_counts(s, &context, k)).map_err(CoreError)?;
+            with_stored!(&self.tokens, py, |s| self.index.next_counts(s, &context, k))
+                .map_err(CoreError)?;
         Ok((ids.into_pyarray(py), counts.into_pyarray(py)))
     }
 
     /// Writes the index to `path`, recording the tokens' dtype, source file and hash.
-    #[pyo3(signature = (path, tokens, *, dtype, source=None, threads=None))]
+    #[pyo3(signature = (path, *, dtype, source=None, threads=None))]
     fn save(
         &self,
         py: Python<'_>,
         path: PathBuf,
-        tokens: IntArray<'_>,
         dtype: &str,
         source: Option<&str>,
         threads: Option<usize>,
     ) -> PyResult<()> {
-        let index = &self.0;
-        with_slice!(tokens, |s| detached(py, threads, None, |ctl| {
+        let index = &self.index;
+        with_stored!(&self.tokens, py, |s| detached(py, threads, None, |ctl| {
             index.save(&path, s, dtype, source, ctl)
         }))
     }
@@ -149,8 +191,8 @@ impl SuffixIndex {
     fn __repr__(&self) -> String {
         format!(
             "SuffixIndex(n={}, max_lcp={})",
-            self.0.len(),
-            self.0.max_lcp()
+            self.index.len(),
+            self.index.max_lcp()
         )
     }
 }
@@ -166,13 +208,14 @@ pub fn suffix_build(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<SuffixIndex> {
-    let index = with_slice!(tokens, |s| detached(
+    let index = with_slice!(&tokens, |s| detached(
         py,
         threads,
         progress.as_ref(),
         |ctl| { fastentropy_core::SuffixIndex::build(s, separator, memory_limit, ctl) }
     ))?;
-    Ok(SuffixIndex(index))
+    let tokens = stored!(&tokens);
+    Ok(SuffixIndex { index, tokens })
 }
 
 /// Memory-maps the index file at `path`, checked against `tokens`.
@@ -184,10 +227,11 @@ pub fn suffix_open(
     tokens: IntArray<'_>,
     threads: Option<usize>,
 ) -> PyResult<SuffixIndex> {
-    let index = with_slice!(tokens, |s| detached(py, threads, None, |ctl| {
+    let index = with_slice!(&tokens, |s| detached(py, threads, None, |ctl| {
         fastentropy_core::SuffixIndex::open(&path, s, ctl)
     }))?;
-    Ok(SuffixIndex(index))
+    let tokens = stored!(&tokens);
+    Ok(SuffixIndex { index, tokens })
 }
 
 /// The header of an index file, as a dict.

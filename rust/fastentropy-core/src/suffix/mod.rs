@@ -36,6 +36,8 @@ pub use construct::MAX_TOKENS;
 pub use file::{read_header, token_hash, Header, FORMAT_VERSION};
 pub use matches::MatchKind;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -258,23 +260,22 @@ impl SuffixIndex {
                 }
                 Some(mask) => {
                     let rev = Reversed(self.text(tokens));
-                    let (rsa, rlcp) = sorted(tokens, self.separator, true, None, ctl, (0, 6))?;
+                    // Sorting takes 4 units of n tokens, each scan 2; contexts of every order
+                    // scan twice (the n-grams first, to know the orders).
+                    let scans = if contexts && wanted.is_none() { 2 } else { 1 };
+                    let (rsa, rlcp) =
+                        sorted(tokens, self.separator, true, None, ctl, (0, 4 + 2 * scans))?;
                     let weight = |r: usize| u64::from(mask[n - 1 - r] && rev.get(r).is_some());
                     let m = match &wanted {
                         Some(o) => o.last().copied().unwrap_or(0),
                         None => rlcp.max as usize + 1,
                     };
-                    let total = 6 * n as u64;
+                    let total = (4 + 2 * scans) * n as u64;
+                    let done = AtomicU64::new(4 * n as u64);
                     let run = |m: usize, leaves: &Leaves<'_>| {
-                        scan::classes(
-                            &rev,
-                            &rsa,
-                            &rlcp,
-                            leaves,
-                            m.min(n),
-                            ctl,
-                            (4 * n as u64, total),
-                        )
+                        let base = done.fetch_add(2 * n as u64, Ordering::Relaxed);
+                        let m = m.min(n);
+                        scan::classes(&rev, &rsa, &rlcp, leaves, m, ctl, (base, total))
                     };
                     let plain = Leaves {
                         weight: Some(&weight),
