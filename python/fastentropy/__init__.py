@@ -10,6 +10,7 @@ corpus itself, with bias-corrected and Bayesian estimators and their error bars.
 1.011404
 """
 
+from . import _omp  # noqa: F401  (first: before the extension loads)
 from ._check import Verdict, check
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
@@ -19,6 +20,7 @@ from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
+from ._suffix import SuffixIndex
 from ._tokenize import TokenFile, tokenize
 from ._tokens import open_tokens
 from ._xent import CrossEntropy, SegmentLosses, cross_entropy
@@ -47,6 +49,7 @@ __all__ = [
     "Profile",
     "Rate",
     "SegmentLosses",
+    "SuffixIndex",
     "TokenFile",
     "Verdict",
     "__version__",

@@ -37,6 +37,7 @@ from ._estimate import METHODS, entropies
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
 from ._ngram import MAX_THREADS, ngram_profiles, parse_size
 from ._profile import Profile
+from ._suffix import SuffixIndex
 from ._tokens import open_tokens
 
 __all__ = ["main"]
@@ -424,22 +425,42 @@ def _tokenize(args: argparse.Namespace) -> int:
 
 def _build_count(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="TOKENS", help=".npy or raw .bin token file")
-    p.add_argument("--orders", type=_parse_orders, default=[1, 2, 3, 4, 5], help="default 1-5")
+    p.add_argument(
+        "--orders",
+        type=_parse_orders_or_all,
+        default=[1, 2, 3, 4, 5],
+        help="default 1-5; 'all': every order up to where all n-grams are unique (suffix index)",
+    )
     _add_counting(p)
     p.add_argument("--json", action="store_true", help="profiles as JSON (ks, mks per order)")
 
 
+def _parse_orders_or_all(text: str) -> list[int] | None:
+    """``"all"`` (None: every order, through the suffix index) or as :func:`_parse_orders`."""
+    return None if text.strip().lower() == "all" else _parse_orders(text)
+
+
 def _count(args: argparse.Namespace) -> int:
     tokens, mask, separator, _ = _load_tokens(args)
-    profiles = ngram_profiles(
-        tokens,
-        args.orders,
-        separator=separator,
-        mask=mask,
-        memory_limit=args.memory_limit,
-        threads=args.threads,
-        progress=_progress(args),
-    )
+    if args.orders is None:
+        profiles = SuffixIndex.build(
+            tokens,
+            separator=separator,
+            mask=mask,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+            progress=_progress(args),
+        ).profiles(threads=args.threads, progress=_progress(args))
+    else:
+        profiles = ngram_profiles(
+            tokens,
+            args.orders,
+            separator=separator,
+            mask=mask,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+            progress=_progress(args),
+        )
     data = {
         "tokens": int(tokens.size),
         "orders": {
@@ -452,6 +473,46 @@ def _count(args: argparse.Namespace) -> int:
         cov = f"{1 - p.singletons / p.n:.4f}" if p.n else "-"
         lines.append(f"{n:>5} {p.n:>15,} {p.distinct:>15,} {p.singletons:>15,} {cov:>9}")
     _emit(args, data, "\n".join(lines))
+    return 0
+
+
+# --- index ---------------------------------------------------------------------------------
+
+
+def _build_index(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="TOKENS", help=".npy or raw .bin token file")
+    p.add_argument("-o", "--output", required=True, help="the index file to write")
+    _add_counting(p)
+    p.add_argument("--json", action="store_true", help="the summary as JSON")
+
+
+def _index(args: argparse.Namespace) -> int:
+    import time
+
+    tokens, mask, separator, _ = _load_tokens(args)
+    start = time.perf_counter()
+    idx = SuffixIndex.build(
+        tokens,
+        separator=separator,
+        mask=mask,
+        memory_limit=args.memory_limit,
+        threads=args.threads,
+        progress=_progress(args),
+        path=args.output,
+    )
+    seconds = time.perf_counter() - start
+    data = {
+        "tokens": len(idx),
+        "index": os.path.abspath(args.output),
+        "bytes": os.path.getsize(args.output),
+        "max_lcp": idx.max_lcp,
+        "seconds": seconds,
+    }
+    text = (
+        f"indexed {len(idx):,} tokens in {seconds:.2f} s: {args.output} "
+        f"({data['bytes']:,} bytes; longest repeat {idx.max_lcp:,} tokens)"
+    )
+    _emit(args, data, text)
     return 0
 
 
@@ -723,6 +784,7 @@ def _xent(args: argparse.Namespace) -> int:
 _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, str]] = [
     ("tokenize", _build_tokenize, _tokenize, "text files to a token file with its sidecar"),
     ("count", _build_count, _count, "n-gram count profiles by order"),
+    ("index", _build_index, _index, "the suffix index of a token file (profiles of every order)"),
     ("estimate", _build_estimate, _estimate, "every entropy estimator on a profile or counts"),
     ("floor", _build_floor, _floor, "the entropy floor report of a token corpus"),
     ("demo", _build_demo, _demo, "the floor of a generated corpus of known entropy rate"),

@@ -1,5 +1,6 @@
 # Type stubs of the private compiled module fastentropy._core (written by hand; checked by
 # mypy.stubtest in CI). The public API is in the Python modules beside this file.
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, final
 
@@ -14,6 +15,7 @@ __all__ = [
     "HiddenMarkovSource",
     "MarkovSource",
     "NgramCounts",
+    "SuffixIndex",
     "XentSums",
     "__version__",
     "count_ngrams",
@@ -28,6 +30,9 @@ __all__ = [
     "rate_grassberger",
     "rate_matches",
     "rate_orders",
+    "suffix_build",
+    "suffix_header",
+    "suffix_open",
     "xent_exp",
     "xent_isas",
     "xent_tokens",
@@ -196,3 +201,50 @@ class XentSums:
     def sum(self) -> float: ...
     def per_segment(self) -> tuple[_I64, _U64, _F64]: ...
     def state(self) -> tuple[int, int, _I64, _U64, _I64, _U64]: ...
+
+@final
+class SuffixIndex:
+    @property
+    def n(self) -> int: ...
+    @property
+    def separator(self) -> int | None: ...
+    @property
+    def max_lcp(self) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+    def suffix_array(self) -> npt.NDArray[np.uint32]: ...
+    def profiles(
+        self,
+        *,
+        mask: _Mask | None = None,
+        orders: Sequence[int] | None = None,
+        contexts: bool = False,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> list[tuple[int, _Pairs]]: ...
+    def match_lengths(
+        self, kind: str, *, threads: int | None = None, progress: _Progress | None = None
+    ) -> npt.NDArray[np.uint32]: ...
+    def count(self, ngram: Sequence[int]) -> int: ...
+    def next_counts(self, context: Sequence[int], k: int | None = None) -> _Pairs: ...
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        dtype: str,
+        source: str | None = None,
+        threads: int | None = None,
+    ) -> None: ...
+
+def suffix_build(
+    tokens: _Tokens,
+    *,
+    separator: int | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> SuffixIndex: ...
+def suffix_open(
+    path: str | os.PathLike[str], tokens: _Tokens, *, threads: int | None = None
+) -> SuffixIndex: ...
+def suffix_header(path: str | os.PathLike[str]) -> dict[str, Any]: ...

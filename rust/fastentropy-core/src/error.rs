@@ -31,9 +31,27 @@ pub enum Error {
         /// What needs the memory.
         reason: String,
     },
+    /// A file could not be read or written (`OSError` in Python); `kind` says why.
+    #[error("{path}: {message}")]
+    Io {
+        path: String,
+        kind: std::io::ErrorKind,
+        message: String,
+    },
     /// The caller's cancel flag was set (e.g. Ctrl-C).
     #[error("cancelled")]
     Cancelled,
+}
+
+impl Error {
+    /// The error of an I/O operation on `path`.
+    pub fn io(path: &std::path::Path, e: &std::io::Error) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// Result with the core's error type.

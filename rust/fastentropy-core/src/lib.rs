@@ -15,6 +15,7 @@ pub mod profile;
 pub mod quadrature;
 pub mod rate;
 pub mod special;
+pub mod suffix;
 pub mod tokens;
 pub mod xent;
 
@@ -25,3 +26,4 @@ pub use hmm::{ForwardRate, HiddenMarkovSource};
 pub use markov::MarkovSource;
 pub use ngram::{count_ngrams, ngram_profiles, CountOptions, NgramCounts};
 pub use profile::Profile;
+pub use suffix::{MatchKind, SuffixIndex};
