@@ -17,6 +17,7 @@ from ._floor import Floor, OrderReport, estimate_floor
 from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
+from ._prequential import CodeLength, Curve, prequential
 from ._profile import Profile
 from ._tokenize import TokenFile, tokenize
 from ._tokens import open_tokens
@@ -24,7 +25,9 @@ from ._xent import CrossEntropy, SegmentLosses, cross_entropy
 
 __all__ = [
     "METHODS",
+    "CodeLength",
     "CrossEntropy",
+    "Curve",
     "Estimate",
     "Floor",
     "LossLog",
@@ -44,6 +47,7 @@ __all__ = [
     "estimate_floor",
     "ngram_profiles",
     "open_tokens",
+    "prequential",
     "read_losses",
     "tokenize",
 ]

@@ -10,6 +10,7 @@ mod error;
 mod estimate;
 mod markov;
 mod ngram;
+mod predict;
 mod profile;
 mod run;
 mod xent;
@@ -24,6 +25,8 @@ mod _core {
     use super::markov::MarkovSource;
     #[pymodule_export]
     use super::ngram::{count_ngrams, ngram_profiles, NgramCounts};
+    #[pymodule_export]
+    use super::predict::{prequential, prequential_distributions};
     #[pymodule_export]
     use super::profile::{
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
