@@ -22,7 +22,7 @@ pub struct Stats {
     pub distinct: u32,
 }
 
-/// Counts are halved (rounding up, so none reaches 0) when one reaches this: old evidence
+/// Counts of a dense table are halved (rounding up, so none reaches 0) when one reaches this: old evidence
 /// then weighs half as much as new, as in PPM's periodic rescaling (Moffat 1990), and a
 /// count always fits its 32 bits.
 pub const COUNT_CAP: u32 = 1 << 16;
@@ -90,6 +90,8 @@ pub struct Hashed {
     width: usize,
     /// Buckets - 1 (a power of two minus one).
     mask: usize,
+    /// Counts are halved when one reaches this.
+    cap: u32,
 }
 
 /// Words and bucket count of a hashed table: buckets are a power of two, at least two.
@@ -101,7 +103,7 @@ impl Hashed {
 
     /// The largest table of `entries`-entry buckets within `bytes`, or `None` below two
     /// buckets.
-    pub fn within(bytes: usize, entries: usize) -> Option<Self> {
+    pub fn within(bytes: usize, entries: usize, cap: u32) -> Option<Self> {
         let buckets = bytes / Self::bucket_bytes(entries);
         if buckets < 2 {
             return None;
@@ -113,6 +115,7 @@ impl Hashed {
             words,
             width: entries + 1,
             mask: buckets - 1,
+            cap,
         })
     }
 
@@ -204,7 +207,7 @@ impl Hashed {
             .find(|w| **w as u32 > 0 && **w & !0xffff_ffff == key)
         {
             *w += 1;
-            if *w as u32 >= COUNT_CAP {
+            if *w as u32 >= self.cap {
                 for w in entries.iter_mut() {
                     let c = (*w as u32).div_ceil(2);
                     *w = (*w & !0xffff_ffff) | u64::from(c);
