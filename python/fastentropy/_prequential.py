@@ -278,7 +278,8 @@ def prequential(
         :func:`open_tokens` returns), or the :class:`TokenFile` of :func:`tokenize`, which
         brings its separator, mask, vocabulary size and bytes per token.
     order : int, optional
-        Longest context, 0..48. Default: 12 for up to 256 ids (bytes), 6 up to 4096, else 4.
+        Longest context, 0..48. Default: 12 for up to 257 ids (bytes and a separator), 6 up
+        to 4096, else 4.
     vocab_size : int, optional
         Ids are below this. Default: the TokenFile's (at least the separator + 1), else the
         largest id (or separator) + 1.

@@ -52,10 +52,11 @@ fn hashed_cap(order: usize) -> u32 {
 }
 
 /// The default longest context for a vocabulary of `vocab` ids: long for bytes (English
-/// needs 10+ characters of context), shorter as tokens carry more each.
+/// needs 10+ characters of context; 257 ids are bytes and a separator), shorter as tokens
+/// carry more each.
 pub fn default_order(vocab: usize) -> usize {
     match vocab {
-        0..=256 => 12,
+        0..=257 => 12,
         257..=4096 => 6,
         _ => 4,
     }
