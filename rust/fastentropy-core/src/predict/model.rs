@@ -163,7 +163,7 @@ impl Model {
             .iter()
             .map(|&k| {
                 let contexts = v.checked_pow(k as u32).unwrap_or(usize::MAX).min(tokens);
-                let useful = contexts.next_power_of_two().max(2) * Hashed::bucket_bytes(entries(k));
+                let useful = (contexts.max(2) * 3 / 2) * Hashed::bucket_bytes(entries(k));
                 Hashed::within(share.min(useful), entries(k), hashed_cap(k))
             })
             .collect::<Option<_>>()

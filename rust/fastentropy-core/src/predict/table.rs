@@ -88,13 +88,12 @@ pub struct Hashed {
     words: Vec<u64>,
     /// Words per bucket: one tag word, then the entries.
     width: usize,
-    /// Buckets - 1 (a power of two minus one).
-    mask: usize,
+    /// Pairs of buckets.
+    pairs: u64,
     /// Counts are halved when one reaches this.
     cap: u32,
 }
 
-/// Words and bucket count of a hashed table: buckets are a power of two, at least two.
 impl Hashed {
     /// Bytes per bucket of `entries` entries.
     pub fn bucket_bytes(entries: usize) -> usize {
@@ -108,13 +107,14 @@ impl Hashed {
         if buckets < 2 {
             return None;
         }
-        let buckets = 1usize << buckets.ilog2();
+        // Any even count (not only powers of two), so the whole limit is used.
+        let buckets = (buckets & !1).min(1 << 33);
         let mut words = vec![0; buckets * (entries + 1)];
         huge_pages(&mut words);
         Some(Self {
             words,
             width: entries + 1,
-            mask: buckets - 1,
+            pairs: (buckets / 2) as u64,
             cap,
         })
     }
@@ -132,7 +132,9 @@ impl Hashed {
     /// The two buckets a hash may live in (adjacent, so one prefetch region).
     #[inline]
     fn pair(&self, hash: u64) -> usize {
-        (hash as usize & self.mask) & !1
+        // The low 32 bits scaled to the pair count (Lemire's multiply-shift range
+        // reduction); the tag takes the high 32.
+        (((hash & 0xffff_ffff) * self.pairs) >> 32) as usize * 2
     }
 
     /// Asks the cache for the bucket pair of `hash` ahead of use.
