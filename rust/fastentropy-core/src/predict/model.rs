@@ -57,7 +57,7 @@ fn hashed_cap(order: usize) -> u32 {
 pub fn default_order(vocab: usize) -> usize {
     match vocab {
         0..=257 => 12,
-        257..=4096 => 6,
+        258..=4096 => 6,
         _ => 4,
     }
 }
