@@ -19,6 +19,7 @@ from ._hmm import ForwardRate, HiddenMarkovSource
 from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
+from ._prequential import CodeLength, Curve, prequential
 from ._profile import Profile
 from ._suffix import SuffixIndex
 from ._tokenize import TokenFile, tokenize
@@ -36,7 +37,9 @@ from .rate import (
 
 __all__ = [
     "METHODS",
+    "CodeLength",
     "CrossEntropy",
+    "Curve",
     "Estimate",
     "Floor",
     "ForwardRate",
@@ -63,6 +66,7 @@ __all__ = [
     "estimate_rate",
     "ngram_profiles",
     "open_tokens",
+    "prequential",
     "rate_from_curve",
     "rate_from_matches",
     "rate_from_orders",

@@ -781,6 +781,71 @@ def _xent(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- prequential ---------------------------------------------------------------------------
+
+
+def _build_prequential(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "input",
+        metavar="INPUT",
+        help="a token file (.npy; .bin with a tokenize sidecar or --dtype; the sidecar .json) "
+        "or text, tokenized first (--tokenizer)",
+    )
+    _add_tokenizer_options(p, text_only=True)
+    p.add_argument("--order", type=int, help="longest context (default 12 for bytes, 4-6 else)")
+    p.add_argument("--dtype", help="dtype of a raw token file (uint8, uint16, uint32)")
+    p.add_argument("--separator", type=int, help="token id that ends a document")
+    p.add_argument("--mask", help="mask file: one byte per token, nonzero = scored")
+    p.add_argument("--memory-limit", help="bytes for the model's tables, e.g. 2GB (default 1GiB)")
+    p.add_argument("--threads", type=int, help="accepted; the predictor is sequential")
+    p.add_argument("--curve-plot", metavar="PNG", help="write the learning curve figure here")
+    p.add_argument("-o", "--output", metavar="JSON", help="write the result as JSON here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of the summary")
+
+
+def _prequential(args: argparse.Namespace) -> int:
+    from ._prequential import prequential
+
+    with tempfile.TemporaryDirectory(prefix="fastentropy-") as tmp:
+        if _is_text(args.input):
+            tf = _run_tokenize(args, [args.input], os.path.join(tmp, "tokens"))
+            tokens, mask, separator = tf.tokens(), tf.mask(), tf.separator
+        else:
+            tokens, mask, separator, tf = _load_tokens(args)
+        # A token file brings its vocabulary (the separator may sit just past it) and bytes.
+        vocab = None
+        bytes_per_token = None
+        if tf is not None:
+            vocab = max(tf.vocab_size, -1 if separator is None else separator + 1)
+            bytes_per_token = tf.bytes_per_token if tf.n_text_tokens else None
+        cl = prequential(
+            tokens,
+            order=args.order,
+            vocab_size=vocab,
+            separator=separator,
+            mask=mask,
+            bytes_per_token=bytes_per_token,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+            progress=_progress(args),
+        )
+        del tokens, mask, tf  # release the maps before the folder goes
+    if args.output:
+        cl.to_json(args.output)
+    if args.curve_plot:
+        cl.plot(args.curve_plot)
+    bpb = cl.bits_per_byte
+    text = (
+        f"prequential code length: {cl.nats_per_token:.4f} nats/token "
+        f"({cl.bits_per_token:.4f} bits/token"
+        + ("" if bpb is None else f", {bpb:.4f} bits/byte")
+        + f") over {cl.n:,} tokens; order {cl.model['order']}, "
+        f"{cl.model['memory_bytes'] / 2**20:.0f} MiB of tables"
+    )
+    print(cl.to_json() if args.json else text)
+    return 0
+
+
 _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, str]] = [
     ("tokenize", _build_tokenize, _tokenize, "text files to a token file with its sidecar"),
     ("count", _build_count, _count, "n-gram count profiles by order"),
@@ -790,6 +855,12 @@ _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, s
     ("demo", _build_demo, _demo, "the floor of a generated corpus of known entropy rate"),
     ("xent", _build_xent, _xent, "streaming cross-entropy of saved logits against targets"),
     ("check", add_check_arguments, run_check, CHECK_SUMMARY),
+    (
+        "prequential",
+        _build_prequential,
+        _prequential,
+        "code length of an online n-gram predictor, with its learning curve",
+    ),
 ]
 
 

@@ -21,6 +21,8 @@ __all__ = [
     "count_ngrams",
     "estimate",
     "ngram_profiles",
+    "prequential",
+    "prequential_distributions",
     "profile_add",
     "profile_from_counts",
     "profile_from_pairs",
@@ -79,6 +81,27 @@ def count_ngrams(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> NgramCounts: ...
+def prequential(
+    tokens: _Tokens,
+    *,
+    order: int | None = None,
+    vocab_size: int | None = None,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    per_token: npt.NDArray[np.float32] | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> tuple[int, float, _U64, npt.NDArray[np.float64], dict[str, Any]]: ...
+def prequential_distributions(
+    tokens: _Tokens,
+    positions: Sequence[int],
+    *,
+    order: int | None = None,
+    vocab_size: int | None = None,
+    separator: int | None = None,
+    memory_limit: int | None = None,
+) -> npt.NDArray[np.float64]: ...
 def ngram_profiles(
     tokens: _Tokens,
     orders: Sequence[int],

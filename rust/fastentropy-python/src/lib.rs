@@ -11,6 +11,7 @@ mod estimate;
 mod hmm;
 mod markov;
 mod ngram;
+mod predict;
 mod profile;
 mod rate;
 mod run;
@@ -29,6 +30,8 @@ mod _core {
     use super::markov::MarkovSource;
     #[pymodule_export]
     use super::ngram::{count_ngrams, ngram_profiles, NgramCounts};
+    #[pymodule_export]
+    use super::predict::{prequential, prequential_distributions};
     #[pymodule_export]
     use super::profile::{
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
