@@ -291,15 +291,15 @@ def test_options_are_keyword_only():
 
 def dirichlet_mean_ref(counts, a, k) -> float:
     """E[H] = ψ(A+1) − Σ_i (α_i/A) ψ(α_i+1), α_i = n_i + a over K bins, A = Σ α_i (mpmath)."""
-    mpmath.mp.dps = 60
-    c = [int(x) for x in counts if x > 0]
-    a = mpmath.mpf(a)
-    k = mpmath.mpf(k)
-    n = sum(c)
-    big_a = n + k * a
-    s = sum((x + a) / big_a * mpmath.digamma(x + a + 1) for x in c)
-    s += (k - len(c)) * a / big_a * mpmath.digamma(a + 1) if a > 0 else 0
-    return float(mpmath.digamma(big_a + 1) - s)
+    with mpmath.workdps(60):
+        c = [int(x) for x in counts if x > 0]
+        a = mpmath.mpf(a)
+        k = mpmath.mpf(k)
+        n = sum(c)
+        big_a = n + k * a
+        s = sum((x + a) / big_a * mpmath.digamma(x + a + 1) for x in c)
+        s += (k - len(c)) * a / big_a * mpmath.digamma(a + 1) if a > 0 else 0
+        return float(mpmath.digamma(big_a + 1) - s)
 
 
 @pytest.mark.parametrize(
@@ -615,21 +615,21 @@ def test_huge_alphabet_dirichlet_closed_form(counts):
 
 def shrinkage_ref(counts, k) -> float:
     """Hausser–Strimmer James–Stein shrinkage toward 1/K over K bins, in mpmath."""
-    mpmath.mp.dps = 60
-    c = [mpmath.mpf(int(x)) for x in counts if x > 0]
-    k = mpmath.mpf(k)
-    n = sum(c)
-    theta = [x / n for x in c]
-    t = 1 / k
-    empty = k - len(c)
-    num = 1 - sum(x * x for x in theta)
-    den = (n - 1) * (sum((t - x) ** 2 for x in theta) + empty * t * t)
-    lam = min(max(num / den, 0), 1) if n > 1 else mpmath.mpf(1)
-    q = [lam * t + (1 - lam) * x for x in theta]
-    h = -sum(x * mpmath.log(x) for x in q if x > 0)
-    if empty > 0 and lam > 0:
-        h += -empty * (lam * t) * mpmath.log(lam * t)
-    return float(h)
+    with mpmath.workdps(60):
+        c = [mpmath.mpf(int(x)) for x in counts if x > 0]
+        k = mpmath.mpf(k)
+        n = sum(c)
+        theta = [x / n for x in c]
+        t = 1 / k
+        empty = k - len(c)
+        num = 1 - sum(x * x for x in theta)
+        den = (n - 1) * (sum((t - x) ** 2 for x in theta) + empty * t * t)
+        lam = min(max(num / den, 0), 1) if n > 1 else mpmath.mpf(1)
+        q = [lam * t + (1 - lam) * x for x in theta]
+        h = -sum(x * mpmath.log(x) for x in q if x > 0)
+        if empty > 0 and lam > 0:
+            h += -empty * (lam * t) * mpmath.log(lam * t)
+        return float(h)
 
 
 @pytest.mark.parametrize("k", [None, 12, 1000, HUGE_K])
@@ -665,9 +665,9 @@ def test_counts_beyond_2_32(method):
     if method != "ansb":
         # N ~ 1.1e12 samples of 3 outcomes: every consistent estimator is at the plug-in
         # value (bias ~ K/N ~ 1e-12); the posterior std is ~ sqrt(Var[ln p]/N).
-        mpmath.mp.dps = 50
-        n = mpmath.mpf(sum(BIG_COUNTS))
-        ref = float(-sum(c / n * mpmath.log(c / n) for c in map(mpmath.mpf, BIG_COUNTS)))
+        with mpmath.workdps(50):
+            n = mpmath.mpf(sum(BIG_COUNTS))
+            ref = float(-sum(c / n * mpmath.log(c / n) for c in map(mpmath.mpf, BIG_COUNTS)))
         assert est.value == pytest.approx(ref, rel=1e-6, abs=1e-9)
 
 
