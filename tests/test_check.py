@@ -296,3 +296,22 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert cli([str(tmp_path / "trainer_state.json")]) == 2  # --floor is required
     assert cli([str(tmp_path / "missing.json"), "--floor", str(tmp_path / "floor.json")]) == 1
     assert "missing.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "kw, level, reason",
+    [({"reliable": False, "order": 4, "n_tokens": 5000}, 2.05, "under-sampled in 5,000 tokens"),
+     ({"lower": 1.6, "upper": 2.4}, 1.8, "wider than 25%")],
+)  # fmt: skip
+def test_inside_the_band_of_an_uncertain_floor_is_inconclusive(kw, level, reason):
+    # Never under the lower end, only inside the interval: with a trusted floor this is
+    # "approaching", but an uncertain floor cannot say the loss is as low as the data allow.
+    f = floor(**{"point": 2.0, "lower": 1.9, "upper": 2.1, **kw})
+    log = two_epochs(level)
+    assert (log.loss > f.lower).all() and (log.loss[20:] < f.upper).all()
+    v = fe.check(log, f)
+    assert v.status == "inconclusive"
+    assert v.first_under_lower is None and v.points_under_lower == 0
+    assert v.headline.startswith("from step 210 (epoch 1.05) the training loss goes into the ")
+    assert "too uncertain to call it memorization" in v.headline
+    assert any(reason in c for c in v.caveats)
