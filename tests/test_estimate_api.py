@@ -17,6 +17,7 @@ import fastentropy._core
 import mpmath
 import numpy as np
 import pytest
+import reference as ref
 
 # ansb outside its regime warns; the tests that are about that warning catch it themselves.
 pytestmark = pytest.mark.filterwarnings("ignore:ansb is an asymptotic:RuntimeWarning")
@@ -71,8 +72,28 @@ def test_methods_table():
 def test_every_method_runs_on_a_regular_sample(method):
     est = fe.entropy(COUNTS, method, **kw_for(method))
     assert isinstance(est, fe.Estimate)
-    assert math.isfinite(est.value)
-    assert est.std is None or (math.isfinite(est.std) and est.std >= 0)
+    # The value (and std) of the independent mpmath reference, not only a finite number.
+    want = REFERENCE[method]()
+    value, std = want if isinstance(want, tuple) else (want, None)
+    assert est.value == pytest.approx(float(value), rel=1e-10), method
+    assert est.std == (None if std is None else pytest.approx(float(std), rel=1e-10)), method
+
+
+#: The reference of each method on COUNTS (with K for dirichlet): a value or (value, std).
+REFERENCE = {
+    "plugin": lambda: ref.plugin(COUNTS),
+    "miller_madow": lambda: ref.miller_madow(COUNTS),
+    "jackknife": lambda: ref.jackknife(COUNTS),
+    "grassberger": lambda: ref.grassberger(COUNTS),
+    "grassberger_lnN": lambda: ref.grassberger_lnN(COUNTS),
+    "chao_shen": lambda: ref.chao_shen(COUNTS),
+    "zhang": lambda: ref.zhang(COUNTS),
+    "shrinkage": lambda: ref.shrinkage(COUNTS),
+    "dirichlet": lambda: ref.dirichlet(COUNTS, K),
+    "nsb": lambda: ref.nsb(COUNTS),
+    "ansb": lambda: ref.ansb(COUNTS),
+    "pym": lambda: ref.pym(COUNTS),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,6 +375,10 @@ def test_bits_are_nats_over_ln2(method):
 def test_default_unit_is_nats_and_default_method_is_nsb():
     est = fe.entropy(COUNTS)
     assert est.unit == "nats" and est.method == "nsb"
+    # The value too: NSB's K -> inf posterior mean and std in nats, from the reference.
+    value, std = ref.nsb(COUNTS)
+    assert est.value == pytest.approx(float(value), rel=1e-10)
+    assert est.std == pytest.approx(float(std), rel=1e-10)
 
 
 def test_plugin_in_bits_closed_form():
@@ -640,11 +665,24 @@ def test_shrinkage_closed_form(k):
     assert est.value == pytest.approx(shrinkage_ref(counts, kk), rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.parametrize("counts", [[2, 1], [5, 3, 3, 1, 1, 1, 1], [1, 1, 1]])
+# Without a coincidence at K = 3.1e23 the library's NSB is wrong (found by this test):
+# [1, 1, 1] gives 28.014 ± 8.8e-7 nats, the reference 28.137 ± 15.0 (right at K <= 1e20).
+NO_COINCIDENCE_BUG = pytest.mark.xfail(
+    strict=True, reason="finite-K NSB with no coincidence at K > ~1e20: std collapses"
+)
+
+
+@pytest.mark.parametrize(
+    "counts", [[2, 1], [5, 3, 3, 1, 1, 1, 1], pytest.param([1, 1, 1], marks=NO_COINCIDENCE_BUG)]
+)
 def test_huge_alphabet_nsb_within_bounds(counts):
     est = fe.entropy(counts, "nsb", alphabet_size=HUGE_K)
     assert 0.0 <= est.value <= math.log(HUGE_K)
     assert est.std is not None and est.std > 0
+    # Not only inside the 54-nat window: equal to the finite-K reference.
+    value, std = ref.nsb(counts, HUGE_K)
+    assert est.value == pytest.approx(float(value), rel=1e-9)
+    assert est.std == pytest.approx(float(std), rel=1e-9)
 
 
 BIG_COUNTS = [2**40, 3, 2**33]
