@@ -16,3 +16,19 @@ def _mpmath_precision_unchanged():
     assert mpmath.mp.prec == before, (
         f"this test left mpmath.mp.prec at {mpmath.mp.prec} (was {before}): use mpmath.workdps"
     )
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """Every matplotlib Figure saved during the test, to check what a plot draws."""
+    from matplotlib.figure import Figure
+
+    figures = []
+    save = Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        figures.append(self)
+        return save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", spy)
+    return figures

@@ -170,3 +170,44 @@ def test_point_method_on_a_well_sampled_source_is_grassberger():
     assert chosen.regime == "reliable" and floor.method == "grassberger"
     assert floor.point == chosen.conditional["grassberger"].value
     assert not np.isclose(floor.point, chosen.conditional["nsb"].value, rtol=0, atol=1e-9)
+
+
+# --- the figure ------------------------------------------------------------------------------
+
+
+def test_plot_draws_every_methods_h_n_and_the_floor(tmp_path, saved_figures):
+    from matplotlib.colors import to_rgb
+
+    src = fe.MarkovSource(10, 1, seed=1)
+    floor = fe.estimate_floor(
+        src.sample(20_000, seed=0),
+        orders=[1, 2, 3, 4],
+        methods=["plugin", "grassberger", "nsb"],
+        meta={"n_tokens": 1, "n_bytes": 3},
+    )
+    floor.plot(tmp_path / "floor.png", truth=src.entropy_rate)
+    (fig,) = saved_figures
+    ax = fig.axes[0]
+    assert tuple(fig.get_size_inches() * fig.dpi) == (800, 500)
+    # One error bar series per method: h_n by order (x shifted a little per method), ± std.
+    bars = {c.get_label(): c for c in ax.containers}
+    assert set(bars) == {"plugin", "grassberger", "nsb"}
+    for m, bar in bars.items():
+        line, _, (segments,) = bar.lines
+        xs, ys = (np.asarray(a, dtype=float) for a in line.get_data())
+        assert np.allclose(np.round(xs), [1, 2, 3, 4]) and np.all(abs(xs - np.round(xs)) < 0.2)
+        want = [r.conditional[m] for r in floor.orders]
+        assert np.allclose(ys, [v.value for v in want], rtol=0, atol=1e-12), m
+        half = [(seg[1][1] - seg[0][1]) / 2 for seg in segments.get_segments()]
+        assert np.allclose(half, [v.std or 0.0 for v in want], rtol=1e-9, atol=1e-12), m
+    lines = {line.get_label(): line for line in ax.lines}
+    (point,) = [v for k, v in lines.items() if k.startswith("floor ")]
+    assert np.allclose(point.get_ydata(), floor.point)
+    (truth,) = [v for k, v in lines.items() if k.startswith("true rate")]
+    assert np.allclose(truth.get_ydata(), src.entropy_rate)
+    # The floor band spans the interval; bits/byte on a second axis (3 bytes per token).
+    (band,) = [p for p in ax.patches if p.get_facecolor()[:3] == to_rgb("tab:red")]
+    ys = band.get_patch_transform().transform(band.get_path().vertices)[:, 1]
+    assert (ys.min(), ys.max()) == pytest.approx((floor.lower, floor.upper), abs=1e-12)
+    (right,) = ax.child_axes
+    assert right.get_ylabel() == "bits/byte"
