@@ -156,10 +156,14 @@ def test_floor_interval_covers_known_rate(vocab, order, n_tokens):
         floor = fe.estimate_floor(src.sample(n_tokens, seed=100 + seed), orders=range(1, 6))
         # Read at or past order k + 1, where h_n is the rate.
         assert floor.order >= order + 1
-        covered += floor.lower <= src.entropy_rate <= floor.upper
+        # The h_n part: from order k + 1 on h_n is the rate, so its interval covers it.
+        covered += floor.ngram_lower <= src.entropy_rate <= floor.ngram_upper
         # Never far from the truth: docs/floor.md bounds the errors by regime.
         regime = floor.orders[floor.order - 1].regime
-        assert abs(floor.point - src.entropy_rate) < (0.05 if floor.reliable else 0.3), regime
+        error = abs(floor.ngram_point - src.entropy_rate)
+        assert error < (0.05 if floor.reliable else 0.3), regime
+        # The rate's interval covers it too, and never reaches above the predictor's bound.
+        assert floor.lower <= src.entropy_rate <= floor.upper <= floor.bound
     assert covered >= 7, f"the interval covered the true rate in {covered}/8 seeds"
 
 
@@ -313,11 +317,31 @@ def test_bad_arguments():
         fe.estimate_floor(np.zeros(0, dtype=np.uint8))
 
 
-def test_default_orders_fit_the_key():
+def test_default_orders_stop_where_sampling_ends():
+    # Every token distinct: nothing is sampled, and every n-gram is unique from order 1.
+    tokens = (np.arange(5_000, dtype=np.uint32) * 7919) % 100_000
+    floor = fe.estimate_floor(tokens, methods=["plugin"])
+    assert [r.order for r in floor.orders] == [1]
+    assert any("every n-gram is unique from order 1" in n for n in floor.notes)
+    # A Markov source: two orders past the last one sampled at least marginally.
+    src = fe.MarkovSource(6, 1, seed=2)
+    floor = fe.estimate_floor(src.sample(50_000, seed=3), methods=["plugin"])
+    sampled = [r.order for r in floor.orders if r.regime != "unreliable"]
+    assert [r.order for r in floor.orders] == list(range(1, max(sampled) + 3))
+    assert all(r.regime == "unreliable" for r in floor.orders[max(sampled) :])
+
+
+def test_counter_serves_when_the_index_does_not_fit(monkeypatch):
+    def no_room(*args, **kwargs):
+        raise MemoryError("memory_limit = 1 bytes is too small")
+
+    monkeypatch.setattr(fe.SuffixIndex, "build", no_room)
     tokens = (np.arange(5_000, dtype=np.uint32) * 7919) % 100_000
     floor = fe.estimate_floor(tokens, methods=["plugin"])
     # 100,000 ids take 17 bits, +1 mask bit for the context pass: 128 // 18 = 7 >= 6.
     assert [r.order for r in floor.orders] == [1, 2, 3, 4, 5, 6]
+    assert any("does not fit the memory limit" in n for n in floor.notes)
+    assert floor.rate is not None and not floor.rate.methods["matches"].ok
     wide = np.array([0, 2**32 - 1] * 10, dtype=np.uint32)
     floor = fe.estimate_floor(wide, methods=["plugin"])
     assert [r.order for r in floor.orders] == [1, 2, 3]  # 33 bits: 128 // 34 = 3

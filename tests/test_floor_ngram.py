@@ -168,8 +168,8 @@ def test_point_method_on_a_well_sampled_source_is_grassberger():
     floor = fe.estimate_floor(src.sample(100_000, seed=3), orders=[1, 2, 3])
     chosen = next(r for r in floor.orders if r.order == floor.order)
     assert chosen.regime == "reliable" and floor.method == "grassberger"
-    assert floor.point == chosen.conditional["grassberger"].value
-    assert not np.isclose(floor.point, chosen.conditional["nsb"].value, rtol=0, atol=1e-9)
+    assert floor.ngram_point == chosen.conditional["grassberger"].value
+    assert not np.isclose(floor.ngram_point, chosen.conditional["nsb"].value, rtol=0, atol=1e-9)
 
 
 # --- the figure ------------------------------------------------------------------------------

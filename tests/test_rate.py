@@ -133,25 +133,26 @@ def test_combination_is_a_capped_union(ms: list[fe.MethodResult], bound: float |
     r = fe.combine_rates(ms, bound=bound)
     assert 0 <= r.lower <= r.point <= r.upper
     if bound is not None:
-        assert r.upper <= bound
-    if r.informative:
-        for m in ms:
+        # The predictor's code length is the upper end: nothing above it, nothing cut below.
+        assert r.upper == bound
+    for m in ms:
+        assert (m.name in r.used) == (m.upper - m.lower <= 0.25 * m.value)  # type: ignore[operator]
+        if m.name in r.used and r.informative:
             assert r.lower <= max(m.lower or 0, 0)
             assert min(m.upper or 0, math.inf if bound is None else bound) <= r.upper
 
 
 def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     src = fe.MarkovSource(8, 1, seed=1)
-    n = _grid(1e6)
-    rate = fe.estimate_rate(
-        src.sample(200_000, seed=2),
-        orders=range(1, 7),
-        curve=(n, n * 1.6 * np.exp(0.5 * n ** (-0.2))),
-    )
+    tokens = src.sample(200_000, seed=2)
+    rate = fe.estimate_rate(tokens)
     assert set(rate.methods) == {"curve", "orders", "matches"}
-    assert not rate.methods["matches"].ok
-    assert rate.bound == pytest.approx(1.6 * math.exp(0.5 * 1e6 ** (-0.2)))
-    assert rate.upper <= rate.bound
+    assert all(m.ok for m in rate.methods.values()), rate.methods
+    # The bound is the predictor's code length on the same tokens, and the upper end.
+    code = fe.prequential(tokens)
+    assert rate.bound == pytest.approx(code.nats_per_token, rel=1e-12)
+    assert rate.upper == rate.bound and rate.lower <= src.entropy_rate <= rate.upper
+    assert rate.curve is not None and rate.curve["n"][-1] == 200_000
     again = fe.Rate.from_json(rate.to_json())
     assert again == rate
     p, lo, up = rate.interval("bits/token")
@@ -160,7 +161,9 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
         rate.interval("bits/byte")
     text = str(rate)
     assert "Entropy rate" in text and "matches" in text and "Prequential bound" in text
-    with pytest.raises(ValueError, match="unknown rate methods"):
+    only = fe.estimate_rate(tokens, methods=["orders"])
+    assert not only.methods.keys() - {"orders"}
+    with pytest.raises(ValueError, match="rate_methods must be a selection"):
         fe.estimate_rate([1, 2], methods=["bogus"])
 
 

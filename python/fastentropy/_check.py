@@ -15,8 +15,9 @@ from typing import Any, Literal, Union
 import numpy as np
 import numpy.typing as npt
 
-from ._floor import LN2, Floor
+from ._floor import Floor
 from ._losslog import FORMATS, LossLog, PathLike, _csv, _jsonl, _number, read_losses
+from ._units import LN2
 
 __all__ = [
     "Artefact",
@@ -137,9 +138,12 @@ class Verdict:
     Attributes
     ----------
     status : {"memorization", "approaching", "above", "inconclusive"}
-        The verdict: the training loss stays under the floor's lower end; it reaches the
-        floor's interval; it stays above; or it reaches the floor but the floor is too
-        uncertain (wide interval or under-sampled) to call it.
+        Where the training loss goes. ``memorization``: a sustained stretch under the floor
+        (the entropy rate's lower end) after the first epoch. ``inconclusive``: inside the
+        rate's interval; or under it where an honest model cannot go (in the first epoch, or
+        with the evaluation loss under it too), which says the floor is too high; or a floor
+        too uncertain to call it. ``approaching``: under h_n of n-gram statistics but above
+        the rate, normal for a model with long context. ``above``: none of these.
     headline : str
         The verdict in one plain sentence, with step, epoch and margin.
     caveats : tuple of str
@@ -453,14 +457,29 @@ def check(
     eval_gap = np.where(before >= 0, eval_loss - loss[np.maximum(before, 0)], np.nan)
 
     wide = upper - lower > WIDE_INTERVAL * point
-    conclusive = floor.reliable and not wide
+    # A rate floor's lower end is conservative by construction (the union of its
+    # estimators' intervals); it is uninformative only when no estimator came in under the
+    # predictor's code length. A floor given by hand is judged by its width and sampling.
+    conclusive = floor.rate.informative if floor.rate is not None else floor.reliable and not wide
     band_run = _first_run(under_upper)
+    ngram_lower = None
+    if floor.rate is not None and floor.ngram_lower is not None:
+        ngram_lower = floor.ngram_lower * scale
+    ngram_run = _first_run(loss < ngram_lower) if ngram_lower is not None else None
+    # An honest model cannot go under the rate on text it has not seen: in the first epoch,
+    # or on held-out text, a loss under the floor says the floor is too high.
+    first_epoch = run is not None and _in_first_epoch(run[0], epoch)
+    eval_under = bool((eval_loss < lower).any())
     status: Status
     if (run or band_run) and not conclusive:
+        status = "inconclusive"
+    elif run and (first_epoch or eval_under):
         status = "inconclusive"
     elif run:
         status = "memorization"
     elif band_run:
+        status = "inconclusive"
+    elif ngram_run:
         status = "approaching"
     else:
         status = "above"
@@ -469,6 +488,15 @@ def check(
         e = f" (epoch {epoch[i]:.3g})" if np.isfinite(epoch[i]) else ""
         return f"step {step[i]}{e}"
 
+    def extent(under: npt.NDArray[np.bool_], bound: float) -> str:
+        deepest = int(np.argmin(np.where(under, loss, np.inf)))
+        return (
+            f"{int(under.sum())} of {len(loss)} logged points are under its lower end, the "
+            f"last at step {step[np.flatnonzero(under)[-1]]}, the deepest "
+            f"{bound - loss[deepest]:.2f} nats/token under it at step {step[deepest]}"
+        )
+
+    interval = f"{lower:.3g}-{upper:.3g} nats/token"
     if status == "memorization":
         assert run is not None
         a, b = run
@@ -477,15 +505,16 @@ def check(
         headline = (
             f"from {at(a)} the training loss is {depth:.2f} nats/token below the entropy floor "
             f"of this data ({point:.3f}, interval {lower:.3f}-{upper:.3f}), {until}: the model "
-            "is reproducing training text"
+            f"is reproducing training text ({extent(under_lower, lower)})"
         )
     elif status == "approaching":
-        assert band_run is not None
+        assert ngram_run is not None and ngram_lower is not None
         low = int(np.argmin(loss))
         headline = (
-            f"from {at(band_run[0])} the training loss is inside the floor's interval "
-            f"({lower:.3g}-{upper:.3g} nats/token) and reaches {loss[low]:.3g} at step "
-            f"{step[low]}: it is as low as the data allow; going further means memorization"
+            f"from {at(ngram_run[0])} the training loss is below what n-gram statistics of this "
+            f"data reach (h_{floor.order} >= {ngram_lower:.3g} nats/token) and reaches "
+            f"{loss[low]:.3g} at step {step[low]}, still above the entropy rate ({interval}): "
+            "normal for a model that uses longer contexts than n-grams"
         )
     elif status == "above":
         low = int(np.argmin(loss))
@@ -494,13 +523,33 @@ def check(
             f"nats/token at step {step[low]}, is {loss[low] - upper:.2g} nats/token above the "
             f"upper end of the floor ({upper:.3g})"
         )
-    else:
+    elif not conclusive:
         first = run or band_run
         assert first is not None
         where = "under the floor's lower end" if run else "into the floor's interval"
         headline = (
-            f"from {at(first[0])} the training loss goes {where} ({lower:.3g}-{upper:.3g} "
-            "nats/token), but the floor is too uncertain to call it memorization"
+            f"from {at(first[0])} the training loss goes {where} ({interval}), but the floor "
+            "is too uncertain to call it memorization"
+        )
+    elif run:
+        why = (
+            "in the first epoch, before any example can have been seen twice"
+            if first_epoch
+            else "and so does the evaluation loss, on text the model has not trained on"
+        )
+        headline = (
+            f"from {at(run[0])} the training loss goes under the floor's lower end ({interval}) "
+            f"{why}: an honest model cannot do that, so the floor is too high for this data, "
+            "not evidence of memorization (is the floor from the same data and tokenizer?)"
+        )
+    else:
+        assert band_run is not None
+        low = int(np.argmin(loss))
+        headline = (
+            f"from {at(band_run[0])} the training loss is inside the entropy rate's interval "
+            f"({interval}) and reaches {loss[low]:.3g} at step {step[low]}: the data cannot "
+            "tell a model at the rate from one just under it; a loss under the lower end "
+            "would be memorization"
         )
     caveats = _caveats(floor, status, wide, conversion, artefacts, eval_gap, eval_step)
     margin = loss - point
@@ -583,6 +632,16 @@ def _first_run(mask: npt.NDArray[np.bool_]) -> tuple[int, int] | None:
                 return start, i - 1
             start = None
     return None
+
+
+def _in_first_epoch(i: int, epoch: FloatArray) -> bool:
+    """Whether logged point ``i`` is in the run's first epoch: the log starts in epoch 1 (the
+    Trainer's fractional epoch <= 1, Lightning's index 0) and ``i`` is still in it."""
+    known = np.flatnonzero(np.isfinite(epoch))
+    if not known.size or not np.isfinite(epoch[i]) or epoch[known[0]] > 1.0:
+        return False
+    index = _epoch_index(epoch)
+    return bool(index[i] == index[known[0]])
 
 
 def _epoch_index(epoch: FloatArray) -> FloatArray:
@@ -716,7 +775,12 @@ def _caveats(
     eval_step: npt.NDArray[np.int64],
 ) -> list[str]:
     caveats = []
-    if not floor.reliable:
+    if floor.rate is not None and not floor.rate.informative:
+        caveats.append(
+            "the floor's lower end is not informative: no rate estimator came in under the "
+            "online predictor's code length; estimate it from more text of the same kind"
+        )
+    elif floor.rate is None and not floor.reliable:
         caveats.append(
             f"the floor is unreliable: even order {floor.order} is under-sampled"
             + (f" in {floor.n_tokens:,} tokens" if floor.n_tokens else "")
@@ -735,7 +799,7 @@ def _caveats(
             "the floor counts every token: if the loss covers only some (a response-only "
             "loss mask), estimate the floor with the same mask"
         )
-    if reached and floor.method != "given":
+    if reached and floor.rate is None and floor.method != "given":
         caveats.append(
             f"the floor is an order-{floor.order} estimate ({floor.method}): a model with a "
             "longer context can honestly go somewhat below an n-gram estimate, though not "

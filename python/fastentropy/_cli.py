@@ -676,10 +676,20 @@ def _write_floor(args: argparse.Namespace, floor: Floor, truth: float | None = N
 
 def _build_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--tokens", type=_positive_int_type, default=20_000_000, help="corpus length (20M)"
+        "--source",
+        choices=("both", "markov", "hmm"),
+        default="both",
+        help="an order-k Markov source, a hidden-Markov one, or both (the default; --json, "
+        "--output and --plot then take the hidden-Markov floor)",
     )
-    p.add_argument("--vocab", type=_positive_int_type, default=40, help="vocabulary size (40)")
+    p.add_argument(
+        "--tokens", type=_positive_int_type, default=2_000_000, help="corpus length (2M)"
+    )
+    p.add_argument(
+        "--vocab", type=_positive_int_type, help="vocabulary size (Markov 40, hidden Markov 2000)"
+    )
     p.add_argument("--order", type=_count_type, default=2, help="Markov order k of the source (2)")
+    p.add_argument("--states", type=_positive_int_type, default=64, help="hidden states (64)")
     p.add_argument("--seed", type=_count_type, default=0, help="seed of the source and the sample")
     p.add_argument("--plot", metavar="PNG", help="write the h_n figure here (needs matplotlib)")
     p.add_argument("-o", "--output", metavar="JSON", help="write the floor as JSON here")
@@ -692,20 +702,36 @@ def _build_demo(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ._demo import markov_demo, zipf_demo
+    from ._demo import hmm_demo, markov_demo, zipf_demo
 
     if args.estimators:
         print(zipf_demo())
         return 0
-    floor, truth, text = markov_demo(
-        n_tokens=args.tokens,
-        vocab_size=args.vocab,
-        order=args.order,
-        seed=args.seed,
-        progress=_progress(args),
-    )
+    runs = []
+    if args.source in ("both", "markov"):
+        runs.append(
+            markov_demo(
+                n_tokens=args.tokens,
+                vocab_size=args.vocab or 40,
+                order=args.order,
+                seed=args.seed,
+                progress=_progress(args),
+            )
+        )
+    if args.source in ("both", "hmm"):
+        runs.append(
+            hmm_demo(
+                n_tokens=args.tokens,
+                states=args.states,
+                vocab_size=args.vocab or 2000,
+                seed=args.seed,
+                progress=_progress(args),
+            )
+        )
     if not args.json:
-        print(text, end="\n\n")
+        for _, _, text in runs:
+            print(text, end="\n\n")
+    floor, truth, _ = runs[-1]
     _write_floor(args, floor, truth)
     return 0
 

@@ -12,6 +12,7 @@ _Pairs = tuple[_U64, _U64]
 
 __all__ = [
     "METHODS",
+    "RATE_MAX_RELATIVE_WIDTH",
     "HiddenMarkovSource",
     "MarkovSource",
     "NgramCounts",
@@ -42,6 +43,7 @@ __all__ = [
 
 __version__: str
 METHODS: tuple[str, ...]
+RATE_MAX_RELATIVE_WIDTH: float
 
 def profile_from_counts(counts: npt.NDArray[np.integer[Any]]) -> _Pairs: ...
 def profile_from_samples(samples: npt.NDArray[np.integer[Any]]) -> _Pairs: ...
@@ -170,7 +172,7 @@ def rate_matches(
 def rate_grassberger(lengths: npt.NDArray[np.uint32]) -> _Match: ...
 def rate_combine(
     intervals: Sequence[tuple[float, float, float]], bound: float | None = None
-) -> tuple[float, float, float, bool, bool]: ...
+) -> tuple[float, float, float, bool, bool, list[bool]]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
 # "bfloat16"; isa forces an instruction set (names from xent_isas()).

@@ -14,7 +14,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Union
 
 import numpy as np
@@ -23,12 +23,18 @@ import numpy.typing as npt
 from ._core import __version__
 from ._estimate import METHODS, entropy
 from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
+from ._prequential import prequential
 from ._profile import Profile, _as_int_array
+from ._suffix import SuffixIndex
+from ._units import unit_scale
+from .rate._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
+from .rate._result import MethodResult, Rate
 
 __all__ = ["DEFAULT_METHODS", "Floor", "OrderReport", "Value", "estimate_floor"]
 
-LN2 = math.log(2.0)
 
+#: The rate estimators, in the order they are reported.
+RATE_METHODS = ("curve", "orders", "matches")
 #: Methods ``estimate_floor`` runs by default.
 DEFAULT_METHODS: tuple[str, ...] = (
     "plugin",
@@ -69,8 +75,6 @@ MARGINAL_BIAS = 0.10
 INTERVAL_STDS = 2.0
 #: Orders counted when none are given, at most (fewer when the key cannot hold them).
 DEFAULT_MAX_ORDER = 6
-
-UNITS = ("nats/token", "bits/token", "bits/byte", "bits/char")
 
 RULE = (
     f"an order is reliable when its n-gram coverage 1 - f1/N is >= {RELIABLE_COVERAGE} and "
@@ -162,19 +166,31 @@ class OrderReport:
 
 @dataclass(frozen=True)
 class Floor:
-    """The entropy floor of a corpus, and the per-order estimates it was read from.
+    """The entropy floor of a corpus: its entropy rate with an interval, beside the h_n of
+    n-gram statistics and the code length an online predictor reaches.
 
-    ``point``, ``lower`` and ``upper`` are in nats per token; :meth:`interval` gives them in
-    bits per token, byte or character. ``print(floor)`` shows the full report.
+    Three numbers, kept apart: **h_n** of n-gram counts at the highest well-sampled order
+    (``ngram_point`` etc.; it lies *above* the rate, since h_n falls with n), the
+    **prequential code length** of an online predictor (``bound``: an upper bound on the
+    rate), and **the rate** (``point``, ``lower``, ``upper``), whose lower end is the floor a
+    loss is checked against. All in nats per token; :meth:`interval` gives bits per token,
+    byte or character. ``print(floor)`` shows the full report.
 
     Attributes
     ----------
     point, lower, upper : float
-        The floor's estimate and interval, nats/token.
+        The entropy rate's estimate and interval, nats/token (``rate`` says how they were
+        made). For a floor given by hand or loaded from a version-1 file, what was given.
     order, method : int, str
-        Where the point estimate comes from (see ``rule``).
+        The n-gram part: the order and method of the h_n estimate (see ``rule``).
     reliable : bool
         Whether that order is reliably sampled (see ``rule``); False for a marginal order.
+    ngram_point, ngram_lower, ngram_upper : float or None
+        h_n at that order and its interval, nats/token: what plain counting says, an upper
+        estimate of the rate. ``None`` for a floor given by hand.
+    rate : Rate or None
+        The rate estimate: each estimator's answer, the prequential bound, the learning
+        curve. ``None`` for a floor given by hand or loaded from a version-1 file.
     n_tokens : int
         Tokens in the input (with separators), or 0 for a floor given by hand.
     bytes_per_token, chars_per_token : float or None
@@ -206,6 +222,8 @@ class Floor:
     >>> point, lower, upper = floor.interval("bits/token")
     >>> lower <= point <= upper
     True
+    >>> bool(floor.upper <= floor.bound)    # never above what an online predictor reaches
+    True
     """
 
     point: float
@@ -225,18 +243,24 @@ class Floor:
     rule: str = RULE
     notes: tuple[str, ...] = ()
     version: str = __version__
+    ngram_point: float | None = None
+    ngram_lower: float | None = None
+    ngram_upper: float | None = None
+    rate: Rate | None = None
+
+    @property
+    def bound(self) -> float | None:
+        """The prequential code length, nats/token: what an online predictor reached on this
+        corpus, an upper bound on the rate (``None`` when no predictor ran)."""
+        return None if self.rate is None else self.rate.bound
 
     def __post_init__(self) -> None:
         # Every floor, computed, given or loaded, is checked here: a NaN or inverted floor
         # would make every comparison against it false and a check say "above".
-        values = (self.lower, self.point, self.upper)
-        finite = all(_is_real(v) and math.isfinite(v) for v in values)
-        if not (finite and 0.0 <= self.lower <= self.point <= self.upper):
-            raise ValueError(
-                "a floor needs finite numbers 0 <= lower <= point <= upper (nats/token; an "
-                f"entropy is not negative), got lower={self.lower!r}, point={self.point!r}, "
-                f"upper={self.upper!r}"
-            )
+        _check_interval("a floor", self.lower, self.point, self.upper)
+        ngram = (self.ngram_lower, self.ngram_point, self.ngram_upper)
+        if any(v is not None for v in ngram):
+            _check_interval("a floor's h_n", *ngram)
         for name in ("bytes_per_token", "chars_per_token"):
             per = getattr(self, name)
             if per is not None and not (_is_real(per) and math.isfinite(per) and per > 0):
@@ -390,6 +414,16 @@ class Floor:
         plot(self, path, truth)
 
 
+def _check_interval(what: str, lower: Any, point: Any, upper: Any) -> None:
+    values = (lower, point, upper)
+    finite = all(_is_real(v) and math.isfinite(v) for v in values)
+    if not (finite and 0.0 <= lower <= point <= upper):
+        raise ValueError(
+            f"{what} needs finite numbers 0 <= lower <= point <= upper (nats/token; an "
+            f"entropy is not negative), got lower={lower!r}, point={point!r}, upper={upper!r}"
+        )
+
+
 def _is_real(value: Any) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
@@ -398,24 +432,6 @@ def _is_real(value: Any) -> bool:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def unit_scale(unit: str, bytes_per_token: float | None, chars_per_token: float | None) -> float:
-    """The factor from nats/token to ``unit``."""
-    if unit == "nats/token":
-        return 1.0
-    if unit == "bits/token":
-        return 1.0 / LN2
-    per = {"bits/byte": (bytes_per_token, "bytes"), "bits/char": (chars_per_token, "characters")}
-    if unit not in per:
-        raise ValueError(f"unit must be one of {', '.join(UNITS)}; got {unit!r}")
-    value, what = per[unit]
-    if value is None:
-        raise ValueError(
-            f"{unit} needs the {what} of text per token, which this floor does not have: "
-            "estimate it from a tokenized corpus with its sidecar (fe.tokenize) or pass meta="
-        )
-    return 1.0 / (LN2 * value)
 
 
 # --- estimation ---------------------------------------------------------------------------
@@ -429,6 +445,7 @@ def estimate_floor(
     *,
     orders: Iterable[int] | None = None,
     methods: Iterable[str] = DEFAULT_METHODS,
+    rate_methods: Iterable[str] | None = None,
     separator: int | None = None,
     mask: npt.ArrayLike | None = None,
     meta: Any = None,
@@ -436,7 +453,15 @@ def estimate_floor(
     threads: int | None = None,
     progress: Progress = False,
 ) -> Floor:
-    """Estimate the entropy floor of a token corpus: h_n by order and method, then the floor.
+    """Estimate the entropy floor of a token corpus: its entropy rate with an interval, the
+    h_n table of n-gram statistics, and the code length of an online predictor.
+
+    Three engines run: a suffix index of the corpus (count profiles of every order, and the
+    longest previous match at every position), the online predictor of :func:`prequential`
+    (its code length bounds the rate from above; its learning curve is extrapolated), and the
+    entropy estimators on each order's profile. The rate combines the curve, the order
+    extrapolation of h_n and the match-length estimators (see :func:`estimate_rate`); its
+    lower end is the floor.
 
     Parameters
     ----------
@@ -445,19 +470,23 @@ def estimate_floor(
         :class:`TokenFile` of :func:`tokenize`, which brings its separator, mask and
         text statistics).
     orders : iterable of int, optional
-        n-gram orders. Default 1..6, fewer if this vocabulary's keys cannot hold 6 tokens.
+        n-gram orders of the h_n table. Default: every order up to two past the highest one
+        the corpus samples at least marginally (the notes say where sampling ends and from
+        which order every n-gram is unique).
     methods : iterable of str
-        Estimators to run (see :data:`METHODS`). Without an alphabet size: ``nsb`` is its
-        infinite-alphabet limit.
+        Entropy estimators for the h_n table (see :data:`METHODS`). Without an alphabet
+        size: ``nsb`` is its infinite-alphabet limit.
+    rate_methods : iterable of str, optional
+        Rate estimators: a subset of ``("curve", "orders", "matches")``, all by default.
     separator, mask
         As in :func:`count_ngrams`; default to the TokenFile's when ``tokens`` is one.
     meta : TokenFile or mapping, optional
         The tokenization sidecar (``n_bytes``, ``n_chars``, ``n_tokens``, ``vocab_size``,
         ``tokenizer``) for bits per byte and per character.
     memory_limit, threads, progress
-        As in :func:`count_ngrams`. Two counting passes run: one for the n-grams and one for
-        their contexts; with neither a mask nor separators the second needs a byte per token
-        for its context mask, outside ``memory_limit``.
+        As in :func:`count_ngrams`, for each engine in turn. When the suffix index does not
+        fit ``memory_limit`` the n-gram counter makes the h_n table (orders 1..6 at most)
+        and the match-length estimator does not run; the notes say so.
 
     Returns
     -------
@@ -482,24 +511,175 @@ def estimate_floor(
     else:
         arr = _as_int_array(tokens, "tokens")
     method_list = _methods(methods)
+    chosen_rates = _rate_methods(rate_methods)
     stats = _meta_stats(meta)
     mask_arr = None if mask is None else np.asarray(mask)
-    wanted = _orders(orders, arr, stats.get("vocab_size"), mask_arr is not None)
-    common: dict[str, Any] = dict(separator=separator, memory_limit=memory_limit, threads=threads)
-    blocks = ngram_profiles(arr, wanted, mask=mask_arr, progress=progress, **common)
-    context_orders = sorted({n - 1 for n in wanted if n >= 2})
-    contexts: dict[int, Profile] = {}
-    if context_orders:
-        ctx_mask = context_mask(arr, separator, mask_arr)
-        contexts = ngram_profiles(arr, context_orders, mask=ctx_mask, progress=progress, **common)
-    reports = tuple(_order_report(n, blocks[n], contexts.get(n - 1), method_list) for n in wanted)
-    return _choose(
+    common: dict[str, Any] = dict(
+        separator=separator, mask=mask_arr, memory_limit=memory_limit, threads=threads
+    )
+    notes: list[str] = []
+    try:
+        index: SuffixIndex | None = SuffixIndex.build(arr, progress=progress, **common)
+    except MemoryError as e:
+        index = None
+        notes.append(
+            f"the suffix index does not fit the memory limit ({e}): h_n from the n-gram "
+            "counter at orders 1..6 at most, and no match-length estimate"
+        )
+    if index is not None:
+        blocks, contexts, limit = _index_profiles(index, orders, threads)
+        notes += limit
+    else:
+        blocks, contexts = _counted_profiles(arr, orders, stats, common, progress)
+    wanted = sorted(blocks)
+    reports = tuple(_order_report(n, blocks[n], contexts.get(n), method_list) for n in wanted)
+    ngram = _choose(
         reports,
         method_list,
         n_tokens=int(arr.size),
         masked=mask_arr is not None,
         **stats,
     )
+    # A sidecar's vocabulary may leave out the separator it added (bytes: 256 ids + 256).
+    vocab = stats.get("vocab_size")
+    if vocab is not None and separator is not None:
+        vocab = max(vocab, separator + 1)
+    code = prequential(
+        arr,
+        vocab_size=vocab,
+        bytes_per_token=stats.get("bytes_per_token"),
+        progress=progress,
+        **common,
+    )
+    results = []
+    if "curve" in chosen_rates:
+        results.append(rate_from_curve(code.curve.n, code.curve.nats))
+    if "orders" in chosen_rates:
+        results.append(rate_from_orders(ngram))
+    if "matches" in chosen_rates:
+        if index is None:
+            results.append(MethodResult.failed("matches", "not run: no suffix index"))
+        else:
+            lengths = index.match_lengths("previous", threads=threads, progress=progress)
+            keep = _scored(arr, separator, mask_arr)
+            results.append(rate_from_matches(lengths if keep is None else lengths[keep]))
+    rate = combine_rates(
+        results,
+        bound=code.nats_per_token if code.n else None,
+        curve={"n": code.curve.n, "nats": code.curve.nats},
+        bytes_per_token=ngram.bytes_per_token,
+        chars_per_token=ngram.chars_per_token,
+    )
+    if not math.isfinite(rate.point):
+        # Nothing scored and nothing estimated: the n-gram part is all there is.
+        return replace(ngram, notes=(*ngram.notes, *notes, "no rate: nothing was scored"))
+    if not rate.informative:
+        notes.append(
+            "no rate estimator gave an interval below the predictor's code length: the "
+            "floor's lower end is 0, uninformative; a larger corpus may help"
+        )
+    return replace(
+        ngram,
+        point=rate.point,
+        lower=rate.lower,
+        upper=rate.upper,
+        rate=rate,
+        rule=f"{ngram.rule}. The floor is the rate: {rate.rule}",
+        notes=(*ngram.notes, *notes),
+    )
+
+
+#: Orders reported past the highest one sampled at least marginally: they show where the
+#: sample runs out.
+ORDERS_PAST_SAMPLED = 2
+
+
+def _index_profiles(
+    index: SuffixIndex, orders: Iterable[int] | None, threads: int | None
+) -> tuple[dict[int, Profile], dict[int, Profile], list[str]]:
+    """Profiles of n-grams and of their contexts from the suffix index, and a note on which
+    orders the table stops at and why."""
+    wanted = None if orders is None else _orders(orders, np.zeros(0, np.uint8), None, False)
+    blocks = index.profiles(wanted, threads=threads)
+    contexts = index.context_profiles(sorted(blocks), threads=threads)
+    contexts = {n: p for n, p in contexts.items() if n >= 2}
+    if orders is not None or not blocks:
+        return blocks, contexts, []
+    unique_from = max(blocks)
+    sampled = [
+        n
+        for n, p in blocks.items()
+        if _sampling(n, p, contexts.get(n)).regime in ("reliable", "marginal")
+    ]
+    last = min(max(sampled, default=1) + ORDERS_PAST_SAMPLED, unique_from)
+    note = (
+        f"h_n table: orders 1..{last}, where the corpus stops sampling n-grams well (orders "
+        f"above {max(sampled, default=0)} are under-sampled); every n-gram is unique from "
+        f"order {unique_from}"
+    )
+    keep = range(1, last + 1)
+    return (
+        {n: blocks[n] for n in keep if n in blocks},
+        {n: contexts[n] for n in keep if n in contexts},
+        [note],
+    )
+
+
+def _sampling(n: int, block: Profile, context: Profile | None) -> OrderReport:
+    """An order's report without estimates: enough for its regime."""
+    return OrderReport(
+        order=n,
+        n=block.n,
+        distinct=block.distinct,
+        singletons=block.singletons,
+        contexts=context.distinct if context is not None else (1 if block.n else 0),
+    )
+
+
+def _counted_profiles(
+    arr: npt.NDArray[np.integer[Any]],
+    orders: Iterable[int] | None,
+    stats: Mapping[str, Any],
+    common: Mapping[str, Any],
+    progress: Progress,
+) -> tuple[dict[int, Profile], dict[int, Profile]]:
+    """Profiles of n-grams and of their contexts from the sort-based counter."""
+    mask_arr = common["mask"]
+    wanted = _orders(orders, arr, stats.get("vocab_size"), mask_arr is not None)
+    rest = {k: v for k, v in common.items() if k != "mask"}
+    blocks = ngram_profiles(arr, wanted, mask=mask_arr, progress=progress, **rest)
+    context_orders = sorted({n - 1 for n in wanted if n >= 2})
+    contexts: dict[int, Profile] = {}
+    if context_orders:
+        ctx_mask = context_mask(arr, common["separator"], mask_arr)
+        counted = ngram_profiles(arr, context_orders, mask=ctx_mask, progress=progress, **rest)
+        contexts = {n + 1: p for n, p in counted.items()}
+    return blocks, contexts
+
+
+def _scored(
+    tokens: npt.NDArray[np.integer[Any]], separator: int | None, mask: Any
+) -> npt.NDArray[np.bool_] | None:
+    """The positions a rate is about (masked in, not a separator), or None for all."""
+    keep = None if mask is None else np.asarray(mask, dtype=np.bool_)
+    if separator is not None:
+        text = tokens != separator
+        keep = text if keep is None else keep & text
+    return keep
+
+
+def _rate_methods(methods: Iterable[str] | None) -> list[str]:
+    if methods is None:
+        return list(RATE_METHODS)
+    if isinstance(methods, str):
+        raise TypeError("rate_methods must be an iterable of names, not a single string")
+    chosen = list(dict.fromkeys(methods))
+    unknown = [m for m in chosen if m not in RATE_METHODS]
+    if unknown:
+        raise ValueError(
+            f"rate_methods must be a selection of {', '.join(RATE_METHODS)}; got {unknown}"
+        )
+    return chosen
 
 
 def context_mask(
@@ -606,10 +786,14 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
             f"{method} h_n rises beyond its error between orders {rising}: h_n cannot rise "
             "for a stationary source, so those estimates are noise- or bias-dominated"
         )
+    value = min(max(point.value, lower), upper)
     return Floor(
-        point=min(max(point.value, lower), upper),
+        point=value,
         lower=lower,
         upper=upper,
+        ngram_point=value,
+        ngram_lower=lower,
+        ngram_upper=upper,
         order=chosen.order,
         method=method,
         reliable=reliable,
@@ -706,7 +890,13 @@ def _meta_stats(meta: Any) -> dict[str, Any]:
 
 # --- JSON -------------------------------------------------------------------------------
 
-_FORMAT = "fastentropy.floor/1"
+_FORMAT = "fastentropy.floor/2"
+#: Version 1 (fastentropy 0.1) held only the n-gram floor: its point and interval were h_n.
+_FORMAT_V1 = "fastentropy.floor/1"
+_V1_NOTE = (
+    "read from a version-1 floor file: its floor is h_n of n-gram statistics, which lies above "
+    "the entropy rate; estimate the floor again for the rate"
+)
 
 
 def _to_plain(floor: Floor) -> dict[str, Any]:
@@ -715,6 +905,8 @@ def _to_plain(floor: Floor) -> dict[str, Any]:
         value = getattr(floor, f.name)
         if f.name == "orders":
             value = [_order_plain(r) for r in value]
+        elif f.name == "rate":
+            value = None if value is None else json.loads(value.to_json())
         elif isinstance(value, tuple):
             value = list(value)
         elif isinstance(value, Mapping):
@@ -743,7 +935,7 @@ def _order_plain(r: OrderReport) -> dict[str, Any]:
 
 
 def _from_plain(data: Any) -> Floor:
-    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+    if not isinstance(data, dict) or data.get("format") not in (_FORMAT, _FORMAT_V1):
         raise ValueError(f"not a floor's JSON: expected an object with format {_FORMAT!r}")
     try:
         orders = tuple(
@@ -760,11 +952,22 @@ def _from_plain(data: Any) -> Floor:
             for r in data.get("orders", [])
         )
         kwargs = {
-            f.name: data[f.name] for f in fields(Floor) if f.name in data and f.name != "orders"
+            f.name: data[f.name]
+            for f in fields(Floor)
+            if f.name in data and f.name not in ("orders", "rate")
         }
         for key in ("methods", "notes"):
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
+        if data["format"] == _FORMAT_V1:
+            if data.get("rule") != "given":
+                kwargs["ngram_point"] = data["point"]
+                kwargs["ngram_lower"] = data["lower"]
+                kwargs["ngram_upper"] = data["upper"]
+            kwargs["notes"] = (*kwargs.get("notes", ()), _V1_NOTE)
+        rate = data.get("rate")
+        if rate is not None:
+            kwargs["rate"] = Rate.from_json(json.dumps(rate))
         floor = Floor(orders=orders, **kwargs)
     except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"not a floor's JSON: missing or malformed field {e}") from None

@@ -1,17 +1,16 @@
-"""The floor figure: h_n by order and method, the floor band and the literature band."""
+"""The floor figure: h_n by order and method, the entropy rate's band (the floor is its lower
+end), the online predictor's code length, and the literature band."""
 
 from __future__ import annotations
 
-import math
 import os
 from typing import TYPE_CHECKING, Any
 
 from ._floor_text import REFERENCES
+from ._units import LN2
 
 if TYPE_CHECKING:
     from ._floor import Floor
-
-LN2 = math.log(2.0)
 
 
 def _pyplot() -> Any:
@@ -47,12 +46,21 @@ def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None)
             errs = [v.std or 0.0 for _, v in pts]
             ax.errorbar(xs, ys, yerr=errs, marker="o", ms=4, capsize=3, lw=1.2, label=m)
         ax.axhspan(floor.lower, floor.upper, color="tab:red", alpha=0.18, lw=0)
+        source = "entropy rate" if floor.rate is not None else f"{floor.method}, n={floor.order}"
         ax.axhline(
             floor.point,
             color="tab:red",
             lw=1.5,
-            label=f"floor {floor.point:.3f} nats/token ({floor.method}, n={floor.order})",
+            label=f"floor {floor.point:.3f} [{floor.lower:.3f}, {floor.upper:.3f}] ({source})",
         )
+        if floor.bound is not None:
+            ax.axhline(
+                floor.bound,
+                color="tab:blue",
+                ls="-.",
+                lw=1.2,
+                label=f"online predictor {floor.bound:.3f} (upper bound on the rate)",
+            )
         if truth is not None:
             ax.axhline(truth, color="k", ls="--", lw=1.2, label=f"true rate {truth:.3f}")
         if floor.chars_per_token is not None:
@@ -75,7 +83,7 @@ def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None)
         ax.set_xticks([r.order for r in floor.orders])
         ax.set_xlabel("order n (context of n-1 tokens)")
         ax.set_ylabel("h_n, nats/token")
-        ax.set_title("Conditional entropy by order, and the entropy floor")
+        ax.set_title("h_n by order, the predictor's code length, and the entropy rate")
         if floor.bytes_per_token is not None:
             scale = 1.0 / (LN2 * floor.bytes_per_token)
             right = ax.secondary_yaxis(

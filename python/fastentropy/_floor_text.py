@@ -7,12 +7,12 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._units import LN2, unit_scale
+
 if TYPE_CHECKING:
     from ._floor import Floor, Value
 
 __all__ = ["REFERENCES", "Reference", "report"]
-
-LN2 = math.log(2.0)
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,13 @@ REFERENCES: tuple[Reference, ...] = (
 SHANNON_WORD_UNIGRAM_BITS_PER_CHAR = 2.62
 
 EXPLANATION = (
-    "What this is: h_n = H(X_n | X_1..X_{n-1}) is the entropy of the next token given the "
-    "n-1 before it. It falls as n grows, toward the entropy rate of the text, the true floor "
-    "under any model's cross-entropy loss. The floor here is h_n at the highest order the "
-    "corpus samples well, so it lies above the rate: a model with a longer context can "
-    "honestly go below it, but not below the rate. Estimates at orders the corpus does not "
-    "sample well are biased low (the plug-in most of all), which is why they are not used."
+    "What this is: three numbers, kept apart. h_n = H(X_n | X_1..X_{n-1}) of n-gram counts "
+    "falls as n grows toward the entropy rate, so at the highest order the corpus samples well "
+    "it still lies above the rate. The online predictor scores each token before it learns "
+    "from it, as a first epoch does: its code length per token is what an honest model "
+    "reaches here, an upper bound on the rate. The rate itself is estimated by extrapolating "
+    "the predictor's learning curve and h_n, and from match lengths; its interval's lower end "
+    "is the floor: a training loss under it means the model recites its training text."
 )
 
 
@@ -144,17 +145,52 @@ def _table(floor: Floor) -> list[str]:
 
 
 def _floor_lines(floor: Floor) -> list[str]:
-    point, lo, hi = floor.interval("nats/token")
-    out = [f"Floor: {point:.4f} nats/token, interval [{lo:.4f}, {hi:.4f}]"]
+    units = ["nats/token"]
     for unit in ("bits/token", "bits/byte", "bits/char"):
         try:
-            p, a, b = floor.interval(unit)
+            unit_scale(unit, floor.bytes_per_token, floor.chars_per_token)
         except ValueError:
             continue
-        out.append(f"     = {p:.4f} {unit}, interval [{a:.4f}, {b:.4f}]")
-    trust = "well sampled" if floor.reliable else "NOT well sampled: treat as indicative only"
-    out.append(f"from {floor.method} at order {floor.order} ({trust})")
+        units.append(unit)
+    scale = unit_scale(units[-1], floor.bytes_per_token, floor.chars_per_token)
+    out = [
+        f"Floor: {floor.lower:.4f} nats/token"
+        + ("" if len(units) == 1 else f" = {floor.lower * scale:.4f} {units[-1]}")
+        + (", the lower end of the entropy rate's interval" if floor.rate is not None else ""),
+    ]
+    if floor.ngram_point is not None and floor.ngram_lower is not None:
+        assert floor.ngram_upper is not None
+        trust = "well sampled" if floor.reliable else "NOT well sampled"
+        out.append(
+            f"h_n of n-gram counts (order {floor.order}, {floor.method}, {trust}; above the rate):"
+        )
+        out += _in_units(floor, (floor.ngram_point, floor.ngram_lower, floor.ngram_upper), units)
+    if floor.bound is not None:
+        out.append("Online predictor's code length (an upper bound on the rate):")
+        out += _in_units(floor, (floor.bound,), units)
+    label = "Entropy rate" if floor.rate is not None else "Floor"
+    out.append(f"{label} (point and interval; the floor is its lower end):")
+    out += _in_units(floor, (floor.point, floor.lower, floor.upper), units)
+    if floor.rate is not None:
+        out.append("Rate by estimator, nats/token:")
+        for name, m in floor.rate.methods.items():
+            if m.ok:
+                mark = "" if name in floor.rate.used else "  (too wide to constrain the rate)"
+                out.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]{mark}")
+            else:
+                out.append(_wrap(f"  {name:<8} -  ({m.reason})"))
     out.append(_wrap(f"Rule: {floor.rule}"))
+    return out
+
+
+def _in_units(floor: Floor, values: tuple[float, ...], units: list[str]) -> list[str]:
+    """``values`` (nats/token: a point, or a point and its interval) in every unit."""
+    out = []
+    for unit in units:
+        scale = unit_scale(unit, floor.bytes_per_token, floor.chars_per_token)
+        v = [x * scale for x in values]
+        span = "" if len(v) == 1 else f", interval [{v[1]:.4f}, {v[2]:.4f}]"
+        out.append(f"  {v[0]:.4f} {unit}{span}")
     return out
 
 

@@ -17,10 +17,16 @@ from ._result import MethodResult, Rate, finite_or_none
 
 __all__ = ["RULE", "combine_rates", "rate_from_curve", "rate_from_matches", "rate_from_orders"]
 
+#: An estimator whose interval is wider than this share of its point does not constrain the
+#: rate (the core's ``rate::combine::MAX_RELATIVE_WIDTH``, whose comment gives the evidence).
+MAX_RELATIVE_WIDTH: float = _core.RATE_MAX_RELATIVE_WIDTH
+
 RULE = (
-    "union of the intervals of the estimators that gave one, point = the median of their "
-    "points; point and upper end capped at the prequential bound; if every interval lies "
-    "above the bound, the interval is [0, bound] (not informative)"
+    "estimators whose interval is wider than 25% of their point do not constrain the rate; "
+    "lower end = the lowest lower end of the others, point = the median of "
+    "their points (capped at the prequential bound), upper end = the prequential bound (the "
+    "highest upper end when no predictor ran); if every interval lies above the bound, the "
+    "interval is [0, bound] (not informative)"
 )
 
 
@@ -181,10 +187,10 @@ def combine_rates(
 ) -> Rate:
     """One rate from several estimators' answers, never above the prequential ``bound``.
 
-    The rule (:data:`RULE`): the union of the intervals of the estimators that gave one,
-    the median of their points, both capped at ``bound``; if all lie above the bound the
-    interval is ``[0, bound]``, flagged not informative. With no estimate and no bound the
-    values are NaN (not informative).
+    The rule (:data:`RULE`): the lowest lower end of the estimators that gave one, the median
+    of their points capped at ``bound``, and ``bound`` as the upper end (the highest upper
+    end without one); if all lie above the bound the interval is ``[0, bound]``, flagged not
+    informative. With no estimate and no bound the values are NaN (not informative).
 
     Parameters
     ----------
@@ -210,17 +216,24 @@ def combine_rates(
     (3.65, 3.5, 3.85, True)
     """
     ms = {m.name: m for m in methods}
-    ivs = [
-        (m.value, m.lower, m.upper)
+    ok = [
+        m
         for m in ms.values()
         if m.value is not None and m.lower is not None and m.upper is not None
     ]
-    if not ivs and finite_or_none(bound) is None:
-        # Nothing estimated and nothing bounds it: say so with NaNs, not an exception.
+    ivs = [(m.value, m.lower, m.upper) for m in ok]
+    used: tuple[str, ...] = ()
+    narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]  # type: ignore[operator]
+    if not any(narrow) and finite_or_none(bound) is None:
+        # Nothing usable and nothing bounds it: say so with NaNs, not an exception.
         nan = float("nan")
         point, lower, upper, capped, informative = nan, nan, nan, False, False
     else:
-        point, lower, upper, capped, informative = _core.rate_combine(ivs, finite_or_none(bound))
+        point, lower, upper, capped, informative, flags = _core.rate_combine(
+            ivs,  # type: ignore[arg-type]
+            finite_or_none(bound),
+        )
+        used = tuple(m.name for m, u in zip(ok, flags) if u)
     plain_curve = (
         None if curve is None else {k: [float(v) for v in curve[k]] for k in ("n", "nats")}
     )
@@ -236,4 +249,5 @@ def combine_rates(
         RULE,
         bytes_per_token,
         chars_per_token,
+        used,
     )

@@ -8,7 +8,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._floor import UNITS, unit_scale
+from .._units import UNITS, unit_scale
 
 __all__ = ["MethodResult", "Rate"]
 
@@ -79,6 +79,9 @@ class Rate:
         How the interval was made.
     bytes_per_token, chars_per_token : float or None
         For :meth:`interval` in bits per byte or character.
+    used : tuple of str
+        The estimators that set the interval (the others failed, or their interval was too
+        wide to constrain the rate).
 
     Examples
     --------
@@ -101,6 +104,7 @@ class Rate:
     rule: str = ""
     bytes_per_token: float | None = None
     chars_per_token: float | None = None
+    used: tuple[str, ...] = ()
 
     def interval(self, unit: str = "nats/token") -> tuple[float, float, float]:
         """``(point, lower, upper)`` in ``unit``: one of ``nats/token``, ``bits/token``,
@@ -123,6 +127,7 @@ class Rate:
             "rule": self.rule,
             "bytes_per_token": self.bytes_per_token,
             "chars_per_token": self.chars_per_token,
+            "used": list(self.used),
             "curve": self.curve,
             "methods": {
                 k: {
@@ -172,6 +177,7 @@ class Rate:
             data["rule"],
             data["bytes_per_token"],
             data["chars_per_token"],
+            tuple(data.get("used", ())),
         )
 
     def __str__(self) -> str:
@@ -193,7 +199,8 @@ class Rate:
         lines.append("By estimator (nats/token):")
         for name, m in self.methods.items():
             if m.ok:
-                lines.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]")
+                mark = "" if name in self.used else "  (too wide to constrain the rate)"
+                lines.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]{mark}")
             else:
                 lines.append(f"  {name:<8} -  ({m.reason})")
         if self.rule:

@@ -52,6 +52,10 @@ mod _core {
             .collect();
         m.add("METHODS", pyo3::types::PyTuple::new(m.py(), names)?)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add(
+            "RATE_MAX_RELATIVE_WIDTH",
+            fastentropy_core::rate::combine::MAX_RELATIVE_WIDTH,
+        )?;
         Ok(())
     }
 }

@@ -97,7 +97,7 @@ pub fn rate_grassberger(py: Python<'_>, lengths: PyReadonlyArray1<'_, u32>) -> P
 pub fn rate_combine(
     intervals: Vec<(f64, f64, f64)>,
     bound: Option<f64>,
-) -> PyResult<(f64, f64, f64, bool, bool)> {
+) -> PyResult<(f64, f64, f64, bool, bool, Vec<bool>)> {
     let ivs: Vec<combine::Interval> = intervals
         .into_iter()
         .map(|(point, lower, upper)| combine::Interval {
@@ -107,5 +107,5 @@ pub fn rate_combine(
         })
         .collect();
     let c = combine::combine(&ivs, bound).map_err(CoreError)?;
-    Ok((c.point, c.lower, c.upper, c.capped, c.informative))
+    Ok((c.point, c.lower, c.upper, c.capped, c.informative, c.used))
 }
