@@ -20,6 +20,7 @@ use super::text::{common, Text};
 use super::CHUNK;
 use crate::control::Control;
 use crate::error::Result;
+use crate::ngram::buffer::KeyBuf;
 
 const FLAG: u8 = 0x80;
 const BIG: u8 = 0x7f;
@@ -101,10 +102,10 @@ impl Slots {
 }
 
 /// Φ: `phi[sa[i]] = sa[i - 1]`, and [`NONE`] for `sa[0]`.
-fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<Vec<u32>> {
+fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<KeyBuf<u32>> {
     let n = sa.len();
-    let mut phi = vec![0u32; n];
-    let slots = Slots(phi.as_mut_ptr());
+    let mut phi = KeyBuf::<u32>::new(n, None)?;
+    let slots = Slots(phi.as_mut_slice().as_mut_ptr());
     sa.par_chunks(CHUNK)
         .enumerate()
         .try_for_each(|(c, chunk)| {
@@ -126,7 +127,8 @@ fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<Vec<u32>> {
 /// Builds the capped LCP array of `text` and its suffix array `sa`.
 pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<Lcp> {
     let n = sa.len();
-    let mut plcp = phi(sa, ctl)?;
+    let mut buf = phi(sa, ctl)?;
+    let plcp = buf.as_mut_slice();
     // Φ becomes the PLCP in place: each slot is read once, then overwritten.
     plcp.par_chunks_mut(CHUNK)
         .enumerate()
@@ -147,8 +149,10 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
             }
             Ok(())
         })?;
-    let mut bytes = vec![0u8; n];
+    let plcp: &[u32] = plcp;
+    let mut bytes = KeyBuf::<u8>::new(n, None)?;
     let parts: Vec<(Vec<u32>, Vec<u32>, u32)> = bytes
+        .as_mut_slice()
         .par_chunks_mut(CHUNK)
         .zip(sa.par_chunks(CHUNK))
         .enumerate()
@@ -172,7 +176,7 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
             Ok((at, val, max))
         })
         .collect::<Result<_>>()?;
-    drop(plcp);
+    drop(buf);
     let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0);
     for (a, v, m) in parts {
         at.extend(a);
@@ -180,7 +184,7 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
         max = max.max(m);
     }
     Ok(Lcp {
-        bytes: Store::Owned(bytes),
+        bytes: Store::Buf(bytes, n),
         over_at: Store::Owned(at),
         over_val: Store::Owned(val),
         max,
