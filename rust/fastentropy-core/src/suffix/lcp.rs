@@ -27,6 +27,8 @@ const BIG: u8 = 0x7f;
 const FLAG32: u32 = 1 << 31;
 /// Φ of the first suffix in the array, which has no predecessor.
 const NONE: u32 = u32::MAX;
+/// How many positions ahead the PLCP pass prefetches (enough to cover a memory latency).
+const AHEAD: usize = 16;
 
 /// The capped LCP array: bytes with an overflow table.
 pub(crate) struct Lcp {
@@ -135,16 +137,24 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
         .try_for_each(|(c, chunk)| {
             ctl.check()?;
             let mut l = 0usize;
-            for (k, slot) in chunk.iter_mut().enumerate() {
+            for k in 0..chunk.len() {
+                // Each comparison starts where the last one left off, so its first load
+                // waits on the one before: fetch where a later one starts, ahead of time.
+                if let Some(&ahead) = chunk.get(k + AHEAD) {
+                    let at = (ahead as usize).wrapping_add(l.saturating_sub(AHEAD));
+                    if ahead != NONE && at < n {
+                        text.prefetch(at);
+                    }
+                }
                 let p = c * CHUNK + k;
-                let j = *slot;
+                let j = chunk[k];
                 if j == NONE {
-                    *slot = 0;
+                    chunk[k] = 0;
                     l = 0;
                     continue;
                 }
                 let (len, stop) = common(text, p, j as usize, l);
-                *slot = len as u32 | if stop { FLAG32 } else { 0 };
+                chunk[k] = len as u32 | if stop { FLAG32 } else { 0 };
                 l = len.saturating_sub(1);
             }
             Ok(())
