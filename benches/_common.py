@@ -16,6 +16,7 @@ import json
 import os
 import platform
 import subprocess
+import sys
 from typing import Any
 
 import fastentropy as fe
@@ -171,3 +172,16 @@ def reset_peak() -> bool:
     except (OSError, KeyError):
         return False
     return True
+
+
+def check_status(checks: dict[str, list[str]]) -> int:
+    """The exit status of a bench: 1 (with what failed on stderr) when any correctness check
+    failed, so that a MISMATCH cannot pass unnoticed in CI; 0 otherwise."""
+    failed = {label: bad for label, bad in checks.items() if bad}
+    for label, bad in failed.items():
+        print(f"CHECK FAILED: {label}: {'; '.join(map(str, bad))}", file=sys.stderr)
+    if not checks:
+        print("CHECK FAILED: no correctness check ran", file=sys.stderr)
+        return 1
+    print(f"{len(checks) - len(failed)}/{len(checks)} correctness checks passed")
+    return 1 if failed else 0

@@ -332,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if docs:
         write_docs(results, docs)
-    return 0
+    bad = [] if results["ids_equal"] else ["ours and the baseline tokenizer give different ids"]
+    return common.check_status({"ids equal to the baseline's": bad})
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -215,7 +216,7 @@ def write_docs(results: dict[str, Any], path: str) -> None:
     common.write_doc(path, head, render(results))
 
 
-def main() -> None:
+def main() -> int:
     parser = common.arg_parser(__doc__ or "", "64 MB of logits per case")
     parser.add_argument("--gb", type=float, help="GB of logits per case (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="calls of ours per case")
@@ -265,7 +266,16 @@ def main() -> None:
     common.save_results(results, "xent_speed", args.out, args.quick)
     if args.docs or not args.quick:
         write_docs(results, docs)
+    # The module docstring's promise: ours and numpy agree to 1e-6 relative on the sum.
+    return common.check_status(
+        {
+            f"V={c['vocab']} {c['dtype']}: sum vs numpy within 1e-6": (
+                [f"rel diff {c['numpy_rel_diff']:.1e}"] if not c["numpy_rel_diff"] <= 1e-6 else []
+            )
+            for c in results["cases"]
+        }
+    )
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

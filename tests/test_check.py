@@ -250,7 +250,9 @@ def png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
-def test_plot_is_a_png_of_the_asked_size(tmp_path):
+def test_plot_is_a_png_of_the_asked_size(tmp_path, saved_figures):
+    from matplotlib.collections import PolyCollection
+
     log = fe.LossLog(
         step=np.arange(10, 410, 10),
         loss=two_epochs(1.5).loss,
@@ -262,6 +264,24 @@ def test_plot_is_a_png_of_the_asked_size(tmp_path):
     assert png_size(tmp_path / "v.png") == (960, 540)
     v.plot(tmp_path / "small.png", width=400, height=300, dpi=50)
     assert png_size(tmp_path / "small.png") == (400, 300)
+    # What is drawn: the curves, the floor, the epoch boundary, the stretch under the floor.
+    ax = saved_figures[0].axes[0]
+    assert ax.get_title() == "Training loss vs entropy floor: memorization"
+    lines = {line.get_label(): line for line in ax.lines}
+    np.testing.assert_array_equal(lines["training loss"].get_xdata(), log.step)
+    np.testing.assert_array_equal(lines["training loss"].get_ydata(), log.loss)
+    np.testing.assert_array_equal(lines["evaluation loss"].get_xdata(), [200, 400])
+    np.testing.assert_array_equal(lines["evaluation loss"].get_ydata(), [2.6, 2.6])
+    assert set(lines["floor 2 nats/token"].get_ydata()) == {2.0}
+    assert set(lines["epoch boundary"].get_xdata()) == {210}
+    (band,) = [p for p in ax.patches if p.get_label().startswith("floor interval")]
+    ys = band.get_patch_transform().transform(band.get_path().vertices)[:, 1]
+    assert (ys.min(), ys.max()) == pytest.approx((1.9, 2.1), abs=1e-12)
+    (under,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert under.get_label() == "under the floor"
+    xs = np.concatenate([p.vertices[:, 0] for p in under.get_paths()])
+    a, b = log.loss[19:21]  # steps 200 and 210: the loss crosses the lower end between
+    assert xs.min() == pytest.approx(200 + 10 * (a - 1.9) / (a - b)) and xs.max() == 400
 
 
 def test_plot_without_matplotlib_says_which_extra(tmp_path, monkeypatch):
@@ -296,3 +316,22 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert cli([str(tmp_path / "trainer_state.json")]) == 2  # --floor is required
     assert cli([str(tmp_path / "missing.json"), "--floor", str(tmp_path / "floor.json")]) == 1
     assert "missing.json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "kw, level, reason",
+    [({"reliable": False, "order": 4, "n_tokens": 5000}, 2.05, "under-sampled in 5,000 tokens"),
+     ({"lower": 1.6, "upper": 2.4}, 1.8, "wider than 25%")],
+)  # fmt: skip
+def test_inside_the_band_of_an_uncertain_floor_is_inconclusive(kw, level, reason):
+    # Never under the lower end, only inside the interval: with a trusted floor this is
+    # "approaching", but an uncertain floor cannot say the loss is as low as the data allow.
+    f = floor(**{"point": 2.0, "lower": 1.9, "upper": 2.1, **kw})
+    log = two_epochs(level)
+    assert (log.loss > f.lower).all() and (log.loss[20:] < f.upper).all()
+    v = fe.check(log, f)
+    assert v.status == "inconclusive"
+    assert v.first_under_lower is None and v.points_under_lower == 0
+    assert v.headline.startswith("from step 210 (epoch 1.05) the training loss goes into the ")
+    assert "too uncertain to call it memorization" in v.headline
+    assert any(reason in c for c in v.caveats)

@@ -17,6 +17,7 @@ import fastentropy._core
 import mpmath
 import numpy as np
 import pytest
+import reference as ref
 
 # ansb outside its regime warns; the tests that are about that warning catch it themselves.
 pytestmark = pytest.mark.filterwarnings("ignore:ansb is an asymptotic:RuntimeWarning")
@@ -71,8 +72,28 @@ def test_methods_table():
 def test_every_method_runs_on_a_regular_sample(method):
     est = fe.entropy(COUNTS, method, **kw_for(method))
     assert isinstance(est, fe.Estimate)
-    assert math.isfinite(est.value)
-    assert est.std is None or (math.isfinite(est.std) and est.std >= 0)
+    # The value (and std) of the independent mpmath reference, not only a finite number.
+    want = REFERENCE[method]()
+    value, std = want if isinstance(want, tuple) else (want, None)
+    assert est.value == pytest.approx(float(value), rel=1e-10), method
+    assert est.std == (None if std is None else pytest.approx(float(std), rel=1e-10)), method
+
+
+#: The reference of each method on COUNTS (with K for dirichlet): a value or (value, std).
+REFERENCE = {
+    "plugin": lambda: ref.plugin(COUNTS),
+    "miller_madow": lambda: ref.miller_madow(COUNTS),
+    "jackknife": lambda: ref.jackknife(COUNTS),
+    "grassberger": lambda: ref.grassberger(COUNTS),
+    "grassberger_lnN": lambda: ref.grassberger_lnN(COUNTS),
+    "chao_shen": lambda: ref.chao_shen(COUNTS),
+    "zhang": lambda: ref.zhang(COUNTS),
+    "shrinkage": lambda: ref.shrinkage(COUNTS),
+    "dirichlet": lambda: ref.dirichlet(COUNTS, K),
+    "nsb": lambda: ref.nsb(COUNTS),
+    "ansb": lambda: ref.ansb(COUNTS),
+    "pym": lambda: ref.pym(COUNTS),
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,15 +312,15 @@ def test_options_are_keyword_only():
 
 def dirichlet_mean_ref(counts, a, k) -> float:
     """E[H] = ψ(A+1) − Σ_i (α_i/A) ψ(α_i+1), α_i = n_i + a over K bins, A = Σ α_i (mpmath)."""
-    mpmath.mp.dps = 60
-    c = [int(x) for x in counts if x > 0]
-    a = mpmath.mpf(a)
-    k = mpmath.mpf(k)
-    n = sum(c)
-    big_a = n + k * a
-    s = sum((x + a) / big_a * mpmath.digamma(x + a + 1) for x in c)
-    s += (k - len(c)) * a / big_a * mpmath.digamma(a + 1) if a > 0 else 0
-    return float(mpmath.digamma(big_a + 1) - s)
+    with mpmath.workdps(60):
+        c = [int(x) for x in counts if x > 0]
+        a = mpmath.mpf(a)
+        k = mpmath.mpf(k)
+        n = sum(c)
+        big_a = n + k * a
+        s = sum((x + a) / big_a * mpmath.digamma(x + a + 1) for x in c)
+        s += (k - len(c)) * a / big_a * mpmath.digamma(a + 1) if a > 0 else 0
+        return float(mpmath.digamma(big_a + 1) - s)
 
 
 @pytest.mark.parametrize(
@@ -354,6 +375,10 @@ def test_bits_are_nats_over_ln2(method):
 def test_default_unit_is_nats_and_default_method_is_nsb():
     est = fe.entropy(COUNTS)
     assert est.unit == "nats" and est.method == "nsb"
+    # The value too: NSB's K -> inf posterior mean and std in nats, from the reference.
+    value, std = ref.nsb(COUNTS)
+    assert est.value == pytest.approx(float(value), rel=1e-10)
+    assert est.std == pytest.approx(float(std), rel=1e-10)
 
 
 def test_plugin_in_bits_closed_form():
@@ -615,21 +640,21 @@ def test_huge_alphabet_dirichlet_closed_form(counts):
 
 def shrinkage_ref(counts, k) -> float:
     """Hausser–Strimmer James–Stein shrinkage toward 1/K over K bins, in mpmath."""
-    mpmath.mp.dps = 60
-    c = [mpmath.mpf(int(x)) for x in counts if x > 0]
-    k = mpmath.mpf(k)
-    n = sum(c)
-    theta = [x / n for x in c]
-    t = 1 / k
-    empty = k - len(c)
-    num = 1 - sum(x * x for x in theta)
-    den = (n - 1) * (sum((t - x) ** 2 for x in theta) + empty * t * t)
-    lam = min(max(num / den, 0), 1) if n > 1 else mpmath.mpf(1)
-    q = [lam * t + (1 - lam) * x for x in theta]
-    h = -sum(x * mpmath.log(x) for x in q if x > 0)
-    if empty > 0 and lam > 0:
-        h += -empty * (lam * t) * mpmath.log(lam * t)
-    return float(h)
+    with mpmath.workdps(60):
+        c = [mpmath.mpf(int(x)) for x in counts if x > 0]
+        k = mpmath.mpf(k)
+        n = sum(c)
+        theta = [x / n for x in c]
+        t = 1 / k
+        empty = k - len(c)
+        num = 1 - sum(x * x for x in theta)
+        den = (n - 1) * (sum((t - x) ** 2 for x in theta) + empty * t * t)
+        lam = min(max(num / den, 0), 1) if n > 1 else mpmath.mpf(1)
+        q = [lam * t + (1 - lam) * x for x in theta]
+        h = -sum(x * mpmath.log(x) for x in q if x > 0)
+        if empty > 0 and lam > 0:
+            h += -empty * (lam * t) * mpmath.log(lam * t)
+        return float(h)
 
 
 @pytest.mark.parametrize("k", [None, 12, 1000, HUGE_K])
@@ -640,11 +665,24 @@ def test_shrinkage_closed_form(k):
     assert est.value == pytest.approx(shrinkage_ref(counts, kk), rel=1e-9, abs=1e-12)
 
 
-@pytest.mark.parametrize("counts", [[2, 1], [5, 3, 3, 1, 1, 1, 1], [1, 1, 1]])
+# Without a coincidence at K = 3.1e23 the library's NSB is wrong (found by this test):
+# [1, 1, 1] gives 28.014 ± 8.8e-7 nats, the reference 28.137 ± 15.0 (right at K <= 1e20).
+NO_COINCIDENCE_BUG = pytest.mark.xfail(
+    strict=True, reason="finite-K NSB with no coincidence at K > ~1e20: std collapses"
+)
+
+
+@pytest.mark.parametrize(
+    "counts", [[2, 1], [5, 3, 3, 1, 1, 1, 1], pytest.param([1, 1, 1], marks=NO_COINCIDENCE_BUG)]
+)
 def test_huge_alphabet_nsb_within_bounds(counts):
     est = fe.entropy(counts, "nsb", alphabet_size=HUGE_K)
     assert 0.0 <= est.value <= math.log(HUGE_K)
     assert est.std is not None and est.std > 0
+    # Not only inside the 54-nat window: equal to the finite-K reference.
+    value, std = ref.nsb(counts, HUGE_K)
+    assert est.value == pytest.approx(float(value), rel=1e-9)
+    assert est.std == pytest.approx(float(std), rel=1e-9)
 
 
 BIG_COUNTS = [2**40, 3, 2**33]
@@ -665,9 +703,9 @@ def test_counts_beyond_2_32(method):
     if method != "ansb":
         # N ~ 1.1e12 samples of 3 outcomes: every consistent estimator is at the plug-in
         # value (bias ~ K/N ~ 1e-12); the posterior std is ~ sqrt(Var[ln p]/N).
-        mpmath.mp.dps = 50
-        n = mpmath.mpf(sum(BIG_COUNTS))
-        ref = float(-sum(c / n * mpmath.log(c / n) for c in map(mpmath.mpf, BIG_COUNTS)))
+        with mpmath.workdps(50):
+            n = mpmath.mpf(sum(BIG_COUNTS))
+            ref = float(-sum(c / n * mpmath.log(c / n) for c in map(mpmath.mpf, BIG_COUNTS)))
         assert est.value == pytest.approx(ref, rel=1e-6, abs=1e-9)
 
 

@@ -4,7 +4,9 @@ memory-mapped files, thread counts, memory limits, progress and interruption."""
 from __future__ import annotations
 
 import _thread
+import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -455,3 +457,78 @@ def test_bad_orders():
     with pytest.raises(ValueError):
         fe.ngram_profiles(U8, [1, 0])
     assert fe.ngram_profiles(U8, [2, 2, 1]).keys() == {1, 2}
+
+
+# --- both scans of sorted keys: AVX2 lanes and the portable scalar scan ---------------------
+# Without a mask, up to four tail orders (n - 1 of each order n >= 2) close their runs in
+# AVX2 lanes when the CPU has them; five to seven (e.g. orders 1..6), and every call on a
+# CPU without AVX2 or under FASTENTROPY_PORTABLE=1, take the scalar scan.
+
+SCAN_ORDERS = [
+    [1, 2, 3],
+    [2, 3, 4, 5],
+    [1, 2, 3, 4, 5, 6],
+    [1, 2, 3, 4, 5, 6, 7],
+    list(range(1, 9)),
+]
+
+
+def _scan_corpus() -> np.ndarray:
+    """Random text, a long run of one token and a repeated pair: counts past the dense
+    tally (1016), runs open at a bucket's end, and n-grams seen once."""
+    rng = np.random.default_rng(11)
+    parts = [
+        rng.integers(0, 5, 3000),
+        np.full(1500, 2),
+        np.tile([1, 3], 900),
+        rng.integers(0, 5, 500),
+    ]
+    return np.concatenate(parts).astype(np.uint16)
+
+
+def _counter_profile(tokens, n) -> dict[int, int]:
+    return dict(Counter(ref_counter(tokens, n).values()))
+
+
+def _as_dict(p: fe.Profile) -> dict[int, int]:
+    return {int(k): int(m) for k, m in zip(p.ks, p.mks)}
+
+
+@pytest.mark.parametrize("orders", SCAN_ORDERS, ids=lambda o: f"orders{o[0]}-{o[-1]}")
+def test_profiles_of_many_orders_match_counter(orders):
+    tokens = _scan_corpus()
+    got = fe.ngram_profiles(tokens, orders)
+    assert list(got) == orders
+    for n in orders:
+        assert _as_dict(got[n]) == _counter_profile(tokens, n), f"order {n}"
+
+
+def test_portable_scan_matches_counter():
+    # A fresh interpreter: the variable is read once per process, at its first count.
+    script = textwrap.dedent(
+        """
+        import json, sys
+        import numpy as np
+        import fastentropy as fe
+        job = json.loads(sys.stdin.read())
+        tokens = np.array(job["tokens"], dtype=np.uint16)
+        out = []
+        for orders in job["orders"]:
+            profiles = fe.ngram_profiles(tokens, orders)
+            out.append({n: [p.ks.tolist(), p.mks.tolist()] for n, p in profiles.items()})
+        print(json.dumps(out))
+        """
+    )
+    tokens = _scan_corpus()
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps({"tokens": tokens.tolist(), "orders": SCAN_ORDERS}),
+        capture_output=True,
+        text=True,
+        env={**os.environ, "FASTENTROPY_PORTABLE": "1"},
+        check=True,
+    )
+    for orders, got in zip(SCAN_ORDERS, json.loads(done.stdout)):
+        for n in orders:
+            ks, mks = got[str(n)]
+            assert dict(zip(ks, mks)) == _counter_profile(tokens, n), f"orders {orders}, n={n}"

@@ -12,6 +12,7 @@ import warnings
 import fastentropy as fe
 import numpy as np
 import pytest
+import reference as ref
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -188,6 +189,23 @@ def test_bits_equal_nats_over_ln2(counts, extra):
             assert bits.std == pytest.approx(nats.std / LN2, rel=1e-13, abs=1e-300), method
 
 
+def _no_std(f):
+    return lambda counts, k: (float(f(counts)), None)
+
+
+#: The mpmath reference of every closed-form method (value, std), as f(counts, K).
+CLOSED_FORMS = {
+    "plugin": _no_std(ref.plugin),
+    "miller_madow": _no_std(ref.miller_madow),
+    "grassberger": _no_std(ref.grassberger),
+    "grassberger_lnN": _no_std(ref.grassberger_lnN),
+    "chao_shen": _no_std(ref.chao_shen),
+    "shrinkage": lambda counts, k: (float(ref.shrinkage(counts, k)), None),
+    "jackknife": lambda counts, k: tuple(map(float, ref.jackknife(counts))),
+    "ansb": lambda counts, k: tuple(map(float, ref.ansb(counts))),
+}
+
+
 @EVERY_METHOD_SETTINGS
 @given(
     counts=nonempty_counts_st,
@@ -205,6 +223,13 @@ def test_all_estimates_finite_with_nonnegative_std(counts, extra):
         if est.std is not None:
             assert math.isfinite(est.std) and est.std >= 0, method
         assert est.n == sum(counts) and est.distinct == sum(1 for c in counts if c)
+        # Not only finite: the closed forms equal the mpmath reference (the mixtures are
+        # held to it in test_reference.py; their integrals are too slow for every example).
+        # (The jackknife's reference is brute force over the N leave-one-out samples.)
+        if method in CLOSED_FORMS and (method != "jackknife" or est.n <= 2000):
+            value, std = CLOSED_FORMS[method](counts, k)
+            assert est.value == pytest.approx(value, rel=1e-9, abs=1e-12), method
+            assert est.std == (None if std is None else pytest.approx(std, rel=1e-9)), method
 
 
 @SETTINGS

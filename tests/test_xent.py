@@ -110,9 +110,11 @@ def hard_rows() -> list[tuple[list[float], int]]:
 
 
 def mp_loss(row: list[float], t: int) -> float:
-    mpmath.mp.dps = 50
-    vals = [mpmath.mpf(float(np.float32(v))) for v in row if v != -np.inf]
-    return float(mpmath.log(mpmath.fsum(mpmath.exp(v) for v in vals)) - float(np.float32(row[t])))
+    with mpmath.workdps(50):
+        vals = [mpmath.mpf(float(np.float32(v))) for v in row if v != -np.inf]
+        return float(
+            mpmath.log(mpmath.fsum(mpmath.exp(v) for v in vals)) - float(np.float32(row[t]))
+        )
 
 
 @pytest.mark.parametrize("isa", ISAS)

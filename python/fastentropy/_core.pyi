@@ -12,6 +12,7 @@ _Pairs = tuple[_U64, _U64]
 
 __all__ = [
     "METHODS",
+    "HiddenMarkovSource",
     "MarkovSource",
     "NgramCounts",
     "SuffixIndex",
@@ -20,10 +21,17 @@ __all__ = [
     "count_ngrams",
     "estimate",
     "ngram_profiles",
+    "prequential",
+    "prequential_distributions",
     "profile_add",
     "profile_from_counts",
     "profile_from_pairs",
     "profile_from_samples",
+    "rate_combine",
+    "rate_curve",
+    "rate_grassberger",
+    "rate_matches",
+    "rate_orders",
     "suffix_build",
     "suffix_header",
     "suffix_open",
@@ -73,6 +81,27 @@ def count_ngrams(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> NgramCounts: ...
+def prequential(
+    tokens: _Tokens,
+    *,
+    order: int | None = None,
+    vocab_size: int | None = None,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    per_token: npt.NDArray[np.float32] | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> tuple[int, float, _U64, npt.NDArray[np.float64], dict[str, Any]]: ...
+def prequential_distributions(
+    tokens: _Tokens,
+    positions: Sequence[int],
+    *,
+    order: int | None = None,
+    vocab_size: int | None = None,
+    separator: int | None = None,
+    memory_limit: int | None = None,
+) -> npt.NDArray[np.float64]: ...
 def ngram_profiles(
     tokens: _Tokens,
     orders: Sequence[int],
@@ -93,6 +122,55 @@ class MarkovSource:
     def stationary(self) -> npt.NDArray[np.float64]: ...
     def rows(self) -> npt.NDArray[np.float64]: ...
     def sample(self, n: int, seed: int) -> npt.NDArray[np.uint32]: ...
+
+@final
+class HiddenMarkovSource:
+    def __new__(
+        cls, states: int, vocab: int, stickiness: float, exponents: tuple[float, float], seed: int
+    ) -> HiddenMarkovSource: ...
+    @staticmethod
+    def from_matrices(
+        transitions: npt.NDArray[np.float64], emissions: npt.NDArray[np.float64]
+    ) -> HiddenMarkovSource: ...
+    def transitions(self) -> npt.NDArray[np.float64]: ...
+    def emissions(self) -> npt.NDArray[np.float64]: ...
+    def stationary(self) -> npt.NDArray[np.float64]: ...
+    def sample(
+        self,
+        n: int,
+        seed: int,
+        *,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> npt.NDArray[np.uint32]: ...
+    def log_likelihood(self, tokens: npt.NDArray[np.uint32]) -> float: ...
+    def entropy_rate(
+        self,
+        tokens: int,
+        block: int,
+        seed: int,
+        *,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> tuple[float, float, int, int]: ...
+
+# Rate estimators on plain arrays.
+_Fit = tuple[str, tuple[float, float, float, float, float, float] | None, str | None]
+_Match = tuple[float, float | None, int]
+
+def rate_curve(
+    n: npt.NDArray[np.float64], nats: npt.NDArray[np.float64]
+) -> tuple[float, float, float, list[_Fit]]: ...
+def rate_orders(
+    orders: npt.NDArray[np.float64], h: npt.NDArray[np.float64], std: npt.NDArray[np.float64]
+) -> tuple[float, float, float, float, list[_Fit]]: ...
+def rate_matches(
+    lengths: npt.NDArray[np.uint32],
+) -> tuple[float, float, float, _Match, _Match]: ...
+def rate_grassberger(lengths: npt.NDArray[np.uint32]) -> _Match: ...
+def rate_combine(
+    intervals: Sequence[tuple[float, float, float]], bound: float | None = None
+) -> tuple[float, float, float, bool, bool]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
 # "bfloat16"; isa forces an instruction set (names from xent_isas()).

@@ -8,6 +8,7 @@ sums overall and per segment (document).
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from typing import Any, Literal, NamedTuple, overload
 
@@ -15,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._profile import _as_int_array
+from ._ngram import _shown, _threads_arg
+from ._profile import _as_int_array, check_mapped
 
 __all__ = ["CrossEntropy", "SegmentLosses", "cross_entropy"]
 
@@ -38,6 +40,7 @@ def _logits(logits: Any, dtype: str | None) -> tuple[npt.NDArray[Any], str, tupl
     """``(rows, dtype name, shape of the tokens)``: a C-contiguous 2-D view (float32, or the
     uint16 bits of a 16-bit format) of ``logits``; copied only if it is strided or foreign-endian.
     """
+    check_mapped(logits, "logits")
     arr = np.asarray(logits)
     name = arr.dtype.name
     if dtype is not None and dtype not in _DTYPES:
@@ -65,6 +68,18 @@ def _logits(logits: Any, dtype: str | None) -> tuple[npt.NDArray[Any], str, tupl
     if name != "float32":
         rows = rows.view(np.uint16)
     return rows, name, lead
+
+
+def _ignore_index(value: Any) -> int | None:
+    """``ignore_index`` checked: an int in the int64 range, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"ignore_index must be an int or None, got {type(value).__name__}")
+    value = int(value)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"ignore_index must fit in 64 bits, got {_shown(value)}")
+    return int(value)
 
 
 def _ids(values: Any, name: str, lead: tuple[int, ...]) -> npt.NDArray[np.integer[Any]]:
@@ -184,6 +199,8 @@ def cross_entropy(
     factor = _unit_factor(unit)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    ignore_index = _ignore_index(ignore_index)
+    threads = _threads_arg(threads)
     rows, name, lead = _logits(logits, dtype)
     ids = _ids(targets, "targets", lead)
     if reduction == "none":
@@ -268,8 +285,8 @@ class CrossEntropy:
     ) -> None:
         self._factor = _unit_factor(unit)
         self._unit = unit
-        self._ignore_index = ignore_index
-        self._threads = threads
+        self._ignore_index = _ignore_index(ignore_index)
+        self._threads = _threads_arg(threads)
         self._sums = _core.XentSums()
         self._lock = threading.Lock()
 
@@ -346,16 +363,21 @@ class CrossEntropy:
 
     @property
     def perplexity(self) -> float:
-        """``exp`` of the mean loss in nats (unit-free)."""
-        return math.exp(self.mean / self._factor)
+        """``exp`` of the mean loss in nats (unit-free); ``inf`` beyond the float range."""
+        try:
+            return math.exp(self.mean / self._factor)
+        except OverflowError:  # a mean above ~709.78 nats
+            return math.inf
 
     def bits_per_byte(self, n_bytes: int) -> float:
         """The loss in bits per byte of text, for tokens that encode ``n_bytes`` bytes.
 
         Tokenizer-free: comparable across models with different vocabularies.
         """
-        if n_bytes <= 0:
-            raise ValueError(f"n_bytes must be positive, not {n_bytes}")
+        if isinstance(n_bytes, bool) or not isinstance(n_bytes, numbers.Real):
+            raise TypeError(f"n_bytes must be a number, not {type(n_bytes).__name__}")
+        if not (math.isfinite(n_bytes) and n_bytes > 0):
+            raise ValueError(f"n_bytes must be a positive number of bytes, not {_shown(n_bytes)}")
         with self._lock:
             total = self._sums.sum
         return total / math.log(2.0) / n_bytes

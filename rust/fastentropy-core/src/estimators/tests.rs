@@ -226,3 +226,140 @@ fn every_method_is_finite_on_huge_counts_and_alphabets() {
         assert!(e.value.is_finite() && e.value >= 0.0, "{m}: {e:?}");
     }
 }
+
+// --- Closed forms of the bias-corrected estimators -------------------------------------
+// Each value is checked twice: against the paper's formula evaluated here per outcome (not
+// per profile entry), with ψ at integers and half-integers from its exact series, and
+// against a literal computed once with mpmath at 40 digits from the same formula.
+
+const GAMMA: f64 = 0.577_215_664_901_532_9;
+
+/// ψ(n) = −γ + Σ_{k<n} 1/k for an integer n ≥ 1 (Abramowitz & Stegun 6.3.2).
+fn psi_int(n: u64) -> f64 {
+    -GAMMA + (1..n).map(|k| 1.0 / k as f64).sum::<f64>()
+}
+
+/// ψ(m + ½) = −γ − 2 ln 2 + Σ_{k=1}^{m} 2/(2k − 1) (Abramowitz & Stegun 6.3.4).
+fn psi_half(m: u64) -> f64 {
+    -GAMMA - 2.0 * std::f64::consts::LN_2 + (1..=m).map(|k| 2.0 / (2 * k - 1) as f64).sum::<f64>()
+}
+
+/// Sample with even and odd counts, singletons and a doubleton.
+const MIXED: [u64; 8] = [1, 2, 3, 4, 7, 1, 1, 2];
+
+#[test]
+fn grassberger_matches_its_closed_form() {
+    // Grassberger (2003) eq. 35: Ĥ = ψ(N) − (1/N) Σ n_i G(n_i), with
+    // G(n) = ψ(n) + ½(−1)ⁿ[ψ((n+1)/2) − ψ(n/2)]: for n = 2m the bracket is ψ(m+½) − ψ(m),
+    // for n = 2m+1 it is ψ(m+1) − ψ(m+½).
+    let g = |n: u64| {
+        let m = n / 2;
+        if n.is_multiple_of(2) {
+            psi_int(n) + 0.5 * (psi_half(m) - psi_int(m))
+        } else {
+            psi_int(n) - 0.5 * (psi_int(m + 1) - psi_half(m))
+        }
+    };
+    let n: u64 = MIXED.iter().sum();
+    let want = psi_int(n) - MIXED.iter().map(|&c| c as f64 * g(c)).sum::<f64>() / n as f64;
+    let e = run(&MIXED, Method::Grassberger, None);
+    assert!(rel_close(e.value, want, 1e-13), "{} vs {want}", e.value);
+    assert!(rel_close(e.value, 2.094_061_440_878_230_4, 1e-13));
+    // The ln N form differs by ln N − ψ(N) exactly.
+    let ln_n = run(&MIXED, Method::GrassbergerLnN, None).value;
+    assert!(rel_close(ln_n, want + (n as f64).ln() - psi_int(n), 1e-13));
+    // One outcome seen once: G(1) = −γ − ln 2, so Ĥ = ψ(1) − G(1) = ln 2.
+    assert!(rel_close(
+        run(&[1], Method::Grassberger, None).value,
+        std::f64::consts::LN_2,
+        1e-14
+    ));
+}
+
+#[test]
+fn miller_madow_matches_its_closed_form() {
+    // Miller (1955): the plug-in plus (K_obs − 1)/(2N).
+    let n: u64 = MIXED.iter().sum();
+    let want = plugin_of(&MIXED) + (MIXED.len() as f64 - 1.0) / (2.0 * n as f64);
+    let e = run(&MIXED, Method::MillerMadow, None);
+    assert!(rel_close(e.value, want, 1e-14), "{} vs {want}", e.value);
+    assert!(rel_close(e.value, 2.009_523_672_194_334, 1e-14));
+    assert!(e.std.is_none());
+}
+
+#[test]
+fn chao_shen_matches_its_closed_form() {
+    // Chao & Shen (2003): −Σ_i p̃ ln p̃ / (1 − (1 − p̃)^N), p̃ = C n_i/N, C = 1 − f₁/N, with
+    // f₁ = N − 1 when every outcome is a singleton.
+    let by_hand = |counts: &[u64]| {
+        let n: u64 = counts.iter().sum();
+        let f1 = counts.iter().filter(|&&c| c == 1).count() as u64;
+        let f1 = if f1 == n { n - 1 } else { f1 };
+        let coverage = 1.0 - f1 as f64 / n as f64;
+        counts
+            .iter()
+            .map(|&c| {
+                let p = coverage * c as f64 / n as f64;
+                -p * p.ln() / (1.0 - (1.0 - p).powi(n as i32))
+            })
+            .sum::<f64>()
+    };
+    let e = run(&MIXED, Method::ChaoShen, None);
+    assert!(rel_close(e.value, by_hand(&MIXED), 1e-13), "{}", e.value);
+    assert!(rel_close(e.value, 2.098_979_683_622_354_5, 1e-13));
+    let singletons = run(&[1; 5], Method::ChaoShen, None).value;
+    assert!(rel_close(singletons, by_hand(&[1; 5]), 1e-13));
+    assert!(rel_close(singletons, 3.486_890_381_894_244_4, 1e-13));
+}
+
+#[test]
+fn ansb_matches_its_closed_form() {
+    // Nemenman (2011) eqs. 29–30: (γ − ln 2) + 2 ln N − ψ(Δ), std √ψ₁(Δ), Δ = N − K_obs;
+    // ψ₁(n) = π²/6 − Σ_{k<n} 1/k² at an integer (Abramowitz & Stegun 6.4.2).
+    let counts = [1, 1, 1, 1, 2, 1, 1, 3, 1, 1, 1, 1];
+    let (n, delta) = (15u64, 3u64);
+    let want = GAMMA - std::f64::consts::LN_2 + 2.0 * (n as f64).ln() - psi_int(delta);
+    let trigamma_delta = std::f64::consts::PI.powi(2) / 6.0 - 1.0 - 0.25;
+    let e = run(&counts, Method::Ansb, None);
+    assert!(rel_close(e.value, want, 1e-14), "{} vs {want}", e.value);
+    assert!(rel_close(e.value, 4.377_384_551_447_54, 1e-14));
+    let std = e.std.unwrap();
+    assert!(rel_close(std, trigamma_delta.sqrt(), 1e-13), "{std}");
+    assert!(rel_close(std, 0.628_437_798_710_601_5, 1e-13));
+}
+
+#[test]
+fn shrinkage_matches_its_closed_form() {
+    // Hausser & Strimmer (2009) eqs. 5–8, over all K bins (the empty ones included).
+    let counts = [9u64, 5, 3, 3, 1, 1, 1];
+    let by_hand = |k: usize| {
+        let n: u64 = counts.iter().sum();
+        let mut theta: Vec<f64> = counts.iter().map(|&c| c as f64 / n as f64).collect();
+        theta.resize(k, 0.0);
+        let t = 1.0 / k as f64;
+        let num = 1.0 - theta.iter().map(|x| x * x).sum::<f64>();
+        let den = (n - 1) as f64 * theta.iter().map(|x| (t - x).powi(2)).sum::<f64>();
+        let lambda = (num / den).clamp(0.0, 1.0);
+        let h = theta
+            .iter()
+            .map(|x| lambda * t + (1.0 - lambda) * x)
+            .map(|q| -q * q.ln())
+            .sum::<f64>();
+        (h, lambda)
+    };
+    for (k, literal, lambda) in [
+        (12, 2.017_964_380_461_578, 0.220_374_600_274_097_76),
+        (7, 1.818_896_975_177_263_5, 0.355_303_030_303_030_3),
+    ] {
+        let (want, lam) = by_hand(k);
+        assert!(rel_close(lam, lambda, 1e-13)); // the case is not clipped
+        let alphabet = (k != counts.len()).then_some(k as f64);
+        let e = run(&counts, Method::Shrinkage, alphabet);
+        assert!(
+            rel_close(e.value, want, 1e-13),
+            "K = {k}: {} vs {want}",
+            e.value
+        );
+        assert!(rel_close(e.value, literal, 1e-13));
+    }
+}
