@@ -337,3 +337,14 @@ def test_cli_index_and_count_all(tmp_path, capsys):
         timeout=300,
     )
     assert bad.returncode == 1 and "no such file" in bad.stderr
+
+
+def test_a_slice_of_a_token_file_is_not_recorded_as_the_file(tmp_path):
+    arr = (np.arange(100_000) % 11).astype(np.uint16)
+    arr.tofile(tmp_path / "t.bin")
+    part = fe.open_tokens(tmp_path / "t.bin", dtype="uint16")[:50_000]
+    fe.SuffixIndex.build(part, path=tmp_path / "p.idx")
+    with pytest.raises(ValueError, match="built from tokens in memory"):
+        fe.SuffixIndex.open(tmp_path / "p.idx")
+    want = int(np.sum((part[:-1] == 3) & (part[1:] == 4)))
+    assert fe.SuffixIndex.open(tmp_path / "p.idx", tokens=part).count([3, 4]) == want

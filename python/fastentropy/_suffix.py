@@ -425,6 +425,15 @@ def _tokens_of(tokens: Any, separator: Any, mask: Any) -> tuple[Any, Any, Any, s
         return arr, sep, tokens.mask() if mask is None else mask, os.path.abspath(tokens.path)
     arr = _as_int_array(tokens, "tokens")
     source = getattr(tokens, "filename", None)
+    if source is not None:
+        # A slice of a memory-mapped file is a memmap of the same file name: record the file
+        # only if the tokens are (about) all of it, past a header (an .npy's).
+        try:
+            extra = os.path.getsize(source) - arr.nbytes
+        except OSError:
+            extra = -1
+        if not 0 <= extra < 1 << 16:
+            source = None
     return arr, separator, mask, os.path.abspath(source) if source else None
 
 

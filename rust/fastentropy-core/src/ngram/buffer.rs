@@ -103,6 +103,9 @@ struct Mapping {
 // SAFETY: the mapping is plain memory owned by this value alone.
 #[cfg(target_os = "linux")]
 unsafe impl Send for Mapping {}
+// SAFETY: shared access only reads (`as_slice`); writes need `&mut` (`as_mut_slice`).
+#[cfg(target_os = "linux")]
+unsafe impl Sync for Mapping {}
 
 #[cfg(target_os = "linux")]
 impl Mapping {

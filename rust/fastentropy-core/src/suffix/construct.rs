@@ -14,8 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use libsais_sys::{libsais, libsais16};
 
+use super::store::Store;
 use crate::control::Control;
 use crate::error::{Error, Result};
+use crate::ngram::buffer::KeyBuf;
 use crate::ngram::vocab::{self, IdRank, Ranks};
 use crate::tokens::Token;
 
@@ -41,7 +43,7 @@ pub(crate) fn suffix_array<T: Token>(
     limit: Option<usize>,
     ctl: &Control<'_>,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Vec<u32>> {
+) -> Result<Store<u32>> {
     let n = tokens.len();
     if n > MAX_TOKENS {
         return Err(Error::Invalid(format!(
@@ -61,28 +63,28 @@ pub(crate) fn suffix_array<T: Token>(
     )?;
     ctl.check()?;
     if n == 0 {
-        return Ok(Vec::new());
+        return Ok(Store::Owned(Vec::new()));
     }
     let threads = rayon::current_num_threads() as i32;
     let alphabet = vocab.distinct() + 1;
-    let mut sa: Vec<u32>;
+    let mut sa: KeyBuf<u32>;
     let code = match vocab.ranks {
         Ranks::Narrow(mut ranks) => {
             let ranks = ranks.as_mut_slice();
             if reversed {
                 ranks.reverse();
             }
-            sa = vec![0; n];
-            sort16(ranks, &mut sa, threads)
+            sa = KeyBuf::new(n, limit)?;
+            sort16(ranks, sa.as_mut_slice(), threads)
         }
         Ranks::Ids16(ids) if !reversed => {
-            sa = vec![0; n];
-            sort16(IdRank::ids(ids), &mut sa, threads)
+            sa = KeyBuf::new(n, limit)?;
+            sort16(IdRank::ids(ids), sa.as_mut_slice(), threads)
         }
         Ranks::Ids16(ids) => {
             let ids: Vec<u16> = IdRank::ids(ids).iter().rev().copied().collect();
-            sa = vec![0; n];
-            sort16(&ids, &mut sa, threads)
+            sa = KeyBuf::new(n, limit)?;
+            sort16(&ids, sa.as_mut_slice(), threads)
         }
         Ranks::Ids32(ids) => {
             // Only ids below 2^16 are read in place as ranks.
@@ -92,8 +94,8 @@ pub(crate) fn suffix_array<T: Token>(
             } else {
                 IdRank::ids(ids).iter().map(narrow).collect()
             };
-            sa = vec![0; n];
-            sort16(&ids, &mut sa, threads)
+            sa = KeyBuf::new(n, limit)?;
+            sort16(&ids, sa.as_mut_slice(), threads)
         }
         Ranks::Wide(mut ranks) => {
             let ranks = ranks.as_mut_slice();
@@ -101,22 +103,20 @@ pub(crate) fn suffix_array<T: Token>(
                 ranks.reverse();
             }
             let fs = extra_space(alphabet);
-            sa = vec![0; n + fs];
+            sa = KeyBuf::new(n + fs, limit)?;
             // SAFETY: ranks are below `alphabet` <= n + 1 < 2^31, so they are valid
             // non-negative i32s in the same memory; `sa` holds n + fs entries; libsais
             // restores the text before it returns.
             let code = unsafe {
                 libsais::libsais_int_omp(
                     ranks.as_mut_ptr().cast::<i32>(),
-                    sa.as_mut_ptr().cast::<i32>(),
+                    sa.as_mut_slice().as_mut_ptr().cast::<i32>(),
                     n as i32,
                     alphabet as i32,
                     fs as i32,
                     threads,
                 )
             };
-            sa.truncate(n);
-            sa.shrink_to_fit();
             code
         }
     };
@@ -126,12 +126,12 @@ pub(crate) fn suffix_array<T: Token>(
         )));
     }
     ctl.check()?;
-    Ok(sa)
+    Ok(Store::Buf(sa, n))
 }
 
 /// libsais on 16-bit symbols into `sa` (as long as `text`).
 fn sort16(text: &[u16], sa: &mut [u32], threads: i32) -> i32 {
-    debug_assert_eq!(text.len(), sa.len());
+    assert_eq!(text.len(), sa.len());
     // SAFETY: `text` and `sa` hold n entries each (n < 2^31, checked by the caller); libsais
     // writes suffix positions 0..n, valid as u32.
     unsafe {

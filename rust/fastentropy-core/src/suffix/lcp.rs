@@ -20,12 +20,15 @@ use super::text::{common, Text};
 use super::CHUNK;
 use crate::control::Control;
 use crate::error::Result;
+use crate::ngram::buffer::KeyBuf;
 
 const FLAG: u8 = 0x80;
 const BIG: u8 = 0x7f;
 const FLAG32: u32 = 1 << 31;
 /// Φ of the first suffix in the array, which has no predecessor.
 const NONE: u32 = u32::MAX;
+/// How many positions ahead the PLCP pass prefetches (enough to cover a memory latency).
+const AHEAD: usize = 16;
 
 /// The capped LCP array: bytes with an overflow table.
 pub(crate) struct Lcp {
@@ -101,10 +104,10 @@ impl Slots {
 }
 
 /// Φ: `phi[sa[i]] = sa[i - 1]`, and [`NONE`] for `sa[0]`.
-fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<Vec<u32>> {
+fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<KeyBuf<u32>> {
     let n = sa.len();
-    let mut phi = vec![0u32; n];
-    let slots = Slots(phi.as_mut_ptr());
+    let mut phi = KeyBuf::<u32>::new(n, None)?;
+    let slots = Slots(phi.as_mut_slice().as_mut_ptr());
     sa.par_chunks(CHUNK)
         .enumerate()
         .try_for_each(|(c, chunk)| {
@@ -126,29 +129,40 @@ fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<Vec<u32>> {
 /// Builds the capped LCP array of `text` and its suffix array `sa`.
 pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<Lcp> {
     let n = sa.len();
-    let mut plcp = phi(sa, ctl)?;
+    let mut buf = phi(sa, ctl)?;
+    let plcp = buf.as_mut_slice();
     // Φ becomes the PLCP in place: each slot is read once, then overwritten.
     plcp.par_chunks_mut(CHUNK)
         .enumerate()
         .try_for_each(|(c, chunk)| {
             ctl.check()?;
             let mut l = 0usize;
-            for (k, slot) in chunk.iter_mut().enumerate() {
+            for k in 0..chunk.len() {
+                // Each comparison starts where the last one left off, so its first load
+                // waits on the one before: fetch where a later one starts, ahead of time.
+                if let Some(&ahead) = chunk.get(k + AHEAD) {
+                    let at = (ahead as usize).wrapping_add(l.saturating_sub(AHEAD));
+                    if ahead != NONE && at < n {
+                        text.prefetch(at);
+                    }
+                }
                 let p = c * CHUNK + k;
-                let j = *slot;
+                let j = chunk[k];
                 if j == NONE {
-                    *slot = 0;
+                    chunk[k] = 0;
                     l = 0;
                     continue;
                 }
                 let (len, stop) = common(text, p, j as usize, l);
-                *slot = len as u32 | if stop { FLAG32 } else { 0 };
+                chunk[k] = len as u32 | if stop { FLAG32 } else { 0 };
                 l = len.saturating_sub(1);
             }
             Ok(())
         })?;
-    let mut bytes = vec![0u8; n];
+    let plcp: &[u32] = plcp;
+    let mut bytes = KeyBuf::<u8>::new(n, None)?;
     let parts: Vec<(Vec<u32>, Vec<u32>, u32)> = bytes
+        .as_mut_slice()
         .par_chunks_mut(CHUNK)
         .zip(sa.par_chunks(CHUNK))
         .enumerate()
@@ -172,7 +186,7 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
             Ok((at, val, max))
         })
         .collect::<Result<_>>()?;
-    drop(plcp);
+    drop(buf);
     let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0);
     for (a, v, m) in parts {
         at.extend(a);
@@ -180,7 +194,7 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
         max = max.max(m);
     }
     Ok(Lcp {
-        bytes: Store::Owned(bytes),
+        bytes: Store::Buf(bytes, n),
         over_at: Store::Owned(at),
         over_val: Store::Owned(val),
         max,

@@ -91,11 +91,7 @@ impl SuffixIndex {
         ctl.run(|| {
             let (sa, lcp) = sorted(tokens, separator, false, memory_limit, ctl, (0, 4))?;
             ctl.report(4 * n as u64, 4 * n as u64);
-            Ok(Self {
-                sa: Store::Owned(sa),
-                lcp,
-                separator,
-            })
+            Ok(Self { sa, lcp, separator })
         })
     }
 
@@ -275,7 +271,7 @@ impl SuffixIndex {
                     let run = |m: usize, leaves: &Leaves<'_>| {
                         let base = done.fetch_add(2 * n as u64, Ordering::Relaxed);
                         let m = m.min(n);
-                        scan::classes(&rev, &rsa, &rlcp, leaves, m, ctl, (base, total))
+                        scan::classes(&rev, rsa.as_slice(), &rlcp, leaves, m, ctl, (base, total))
                     };
                     let plain = Leaves {
                         weight: Some(&weight),
@@ -309,8 +305,9 @@ impl SuffixIndex {
     /// separator.
     ///
     /// # Errors
-    /// Cancellation.
+    /// A bad thread count (the pass itself is sequential), or cancellation.
     pub fn match_lengths(&self, kind: MatchKind, ctl: &Control<'_>) -> Result<Vec<u32>> {
+        ctl.thread_count()?;
         matches::match_lengths(self.sa.as_slice(), &self.lcp, kind, ctl)
     }
 
@@ -374,7 +371,7 @@ fn sorted<T: Token>(
     limit: Option<usize>,
     ctl: &Control<'_>,
     progress: (u64, u64),
-) -> Result<(Vec<u32>, Lcp)> {
+) -> Result<(Store<u32>, Lcp)> {
     let n = tokens.len() as u64;
     let (first, total) = (progress.0 * n, progress.1 * n);
     let remapped = construct::Remapped(std::sync::atomic::AtomicU64::new(0));
@@ -383,9 +380,9 @@ fn sorted<T: Token>(
     ctl.report(first + 2 * n, total);
     let fwd = Forward { tokens, separator };
     let lcp = if reversed {
-        lcp::build(&Reversed(fwd), &sa, ctl)?
+        lcp::build(&Reversed(fwd), sa.as_slice(), ctl)?
     } else {
-        lcp::build(&fwd, &sa, ctl)?
+        lcp::build(&fwd, sa.as_slice(), ctl)?
     };
     ctl.report(first + 4 * n, total);
     Ok((sa, lcp))

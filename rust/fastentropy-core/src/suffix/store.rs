@@ -4,19 +4,25 @@ use std::sync::Arc;
 
 use memmap2::Mmap;
 
+use crate::ngram::buffer::{KeyBuf, Zeroed};
+
 /// Plain integers that any bytes of the right length and alignment are a valid slice of.
 ///
 /// # Safety
 /// Every bit pattern must be a valid value, with no padding.
-pub(crate) unsafe trait Plain: Copy + Send + Sync + 'static {}
+pub(crate) unsafe trait Plain: Zeroed + Send + Sync + 'static {}
 // SAFETY: integers.
 unsafe impl Plain for u8 {}
 // SAFETY: integers.
 unsafe impl Plain for u32 {}
 
-/// Owned values, or `len` values at byte `offset` of a shared mapping.
+/// Owned values (in a vector, or the first `len` of a buffer mapped from the kernel and
+/// advised onto huge pages: the suffix sort and the LCP passes access them at random, and
+/// 4 KiB pages cost a TLB miss nearly every access), or `len` values at byte `offset` of a
+/// shared mapping of the index file.
 pub(crate) enum Store<T: Plain> {
     Owned(Vec<T>),
+    Buf(KeyBuf<T>, usize),
     Mapped {
         map: Arc<Mmap>,
         offset: usize,
@@ -28,6 +34,7 @@ impl<T: Plain> Store<T> {
     pub fn as_slice(&self) -> &[T] {
         match self {
             Store::Owned(v) => v,
+            Store::Buf(b, len) => &b.as_slice()[..*len],
             Store::Mapped { map, offset, len } => {
                 let bytes = &map[*offset..*offset + len * size_of::<T>()];
                 assert_eq!(bytes.as_ptr().align_offset(align_of::<T>()), 0);
@@ -43,6 +50,7 @@ impl<T: Plain> Store<T> {
     pub fn owned_bytes(&self) -> usize {
         match self {
             Store::Owned(v) => v.len() * size_of::<T>(),
+            Store::Buf(_, len) => len * size_of::<T>(),
             Store::Mapped { .. } => 0,
         }
     }

@@ -10,6 +10,20 @@ pub(crate) trait Text: Sync {
     fn len(&self) -> usize;
     /// The id at `i`, `None` for a separator.
     fn get(&self, i: usize) -> Option<u64>;
+    /// Asks the CPU to bring token `i` (< len) into cache: a hint, no effect on results.
+    fn prefetch(&self, i: usize);
+}
+
+#[inline(always)]
+fn prefetch_at<T>(slot: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch of a valid reference's address; it reads nothing observable.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>((slot as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
 }
 
 /// The tokens as given.
@@ -30,6 +44,11 @@ impl<T: Token> Text for Forward<'_, T> {
         let id = self.tokens[i].id().unwrap_or(0);
         (Some(id) != self.separator).then_some(id)
     }
+
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        prefetch_at(&self.tokens[i]);
+    }
 }
 
 /// The tokens read from the last to the first: an n-gram ending at `e` is the suffix at
@@ -46,6 +65,11 @@ impl<T: Token> Text for Reversed<'_, T> {
     #[inline]
     fn get(&self, i: usize) -> Option<u64> {
         self.0.get(self.0.len() - 1 - i)
+    }
+
+    #[inline]
+    fn prefetch(&self, i: usize) {
+        self.0.prefetch(self.0.len() - 1 - i);
     }
 }
 
