@@ -471,3 +471,25 @@ def test_cli_into_a_closed_pipe_is_quiet(tmp_path):
     err = proc.stderr.read().decode()
     assert proc.wait() == 0, err
     assert "Broken pipe" not in err and "BrokenPipeError" not in err and err == ""
+
+
+# --- valid samples the Bayesian estimators refused ----------------------------------------
+
+
+def test_nsb_with_an_alphabet_at_counts_near_2_pow_62():
+    # Refused before ("the posterior weight vanished everywhere"); [2**60] and [2**63] worked.
+    for counts in ([2**62], [2**62, 1]):
+        est = fe.entropy(counts, "nsb", alphabet_size=4)
+        assert 0.0 <= est.value < 1e-15 and est.std is not None and math.isfinite(est.std)
+    two = fe.entropy([2**62, 2**62], "nsb", alphabet_size=4)
+    assert abs(two.value - math.log(2)) < 1e-12
+
+
+def test_floor_report_and_json_agree_on_why_a_method_failed():
+    floor = fe.estimate_floor(
+        np.arange(200, dtype=np.uint16), orders=[1], methods=["plugin", "pym"]
+    )
+    reason = floor.orders[0].failed["pym"]
+    assert "coincidence" in reason
+    assert reason in str(floor).replace("\n  ", " ")
+    assert json.loads(floor.to_json())["orders"][0]["failed"]["pym"] == reason

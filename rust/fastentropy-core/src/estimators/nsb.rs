@@ -20,7 +20,7 @@ use super::pitman_yor::Conditional;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::quadrature::{mixture, Mixture, Node, Search};
-use crate::special::{ln_gamma_ratio, trigamma, z_trigamma_m1};
+use crate::special::{ln_gamma_ratio_reduced, trigamma, z_trigamma_m1};
 
 /// Returns (posterior mean, posterior std).
 pub(crate) fn nsb(p: &Profile, alphabet: Option<f64>) -> Result<(f64, f64)> {
@@ -31,16 +31,17 @@ pub(crate) fn nsb(p: &Profile, alphabet: Option<f64>) -> Result<(f64, f64)> {
 }
 
 /// Where the mode in ln κ (κ = Kβ) is sought first (the scan extends itself if needed),
-/// and the rounding error of log-evidences of N observations: their log-gamma terms add
-/// up to about N ln N in magnitude.
-pub(crate) fn kappa_search(n: f64, shift: f64) -> Search {
+/// and the rounding error of log-evidences of N observations in `distinct` outcomes: with
+/// the constant lnΓ(count) terms taken out (`ln_gamma_ratio_reduced`) each outcome's term is
+/// about ln N in size near the mode, not its count times ln N.
+pub(crate) fn kappa_search(n: f64, distinct: f64, shift: f64) -> Search {
     Search {
         lo: -20.0 - shift,
         hi: 2.0 * (n + 1.0).ln() + 20.0 - shift,
         step: 2.0,
         domain: (-700.0, 700.0 - shift.max(0.0)),
         start: None,
-        noise: 16.0 * f64::EPSILON * n * (n + 2.0).ln(),
+        noise: 64.0 * f64::EPSILON * (distinct + 1.0) * ((n + 2.0).ln() + 1.0),
     }
 }
 
@@ -61,9 +62,11 @@ fn finite(p: &Profile, k: f64) -> Result<(f64, f64)> {
     let n = p.n() as f64;
     let node = |x: f64, need: bool| {
         let beta = x.exp();
-        let ln_ev = -ln_gamma_ratio(k * beta, n)
+        // Up to a constant: the reduced ratios drop lnΓ(count) terms of size N ln N whose
+        // rounding would swamp the variation in β when counts are huge.
+        let ln_ev = -ln_gamma_ratio_reduced(k * beta, n)
             + p.pairs_f64()
-                .map(|(c, m)| m * ln_gamma_ratio(beta, c))
+                .map(|(c, m)| m * ln_gamma_ratio_reduced(beta, c))
                 .sum::<f64>();
         let ln_w = x + xi_slope(beta, k).ln() + ln_ev;
         if !need {
@@ -83,7 +86,7 @@ fn finite(p: &Profile, k: f64) -> Result<(f64, f64)> {
         node,
         Search {
             start,
-            ..kappa_search(n, k.ln())
+            ..kappa_search(n, p.distinct() as f64, k.ln())
         },
     )?;
     Ok((m.mean, super::std_of(m.var)))
@@ -115,5 +118,5 @@ fn dirichlet_process(p: &Profile) -> Result<Mixture> {
         let (mean, var) = dp.moments(kappa);
         Node { ln_w, mean, var }
     };
-    mixture(node, kappa_search(p.n() as f64, 0.0))
+    mixture(node, kappa_search(p.n() as f64, p.distinct() as f64, 0.0))
 }

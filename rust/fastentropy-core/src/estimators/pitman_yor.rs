@@ -21,7 +21,8 @@
 
 use crate::profile::Profile;
 use crate::special::{
-    digamma, ln_gamma, ln_gamma_ratio, ln_gamma_ratio_excess, z_trigamma_m1, ASYMPTOTIC_FROM,
+    digamma, ln_gamma, ln_gamma_ratio, ln_gamma_ratio_excess, ln_gamma_ratio_reduced,
+    z_trigamma_m1, ASYMPTOTIC_FROM,
 };
 
 /// The PY(d, ·) posterior of one sample at a fixed discount d, ready to evaluate at any α.
@@ -57,7 +58,15 @@ impl Conditional {
                 let a = (k - 1.0) + one_minus_d;
                 phi_sum += m * a * z_trigamma_m1(a + 1.0);
                 if k > 1.0 {
-                    ln_gamma_sum += m * ln_gamma(a);
+                    // lnΓ(k − d) less the constant lnΓ(k) where k is large: −ln Γ(a + d)/Γ(a),
+                    // of size d ln k rather than k ln k (0 at d = 0), so that the evidence's
+                    // variation in d is not lost to rounding at huge counts. Chosen by k
+                    // alone (a ≥ SHIFT follows): the constant dropped must not depend on d.
+                    ln_gamma_sum += if k >= ASYMPTOTIC_FROM + 1.0 {
+                        -m * ln_gamma_ratio(a, d)
+                    } else {
+                        m * ln_gamma(a)
+                    };
                     repeated += m;
                 }
                 (m * a, digamma(a + 1.0))
@@ -101,7 +110,8 @@ impl Conditional {
                 j * self.d.ln() + ln_gamma_ratio(x, j)
             }
         };
-        rising - ln_gamma_ratio(1.0 + alpha, self.n - 1.0) + self.ln_ev_observed
+        // Reduced: without lnΓ(N − 1), a constant of size N ln N.
+        rising - ln_gamma_ratio_reduced(1.0 + alpha, self.n - 1.0) + self.ln_ev_observed
     }
 
     /// (E[H | d, α, n], Var[H | d, α, n]).

@@ -42,7 +42,7 @@ pub(crate) fn pym(p: &Profile) -> Result<(f64, f64)> {
             remedy: "use a method that does not need coincidences (e.g. chao_shen), or nsb with alphabet_size",
         });
     }
-    let inner_search = kappa_search(p.n() as f64, 0.0);
+    let inner_search = kappa_search(p.n() as f64, p.distinct() as f64, 0.0);
     // Neighbouring outer nodes have nearby inner modes: each inner integral starts its
     // search where the last one found its mode.
     let last_mode = std::cell::Cell::new(None);

@@ -362,4 +362,24 @@ fn shrinkage_matches_its_closed_form() {
         );
         assert!(rel_close(e.value, literal, 1e-13));
     }
+#[test]
+fn nsb_finite_alphabet_at_counts_near_2_pow_63() {
+    // Once refused ("the posterior weight vanished everywhere"): the log-evidence's
+    // lnΓ(N) terms (~2e20) left rounding noise of ~1e4 in it. One outcome seen 2^62 times
+    // out of K = 4: E[H] ≈ 3β(ln N + 1 + γ)/N ≈ 2e-19 at the posterior's β ~ 1/(3 ln N).
+    for ks in [vec![1u64 << 60], vec![1u64 << 62], vec![1u64 << 63]] {
+        let (h, sd) = super::nsb::nsb(&profile(&ks), Some(4.0)).unwrap();
+        assert!(
+            (0.0..1e-16).contains(&h) && sd.is_finite(),
+            "{ks:?}: {h} ± {sd}"
+        );
+    }
+    let (h, _) = super::nsb::nsb(&profile(&[1u64 << 62, 1]), Some(4.0)).unwrap();
+    assert!(h.is_finite() && (0.0..1e-15).contains(&h), "{h}");
+    // Two outcomes seen 2^62 times each: ln 2 to the precision of the counts.
+    let (h, sd) = super::nsb::nsb(&profile(&[1u64 << 62, 1u64 << 62]), Some(4.0)).unwrap();
+    assert!(
+        (h - std::f64::consts::LN_2).abs() < 1e-12 && sd < 1e-8,
+        "{h} ± {sd}"
+    );
 }
