@@ -362,6 +362,8 @@ fn shrinkage_matches_its_closed_form() {
         );
         assert!(rel_close(e.value, literal, 1e-13));
     }
+}
+
 #[test]
 fn nsb_finite_alphabet_at_counts_near_2_pow_63() {
     // Once refused ("the posterior weight vanished everywhere"): the log-evidence's
