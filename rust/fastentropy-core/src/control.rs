@@ -73,12 +73,17 @@ impl Control<'_> {
         }
     }
 
-    /// Runs `work` in a thread pool of [`Self::thread_count`] workers, so that rayon's
-    /// parallel iterators inside it use exactly that many threads.
+    /// Runs `work` so that rayon's parallel iterators inside it use exactly the threads asked
+    /// for: in a pool of its own for `Some(threads)`, in the current pool (rayon's global
+    /// one, all cores, from outside any pool) for `None`, which spares a short call the cost
+    /// of starting threads.
     ///
     /// # Errors
     /// A bad thread count, a pool that cannot start, or whatever `work` returns.
     pub fn run<R: Send>(&self, work: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+        if self.threads.is_none() {
+            return work();
+        }
         let threads = self.thread_count()?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

@@ -1,15 +1,16 @@
 //! Cross-entropy: numpy logits (f32, or 16-bit patterns) and targets in, per-token losses or
-//! exact sums out. The core runs with the GIL released; between slabs of ~64 MB it
-//! re-attaches on the calling thread to check for signals, so Ctrl-C stops a long call.
+//! exact sums out, through [`detached`] (GIL released, Ctrl-C polled from the calling
+//! thread; the core stops between slabs of ~64 MB).
 
-use fastentropy_core::xent::{self, Check, Logits, Options, Sums, Total};
-use fastentropy_core::{Error, Result as CoreResult};
+use fastentropy_core::xent::{self, Logits, Options, Sums, Total};
+use fastentropy_core::Error;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::array::{with_slice, IntArray};
 use crate::error::CoreError;
+use crate::run::detached;
 
 /// Logits as numpy hands them over: `float32`, or the bits of a 16-bit format.
 #[derive(FromPyObject)]
@@ -46,33 +47,7 @@ pub enum FloatArray<'py> {
     F64(PyReadonlyArray1<'py, f64>),
 }
 
-/// Runs `work` with the GIL released; `work` gets a check that re-attaches and polls signals.
-/// A raised exception (Ctrl-C) stops the work and is returned instead of its result.
-fn detached<T: Send>(
-    py: Python<'_>,
-    work: impl FnOnce(Check<'_>) -> CoreResult<T> + Send,
-) -> PyResult<T> {
-    let mut raised: Option<PyErr> = None;
-    let result = py.detach(|| {
-        let mut check = || {
-            Python::attach(|py| py.check_signals()).map_err(|e| {
-                raised = Some(e);
-                Error::Cancelled
-            })
-        };
-        work(&mut check)
-    });
-    match raised {
-        Some(e) => Err(e),
-        None => result.map_err(|e| CoreError(e).into()),
-    }
-}
-
-fn options(
-    ignore_index: Option<i64>,
-    threads: Option<usize>,
-    isa: Option<&str>,
-) -> PyResult<Options> {
+fn options(ignore_index: Option<i64>, isa: Option<&str>) -> PyResult<Options> {
     let isa = match isa {
         None => None,
         Some(name) => Some(
@@ -84,11 +59,7 @@ fn options(
                 })?,
         ),
     };
-    Ok(Options {
-        ignore_index,
-        threads,
-        isa,
-    })
+    Ok(Options { ignore_index, isa })
 }
 
 /// Per-token losses in nats (0 at ignored positions).
@@ -103,11 +74,11 @@ pub fn xent_tokens<'py>(
     threads: Option<usize>,
     isa: Option<&str>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let opts = options(ignore_index, threads, isa)?;
+    let opts = options(ignore_index, isa)?;
     let (view, rows, vocab) = logits.view(dtype)?;
-    let out = with_slice!(targets, |t| detached(py, |check| {
+    let out = with_slice!(targets, |t| detached(py, threads, None, |ctl| {
         let mut out = vec![0f64; rows];
-        xent::token_nll(view, vocab, t, &opts, &mut out, check).map(|()| out)
+        xent::token_nll(view, vocab, t, &opts, &mut out, ctl).map(|()| out)
     }))?;
     Ok(out.into_pyarray(py))
 }
@@ -155,11 +126,11 @@ impl XentSums {
         threads: Option<usize>,
         isa: Option<&str>,
     ) -> PyResult<Self> {
-        let opts = options(ignore_index, threads, isa)?;
+        let opts = options(ignore_index, isa)?;
         let (view, _, vocab) = logits.view(dtype)?;
         let seg = segments.as_ref().map(|s| s.as_slice()).transpose()?;
-        let sums = with_slice!(targets, |t| detached(py, |check| {
-            xent::nll_sums(view, vocab, t, seg, &opts, check)
+        let sums = with_slice!(targets, |t| detached(py, threads, None, |ctl| {
+            xent::nll_sums(view, vocab, t, seg, &opts, ctl)
         }))?;
         Ok(Self(sums))
     }
@@ -176,11 +147,11 @@ impl XentSums {
         let sums = match &logprobs {
             FloatArray::F32(a) => {
                 let s = a.as_slice()?;
-                detached(py, |check| xent::logprob_sums(s, seg, check))
+                detached(py, None, None, |ctl| xent::logprob_sums(s, seg, ctl))
             }
             FloatArray::F64(a) => {
                 let s = a.as_slice()?;
-                detached(py, |check| xent::logprob_sums(s, seg, check))
+                detached(py, None, None, |ctl| xent::logprob_sums(s, seg, ctl))
             }
         }?;
         Ok(Self(sums))
@@ -278,9 +249,7 @@ pub fn xent_exp<'py>(
     x: PyReadonlyArray1<'py, f32>,
     isa: Option<&str>,
 ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-    let isa = options(None, None, isa)?
-        .isa
-        .unwrap_or_else(xent::Isa::best);
+    let isa = options(None, isa)?.isa.unwrap_or_else(xent::Isa::best);
     if !xent::Isa::supported().contains(&isa) {
         return Err(CoreError(Error::Invalid(format!("{} is not available", isa.name()))).into());
     }

@@ -8,7 +8,8 @@
 //!   `f64` (the vector kernel takes the rows beyond the table's range);
 //! * `lanes.rs`, `avx2.rs`, `avx512.rs`: the vector operations per instruction set, chosen at
 //!   run time in `dispatch.rs`;
-//! * `driver.rs`: input checks and the parallel loop over rows;
+//! * `driver.rs`: input checks and the parallel loop over rows, in slabs between which the
+//!   caller's [`crate::Control`] may cancel;
 //! * `sums.rs`: the exact fixed-point sums that make results independent of threads and
 //!   chunking.
 //!
@@ -34,5 +35,5 @@ mod table;
 mod tests;
 
 pub use dispatch::{exp_f32, Isa};
-pub use driver::{logprob_sums, nll_sums, token_nll, Check, Logits, Options, Target};
+pub use driver::{logprob_sums, nll_sums, token_nll, Logits, Options, Target};
 pub use sums::{Sums, Total};
