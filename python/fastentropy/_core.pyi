@@ -82,12 +82,20 @@ def ngram_profiles(
 @final
 class MarkovSource:
     def __new__(
-        cls, vocab: int, order: int, exponents: tuple[float, float], seed: int
+        cls,
+        vocab: int,
+        order: int,
+        exponents: tuple[float, float],
+        seed: int,
+        *,
+        progress: _Progress | None = None,
     ) -> MarkovSource: ...
     def entropy_rate(self) -> float: ...
     def stationary(self) -> npt.NDArray[np.float64]: ...
     def rows(self) -> npt.NDArray[np.float64]: ...
-    def sample(self, n: int, seed: int) -> npt.NDArray[np.uint32]: ...
+    def sample(
+        self, n: int, seed: int, *, progress: _Progress | None = None
+    ) -> npt.NDArray[np.uint32]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
 # "bfloat16"; isa forces an instruction set (names from xent_isas()).
