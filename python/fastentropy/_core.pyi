@@ -10,6 +10,7 @@ _U64 = npt.NDArray[np.uint64]
 _Pairs = tuple[_U64, _U64]
 
 __all__ = [
+    "MAX_THREADS",
     "METHODS",
     "MarkovSource",
     "NgramCounts",
@@ -28,6 +29,7 @@ __all__ = [
 ]
 
 __version__: str
+MAX_THREADS: int
 METHODS: tuple[str, ...]
 
 def profile_from_counts(counts: npt.NDArray[np.integer[Any]]) -> _Pairs: ...
@@ -111,6 +113,7 @@ def xent_tokens(
     ignore_index: int | None = None,
     threads: int | None = None,
     isa: str | None = None,
+    progress: _Progress | None = None,
 ) -> _F64: ...
 def xent_exp(x: npt.NDArray[np.float32], *, isa: str | None = None) -> npt.NDArray[np.float32]: ...
 def xent_isas() -> list[str]: ...
@@ -128,6 +131,7 @@ class XentSums:
         ignore_index: int | None = None,
         threads: int | None = None,
         isa: str | None = None,
+        progress: _Progress | None = None,
     ) -> XentSums: ...
     @staticmethod
     def from_logprobs(

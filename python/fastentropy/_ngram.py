@@ -271,11 +271,13 @@ def ngram_profiles(
 # --- validation -------------------------------------------------------------------------
 
 
-def _int_arg(value: Any, name: str, minimum: int) -> int:
+def _int_arg(value: Any, name: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if maximum is not None and int(value) > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {value}")
     return int(value)
 
 
@@ -306,7 +308,7 @@ def _options(
             )
         mask = np.ascontiguousarray(m)
     if threads is not None:
-        threads = _int_arg(threads, "threads", minimum=1)
+        threads = _int_arg(threads, "threads", minimum=1, maximum=_core.MAX_THREADS)
     limit = _default_memory_limit() if memory_limit is None else parse_size(memory_limit)
     return {"separator": separator, "mask": mask, "memory_limit": limit, "threads": threads}
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._core import __version__
+from ._core import MAX_THREADS, __version__
 from ._encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
 from ._ngram import Progress, _int_arg, _ProgressLine, _si
 from ._sources import Block, Corpus, Inputs, PathLike
@@ -342,7 +342,7 @@ def tokenize(
         raise TypeError(f"eot_token must be a str, got {type(eot_token).__name__}")
     batch_bytes = _int_arg(batch_bytes, "batch_bytes", minimum=1)
     if threads is not None:
-        threads = _int_arg(threads, "threads", minimum=1)
+        threads = _int_arg(threads, "threads", minimum=1, maximum=MAX_THREADS)
     if not (progress is None or isinstance(progress, bool) or callable(progress)):
         raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
     corpus = Corpus(

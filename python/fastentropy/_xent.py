@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._ngram import Progress, _int_arg, _progress
 from ._profile import _as_int_array
 
 __all__ = ["CrossEntropy", "SegmentLosses", "cross_entropy"]
@@ -94,6 +95,7 @@ def cross_entropy(
     unit: Unit = ...,
     dtype: str | None = ...,
     threads: int | None = ...,
+    progress: Progress = ...,
 ) -> float: ...
 @overload
 def cross_entropy(
@@ -105,6 +107,7 @@ def cross_entropy(
     unit: Unit = ...,
     dtype: str | None = ...,
     threads: int | None = ...,
+    progress: Progress = ...,
 ) -> FloatArray: ...
 def cross_entropy(
     logits: Any,
@@ -115,6 +118,7 @@ def cross_entropy(
     unit: Unit = "nats",
     dtype: str | None = None,
     threads: int | None = None,
+    progress: Progress = False,
 ) -> float | FloatArray:
     """Cross-entropy of logits against target ids: per token, summed, or averaged.
 
@@ -138,6 +142,9 @@ def cross_entropy(
         Only needed for bfloat16 given as ``uint16`` bits.
     threads : int or None
         Worker threads; ``None`` uses all cores. The result does not depend on it.
+    progress : bool or callable, default False
+        ``True`` draws a progress line on stderr; a callable is called with ``(done,
+        total)`` tokens, ``done`` increasing and ending at ``total``.
 
     Returns
     -------
@@ -153,6 +160,8 @@ def cross_entropy(
         (other than ``ignore_index``), NaN or +inf in a row whose target is counted, a target
         logit of -inf (probability 0), or every token ignored with ``reduction="mean"``.
         Messages name the first bad position.
+    KeyboardInterrupt
+        Ctrl-C during the call (it stops within about a second).
 
     Notes
     -----
@@ -182,16 +191,20 @@ def cross_entropy(
     4.815943
     """
     factor = _unit_factor(unit)
+    threads = _threads(threads)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
     rows, name, lead = _logits(logits, dtype)
     ids = _ids(targets, "targets", lead)
-    if reduction == "none":
-        out = _core.xent_tokens(rows, ids, dtype=name, ignore_index=ignore_index, threads=threads)
-        return (out * factor if factor != 1.0 else out).reshape(lead)
-    sums = _core.XentSums.from_logits(
-        rows, ids, dtype=name, ignore_index=ignore_index, threads=threads
-    )
+    with _progress(progress, "cross-entropy") as callback:
+        if reduction == "none":
+            out = _core.xent_tokens(
+                rows, ids, dtype=name, ignore_index=ignore_index, threads=threads, progress=callback
+            )
+            return (out * factor if factor != 1.0 else out).reshape(lead)
+        sums = _core.XentSums.from_logits(
+            rows, ids, dtype=name, ignore_index=ignore_index, threads=threads, progress=callback
+        )
     if reduction == "sum":
         return sums.sum * factor
     if sums.count == 0:
@@ -269,28 +282,37 @@ class CrossEntropy:
         self._factor = _unit_factor(unit)
         self._unit = unit
         self._ignore_index = ignore_index
-        self._threads = threads
+        self._threads = _threads(threads)
         self._sums = _core.XentSums()
         self._lock = threading.Lock()
 
     def update(
-        self, logits: Any, targets: Any, segments: Any = None, *, dtype: str | None = None
+        self,
+        logits: Any,
+        targets: Any,
+        segments: Any = None,
+        *,
+        dtype: str | None = None,
+        progress: Progress = False,
     ) -> None:
         """Adds the losses of ``logits`` against ``targets``.
 
-        ``logits``, ``targets`` and ``dtype`` are as in :func:`cross_entropy`; ``segments``,
-        if given, is an integer id per token (e.g. the document it belongs to), shaped like
-        ``targets``. On an error nothing is added.
+        ``logits``, ``targets``, ``dtype`` and ``progress`` are as in :func:`cross_entropy`;
+        ``segments``, if given, is an integer id per token (e.g. the document it belongs to),
+        shaped like ``targets``. On an error (or Ctrl-C) nothing is added.
         """
         rows, name, lead = _logits(logits, dtype)
-        part = _core.XentSums.from_logits(
-            rows,
-            _ids(targets, "targets", lead),
-            dtype=name,
-            segments=_segments(segments, lead),
-            ignore_index=self._ignore_index,
-            threads=self._threads,
-        )
+        ids, seg = _ids(targets, "targets", lead), _segments(segments, lead)
+        with _progress(progress, "cross-entropy") as callback:
+            part = _core.XentSums.from_logits(
+                rows,
+                ids,
+                dtype=name,
+                segments=seg,
+                ignore_index=self._ignore_index,
+                threads=self._threads,
+                progress=callback,
+            )
         self._add(part)
 
     def update_logprobs(self, logprobs: Any, segments: Any = None) -> None:
@@ -388,3 +410,9 @@ class CrossEntropy:
         with self._lock:
             count, total = self._sums.count, self._sums.sum * self._factor
         return f"CrossEntropy(count={count}, sum={total!r}, unit={self._unit!r})"
+
+
+def _threads(threads: Any) -> int | None:
+    if threads is None:
+        return None
+    return _int_arg(threads, "threads", minimum=1, maximum=_core.MAX_THREADS)

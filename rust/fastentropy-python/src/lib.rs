@@ -40,6 +40,7 @@ mod _core {
             .collect();
         m.add("METHODS", pyo3::types::PyTuple::new(m.py(), names)?)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        m.add("MAX_THREADS", fastentropy_core::control::MAX_THREADS)?;
         Ok(())
     }
 }

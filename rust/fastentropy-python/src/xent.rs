@@ -62,9 +62,10 @@ fn options(ignore_index: Option<i64>, isa: Option<&str>) -> PyResult<Options> {
     Ok(Options { ignore_index, isa })
 }
 
-/// Per-token losses in nats (0 at ignored positions).
+/// Per-token losses in nats (0 at ignored positions); `progress` hears rows done.
 #[pyfunction]
-#[pyo3(signature = (logits, targets, *, dtype, ignore_index=None, threads=None, isa=None))]
+#[pyo3(signature = (logits, targets, *, dtype, ignore_index=None, threads=None, isa=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn xent_tokens<'py>(
     py: Python<'py>,
     logits: LogitsArray<'py>,
@@ -73,13 +74,19 @@ pub fn xent_tokens<'py>(
     ignore_index: Option<i64>,
     threads: Option<usize>,
     isa: Option<&str>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let opts = options(ignore_index, isa)?;
     let (view, rows, vocab) = logits.view(dtype)?;
-    let out = with_slice!(targets, |t| detached(py, threads, None, |ctl| {
-        let mut out = vec![0f64; rows];
-        xent::token_nll(view, vocab, t, &opts, &mut out, ctl).map(|()| out)
-    }))?;
+    let out = with_slice!(targets, |t| detached(
+        py,
+        threads,
+        progress.as_ref(),
+        |ctl| {
+            let mut out = vec![0f64; rows];
+            xent::token_nll(view, vocab, t, &opts, &mut out, ctl).map(|()| out)
+        }
+    ))?;
     Ok(out.into_pyarray(py))
 }
 
@@ -112,9 +119,9 @@ impl XentSums {
         Self::default()
     }
 
-    /// Sums of the losses of logits rows against targets.
+    /// Sums of the losses of logits rows against targets; `progress` hears rows done.
     #[staticmethod]
-    #[pyo3(signature = (logits, targets, *, dtype, segments=None, ignore_index=None, threads=None, isa=None))]
+    #[pyo3(signature = (logits, targets, *, dtype, segments=None, ignore_index=None, threads=None, isa=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_logits<'py>(
         py: Python<'py>,
@@ -125,13 +132,17 @@ impl XentSums {
         ignore_index: Option<i64>,
         threads: Option<usize>,
         isa: Option<&str>,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
         let opts = options(ignore_index, isa)?;
         let (view, _, vocab) = logits.view(dtype)?;
         let seg = segments.as_ref().map(|s| s.as_slice()).transpose()?;
-        let sums = with_slice!(targets, |t| detached(py, threads, None, |ctl| {
-            xent::nll_sums(view, vocab, t, seg, &opts, ctl)
-        }))?;
+        let sums = with_slice!(targets, |t| detached(
+            py,
+            threads,
+            progress.as_ref(),
+            |ctl| { xent::nll_sums(view, vocab, t, seg, &opts, ctl) }
+        ))?;
         Ok(Self(sums))
     }
 
