@@ -4,9 +4,11 @@
 //! chunks small enough that one takes well under a second, calls [`Control::check`] between
 //! chunks (returning [`Error::Cancelled`] as soon as the caller's flag is set), reports
 //! `(done, total)` through [`Control::report`] in increasing order, and runs its parallel
-//! parts inside [`Control::run`], so the caller's thread count is obeyed. The core never
-//! polls anything itself: a caller (the Python binding) owns the flag and the callback and
-//! sets the flag from wherever it learns of an interrupt.
+//! parts inside [`Control::run`], so the caller's thread count is obeyed; its result is the
+//! same bits for any thread count. Work with no parallel part (one random stream, one
+//! running sum) still checks and reports between chunks. The core never polls anything
+//! itself: a caller (the Python binding, through `run::detached`) owns the flag and the
+//! callback and sets the flag from wherever it learns of an interrupt.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 

@@ -12,6 +12,7 @@ use crate::{Control, Error, Result};
 /// Logits of `rows × vocab`, row-major. 16-bit formats are given as their bit patterns.
 #[derive(Clone, Copy, Debug)]
 pub enum Logits<'a> {
+    /// IEEE 754 binary32 values.
     F32(&'a [f32]),
     /// IEEE 754 binary16 bits.
     F16(&'a [u16]),
