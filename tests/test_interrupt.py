@@ -10,6 +10,7 @@ child then makes one more small call, to show the library still works, and exits
 
 from __future__ import annotations
 
+import functools
 import signal
 import subprocess
 import sys
@@ -125,6 +126,22 @@ def test_ngram_progress_reaches_the_total():
         lambda cb: fe.ngram_profiles(t, [1, 2, 3], progress=cb),
     ):
         _increasing_to_the_total(_progress_of(run), len(t))
+
+
+@pytest.mark.parametrize("rows", [3, 600])  # 12 kB and 2.4 MB of logits: both bindings' paths
+def test_cross_entropy_progress_reaches_the_rows(rows):
+    x = np.random.default_rng(2).standard_normal((rows, 1000)).astype(np.float32)
+    y = np.arange(rows) % 1000
+    for reduction in ("mean", "none"):
+        call = functools.partial(fe.cross_entropy, x, y, reduction=reduction)
+        seen: list[tuple[int, int]] = []
+        got = call(progress=lambda d, t, seen=seen: seen.append((d, t)))
+        _increasing_to_the_total(seen, rows)
+        assert np.array_equal(got, call())
+    acc = fe.CrossEntropy()
+    seen = _progress_of(lambda cb: acc.update(x, y, progress=cb))
+    _increasing_to_the_total(seen, rows)
+    assert acc.count == rows
 
 
 def test_markov_sampling_progress_reaches_n_and_changes_nothing():
