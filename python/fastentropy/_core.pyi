@@ -11,6 +11,7 @@ _U64 = npt.NDArray[np.uint64]
 _Pairs = tuple[_U64, _U64]
 
 __all__ = [
+    "MAX_THREADS",
     "METHODS",
     "RATE_MAX_RELATIVE_WIDTH",
     "HiddenMarkovSource",
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 __version__: str
+MAX_THREADS: int
 METHODS: tuple[str, ...]
 RATE_MAX_RELATIVE_WIDTH: float
 
@@ -118,12 +120,20 @@ def ngram_profiles(
 @final
 class MarkovSource:
     def __new__(
-        cls, vocab: int, order: int, exponents: tuple[float, float], seed: int
+        cls,
+        vocab: int,
+        order: int,
+        exponents: tuple[float, float],
+        seed: int,
+        *,
+        progress: _Progress | None = None,
     ) -> MarkovSource: ...
     def entropy_rate(self) -> float: ...
     def stationary(self) -> npt.NDArray[np.float64]: ...
     def rows(self) -> npt.NDArray[np.float64]: ...
-    def sample(self, n: int, seed: int) -> npt.NDArray[np.uint32]: ...
+    def sample(
+        self, n: int, seed: int, *, progress: _Progress | None = None
+    ) -> npt.NDArray[np.uint32]: ...
 
 @final
 class HiddenMarkovSource:
@@ -188,6 +198,7 @@ def xent_tokens(
     ignore_index: int | None = None,
     threads: int | None = None,
     isa: str | None = None,
+    progress: _Progress | None = None,
 ) -> _F64: ...
 def xent_exp(x: npt.NDArray[np.float32], *, isa: str | None = None) -> npt.NDArray[np.float32]: ...
 def xent_isas() -> list[str]: ...
@@ -205,6 +216,7 @@ class XentSums:
         ignore_index: int | None = None,
         threads: int | None = None,
         isa: str | None = None,
+        progress: _Progress | None = None,
     ) -> XentSums: ...
     @staticmethod
     def from_logprobs(

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import Progress, _int_arg, _progress
+from ._ngram import Progress, _int_arg, _progress, _threads_arg
 
 __all__ = ["ForwardRate", "HiddenMarkovSource"]
 
@@ -249,4 +249,4 @@ class HiddenMarkovSource:
 
 
 def _threads(threads: Any) -> int | None:
-    return None if threads is None else _int_arg(threads, "threads", 1)
+    return _threads_arg(threads)

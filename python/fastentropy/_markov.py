@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import _int_arg
+from ._ngram import Progress, _int_arg, _progress
 
 __all__ = ["MarkovSource"]
 
@@ -32,6 +32,11 @@ class MarkovSource:
         Range of the rows' Zipf exponents.
     seed : int, default 0
         Seed of the rows; the same seed gives the same chain.
+
+    Raises
+    ------
+    KeyboardInterrupt
+        Ctrl-C while a large chain is built (it stops within about a second).
 
     Examples
     --------
@@ -94,9 +99,20 @@ class MarkovSource:
         h += [self.entropy_rate] * (top - len(h))
         return np.array(h, dtype=np.float64)
 
-    def sample(self, n: int, *, seed: int = 0) -> npt.NDArray[np.unsignedinteger[Any]]:
-        """``n`` tokens from a stationary start: ``uint16`` when ids fit, else ``uint32``."""
-        tokens = self._source.sample(_int_arg(n, "n", 0), _int_arg(seed, "seed", 0))
+    def sample(
+        self, n: int, *, seed: int = 0, progress: Progress = False
+    ) -> npt.NDArray[np.unsignedinteger[Any]]:
+        """``n`` tokens from a stationary start: ``uint16`` when ids fit, else ``uint32``.
+
+        ``progress``: ``True`` draws a progress line on stderr; a callable is called with
+        ``(done, n)`` tokens, ``done`` increasing and ending at ``n``. Ctrl-C stops a long
+        draw within about a second (``KeyboardInterrupt``). The same ``seed`` gives the same
+        tokens whatever the progress.
+        """
+        n = _int_arg(n, "n", 0)
+        seed = _int_arg(seed, "seed", 0)
+        with _progress(progress, "sampling") as callback:
+            tokens = self._source.sample(n, seed, progress=callback)
         return tokens.astype(np.uint16) if self.vocab_size <= 1 << 16 else tokens
 
     def __repr__(self) -> str:

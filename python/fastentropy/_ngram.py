@@ -44,7 +44,7 @@ _UNITS = {
     "tib": 2**40,
 }
 #: The most worker threads a function accepts (the core's ``Control`` enforces the same).
-MAX_THREADS = 1024
+MAX_THREADS: int = _core.MAX_THREADS
 #: Largest count-like argument passed to the core (its sizes are 64-bit).
 _MAX_INDEX = 2**63 - 1
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)\s*$", re.I)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import _shown, _threads_arg
+from ._ngram import Progress, _progress, _shown, _threads_arg
 from ._profile import _as_int_array, check_mapped
 
 __all__ = ["CrossEntropy", "SegmentLosses", "cross_entropy"]
@@ -109,6 +109,7 @@ def cross_entropy(
     unit: Unit = ...,
     dtype: str | None = ...,
     threads: int | None = ...,
+    progress: Progress = ...,
 ) -> float: ...
 @overload
 def cross_entropy(
@@ -120,6 +121,7 @@ def cross_entropy(
     unit: Unit = ...,
     dtype: str | None = ...,
     threads: int | None = ...,
+    progress: Progress = ...,
 ) -> FloatArray: ...
 def cross_entropy(
     logits: Any,
@@ -130,6 +132,7 @@ def cross_entropy(
     unit: Unit = "nats",
     dtype: str | None = None,
     threads: int | None = None,
+    progress: Progress = False,
 ) -> float | FloatArray:
     """Cross-entropy of logits against target ids: per token, summed, or averaged.
 
@@ -153,6 +156,9 @@ def cross_entropy(
         Only needed for bfloat16 given as ``uint16`` bits.
     threads : int or None
         Worker threads; ``None`` uses all cores. The result does not depend on it.
+    progress : bool or callable, default False
+        ``True`` draws a progress line on stderr; a callable is called with ``(done,
+        total)`` tokens, ``done`` increasing and ending at ``total``.
 
     Returns
     -------
@@ -168,6 +174,8 @@ def cross_entropy(
         (other than ``ignore_index``), NaN or +inf in a row whose target is counted, a target
         logit of -inf (probability 0), or every token ignored with ``reduction="mean"``.
         Messages name the first bad position.
+    KeyboardInterrupt
+        Ctrl-C during the call (it stops within about a second).
 
     Notes
     -----
@@ -175,9 +183,9 @@ def cross_entropy(
     ``k`` the number of entries equal to the row's maximum: one pass over each row in ``f32``
     lanes with a vectorised exponential (AVX-512, AVX2 or portable code, chosen at run time),
     sums in ``f64``. The per-token relative error against a float64 computation on the same
-    inputs is below 1e-6 for every dtype (6.5e-7 by analysis; at most 3.0e-7 measured, see
-    ``docs/xent_speed.md``). float16 and bfloat16 rows are computed instead from a table of
-    ``e^x`` in ``f64`` for each of the 65,536 bit patterns (faster, and exact to ``f64``
+    inputs is below 1e-6 for every dtype (the bound by analysis and the measured worst cases:
+    ``docs/xent_speed.md``, Accuracy). float16 and bfloat16 rows are computed instead from a
+    table of ``e^x`` in ``f64`` for each of the 65,536 bit patterns (faster, and exact to ``f64``
     rounding), except rows with entries above 709 or whose other terms all lie below 1e-270,
     which take the vector kernel. ``-inf`` logits are allowed (probability 0) except at the target.
     Sums and means are exact sums of the per-token losses truncated to multiples of 2^-64
@@ -203,12 +211,15 @@ def cross_entropy(
     threads = _threads_arg(threads)
     rows, name, lead = _logits(logits, dtype)
     ids = _ids(targets, "targets", lead)
-    if reduction == "none":
-        out = _core.xent_tokens(rows, ids, dtype=name, ignore_index=ignore_index, threads=threads)
-        return (out * factor if factor != 1.0 else out).reshape(lead)
-    sums = _core.XentSums.from_logits(
-        rows, ids, dtype=name, ignore_index=ignore_index, threads=threads
-    )
+    with _progress(progress, "cross-entropy") as callback:
+        if reduction == "none":
+            out = _core.xent_tokens(
+                rows, ids, dtype=name, ignore_index=ignore_index, threads=threads, progress=callback
+            )
+            return (out * factor if factor != 1.0 else out).reshape(lead)
+        sums = _core.XentSums.from_logits(
+            rows, ids, dtype=name, ignore_index=ignore_index, threads=threads, progress=callback
+        )
     if reduction == "sum":
         return sums.sum * factor
     if sums.count == 0:
@@ -291,23 +302,32 @@ class CrossEntropy:
         self._lock = threading.Lock()
 
     def update(
-        self, logits: Any, targets: Any, segments: Any = None, *, dtype: str | None = None
+        self,
+        logits: Any,
+        targets: Any,
+        segments: Any = None,
+        *,
+        dtype: str | None = None,
+        progress: Progress = False,
     ) -> None:
         """Adds the losses of ``logits`` against ``targets``.
 
-        ``logits``, ``targets`` and ``dtype`` are as in :func:`cross_entropy`; ``segments``,
-        if given, is an integer id per token (e.g. the document it belongs to), shaped like
-        ``targets``. On an error nothing is added.
+        ``logits``, ``targets``, ``dtype`` and ``progress`` are as in :func:`cross_entropy`;
+        ``segments``, if given, is an integer id per token (e.g. the document it belongs to),
+        shaped like ``targets``. On an error (or Ctrl-C) nothing is added.
         """
         rows, name, lead = _logits(logits, dtype)
-        part = _core.XentSums.from_logits(
-            rows,
-            _ids(targets, "targets", lead),
-            dtype=name,
-            segments=_segments(segments, lead),
-            ignore_index=self._ignore_index,
-            threads=self._threads,
-        )
+        ids, seg = _ids(targets, "targets", lead), _segments(segments, lead)
+        with _progress(progress, "cross-entropy") as callback:
+            part = _core.XentSums.from_logits(
+                rows,
+                ids,
+                dtype=name,
+                segments=seg,
+                ignore_index=self._ignore_index,
+                threads=self._threads,
+                progress=callback,
+            )
         self._add(part)
 
     def update_logprobs(self, logprobs: Any, segments: Any = None) -> None:

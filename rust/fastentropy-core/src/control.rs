@@ -4,9 +4,11 @@
 //! chunks small enough that one takes well under a second, calls [`Control::check`] between
 //! chunks (returning [`Error::Cancelled`] as soon as the caller's flag is set), reports
 //! `(done, total)` through [`Control::report`] in increasing order, and runs its parallel
-//! parts inside [`Control::run`], so the caller's thread count is obeyed. The core never
-//! polls anything itself: a caller (the Python binding) owns the flag and the callback and
-//! sets the flag from wherever it learns of an interrupt.
+//! parts inside [`Control::run`], so the caller's thread count is obeyed; its result is the
+//! same bits for any thread count. Work with no parallel part (one random stream, one
+//! running sum) still checks and reports between chunks. The core never polls anything
+//! itself: a caller (the Python binding, through `run::detached`) owns the flag and the
+//! callback and sets the flag from wherever it learns of an interrupt.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -73,12 +75,17 @@ impl Control<'_> {
         }
     }
 
-    /// Runs `work` in a thread pool of [`Self::thread_count`] workers, so that rayon's
-    /// parallel iterators inside it use exactly that many threads.
+    /// Runs `work` so that rayon's parallel iterators inside it use exactly the threads asked
+    /// for: in a pool of its own for `Some(threads)`, in the current pool (rayon's global
+    /// one, all cores, from outside any pool) for `None`, which spares a short call the cost
+    /// of starting threads.
     ///
     /// # Errors
     /// A bad thread count, a pool that cannot start, or whatever `work` returns.
     pub fn run<R: Send>(&self, work: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+        if self.threads.is_none() {
+            return work();
+        }
         let threads = self.thread_count()?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)

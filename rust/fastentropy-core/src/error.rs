@@ -13,9 +13,13 @@ pub enum Error {
          N - distinct >= {needed}), but N = {n} and distinct = {distinct}; {remedy}"
     )]
     TooFewCoincidences {
+        /// The method's name.
         method: &'static str,
+        /// Coincidences it needs.
         needed: u64,
+        /// Observations in the sample.
         n: u64,
+        /// Distinct outcomes observed.
         distinct: u64,
         /// What the caller can do instead.
         remedy: &'static str,
@@ -26,7 +30,9 @@ pub enum Error {
     /// The work cannot be done within the caller's memory limit.
     #[error("memory_limit = {limit} bytes is too small: {reason}; a limit of at least {needed} bytes would work")]
     MemoryLimit {
+        /// The caller's limit in bytes.
         limit: u64,
+        /// Bytes that would do.
         needed: u64,
         /// What needs the memory.
         reason: String,

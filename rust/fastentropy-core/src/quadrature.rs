@@ -58,9 +58,13 @@ pub struct Mixture {
 /// Where to look: a scan range with its step, and the domain outside which w = 0.
 #[derive(Debug, Clone, Copy)]
 pub struct Search {
+    /// Start of the scan.
     pub lo: f64,
+    /// End of the scan.
     pub hi: f64,
+    /// Step of the scan.
     pub step: f64,
+    /// Where w may be non-zero.
     pub domain: (f64, f64),
     /// A guess of the mode (e.g. from a neighbouring integral): tried before the scan.
     pub start: Option<f64>,

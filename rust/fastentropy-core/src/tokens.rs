@@ -1,5 +1,6 @@
-//! Token sources for the counting engines. Today: slices of integer ids; memory-mapped
-//! `.bin` / `.npy` files come next and hand the engines the same slices.
+//! Token ids as the counting engines read them: slices of any integer type. Memory-mapped
+//! `.bin` / `.npy` files are opened on the Python side (`fastentropy.open_tokens`, a
+//! `numpy.memmap`) and reach the engines as the same slices, read in place.
 
 use std::fmt::Display;
 
@@ -21,8 +22,11 @@ pub trait Token: Copy + Send + Sync + Display {
 
 /// A slice of ids seen as what it is, when that is a narrow unsigned type.
 pub enum Narrow<'a> {
+    /// `u16` ids.
     U16(&'a [u16]),
+    /// `u32` ids.
     U32(&'a [u32]),
+    /// Any other type (signed, or 8 or 64 bits wide).
     Other,
 }
 

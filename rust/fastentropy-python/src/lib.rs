@@ -56,6 +56,7 @@ mod _core {
             "RATE_MAX_RELATIVE_WIDTH",
             fastentropy_core::rate::combine::MAX_RELATIVE_WIDTH,
         )?;
+        m.add("MAX_THREADS", fastentropy_core::control::MAX_THREADS)?;
         Ok(())
     }
 }

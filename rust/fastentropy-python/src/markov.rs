@@ -1,10 +1,12 @@
-//! Markov sources of known entropy rate: the demo's and the tests' ground truth.
+//! Markov sources of known entropy rate: the demo's and the tests' ground truth. Building a
+//! large chain and drawing many tokens go through [`detached`] (GIL released, Ctrl-C and
+//! progress polled from the calling thread).
 
 use fastentropy_core::MarkovSource as Source;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 
-use crate::error::CoreError;
+use crate::run::detached;
 
 /// An order-k Markov chain over a Zipfian vocabulary (see the core's `markov` module).
 #[pyclass(frozen, module = "fastentropy._core")]
@@ -12,17 +14,21 @@ pub struct MarkovSource(Source);
 
 #[pymethods]
 impl MarkovSource {
+    /// Builds the chain; `progress` hears `(done, total)` in transition probabilities' worth
+    /// of work.
     #[new]
+    #[pyo3(signature = (vocab, order, exponents, seed, *, progress=None))]
     fn new(
         py: Python<'_>,
         vocab: usize,
         order: usize,
         exponents: (f64, f64),
         seed: u64,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
-        let source = py
-            .detach(|| Source::new(vocab, order, exponents, seed))
-            .map_err(CoreError)?;
+        let source = detached(py, None, progress.as_ref(), |ctl| {
+            Source::new_with(vocab, order, exponents, seed, ctl)
+        })?;
         Ok(Self(source))
     }
 
@@ -41,7 +47,18 @@ impl MarkovSource {
         rows.reshape([states, v])
     }
 
-    fn sample<'py>(&self, py: Python<'py>, n: usize, seed: u64) -> Bound<'py, PyArray1<u32>> {
-        py.detach(|| self.0.sample(n, seed)).into_pyarray(py)
+    /// `n` tokens; `progress` hears `(tokens drawn, n)`.
+    #[pyo3(signature = (n, seed, *, progress=None))]
+    fn sample<'py>(
+        &self,
+        py: Python<'py>,
+        n: usize,
+        seed: u64,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let tokens = detached(py, None, progress.as_ref(), |ctl| {
+            self.0.sample_with(n, seed, ctl)
+        })?;
+        Ok(tokens.into_pyarray(py))
     }
 }

@@ -1,40 +1,13 @@
 //! N-gram counting: numpy token arrays in, profiles and counts out, through [`detached`]
 //! (GIL released, Ctrl-C and progress polled from the calling thread).
 
-use fastentropy_core::{CountOptions, Result as CoreResult};
+use fastentropy_core::CountOptions;
 use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
 use pyo3::prelude::*;
 
 use crate::array::{into_arrays, with_slice, IntArray, Pairs};
 use crate::error::CoreError;
 use crate::run::detached;
-
-/// The caller's options, as extracted from Python.
-struct Opts<'a> {
-    separator: Option<u64>,
-    mask: Option<&'a [bool]>,
-    memory_limit: Option<usize>,
-    threads: Option<usize>,
-    progress: Option<Py<PyAny>>,
-}
-
-/// Runs a count through [`detached`] with the counter's options.
-fn interruptible<T, F>(py: Python<'_>, opts: &Opts<'_>, work: F) -> PyResult<T>
-where
-    T: Send,
-    F: FnOnce(&CountOptions<'_>) -> CoreResult<T> + Send,
-{
-    detached(py, opts.threads, opts.progress.as_ref(), |ctl| {
-        work(&CountOptions {
-            separator: opts.separator,
-            mask: opts.mask,
-            memory_limit: opts.memory_limit,
-            threads: ctl.threads,
-            progress: ctl.progress,
-            cancel: ctl.cancel,
-        })
-    })
-}
 
 /// `(ngrams[rows, order], counts[rows])`.
 type MostCommon<'py> = (Bound<'py, PyArray2<u64>>, Bound<'py, PyArray1<u64>>);
@@ -100,16 +73,17 @@ pub fn count_ngrams(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<NgramCounts> {
-    let opts = Opts {
+    let opts = CountOptions {
         separator,
         mask: mask.as_ref().map(|m| m.as_slice()).transpose()?,
         memory_limit,
-        threads,
-        progress,
     };
-    let counts = with_slice!(tokens, |s| interruptible(py, &opts, |o| {
-        fastentropy_core::count_ngrams(s, order, o)
-    }))?;
+    let counts = with_slice!(tokens, |s| detached(
+        py,
+        threads,
+        progress.as_ref(),
+        |ctl| { fastentropy_core::count_ngrams(s, order, &opts, ctl) }
+    ))?;
     Ok(NgramCounts(counts))
 }
 
@@ -127,16 +101,17 @@ pub fn ngram_profiles<'py>(
     threads: Option<usize>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Vec<(usize, Pairs<'py>)>> {
-    let opts = Opts {
+    let opts = CountOptions {
         separator,
         mask: mask.as_ref().map(|m| m.as_slice()).transpose()?,
         memory_limit,
-        threads,
-        progress,
     };
-    let profiles = with_slice!(tokens, |s| interruptible(py, &opts, |o| {
-        fastentropy_core::ngram_profiles(s, &orders, o)
-    }))?;
+    let profiles = with_slice!(tokens, |s| detached(
+        py,
+        threads,
+        progress.as_ref(),
+        |ctl| { fastentropy_core::ngram_profiles(s, &orders, &opts, ctl) }
+    ))?;
     Ok(profiles
         .iter()
         .map(|(n, p)| (*n, into_arrays(py, p)))

@@ -6,7 +6,10 @@
 //! thread because CPython runs signal handlers only there: `check_signals` on a worker thread
 //! is a no-op. A pending exception (Ctrl-C, or one raised by the progress callable) sets the
 //! [`Control`]'s cancel flag, the core stops at its next chunk, and the exception is raised in
-//! place of the result. Every long call of the bindings goes through here.
+//! place of the result. Every long call of the bindings goes through here; a call whose input
+//! is small enough that the work is known to take far less than [`POLL`] may use [`short`]
+//! instead, which spares it the worker thread (what a thread start and hand-back cost is
+//! most of a small call's time).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
@@ -99,4 +102,34 @@ where
         Ok(r) => r.map_err(|e| CoreError(e).into()),
         Err(panic) => std::panic::resume_unwind(panic),
     }
+}
+
+/// As [`detached`], for work known to take far less than [`POLL`]: run on the calling thread
+/// with the GIL released and no polling (a Ctrl-C is seen by Python as soon as it returns);
+/// `progress` hears the last report once, at the end.
+pub fn short<T, F>(
+    py: Python<'_>,
+    threads: Option<usize>,
+    progress: Option<&Py<PyAny>>,
+    work: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&Control<'_>) -> CoreResult<T> + Send,
+{
+    let last = std::sync::Mutex::new(None);
+    let record = |d: u64, t: u64| {
+        *last.lock().unwrap_or_else(|e| e.into_inner()) = Some((d, t));
+    };
+    let ctl = Control {
+        threads,
+        cancel: None,
+        progress: Some(&record),
+    };
+    let result = py.detach(|| work(&ctl)).map_err(CoreError)?;
+    let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let (Some(cb), Some(done)) = (progress, last) {
+        cb.call1(py, done)?;
+    }
+    Ok(result)
 }

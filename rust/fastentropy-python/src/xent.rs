@@ -1,15 +1,42 @@
 //! Cross-entropy: numpy logits (f32, or 16-bit patterns) and targets in, per-token losses or
-//! exact sums out. The core runs with the GIL released; between slabs of ~64 MB it
-//! re-attaches on the calling thread to check for signals, so Ctrl-C stops a long call.
+//! exact sums out, through [`detached`] (GIL released, Ctrl-C polled from the calling
+//! thread; the core stops between slabs of ~64 MB), or [`short`] for inputs of at most
+//! [`SHORT_BYTES`].
 
-use fastentropy_core::xent::{self, Check, Logits, Options, Sums, Total};
-use fastentropy_core::{Error, Result as CoreResult};
+use fastentropy_core::xent::{self, Logits, Options, Sums, Total};
+use fastentropy_core::Error;
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use crate::array::{with_slice, IntArray};
 use crate::error::CoreError;
+use crate::run::{detached, short};
+
+/// Inputs up to this many bytes go through [`short`], not [`detached`]: at memory speed a
+/// millisecond or less, and a small call's time went mostly to the worker thread (4 rows of
+/// 8 logits: 843 µs a call through `detached` on a loaded two-core machine, where the work
+/// alone takes ~15 µs).
+const SHORT_BYTES: usize = 1 << 20;
+
+/// Runs `work` through [`short`] when the input is `bytes` few, else through [`detached`].
+fn run<T, F>(
+    py: Python<'_>,
+    bytes: usize,
+    threads: Option<usize>,
+    progress: Option<&Py<PyAny>>,
+    work: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&fastentropy_core::Control<'_>) -> fastentropy_core::Result<T> + Send,
+{
+    if bytes <= SHORT_BYTES {
+        short(py, threads, progress, work)
+    } else {
+        detached(py, threads, progress, work)
+    }
+}
 
 /// Logits as numpy hands them over: `float32`, or the bits of a 16-bit format.
 #[derive(FromPyObject)]
@@ -19,6 +46,14 @@ pub enum LogitsArray<'py> {
 }
 
 impl LogitsArray<'_> {
+    /// Size of the logits in bytes.
+    fn bytes(&self) -> usize {
+        match self {
+            LogitsArray::F32(a) => 4 * a.len(),
+            LogitsArray::Bits16(a) => 2 * a.len(),
+        }
+    }
+
     /// The core's view, rows and vocabulary size; `dtype` says how to read 16-bit arrays.
     fn view(&self, dtype: &str) -> PyResult<(Logits<'_>, usize, usize)> {
         let shape = match self {
@@ -46,33 +81,7 @@ pub enum FloatArray<'py> {
     F64(PyReadonlyArray1<'py, f64>),
 }
 
-/// Runs `work` with the GIL released; `work` gets a check that re-attaches and polls signals.
-/// A raised exception (Ctrl-C) stops the work and is returned instead of its result.
-fn detached<T: Send>(
-    py: Python<'_>,
-    work: impl FnOnce(Check<'_>) -> CoreResult<T> + Send,
-) -> PyResult<T> {
-    let mut raised: Option<PyErr> = None;
-    let result = py.detach(|| {
-        let mut check = || {
-            Python::attach(|py| py.check_signals()).map_err(|e| {
-                raised = Some(e);
-                Error::Cancelled
-            })
-        };
-        work(&mut check)
-    });
-    match raised {
-        Some(e) => Err(e),
-        None => result.map_err(|e| CoreError(e).into()),
-    }
-}
-
-fn options(
-    ignore_index: Option<i64>,
-    threads: Option<usize>,
-    isa: Option<&str>,
-) -> PyResult<Options> {
+fn options(ignore_index: Option<i64>, isa: Option<&str>) -> PyResult<Options> {
     let isa = match isa {
         None => None,
         Some(name) => Some(
@@ -84,16 +93,13 @@ fn options(
                 })?,
         ),
     };
-    Ok(Options {
-        ignore_index,
-        threads,
-        isa,
-    })
+    Ok(Options { ignore_index, isa })
 }
 
-/// Per-token losses in nats (0 at ignored positions).
+/// Per-token losses in nats (0 at ignored positions); `progress` hears rows done.
 #[pyfunction]
-#[pyo3(signature = (logits, targets, *, dtype, ignore_index=None, threads=None, isa=None))]
+#[pyo3(signature = (logits, targets, *, dtype, ignore_index=None, threads=None, isa=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
 pub fn xent_tokens<'py>(
     py: Python<'py>,
     logits: LogitsArray<'py>,
@@ -102,12 +108,14 @@ pub fn xent_tokens<'py>(
     ignore_index: Option<i64>,
     threads: Option<usize>,
     isa: Option<&str>,
+    progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let opts = options(ignore_index, threads, isa)?;
+    let opts = options(ignore_index, isa)?;
     let (view, rows, vocab) = logits.view(dtype)?;
-    let out = with_slice!(targets, |t| detached(py, |check| {
+    let (bytes, progress) = (logits.bytes(), progress.as_ref());
+    let out = with_slice!(targets, |t| run(py, bytes, threads, progress, |ctl| {
         let mut out = vec![0f64; rows];
-        xent::token_nll(view, vocab, t, &opts, &mut out, check).map(|()| out)
+        xent::token_nll(view, vocab, t, &opts, &mut out, ctl).map(|()| out)
     }))?;
     Ok(out.into_pyarray(py))
 }
@@ -141,9 +149,9 @@ impl XentSums {
         Self::default()
     }
 
-    /// Sums of the losses of logits rows against targets.
+    /// Sums of the losses of logits rows against targets; `progress` hears rows done.
     #[staticmethod]
-    #[pyo3(signature = (logits, targets, *, dtype, segments=None, ignore_index=None, threads=None, isa=None))]
+    #[pyo3(signature = (logits, targets, *, dtype, segments=None, ignore_index=None, threads=None, isa=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_logits<'py>(
         py: Python<'py>,
@@ -154,12 +162,14 @@ impl XentSums {
         ignore_index: Option<i64>,
         threads: Option<usize>,
         isa: Option<&str>,
+        progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
-        let opts = options(ignore_index, threads, isa)?;
+        let opts = options(ignore_index, isa)?;
         let (view, _, vocab) = logits.view(dtype)?;
         let seg = segments.as_ref().map(|s| s.as_slice()).transpose()?;
-        let sums = with_slice!(targets, |t| detached(py, |check| {
-            xent::nll_sums(view, vocab, t, seg, &opts, check)
+        let (bytes, progress) = (logits.bytes(), progress.as_ref());
+        let sums = with_slice!(targets, |t| run(py, bytes, threads, progress, |ctl| {
+            xent::nll_sums(view, vocab, t, seg, &opts, ctl)
         }))?;
         Ok(Self(sums))
     }
@@ -176,11 +186,15 @@ impl XentSums {
         let sums = match &logprobs {
             FloatArray::F32(a) => {
                 let s = a.as_slice()?;
-                detached(py, |check| xent::logprob_sums(s, seg, check))
+                run(py, 4 * s.len(), None, None, |ctl| {
+                    xent::logprob_sums(s, seg, ctl)
+                })
             }
             FloatArray::F64(a) => {
                 let s = a.as_slice()?;
-                detached(py, |check| xent::logprob_sums(s, seg, check))
+                run(py, 8 * s.len(), None, None, |ctl| {
+                    xent::logprob_sums(s, seg, ctl)
+                })
             }
         }?;
         Ok(Self(sums))
@@ -278,9 +292,7 @@ pub fn xent_exp<'py>(
     x: PyReadonlyArray1<'py, f32>,
     isa: Option<&str>,
 ) -> PyResult<Bound<'py, PyArray1<f32>>> {
-    let isa = options(None, None, isa)?
-        .isa
-        .unwrap_or_else(xent::Isa::best);
+    let isa = options(None, isa)?.isa.unwrap_or_else(xent::Isa::best);
     if !xent::Isa::supported().contains(&isa) {
         return Err(CoreError(Error::Invalid(format!("{} is not available", isa.name()))).into());
     }

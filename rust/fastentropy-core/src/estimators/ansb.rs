@@ -4,7 +4,8 @@
 //!   Ĥ ≈ (γ − ln 2) + 2 ln N − ψ(Δ),  σ ≈ √ψ₁(Δ),  Δ = N − K_obs (coincidences).
 //!
 //! A saddle-point approximation of NSB for the regime of few coincidences: valid only when
-//! Δ ≪ N (and K ≫ N); needs Δ ≥ 1. Outside that regime it is reported with a note.
+//! Δ ≪ N (and K ≫ N); needs Δ ≥ 1. Outside that regime (Δ > 0.1 N) the estimate carries a
+//! warning that says so.
 
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -30,5 +31,6 @@ pub(crate) fn ansb(p: &Profile) -> Result<(f64, f64, bool)> {
     Ok((value, trigamma(d).sqrt(), d > REGIME_LIMIT * n))
 }
 
-/// The fraction Δ/N above which `ansb` notes that it is outside its regime.
+/// The fraction Δ/N above which an `ansb` estimate carries a warning that it is outside its
+/// regime.
 pub(crate) const ANSB_REGIME_LIMIT: f64 = REGIME_LIMIT;

@@ -27,17 +27,29 @@ use crate::profile::Profile;
 /// An entropy estimation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
+    /// Maximum likelihood (`plugin.rs`).
     Plugin,
+    /// Plug-in plus (K_obs − 1)/(2N) (`plugin.rs`).
     MillerMadow,
+    /// Delete-one jackknife of the plug-in (`jackknife.rs`).
     Jackknife,
+    /// Grassberger 2003, the ψ(N) form (`grassberger.rs`).
     Grassberger,
+    /// Grassberger's estimator with ln N for ψ(N) (`grassberger.rs`).
     GrassbergerLnN,
+    /// Chao–Shen coverage-adjusted (`chao_shen.rs`).
     ChaoShen,
+    /// Zhang 2012 (`zhang.rs`).
     Zhang,
+    /// James–Stein shrinkage (`shrinkage.rs`).
     Shrinkage,
+    /// Dirichlet posterior mean at a given concentration (`dirichlet.rs`).
     Dirichlet,
+    /// Nemenman–Shafee–Bialek (`nsb.rs`).
     Nsb,
+    /// Nemenman's asymptotic NSB (`ansb.rs`).
     Ansb,
+    /// Pitman–Yor mixture (`pym.rs`).
     Pym,
 }
 

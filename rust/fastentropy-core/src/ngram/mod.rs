@@ -36,7 +36,6 @@ pub(crate) mod vocab;
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use keys::{Key, Layout};
@@ -44,6 +43,7 @@ use partition::Job;
 use scan::{Histogram, Kept};
 use vocab::{Rank, Ranks};
 
+use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::tokens::Token;
@@ -51,7 +51,8 @@ use crate::tokens::Token;
 /// Fixed chunk length for parallel passes over tokens (fixed so work splits the same way).
 const CHUNK: usize = 1 << 18;
 
-/// How to count. `Default` counts everything, unbounded, on all cores.
+/// What to count. `Default` counts everything, with no memory limit. How the count runs
+/// (threads, cancellation, progress) is the [`Control`]'s business.
 #[derive(Clone, Copy, Default)]
 pub struct CountOptions<'a> {
     /// A token id that ends a document: no counted n-gram contains it.
@@ -60,19 +61,15 @@ pub struct CountOptions<'a> {
     pub mask: Option<&'a [bool]>,
     /// Bytes the engine may allocate for its own buffers (the input is not counted).
     pub memory_limit: Option<usize>,
-    /// Worker threads; `None` uses all cores.
-    pub threads: Option<usize>,
-    /// Called with `(done, total)` in tokens' worth of work, in increasing order: as chunks
-    /// of tokens are remapped (the first fifth), then as partitions finish.
-    pub progress: Option<&'a (dyn Fn(u64, u64) + Sync)>,
-    /// When set, counting stops at the next chunk of tokens or bucket of keys with
-    /// [`Error::Cancelled`].
-    pub cancel: Option<&'a AtomicBool>,
 }
 
 /// Count profiles for each of `orders` (any order, duplicates merged), sharing one sort for
 /// all orders. Returns `(order, profile)` pairs by increasing order. Orders longer than the
 /// input get empty profiles.
+///
+/// Runs on `ctl`'s threads; stops at the next chunk of tokens or group of keys once `ctl` is
+/// cancelled; reports `(done, total)` in tokens' worth of work, in increasing order: as
+/// chunks of tokens are remapped (the first fifth), then as partitions finish.
 ///
 /// # Errors
 /// An order of 0, a negative id, a mask of the wrong length, an order too large to pack for
@@ -81,8 +78,9 @@ pub fn ngram_profiles<T: Token>(
     tokens: &[T],
     orders: &[usize],
     opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
 ) -> Result<Vec<(usize, Profile)>> {
-    Ok(count(tokens, orders, None, opts)?.profiles)
+    Ok(count(tokens, orders, None, opts, ctl)?.profiles)
 }
 
 /// Counts the n-grams of one order, keeping what [`NgramCounts::most_common`] needs.
@@ -93,8 +91,9 @@ pub fn count_ngrams<T: Token>(
     tokens: &[T],
     order: usize,
     opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
 ) -> Result<NgramCounts> {
-    let counted = count(tokens, &[order], Some(order), opts)?;
+    let counted = count(tokens, &[order], Some(order), opts, ctl)?;
     let mut kept = counted.kept;
     // Most common first; the stable sort keeps n-gram order among equal counts.
     kept.repeated.sort_by_key(|&(_, c)| std::cmp::Reverse(c));
@@ -190,6 +189,7 @@ fn count<T: Token>(
     orders: &[usize],
     keep: Option<usize>,
     opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
 ) -> Result<Counted> {
     let mut orders = orders.to_vec();
     orders.sort_unstable();
@@ -208,15 +208,7 @@ fn count<T: Token>(
             )));
         }
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(match opts.threads {
-            Some(0) => return Err(Error::Invalid("threads must be >= 1 (or None)".into())),
-            Some(t) => t,
-            None => 0,
-        })
-        .build()
-        .map_err(|e| Error::Invalid(format!("cannot start {:?} threads: {e}", opts.threads)))?;
-    pool.install(|| count_in_pool(tokens, &orders, keep, opts))
+    ctl.run(|| count_in_pool(tokens, &orders, keep, opts, ctl))
 }
 
 fn count_in_pool<T: Token>(
@@ -224,9 +216,10 @@ fn count_in_pool<T: Token>(
     orders: &[usize],
     keep: Option<usize>,
     opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
 ) -> Result<Counted> {
     let progress = Progress {
-        report: opts.progress,
+        ctl,
         total: tokens.len() as u64,
         state: Mutex::new((0, 0)),
     };
@@ -235,7 +228,7 @@ fn count_in_pool<T: Token>(
         &vocab::Pass {
             separator: opts.separator,
             mask: opts.mask,
-            cancel: opts.cancel,
+            ctl,
             limit: opts.memory_limit,
             progress: &|n| progress.remapped(n),
         },
@@ -269,6 +262,7 @@ fn count_in_pool<T: Token>(
                         counts,
                         fixed,
                         opts,
+                        ctl,
                         progress,
                     )?
                 };
@@ -300,9 +294,7 @@ fn count_in_pool<T: Token>(
         };
         profiles.push((n, profile));
     }
-    if let Some(progress) = opts.progress {
-        progress(tokens.len() as u64, tokens.len() as u64);
-    }
+    ctl.report(tokens.len() as u64, tokens.len() as u64);
     Ok(Counted {
         profiles,
         kept,
@@ -317,12 +309,13 @@ fn count_job<R: Rank>(
     counts: &[u64],
     fixed: usize,
     opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
     progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     if job.tail.width() <= 64 {
-        count_keys::<u64, R>(job, counts, fixed, opts, progress)
+        count_keys::<u64, R>(job, counts, fixed, opts, ctl, progress)
     } else {
-        count_keys::<u128, R>(job, counts, fixed, opts, progress)
+        count_keys::<u128, R>(job, counts, fixed, opts, ctl, progress)
     }
 }
 
@@ -332,6 +325,7 @@ fn count_keys<K: Key, R: Rank>(
     counts: &[u64],
     fixed: usize,
     opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
     progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let threads = rayon::current_num_threads();
@@ -364,7 +358,7 @@ fn count_keys<K: Key, R: Rank>(
                 // No room to plan a split: name the limit that needs none.
                 return Err(partition::too_small(limit, needed(largest), largest, false));
             }
-            partition::pair_counts(job.ranks, &oversized, counts.len() - 1, opts.cancel)?
+            partition::pair_counts(job.ranks, &oversized, counts.len() - 1, ctl)?
         }
     };
     let ranges = partition::plan(counts, cap, parts, &oversized, &pairs).map_err(|largest| {
@@ -374,7 +368,7 @@ fn count_keys<K: Key, R: Rank>(
         partition::too_small(limit, needed, largest, true)
     })?;
     drop(pairs);
-    partition::run::<K, R>(job, counts, &ranges, opts, progress)
+    partition::run::<K, R>(job, counts, &ranges, opts, ctl, progress)
 }
 
 /// The most keys (at most `most`) that `fits`, which holds up to some count and no further.
@@ -399,9 +393,10 @@ fn most_keys(fits: impl Fn(u64) -> bool, most: u64) -> u64 {
 const REMAP_SHARE: u128 = 20;
 
 /// Progress in tokens' worth of work: the remap pass is its first [`REMAP_SHARE`] percent,
-/// the partitions' windows the rest. Reports come under one lock, so they never decrease.
+/// the partitions' windows the rest. It turns partial progress from many workers into one
+/// `(done, total)` for the [`Control`]; reports come under one lock, so they never decrease.
 pub(crate) struct Progress<'a> {
-    report: Option<&'a (dyn Fn(u64, u64) + Sync)>,
+    ctl: &'a Control<'a>,
     total: u64,
     /// Tokens remapped and windows counted so far.
     state: Mutex<(u64, u64)>,
@@ -417,14 +412,14 @@ impl Progress<'_> {
     }
 
     fn advance(&self, tokens: u64, windows: u64) {
-        let Some(report) = self.report else {
+        if self.ctl.progress.is_none() {
             return;
-        };
+        }
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         state.0 += tokens;
         state.1 += windows;
         let done = (state.0 as u128 * REMAP_SHARE + state.1 as u128 * (100 - REMAP_SHARE)) / 100;
-        report((done as u64).min(self.total), self.total);
+        self.ctl.report((done as u64).min(self.total), self.total);
     }
 }
 
@@ -435,14 +430,6 @@ fn check_limit(limit: Option<usize>, needed: usize, what: &str) -> Result<()> {
             needed: needed as u64,
             reason: format!("{what} alone take {needed} bytes"),
         }),
-        _ => Ok(()),
-    }
-}
-
-/// `Err(Cancelled)` once the caller has set the cancel flag.
-fn cancelled(cancel: Option<&AtomicBool>) -> Result<()> {
-    match cancel {
-        Some(flag) if flag.load(Ordering::Relaxed) => Err(Error::Cancelled),
         _ => Ok(()),
     }
 }

@@ -17,7 +17,6 @@
 //! stay inside one such partition; order 1 comes from the histogram, never from keys.
 
 use std::ops::Range;
-use std::sync::atomic::AtomicBool;
 
 use rayon::prelude::*;
 
@@ -26,7 +25,8 @@ use super::scan::{Histogram, Kept, Scanner};
 use super::scatter::{self, Buffers, Groups};
 use super::sort::Sorter;
 use super::vocab::Rank;
-use super::{cancelled, CountOptions, Progress, CHUNK};
+use super::{CountOptions, Progress, CHUNK};
+use crate::control::Control;
 use crate::error::{Error, Result};
 
 /// One partition: a range of first-token ranks, or one first token's windows whose second
@@ -63,7 +63,7 @@ pub(crate) fn pair_counts<R: Rank>(
     ranks: &[R],
     oversized: &[u32],
     distinct: usize,
-    cancel: Option<&AtomicBool>,
+    ctl: &Control<'_>,
 ) -> Result<Vec<Vec<u64>>> {
     let mut slot = vec![u32::MAX; distinct + 1];
     for (j, &r) in oversized.iter().enumerate() {
@@ -71,7 +71,7 @@ pub(crate) fn pair_counts<R: Rank>(
     }
     let mut pairs = vec![vec![0u64; distinct + 1]; oversized.len()];
     for (c, chunk) in ranks.chunks(CHUNK).enumerate() {
-        cancelled(cancel)?;
+        ctl.check()?;
         let next = ranks.get((c + 1) * CHUNK).map_or(0, |&r| r.get());
         for (i, &r) in chunk.iter().enumerate() {
             let j = slot[r.get() as usize];
@@ -224,6 +224,7 @@ pub(crate) fn run<K: Key, R: Rank>(
     counts: &[u64],
     parts: &[Part],
     opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
     progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
@@ -240,12 +241,12 @@ pub(crate) fn run<K: Key, R: Rank>(
         .map_init(
             || None,
             |bufs: &mut Option<Buffers<K>>, part| {
-                cancelled(opts.cancel)?;
+                ctl.check()?;
                 let bufs = match bufs {
                     Some(b) => b,
                     None => bufs.insert(Buffers::new(longest, opts.memory_limit)?),
                 };
-                let result = count_partition(job, counts, part, bufs, opts.cancel)?;
+                let result = count_partition(job, counts, part, bufs, ctl)?;
                 progress.counted(part.windows);
                 Ok(result)
             },
@@ -265,7 +266,7 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
     counts: &[u64],
     part: &Part,
     bufs: &mut Buffers<K>,
-    cancel: Option<&AtomicBool>,
+    ctl: &Control<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let range = part.firsts.clone();
     // Bucket `b` (first rank `range.start + b`) holds at most that rank's count of keys; a
@@ -277,13 +278,13 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
         &counts[range.start as usize..range.end as usize]
     };
     let groups = Groups::new(sizes);
-    let ends = scatter::scatter_part(job, part, &groups, bufs, cancel)?;
+    let ends = scatter::scatter_part(job, part, &groups, bufs, ctl)?;
     let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
     let mut sorter = Sorter::new(job.tail.width());
     for (g, &end) in ends.iter().enumerate() {
         // Between groups: one sort takes well under a second unless a split first token
         // fills the whole buffer.
-        cancelled(cancel)?;
+        ctl.check()?;
         scatter::buckets(&groups, g, end, sizes, bufs, |b, bucket| {
             scanner.bucket(range.start + b as u32, sorter.sort(bucket));
         });

@@ -12,14 +12,14 @@
 //! group of one first token needs no pass 2: its keys are its bucket.
 
 use std::ops::Range;
-use std::sync::atomic::AtomicBool;
 
 use super::buffer::KeyBuf;
 use super::keys::{Key, Layout};
 use super::partition::{Job, Part};
 use super::sort::SPREAD_MAX;
 use super::vocab::Rank;
-use super::{all_differ, cancelled, CHUNK};
+use super::{all_differ, CHUNK};
+use crate::control::Control;
 use crate::error::Result;
 
 /// Most keys in a group of several first tokens. Fewer, larger groups keep all staging
@@ -268,7 +268,7 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
     part: &Part,
     groups: &Groups,
     bufs: &mut Buffers<K>,
-    cancel: Option<&AtomicBool>,
+    ctl: &Control<'_>,
 ) -> Result<Vec<usize>> {
     let layout = Layout {
         order: if ORDER == 0 { job.tail.order } else { ORDER },
@@ -293,7 +293,7 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
     // bit mask and only the set bits are visited.
     for (c, chunk) in job.ranks.chunks(64).enumerate() {
         if c % (CHUNK / 64) == 0 {
-            cancelled(cancel)?;
+            ctl.check()?;
         }
         prefetch(job.ranks, c * 64 + PREFETCH_RANKS);
         let mut hits = hit_mask(chunk, range.start, width);
@@ -390,17 +390,17 @@ pub(crate) fn scatter_part<K: Key, R: Rank>(
     part: &Part,
     groups: &Groups,
     bufs: &mut Buffers<K>,
-    cancel: Option<&AtomicBool>,
+    ctl: &Control<'_>,
 ) -> Result<Vec<usize>> {
     match job.tail.order {
-        1 => scatter::<K, R, 1>(job, part, groups, bufs, cancel),
-        2 => scatter::<K, R, 2>(job, part, groups, bufs, cancel),
-        3 => scatter::<K, R, 3>(job, part, groups, bufs, cancel),
-        4 => scatter::<K, R, 4>(job, part, groups, bufs, cancel),
-        5 => scatter::<K, R, 5>(job, part, groups, bufs, cancel),
-        6 => scatter::<K, R, 6>(job, part, groups, bufs, cancel),
-        7 => scatter::<K, R, 7>(job, part, groups, bufs, cancel),
-        _ => scatter::<K, R, 0>(job, part, groups, bufs, cancel),
+        1 => scatter::<K, R, 1>(job, part, groups, bufs, ctl),
+        2 => scatter::<K, R, 2>(job, part, groups, bufs, ctl),
+        3 => scatter::<K, R, 3>(job, part, groups, bufs, ctl),
+        4 => scatter::<K, R, 4>(job, part, groups, bufs, ctl),
+        5 => scatter::<K, R, 5>(job, part, groups, bufs, ctl),
+        6 => scatter::<K, R, 6>(job, part, groups, bufs, ctl),
+        7 => scatter::<K, R, 7>(job, part, groups, bufs, ctl),
+        _ => scatter::<K, R, 0>(job, part, groups, bufs, ctl),
     }
 }
 

@@ -1,10 +1,11 @@
 use std::collections::HashMap;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use proptest::prelude::*;
 
 use super::*;
+use crate::control::MAX_THREADS;
 
 /// Brute force: every window, checked against separator and mask, into a hash map.
 fn naive(
@@ -35,6 +36,18 @@ fn naive_most_common(counts: &HashMap<Vec<u64>, u64>) -> Vec<(Vec<u64>, u64)> {
     rows
 }
 
+/// All cores, neither cancelled nor reporting progress.
+const ALL: Control<'static> = Control {
+    threads: None,
+    cancel: None,
+    progress: None,
+};
+
+/// `threads` workers, neither cancelled nor reporting progress.
+fn on(threads: usize) -> Control<'static> {
+    Control::with_threads(Some(threads))
+}
+
 fn opts<'a>(separator: Option<u64>, mask: Option<&'a [bool]>) -> CountOptions<'a> {
     CountOptions {
         separator,
@@ -44,10 +57,15 @@ fn opts<'a>(separator: Option<u64>, mask: Option<&'a [bool]>) -> CountOptions<'a
 }
 
 /// Checks every order 1..=max against brute force, under the given options.
-fn check_all<T: Token + Into<i128>>(tokens: &[T], max: usize, o: &CountOptions<'_>) {
+fn check_all<T: Token + Into<i128>>(
+    tokens: &[T],
+    max: usize,
+    o: &CountOptions<'_>,
+    ctl: &Control<'_>,
+) {
     let ids: Vec<u64> = tokens.iter().map(|&t| t.id().unwrap()).collect();
     let orders: Vec<usize> = (1..=max).collect();
-    let got = ngram_profiles(tokens, &orders, o).unwrap();
+    let got = ngram_profiles(tokens, &orders, o, ctl).unwrap();
     assert_eq!(got.len(), max);
     for (n, p) in got {
         let want = naive_profile(&naive(&ids, n, o.separator, o.mask));
@@ -55,10 +73,10 @@ fn check_all<T: Token + Into<i128>>(tokens: &[T], max: usize, o: &CountOptions<'
     }
 }
 
-fn check_most_common<T: Token>(tokens: &[T], n: usize, o: &CountOptions<'_>) {
+fn check_most_common<T: Token>(tokens: &[T], n: usize, o: &CountOptions<'_>, ctl: &Control<'_>) {
     let ids: Vec<u64> = tokens.iter().map(|&t| t.id().unwrap()).collect();
     let want = naive(&ids, n, o.separator, o.mask);
-    let c = count_ngrams(tokens, n, o).unwrap();
+    let c = count_ngrams(tokens, n, o, ctl).unwrap();
     assert_eq!(c.order(), n);
     assert_eq!(c.profile(), naive_profile(&want));
     assert_eq!((c.n(), c.distinct()), (c.profile().n(), want.len() as u64));
@@ -87,11 +105,10 @@ proptest! {
         (tokens, sep, mask) in tokens_and_options(5, 300),
         threads in 1usize..3,
     ) {
-        let mut o = opts(sep.map(u64::from), mask.as_deref());
-        o.threads = Some(threads);
-        check_all(&tokens, 6, &o);
-        check_most_common(&tokens, 3, &o);
-        check_most_common(&tokens, 1, &o);
+        let (o, ctl) = (opts(sep.map(u64::from), mask.as_deref()), on(threads));
+        check_all(&tokens, 6, &o, &ctl);
+        check_most_common(&tokens, 3, &o, &ctl);
+        check_most_common(&tokens, 1, &o, &ctl);
     }
 
     #[test]
@@ -108,8 +125,8 @@ proptest! {
         };
         let tokens: Vec<u32> = tokens.into_iter().map(shift).collect();
         let o = opts(sep.map(|s| shift(s) as u64), mask.as_deref());
-        check_all(&tokens, 6, &o);
-        check_most_common(&tokens, 2, &o);
+        check_all(&tokens, 6, &o, &ALL);
+        check_most_common(&tokens, 2, &o, &ALL);
     }
 
     #[test]
@@ -117,7 +134,7 @@ proptest! {
         let big = |t: u32| i64::MAX - 7 * t as i64;
         let tokens: Vec<i64> = tokens.into_iter().map(big).collect();
         let o = opts(sep.map(|s| big(s) as u64), mask.as_deref());
-        check_all(&tokens, 5, &o);
+        check_all(&tokens, 5, &o, &ALL);
     }
 
     #[test]
@@ -127,9 +144,8 @@ proptest! {
     ) {
         // Partitions of hundreds to thousands of first tokens: several groups each, most
         // starting inside a cache line.
-        let mut o = opts(sep.map(u64::from), mask.as_deref());
-        o.threads = Some(threads);
-        check_all(&tokens, 5, &o);
+        let (o, ctl) = (opts(sep.map(u64::from), mask.as_deref()), on(threads));
+        check_all(&tokens, 5, &o, &ctl);
     }
 
     #[test]
@@ -138,17 +154,17 @@ proptest! {
         slack in 0usize..400,
     ) {
         let base = opts(sep.map(u64::from), mask.as_deref());
-        let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base).unwrap();
+        let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base, &ALL).unwrap();
         // Ranks (2 bytes each) + tables + a few keys per thread: many partitions.
         let distinct = 41;
         let limit = 2 * tokens.len() + 24 * (distinct + 1) + 2 * 8 * (tokens.len() / 8 + slack);
         for threads in [1, 2] {
-            let o = CountOptions { threads: Some(threads), memory_limit: Some(limit), ..base };
-            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o) {
+            let (o, ctl) = (CountOptions { memory_limit: Some(limit), ..base }, on(threads));
+            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl) {
                 Ok(got) => prop_assert_eq!(&got, &want),
                 Err(Error::MemoryLimit { needed, .. }) => {
                     let o = CountOptions { memory_limit: Some(needed as usize), ..o };
-                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o).unwrap(), &want);
+                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl).unwrap(), &want);
                 }
                 Err(e) => prop_assert!(false, "{e}"),
             }
@@ -163,15 +179,15 @@ proptest! {
         // Token 0 starts over half the windows: tight limits split it by its second token.
         let tokens: Vec<u32> = tokens.iter().zip(&hot).map(|(&t, &h)| if h { 0 } else { t }).collect();
         let base = opts(sep.map(u64::from), mask.as_deref());
-        let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base).unwrap();
+        let want = ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &base, &ALL).unwrap();
         for threads in [1, 2] {
             let limit = limit_for(tokens.len(), 40, threads, cap);
-            let o = CountOptions { threads: Some(threads), memory_limit: Some(limit), ..base };
-            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o) {
+            let (o, ctl) = (CountOptions { memory_limit: Some(limit), ..base }, on(threads));
+            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl) {
                 Ok(got) => prop_assert_eq!(&got, &want),
                 Err(Error::MemoryLimit { needed, .. }) => {
                     let o = CountOptions { memory_limit: Some(needed as usize), ..o };
-                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o).unwrap(), &want);
+                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl).unwrap(), &want);
                 }
                 Err(e) => prop_assert!(false, "{e}"),
             }
@@ -219,20 +235,23 @@ fn skewed_first_token_splits_by_second_token() {
         (Some(101), Some(&mask[..])),
     ] {
         let base = opts(sep, mask);
-        let want = ngram_profiles(&t, &[1, 2, 3, 4, 5], &base).unwrap();
+        let want = ngram_profiles(&t, &[1, 2, 3, 4, 5], &base, &ALL).unwrap();
         for threads in [1, 2] {
             // Keys for a quarter of the hot token's windows per worker: more than its largest
             // pair, (7, 7).
             let limit = limit_for(t.len(), distinct, threads, hot / 4);
             let o = CountOptions {
-                threads: Some(threads),
                 memory_limit: Some(limit),
                 ..base
             };
-            assert_eq!(ngram_profiles(&t, &[1, 2, 3, 4, 5], &o).unwrap(), want);
-            check_all(&t, 5, &o);
-            check_most_common(&t, 3, &o);
-            check_most_common(&t, 1, &o);
+            let ctl = on(threads);
+            assert_eq!(
+                ngram_profiles(&t, &[1, 2, 3, 4, 5], &o, &ctl).unwrap(),
+                want
+            );
+            check_all(&t, 5, &o, &ctl);
+            check_most_common(&t, 3, &o, &ctl);
+            check_most_common(&t, 1, &o, &ctl);
         }
     }
 }
@@ -258,12 +277,9 @@ fn huge_first_token_among_many_rare_ones() {
     let mask: Vec<bool> = (0..n).map(|i| i % 11 != 4).collect();
     for (sep, mask) in [(None, None), (Some(17), Some(&mask[..]))] {
         for threads in [1, 2] {
-            let o = CountOptions {
-                threads: Some(threads),
-                ..opts(sep, mask)
-            };
-            check_all(&t, 4, &o);
-            check_most_common(&t, 2, &o);
+            let (o, ctl) = (opts(sep, mask), on(threads));
+            check_all(&t, 4, &o, &ctl);
+            check_most_common(&t, 2, &o, &ctl);
         }
     }
 }
@@ -300,13 +316,12 @@ fn pair_too_large_names_a_limit_that_works() {
     let t: Vec<u16> = (0..20_000)
         .map(|i| if i % 10 == 9 { (i % 7) as u16 } else { 7 })
         .collect();
-    let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default()).unwrap();
+    let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default(), &ALL).unwrap();
     let tight = CountOptions {
         memory_limit: Some(limit_for(t.len(), 8, 2, 2000)),
-        threads: Some(2),
         ..Default::default()
     };
-    let err = ngram_profiles(&t, &[1, 2, 3], &tight).unwrap_err();
+    let err = ngram_profiles(&t, &[1, 2, 3], &tight, &on(2)).unwrap_err();
     let Error::MemoryLimit { needed, .. } = err else {
         panic!("expected a memory-limit error, got {err}");
     };
@@ -319,36 +334,39 @@ fn pair_too_large_names_a_limit_that_works() {
         memory_limit: Some(needed as usize),
         ..tight
     };
-    assert_eq!(ngram_profiles(&t, &[1, 2, 3], &enough).unwrap(), want);
+    assert_eq!(
+        ngram_profiles(&t, &[1, 2, 3], &enough, &on(2)).unwrap(),
+        want
+    );
 }
 
 #[test]
 fn adversarial_inputs() {
     let none = CountOptions::default();
-    check_all::<u8>(&[], 4, &none);
-    check_all(&[7u8], 4, &none);
-    check_all(&[7u8; 50], 6, &none);
-    check_all(&[1u16, 2, 3], 9, &none);
+    check_all::<u8>(&[], 4, &none, &ALL);
+    check_all(&[7u8], 4, &none, &ALL);
+    check_all(&[7u8; 50], 6, &none, &ALL);
+    check_all(&[1u16, 2, 3], 9, &none, &ALL);
     for sep in [0u64, 9] {
         let o = opts(Some(sep), None);
-        check_all(&[9u16, 9, 1, 2, 9, 9, 3, 9, 9], 4, &o);
-        check_all(&[9u16; 10], 3, &o);
-        check_all(&[0u16, 1, 0, 1, 0], 3, &o);
+        check_all(&[9u16, 9, 1, 2, 9, 9, 3, 9, 9], 4, &o, &ALL);
+        check_all(&[9u16; 10], 3, &o, &ALL);
+        check_all(&[0u16, 1, 0, 1, 0], 3, &o, &ALL);
     }
     let t: Vec<u32> = (0..100).map(|i| (i * i % 7) as u32).collect();
     // Up to 9 tail orders: every unrolled scan (1..=7 orders) and the general one.
     for max in 2..=10 {
-        check_all(&t, max, &none);
+        check_all(&t, max, &none, &ALL);
     }
     for fill in [true, false] {
         let m = vec![fill; t.len()];
-        check_all(&t, 5, &opts(None, Some(&m)));
-        check_most_common(&t, 2, &opts(Some(3), Some(&m)));
+        check_all(&t, 5, &opts(None, Some(&m)), &ALL);
+        check_most_common(&t, 2, &opts(Some(3), Some(&m)), &ALL);
     }
-    let empty = ngram_profiles(&[5u32, 6], &[3, 1], &none).unwrap();
+    let empty = ngram_profiles(&[5u32, 6], &[3, 1], &none, &ALL).unwrap();
     assert_eq!(empty[1], (3, Profile::default()));
     assert_eq!(empty[0].1.n(), 2);
-    let c = count_ngrams::<u8>(&[], 2, &none).unwrap();
+    let c = count_ngrams::<u8>(&[], 2, &none, &ALL).unwrap();
     assert_eq!((c.n(), c.distinct()), (0, 0));
     assert_eq!(c.most_common(10).unwrap(), (vec![], vec![]));
 }
@@ -367,14 +385,14 @@ fn wide_keys_use_u128() {
         })
         .collect();
     let tokens: Vec<u32> = half.iter().chain(&half).copied().collect();
-    let got = ngram_profiles(&tokens, &[5], &CountOptions::default()).unwrap();
+    let got = ngram_profiles(&tokens, &[5], &CountOptions::default(), &ALL).unwrap();
     let mut h: HashMap<&[u32], u64> = HashMap::new();
     for w in tokens.windows(5) {
         *h.entry(w).or_default() += 1;
     }
     let want = Profile::from_counts(&h.values().copied().collect::<Vec<_>>()).unwrap();
     assert_eq!(got, vec![(5, want)]);
-    let c = count_ngrams(&tokens, 5, &CountOptions::default()).unwrap();
+    let c = count_ngrams(&tokens, 5, &CountOptions::default(), &ALL).unwrap();
     let (grams, counts) = c.most_common(1).unwrap();
     let top = naive_most_common(
         &h.iter()
@@ -387,19 +405,19 @@ fn wide_keys_use_u128() {
 #[test]
 fn most_common_breaks_ties_by_ngram() {
     let t = [5u32, 1, 5, 1, 9, 9, 2, 2, 3];
-    let c = count_ngrams(&t, 1, &CountOptions::default()).unwrap();
+    let c = count_ngrams(&t, 1, &CountOptions::default(), &ALL).unwrap();
     assert_eq!(
         c.most_common(4).unwrap(),
         (vec![1, 2, 5, 9], vec![2, 2, 2, 2])
     );
-    let c = count_ngrams(&t, 2, &CountOptions::default()).unwrap();
+    let c = count_ngrams(&t, 2, &CountOptions::default(), &ALL).unwrap();
     assert_eq!(c.most_common(2).unwrap(), (vec![5, 1, 1, 5], vec![2, 1]));
 }
 
 #[test]
 fn most_common_reports_rows_it_does_not_keep() {
     let t: Vec<u32> = (0..10_000).collect();
-    let c = count_ngrams(&t, 1, &CountOptions::default()).unwrap();
+    let c = count_ngrams(&t, 1, &CountOptions::default(), &ALL).unwrap();
     assert_eq!(c.most_common(3).unwrap(), (vec![0, 1, 2], vec![1, 1, 1]));
     assert_eq!(c.most_common(4096).unwrap().0.len(), 4096);
     let err = c.most_common(5000).unwrap_err().to_string();
@@ -415,11 +433,10 @@ fn negative_id_reports_first_position() {
     t[2 * CHUNK + 5] = -1;
     t[CHUNK + 1] = -3;
     for threads in [1, 2] {
-        let o = CountOptions {
-            threads: Some(threads),
-            ..Default::default()
-        };
-        let err = ngram_profiles(&t, &[2], &o).unwrap_err().to_string();
+        let o = CountOptions::default();
+        let err = ngram_profiles(&t, &[2], &o, &on(threads))
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             format!(
@@ -434,26 +451,27 @@ fn negative_id_reports_first_position() {
 fn bad_arguments() {
     let t = [1u32, 2, 3];
     let none = CountOptions::default();
-    let err = ngram_profiles(&t, &[0, 2], &none).unwrap_err().to_string();
+    let err = ngram_profiles(&t, &[0, 2], &none, &ALL)
+        .unwrap_err()
+        .to_string();
     assert!(err.starts_with("order 0 is not an n-gram order"), "{err}");
     let m = [true; 2];
-    let err = count_ngrams(&t, 2, &opts(None, Some(&m))).unwrap_err();
+    let err = count_ngrams(&t, 2, &opts(None, Some(&m)), &ALL).unwrap_err();
     assert_eq!(
         err.to_string(),
         "mask has 2 entries but tokens has 3: they must have the same length"
     );
-    let threads = CountOptions {
-        threads: Some(0),
-        ..none
-    };
-    assert!(ngram_profiles(&t, &[1], &threads).is_err());
+    for threads in [0, MAX_THREADS + 1] {
+        let err = ngram_profiles(&t, &[1], &none, &on(threads)).unwrap_err();
+        assert!(err.to_string().starts_with("threads = "), "{err}");
+    }
 }
 
 #[test]
 fn order_too_large_for_the_vocabulary() {
     let t: Vec<u32> = (0..1000).collect(); // 10 bits per token
-    assert!(count_ngrams(&t, 12, &CountOptions::default()).is_ok());
-    let err = count_ngrams(&t, 13, &CountOptions::default())
+    assert!(count_ngrams(&t, 12, &CountOptions::default(), &ALL).is_ok());
+    let err = count_ngrams(&t, 13, &CountOptions::default(), &ALL)
         .unwrap_err()
         .to_string();
     assert!(
@@ -465,26 +483,31 @@ fn order_too_large_for_the_vocabulary() {
 #[test]
 fn memory_limit_error_names_a_limit_that_works() {
     let t: Vec<u16> = (0..20_000).map(|i| (i % 3) as u16).collect();
-    let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default()).unwrap();
+    let want = ngram_profiles(&t, &[1, 2, 3], &CountOptions::default(), &ALL).unwrap();
     let tight = CountOptions {
         // Room for the ranks (3 ids: 2 bytes each) and almost nothing else.
         memory_limit: Some(2 * t.len() + 200),
-        threads: Some(2),
         ..Default::default()
     };
-    let Err(Error::MemoryLimit { needed, .. }) = ngram_profiles(&t, &[1, 2, 3], &tight) else {
+    let Err(Error::MemoryLimit { needed, .. }) = ngram_profiles(&t, &[1, 2, 3], &tight, &on(2))
+    else {
         panic!("expected a memory-limit error");
     };
     let enough = CountOptions {
         memory_limit: Some(needed as usize),
         ..tight
     };
-    assert_eq!(ngram_profiles(&t, &[1, 2, 3], &enough).unwrap(), want);
+    assert_eq!(
+        ngram_profiles(&t, &[1, 2, 3], &enough, &on(2)).unwrap(),
+        want
+    );
     let tiny = CountOptions {
         memory_limit: Some(10),
         ..Default::default()
     };
-    let err = ngram_profiles(&t, &[2], &tiny).unwrap_err().to_string();
+    let err = ngram_profiles(&t, &[2], &tiny, &ALL)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("(2 bytes each)"), "{err}");
     assert!(err.contains("a limit of at least 40000 bytes"), "{err}");
 }
@@ -498,11 +521,13 @@ fn ranks_take_two_bytes_while_every_rank_fits() {
     // Ids up to 65,534 (65,535 ranks) fit two bytes; one more id needs four.
     for (max_id, bytes) in [(65_534u32, 2), (65_535, 4)] {
         let t: Vec<u32> = (0..=max_id).chain(0..1000).collect();
-        let err = ngram_profiles(&t, &[2], &tiny).unwrap_err().to_string();
+        let err = ngram_profiles(&t, &[2], &tiny, &ALL)
+            .unwrap_err()
+            .to_string();
         let want = format!("({bytes} bytes each) alone take {}", bytes * t.len());
         assert!(err.contains(&want), "{err}");
         // The largest ranks survive the width: profiles as counted naively.
-        check_all(&t, 3, &CountOptions::default());
+        check_all(&t, 3, &CountOptions::default(), &ALL);
     }
     // A short input cannot have more ranks than tokens, whatever its ids.
     let t = [u32::MAX - 1, 7, u32::MAX - 1];
@@ -510,7 +535,9 @@ fn ranks_take_two_bytes_while_every_rank_fits() {
         memory_limit: Some(5),
         ..tiny
     };
-    let err = ngram_profiles(&t, &[2], &tiny).unwrap_err().to_string();
+    let err = ngram_profiles(&t, &[2], &tiny, &ALL)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("(2 bytes each) alone take 6 bytes"), "{err}");
 }
 
@@ -519,12 +546,11 @@ fn progress_increases_to_the_total() {
     let t: Vec<u32> = (0..50_000).map(|i| (i * 7919 % 1000) as u32).collect();
     let seen = Mutex::new(Vec::new());
     let report = |done, total| seen.lock().unwrap().push((done, total));
-    let o = CountOptions {
+    let ctl = Control {
         progress: Some(&report),
-        threads: Some(2),
-        ..Default::default()
+        ..on(2)
     };
-    ngram_profiles(&t, &[1, 2, 3], &o).unwrap();
+    ngram_profiles(&t, &[1, 2, 3], &CountOptions::default(), &ctl).unwrap();
     let seen = seen.into_inner().unwrap();
     assert!(seen.len() > 2);
     assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0));
@@ -534,22 +560,22 @@ fn progress_increases_to_the_total() {
 #[test]
 fn cancellation_stops_the_count() {
     let t: Vec<u32> = (0..50_000).map(|i| (i * 7919 % 1000) as u32).collect();
+    let none = CountOptions::default();
     let flag = AtomicBool::new(true);
-    let o = CountOptions {
+    let ctl = Control {
         cancel: Some(&flag),
-        ..Default::default()
+        ..ALL
     };
-    assert_eq!(ngram_profiles(&t, &[3], &o), Err(Error::Cancelled));
+    assert_eq!(ngram_profiles(&t, &[3], &none, &ctl), Err(Error::Cancelled));
     // Cancelled from inside, after the first partition.
     let flag = AtomicBool::new(false);
     let stop = |_, _| flag.store(true, Ordering::Relaxed);
-    let o = CountOptions {
+    let ctl = Control {
         cancel: Some(&flag),
         progress: Some(&stop),
-        threads: Some(1),
-        ..Default::default()
+        ..on(1)
     };
-    assert_eq!(ngram_profiles(&t, &[3], &o), Err(Error::Cancelled));
+    assert_eq!(ngram_profiles(&t, &[3], &none, &ctl), Err(Error::Cancelled));
 }
 
 #[test]
@@ -557,12 +583,11 @@ fn progress_reports_the_remap_pass() {
     let t: Vec<u32> = (0..5 * CHUNK).map(|i| (i * 7919 % 1000) as u32).collect();
     let seen = Mutex::new(Vec::new());
     let report = |done, total| seen.lock().unwrap().push((done, total));
-    let o = CountOptions {
+    let ctl = Control {
         progress: Some(&report),
-        threads: Some(1),
-        ..Default::default()
+        ..on(1)
     };
-    ngram_profiles(&t, &[3], &o).unwrap();
+    ngram_profiles(&t, &[3], &CountOptions::default(), &ctl).unwrap();
     let seen = seen.into_inner().unwrap();
     // One report per chunk remapped, each within the remap pass's fifth of the total.
     let total = t.len() as u64;
@@ -591,12 +616,15 @@ fn cancellation_stops_a_partition() {
     let parts = partition::plan(&counts, u64::MAX, 1, &[], &[]).unwrap();
     let mut keys = scatter::Buffers::<u64>::new(t.len(), None).unwrap();
     let flag = AtomicBool::new(false);
+    let ctl = Control {
+        cancel: Some(&flag),
+        ..ALL
+    };
     let part = &parts[0];
-    let ok = partition::count_partition::<u64, u32>(&job, &counts, part, &mut keys, Some(&flag));
+    let ok = partition::count_partition::<u64, u32>(&job, &counts, part, &mut keys, &ctl);
     assert!(ok.is_ok());
     flag.store(true, Ordering::Relaxed);
-    let stopped =
-        partition::count_partition::<u64, u32>(&job, &counts, part, &mut keys, Some(&flag));
+    let stopped = partition::count_partition::<u64, u32>(&job, &counts, part, &mut keys, &ctl);
     assert_eq!(stopped.err(), Some(Error::Cancelled));
 }
 
@@ -605,7 +633,7 @@ fn masks_and_separators_across_chunks() {
     let n = 2 * CHUNK + 100;
     let t: Vec<u16> = (0..n).map(|i| (i * 7919 % 13) as u16).collect();
     let m: Vec<bool> = (0..n).map(|i| i % 5 != 0).collect();
-    check_all(&t, 3, &opts(Some(4), Some(&m)));
+    check_all(&t, 3, &opts(Some(4), Some(&m)), &ALL);
 }
 
 /// Whether `remap` reads the tokens in place as ranks.
@@ -613,7 +641,7 @@ fn in_place<T: Token>(tokens: &[T], separator: Option<u64>) -> bool {
     let pass = vocab::Pass {
         separator,
         mask: None,
-        cancel: None,
+        ctl: &ALL,
         limit: None,
         progress: &|_| {},
     };
@@ -649,21 +677,20 @@ proptest! {
             m
         });
         let t16: Vec<u16> = t32.iter().map(|&t| t as u16).collect();
-        let mut o = opts(None, mask.as_deref());
-        o.threads = Some(threads);
+        let (o, ctl) = (opts(None, mask.as_deref()), on(threads));
         prop_assert!(in_place(&t32, None) && in_place(&t16, None));
-        check_all(&t32, 6, &o);
-        check_all(&t16, 6, &o);
-        check_most_common(&t32, 3, &o);
-        check_most_common(&t16, 1, &o);
+        check_all(&t32, 6, &o, &ctl);
+        check_all(&t16, 6, &o, &ctl);
+        check_most_common(&t32, 3, &o, &ctl);
+        check_most_common(&t16, 1, &o, &ctl);
         // Tight limits: many partitions, or first tokens split by their second token.
-        let want = ngram_profiles(&t16, &[1, 2, 3, 4], &o).unwrap();
+        let want = ngram_profiles(&t16, &[1, 2, 3, 4], &o, &ctl).unwrap();
         let limit = limit_for(t16.len(), head as usize, threads, 8);
         let tight = CountOptions { memory_limit: Some(limit), ..o };
-        let got = match ngram_profiles(&t16, &[1, 2, 3, 4], &tight) {
+        let got = match ngram_profiles(&t16, &[1, 2, 3, 4], &tight, &ctl) {
             Err(Error::MemoryLimit { needed, .. }) => {
                 let o = CountOptions { memory_limit: Some(needed as usize), ..tight };
-                ngram_profiles(&t16, &[1, 2, 3, 4], &o).unwrap()
+                ngram_profiles(&t16, &[1, 2, 3, 4], &o, &ctl).unwrap()
             }
             got => got.unwrap(),
         };

@@ -15,13 +15,14 @@
 //! first marked in a bitmap (or, spread out, a hash set), then the ranks are written and
 //! counted per rank.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use super::buffer::{KeyBuf, Zeroed};
-use super::{all_differ, cancelled, check_limit, CHUNK};
+use super::{all_differ, check_limit, CHUNK};
+use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::tokens::{negative_token, Narrow, Token};
 
@@ -162,7 +163,8 @@ impl Vocab<'_> {
 pub(crate) struct Pass<'a> {
     pub separator: Option<u64>,
     pub mask: Option<&'a [bool]>,
-    pub cancel: Option<&'a AtomicBool>,
+    /// Cancellation (the caller's progress goes through `progress`, not this).
+    pub ctl: &'a Control<'a>,
     /// The caller's memory limit: the ranks must fit, and the dense id table in what is left.
     pub limit: Option<usize>,
     /// Called with the number of tokens of each chunk remapped.
@@ -172,7 +174,7 @@ pub(crate) struct Pass<'a> {
 /// Validates ids and remaps them, tallying the histogram in the same pass. The first
 /// negative id (lowest position) is reported.
 pub(crate) fn remap<'t, T: Token>(tokens: &'t [T], pass: &Pass<'_>) -> Result<Vocab<'t>> {
-    let max_id = max_id(tokens, pass.separator, pass.cancel)?;
+    let max_id = max_id(tokens, pass.separator, pass.ctl)?;
     let width = rank_bytes(tokens.len(), max_id);
     let rank_bytes = width * tokens.len();
     check_limit(
@@ -266,7 +268,7 @@ fn ranked<T: Token, R: Stored>(
         4 * ids + threads * (ids / 8 + 8) <= room
     };
     let remapped = if let Some((remapped, table)) = counted {
-        table_ranks(tokens, &table, ranks.as_mut_slice(), pass.cancel)?;
+        table_ranks(tokens, &table, ranks.as_mut_slice(), pass.ctl)?;
         remapped
     } else if dense {
         dense_ranks(tokens, max_id, ranks.as_mut_slice(), pass)?
@@ -280,13 +282,13 @@ fn ranked<T: Token, R: Stored>(
 fn max_id<T: Token>(
     tokens: &[T],
     separator: Option<u64>,
-    cancel: Option<&AtomicBool>,
+    ctl: &Control<'_>,
 ) -> Result<Option<u64>> {
     tokens
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(c, chunk)| {
-            cancelled(cancel)?;
+            ctl.check()?;
             let mut max = None;
             for (i, &t) in chunk.iter().enumerate() {
                 let id = t.id().ok_or_else(|| negative_token(c * CHUNK + i, t))?;
@@ -317,7 +319,7 @@ fn counted_ids<T: Token>(
     max_id: u64,
     pass: &Pass<'_>,
 ) -> Result<(Remapped, Vec<u32>)> {
-    let (separator, cancel, mask) = (pass.separator, pass.cancel, pass.mask);
+    let (separator, ctl, mask) = (pass.separator, pass.ctl, pass.mask);
     let len = max_id as usize + 1;
     // One histogram (two with a mask) per thread over a contiguous share of whole chunks:
     // exactly as many as the limit was checked for, mapped so that none outlives the pass.
@@ -337,7 +339,7 @@ fn counted_ids<T: Token>(
         .try_for_each(|(t, (hist, part))| {
             let (counts, masked) = hist.split_at_mut(len + 1);
             for (c, chunk) in part.chunks(CHUNK).enumerate() {
-                cancelled(cancel)?;
+                ctl.check()?;
                 tally(chunk, counts, slot);
                 if let Some(m) = mask {
                     for (t, &on) in chunk.iter().zip(&m[t * share + c * CHUNK..]) {
@@ -395,13 +397,13 @@ fn table_ranks<T: Token, R: Stored>(
     tokens: &[T],
     table: &[u32],
     ranks: &mut [R],
-    cancel: Option<&AtomicBool>,
+    ctl: &Control<'_>,
 ) -> Result<()> {
     ranks
         .par_chunks_mut(CHUNK)
         .zip(tokens.par_chunks(CHUNK))
         .try_for_each(|(out, chunk)| {
-            cancelled(cancel)?;
+            ctl.check()?;
             // The separator, counted nowhere, has rank 0 (or lies past the table).
             for (r, &t) in out.iter_mut().zip(chunk) {
                 *r = R::from_rank(
@@ -422,14 +424,14 @@ fn dense_ranks<T: Token, R: Stored>(
     ranks: &mut [R],
     pass: &Pass<'_>,
 ) -> Result<Remapped> {
-    let (separator, cancel) = (pass.separator, pass.cancel);
+    let (separator, ctl) = (pass.separator, pass.ctl);
     let words = (max_id as usize) / 64 + 1;
     let seen = tokens
         .par_chunks(CHUNK)
         .try_fold(
             || vec![0u64; words],
             |mut seen, chunk| {
-                cancelled(cancel)?;
+                ctl.check()?;
                 for &t in chunk {
                     let id = t.id().unwrap_or(0);
                     if Some(id) != separator {
@@ -473,11 +475,11 @@ fn sparse_ranks<T: Token, R: Stored>(
     ranks: &mut [R],
     pass: &Pass<'_>,
 ) -> Result<Remapped> {
-    let (separator, cancel) = (pass.separator, pass.cancel);
+    let (separator, ctl) = (pass.separator, pass.ctl);
     let seen = tokens
         .par_chunks(CHUNK)
         .try_fold(FxHashSet::default, |mut seen, chunk| {
-            cancelled(cancel)?;
+            ctl.check()?;
             seen.extend(chunk.iter().filter_map(|t| t.id()));
             Ok::<_, Error>(seen)
         })
@@ -544,7 +546,7 @@ fn fill_ranks<T: Token, R: Stored>(
         .try_fold(
             || (vec![0u64; local], vec![0u64; masked_len]),
             |(mut counts, mut masked), (c, (out, chunk))| {
-                cancelled(pass.cancel)?;
+                pass.ctl.check()?;
                 for (r, &t) in out.iter_mut().zip(chunk) {
                     *r = R::from_rank(rank(t.id().unwrap_or(0)));
                 }

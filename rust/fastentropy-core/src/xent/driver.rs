@@ -1,16 +1,18 @@
 //! The per-token loss over many rows: input checks, rows split into fixed chunks run in
-//! parallel, and slabs between which the caller may interrupt.
+//! parallel, and slabs between which the caller's [`Control`] may cancel (one relaxed atomic
+//! load per slab) and is told the rows done.
 
 use rayon::prelude::*;
 
 use super::dispatch::{rows_nll, Isa};
 use super::row::{Bf16, Fault, F16, F32};
 use super::sums::{Sums, Total};
-use crate::{Error, Result};
+use crate::{Control, Error, Result};
 
 /// Logits of `rows × vocab`, row-major. 16-bit formats are given as their bit patterns.
 #[derive(Clone, Copy, Debug)]
 pub enum Logits<'a> {
+    /// IEEE 754 binary32 values.
     F32(&'a [f32]),
     /// IEEE 754 binary16 bits.
     F16(&'a [u16]),
@@ -48,13 +50,12 @@ impl Logits<'_> {
     }
 }
 
-/// How to compute.
+/// How to compute. How the work runs (threads, cancellation, progress) is the
+/// [`Control`]'s business.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Targets equal to this are skipped (loss 0, not counted).
     pub ignore_index: Option<i64>,
-    /// Worker threads; `None` uses rayon's global pool (all cores).
-    pub threads: Option<usize>,
     /// Instruction set; `None` picks the best this CPU has.
     pub isa: Option<Isa>,
 }
@@ -63,14 +64,10 @@ pub struct Options {
 pub trait Target: Copy + Into<i128> + Send + Sync {}
 impl<T: Copy + Into<i128> + Send + Sync> Target for T {}
 
-/// Called between slabs of work on the calling thread; an error (e.g. [`Error::Cancelled`]
-/// after Ctrl-C) stops the work and is returned.
-pub type Check<'a> = &'a mut dyn FnMut() -> Result<()>;
-
 /// Logits per parallel task (a few tasks per slab keep both cores busy).
 const CHUNK_BYTES: usize = 1 << 20;
-/// Logits between two calls of the caller's check: ~10 ms at memory speed.
-const SLAB_BYTES: usize = 64 << 20;
+/// Logits between two checks of the caller's [`Control`]: ~10 ms at memory speed.
+pub(super) const SLAB_BYTES: usize = 64 << 20;
 /// Column marking an ignored row.
 const IGNORED: u32 = u32::MAX;
 
@@ -81,7 +78,6 @@ struct Job<'a, T> {
     targets: &'a [T],
     ignore: Option<i64>,
     isa: Isa,
-    pool: Option<rayon::ThreadPool>,
 }
 
 impl<'a, T: Target> Job<'a, T> {
@@ -129,7 +125,6 @@ impl<'a, T: Target> Job<'a, T> {
             targets,
             ignore: opts.ignore_index,
             isa: pick_isa(opts.isa)?,
-            pool: pool(opts.threads)?,
         })
     }
 
@@ -145,27 +140,29 @@ impl<'a, T: Target> Job<'a, T> {
         (CHUNK_BYTES / self.row_bytes()).max(1)
     }
 
-    /// Runs `f` on the slabs' row ranges, in order, with `check` between them.
+    /// Runs `f` on the slabs' row ranges, in order, on `ctl`'s threads, checking `ctl` between
+    /// slabs and reporting the rows done after each.
     fn slabs(
         &self,
-        check: Check<'_>,
+        ctl: &Control<'_>,
         mut f: impl FnMut(std::ops::Range<usize>) -> Result<()> + Send,
     ) -> Result<()> {
         let chunk = self.chunk_rows();
         let slab = (SLAB_BYTES / self.row_bytes()).div_ceil(chunk).max(1) * chunk;
-        let mut start = 0;
-        while start < self.rows() {
-            let end = (start + slab).min(self.rows());
-            match &self.pool {
-                Some(p) => p.install(|| f(start..end))?,
-                None => f(start..end)?,
+        let rows = self.rows();
+        ctl.run(|| {
+            let mut start = 0;
+            while start < rows {
+                let end = (start + slab).min(rows);
+                f(start..end)?;
+                ctl.report(end as u64, rows as u64);
+                start = end;
+                if start < rows {
+                    ctl.check()?;
+                }
             }
-            start = end;
-            if start < self.rows() {
-                check()?;
-            }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     /// Losses of rows `first..first + out.len()` into `out`; returns their target columns.
@@ -214,18 +211,6 @@ fn pick_isa(isa: Option<Isa>) -> Result<Isa> {
     }
 }
 
-fn pool(threads: Option<usize>) -> Result<Option<rayon::ThreadPool>> {
-    match threads {
-        None => Ok(None),
-        Some(0) => Err(Error::Invalid("threads must be >= 1 (or None)".into())),
-        Some(t) => rayon::ThreadPoolBuilder::new()
-            .num_threads(t)
-            .build()
-            .map(Some)
-            .map_err(|e| Error::Invalid(format!("cannot start {t} threads: {e}"))),
-    }
-}
-
 /// The first target that is neither a class id nor `ignore`.
 fn check_targets<T: Target>(targets: &[T], vocab: usize, ignore: Option<i64>) -> Result<()> {
     let ig = ignore.map(i128::from);
@@ -255,14 +240,19 @@ fn first_error<R>(results: Vec<Result<R>>) -> Result<Vec<R>> {
 }
 
 /// Per-token loss in nats of `rows = targets.len()` rows of `vocab` logits, written to `out`
-/// (0 at ignored positions). `check` runs between slabs.
+/// (0 at ignored positions). Runs on `ctl`'s threads, cancellable between slabs, reporting
+/// rows done.
+///
+/// # Errors
+/// A bad shape, target or thread count, a NaN or +inf logit in a used row, a target of
+/// probability 0, or cancellation.
 pub fn token_nll<T: Target>(
     logits: Logits<'_>,
     vocab: usize,
     targets: &[T],
     opts: &Options,
     out: &mut [f64],
-    check: Check<'_>,
+    ctl: &Control<'_>,
 ) -> Result<()> {
     let job = Job::new(logits, vocab, targets, None, opts)?;
     if out.len() != job.rows() {
@@ -273,7 +263,7 @@ pub fn token_nll<T: Target>(
         )));
     }
     let chunk = job.chunk_rows();
-    job.slabs(check, |range| {
+    job.slabs(ctl, |range| {
         let first = range.start;
         let results = out[range]
             .par_chunks_mut(chunk)
@@ -285,19 +275,23 @@ pub fn token_nll<T: Target>(
 }
 
 /// Count and exact sum of the per-token losses (nats), overall and per segment id
-/// (`segments[i]` for token `i`, if given). Ignored tokens are not counted.
+/// (`segments[i]` for token `i`, if given). Ignored tokens are not counted. Runs as
+/// [`token_nll`].
+///
+/// # Errors
+/// As [`token_nll`], a segments array of the wrong length, or a loss too large to sum.
 pub fn nll_sums<T: Target>(
     logits: Logits<'_>,
     vocab: usize,
     targets: &[T],
     segments: Option<&[i64]>,
     opts: &Options,
-    check: Check<'_>,
+    ctl: &Control<'_>,
 ) -> Result<Sums> {
     let job = Job::new(logits, vocab, targets, segments, opts)?;
     let chunk = job.chunk_rows();
     let mut sums = Sums::new();
-    job.slabs(check, |range| {
+    job.slabs(ctl, |range| {
         let starts: Vec<usize> = range.clone().step_by(chunk).collect();
         let results = starts
             .par_iter()
@@ -334,11 +328,16 @@ fn too_large(i: usize, nats: f64) -> Error {
 }
 
 /// Count and exact sum of `-logprobs` (per-token log-probabilities in nats, each finite and
-/// `<= 0`), overall and per segment id. `check` runs between slabs.
+/// `<= 0`), overall and per segment id. One thread; `ctl` is checked between slabs and told
+/// the tokens done.
+///
+/// # Errors
+/// An empty input, a segments array of the wrong length, a log-probability that is not
+/// finite and `<= 0`, or cancellation.
 pub fn logprob_sums<F: Copy + Into<f64>>(
     logprobs: &[F],
     segments: Option<&[i64]>,
-    check: Check<'_>,
+    ctl: &Control<'_>,
 ) -> Result<Sums> {
     if logprobs.is_empty() {
         return Err(Error::Invalid("logprobs is empty".into()));
@@ -376,8 +375,10 @@ pub fn logprob_sums<F: Copy + Into<f64>>(
             &fixed,
             segments.map(|x| &x[first..first + lp.len()]),
         )?)?;
-        if first + lp.len() < logprobs.len() {
-            check()?;
+        let done = first + lp.len();
+        ctl.report(done as u64, logprobs.len() as u64);
+        if done < logprobs.len() {
+            ctl.check()?;
         }
     }
     Ok(sums)

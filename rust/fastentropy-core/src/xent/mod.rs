@@ -8,16 +8,17 @@
 //!   `f64` (the vector kernel takes the rows beyond the table's range);
 //! * `lanes.rs`, `avx2.rs`, `avx512.rs`: the vector operations per instruction set, chosen at
 //!   run time in `dispatch.rs`;
-//! * `driver.rs`: input checks and the parallel loop over rows;
+//! * `driver.rs`: input checks and the parallel loop over rows, in slabs between which the
+//!   caller's [`crate::Control`] may cancel;
 //! * `sums.rs`: the exact fixed-point sums that make results independent of threads and
 //!   chunking.
 //!
-//! Accuracy: per-token relative error under 1e-6 (by analysis under 6.5e-7, see `row.rs`;
-//! measured at most 3.0e-7) against a float64 computation on the same inputs, for every
-//! input type; for 16-bit rows within the table's range, that of `f64` arithmetic (tested
-//! at 1e-13). Results are
-//! bit-identical for any thread count and chunking on one instruction set; the instruction
-//! sets differ in the last bits of per-token values.
+//! Accuracy: per-token relative error under 1e-6 against a float64 computation on the same
+//! inputs, for every input type (the bound by analysis in `row.rs`; the measured worst cases
+//! in `docs/xent_speed.md`, Accuracy); for 16-bit rows within the table's range, that of
+//! `f64` arithmetic (tested at 1e-13). Results are bit-identical for any thread count and
+//! chunking on one instruction set; the instruction sets differ in the last bits of
+//! per-token values.
 
 #[cfg(target_arch = "x86_64")]
 mod avx2;
@@ -34,5 +35,5 @@ mod table;
 mod tests;
 
 pub use dispatch::{exp_f32, Isa};
-pub use driver::{logprob_sums, nll_sums, token_nll, Check, Logits, Options, Target};
+pub use driver::{logprob_sums, nll_sums, token_nll, Logits, Options, Target};
 pub use sums::{Sums, Total};

@@ -2,7 +2,11 @@
 
 use super::lanes::f16_to_f32;
 use super::*;
-use crate::{Error, Result};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+use super::driver::SLAB_BYTES;
+use crate::{Control, Error, Result};
 
 /// xorshift64*: reproducible inputs without a dependency.
 struct Rng(u64);
@@ -42,7 +46,7 @@ fn nlls(logits: Logits<'_>, vocab: usize, targets: &[i64], isa: Isa) -> Result<V
         isa: Some(isa),
         ..Options::default()
     };
-    token_nll(logits, vocab, targets, &opts, &mut out, &mut || Ok(()))?;
+    token_nll(logits, vocab, targets, &opts, &mut out, &Control::default())?;
     Ok(out)
 }
 
@@ -266,7 +270,7 @@ fn bad_inputs_name_their_position() {
         &[-100i64, 1],
         &opts,
         &mut out,
-        &mut || Ok(()),
+        &Control::default(),
     )
     .unwrap();
     assert_eq!(out[0], 0.0);
@@ -291,8 +295,8 @@ fn bad_inputs_name_their_position() {
     assert!(nlls(Logits::F32(&ok), 3, &[0], Isa::best()).is_err());
     assert!(nlls(Logits::F32(&[]), 3, &[], Isa::best()).is_err());
     assert!(nlls(Logits::F32(&ok), 0, &[], Isa::best()).is_err());
-    assert!(logprob_sums(&[-1.0f64, 0.5], None, &mut || Ok(())).is_err());
-    assert!(logprob_sums(&[f32::NAN], None, &mut || Ok(())).is_err());
+    assert!(logprob_sums(&[-1.0f64, 0.5], None, &Control::default()).is_err());
+    assert!(logprob_sums(&[f32::NAN], None, &Control::default()).is_err());
 }
 
 /// NaN is found through the sum, not by the first pass: wherever it sits (a block that
@@ -363,7 +367,6 @@ fn sums_are_exact_whatever_the_threads_and_chunking() {
     let run = |lo: usize, hi: usize, threads: usize| {
         let opts = Options {
             ignore_index: Some(-100),
-            threads: Some(threads),
             ..Options::default()
         };
         let logits = Logits::F32(&x[lo * vocab..hi * vocab]);
@@ -373,7 +376,7 @@ fn sums_are_exact_whatever_the_threads_and_chunking() {
             &t[lo..hi],
             Some(&seg[lo..hi]),
             &opts,
-            &mut || Ok(()),
+            &Control::with_threads(Some(threads)),
         )
         .unwrap()
     };
@@ -396,7 +399,7 @@ fn sums_are_exact_whatever_the_threads_and_chunking() {
         &t,
         &opts,
         &mut per_token,
-        &mut || Ok(()),
+        &Control::default(),
     )
     .unwrap();
     let plain: f64 = per_token.iter().sum();
@@ -406,10 +409,22 @@ fn sums_are_exact_whatever_the_threads_and_chunking() {
 }
 
 #[test]
-fn check_interrupts_between_slabs() {
-    let x = vec![0f32; 64 << 20]; // two slabs of f32
+fn cancel_interrupts_between_slabs() {
+    let x = vec![0f32; 2 * SLAB_BYTES / 4]; // two slabs of f32
     let t = vec![0i64; x.len() / 4096];
-    let mut calls = 0;
+    let rows = t.len() as u64;
+    // Cancelled by the report after the first slab: the second never runs.
+    let flag = AtomicBool::new(false);
+    let seen = Mutex::new(Vec::new());
+    let stop = |d, t| {
+        seen.lock().unwrap().push((d, t));
+        flag.store(true, Ordering::Relaxed);
+    };
+    let ctl = Control {
+        threads: Some(2),
+        cancel: Some(&flag),
+        progress: Some(&stop),
+    };
     let mut out = vec![0.0; t.len()];
     let e = token_nll(
         Logits::F32(&x),
@@ -417,18 +432,63 @@ fn check_interrupts_between_slabs() {
         &t,
         &Options::default(),
         &mut out,
-        &mut || {
-            calls += 1;
-            Err(Error::Cancelled)
-        },
+        &ctl,
     );
-    assert_eq!((e, calls), (Err(Error::Cancelled), 1));
+    assert_eq!(e, Err(Error::Cancelled));
+    assert_eq!(*seen.lock().unwrap(), vec![(rows / 2, rows)]);
+    // Uncancelled, every slab is reported, ending at the total.
+    let seen = Mutex::new(Vec::new());
+    let record = |d, t| seen.lock().unwrap().push((d, t));
+    let ctl = Control {
+        progress: Some(&record),
+        ..Control::default()
+    };
+    let sums = nll_sums(Logits::F32(&x), 4096, &t, None, &Options::default(), &ctl).unwrap();
+    assert_eq!(sums.total().count, rows);
+    assert_eq!(*seen.lock().unwrap(), vec![(rows / 2, rows), (rows, rows)]);
+}
+
+#[test]
+fn logprob_sums_stop_between_slabs() {
+    let lp = vec![-0.5f64; 3 * (SLAB_BYTES / 8) / 2]; // a slab and a half
+    let n = lp.len() as u64;
+    let flag = AtomicBool::new(false);
+    let stop = |d, t| {
+        assert_eq!((d, t), ((SLAB_BYTES / 8) as u64, n));
+        flag.store(true, Ordering::Relaxed);
+    };
+    let ctl = Control {
+        cancel: Some(&flag),
+        progress: Some(&stop),
+        ..Control::default()
+    };
+    assert_eq!(logprob_sums(&lp, None, &ctl), Err(Error::Cancelled));
+    let s = logprob_sums(&lp, None, &Control::default()).unwrap();
+    assert_eq!(s.total().count, n);
+}
+
+#[test]
+fn thread_counts_out_of_range_are_refused() {
+    let x = [0f32; 6];
+    for threads in [0, crate::control::MAX_THREADS + 1] {
+        let mut out = [0.0; 2];
+        let ctl = Control::with_threads(Some(threads));
+        let e = token_nll(
+            Logits::F32(&x),
+            3,
+            &[0i64, 1],
+            &Options::default(),
+            &mut out,
+            &ctl,
+        );
+        assert!(e.unwrap_err().to_string().starts_with("threads = "));
+    }
 }
 
 #[test]
 fn logprob_sums_equal_logit_sums() {
     let lp = [-0.5f32, -1.25, 0.0, -3.0];
-    let s = logprob_sums(&lp, Some(&[1, 1, 2, 1]), &mut || Ok(())).unwrap();
+    let s = logprob_sums(&lp, Some(&[1, 1, 2, 1]), &Control::default()).unwrap();
     assert_eq!(s.total().count, 4);
     assert_eq!(s.total().nats(), 4.75);
     assert_eq!(s.segments()[&1].nats(), 4.75);
