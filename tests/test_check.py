@@ -21,13 +21,14 @@ def floor(point=2.0, lower=1.9, upper=2.1, **kw):
     return fe.Floor.from_summary(point, lower, upper, **kw)
 
 
-def two_epochs(second_epoch_level, *, per_epoch=20, seed=0, lr=None):
-    """Steps 10, 20, ...; epoch 1 at 2.5 ± 0.02 nats/token, epoch 2 at the given level."""
+def two_epochs(second_epoch_level, *, per_epoch=20, seed=0, lr=None, first=2.5):
+    """Steps 10, 20, ...; epoch 1 at ``first`` (2.5) ± 0.02 nats/token, epoch 2 at the given
+    level."""
     rng = np.random.default_rng(seed)
     n = 2 * per_epoch
     step = 10 * np.arange(1, n + 1)
     epoch = np.arange(1, n + 1) / per_epoch  # the Trainer's fractional epoch
-    level = np.where(np.arange(n) < per_epoch, 2.5, second_epoch_level)
+    level = np.where(np.arange(n) < per_epoch, first, second_epoch_level)
     loss = level + rng.uniform(-0.02, 0.02, n)
     return fe.LossLog(step=step, loss=loss, epoch=epoch, learning_rate=lr)
 
@@ -73,11 +74,13 @@ def test_no_drop_stays_above():
     assert f"is {low - 2.1:.2g} nats/token above the upper end" in v.headline
 
 
-def test_inside_the_interval_is_approaching():
+def test_inside_the_interval_is_inconclusive():
     v = fe.check(two_epochs(2.05), floor())
-    assert v.status == "approaching"
+    assert v.status == "inconclusive"
     assert v.first_under_lower is None
-    assert v.headline.startswith("from step 210 (epoch 1.05) the training loss is inside")
+    assert v.headline.startswith(
+        "from step 210 (epoch 1.05) the training loss is inside the entropy rate's interval"
+    )
 
 
 def test_a_single_dip_is_not_a_trend():
@@ -159,7 +162,7 @@ def test_tokenizer_mismatch_converts_through_bits_per_byte():
     v = fe.check(log, floor(), tokenizer="llama", bytes_per_token=3.0)
     # 2.0 nats per 4-byte token = 0.5 nats/byte; at 3 bytes per model token, 1.5 nats/token.
     assert (v.floor_point, v.floor_lower, v.floor_upper) == pytest.approx((1.5, 1.425, 1.575))
-    assert v.status == "approaching"  # 1.5 ± 0.02 is inside the converted interval
+    assert v.status == "inconclusive"  # 1.5 ± 0.02 is inside the converted interval
     assert fe.check(log, floor()).status == "memorization"  # but under the unconverted one
     assert "converted through bits per byte" in v.conversion
     assert f"{2.0 / 4.0 / np.log(2):.4g} bits/byte" in v.conversion
@@ -335,3 +338,87 @@ def test_inside_the_band_of_an_uncertain_floor_is_inconclusive(kw, level, reason
     assert v.headline.startswith("from step 210 (epoch 1.05) the training loss goes into the ")
     assert "too uncertain to call it memorization" in v.headline
     assert any(reason in c for c in v.caveats)
+
+
+# --- the tiers of a floor with a rate and an h_n part ------------------------------------------
+
+
+def rate_floor(point=2.0, lower=1.9, upper=2.2, ngram=(2.6, 2.5, 2.7), informative=True):
+    """A floor whose rate interval and h_n part are set by hand (nats/token)."""
+    methods = [fe.MethodResult("matches", point, lower, upper - 0.05)]
+    if not informative:
+        methods = [fe.MethodResult("curve", point, 0.0, upper - 0.05)]  # too wide to use
+    rate = fe.combine_rates(methods, bound=upper)
+    assert rate.informative == informative
+    return fe.Floor(
+        rate.point,
+        rate.lower,
+        rate.upper,
+        order=3,
+        method="grassberger",
+        reliable=True,
+        ngram_point=ngram[0],
+        ngram_lower=ngram[1],
+        ngram_upper=ngram[2],
+        rate=rate,
+    )
+
+
+def test_under_h_n_but_above_the_rate_is_approaching():
+    # Epoch 2 at 2.3: under h_n's lower end (2.5), above the rate's upper end (2.2).
+    v = fe.check(two_epochs(2.3), rate_floor())
+    assert v.status == "approaching"
+    assert "below what n-gram statistics of this data reach (h_3 >= 2.5" in v.headline
+    assert "normal for a model that uses longer contexts" in v.headline
+    # The same loss against a floor without an h_n part (given by hand) is above it.
+    assert fe.check(two_epochs(2.3), floor(point=2.0, lower=1.9, upper=2.2)).status == "above"
+
+
+def test_rate_floor_tiers_by_where_the_loss_sits():
+    assert fe.check(two_epochs(2.75), rate_floor()).status == "above"
+    assert fe.check(two_epochs(2.05), rate_floor()).status == "inconclusive"
+    v = fe.check(two_epochs(1.5), rate_floor())
+    assert v.status == "memorization"
+    assert "20 of 40 logged points are under its lower end" in v.headline
+    # An uninformative rate (lower end 0) cannot call anything memorization.
+    v = fe.check(two_epochs(1.5), rate_floor(informative=False))
+    assert v.status == "inconclusive" and "too uncertain" in v.headline
+
+
+def test_under_the_floor_in_the_first_epoch_says_the_floor_is_wrong():
+    # The loss is at 1.5 from the start: no example can have been seen twice.
+    log = fe.LossLog(step=10 * np.arange(1, 21), loss=np.full(20, 1.5), epoch=np.arange(1, 21) / 20)
+    v = fe.check(log, rate_floor())
+    assert v.status == "inconclusive"
+    assert "in the first epoch, before any example can have been seen twice" in v.headline
+    assert "the floor is too high for this data" in v.headline
+    # Lightning's 0-based epochs: epoch 0 is the first, epoch 1 the second.
+    step = np.arange(1, 41)
+    lightning = fe.LossLog(step=step, loss=np.where(step <= 20, 2.5, 1.5), epoch=(step > 20) * 1.0)
+    assert fe.check(lightning, rate_floor()).status == "memorization"
+
+
+def test_evaluation_loss_under_the_floor_says_the_floor_is_wrong():
+    base = two_epochs(1.5)
+    eval_loss = np.full(base.step.size, np.nan)
+    eval_loss[-1] = 1.6  # held-out text, under the floor's lower end (1.9)
+    log = fe.LossLog(step=base.step, loss=base.loss, epoch=base.epoch, eval_loss=eval_loss)
+    v = fe.check(log, rate_floor())
+    assert v.status == "inconclusive"
+    assert "so does the evaluation loss" in v.headline
+    eval_loss[-1] = 2.4  # above it: the drop is memorization
+    log = fe.LossLog(step=base.step, loss=base.loss, epoch=base.epoch, eval_loss=eval_loss)
+    assert fe.check(log, rate_floor()).status == "memorization"
+
+
+def test_hidden_markov_logs_at_and_under_the_rate():
+    # Issue 19: a run at the true rate + 0.05 is not memorization; one that drops to the
+    # rate - 0.3 at epoch 2 is. The floor is estimated from the source's own tokens.
+    src = fe.HiddenMarkovSource(16, 256, seed=1)
+    truth = src.entropy_rate(tokens=400_000, seed=3).value
+    floor = fe.estimate_floor(src.sample(1_000_000, seed=5))
+    assert floor.lower <= truth <= floor.upper
+    honest = fe.check(two_epochs(truth + 0.05, seed=1, first=truth + 0.5), floor)
+    assert honest.status != "memorization", honest.headline
+    dropped = fe.check(two_epochs(truth - 0.3, seed=2, first=truth + 0.5), floor)
+    assert dropped.status == "memorization", (floor.lower, truth, dropped.headline)

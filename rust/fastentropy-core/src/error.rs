@@ -40,8 +40,11 @@ pub enum Error {
     /// A file could not be read or written (`OSError` in Python); `kind` says why.
     #[error("{path}: {message}")]
     Io {
+        /// The file's path, as displayed.
         path: String,
+        /// The kind of the underlying I/O error.
         kind: std::io::ErrorKind,
+        /// The underlying I/O error's message.
         message: String,
     },
     /// The caller's cancel flag was set (e.g. Ctrl-C).

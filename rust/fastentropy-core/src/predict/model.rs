@@ -65,7 +65,9 @@ pub fn default_order(vocab: usize) -> usize {
 /// What a model was built with.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
+    /// The longest context, tokens (orders `0..=order` are used).
     pub order: usize,
+    /// The vocabulary size: ids are `0..vocab`.
     pub vocab: u64,
     /// Bytes of all count tables (within the memory limit).
     pub memory: usize,

@@ -38,16 +38,22 @@ pub const MAX_RELATIVE_WIDTH: f64 = 0.25;
 /// An estimate with its interval, nats per token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
+    /// The point estimate, nats per token.
     pub point: f64,
+    /// The interval's lower end, nats per token.
     pub lower: f64,
+    /// The interval's upper end, nats per token.
     pub upper: f64,
 }
 
 /// The combined rate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Combined {
+    /// The median of the used estimates' points, capped at the bound, nats per token.
     pub point: f64,
+    /// The lowest lower end of the used estimates (0 when not informative), nats per token.
     pub lower: f64,
+    /// The bound if given, else the highest upper end of the used estimates, nats per token.
     pub upper: f64,
     /// The bound lowered the point or the upper end.
     pub capped: bool,

@@ -79,12 +79,18 @@ impl Ansatz {
 /// One ansatz fitted to one curve.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AnsatzFit {
+    /// The ansatz fitted.
     pub ansatz: Ansatz,
     /// The extrapolated rate, nats per token.
     pub h: f64,
+    /// Lower end of the profile interval of h (clipped at 0), nats per token.
     pub lower: f64,
+    /// Upper end of the profile interval of h, nats per token.
     pub upper: f64,
+    /// The fitted amplitude A of the `N^(β−1)` term (nats per token for the power law,
+    /// dimensionless in the stretched exponential's exponent).
     pub a: f64,
+    /// The fitted exponent β, in `(0, 1)`.
     pub beta: f64,
     /// Weighted residual variance of the block means (per unit weight).
     pub sigma2: f64,
@@ -94,9 +100,13 @@ pub struct AnsatzFit {
 /// and the union of the intervals.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CurveRate {
+    /// Each ansatz with its fit, or the error that stopped it.
     pub fits: Vec<(Ansatz, Result<AnsatzFit>)>,
+    /// The h of the better-fitting ansatz (smaller `sigma2`), nats per token.
     pub point: f64,
+    /// The lowest lower end of the fitted ansatzes, nats per token.
     pub lower: f64,
+    /// The highest upper end of the fitted ansatzes, nats per token.
     pub upper: f64,
 }
 

@@ -40,6 +40,7 @@ const STDS: f64 = 2.0;
 /// One match-length estimate, in nats per token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MatchEstimate {
+    /// The estimated rate, nats per token.
     pub value: f64,
     /// Batch-means standard error; `None` below `BLOCKS * MIN_BLOCK` terms.
     pub std: Option<f64>,
@@ -51,10 +52,15 @@ pub struct MatchEstimate {
 /// KASW and Gao estimates ± 2 std.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MatchRate {
+    /// The KASW increasing-window estimate.
     pub kasw: MatchEstimate,
+    /// The Gao, Kontoyiannis & Bienenstock estimate.
     pub gao: MatchEstimate,
+    /// The KASW value, nats per token.
     pub point: f64,
+    /// The lower of KASW's and Gao's `value − 2 std` (at least 0), nats per token.
     pub lower: f64,
+    /// The higher of KASW's and Gao's `value + 2 std`, nats per token.
     pub upper: f64,
 }
 

@@ -46,8 +46,10 @@ pub enum Form {
 }
 
 impl Form {
+    /// Both, in the order they are reported.
     pub const ALL: [Form; 2] = [Form::PowerLaw, Form::Exponential];
 
+    /// The name used in reports.
     pub fn name(self) -> &'static str {
         match self {
             Form::PowerLaw => "power_law",
@@ -74,11 +76,17 @@ impl Form {
 /// One form fitted to the h_n table.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FormFit {
+    /// The form fitted.
     pub form: Form,
+    /// The extrapolated rate (the limit of h_n), nats per token.
     pub h: f64,
+    /// Lower end of the profile interval of h (clipped at 0), nats per token.
     pub lower: f64,
+    /// Upper end of the profile interval of h, nats per token.
     pub upper: f64,
+    /// The fitted amplitude A, nats per token.
     pub a: f64,
+    /// The fitted exponent: α of the power law, λ of the exponential.
     pub exponent: f64,
     /// SSE / degrees of freedom (≈ 1 when the stds describe the scatter).
     pub chi2_dof: f64,
@@ -87,9 +95,14 @@ pub struct FormFit {
 /// The order extrapolation: both forms (or why each failed), the point and the interval.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderRate {
+    /// Each form with its fit, or the error that stopped it.
     pub fits: Vec<(Form, Result<FormFit>)>,
+    /// The h of the better-fitting form (smaller `chi2_dof`), clamped into the interval,
+    /// nats per token.
     pub point: f64,
+    /// The lowest lower end of the fitted forms (at most `upper`), nats per token.
     pub lower: f64,
+    /// The highest upper end of the fitted forms, capped at `cap`, nats per token.
     pub upper: f64,
     /// The cap from the table itself: min over orders of `h_n + 2 std`.
     pub cap: f64,

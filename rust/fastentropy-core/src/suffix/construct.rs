@@ -56,7 +56,7 @@ pub(crate) fn suffix_array<T: Token>(
         &vocab::Pass {
             separator,
             mask: None,
-            cancel: ctl.cancel,
+            ctl,
             limit,
             progress,
         },

@@ -35,15 +35,21 @@ const HASH_CHUNK: usize = 1 << 20;
 /// What an index file says about itself and its tokens.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// Number of tokens indexed.
     pub n: u64,
+    /// The separator id the index was built with, if any.
     pub separator: Option<u64>,
     /// The tokens' numpy dtype name (`"uint16"`, ...).
     pub dtype: String,
     /// Where the tokens were read from when the index was built (empty if from memory).
     pub source: String,
+    /// Byte length of the tokens, checked when the index is opened.
     pub token_bytes: u64,
+    /// Hash of the tokens' bytes ([`token_hash`]), checked when the index is opened.
     pub token_hash: u64,
+    /// The largest LCP value, tokens.
     pub max_lcp: u64,
+    /// Number of LCP entries of 127 or more, kept in the overflow table.
     pub overflow: u64,
 }
 

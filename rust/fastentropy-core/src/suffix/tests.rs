@@ -105,7 +105,7 @@ proptest! {
         let orders: Vec<usize> = (1..=8).collect();
         let got = idx.profiles(&t, mask.as_deref(), Some(&orders), &ctl(2)).unwrap();
         let opts = CountOptions { separator: sep, mask: mask.as_deref(), ..Default::default() };
-        prop_assert_eq!(got, ngram_profiles(&t, &orders, &opts).unwrap());
+        prop_assert_eq!(got, ngram_profiles(&t, &orders, &opts, &ctl(2)).unwrap());
     }
 
     #[test]
@@ -196,7 +196,7 @@ fn large_vocabulary_sorts_32_bit_ranks() {
             mask: m,
             ..Default::default()
         };
-        assert_eq!(got, ngram_profiles(&t, &orders, &opts).unwrap());
+        assert_eq!(got, ngram_profiles(&t, &orders, &opts, &ctl(2)).unwrap());
     }
     let sa = idx.suffix_array();
     for i in 1..t.len() {
