@@ -23,7 +23,7 @@ import numpy.typing as npt
 from ._core import __version__
 from ._estimate import METHODS, entropy
 from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
-from ._profile import Profile, _as_int_array
+from ._profile import Profile, _as_int_array, check_mapped
 
 __all__ = ["DEFAULT_METHODS", "Floor", "OrderReport", "Value", "estimate_floor"]
 
@@ -517,6 +517,7 @@ def context_mask(
     >>> context_mask(np.array([5, 6, 0, 7]), separator=0, mask=None)
     array([ True, False,  True, False])
     """
+    check_mapped(tokens, "tokens")  # read here by numpy, between the two counts
     out = np.zeros(tokens.size, dtype=np.bool_)
     step = 1 << 24
     for start in range(0, max(tokens.size - 1, 0), step):
