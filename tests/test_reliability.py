@@ -418,6 +418,9 @@ CLI_CASES = [
     pytest.param("tokenize {data_json} -o {tmp}/data", 1, "is the input", id="out-is-input"),
     pytest.param("tokenize {latin1_txt} -o {tmp}/o", 1, "invalid UTF-8 .*; --errors replace replaces", id="cli-words"),
     pytest.param("count {nobin_json}", 1, r"nobin\.json: field 'bin' must be", id="sidecar-no-bin"),
+    pytest.param("floor {tokens_bin} --dtype uint16 -o {tokens_bin}", 2, r"the output .*tokens\.bin is the input", id="floor-output-is-input"),
+    pytest.param("floor {text_txt} -o {text_txt}", 2, r"the output .*text\.txt is the input", id="floor-output-is-text"),
+    pytest.param("check {log_csv} --floor {floor_json} --plot {log_csv}", 1, r"--plot .*log\.csv is the input", id="check-plot-is-log"),
 ]
 # fmt: on
 

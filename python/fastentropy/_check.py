@@ -992,6 +992,10 @@ def add_check_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Run ``fastentropy check``; errors are raised for the CLI to report (exit code 1)."""
+    if args.plot and os.path.exists(args.plot):
+        for given in (args.log, args.floor, args.per_sample):
+            if given and os.path.exists(given) and os.path.samefile(args.plot, given):
+                raise ValueError(f"--plot {args.plot} is the input {given}: choose another file")
     log = read_losses(args.log, format=args.format, loss_column=args.loss_column)
     verdict = check(
         log,

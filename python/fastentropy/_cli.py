@@ -635,7 +635,34 @@ def _build_floor(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of the report")
 
 
+def _refuse_overwriting(outputs: Sequence[str | None], inputs: Sequence[str | None]) -> None:
+    """A usage error if an output file is one of the inputs (or a link to one), checked
+    before any work: the outputs are written last, after the inputs were read."""
+    seen = {}
+    for path in inputs:
+        try:
+            st = os.stat(path) if path else None
+        except OSError:
+            continue
+        if st is not None:
+            seen[(st.st_dev, st.st_ino)] = path
+    for out in outputs:
+        try:
+            st = os.stat(out) if out else None
+        except OSError:
+            continue
+        if st is not None and (st.st_dev, st.st_ino) in seen:
+            raise UsageError(f"the output {out} is the input {seen[(st.st_dev, st.st_ino)]}")
+
+
+def _companions(path: str) -> list[str]:
+    """``path`` and the files of its token file (sidecar, tokens, mask) that it may stand for."""
+    stem, suffix = os.path.splitext(path)
+    return [path] + ([stem + s for s in (".json", ".bin", ".mask")] if suffix else [])
+
+
 def _floor(args: argparse.Namespace) -> int:
+    _refuse_overwriting([args.output, args.plot], [*_companions(args.input), args.mask])
     with tempfile.TemporaryDirectory(prefix="fastentropy-") as tmp:
         if _is_text(args.input):
             tf = _run_tokenize(args, [args.input], os.path.join(tmp, "tokens"))

@@ -24,7 +24,7 @@ from ._core import __version__
 from ._estimate import METHODS, entropy
 from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
 from ._prequential import prequential
-from ._profile import Profile, _as_int_array
+from ._profile import Profile, _as_int_array, check_mapped
 from ._suffix import SuffixIndex
 from ._units import unit_scale
 from .rate._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
@@ -697,6 +697,7 @@ def context_mask(
     >>> context_mask(np.array([5, 6, 0, 7]), separator=0, mask=None)
     array([ True, False,  True, False])
     """
+    check_mapped(tokens, "tokens")  # read here by numpy, between the two counts
     out = np.zeros(tokens.size, dtype=np.bool_)
     step = 1 << 24
     for start in range(0, max(tokens.size - 1, 0), step):

@@ -334,6 +334,7 @@ class CrossEntropy:
         """Adds tokens given by their log-probabilities (nats, each finite and ``<= 0``), e.g.
         from an inference server. ``float32`` or ``float64``, 1-D. On an error nothing is added.
         """
+        check_mapped(logprobs, "logprobs")
         arr = np.asarray(logprobs)
         if arr.dtype not in (np.float32, np.float64):
             raise TypeError(f"logprobs must be float32 or float64, not {arr.dtype}")
