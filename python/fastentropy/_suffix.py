@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import MemoryLimit, Progress, _int_arg, _options, _progress
+from ._ngram import MemoryLimit, Progress, _int_arg, _options, _progress, _threads_arg
 from ._profile import Profile, _as_int_array
 from ._tokens import PathLike, open_tokens
 
@@ -303,8 +303,7 @@ class SuffixIndex:
             if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
                 raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
-        if threads is not None:
-            threads = _int_arg(threads, "threads", minimum=1)
+        threads = _threads_arg(threads)
         with _progress(progress, "profiles") as callback:
             pairs = self._index.profiles(
                 mask=self._mask,
@@ -351,8 +350,7 @@ class SuffixIndex:
         """
         if not isinstance(kind, str):
             raise TypeError(f"kind must be a str, got {type(kind).__name__}")
-        if threads is not None:
-            threads = _int_arg(threads, "threads", minimum=1)
+        threads = _threads_arg(threads)
         with _progress(progress, "match lengths") as callback:
             return self._index.match_lengths(kind, threads=threads, progress=callback)
 
