@@ -303,8 +303,7 @@ class SuffixIndex:
             if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
                 raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
-        if threads is not None:
-            threads = _threads_arg(threads)
+        threads = _threads_arg(threads)
         with _progress(progress, "profiles") as callback:
             pairs = self._index.profiles(
                 mask=self._mask,
@@ -351,8 +350,7 @@ class SuffixIndex:
         """
         if not isinstance(kind, str):
             raise TypeError(f"kind must be a str, got {type(kind).__name__}")
-        if threads is not None:
-            threads = _threads_arg(threads)
+        threads = _threads_arg(threads)
         with _progress(progress, "match lengths") as callback:
             return self._index.match_lengths(kind, threads=threads, progress=callback)
 
