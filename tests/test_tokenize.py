@@ -643,7 +643,7 @@ def test_bad_tokenizers(tmp_path, bpe):
         ({"doc": "record"}, ValueError, r"doc='record' does not apply to .*a\.txt"),
         ({"mask_field": "answer"}, ValueError, "mask_field needs JSON Lines or Parquet"),
         ({"errors": "ignore"}, ValueError, "errors must be"),
-        ({"threads": 0}, ValueError, "threads must be >= 1"),
+        ({"threads": 0}, ValueError, "threads must be from 1"),
         ({"batch_bytes": "4MB"}, TypeError, "batch_bytes must be an int"),
         ({"batch_bytes": 0}, ValueError, "batch_bytes must be >= 1"),
         ({"separator": 1}, TypeError, "separator must be a bool"),

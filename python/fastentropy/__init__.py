@@ -10,40 +10,62 @@ corpus itself, with bias-corrected and Bayesian estimators and their error bars.
 1.011404
 """
 
+from . import _omp  # noqa: F401  (first: before the extension loads)
 from ._check import Verdict, check
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
 from ._floor import Floor, OrderReport, estimate_floor
+from ._hmm import ForwardRate, HiddenMarkovSource
 from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._profile import Profile
+from ._suffix import SuffixIndex
 from ._tokenize import TokenFile, tokenize
 from ._tokens import open_tokens
 from ._xent import CrossEntropy, SegmentLosses, cross_entropy
+from .rate import (
+    MethodResult,
+    Rate,
+    combine_rates,
+    estimate_rate,
+    rate_from_curve,
+    rate_from_matches,
+    rate_from_orders,
+)
 
 __all__ = [
     "METHODS",
     "CrossEntropy",
     "Estimate",
     "Floor",
+    "ForwardRate",
+    "HiddenMarkovSource",
     "LossLog",
     "MarkovSource",
+    "MethodResult",
     "NgramCounts",
     "OrderReport",
     "Profile",
+    "Rate",
     "SegmentLosses",
+    "SuffixIndex",
     "TokenFile",
     "Verdict",
     "__version__",
     "check",
+    "combine_rates",
     "count_ngrams",
     "cross_entropy",
     "entropies",
     "entropy",
     "estimate_floor",
+    "estimate_rate",
     "ngram_profiles",
     "open_tokens",
+    "rate_from_curve",
+    "rate_from_matches",
+    "rate_from_orders",
     "read_losses",
     "tokenize",
 ]

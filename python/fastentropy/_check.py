@@ -785,10 +785,18 @@ def _per_sample(path: PathLike, point: float, lower: float) -> PerSample:
         if not math.isfinite(value):
             dropped += 1
             continue
+        if value < 0:
+            raise ValueError(
+                f"{name}: {where}: {loss_key!r} is {value}: a cross-entropy cannot be negative; "
+                "is this the right column?"
+            )
+        count = record.get(tokens_key) if tokens_key else None
+        n = math.nan if count is None else _number(count, name, where, str(tokens_key))
+        if n < 0 or math.isinf(n):
+            raise ValueError(f"{name}: {where}: {tokens_key!r} is {n}, not a token count")
         ids.append(str(record[id_key]) if id_key and id_key in record else str(number))
         losses.append(value)
-        count = record.get(tokens_key) if tokens_key else None
-        tokens.append(math.nan if count is None else _number(count, name, where, str(tokens_key)))
+        tokens.append(n)
     if not losses:
         raise ValueError(f"{name}: every per-example loss is non-finite")
     loss = np.array(losses)

@@ -1,17 +1,31 @@
 """The ``fastentropy`` command line: count, estimate, floor, demo, and friends.
 
-Exit codes: 0 success, 1 an error (one line on stderr; the traceback with ``--debug``),
-2 bad usage (argparse's own convention).
+Exit codes:
+
+- 0: success (also when the reader of the output goes away early, as ``| head`` does);
+- 1: the command could not be carried out: a file is missing, unreadable or malformed, or
+  the data is refused by the computation (one line on stderr naming the file or option;
+  the traceback only with ``--debug``);
+- 2: the command line itself is wrong: an unknown option, or an option value refused before
+  anything is read (argparse's convention; ``--threads 0``, ``--orders 5-1``);
+- 130: interrupted (Ctrl-C).
+
+Every error goes through :func:`_dispatch`, the one place that turns exceptions into these
+codes and messages, so subcommands added later get the same treatment.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
+import math
 import os
+import re
 import sys
 import tempfile
 import warnings
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,8 +35,9 @@ from ._check import CHECK_SUMMARY, add_check_arguments, run_check
 from ._core import __version__
 from ._estimate import METHODS, entropies
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
-from ._ngram import ngram_profiles
+from ._ngram import MAX_THREADS, ngram_profiles, parse_size
 from ._profile import Profile
+from ._suffix import SuffixIndex
 from ._tokens import open_tokens
 
 __all__ = ["main"]
@@ -47,11 +62,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version and usage errors
-        return int(e.code or 0)
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
+    try:
+        code = _dispatch(args)
+        sys.stdout.flush()  # here, where a closed pipe can still be handled
+        return code
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) has what it wanted: no "Broken pipe", no failure. Later
+        # writes, and the flush at exit, go to /dev/null.
+        _stdout_to_devnull()
+        return 0
+
+
+#: Exceptions a user can cause (bad files, options or data): one line, exit code 1. Others
+#: are internal errors: one line too, asking for a report with the --debug traceback.
+_USER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    ValueError,
+    TypeError,
+    MemoryError,
+    ImportError,
+    ArithmeticError,  # OverflowError, ZeroDivisionError
+    EOFError,
+    csv.Error,
+    zlib.error,
+)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the subcommand's handler: the one place where errors become messages and codes."""
     handler: Handler = args.handler
+    where = f"fastentropy {args.command}"
     try:
         with warnings.catch_warnings(record=True) as caught:
             # Ours (e.g. an estimator outside its regime), not libraries' deprecations.
@@ -59,19 +103,75 @@ def main(argv: Sequence[str] | None = None) -> int:
             warnings.simplefilter("always", UserWarning)
             code = handler(args)
         for w in caught:
-            print(f"fastentropy {args.command}: warning: {w.message}", file=sys.stderr)
+            print(f"{where}: warning: {_cli_message(str(w.message))}", file=sys.stderr)
         return code
     except UsageError as e:
-        print(f"fastentropy {args.command}: error: {e}", file=sys.stderr)
+        print(f"{where}: error: {_cli_message(str(e))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("fastentropy: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError, TypeError, MemoryError, ImportError) as e:
-        if args.debug:
+    except BrokenPipeError:
+        raise
+    except Exception as e:
+        if getattr(args, "debug", False):
             raise
-        print(f"fastentropy {args.command}: error: {e}", file=sys.stderr)
+        message = _cli_message(str(e) or type(e).__name__)
+        if not isinstance(e, _USER_ERRORS):
+            message += (
+                f" (an internal error, {type(e).__name__}: please report it with the "
+                "traceback that --debug shows)"
+            )
+        print(f"{where}: error: {message}", file=sys.stderr)
         return 1
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file behind sys.stdout
+        pass
+
+
+#: API keyword arguments named in messages, and the CLI options that set them.
+_OPTIONS = (
+    "errors",
+    "skip_bad_lines",
+    "loss_column",
+    "dtype",
+    "format",
+    "memory_limit",
+    "threads",
+    "separator",
+    "mask_field",
+    "eot_token",
+    "alphabet_size",
+    "orders",
+    "order",
+    "methods",
+    "ignore_index",
+    "n_bytes",
+    "bytes_per_token",
+    "tokenizer",
+    "field",
+    "doc",
+    "unit",
+)
+_KEYWORD = re.compile(r"\b(" + "|".join(_OPTIONS) + r")=(?:'([^']*)'|\"([^\"]*)\"|([\w.+-]*))")
+
+
+def _cli_message(text: str) -> str:
+    """An API message in the words of the command line: one line, options as flags
+    (``errors='replace'`` becomes ``--errors replace``)."""
+
+    def flag(m: re.Match[str]) -> str:
+        name = "--" + m.group(1).replace("_", "-")
+        value = next((g for g in m.groups()[1:] if g is not None), "")
+        return name if value in ("", "True") else f"{name} {value}"
+
+    return " ".join(_KEYWORD.sub(flag, text).split())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,36 +197,105 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_counting(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", help="dtype of a raw token file (uint8, uint16, uint32)")
-    p.add_argument("--separator", type=int, help="token id that ends a document")
+    p.add_argument("--separator", type=_count_type, help="token id that ends a document")
     p.add_argument("--mask", help="mask file: one byte per token, nonzero = counted")
-    p.add_argument("--memory-limit", help="e.g. 8GB (default: half the available memory)")
-    p.add_argument("--threads", type=int, help="worker threads (default: all cores)")
+    p.add_argument(
+        "--memory-limit", type=_size_type, help="e.g. 8GB (default: half the available memory)"
+    )
+    _add_threads(p, "worker threads (default: all cores)")
+
+
+# --- option types: values refused here exit with code 2, before anything is read ---------
+
+
+def _add_threads(p: argparse.ArgumentParser, text: str) -> None:
+    p.add_argument("--threads", type=_threads_type, help=f"{text}; 1 to {MAX_THREADS}")
+
+
+def _threads_type(text: str) -> int:
+    value = _int_type(text)
+    if not 1 <= value <= MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_THREADS}, got {text}")
+    return value
+
+
+def _int_type(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _count_type(text: str) -> int:
+    value = _int_type(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int_type(text: str) -> int:
+    value = _int_type(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def _positive_float_type(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def _size_type(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a size: {text!r} (bytes, or a number with a unit such as 8GB or 512MiB)"
+        ) from None
+
+
+_ORDER_RANGE = re.compile(r"^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$")
 
 
 def _parse_orders(text: str) -> list[int]:
     """``"1-5"``, ``"1,3,5"`` or ``"4"`` as a list of orders."""
     orders: list[int] = []
-    try:
-        for part in text.split(","):
-            lo, _, hi = part.partition("-")
-            orders += range(int(lo), int(hi or lo) + 1)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"orders must look like 1-5 or 1,2,4; got {text!r}"
-        ) from None
-    if not orders or min(orders) < 1:
-        raise argparse.ArgumentTypeError(f"orders must be >= 1; got {text!r}")
+    for part in text.split(","):
+        m = _ORDER_RANGE.match(part)
+        if m is None:
+            raise argparse.ArgumentTypeError(f"orders must look like 1-5 or 1,2,4; got {text!r}")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if lo < 1:
+            raise argparse.ArgumentTypeError(f"orders must be >= 1; got {text!r}")
+        if hi < lo:
+            raise argparse.ArgumentTypeError(
+                f"the range {part.strip()} runs backwards: write {hi}-{lo}; got {text!r}"
+            )
+        if hi > 1024:
+            raise argparse.ArgumentTypeError(f"orders must be <= 1024; got {text!r}")
+        orders += range(lo, hi + 1)
     return orders
 
 
-def _parse_methods(text: str) -> list[str]:
+def _parse_methods(text: str, allowed: Sequence[str] = METHODS) -> list[str]:
     methods = [m.strip() for m in text.split(",") if m.strip()]
-    unknown = [m for m in methods if m not in METHODS]
+    unknown = [m for m in methods if m not in allowed]
     if unknown or not methods:
+        shown = ", ".join(unknown) if unknown else repr(text)
         raise argparse.ArgumentTypeError(
-            f"unknown method(s) {unknown or text!r}; choose from {', '.join(METHODS)}"
+            f"unknown method(s) {shown}; choose from {', '.join(allowed)}"
         )
     return methods
+
+
+def _parse_floor_methods(text: str) -> list[str]:
+    # dirichlet needs an alphabet size, which the n-grams of a corpus do not have.
+    return _parse_methods(text, [m for m in METHODS if m != "dirichlet"])
 
 
 def _progress(args: argparse.Namespace) -> bool:
@@ -236,7 +405,7 @@ def _build_tokenize(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-separator", dest="separator_off", action="store_true", help="no document ends"
     )
-    p.add_argument("--threads", type=int, help="tokenizer threads (default: its own pool)")
+    _add_threads(p, "tokenizer threads (default: its own pool)")
     p.add_argument("--json", action="store_true", help="print the sidecar as JSON")
 
 
@@ -256,22 +425,42 @@ def _tokenize(args: argparse.Namespace) -> int:
 
 def _build_count(p: argparse.ArgumentParser) -> None:
     p.add_argument("input", metavar="TOKENS", help=".npy or raw .bin token file")
-    p.add_argument("--orders", type=_parse_orders, default=[1, 2, 3, 4, 5], help="default 1-5")
+    p.add_argument(
+        "--orders",
+        type=_parse_orders_or_all,
+        default=[1, 2, 3, 4, 5],
+        help="default 1-5; 'all': every order up to where all n-grams are unique (suffix index)",
+    )
     _add_counting(p)
     p.add_argument("--json", action="store_true", help="profiles as JSON (ks, mks per order)")
 
 
+def _parse_orders_or_all(text: str) -> list[int] | None:
+    """``"all"`` (None: every order, through the suffix index) or as :func:`_parse_orders`."""
+    return None if text.strip().lower() == "all" else _parse_orders(text)
+
+
 def _count(args: argparse.Namespace) -> int:
     tokens, mask, separator, _ = _load_tokens(args)
-    profiles = ngram_profiles(
-        tokens,
-        args.orders,
-        separator=separator,
-        mask=mask,
-        memory_limit=args.memory_limit,
-        threads=args.threads,
-        progress=_progress(args),
-    )
+    if args.orders is None:
+        profiles = SuffixIndex.build(
+            tokens,
+            separator=separator,
+            mask=mask,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+            progress=_progress(args),
+        ).profiles(threads=args.threads, progress=_progress(args))
+    else:
+        profiles = ngram_profiles(
+            tokens,
+            args.orders,
+            separator=separator,
+            mask=mask,
+            memory_limit=args.memory_limit,
+            threads=args.threads,
+            progress=_progress(args),
+        )
     data = {
         "tokens": int(tokens.size),
         "orders": {
@@ -287,6 +476,46 @@ def _count(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- index ---------------------------------------------------------------------------------
+
+
+def _build_index(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", metavar="TOKENS", help=".npy or raw .bin token file")
+    p.add_argument("-o", "--output", required=True, help="the index file to write")
+    _add_counting(p)
+    p.add_argument("--json", action="store_true", help="the summary as JSON")
+
+
+def _index(args: argparse.Namespace) -> int:
+    import time
+
+    tokens, mask, separator, _ = _load_tokens(args)
+    start = time.perf_counter()
+    idx = SuffixIndex.build(
+        tokens,
+        separator=separator,
+        mask=mask,
+        memory_limit=args.memory_limit,
+        threads=args.threads,
+        progress=_progress(args),
+        path=args.output,
+    )
+    seconds = time.perf_counter() - start
+    data = {
+        "tokens": len(idx),
+        "index": os.path.abspath(args.output),
+        "bytes": os.path.getsize(args.output),
+        "max_lcp": idx.max_lcp,
+        "seconds": seconds,
+    }
+    text = (
+        f"indexed {len(idx):,} tokens in {seconds:.2f} s: {args.output} "
+        f"({data['bytes']:,} bytes; longest repeat {idx.max_lcp:,} tokens)"
+    )
+    _emit(args, data, text)
+    return 0
+
+
 # --- estimate ------------------------------------------------------------------------------
 
 
@@ -297,25 +526,52 @@ def _build_estimate(p: argparse.ArgumentParser) -> None:
         help="a profile JSON ({'ks': [...], 'mks': [...]}, or `count --json` output with "
         "--order), a .npy array of counts, or a text file of counts (whitespace-separated)",
     )
-    p.add_argument("--order", type=int, help="which order of a `count --json` file")
+    p.add_argument("--order", type=_positive_int_type, help="which order of a `count --json` file")
     p.add_argument("--methods", type=_parse_methods, help="comma-separated (default: all)")
-    p.add_argument("--alphabet-size", type=float, help="the number of possible outcomes K")
+    p.add_argument(
+        "--alphabet-size", type=_positive_float_type, help="the number of possible outcomes K"
+    )
     p.add_argument("--unit", choices=("nats", "bits"), default="nats")
     p.add_argument("--json", action="store_true", help="estimates as JSON")
 
 
+def _load_npy(path: str, what: str) -> Any:
+    """``np.load`` of a memory-mapped array, its errors naming the file."""
+    try:
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except (ValueError, OSError, EOFError) as e:
+        raise ValueError(f"{path}: not a readable .npy of {what} ({e})") from None
+
+
 def _read_profile(path: str, order: int | None) -> Profile:
     if path.endswith(".npy"):
-        return Profile.from_counts(np.load(path, mmap_mode="r"))
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+        counts = _load_npy(path, "counts")
+        try:
+            return Profile.from_counts(counts)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{path}: {e}") from None
+    with open(path, "rb") as f:
+        raw = f.read()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(
+            f"{path}: not a profile JSON nor a text of counts (byte {e.start} is not UTF-8)"
+        ) from None
     if not text.lstrip().startswith("{"):
         try:
             counts = np.array(text.split(), dtype=np.int64)
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValueError(f"{path}: expected whitespace-separated integer counts") from None
         return Profile.from_counts(counts)
-    data = json.loads(text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a profile JSON is an object with 'ks' and 'mks' lists")
     if "orders" in data:
         available = sorted(data["orders"], key=int)
         if order is None:
@@ -327,9 +583,12 @@ def _read_profile(path: str, order: int | None) -> Profile:
         if str(order) not in data["orders"]:
             raise UsageError(f"{path} has no order {order}; it holds {', '.join(available)}")
         data = data["orders"][str(order)]
-    if "ks" not in data or "mks" not in data:
+    if not isinstance(data, dict) or "ks" not in data or "mks" not in data:
         raise ValueError(f"{path}: a profile JSON needs 'ks' and 'mks' lists")
-    return Profile(data["ks"], data["mks"])
+    try:
+        return Profile(data["ks"], data["mks"])
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{path}: {e}") from None
 
 
 def _estimate(args: argparse.Namespace) -> int:
@@ -366,7 +625,7 @@ def _build_floor(p: argparse.ArgumentParser) -> None:
     p.add_argument("--orders", type=_parse_orders, help="default 1-6 (fewer for big vocabularies)")
     p.add_argument(
         "--methods",
-        type=_parse_methods,
+        type=_parse_floor_methods,
         default=list(DEFAULT_METHODS),
         help=f"comma-separated (default: {','.join(DEFAULT_METHODS)})",
     )
@@ -416,10 +675,12 @@ def _write_floor(args: argparse.Namespace, floor: Floor, truth: float | None = N
 
 
 def _build_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--tokens", type=int, default=20_000_000, help="corpus length (20M)")
-    p.add_argument("--vocab", type=int, default=40, help="vocabulary size (40)")
-    p.add_argument("--order", type=int, default=2, help="Markov order k of the source (2)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the source and the sample")
+    p.add_argument(
+        "--tokens", type=_positive_int_type, default=20_000_000, help="corpus length (20M)"
+    )
+    p.add_argument("--vocab", type=_positive_int_type, default=40, help="vocabulary size (40)")
+    p.add_argument("--order", type=_count_type, default=2, help="Markov order k of the source (2)")
+    p.add_argument("--seed", type=_count_type, default=0, help="seed of the source and the sample")
     p.add_argument("--plot", metavar="PNG", help="write the h_n figure here (needs matplotlib)")
     p.add_argument("-o", "--output", metavar="JSON", help="write the floor as JSON here")
     p.add_argument("--json", action="store_true", help="print the floor as JSON")
@@ -458,10 +719,14 @@ def _build_xent(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", help="bfloat16 when LOGITS holds bfloat16 bits as uint16")
     p.add_argument("--ignore-index", type=int, default=-100, help="targets to skip (-100)")
     p.add_argument("--segments", metavar="NPY", help="a document id per token")
-    p.add_argument("--n-bytes", type=int, help="UTF-8 bytes of the text, for bits per byte")
+    p.add_argument(
+        "--n-bytes", type=_positive_int_type, help="UTF-8 bytes of the text, for bits per byte"
+    )
     p.add_argument("--unit", choices=("nats", "bits"), default="nats")
-    p.add_argument("--chunk-mb", type=int, default=256, help="logits read per step (256 MB)")
-    p.add_argument("--threads", type=int, help="worker threads (default: all cores)")
+    p.add_argument(
+        "--chunk-mb", type=_count_type, default=256, help="logits read per step (256 MB)"
+    )
+    _add_threads(p, "worker threads (default: all cores)")
     p.add_argument("--json", action="store_true", help="results as JSON")
 
 
@@ -469,9 +734,9 @@ def _xent(args: argparse.Namespace) -> int:
     from ._ngram import _progress as progress_context
     from ._xent import CrossEntropy
 
-    logits = np.load(args.logits, mmap_mode="r")
-    targets = np.load(args.targets, mmap_mode="r")
-    segments = None if args.segments is None else np.load(args.segments, mmap_mode="r")
+    logits = _load_npy(args.logits, "logits")
+    targets = _load_npy(args.targets, "targets")
+    segments = None if args.segments is None else _load_npy(args.segments, "segment ids")
     rows = logits.reshape(-1, logits.shape[-1]) if logits.ndim == 3 else logits
     if logits.ndim not in (2, 3) or targets.size != rows.shape[0]:
         raise ValueError(
@@ -519,6 +784,7 @@ def _xent(args: argparse.Namespace) -> int:
 _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, str]] = [
     ("tokenize", _build_tokenize, _tokenize, "text files to a token file with its sidecar"),
     ("count", _build_count, _count, "n-gram count profiles by order"),
+    ("index", _build_index, _index, "the suffix index of a token file (profiles of every order)"),
     ("estimate", _build_estimate, _estimate, "every entropy estimator on a profile or counts"),
     ("floor", _build_floor, _floor, "the entropy floor report of a token corpus"),
     ("demo", _build_demo, _demo, "the floor of a generated corpus of known entropy rate"),

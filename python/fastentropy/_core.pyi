@@ -1,5 +1,6 @@
 # Type stubs of the private compiled module fastentropy._core (written by hand; checked by
 # mypy.stubtest in CI). The public API is in the Python modules beside this file.
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, final
 
@@ -12,8 +13,10 @@ _Pairs = tuple[_U64, _U64]
 __all__ = [
     "MAX_THREADS",
     "METHODS",
+    "HiddenMarkovSource",
     "MarkovSource",
     "NgramCounts",
+    "SuffixIndex",
     "XentSums",
     "__version__",
     "count_ngrams",
@@ -23,6 +26,14 @@ __all__ = [
     "profile_from_counts",
     "profile_from_pairs",
     "profile_from_samples",
+    "rate_combine",
+    "rate_curve",
+    "rate_grassberger",
+    "rate_matches",
+    "rate_orders",
+    "suffix_build",
+    "suffix_header",
+    "suffix_open",
     "xent_exp",
     "xent_isas",
     "xent_tokens",
@@ -99,6 +110,55 @@ class MarkovSource:
         self, n: int, seed: int, *, progress: _Progress | None = None
     ) -> npt.NDArray[np.uint32]: ...
 
+@final
+class HiddenMarkovSource:
+    def __new__(
+        cls, states: int, vocab: int, stickiness: float, exponents: tuple[float, float], seed: int
+    ) -> HiddenMarkovSource: ...
+    @staticmethod
+    def from_matrices(
+        transitions: npt.NDArray[np.float64], emissions: npt.NDArray[np.float64]
+    ) -> HiddenMarkovSource: ...
+    def transitions(self) -> npt.NDArray[np.float64]: ...
+    def emissions(self) -> npt.NDArray[np.float64]: ...
+    def stationary(self) -> npt.NDArray[np.float64]: ...
+    def sample(
+        self,
+        n: int,
+        seed: int,
+        *,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> npt.NDArray[np.uint32]: ...
+    def log_likelihood(self, tokens: npt.NDArray[np.uint32]) -> float: ...
+    def entropy_rate(
+        self,
+        tokens: int,
+        block: int,
+        seed: int,
+        *,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> tuple[float, float, int, int]: ...
+
+# Rate estimators on plain arrays.
+_Fit = tuple[str, tuple[float, float, float, float, float, float] | None, str | None]
+_Match = tuple[float, float | None, int]
+
+def rate_curve(
+    n: npt.NDArray[np.float64], nats: npt.NDArray[np.float64]
+) -> tuple[float, float, float, list[_Fit]]: ...
+def rate_orders(
+    orders: npt.NDArray[np.float64], h: npt.NDArray[np.float64], std: npt.NDArray[np.float64]
+) -> tuple[float, float, float, float, list[_Fit]]: ...
+def rate_matches(
+    lengths: npt.NDArray[np.uint32],
+) -> tuple[float, float, float, _Match, _Match]: ...
+def rate_grassberger(lengths: npt.NDArray[np.uint32]) -> _Match: ...
+def rate_combine(
+    intervals: Sequence[tuple[float, float, float]], bound: float | None = None
+) -> tuple[float, float, float, bool, bool]: ...
+
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
 # "bfloat16"; isa forces an instruction set (names from xent_isas()).
 _Logits = npt.NDArray[np.float32] | npt.NDArray[np.uint16]
@@ -153,3 +213,50 @@ class XentSums:
     def sum(self) -> float: ...
     def per_segment(self) -> tuple[_I64, _U64, _F64]: ...
     def state(self) -> tuple[int, int, _I64, _U64, _I64, _U64]: ...
+
+@final
+class SuffixIndex:
+    @property
+    def n(self) -> int: ...
+    @property
+    def separator(self) -> int | None: ...
+    @property
+    def max_lcp(self) -> int: ...
+    @property
+    def nbytes(self) -> int: ...
+    def suffix_array(self) -> npt.NDArray[np.uint32]: ...
+    def profiles(
+        self,
+        *,
+        mask: _Mask | None = None,
+        orders: Sequence[int] | None = None,
+        contexts: bool = False,
+        threads: int | None = None,
+        progress: _Progress | None = None,
+    ) -> list[tuple[int, _Pairs]]: ...
+    def match_lengths(
+        self, kind: str, *, threads: int | None = None, progress: _Progress | None = None
+    ) -> npt.NDArray[np.uint32]: ...
+    def count(self, ngram: Sequence[int]) -> int: ...
+    def next_counts(self, context: Sequence[int], k: int | None = None) -> _Pairs: ...
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        dtype: str,
+        source: str | None = None,
+        threads: int | None = None,
+    ) -> None: ...
+
+def suffix_build(
+    tokens: _Tokens,
+    *,
+    separator: int | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> SuffixIndex: ...
+def suffix_open(
+    path: str | os.PathLike[str], tokens: _Tokens, *, threads: int | None = None
+) -> SuffixIndex: ...
+def suffix_header(path: str | os.PathLike[str]) -> dict[str, Any]: ...

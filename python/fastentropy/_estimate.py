@@ -13,6 +13,7 @@ from typing import Any, Literal, Union
 import numpy.typing as npt
 
 from . import _core
+from ._ngram import _shown
 from ._profile import Profile
 
 __all__ = ["METHODS", "Estimate", "entropy", "entropies"]
@@ -132,7 +133,7 @@ def _alphabet(alphabet_size: Any) -> float | None:
     except OverflowError:
         k = math.inf
     if not math.isfinite(k):
-        raise ValueError(f"alphabet_size must be finite, got {alphabet_size!r}")
+        raise ValueError(f"alphabet_size must be finite, got {_shown(alphabet_size)}")
     return k
 
 

@@ -226,6 +226,43 @@ class Floor:
     notes: tuple[str, ...] = ()
     version: str = __version__
 
+    def __post_init__(self) -> None:
+        # Every floor, computed, given or loaded, is checked here: a NaN or inverted floor
+        # would make every comparison against it false and a check say "above".
+        values = (self.lower, self.point, self.upper)
+        finite = all(_is_real(v) and math.isfinite(v) for v in values)
+        if not (finite and 0.0 <= self.lower <= self.point <= self.upper):
+            raise ValueError(
+                "a floor needs finite numbers 0 <= lower <= point <= upper (nats/token; an "
+                f"entropy is not negative), got lower={self.lower!r}, point={self.point!r}, "
+                f"upper={self.upper!r}"
+            )
+        for name in ("bytes_per_token", "chars_per_token"):
+            per = getattr(self, name)
+            if per is not None and not (_is_real(per) and math.isfinite(per) and per > 0):
+                raise ValueError(f"{name} must be a positive number, got {per!r}")
+        for name, low in (("order", 1), ("n_tokens", 0)):
+            value = getattr(self, name)
+            if not _is_int(value) or value < low:
+                raise ValueError(f"a floor's {name} must be an integer >= {low}, got {value!r}")
+        if self.vocab_size is not None and (not _is_int(self.vocab_size) or self.vocab_size < 1):
+            raise ValueError(f"vocab_size must be a positive integer, got {self.vocab_size!r}")
+        for name in ("reliable", "masked"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(
+                    f"a floor's {name} must be true or false, got {getattr(self, name)!r}"
+                )
+        for name in ("method", "rule", "version"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"a floor's {name} must be a string, got {getattr(self, name)!r}")
+        if self.tokenizer is not None and not (
+            isinstance(self.tokenizer, Mapping)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in self.tokenizer.items())
+        ):
+            raise ValueError(
+                f"a floor's tokenizer must map names to strings, got {self.tokenizer!r}"
+            )
+
     @classmethod
     def from_summary(
         cls,
@@ -250,17 +287,10 @@ class Floor:
         >>> [round(x, 4) for x in f.interval("bits/byte")]
         [0.7213, 0.6853, 0.7574]
         """
+        for name, v in (("point", point), ("lower", lower), ("upper", upper)):
+            if not _is_real(v):
+                raise TypeError(f"{name} must be a number, got {type(v).__name__}")
         values = [float(point), float(lower), float(upper)]
-        if not all(math.isfinite(v) for v in values) or not values[1] <= values[0] <= values[2]:
-            raise ValueError(
-                f"a floor needs finite lower <= point <= upper, got {lower}, {point}, {upper}"
-            )
-        for name, per in (
-            ("bytes_per_token", bytes_per_token),
-            ("chars_per_token", chars_per_token),
-        ):
-            if per is not None and not (math.isfinite(per) and per > 0):
-                raise ValueError(f"{name} must be a positive number, got {per}")
         return cls(
             values[0],
             values[1],
@@ -302,7 +332,11 @@ class Floor:
         Raises
         ------
         ValueError
-            Text that is not a floor's JSON (the message says what is missing).
+            Text that is not a floor's JSON (the message names the file and says what is
+            missing or out of range).
+        TypeError
+            ``source`` is neither a str nor a path (an int would be read as a file
+            descriptor).
         FileNotFoundError
             A path that does not exist.
 
@@ -312,15 +346,32 @@ class Floor:
         >>> Floor.from_json(f.to_json()) == f
         True
         """
-        text = str(source)
+        if not isinstance(source, (str, os.PathLike)):
+            raise TypeError(f"source must be JSON text or a path, got {type(source).__name__}")
+        text = os.fspath(source)
+        where = "the text"
+        if not isinstance(text, str):
+            raise TypeError(f"source must be a str path, got {type(text).__name__}")
         if not text.lstrip().startswith("{"):
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
+            where = text
+            with open(text, "rb") as f:
+                raw = f.read()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                raise ValueError(
+                    f"{where}: not a floor's JSON (byte {e.start} is not UTF-8 text)"
+                ) from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
-            raise ValueError(f"not a floor's JSON: {e}") from None
-        return _from_plain(data)
+            cut = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated")
+            hint = " (truncated?)" if cut else ""
+            raise ValueError(f"{where}: not a floor's JSON{hint}: {e}") from None
+        try:
+            return _from_plain(data)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
 
     def __str__(self) -> str:
         from ._floor_text import report
@@ -337,6 +388,16 @@ class Floor:
         from ._floor_plot import plot
 
         plot(self, path, truth)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def unit_scale(unit: str, bytes_per_token: float | None, chars_per_token: float | None) -> float:
@@ -535,8 +596,10 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
     method = next(m for m in preferred if m in chosen.conditional)
     point = chosen.conditional[method]
     values = chosen.conditional.values()
-    lower = min(v.value - INTERVAL_STDS * (v.std or 0.0) for v in values)
-    upper = max(v.value + INTERVAL_STDS * (v.std or 0.0) for v in values)
+    # An entropy is not negative: the interval stops at 0 (a degenerate corpus, such as one
+    # token repeated, gives h_n = 0 with a std that would reach below it).
+    lower = max(0.0, min(v.value - INTERVAL_STDS * (v.std or 0.0) for v in values))
+    upper = max(0.0, max(v.value + INTERVAL_STDS * (v.std or 0.0) for v in values))
     rising = [(a.order, b.order) for a, b in zip(usable, usable[1:]) if _rises(a, b, method)]
     if rising:
         notes.append(
@@ -544,7 +607,7 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
             "for a stationary source, so those estimates are noise- or bias-dominated"
         )
     return Floor(
-        point=point.value,
+        point=min(max(point.value, lower), upper),
         lower=lower,
         upper=upper,
         order=chosen.order,
@@ -612,6 +675,16 @@ def _meta_stats(meta: Any) -> dict[str, Any]:
     def get(key: str) -> Any:
         return meta.get(key) if isinstance(meta, Mapping) else getattr(meta, key, None)
 
+    # Counts must be counts: a negative n_bytes would give a negative bytes/token and an
+    # interval whose ends swap when converted.
+    for key in ("n_tokens", "n_documents", "n_bytes", "n_chars", "vocab_size"):
+        value = get(key)
+        if value is not None and not (_is_real(value) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"meta: {key} must be a count (a number >= 0), got {value!r}")
+    for key in ("bytes_per_token", "chars_per_token"):
+        value = get(key)
+        if value is not None and not (_is_real(value) and math.isfinite(value) and value > 0):
+            raise ValueError(f"meta: {key} must be a positive number, got {value!r}")
     # Per text token, as TokenFile counts them: a sidecar's n_tokens includes one separator
     # per document.
     n_tokens = get("n_tokens")
@@ -620,7 +693,7 @@ def _meta_stats(meta: Any) -> dict[str, Any]:
     stats: dict[str, Any] = {}
     for key, source in (("bytes_per_token", "n_bytes"), ("chars_per_token", "n_chars")):
         value = get(key)
-        if value is None and n_tokens and get(source) is not None:
+        if value is None and n_tokens and get(source):
             value = get(source) / n_tokens
         if value is not None:
             stats[key] = float(value)
@@ -680,8 +753,8 @@ def _from_plain(data: Any) -> Floor:
                 distinct=int(r["distinct"]),
                 singletons=int(r["singletons"]),
                 contexts=int(r["contexts"]),
-                block={m: Value(*v) for m, v in r["block"].items()},
-                conditional={m: Value(*v) for m, v in r["conditional"].items()},
+                block={m: _value(v) for m, v in r["block"].items()},
+                conditional={m: _value(v) for m, v in r["conditional"].items()},
                 failed=dict(r["failed"]),
             )
             for r in data.get("orders", [])
@@ -693,6 +766,16 @@ def _from_plain(data: Any) -> Floor:
             if key in kwargs:
                 kwargs[key] = tuple(kwargs[key])
         floor = Floor(orders=orders, **kwargs)
-    except (KeyError, TypeError) as e:
+    except (KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"not a floor's JSON: missing or malformed field {e}") from None
+    except ValueError as e:
+        raise ValueError(f"not a floor's JSON: {e}") from None
     return floor
+
+
+def _value(v: Any) -> Value:
+    """A ``[value, std]`` pair of a floor's JSON."""
+    ok = isinstance(v, list) and len(v) == 2 and _is_real(v[0])
+    if not ok or not (v[1] is None or (_is_real(v[1]) and v[1] >= 0)):
+        raise ValueError(f"an estimate must be [value, std or null], got {v!r}")
+    return Value(float(v[0]), None if v[1] is None else float(v[1]))

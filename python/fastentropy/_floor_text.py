@@ -130,9 +130,16 @@ def _table(floor: Floor) -> list[str]:
         "the plug-in's first-order bias (nats):",
     ]
     out += [fmt.format(*heads)] + [fmt.format(*row) for row in rows]
-    failed = sorted({m for r in floor.orders for m in r.failed})
-    if failed:
-        out.append(f"'-': no estimate ({', '.join(failed)} need n-grams seen more than once)")
+    # Each method's own reason, as the estimator gave it (the JSON holds the same).
+    reasons: dict[tuple[str, str], list[int]] = {}
+    for r in floor.orders:
+        for m, why in r.failed.items():
+            reasons.setdefault((m, why), []).append(r.order)
+    if reasons:
+        out.append("'-': no estimate:")
+        for (m, why), orders in reasons.items():
+            which = "order" + ("s " if len(orders) > 1 else " ") + ", ".join(map(str, orders))
+            out.append(_wrap(f"  {m} at {which}: {why}"))
     return out
 
 

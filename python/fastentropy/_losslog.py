@@ -55,6 +55,18 @@ _TOKENS = (
 # A Trainer's closing record: its `train_loss` is the whole run's average, not a step's loss.
 _SUMMARY_KEYS = frozenset({"train_runtime", "total_flos", "train_samples_per_second"})
 _ROLES = ("epoch", "loss", "eval_loss", "learning_rate", "tokens")
+#: Steps are int64: |step| below this.
+_STEP_LIMIT = 2**63
+
+
+def _has_float(values: Any) -> bool:
+    """Whether ``values`` holds a float (so it is read as float64, and 1e30 is not an int)."""
+    if isinstance(values, np.ndarray):
+        return bool(values.dtype.kind == "f")
+    try:
+        return any(isinstance(v, float) for v in values)
+    except TypeError:
+        return False
 
 
 class LossLog:
@@ -116,9 +128,18 @@ class LossLog:
         loss_field: str = "loss",
         notes: Sequence[str] = (),
     ) -> None:
-        steps = np.asarray(step)
+        try:
+            steps = np.asarray(step, dtype=np.float64 if _has_float(step) else None)
+        except OverflowError:
+            steps = np.asarray(step, dtype=object)
         if steps.ndim != 1 or (steps.size and not np.all(np.equal(np.mod(steps, 1), 0))):
             raise ValueError("step must be a 1-D array of whole numbers")
+        if steps.size and not all(
+            -_STEP_LIMIT <= int(s) < _STEP_LIMIT for s in (steps.min(), steps.max())
+        ):
+            raise ValueError(
+                f"step must be whole numbers below 2**63 in size, got {steps.min()}..{steps.max()}"
+            )
         self.step = steps.astype(np.int64)
         n = len(self.step)
         columns = {"loss": loss, "epoch": epoch, "eval_loss": eval_loss}
@@ -332,11 +353,23 @@ def _csv(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     header = text.lstrip("\n").split("\n", 1)[0]
     delimiter = "\t" if "\t" in header else ";" if header.count(";") > header.count(",") else ","
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    if not reader.fieldnames or len(reader.fieldnames) < 2:
-        raise ValueError(f"{name}: not a CSV/TSV log with a header (line 1: {header[:80]!r})")
-    for row in reader:
-        # Empty cells are fields the row did not log (Lightning writes train and val rows).
-        yield f"line {reader.line_num}", {k: v for k, v in row.items() if k and v not in ("", None)}
+    try:
+        # A single column is a valid log ("loss" then a value per line); whether it holds a
+        # loss is decided by the field names, as for any format.
+        if not reader.fieldnames or not any(f.strip() for f in reader.fieldnames):
+            raise ValueError(f"{name}: not a CSV/TSV log with a header (line 1: {header[:80]!r})")
+        for row in reader:
+            # Empty cells are fields the row did not log (Lightning writes train and val rows).
+            yield (
+                f"line {reader.line_num}",
+                {k: v for k, v in row.items() if k and v not in ("", None)},
+            )
+    except csv.Error as e:
+        # e.g. a field over the csv module's 128 kB limit: a line of a console log read as CSV.
+        raise ValueError(
+            f"{name}: line {reader.line_num}: not readable as CSV/TSV ({e}); if this is another "
+            "kind of log, name it with format="
+        ) from None
 
 
 def _tensorboard_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -445,6 +478,11 @@ def _assemble(
             if not (math.isfinite(raw) and raw == int(raw)):
                 raise ValueError(
                     f"{name}: {where}: step {record[step_key]!r} is not a whole number"
+                )
+            if not -_STEP_LIMIT <= raw < _STEP_LIMIT:
+                raise ValueError(
+                    f"{name}: {where}: step {record[step_key]!r} is too large for a step "
+                    "count (steps are below 2**63)"
                 )
             step = int(raw)
         else:

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._profile import Profile, _as_int_array
+from ._profile import Profile, _as_int_array, check_mapped
 
 __all__ = ["NgramCounts", "count_ngrams", "ngram_profiles"]
 
@@ -43,6 +43,10 @@ _UNITS = {
     "ti": 2**40,
     "tib": 2**40,
 }
+#: The most worker threads a function accepts: the core's bound (``Control``), defined there.
+MAX_THREADS: int = _core.MAX_THREADS
+#: Largest count-like argument passed to the core (its sizes are 64-bit).
+_MAX_INDEX = 2**63 - 1
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)\s*$", re.I)
 
 
@@ -132,7 +136,8 @@ class NgramCounts:
         >>> ngrams.tolist(), counts.tolist()
         ([[1, 3], [3, 1]], [2, 2])
         """
-        k = _int_arg(k, "k", minimum=0)
+        # More rows than n-grams means all of them.
+        k = min(_int_arg(k, "k", minimum=0), self.distinct)
         return self._counts.most_common(k)
 
     def __repr__(self) -> str:
@@ -210,7 +215,7 @@ def count_ngrams(
     (array([[1, 2, 3]], dtype=uint64), array([2], dtype=uint64))
     """
     arr = _as_int_array(tokens, "tokens")
-    order = _int_arg(order, "order", minimum=1)
+    order = _int_arg(order, "order", minimum=1, maximum=_MAX_INDEX)
     kwargs = _options(arr, separator, mask, memory_limit, threads)
     with _progress(progress, "counting n-grams") as callback:
         counts = _core.count_ngrams(arr, order, progress=callback, **kwargs)
@@ -261,7 +266,7 @@ def ngram_profiles(
     arr = _as_int_array(tokens, "tokens")
     if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
         raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
-    wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
+    wanted = [_int_arg(n, "orders", minimum=1, maximum=_MAX_INDEX) for n in orders]
     kwargs = _options(arr, separator, mask, memory_limit, threads)
     with _progress(progress, "counting n-grams") as callback:
         pairs = _core.ngram_profiles(arr, wanted, progress=callback, **kwargs)
@@ -274,11 +279,35 @@ def ngram_profiles(
 def _int_arg(value: Any, name: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
     if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    if maximum is not None and int(value) > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {value}")
+        raise ValueError(f"{name} must be >= {minimum}, got {_shown(value)}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}, got {_shown(value)}")
     return int(value)
+
+
+def _threads_arg(threads: Any) -> int | None:
+    """``threads`` checked as every function takes it: ``None`` (all cores) or 1..1024."""
+    if threads is None:
+        return None
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"threads must be an int or None, got {type(threads).__name__}")
+    threads = int(threads)
+    if not 1 <= threads <= MAX_THREADS:
+        raise ValueError(
+            f"threads must be from 1 to {MAX_THREADS} (or None for all cores), "
+            f"got {_shown(threads)}"
+        )
+    return int(threads)
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: huge integers by their size, not by all their digits."""
+    text = repr(value)
+    if isinstance(value, numbers.Integral) and len(text) > 24:
+        return f"{text[:6]}...{text[-3:]} ({len(text.lstrip('-'))} digits)"
+    return text
 
 
 def _options(
@@ -306,9 +335,9 @@ def _options(
                 f"mask has shape {m.shape} but tokens has {tokens.shape}: they must be 1-D "
                 "and the same length"
             )
+        check_mapped(m, "mask")
         mask = np.ascontiguousarray(m)
-    if threads is not None:
-        threads = _int_arg(threads, "threads", minimum=1, maximum=_core.MAX_THREADS)
+    threads = _threads_arg(threads)
     limit = _default_memory_limit() if memory_limit is None else parse_size(memory_limit)
     return {"separator": separator, "mask": mask, "memory_limit": limit, "threads": threads}
 
@@ -344,14 +373,16 @@ def parse_size(size: int | str) -> int:
                 f"memory_limit = {size!r} is not a size: use bytes as an int, or a number with "
                 "a unit such as '8GB' or '512MiB'"
             )
-        value = math.floor(float(m.group(1)) * _UNITS[unit])
+        number = float(m.group(1)) * _UNITS[unit]
+        value = math.floor(number) if math.isfinite(number) else _MAX_INDEX
     elif isinstance(size, numbers.Integral) and not isinstance(size, bool):
         value = int(size)
     else:
         raise TypeError(f"memory_limit must be an int or a str, got {type(size).__name__}")
     if value <= 0:
-        raise ValueError(f"memory_limit must be positive, got {size!r}")
-    return value
+        raise ValueError(f"memory_limit must be positive, got {_shown(size)}")
+    # A limit beyond any machine's memory is no limit: the largest the core takes says the same.
+    return min(value, _MAX_INDEX)
 
 
 def _default_memory_limit() -> int | None:

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any, Union, cast
@@ -36,6 +37,7 @@ _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet":
 #: Which ``doc`` values each format accepts; the first is its default.
 _DOCS = {"text": ("file", "line"), "jsonl": ("record", "line"), "parquet": ("record",)}
 _READ = 1 << 20
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass
@@ -191,6 +193,9 @@ class Corpus:
         """
         self.skipped_lines = 0
         base = 0
+        # Resolved here, not in the except clause: a generator closed at interpreter shutdown
+        # evaluates its except clauses, and an import then fails ("Exception ignored").
+        zstd_error = _zstd_error()
         for src, kind, doc in zip(self.files, self.kinds, self.docs):
             try:
                 if kind == "parquet":
@@ -199,7 +204,9 @@ class Corpus:
                     yield from self._stream(src, kind, doc == "line", base, byte_ids)
             except EOFError as e:  # gzip's word for a truncated file
                 raise OSError(f"{src.path}: the compressed stream is truncated ({e})") from None
-            except _zstd_error() as e:
+            except (zlib.error, gzip.BadGzipFile) as e:
+                raise OSError(f"{src.path}: not a valid gzip stream ({e})") from None
+            except zstd_error as e:
                 raise OSError(f"{src.path}: not a valid zstd stream ({e})") from None
             base += src.size
 
@@ -303,6 +310,9 @@ class Corpus:
         offset = 0
         for lineno, line in enumerate(stream, 1):
             start, offset = offset, offset + len(line)
+            if lineno == 1 and line.startswith(_BOM):
+                line = line[len(_BOM) :]  # editors on Windows write one; it is not text
+                start += len(_BOM)
             if not line.strip():
                 continue
             try:
@@ -505,12 +515,58 @@ def _decompressed(path: str, f: IO[bytes]) -> IO[bytes]:
     if lower.endswith(".gz"):
         return cast(IO[bytes], gzip.GzipFile(fileobj=f, mode="rb"))
     if lower.endswith(".zst"):
+        return io.BufferedReader(_ZstdReader(f, path), _READ)
+    return f
+
+
+class _ZstdReader(io.RawIOBase):
+    """The decompressed bytes of every zstd frame of ``f`` in turn (multi-threaded zstd
+    writes several), raising ``OSError`` when the input ends inside a frame: zstandard's own
+    stream reader returns the shorter text of a truncated file without a word."""
+
+    #: Compressed bytes per step: bounds the decompressed bytes held at once (~10x for text).
+    STEP = 1 << 16
+
+    def __init__(self, f: IO[bytes], path: str) -> None:
         import zstandard
 
-        # read_across_frames: multi-threaded zstd writes several frames.
-        reader = zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True)
-        return io.BufferedReader(reader, _READ)
-    return f
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self._f = f
+        self._path = path
+        self._frame: Any = None  # the decompressor of a frame begun and not yet ended
+        self._out = memoryview(b"")
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._out and not self._done:
+            self._step()
+        n = min(len(buffer), len(self._out))
+        buffer[:n] = self._out[:n]
+        self._out = self._out[n:]
+        return n
+
+    def _step(self) -> None:
+        data = self._f.read(self.STEP)
+        if not data:
+            if self._frame is not None:
+                raise OSError(
+                    f"{self._path}: the zstd stream is truncated (the file ends inside a frame)"
+                )
+            self._done = True
+            return
+        parts = []
+        while data:
+            if self._frame is None:
+                self._frame = self._new()
+            parts.append(self._frame.decompress(data))
+            data = b""
+            if self._frame.eof:
+                data = self._frame.unused_data
+                self._frame = None
+        self._out = memoryview(b"".join(parts))
 
 
 class _seekable:

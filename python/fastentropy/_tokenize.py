@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import socket
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,9 +18,9 @@ from typing import Any, Callable, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._core import MAX_THREADS, __version__
+from ._core import __version__
 from ._encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
-from ._ngram import Progress, _int_arg, _ProgressLine, _si
+from ._ngram import Progress, _int_arg, _ProgressLine, _si, _threads_arg
 from ._sources import Block, Corpus, Inputs, PathLike
 from ._tokens import open_tokens
 
@@ -52,6 +55,40 @@ class _Field(Generic[T]):
 
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
+
+
+#: Sidecar fields that hold counts, and the token dtypes a sidecar may name.
+_COUNT_FIELDS = ("vocab_size", "n_tokens", "n_documents", "n_bytes", "n_chars", "skipped_lines")
+_SIDECAR_DTYPES = ("uint8", "uint16", "uint32")
+
+
+def _check_sidecar(sidecar: str, meta: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming ``sidecar`` and the field, for a field missing or wrong."""
+
+    def bad(field: str, wanted: str) -> ValueError:
+        got = "missing" if field not in meta else f"{meta[field]!r}"
+        return ValueError(f"{sidecar}: field {field!r} must be {wanted}, got {got}")
+
+    name = meta.get("bin")
+    if not isinstance(name, str) or not name or os.path.basename(name) != name:
+        raise bad("bin", "the name of the .bin file beside it")
+    if meta.get("dtype") not in _SIDECAR_DTYPES:
+        raise bad("dtype", f"one of {', '.join(_SIDECAR_DTYPES)}")
+    for field in _COUNT_FIELDS:
+        value = meta.get(field)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise bad(field, "a non-negative integer")
+    sep = meta.get("separator")
+    if sep is not None and (isinstance(sep, bool) or not isinstance(sep, int) or sep < 0):
+        raise bad("separator", "a token id or null")
+    mask = meta.get("mask")
+    if mask is not None and (not isinstance(mask, str) or os.path.basename(mask) != mask):
+        raise bad("mask", "the name of the .mask file beside it, or null")
+    tok = meta.get("tokenizer")
+    if not isinstance(tok, dict) or not isinstance(tok.get("name"), str):
+        raise bad("tokenizer", "an object with a 'name'")
+    if not isinstance(meta.get("sources"), list):
+        raise bad("sources", "a list")
 
 
 class TokenFile:
@@ -123,13 +160,17 @@ class TokenFile:
         (4, 'uint16')
         """
         sidecar = _stem(path) + ".json"
-        with open(sidecar, encoding="utf-8") as f:
-            try:
-                meta = json.load(f)
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{sidecar!r} is not JSON: {e}") from None
+        with open(sidecar, "rb") as f:
+            raw = f.read()
+        try:
+            meta = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{sidecar}: not JSON (byte {e.start} is not UTF-8)") from None
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{sidecar}: not JSON ({e})") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise ValueError(f"{sidecar!r} is not a token-file sidecar (format {FORMAT!r})")
+        _check_sidecar(sidecar, meta)
         tf = cls(sidecar, meta)
         expected = tf.n_tokens * np.dtype(tf.dtype).itemsize
         size = os.stat(tf.path).st_size
@@ -341,10 +382,10 @@ def tokenize(
     if eot_token is not None and not isinstance(eot_token, str):
         raise TypeError(f"eot_token must be a str, got {type(eot_token).__name__}")
     batch_bytes = _int_arg(batch_bytes, "batch_bytes", minimum=1)
-    if threads is not None:
-        threads = _int_arg(threads, "threads", minimum=1, maximum=MAX_THREADS)
+    threads = _threads_arg(threads)
     if not (progress is None or isinstance(progress, bool) or callable(progress)):
         raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
+    stem = _stem(out)
     corpus = Corpus(
         inputs,
         field=field,
@@ -354,7 +395,8 @@ def tokenize(
         skip_bad_lines=skip_bad_lines,
         batch_bytes=batch_bytes,
     )
-    stem = _stem(out)
+    # Before anything is read or written: no output may be one of the inputs.
+    _refuse_overwriting(stem, [f.path for f in corpus.files], tokenizer)
     trains = isinstance(tokenizer, tuple)
     size = corpus.total_bytes
     report = _Reporter(progress, size * 2 if trains else size)
@@ -535,7 +577,45 @@ def _stem(path: PathLike) -> str:
     if not isinstance(name, str):
         raise TypeError(f"out must be a str path, got {type(name).__name__}")
     root, ext = os.path.splitext(name)
-    return root if ext.lower() in (".bin", ".json") else name
+    stem = root if ext.lower() in (".bin", ".json") else name
+    base = os.path.basename(stem)
+    if base in ("", ".", ".."):
+        # "", "dir/" or "dir/.bin" would write hidden files named only by their suffix.
+        raise ValueError(
+            f"out = {name!r} names no file: give the stem of the outputs, such as "
+            "'data/train' (writes data/train.bin and data/train.json)"
+        )
+    return stem
+
+
+#: Suffixes of every file :func:`tokenize` may write (or remove) beside ``<stem>``.
+_OUTPUT_SUFFIXES = (".bin", ".json", ".mask", ".tokenizer.json")
+
+
+def _refuse_overwriting(stem: str, inputs: list[str], tokenizer: Any) -> None:
+    """Raise if an output of ``stem`` is an input file or the tokenizer file, under any
+    name (the same path, a symbolic link or a hard link to it)."""
+    protected = list(inputs)
+    if isinstance(tokenizer, (str, os.PathLike)) and os.fspath(tokenizer) != "bytes":
+        protected.append(os.fspath(tokenizer))
+    ids = {}
+    for path in protected:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue  # a missing file is reported where it is opened
+        ids[(st.st_dev, st.st_ino)] = path
+    for suffix in _OUTPUT_SUFFIXES:
+        out = stem + suffix
+        try:
+            st = os.stat(out)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in ids:
+            raise ValueError(
+                f"the output {out!r} is the input {ids[(st.st_dev, st.st_ino)]!r}: writing it "
+                "would destroy the input; choose another out"
+            )
 
 
 class _Output:
@@ -549,13 +629,18 @@ class _Output:
         os.makedirs(folder, exist_ok=True)
         self.folder = folder
         self.temps: dict[str, str] = {}  # final suffix -> temporary path
+        self.mode = 0o666 & ~_umask()  # what open() would give; mkstemp gives 0600
+        _remove_stale(folder, os.path.basename(stem))
         self.bin = self._open(".bin")
         self.mask = self._open(".mask") if with_mask else None
 
     def _open(self, suffix: str) -> Any:
-        prefix = f".{os.path.basename(self.stem)}{suffix}."
+        # The owner (host and process) in the name lets a later run tell a temporary of a
+        # killed run from one of a run still going.
+        prefix = f".{os.path.basename(self.stem)}{suffix}.{_OWNER}."
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=self.folder)
         self.temps[suffix] = tmp
+        os.fchmod(fd, self.mode)
         return os.fdopen(fd, "wb")
 
     def write(self, tokens: npt.NDArray[Any], mask: npt.NDArray[np.bool_] | None) -> None:
@@ -598,6 +683,67 @@ class _Output:
                 f.close()
         for tmp in self.temps.values():
             _remove(tmp)
+
+
+#: Who owns a temporary file: ``<host>-<pid>``.
+_OWNER = f"{socket.gethostname().replace('.', '_').replace('-', '_')}-{os.getpid()}"
+#: A temporary without an owner in its name (written by an older version) is stale after this.
+_STALE_SECONDS = 24 * 3600
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o22)  # not thread-safe, hence only the fallback
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale(folder: str, name: str) -> None:
+    """Remove temporaries of ``name`` left by killed runs: on this host, by a process that is
+    gone (or, without an owner, older than a day). Those of live runs are left alone."""
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return
+    host = _OWNER.rsplit("-", 1)[0]
+    for entry in entries:
+        if not (entry.endswith(".tmp") and entry.startswith(f".{name}.")):
+            continue
+        rest = entry[len(name) + 2 :]
+        if not any(rest.startswith(suffix[1:] + ".") for suffix in _OUTPUT_SUFFIXES):
+            continue
+        path = os.path.join(folder, entry)
+        owner = rest.split(".")[-3] if rest.count(".") >= 3 else ""
+        who, _, pid = owner.rpartition("-")
+        try:
+            if pid.isdigit() and who:
+                if who != host or _alive(int(pid)):
+                    continue
+            elif time.time() - os.lstat(path).st_mtime < _STALE_SECONDS:
+                continue
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.remove(path)
+        except OSError:
+            pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError as e:  # EPERM: it exists, under another user
+        return e.errno == errno.EPERM
+    return True
 
 
 def _close(f: Any) -> None:

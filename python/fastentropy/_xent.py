@@ -8,6 +8,7 @@ sums overall and per segment (document).
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 from typing import Any, Literal, NamedTuple, overload
 
@@ -15,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import Progress, _int_arg, _progress
-from ._profile import _as_int_array
+from ._ngram import Progress, _progress, _shown, _threads_arg
+from ._profile import _as_int_array, check_mapped
 
 __all__ = ["CrossEntropy", "SegmentLosses", "cross_entropy"]
 
@@ -39,6 +40,7 @@ def _logits(logits: Any, dtype: str | None) -> tuple[npt.NDArray[Any], str, tupl
     """``(rows, dtype name, shape of the tokens)``: a C-contiguous 2-D view (float32, or the
     uint16 bits of a 16-bit format) of ``logits``; copied only if it is strided or foreign-endian.
     """
+    check_mapped(logits, "logits")
     arr = np.asarray(logits)
     name = arr.dtype.name
     if dtype is not None and dtype not in _DTYPES:
@@ -66,6 +68,18 @@ def _logits(logits: Any, dtype: str | None) -> tuple[npt.NDArray[Any], str, tupl
     if name != "float32":
         rows = rows.view(np.uint16)
     return rows, name, lead
+
+
+def _ignore_index(value: Any) -> int | None:
+    """``ignore_index`` checked: an int in the int64 range, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"ignore_index must be an int or None, got {type(value).__name__}")
+    value = int(value)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(f"ignore_index must fit in 64 bits, got {_shown(value)}")
+    return int(value)
 
 
 def _ids(values: Any, name: str, lead: tuple[int, ...]) -> npt.NDArray[np.integer[Any]]:
@@ -191,9 +205,10 @@ def cross_entropy(
     4.815943
     """
     factor = _unit_factor(unit)
-    threads = _threads(threads)
     if reduction not in ("mean", "sum", "none"):
         raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    ignore_index = _ignore_index(ignore_index)
+    threads = _threads_arg(threads)
     rows, name, lead = _logits(logits, dtype)
     ids = _ids(targets, "targets", lead)
     with _progress(progress, "cross-entropy") as callback:
@@ -281,8 +296,8 @@ class CrossEntropy:
     ) -> None:
         self._factor = _unit_factor(unit)
         self._unit = unit
-        self._ignore_index = ignore_index
-        self._threads = _threads(threads)
+        self._ignore_index = _ignore_index(ignore_index)
+        self._threads = _threads_arg(threads)
         self._sums = _core.XentSums()
         self._lock = threading.Lock()
 
@@ -368,16 +383,21 @@ class CrossEntropy:
 
     @property
     def perplexity(self) -> float:
-        """``exp`` of the mean loss in nats (unit-free)."""
-        return math.exp(self.mean / self._factor)
+        """``exp`` of the mean loss in nats (unit-free); ``inf`` beyond the float range."""
+        try:
+            return math.exp(self.mean / self._factor)
+        except OverflowError:  # a mean above ~709.78 nats
+            return math.inf
 
     def bits_per_byte(self, n_bytes: int) -> float:
         """The loss in bits per byte of text, for tokens that encode ``n_bytes`` bytes.
 
         Tokenizer-free: comparable across models with different vocabularies.
         """
-        if n_bytes <= 0:
-            raise ValueError(f"n_bytes must be positive, not {n_bytes}")
+        if isinstance(n_bytes, bool) or not isinstance(n_bytes, numbers.Real):
+            raise TypeError(f"n_bytes must be a number, not {type(n_bytes).__name__}")
+        if not (math.isfinite(n_bytes) and n_bytes > 0):
+            raise ValueError(f"n_bytes must be a positive number of bytes, not {_shown(n_bytes)}")
         with self._lock:
             total = self._sums.sum
         return total / math.log(2.0) / n_bytes
@@ -410,9 +430,3 @@ class CrossEntropy:
         with self._lock:
             count, total = self._sums.count, self._sums.sum * self._factor
         return f"CrossEntropy(count={count}, sum={total!r}, unit={self._unit!r})"
-
-
-def _threads(threads: Any) -> int | None:
-    if threads is None:
-        return None
-    return _int_arg(threads, "threads", minimum=1, maximum=_core.MAX_THREADS)

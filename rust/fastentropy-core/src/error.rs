@@ -37,9 +37,30 @@ pub enum Error {
         /// What needs the memory.
         reason: String,
     },
+    /// A file could not be read or written (`OSError` in Python); `kind` says why.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// What kind of failure (maps to the Python exception class).
+        kind: std::io::ErrorKind,
+        /// What went wrong, in words.
+        message: String,
+    },
     /// The caller's cancel flag was set (e.g. Ctrl-C).
     #[error("cancelled")]
     Cancelled,
+}
+
+impl Error {
+    /// The error of an I/O operation on `path`.
+    pub fn io(path: &std::path::Path, e: &std::io::Error) -> Self {
+        Self::Io {
+            path: path.display().to_string(),
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// Result with the core's error type.

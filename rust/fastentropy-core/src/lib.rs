@@ -8,17 +8,22 @@
 pub mod control;
 pub mod error;
 pub mod estimators;
+pub mod hmm;
 pub mod markov;
 pub mod ngram;
 pub mod profile;
 pub mod quadrature;
+pub mod rate;
 pub mod special;
+pub mod suffix;
 pub mod tokens;
 pub mod xent;
 
 pub use control::Control;
 pub use error::{Error, Result};
 pub use estimators::{estimate, Concentration, Estimate, Method, Options};
+pub use hmm::{ForwardRate, HiddenMarkovSource};
 pub use markov::MarkovSource;
 pub use ngram::{count_ngrams, ngram_profiles, CountOptions, NgramCounts};
 pub use profile::Profile;
+pub use suffix::{MatchKind, SuffixIndex};

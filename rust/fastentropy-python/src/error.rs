@@ -1,6 +1,9 @@
 //! The one mapping from core errors to Python exceptions.
 
-use pyo3::exceptions::{PyKeyboardInterrupt, PyMemoryError, PyValueError};
+use pyo3::exceptions::{
+    PyFileNotFoundError, PyKeyboardInterrupt, PyMemoryError, PyOSError, PyPermissionError,
+    PyValueError,
+};
 use pyo3::PyErr;
 
 /// A core error on its way to Python.
@@ -21,6 +24,11 @@ impl From<CoreError> for PyErr {
             }
             Error::MemoryLimit { .. } => PyMemoryError::new_err(e.to_string()),
             Error::Cancelled => PyKeyboardInterrupt::new_err(e.to_string()),
+            Error::Io { kind, .. } => match kind {
+                std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(e.to_string()),
+                std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(e.to_string()),
+                _ => PyOSError::new_err(e.to_string()),
+            },
         }
     }
 }

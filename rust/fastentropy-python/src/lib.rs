@@ -8,10 +8,13 @@ use pyo3::prelude::*;
 mod array;
 mod error;
 mod estimate;
+mod hmm;
 mod markov;
 mod ngram;
 mod profile;
+mod rate;
 mod run;
+mod suffix;
 mod xent;
 
 #[pymodule]
@@ -21,6 +24,8 @@ mod _core {
     #[pymodule_export]
     use super::estimate::estimate;
     #[pymodule_export]
+    use super::hmm::HiddenMarkovSource;
+    #[pymodule_export]
     use super::markov::MarkovSource;
     #[pymodule_export]
     use super::ngram::{count_ngrams, ngram_profiles, NgramCounts};
@@ -29,6 +34,10 @@ mod _core {
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
     };
 
+    #[pymodule_export]
+    use super::rate::{rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders};
+    #[pymodule_export]
+    use super::suffix::{suffix_build, suffix_header, suffix_open, SuffixIndex};
     #[pymodule_export]
     use super::xent::{xent_exp, xent_isas, xent_tokens, XentSums};
 

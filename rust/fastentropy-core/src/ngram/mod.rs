@@ -23,7 +23,7 @@
 //! kernel per worker and unmapped at the end ([`buffer`]), so the allocator cannot keep them
 //! past the limit.
 
-mod buffer;
+pub(crate) mod buffer;
 mod keys;
 #[cfg(target_arch = "x86_64")]
 mod lanes;
@@ -31,7 +31,7 @@ mod partition;
 mod scan;
 mod scatter;
 mod sort;
-mod vocab;
+pub(crate) mod vocab;
 
 #[cfg(test)]
 mod tests;

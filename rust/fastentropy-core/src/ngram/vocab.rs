@@ -91,6 +91,13 @@ impl<U: Copy + Into<u32> + Send + Sync + 'static> Rank for IdRank<U> {
 }
 
 impl<U> IdRank<U> {
+    /// The ids these ranks were read from (the suffix index sorts them directly: the same
+    /// order as their ranks).
+    pub(crate) fn ids(ranks: &[Self]) -> &[U] {
+        // SAFETY: `IdRank<U>` is `repr(transparent)` over `U`, as in `of`.
+        unsafe { std::slice::from_raw_parts(ranks.as_ptr().cast(), ranks.len()) }
+    }
+
     /// `ids` as ranks (the counted ids, all below 2^16: `id + 1` cannot overflow).
     fn of(ids: &[U]) -> &[Self] {
         // SAFETY: `IdRank<U>` is `repr(transparent)` over `U`: same size, alignment and

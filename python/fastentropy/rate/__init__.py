@@ -1,0 +1,18 @@
+"""The entropy rate with an interval: estimators on plain arrays and their combination.
+
+Public names are re-exported by :mod:`fastentropy`; the modules here are private.
+"""
+
+from ._estimate import estimate_rate
+from ._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
+from ._result import MethodResult, Rate
+
+__all__ = [
+    "MethodResult",
+    "Rate",
+    "combine_rates",
+    "estimate_rate",
+    "rate_from_curve",
+    "rate_from_matches",
+    "rate_from_orders",
+]

@@ -1,0 +1,206 @@
+"""The result types of the rate estimators: one estimator's answer, and the combined rate."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._floor import UNITS, unit_scale
+
+__all__ = ["MethodResult", "Rate"]
+
+#: Version of the JSON written by :meth:`Rate.to_json`.
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class MethodResult:
+    """One estimator's answer, in nats per token, or why it gave none.
+
+    Attributes
+    ----------
+    name : str
+        ``"curve"``, ``"orders"`` or ``"matches"``.
+    value, lower, upper : float or None
+        Point and interval; ``None`` when the estimator failed.
+    reason : str or None
+        Why it failed (``None`` when it did not).
+    detail : dict
+        What the estimator saw: each ansatz's fit, each form's, the KASW and Gao values.
+
+    Examples
+    --------
+    >>> m = MethodResult("orders", 2.0, 1.8, 2.3)
+    >>> m.ok, MethodResult.failed("matches", "no lengths").ok
+    (True, False)
+    """
+
+    name: str
+    value: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    reason: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the estimator produced a value."""
+        return self.value is not None
+
+    @classmethod
+    def failed(cls, name: str, reason: str) -> MethodResult:
+        """An estimator that gave no value, and why."""
+        return cls(name, reason=reason)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """The entropy rate of a corpus with an interval, in nats per token.
+
+    Attributes
+    ----------
+    point, lower, upper : float
+        The combined estimate and interval; ``lower`` is the floor a loss is checked
+        against.
+    methods : dict of str to MethodResult
+        Each estimator's value and interval, or why it failed.
+    bound : float or None
+        The prequential code length per token: an upper bound on the rate that no reported
+        value exceeds. ``None`` when no predictor was run.
+    curve : dict or None
+        The learning curve (``"n"``, ``"nats"``: cumulative code lengths) for plotting.
+    capped, informative : bool
+        The bound lowered the estimate; the lower end carries information (False when no
+        estimator gave a value below the bound, and the interval is ``[0, bound]``).
+    rule : str
+        How the interval was made.
+    bytes_per_token, chars_per_token : float or None
+        For :meth:`interval` in bits per byte or character.
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> r = fe.combine_rates([fe.MethodResult("orders", 2.0, 1.8, 2.3)], bound=2.2)
+    >>> r.interval("nats/token")
+    (2.0, 1.8, 2.2)
+    >>> fe.Rate.from_json(r.to_json()) == r
+    True
+    """
+
+    point: float
+    lower: float
+    upper: float
+    methods: dict[str, MethodResult]
+    bound: float | None = None
+    curve: dict[str, list[float]] | None = None
+    capped: bool = False
+    informative: bool = True
+    rule: str = ""
+    bytes_per_token: float | None = None
+    chars_per_token: float | None = None
+
+    def interval(self, unit: str = "nats/token") -> tuple[float, float, float]:
+        """``(point, lower, upper)`` in ``unit``: one of ``nats/token``, ``bits/token``,
+        ``bits/byte``, ``bits/char`` (the last two need the text's bytes/chars per token).
+        """
+        scale = unit_scale(unit, self.bytes_per_token, self.chars_per_token)
+        return (self.point * scale, self.lower * scale, self.upper * scale)
+
+    def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
+        """The rate as JSON text (written to ``path`` too, if given)."""
+        plain = {
+            "format": FORMAT,
+            "kind": "fastentropy.rate",
+            "point": self.point,
+            "lower": self.lower,
+            "upper": self.upper,
+            "bound": self.bound,
+            "capped": self.capped,
+            "informative": self.informative,
+            "rule": self.rule,
+            "bytes_per_token": self.bytes_per_token,
+            "chars_per_token": self.chars_per_token,
+            "curve": self.curve,
+            "methods": {
+                k: {
+                    "value": m.value,
+                    "lower": m.lower,
+                    "upper": m.upper,
+                    "reason": m.reason,
+                    "detail": m.detail,
+                }
+                for k, m in self.methods.items()
+            },
+        }
+        text = json.dumps(plain, indent=1, allow_nan=True)
+        if path is not None:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, source: str | os.PathLike[str]) -> Rate:
+        """A rate from :meth:`to_json` output: JSON text, or the path of a file holding it."""
+        text = str(source)
+        if not text.lstrip().startswith("{"):
+            with open(source, encoding="utf-8") as f:
+                text = f.read()
+        data = json.loads(text)
+        if data.get("kind") != "fastentropy.rate":
+            raise ValueError("not a fastentropy rate (JSON without kind 'fastentropy.rate')")
+        if data.get("format", 0) > FORMAT:
+            raise ValueError(
+                f"rate JSON format {data['format']} is newer than this fastentropy reads "
+                f"({FORMAT}): upgrade fastentropy"
+            )
+        methods = {
+            k: MethodResult(k, m["value"], m["lower"], m["upper"], m["reason"], m["detail"])
+            for k, m in data["methods"].items()
+        }
+        return cls(
+            data["point"],
+            data["lower"],
+            data["upper"],
+            methods,
+            data["bound"],
+            data["curve"],
+            data["capped"],
+            data["informative"],
+            data["rule"],
+            data["bytes_per_token"],
+            data["chars_per_token"],
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            f"Entropy rate {self.point:.4f} [{self.lower:.4f}, {self.upper:.4f}] nats/token"
+            + ("" if self.informative else "  (lower end not informative)"),
+        ]
+        if self.bound is not None:
+            lines.append(
+                f"Prequential bound {self.bound:.4f} nats/token"
+                + ("  (it capped the estimate)" if self.capped else "")
+            )
+        for unit in UNITS[1:]:
+            try:
+                p, lo, up = self.interval(unit)
+            except ValueError:
+                continue
+            lines.append(f"  = {p:.4f} [{lo:.4f}, {up:.4f}] {unit}")
+        lines.append("By estimator (nats/token):")
+        for name, m in self.methods.items():
+            if m.ok:
+                lines.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]")
+            else:
+                lines.append(f"  {name:<8} -  ({m.reason})")
+        if self.rule:
+            lines.append(f"Rule: {self.rule}")
+        return "\n".join(lines)
+
+
+def finite_or_none(x: float | None) -> float | None:
+    """``x`` unless it is None or not finite."""
+    return None if x is None or not math.isfinite(x) else float(x)

@@ -1,0 +1,188 @@
+//! The LCP array of the suffix array, capped at separators, one byte per entry.
+//!
+//! `lcp[i]` is the length of the longest common prefix of the suffixes at `sa[i - 1]` and
+//! `sa[i]` that holds no separator (`lcp[0] = 0`). It is computed through the permuted LCP
+//! by the Φ method (Kärkkäinen, Manzini & Puglisi, "Permuted longest-common-prefix array",
+//! CPM 2009): in text order, `plcp[p + 1] >= plcp[p] - 1`, so each comparison resumes where
+//! the last one left off and the whole pass is linear. The cap keeps that property: a
+//! separator-free match of `p` shortened by one is one of `p + 1`.
+//!
+//! Storage: one byte per entry, the low seven bits the value (127 = "look it up in the
+//! overflow table", sorted by position) and the high bit a *stop flag*: whether the match
+//! stopped at a separator or the end of the text on either side rather than at two different
+//! ids. The flag gives the LCP of the (n-1)-token contexts of n-grams ([`super::scan`]).
+//! Peak memory while building: the array (4 bytes/token), Φ (4) and the bytes (1).
+
+use rayon::prelude::*;
+
+use super::store::Store;
+use super::text::{common, Text};
+use super::CHUNK;
+use crate::control::Control;
+use crate::error::Result;
+
+const FLAG: u8 = 0x80;
+const BIG: u8 = 0x7f;
+const FLAG32: u32 = 1 << 31;
+/// Φ of the first suffix in the array, which has no predecessor.
+const NONE: u32 = u32::MAX;
+
+/// The capped LCP array: bytes with an overflow table.
+pub(crate) struct Lcp {
+    pub bytes: Store<u8>,
+    /// Positions (increasing) whose value is 127 or more, and those values.
+    pub over_at: Store<u32>,
+    pub over_val: Store<u32>,
+    /// The largest value.
+    pub max: u32,
+}
+
+impl Lcp {
+    /// `(lcp[i], stop flag of i)`.
+    #[inline]
+    pub fn get(&self, i: usize) -> (u32, bool) {
+        let b = self.bytes.as_slice()[i];
+        let v = b & BIG;
+        let h = if v == BIG {
+            let at = self.over_at.as_slice();
+            let k = at.partition_point(|&x| (x as usize) < i);
+            self.over_val.as_slice()[k]
+        } else {
+            u32::from(v)
+        };
+        (h, b & FLAG != 0)
+    }
+
+    /// Calls `f(i, lcp, flag)` for each `i` of `range` in order, reading the overflow table
+    /// with a cursor.
+    #[inline]
+    pub fn walk(&self, range: std::ops::Range<usize>, mut f: impl FnMut(usize, u32, bool)) {
+        let (bytes, at, val) = (
+            self.bytes.as_slice(),
+            self.over_at.as_slice(),
+            self.over_val.as_slice(),
+        );
+        let mut k = at.partition_point(|&x| (x as usize) < range.start);
+        for i in range {
+            let b = bytes[i];
+            let v = b & BIG;
+            let h = if v == BIG {
+                let h = val[k];
+                k += 1;
+                h
+            } else {
+                u32::from(v)
+            };
+            f(i, h, b & FLAG != 0);
+        }
+    }
+
+    pub fn owned_bytes(&self) -> usize {
+        self.bytes.owned_bytes() + self.over_at.owned_bytes() + self.over_val.owned_bytes()
+    }
+}
+
+/// Unsynchronised writes to distinct slots of one array from many threads.
+#[derive(Clone, Copy)]
+struct Slots(*mut u32);
+// SAFETY: used only for writes to distinct indices (a permutation), see `phi`.
+unsafe impl Send for Slots {}
+// SAFETY: as above.
+unsafe impl Sync for Slots {}
+
+impl Slots {
+    /// # Safety
+    /// `i` in bounds of the array, and no other thread touching slot `i`.
+    #[inline]
+    unsafe fn write(self, i: usize, v: u32) {
+        // SAFETY: the caller's contract.
+        unsafe { *self.0.add(i) = v };
+    }
+}
+
+/// Φ: `phi[sa[i]] = sa[i - 1]`, and [`NONE`] for `sa[0]`.
+fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<Vec<u32>> {
+    let n = sa.len();
+    let mut phi = vec![0u32; n];
+    let slots = Slots(phi.as_mut_ptr());
+    sa.par_chunks(CHUNK)
+        .enumerate()
+        .try_for_each(|(c, chunk)| {
+            ctl.check()?;
+            let base = c * CHUNK;
+            for (k, &p) in chunk.iter().enumerate() {
+                let i = base + k;
+                let prev = if i == 0 { NONE } else { sa[i - 1] };
+                assert!((p as usize) < n, "suffix array entry out of range");
+                // SAFETY: `sa` is a permutation of 0..n (checked in range above), so each slot is
+                // written by exactly one iteration, and `phi` outlives the loop.
+                unsafe { slots.write(p as usize, prev) };
+            }
+            Ok(())
+        })?;
+    Ok(phi)
+}
+
+/// Builds the capped LCP array of `text` and its suffix array `sa`.
+pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<Lcp> {
+    let n = sa.len();
+    let mut plcp = phi(sa, ctl)?;
+    // Φ becomes the PLCP in place: each slot is read once, then overwritten.
+    plcp.par_chunks_mut(CHUNK)
+        .enumerate()
+        .try_for_each(|(c, chunk)| {
+            ctl.check()?;
+            let mut l = 0usize;
+            for (k, slot) in chunk.iter_mut().enumerate() {
+                let p = c * CHUNK + k;
+                let j = *slot;
+                if j == NONE {
+                    *slot = 0;
+                    l = 0;
+                    continue;
+                }
+                let (len, stop) = common(text, p, j as usize, l);
+                *slot = len as u32 | if stop { FLAG32 } else { 0 };
+                l = len.saturating_sub(1);
+            }
+            Ok(())
+        })?;
+    let mut bytes = vec![0u8; n];
+    let parts: Vec<(Vec<u32>, Vec<u32>, u32)> = bytes
+        .par_chunks_mut(CHUNK)
+        .zip(sa.par_chunks(CHUNK))
+        .enumerate()
+        .map(|(c, (out, chunk))| {
+            ctl.check()?;
+            let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0u32);
+            for (k, (b, &p)) in out.iter_mut().zip(chunk).enumerate() {
+                let i = c * CHUNK + k;
+                let v = if i == 0 { 0 } else { plcp[p as usize] };
+                let (h, flag) = (v & !FLAG32, v & FLAG32 != 0);
+                max = max.max(h);
+                let low = if h >= u32::from(BIG) {
+                    at.push(i as u32);
+                    val.push(h);
+                    BIG
+                } else {
+                    h as u8
+                };
+                *b = low | if flag { FLAG } else { 0 };
+            }
+            Ok((at, val, max))
+        })
+        .collect::<Result<_>>()?;
+    drop(plcp);
+    let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0);
+    for (a, v, m) in parts {
+        at.extend(a);
+        val.extend(v);
+        max = max.max(m);
+    }
+    Ok(Lcp {
+        bytes: Store::Owned(bytes),
+        over_at: Store::Owned(at),
+        over_val: Store::Owned(val),
+        max,
+    })
+}

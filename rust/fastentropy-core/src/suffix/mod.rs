@@ -1,0 +1,429 @@
+//! A suffix-array index of a token sequence: count profiles of every n-gram order from one
+//! scan, match lengths at every position, and n-gram count queries.
+//!
+//! Parts, each in its own file: the suffix array by induced sorting on dense ranks
+//! ([`construct`], libsais); the LCP array by the Φ method, capped at separators and kept in
+//! one byte per entry ([`lcp`]); the profiles of all orders from one bottom-up pass over the
+//! LCP-interval tree ([`scan`]); longest-previous-factor and any-match lengths ([`matches`]);
+//! binary-search queries ([`query`]); the file format ([`file`]).
+//!
+//! Rules shared with the n-gram counter ([`crate::ngram`]): no n-gram contains a separator;
+//! with a mask, only n-grams whose last token is masked in are counted. Profiles of orders
+//! 1..8 equal the counter's. A mask is applied by reading the text backwards (an n-gram ends
+//! where its reversed suffix starts, so the mask weighs each suffix once for all orders):
+//! profiles under a mask build the reversed text's array for the call, about the cost and
+//! memory of the index itself.
+//!
+//! Memory: the index holds the suffix array (4 bytes/token) and the LCP bytes (1 byte/token,
+//! plus 8 bytes per LCP of 127 or more); building peaks at 9 bytes/token beside the tokens
+//! (array, permuted LCP, LCP bytes), or at the array plus the ranks (2 or 4 bytes/token)
+//! while sorting. Every result is the same for any thread count: the suffix array is unique
+//! and every sum is an integer sum.
+
+mod construct;
+mod file;
+mod lcp;
+mod matches;
+mod query;
+mod scan;
+mod store;
+mod text;
+
+#[cfg(test)]
+mod tests;
+
+pub use construct::MAX_TOKENS;
+pub use file::{read_header, token_hash, Header, FORMAT_VERSION};
+pub use matches::MatchKind;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::control::Control;
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+use crate::tokens::Token;
+use lcp::Lcp;
+use scan::Leaves;
+use store::Store;
+use text::{Forward, Reversed, Text};
+
+/// Fixed chunk length of parallel passes (fixed so work splits the same way every time).
+const CHUNK: usize = 1 << 18;
+
+/// Bytes per token the build needs at its peak beside the tokens: the suffix array (4), the
+/// permuted LCP (4) and the LCP bytes (1).
+pub const BUILD_BYTES_PER_TOKEN: usize = 9;
+
+/// The suffix array and LCP array of a token sequence. The tokens themselves are not held:
+/// each query takes them, and checks that they are as long as the index.
+pub struct SuffixIndex {
+    sa: Store<u32>,
+    lcp: Lcp,
+    separator: Option<u64>,
+}
+
+impl SuffixIndex {
+    /// Builds the index of `tokens`, where `separator` (if any) ends documents.
+    ///
+    /// # Errors
+    /// A negative id, more than [`MAX_TOKENS`] tokens, `memory_limit` below what the build
+    /// needs ([`BUILD_BYTES_PER_TOKEN`] per token), a bad thread count, or cancellation.
+    pub fn build<T: Token>(
+        tokens: &[T],
+        separator: Option<u64>,
+        memory_limit: Option<usize>,
+        ctl: &Control<'_>,
+    ) -> Result<Self> {
+        let n = tokens.len();
+        let needed = n.saturating_mul(BUILD_BYTES_PER_TOKEN);
+        if let Some(limit) = memory_limit {
+            if limit < needed {
+                return Err(Error::MemoryLimit {
+                    limit: limit as u64,
+                    needed: needed as u64,
+                    reason: format!(
+                        "the suffix index of {n} tokens needs {BUILD_BYTES_PER_TOKEN} bytes per \
+                         token while it is built (suffix array 4, permuted LCP 4, LCP bytes 1)"
+                    ),
+                });
+            }
+        }
+        ctl.run(|| {
+            let (sa, lcp) = sorted(tokens, separator, false, memory_limit, ctl, (0, 4))?;
+            ctl.report(4 * n as u64, 4 * n as u64);
+            Ok(Self {
+                sa: Store::Owned(sa),
+                lcp,
+                separator,
+            })
+        })
+    }
+
+    /// Number of tokens indexed.
+    pub fn len(&self) -> usize {
+        self.sa.as_slice().len()
+    }
+
+    /// Whether the index holds no token.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The separator the index was built with.
+    pub fn separator(&self) -> Option<u64> {
+        self.separator
+    }
+
+    /// The longest repeat that holds no separator (the largest LCP).
+    pub fn max_lcp(&self) -> u64 {
+        u64::from(self.lcp.max)
+    }
+
+    /// The suffix array: `sa[i]` is where the `i`-th smallest suffix starts.
+    pub fn suffix_array(&self) -> &[u32] {
+        self.sa.as_slice()
+    }
+
+    /// The capped LCP of each suffix with the one before it in the array (0 for the first).
+    pub fn lcp(&self, i: usize) -> u32 {
+        self.lcp.get(i).0
+    }
+
+    /// Bytes the index holds in memory (a memory-mapped index: none; the kernel pages it).
+    pub fn bytes(&self) -> usize {
+        self.sa.owned_bytes() + self.lcp.owned_bytes()
+    }
+
+    fn check_tokens<T: Token>(&self, tokens: &[T]) -> Result<()> {
+        if tokens.len() != self.len() {
+            return Err(Error::Invalid(format!(
+                "tokens has {} entries but the index was built on {}: pass the same tokens",
+                tokens.len(),
+                self.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn text<'t, T: Token>(&self, tokens: &'t [T]) -> Forward<'t, T> {
+        Forward {
+            tokens,
+            separator: self.separator,
+        }
+    }
+
+    /// Count profiles of the n-grams of each of `orders`, or, with `None`, of every order
+    /// from 1 to the first at which every counted n-gram is unique (included; none when no
+    /// n-gram is counted). Orders longer than the input get empty profiles.
+    ///
+    /// # Errors
+    /// Tokens of another length than the index, a mask of the wrong length, an order of 0,
+    /// a bad thread count, or cancellation.
+    pub fn profiles<T: Token>(
+        &self,
+        tokens: &[T],
+        mask: Option<&[bool]>,
+        orders: Option<&[usize]>,
+        ctl: &Control<'_>,
+    ) -> Result<Vec<(usize, Profile)>> {
+        self.counted(tokens, mask, orders, false, ctl)
+    }
+
+    /// Count profiles of the (n-1)-token contexts of the n-grams counted at each order n:
+    /// one occurrence per counted n-gram window (so they sum to its n). Order 1's context is
+    /// empty: one outcome, seen once per unigram. `orders` as in [`Self::profiles`].
+    ///
+    /// # Errors
+    /// As [`Self::profiles`].
+    pub fn context_profiles<T: Token>(
+        &self,
+        tokens: &[T],
+        mask: Option<&[bool]>,
+        orders: Option<&[usize]>,
+        ctl: &Control<'_>,
+    ) -> Result<Vec<(usize, Profile)>> {
+        self.counted(tokens, mask, orders, true, ctl)
+    }
+
+    fn counted<T: Token>(
+        &self,
+        tokens: &[T],
+        mask: Option<&[bool]>,
+        orders: Option<&[usize]>,
+        contexts: bool,
+        ctl: &Control<'_>,
+    ) -> Result<Vec<(usize, Profile)>> {
+        self.check_tokens(tokens)?;
+        if let Some(m) = mask {
+            if m.len() != tokens.len() {
+                return Err(Error::Invalid(format!(
+                    "mask has {} entries but tokens has {}: they must have the same length",
+                    m.len(),
+                    tokens.len()
+                )));
+            }
+        }
+        let wanted = match orders {
+            Some(o) => {
+                let mut o = o.to_vec();
+                o.sort_unstable();
+                o.dedup();
+                if o.first() == Some(&0) {
+                    return Err(Error::Invalid(
+                        "order 0 is not an n-gram order: orders must be >= 1".into(),
+                    ));
+                }
+                Some(o)
+            }
+            None => None,
+        };
+        let n = tokens.len();
+        ctl.run(|| {
+            let fwd = self.text(tokens);
+            match mask {
+                None => {
+                    let m = match &wanted {
+                        Some(o) => o.last().copied().unwrap_or(0),
+                        None => self.max_lcp() as usize + 1,
+                    };
+                    let classes = |m: usize, shorten: bool| {
+                        let leaves = Leaves {
+                            weight: None,
+                            shorten,
+                        };
+                        let m = m.min(n);
+                        let total = 2 * n as u64;
+                        scan::classes(
+                            &fwd,
+                            self.sa.as_slice(),
+                            &self.lcp,
+                            &leaves,
+                            m,
+                            ctl,
+                            (0, total),
+                        )
+                    };
+                    if contexts {
+                        let unigrams = (0..n).filter(|&p| fwd.get(p).is_some()).count() as u64;
+                        // Without a mask, profiles stop at the largest LCP + 1.
+                        let m = if wanted.is_none() && unigrams == 0 {
+                            0
+                        } else {
+                            m.min(n)
+                        };
+                        let ctx = classes(m.saturating_sub(1), true)?;
+                        let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
+                        Ok(select(with_empty_context(unigrams, ctx), Some(wanted)))
+                    } else {
+                        Ok(select(classes(m, false)?, wanted))
+                    }
+                }
+                Some(mask) => {
+                    let rev = Reversed(self.text(tokens));
+                    // Sorting takes 4 units of n tokens, each scan 2; contexts of every order
+                    // scan twice (the n-grams first, to know the orders).
+                    let scans = if contexts && wanted.is_none() { 2 } else { 1 };
+                    let (rsa, rlcp) =
+                        sorted(tokens, self.separator, true, None, ctl, (0, 4 + 2 * scans))?;
+                    let weight = |r: usize| u64::from(mask[n - 1 - r] && rev.get(r).is_some());
+                    let m = match &wanted {
+                        Some(o) => o.last().copied().unwrap_or(0),
+                        None => rlcp.max as usize + 1,
+                    };
+                    let total = (4 + 2 * scans) * n as u64;
+                    let done = AtomicU64::new(4 * n as u64);
+                    let run = |m: usize, leaves: &Leaves<'_>| {
+                        let base = done.fetch_add(2 * n as u64, Ordering::Relaxed);
+                        let m = m.min(n);
+                        scan::classes(&rev, &rsa, &rlcp, leaves, m, ctl, (base, total))
+                    };
+                    let plain = Leaves {
+                        weight: Some(&weight),
+                        shorten: false,
+                    };
+                    if !contexts {
+                        return Ok(select(run(m, &plain)?, wanted));
+                    }
+                    // The context of the n-gram whose reversed suffix starts at r starts at
+                    // r + 1: it weighs what that n-gram does.
+                    let before = |r: usize| if r == 0 { 0 } else { weight(r - 1) };
+                    let shifted = Leaves {
+                        weight: Some(&before),
+                        shorten: false,
+                    };
+                    let unigrams = (0..n).map(weight).sum();
+                    let m = match wanted {
+                        Some(_) => m,
+                        // The orders `profiles` would give.
+                        None => select(run(m, &plain)?, None).len(),
+                    };
+                    let ctx = run(m.saturating_sub(1), &shifted)?;
+                    let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
+                    Ok(select(with_empty_context(unigrams, ctx), Some(wanted)))
+                }
+            }
+        })
+    }
+
+    /// One match length per position: see [`MatchKind`]. Capped at separators; 0 at a
+    /// separator.
+    ///
+    /// # Errors
+    /// Cancellation.
+    pub fn match_lengths(&self, kind: MatchKind, ctl: &Control<'_>) -> Result<Vec<u32>> {
+        matches::match_lengths(self.sa.as_slice(), &self.lcp, kind, ctl)
+    }
+
+    /// Occurrences of `ngram` (original ids, any length >= 1) in `tokens`; 0 if it holds the
+    /// separator. The mask is not applied: every occurrence counts.
+    ///
+    /// # Errors
+    /// Tokens of another length than the index, or an empty `ngram`.
+    pub fn count<T: Token>(&self, tokens: &[T], ngram: &[u64]) -> Result<u64> {
+        self.check_tokens(tokens)?;
+        if ngram.is_empty() {
+            return Err(Error::Invalid(
+                "the n-gram is empty: give at least one token id".into(),
+            ));
+        }
+        let Some(pattern) = self.pattern(ngram) else {
+            return Ok(0);
+        };
+        let (lo, hi) = query::range(&self.text(tokens), self.sa.as_slice(), &pattern);
+        Ok((hi - lo) as u64)
+    }
+
+    /// The ids that follow `context` (original ids, possibly empty) in `tokens` and their
+    /// counts, most frequent first (ties by increasing id), at most `k` of them. A following
+    /// separator or the end of the text is not counted.
+    ///
+    /// # Errors
+    /// Tokens of another length than the index.
+    pub fn next_counts<T: Token>(
+        &self,
+        tokens: &[T],
+        context: &[u64],
+        k: Option<usize>,
+    ) -> Result<(Vec<u64>, Vec<u64>)> {
+        self.check_tokens(tokens)?;
+        let Some(pattern) = self.pattern(context) else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        Ok(query::next_counts(
+            &self.text(tokens),
+            self.sa.as_slice(),
+            &pattern,
+            k,
+        ))
+    }
+
+    /// `ids` as the text compares them; `None` if one is the separator.
+    fn pattern(&self, ids: &[u64]) -> Option<Vec<Option<u64>>> {
+        ids.iter()
+            .map(|&id| (Some(id) != self.separator).then_some(Some(id)))
+            .collect()
+    }
+}
+
+/// The suffix array and capped LCP of `tokens` (reversed or not). `progress` is
+/// `(first, total)` in units of `n` tokens: this takes four of them.
+fn sorted<T: Token>(
+    tokens: &[T],
+    separator: Option<u64>,
+    reversed: bool,
+    limit: Option<usize>,
+    ctl: &Control<'_>,
+    progress: (u64, u64),
+) -> Result<(Vec<u32>, Lcp)> {
+    let n = tokens.len() as u64;
+    let (first, total) = (progress.0 * n, progress.1 * n);
+    let remapped = construct::Remapped(std::sync::atomic::AtomicU64::new(0));
+    let report = |k: u64| ctl.report(first + remapped.add(k), total);
+    let sa = construct::suffix_array(tokens, separator, reversed, limit, ctl, &report)?;
+    ctl.report(first + 2 * n, total);
+    let fwd = Forward { tokens, separator };
+    let lcp = if reversed {
+        lcp::build(&Reversed(fwd), &sa, ctl)?
+    } else {
+        lcp::build(&fwd, &sa, ctl)?
+    };
+    ctl.report(first + 4 * n, total);
+    Ok((sa, lcp))
+}
+
+/// Context profiles of orders `2..=m` (from the scan of the contexts' orders `1..m-1`),
+/// with order 1's: the empty context, seen once per counted unigram.
+fn with_empty_context(unigrams: u64, contexts: Vec<Profile>) -> Vec<Profile> {
+    let first = if unigrams > 0 {
+        Profile::from_pairs(&[unigrams], &[1]).unwrap_or_default()
+    } else {
+        Profile::default()
+    };
+    std::iter::once(first).chain(contexts).collect()
+}
+
+/// The asked-for orders out of the profiles of orders `1, 2, ...` (orders past them are
+/// empty), or with `None`, orders 1 to the first whose n-grams are all unique (included;
+/// nothing when order 1 counts nothing).
+fn select(profiles: Vec<Profile>, wanted: Option<Vec<usize>>) -> Vec<(usize, Profile)> {
+    match wanted {
+        Some(orders) => orders
+            .into_iter()
+            .map(|o| (o, profiles.get(o - 1).cloned().unwrap_or_default()))
+            .collect(),
+        None => {
+            let mut out = Vec::new();
+            if profiles.first().is_none_or(|p| p.n() == 0) {
+                return out;
+            }
+            for (i, p) in profiles.into_iter().enumerate() {
+                let unique = p.pairs().iter().all(|&(k, _)| k == 1);
+                out.push((i + 1, p));
+                if unique {
+                    break;
+                }
+            }
+            out
+        }
+    }
+}

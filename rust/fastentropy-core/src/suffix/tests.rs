@@ -1,0 +1,367 @@
+//! The index against naive code: sorting suffixes, comparing windows, counting with maps.
+
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::ngram::{ngram_profiles, CountOptions};
+
+/// The counted windows of order `n`: no separator inside; with a mask, the last token in.
+fn windows(tokens: &[u16], sep: Option<u64>, mask: Option<&[bool]>, n: usize) -> Vec<usize> {
+    (0..tokens.len().saturating_sub(n - 1))
+        .filter(|&p| {
+            tokens[p..p + n].iter().all(|&t| Some(u64::from(t)) != sep)
+                && mask.is_none_or(|m| m[p + n - 1])
+        })
+        .collect()
+}
+
+fn profile_of<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> Profile {
+    let mut counts: HashMap<K, u64> = HashMap::new();
+    keys.for_each(|k| *counts.entry(k).or_insert(0) += 1);
+    let c: Vec<u64> = counts.into_values().collect();
+    Profile::from_counts(&c).unwrap()
+}
+
+fn naive_profile(t: &[u16], sep: Option<u64>, mask: Option<&[bool]>, n: usize) -> Profile {
+    profile_of(windows(t, sep, mask, n).into_iter().map(|p| &t[p..p + n]))
+}
+
+fn naive_context(t: &[u16], sep: Option<u64>, mask: Option<&[bool]>, n: usize) -> Profile {
+    profile_of(
+        windows(t, sep, mask, n)
+            .into_iter()
+            .map(|p| &t[p..p + n - 1]),
+    )
+}
+
+/// Separator-free common prefix of the suffixes at `a` and `b`.
+fn naive_lcp(t: &[u16], sep: Option<u64>, a: usize, b: usize) -> u32 {
+    let mut l = 0;
+    while a + l < t.len() && b + l < t.len() && t[a + l] == t[b + l] {
+        if Some(u64::from(t[a + l])) == sep {
+            break;
+        }
+        l += 1;
+    }
+    l as u32
+}
+
+fn ctl(threads: usize) -> Control<'static> {
+    Control::with_threads(Some(threads))
+}
+
+fn text() -> impl Strategy<Value = (Vec<u16>, Option<u64>, Option<Vec<bool>>)> {
+    (0usize..160, 1u16..5).prop_flat_map(|(len, v)| {
+        (
+            prop::collection::vec(0..v, len),
+            prop::option::of(0u64..3),
+            prop::option::of(prop::collection::vec(any::<bool>(), len)),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn profiles_match_naive_counts((t, sep, mask) in text(), threads in 1usize..4) {
+        let idx = SuffixIndex::build(&t, sep, None, &ctl(threads)).unwrap();
+        let m = mask.as_deref();
+        let top = t.len() + 2;
+        let orders: Vec<usize> = (1..=top).collect();
+        let got = idx.profiles(&t, m, Some(&orders), &ctl(threads)).unwrap();
+        let ctx = idx.context_profiles(&t, m, Some(&orders), &ctl(threads)).unwrap();
+        for ((n, p), (_, c)) in got.iter().zip(&ctx) {
+            prop_assert_eq!(p, &naive_profile(&t, sep, m, *n), "order {}", n);
+            prop_assert_eq!(c, &naive_context(&t, sep, m, *n), "context order {}", n);
+        }
+        // Every order up to the first all-unique one, and nothing past it.
+        let all = idx.profiles(&t, m, None, &ctl(threads)).unwrap();
+        let want: Vec<(usize, Profile)> = if naive_profile(&t, sep, m, 1).n() == 0 {
+            Vec::new()
+        } else {
+            let mut v = Vec::new();
+            for n in 1.. {
+                let p = naive_profile(&t, sep, m, n);
+                let unique = p.pairs().iter().all(|&(k, _)| k == 1);
+                v.push((n, p));
+                if unique { break; }
+            }
+            v
+        };
+        prop_assert_eq!(&all, &want);
+        let ctx_all = idx.context_profiles(&t, m, None, &ctl(threads)).unwrap();
+        prop_assert_eq!(ctx_all.len(), want.len());
+        for (n, c) in ctx_all {
+            prop_assert_eq!(c, naive_context(&t, sep, m, n), "context order {}", n);
+        }
+    }
+
+    #[test]
+    fn first_orders_equal_the_counter((t, sep, mask) in text()) {
+        let idx = SuffixIndex::build(&t, sep, None, &ctl(2)).unwrap();
+        let orders: Vec<usize> = (1..=8).collect();
+        let got = idx.profiles(&t, mask.as_deref(), Some(&orders), &ctl(2)).unwrap();
+        let opts = CountOptions { separator: sep, mask: mask.as_deref(), ..Default::default() };
+        prop_assert_eq!(got, ngram_profiles(&t, &orders, &opts, &ctl(2)).unwrap());
+    }
+
+    #[test]
+    fn array_sorted_and_lcp_capped((t, sep, _m) in text()) {
+        let idx = SuffixIndex::build(&t, sep, None, &ctl(2)).unwrap();
+        let sa = idx.suffix_array();
+        let key = |p: usize| -> Vec<(bool, u16)> {
+            t[p..].iter().map(|&x| (Some(u64::from(x)) != sep, x)).collect()
+        };
+        let mut want: Vec<usize> = (0..t.len()).collect();
+        want.sort_by_key(|&p| key(p));
+        prop_assert_eq!(sa.iter().map(|&p| p as usize).collect::<Vec<_>>(), want);
+        for i in 1..t.len() {
+            prop_assert_eq!(idx.lcp(i), naive_lcp(&t, sep, sa[i - 1] as usize, sa[i] as usize));
+        }
+    }
+
+    #[test]
+    fn match_lengths_match_naive((t, sep, _m) in text(), threads in 1usize..3) {
+        let idx = SuffixIndex::build(&t, sep, None, &ctl(threads)).unwrap();
+        let prev = idx.match_lengths(MatchKind::Previous, &ctl(threads)).unwrap();
+        let any = idx.match_lengths(MatchKind::Any, &ctl(threads)).unwrap();
+        for i in 0..t.len() {
+            let p = (0..i).map(|j| naive_lcp(&t, sep, i, j)).max().unwrap_or(0);
+            let a = (0..t.len()).filter(|&j| j != i).map(|j| naive_lcp(&t, sep, i, j)).max().unwrap_or(0);
+            prop_assert_eq!(prev[i], p, "previous at {}", i);
+            prop_assert_eq!(any[i], a, "any at {}", i);
+        }
+    }
+
+    #[test]
+    fn queries_match_naive((t, sep, _m) in text(), q in prop::collection::vec(0u64..5, 0..4), k in prop::option::of(0usize..4)) {
+        let idx = SuffixIndex::build(&t, sep, None, &ctl(1)).unwrap();
+        let occurs = |g: &[u64], p: usize| {
+            p + g.len() <= t.len() && g.iter().zip(&t[p..]).all(|(&a, &b)| a == u64::from(b))
+        };
+        if !q.is_empty() {
+            let want = if q.iter().any(|&x| Some(x) == sep) {
+                0
+            } else {
+                (0..t.len()).filter(|&p| occurs(&q, p)).count() as u64
+            };
+            prop_assert_eq!(idx.count(&t, &q).unwrap(), want);
+        }
+        let mut next: HashMap<u64, u64> = HashMap::new();
+        if !q.iter().any(|&x| Some(x) == sep) {
+            for p in 0..t.len() {
+                if occurs(&q, p) && p + q.len() < t.len() {
+                    let x = u64::from(t[p + q.len()]);
+                    if Some(x) != sep {
+                        *next.entry(x).or_insert(0) += 1;
+                    }
+                }
+            }
+        }
+        let mut want: Vec<(u64, u64)> = next.into_iter().collect();
+        want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        if let Some(k) = k { want.truncate(k); }
+        let (ids, counts) = idx.next_counts(&t, &q, k).unwrap();
+        prop_assert_eq!(ids.into_iter().zip(counts).collect::<Vec<_>>(), want);
+    }
+}
+
+#[test]
+fn large_vocabulary_sorts_32_bit_ranks() {
+    // More than 65535 distinct ids over more than 65535 tokens: libsais's 32-bit path.
+    let mut x = 12345u64;
+    let t: Vec<u32> = (0..150_000)
+        .map(|i| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % 3 == 0 {
+                (i / 3) % 500
+            } else {
+                ((x >> 33) % 90_000) as u32 * 7
+            }
+        })
+        .collect();
+    let sep = Some(7 * 5);
+    let idx = SuffixIndex::build(&t, sep, None, &ctl(2)).unwrap();
+    let orders: Vec<usize> = (1..=6).collect();
+    let mask: Vec<bool> = (0..t.len()).map(|i| i % 5 != 0).collect();
+    for m in [None, Some(&mask[..])] {
+        let got = idx.profiles(&t, m, Some(&orders), &ctl(2)).unwrap();
+        let opts = CountOptions {
+            separator: sep,
+            mask: m,
+            ..Default::default()
+        };
+        assert_eq!(got, ngram_profiles(&t, &orders, &opts, &ctl(2)).unwrap());
+    }
+    let sa = idx.suffix_array();
+    for i in 1..t.len() {
+        let (a, b) = (sa[i - 1] as usize, sa[i] as usize);
+        let l = idx.lcp(i) as usize;
+        assert!(t[a..a + l] == t[b..b + l]);
+    }
+}
+
+#[test]
+fn same_result_for_any_thread_count() {
+    let t: Vec<u8> = (0..600_000u64)
+        .map(|i| ((i * i) % 7 + (i / 1000) % 3) as u8)
+        .collect();
+    let one = SuffixIndex::build(&t, Some(6), None, &ctl(1)).unwrap();
+    let three = SuffixIndex::build(&t, Some(6), None, &ctl(3)).unwrap();
+    assert_eq!(one.suffix_array(), three.suffix_array());
+    let p1 = one.profiles(&t, None, None, &ctl(1)).unwrap();
+    let p3 = three.profiles(&t, None, None, &ctl(3)).unwrap();
+    assert_eq!(p1, p3);
+    assert!(p1.len() > 8);
+}
+
+#[test]
+fn empty_and_all_separators() {
+    let t: Vec<u16> = Vec::new();
+    let idx = SuffixIndex::build(&t, None, None, &ctl(1)).unwrap();
+    assert!(idx.profiles(&t, None, None, &ctl(1)).unwrap().is_empty());
+    assert_eq!(
+        idx.profiles(&t, None, Some(&[1, 3]), &ctl(1)).unwrap()[1].1,
+        Profile::default()
+    );
+    let t = vec![5u16; 10];
+    let idx = SuffixIndex::build(&t, Some(5), None, &ctl(1)).unwrap();
+    assert!(idx.profiles(&t, None, None, &ctl(1)).unwrap().is_empty());
+    assert_eq!(
+        idx.match_lengths(MatchKind::Previous, &ctl(1)).unwrap(),
+        vec![0; 10]
+    );
+}
+
+#[test]
+fn memory_limit_and_wrong_tokens_refused() {
+    let t = vec![1u16, 2, 3];
+    let err = SuffixIndex::build(&t, None, Some(10), &ctl(1))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, Error::MemoryLimit { needed: 27, .. }),
+        "{err}"
+    );
+    let idx = SuffixIndex::build(&t, None, None, &ctl(1)).unwrap();
+    assert!(idx.count(&t[..2], &[1]).is_err());
+    assert!(idx.profiles(&t, Some(&[true]), None, &ctl(1)).is_err());
+    assert!(idx.profiles(&t, None, Some(&[0]), &ctl(1)).is_err());
+    let neg = vec![1i32, -2];
+    let err = SuffixIndex::build(&neg, None, None, &ctl(1)).err().unwrap();
+    assert!(
+        err.to_string().contains("tokens[1] = -2 is negative"),
+        "{err}"
+    );
+}
+
+#[test]
+fn file_round_trip_and_refusals() {
+    let dir = std::env::temp_dir().join(format!("fe-suffix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.idx");
+    let t: Vec<u16> = (0..5000u32)
+        .map(|i| ((i * 7) % 13 + (i % 300 == 0) as u32 * 200) as u16)
+        .collect();
+    let idx = SuffixIndex::build(&t, Some(3), None, &ctl(2)).unwrap();
+    idx.save(&path, &t, "uint16", Some("/x/tokens.bin"), &ctl(2))
+        .unwrap();
+    let header = read_header(&path).unwrap();
+    assert_eq!(
+        (header.n, header.separator, header.dtype.as_str()),
+        (5000, Some(3), "uint16")
+    );
+    assert_eq!(header.source, "/x/tokens.bin");
+    let back = SuffixIndex::open(&path, &t, &ctl(2)).unwrap();
+    assert_eq!(back.bytes(), 0);
+    assert_eq!(back.suffix_array(), idx.suffix_array());
+    let all = |i: &SuffixIndex| i.profiles(&t, None, None, &ctl(1)).unwrap();
+    assert_eq!(all(&back), all(&idx));
+    assert_eq!(
+        back.match_lengths(MatchKind::Previous, &ctl(1)).unwrap(),
+        idx.match_lengths(MatchKind::Previous, &ctl(1)).unwrap()
+    );
+    // Changed tokens, fewer tokens.
+    let mut changed = t.clone();
+    changed[4321] ^= 1;
+    let err = SuffixIndex::open(&path, &changed, &ctl(1))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("changed since it was built") && err.contains("a.idx"),
+        "{err}"
+    );
+    let err = SuffixIndex::open(&path, &t[1..], &ctl(1))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("built on 5000 tokens"), "{err}");
+    // Truncated, extended, another version, not an index, missing.
+    let bytes = std::fs::read(&path).unwrap();
+    let cases: Vec<(Vec<u8>, &str)> = vec![
+        (bytes[..bytes.len() - 1].to_vec(), "truncated"),
+        ([&bytes[..], &[0]].concat(), "truncated or was changed"),
+        (bytes[..40].to_vec(), "truncated"),
+        (
+            {
+                let mut b = bytes.clone();
+                b[8] = 9;
+                b
+            },
+            "format version 9",
+        ),
+        (
+            {
+                let mut b = bytes.clone();
+                b[20] ^= 1;
+                b
+            },
+            "header is corrupted",
+        ),
+        (b"hello".to_vec(), "does not start as"),
+    ];
+    for (data, want) in cases {
+        let bad = dir.join("bad.idx");
+        std::fs::write(&bad, data).unwrap();
+        let err = SuffixIndex::open(&bad, &t, &ctl(1))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains(want) && err.contains("bad.idx"),
+            "{want}: {err}"
+        );
+    }
+    let err = SuffixIndex::open(&dir.join("missing.idx"), &t, &ctl(1))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(
+            err,
+            Error::Io {
+                kind: std::io::ErrorKind::NotFound,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn token_hash_is_thread_independent_and_sensitive() {
+    let bytes: Vec<u8> = (0..3_000_017u32).map(|i| (i * 31 % 251) as u8).collect();
+    let h1 = token_hash(&bytes, &ctl(1)).unwrap();
+    let h3 = ctl(3).run(|| token_hash(&bytes, &ctl(3))).unwrap();
+    assert_eq!(h1, h3);
+    let mut b = bytes.clone();
+    b[2_999_999] ^= 4;
+    assert_ne!(token_hash(&b, &ctl(1)).unwrap(), h1);
+    assert_ne!(token_hash(&bytes[..bytes.len() - 1], &ctl(1)).unwrap(), h1);
+}

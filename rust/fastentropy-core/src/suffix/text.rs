@@ -1,0 +1,74 @@
+//! The token sequence as the suffix index reads it: position `i` holds a token id, or
+//! `None` for a separator. `None` sorts before every id, as the separator's rank 0 does in
+//! the remap that the suffix array is built from, so comparisons here follow the array.
+//! A separator never equals anything (itself included): no match runs through it.
+
+use crate::tokens::Token;
+
+/// Random access to a token sequence, forwards or backwards.
+pub(crate) trait Text: Sync {
+    fn len(&self) -> usize;
+    /// The id at `i`, `None` for a separator.
+    fn get(&self, i: usize) -> Option<u64>;
+}
+
+/// The tokens as given.
+pub(crate) struct Forward<'a, T> {
+    pub tokens: &'a [T],
+    pub separator: Option<u64>,
+}
+
+impl<T: Token> Text for Forward<'_, T> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<u64> {
+        // Ids were checked non-negative when the index was built (or its file opened).
+        let id = self.tokens[i].id().unwrap_or(0);
+        (Some(id) != self.separator).then_some(id)
+    }
+}
+
+/// The tokens read from the last to the first: an n-gram ending at `e` is the suffix at
+/// `len - 1 - e` read `n` long, so a property of its last token (the mask) is a property of
+/// where that suffix starts, the same for every order.
+pub(crate) struct Reversed<'a, T>(pub Forward<'a, T>);
+
+impl<T: Token> Text for Reversed<'_, T> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    #[inline]
+    fn get(&self, i: usize) -> Option<u64> {
+        self.0.get(self.0.len() - 1 - i)
+    }
+}
+
+/// Length of the longest common prefix of the suffixes at `a` and `b` that holds no
+/// separator, and whether it stopped at a separator or the end on either side (rather than
+/// at two different ids), starting the comparison `known` tokens in.
+#[inline]
+pub(crate) fn common<X: Text + ?Sized>(
+    text: &X,
+    a: usize,
+    b: usize,
+    known: usize,
+) -> (usize, bool) {
+    let n = text.len();
+    let mut l = known;
+    loop {
+        if a + l >= n || b + l >= n {
+            return (l, true);
+        }
+        match (text.get(a + l), text.get(b + l)) {
+            (Some(x), Some(y)) if x == y => l += 1,
+            (Some(_), Some(_)) => return (l, false),
+            _ => return (l, true),
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Rate estimators on plain arrays: learning curves, h_n tables, match lengths, and the rule
+//! that combines them. Small inputs, so no GIL release: each call is microseconds to a few
+//! milliseconds, except the match-length sums (one pass over n values, GIL released).
+
+use fastentropy_core::rate::{combine, curve, matches, order};
+use numpy::PyReadonlyArray1;
+use pyo3::prelude::*;
+
+use crate::error::CoreError;
+
+/// `(name, (h, lower, upper, a, exponent, misfit) or None, error or None)`.
+type Fit = (
+    &'static str,
+    Option<(f64, f64, f64, f64, f64, f64)>,
+    Option<String>,
+);
+/// `(value, std, terms)`.
+type Match = (f64, Option<f64>, usize);
+
+fn fit_of<T>(
+    name: &'static str,
+    r: &fastentropy_core::Result<T>,
+    f: impl Fn(&T) -> [f64; 6],
+) -> Fit {
+    match r {
+        Ok(fit) => {
+            let [h, lo, up, a, e, m] = f(fit);
+            (name, Some((h, lo, up, a, e, m)), None)
+        }
+        Err(e) => (name, None, Some(e.to_string())),
+    }
+}
+
+/// The learning-curve extrapolation: `(point, lower, upper, fits)`.
+#[pyfunction]
+pub fn rate_curve(
+    n: PyReadonlyArray1<'_, f64>,
+    nats: PyReadonlyArray1<'_, f64>,
+) -> PyResult<(f64, f64, f64, Vec<Fit>)> {
+    let r = curve::fit_curve(n.as_slice()?, nats.as_slice()?).map_err(CoreError)?;
+    let fits = r
+        .fits
+        .iter()
+        .map(|(ans, f)| {
+            fit_of(ans.name(), f, |f| {
+                [f.h, f.lower, f.upper, f.a, f.beta, f.sigma2]
+            })
+        })
+        .collect();
+    Ok((r.point, r.lower, r.upper, fits))
+}
+
+/// The order extrapolation: `(point, lower, upper, cap, fits)`.
+#[pyfunction]
+pub fn rate_orders(
+    orders: PyReadonlyArray1<'_, f64>,
+    h: PyReadonlyArray1<'_, f64>,
+    std: PyReadonlyArray1<'_, f64>,
+) -> PyResult<(f64, f64, f64, f64, Vec<Fit>)> {
+    let r = order::extrapolate(orders.as_slice()?, h.as_slice()?, std.as_slice()?)
+        .map_err(CoreError)?;
+    let fits = r
+        .fits
+        .iter()
+        .map(|(form, f)| {
+            fit_of(form.name(), f, |f| {
+                [f.h, f.lower, f.upper, f.a, f.exponent, f.chi2_dof]
+            })
+        })
+        .collect();
+    Ok((r.point, r.lower, r.upper, r.cap, fits))
+}
+
+/// Match-length estimates from previous-match lengths: `(point, lower, upper, kasw, gao)`.
+#[pyfunction]
+pub fn rate_matches(
+    py: Python<'_>,
+    lengths: PyReadonlyArray1<'_, u32>,
+) -> PyResult<(f64, f64, f64, Match, Match)> {
+    let x = lengths.as_slice()?;
+    let r = py.detach(|| matches::match_rate(x)).map_err(CoreError)?;
+    let m = |e: matches::MatchEstimate| (e.value, e.std, e.terms);
+    Ok((r.point, r.lower, r.upper, m(r.kasw), m(r.gao)))
+}
+
+/// Grassberger's estimate from match lengths anywhere else.
+#[pyfunction]
+pub fn rate_grassberger(py: Python<'_>, lengths: PyReadonlyArray1<'_, u32>) -> PyResult<Match> {
+    let x = lengths.as_slice()?;
+    let e = py.detach(|| matches::grassberger(x)).map_err(CoreError)?;
+    Ok((e.value, e.std, e.terms))
+}
+
+/// The combination rule: `(point, lower, upper, capped, informative)`.
+#[pyfunction]
+#[pyo3(signature = (intervals, bound=None))]
+pub fn rate_combine(
+    intervals: Vec<(f64, f64, f64)>,
+    bound: Option<f64>,
+) -> PyResult<(f64, f64, f64, bool, bool)> {
+    let ivs: Vec<combine::Interval> = intervals
+        .into_iter()
+        .map(|(point, lower, upper)| combine::Interval {
+            point,
+            lower,
+            upper,
+        })
+        .collect();
+    let c = combine::combine(&ivs, bound).map_err(CoreError)?;
+    Ok((c.point, c.lower, c.upper, c.capped, c.informative))
+}
