@@ -182,6 +182,18 @@ THREADED = {
     ),
     "CrossEntropy": lambda threads: fe.CrossEntropy(threads=threads),
     "tokenize": lambda threads: fe.tokenize(["x"], "bytes", "unused", threads=threads),
+    "SuffixIndex.build": lambda threads: fe.SuffixIndex.build(
+        np.arange(50, dtype=np.uint16) % 7, threads=threads
+    ),
+    "HiddenMarkovSource.sample": lambda threads: fe.HiddenMarkovSource(2, 5).sample(
+        10, threads=threads
+    ),
+    "HiddenMarkovSource.entropy_rate": lambda threads: fe.HiddenMarkovSource(2, 5).entropy_rate(
+        2400, block=100, threads=threads
+    ),
+    "estimate_rate": lambda threads: fe.estimate_rate(
+        np.arange(100, dtype=np.uint16) % 7, orders=[1, 2], threads=threads
+    ),
 }
 
 

@@ -249,4 +249,6 @@ class HiddenMarkovSource:
 
 
 def _threads(threads: Any) -> int | None:
+    # The one rule for threads (1..MAX_THREADS or None): sampling is sequential and would
+    # otherwise never refuse a count out of range.
     return _threads_arg(threads)

@@ -43,7 +43,7 @@ _UNITS = {
     "ti": 2**40,
     "tib": 2**40,
 }
-#: The most worker threads a function accepts (the core's ``Control`` enforces the same).
+#: The most worker threads a function accepts: the core's bound (``Control``), defined there.
 MAX_THREADS: int = _core.MAX_THREADS
 #: Largest count-like argument passed to the core (its sizes are 64-bit).
 _MAX_INDEX = 2**63 - 1

@@ -66,7 +66,9 @@ impl<T: Copy + Into<i128> + Send + Sync> Target for T {}
 
 /// Logits per parallel task (a few tasks per slab keep both cores busy).
 const CHUNK_BYTES: usize = 1 << 20;
-/// Logits between two checks of the caller's [`Control`]: ~10 ms at memory speed.
+/// Logits between two progress reports (and checks of the caller's [`Control`]): ~10 ms at
+/// memory speed. Each task of a slab checks too (one atomic load per MiB), so that a slow
+/// build or a loaded machine still stops within a task.
 pub(super) const SLAB_BYTES: usize = 64 << 20;
 /// Column marking an ignored row.
 const IGNORED: u32 = u32::MAX;
@@ -268,7 +270,10 @@ pub fn token_nll<T: Target>(
         let results = out[range]
             .par_chunks_mut(chunk)
             .enumerate()
-            .map(|(c, o)| job.chunk(first + c * chunk, o).map(drop))
+            .map(|(c, o)| {
+                ctl.check()?;
+                job.chunk(first + c * chunk, o).map(drop)
+            })
             .collect();
         first_error(results).map(drop)
     })
@@ -296,6 +301,7 @@ pub fn nll_sums<T: Target>(
         let results = starts
             .par_iter()
             .map(|&first| {
+                ctl.check()?;
                 let n = chunk.min(range.end - first);
                 let mut nll = vec![0f64; n];
                 let cols = job.chunk(first, &mut nll)?;
