@@ -4,15 +4,20 @@ Runs fe.estimate_rate on tokens from fe.MarkovSource (exact rate) and fe.HiddenM
 (rate by the forward algorithm, with its standard error) at 10^6 tokens (--tokens), several
 seeds, and reports per estimator and for the combination: how often the interval covers the
 true rate, the mean bias of the point, the mean width, and the worst excess of the lower end
-over the truth (target: <= 0.1 nats/token). Estimators whose engine has not landed yet (the
-learning curve needs fe.prequential, the match lengths the suffix index) are reported as not
-run; they plug in through estimate_rate's curve= and match_lengths= arguments.
+over the truth (target: <= 0.1 nats/token). Each run builds the suffix index and runs the
+online predictor on the sample, as fe.estimate_floor does; the predictor's code length (the
+bound, the combined interval's upper end) is reported beside them.
 
-The skeleton of issue 19's validation (benches/rate_accuracy.py -> docs/rate.md).
+Issue 19's validation (benches/rate_accuracy.py -> docs/rate.md).
 """
 
 from __future__ import annotations
 
+import gzip
+import os
+import shutil
+import subprocess
+import tempfile
 import time
 from typing import Any
 
@@ -20,7 +25,7 @@ import _common
 import fastentropy as fe
 import numpy as np
 
-METHODS = ("orders", "curve", "matches", "combined")
+METHODS = ("orders", "curve", "matches", "combined", "bound")
 
 
 def sources(quick: bool) -> list[tuple[str, Any, float, float]]:
@@ -47,7 +52,11 @@ def run(tokens: int, seeds: int, quick: bool) -> dict[str, Any]:
             seconds = time.perf_counter() - t
             for name in METHODS:
                 m = rate.methods.get(name)
-                if name == "combined" and not np.isfinite(rate.point):
+                if name == "bound":
+                    # The predictor's code length: its bias is its excess over the rate.
+                    point = lo = up = rate.bound
+                    reason = None if rate.bound is not None else "no predictor ran"
+                elif name == "combined" and not np.isfinite(rate.point):
                     point = lo = up = None
                     reason = "no estimator gave a value and there is no bound"
                 elif name == "combined":
@@ -121,10 +130,72 @@ def print_summary(summary: list[dict[str, Any]]) -> None:
         )
 
 
+#: Compressors run on the same bytes as the text check, with their strongest settings.
+COMPRESSORS = {
+    "xz -9": ["xz", "-9", "-k", "-c"],
+    "7z PPMd o16": ["7z", "a", "-mmt1", "-m0=PPMd:o=16:mem=1g", "{out}.7z", "{src}"],
+    "zpaq -m5": ["zpaq", "a", "{out}.zpaq", "{src}", "-m5", "-t1"],
+}
+
+
+def text_check(path: str, size: int) -> dict[str, Any]:
+    """The rate interval and the predictor's code length on the first ``size`` bytes of a
+    text (as bytes), beside the compressors' code lengths on the same bytes (bits/byte)."""
+    opener = gzip.open if path.endswith((".gz", ".dz")) else open
+    with opener(path, "rb") as f:
+        data = f.read(size)
+    tokens = np.frombuffer(data, dtype=np.uint8)
+    t = time.perf_counter()
+    floor = fe.estimate_floor(tokens, meta={"n_tokens": tokens.size, "n_bytes": tokens.size})
+    out: dict[str, Any] = {"text": path, "bytes": len(data), "seconds": time.perf_counter() - t}
+    p, lo, up = floor.interval("bits/byte")
+    out["rate"] = {"point": p, "lower": lo, "upper": up}
+    out["methods"] = {
+        k: None if not m.ok else [m.value / np.log(2), m.lower / np.log(2), m.upper / np.log(2)]
+        for k, m in floor.rate.methods.items()
+    }
+    out["bound"] = floor.bound / np.log(2)
+    out["ngram"] = {"order": floor.order, "h_n": floor.ngram_point / np.log(2)}
+    out["compressors"] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "text")
+        with open(src, "wb") as f:
+            f.write(data)
+        for name, argv in COMPRESSORS.items():
+            if shutil.which(argv[0]) is None:
+                print(f"{name}: not installed, skipped")
+                continue
+            dest = os.path.join(tmp, "out")
+            cmd = [a.format(out=dest, src=src) for a in argv]
+            if name.startswith("xz"):
+                with open(dest, "wb") as f:
+                    subprocess.run(cmd + [src], stdout=f, check=True)
+                packed = os.path.getsize(dest)
+            else:
+                subprocess.run(cmd, check=True, capture_output=True)
+                packed = os.path.getsize(next(a for a in cmd if a.startswith(dest)))
+            out["compressors"][name] = 8 * packed / len(data)
+    return out
+
+
+def print_text(t: dict[str, Any]) -> None:
+    r = t["rate"]
+    print(f"\n{t['text']}, first {t['bytes']:,} bytes as bytes ({t['seconds']:.1f} s), bits/byte:")
+    print(f"  h_n at order {t['ngram']['order']}: {t['ngram']['h_n']:.3f}")
+    print(f"  online predictor: {t['bound']:.3f}")
+    print(f"  rate: {r['point']:.3f} [{r['lower']:.3f}, {r['upper']:.3f}]")
+    for k, v in t["methods"].items():
+        print(f"    {k}: " + ("-" if v is None else f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"))
+    for k, v in t["compressors"].items():
+        print(f"  {k}: {v:.3f}")
+
+
 def main() -> None:
     parser = _common.arg_parser(__doc__ or "", "10^5 tokens, 2 seeds, one HMM")
     parser.add_argument("--tokens", type=int, default=1_000_000)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--text", help="also: a text file (.gz/.dz read through gzip) as bytes")
+    parser.add_argument("--text-bytes", type=int, default=4_000_000)
     _common.add_output_args(parser, "not written yet (docs/rate.md comes with the engines)")
     args = parser.parse_args()
     if args.from_json:
@@ -134,8 +205,12 @@ def main() -> None:
     tokens, seeds = (100_000, 2) if args.quick else (args.tokens, args.seeds)
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), **_common.provenance()}
     results.update(run(tokens, seeds, args.quick))
+    if args.text:
+        results["text"] = text_check(args.text, args.text_bytes)
     results["wall_seconds"] = time.perf_counter() - start
     print_summary(results["summary"])
+    if "text" in results:
+        print_text(results["text"])
     _common.save_results(results, "rate_accuracy", args.out, args.quick)
 
 

@@ -375,7 +375,7 @@ def test_under_h_n_but_above_the_rate_is_approaching():
 
 
 def test_rate_floor_tiers_by_where_the_loss_sits():
-    assert fe.check(two_epochs(2.75), rate_floor()).status == "above"
+    assert fe.check(two_epochs(2.75, first=3.0), rate_floor()).status == "above"
     assert fe.check(two_epochs(2.05), rate_floor()).status == "inconclusive"
     v = fe.check(two_epochs(1.5), rate_floor())
     assert v.status == "memorization"
@@ -406,6 +406,7 @@ def test_evaluation_loss_under_the_floor_says_the_floor_is_wrong():
     v = fe.check(log, rate_floor())
     assert v.status == "inconclusive"
     assert "so does the evaluation loss" in v.headline
+    eval_loss = eval_loss.copy()  # the log holds the first array, read-only
     eval_loss[-1] = 2.4  # above it: the drop is memorization
     log = fe.LossLog(step=base.step, loss=base.loss, epoch=base.epoch, eval_loss=eval_loss)
     assert fe.check(log, rate_floor()).status == "memorization"

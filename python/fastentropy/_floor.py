@@ -23,7 +23,7 @@ import numpy.typing as npt
 from ._core import __version__
 from ._estimate import METHODS, entropy
 from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
-from ._prequential import prequential
+from ._prequential import CodeLength, prequential
 from ._profile import Profile, _as_int_array, check_mapped
 from ._suffix import SuffixIndex
 from ._units import unit_scale
@@ -544,16 +544,23 @@ def estimate_floor(
     vocab = stats.get("vocab_size")
     if vocab is not None and separator is not None:
         vocab = max(vocab, separator + 1)
-    code = prequential(
-        arr,
-        vocab_size=vocab,
-        bytes_per_token=stats.get("bytes_per_token"),
-        progress=progress,
-        **common,
-    )
+    try:
+        code: CodeLength | None = prequential(
+            arr,
+            vocab_size=vocab,
+            bytes_per_token=stats.get("bytes_per_token"),
+            progress=progress,
+            **common,
+        )
+    except MemoryError as e:
+        code = None
+        notes.append(f"the online predictor does not fit the memory limit ({e}): no bound")
     results = []
     if "curve" in chosen_rates:
-        results.append(rate_from_curve(code.curve.n, code.curve.nats))
+        if code is None:
+            results.append(MethodResult.failed("curve", "not run: no online predictor"))
+        else:
+            results.append(rate_from_curve(code.curve.n, code.curve.nats))
     if "orders" in chosen_rates:
         results.append(rate_from_orders(ngram))
     if "matches" in chosen_rates:
@@ -565,8 +572,10 @@ def estimate_floor(
             results.append(rate_from_matches(lengths if keep is None else lengths[keep]))
     rate = combine_rates(
         results,
-        bound=code.nats_per_token if code.n else None,
-        curve={"n": code.curve.n, "nats": code.curve.nats},
+        bound=code.nats_per_token if code is not None and code.n else None,
+        curve=None
+        if code is None
+        else {"n": code.curve.n.tolist(), "nats": code.curve.nats.tolist()},
         bytes_per_token=ngram.bytes_per_token,
         chars_per_token=ngram.chars_per_token,
     )
