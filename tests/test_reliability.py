@@ -279,7 +279,7 @@ def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path):
 def test_temporaries_of_a_live_run_are_kept(tmp_path):
     from fastentropy import _tokenize
 
-    live = tmp_path / f".out.bin.{_tokenize._OWNER}.abc123.tmp"
+    live = tmp_path / f".out.bin.{_tokenize._owner()}.abc123.tmp"
     write(live, b"in progress")
     fe.tokenize(write(tmp_path / "a.txt", "x"), "bytes", tmp_path / "out")
     assert live.exists()

@@ -637,7 +637,7 @@ class _Output:
     def _open(self, suffix: str) -> Any:
         # The owner (host and process) in the name lets a later run tell a temporary of a
         # killed run from one of a run still going.
-        prefix = f".{os.path.basename(self.stem)}{suffix}.{_OWNER}."
+        prefix = f".{os.path.basename(self.stem)}{suffix}.{_owner()}."
         fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=self.folder)
         self.temps[suffix] = tmp
         os.fchmod(fd, self.mode)
@@ -685,8 +685,14 @@ class _Output:
             _remove(tmp)
 
 
-#: Who owns a temporary file: ``<host>-<pid>``.
-_OWNER = f"{socket.gethostname().replace('.', '_').replace('-', '_')}-{os.getpid()}"
+_HOST = socket.gethostname().replace(".", "_").replace("-", "_")
+
+
+def _owner() -> str:
+    """Who owns a temporary file: ``<host>-<pid>`` (the pid now: a forked child has its own)."""
+    return f"{_HOST}-{os.getpid()}"
+
+
 #: A temporary without an owner in its name (written by an older version) is stale after this.
 _STALE_SECONDS = 24 * 3600
 
@@ -712,7 +718,7 @@ def _remove_stale(folder: str, name: str) -> None:
         entries = os.listdir(folder)
     except OSError:
         return
-    host = _OWNER.rsplit("-", 1)[0]
+    host = _HOST
     for entry in entries:
         if not (entry.endswith(".tmp") and entry.startswith(f".{name}.")):
             continue
