@@ -127,6 +127,13 @@ BAD_CALLS = [
         r"f\.json: not a floor's JSON \(truncated\?\)",
         "floor-json-truncated",
     ),
+    # the other saved results read through the same checks as the floor
+    case(lambda t: fe.Rate.from_json(0), TypeError, "source must be JSON text or a path", "rate-json-fd"),
+    case(lambda t: fe.Rate.from_json(write(t / "r.bin", bytes(range(256)))), ValueError, r"r\.bin: not a rate's JSON \(byte", "rate-json-binary"),
+    case(lambda t: fe.Rate.from_json(write(t / "r.json", '{"kind": "fastentropy.rate", "format": 1}')), ValueError, r"r\.json: a rate's JSON with a missing", "rate-json-fields"),
+    case(lambda t: fe.Rate.from_json(write(t / "r.json", '{"kind": "fastentropy.rate", "format": "x"}')), ValueError, r"r\.json: rate JSON format 'x'", "rate-json-format"),
+    case(lambda t: fe.CodeLength.from_json(3), TypeError, "source must be JSON text or a path", "code-json-fd"),
+    case(lambda t: fe.CodeLength.from_json(write(t / "c.json", '{"format": 1')), ValueError, r"c\.json: not a prequential result's JSON \(truncated\?\)", "code-json-truncated"),
     case(lambda t: fe.Floor.from_summary(-2, -3, -1), ValueError, "an entropy is not negative", "floor-summary-negative"),
     case(lambda t: fe.Floor.from_summary("2", 1, 3), TypeError, "point must be a number", "floor-summary-str"),
     case(lambda t: fe.check(fe.LossLog([1, 2, 3], [3, 2, 1]), floor_json(t, point=math.nan)), ValueError, "finite numbers", "check-nan-floor"),

@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from ._core import __version__
 from ._estimate import METHODS, entropy
+from ._jsonfile import read_json, write_json
 from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
 from ._prequential import CodeLength, prequential
 from ._profile import Profile, _as_int_array, check_mapped
@@ -343,11 +344,7 @@ class Floor:
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
         """The floor as JSON text (written to ``path`` too, if given)."""
-        text = json.dumps(_to_plain(self), indent=1, allow_nan=True)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-        return text
+        return write_json(_to_plain(self), path)
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> Floor:
@@ -370,28 +367,7 @@ class Floor:
         >>> Floor.from_json(f.to_json()) == f
         True
         """
-        if not isinstance(source, (str, os.PathLike)):
-            raise TypeError(f"source must be JSON text or a path, got {type(source).__name__}")
-        text = os.fspath(source)
-        where = "the text"
-        if not isinstance(text, str):
-            raise TypeError(f"source must be a str path, got {type(text).__name__}")
-        if not text.lstrip().startswith("{"):
-            where = text
-            with open(text, "rb") as f:
-                raw = f.read()
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError as e:
-                raise ValueError(
-                    f"{where}: not a floor's JSON (byte {e.start} is not UTF-8 text)"
-                ) from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            cut = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated")
-            hint = " (truncated?)" if cut else ""
-            raise ValueError(f"{where}: not a floor's JSON{hint}: {e}") from None
+        data, where = read_json(source, "a floor's JSON")
         try:
             return _from_plain(data)
         except ValueError as e:

@@ -9,7 +9,6 @@ discounts learned online, mixed by learned weights (see ``docs/prequential.md``)
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -19,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._jsonfile import read_json, write_json
 from ._ngram import MemoryLimit, Progress, _int_arg, _options, _progress, parse_size
 from ._profile import _as_int_array
 
@@ -158,11 +158,7 @@ class CodeLength:
             "curve": {"n": self.curve.n.tolist(), "nats": self.curve.nats.tolist()},
             "model": self.model,
         }
-        text = json.dumps(data, indent=1, allow_nan=True)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-        return text
+        return write_json(data, path)
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> CodeLength:
@@ -171,20 +167,15 @@ class CodeLength:
         Raises
         ------
         ValueError
-            Text that is not a prequential result's JSON.
+            Text that is not a prequential result's JSON (the message names the file).
+        TypeError
+            ``source`` is neither a str nor a path.
         FileNotFoundError
             A path that does not exist.
         """
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"not a prequential result's JSON: {e}") from None
+        data, where = read_json(source, "a prequential result's JSON")
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise ValueError(f"not a prequential result's JSON (format {_FORMAT!r})")
+            raise ValueError(f"{where}: not a prequential result's JSON (format {_FORMAT!r})")
         try:
             curve = Curve(data["curve"]["n"], data["curve"]["nats"])
             return cls(
@@ -195,7 +186,7 @@ class CodeLength:
                 bytes_per_token=data["bytes_per_token"],
             )
         except (KeyError, TypeError) as e:
-            raise ValueError(f"a prequential result's JSON lacks {e}") from None
+            raise ValueError(f"{where}: a prequential result's JSON lacks {e}") from None
 
     def plot(self, path: str | os.PathLike[str]) -> None:
         """Write the learning curve figure to ``path`` (needs matplotlib).

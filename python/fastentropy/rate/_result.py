@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._jsonfile import read_json, write_json
 from .._units import UNITS, unit_scale
 
 __all__ = ["MethodResult", "Rate"]
@@ -140,45 +140,40 @@ class Rate:
                 for k, m in self.methods.items()
             },
         }
-        text = json.dumps(plain, indent=1, allow_nan=True)
-        if path is not None:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text + "\n")
-        return text
+        return write_json(plain, path)
 
     @classmethod
     def from_json(cls, source: str | os.PathLike[str]) -> Rate:
         """A rate from :meth:`to_json` output: JSON text, or the path of a file holding it."""
-        text = str(source)
-        if not text.lstrip().startswith("{"):
-            with open(source, encoding="utf-8") as f:
-                text = f.read()
-        data = json.loads(text)
-        if data.get("kind") != "fastentropy.rate":
-            raise ValueError("not a fastentropy rate (JSON without kind 'fastentropy.rate')")
-        if data.get("format", 0) > FORMAT:
+        data, where = read_json(source, "a rate's JSON")
+        if not isinstance(data, dict) or data.get("kind") != "fastentropy.rate":
+            raise ValueError(f"{where}: not a rate's JSON (no kind 'fastentropy.rate')")
+        if not isinstance(data.get("format"), int) or data["format"] > FORMAT:
             raise ValueError(
-                f"rate JSON format {data['format']} is newer than this fastentropy reads "
-                f"({FORMAT}): upgrade fastentropy"
+                f"{where}: rate JSON format {data.get('format')!r} is not one this fastentropy "
+                f"reads (<= {FORMAT}): upgrade fastentropy"
             )
-        methods = {
-            k: MethodResult(k, m["value"], m["lower"], m["upper"], m["reason"], m["detail"])
-            for k, m in data["methods"].items()
-        }
-        return cls(
-            data["point"],
-            data["lower"],
-            data["upper"],
-            methods,
-            data["bound"],
-            data["curve"],
-            data["capped"],
-            data["informative"],
-            data["rule"],
-            data["bytes_per_token"],
-            data["chars_per_token"],
-            tuple(data.get("used", ())),
-        )
+        try:
+            methods = {
+                k: MethodResult(k, m["value"], m["lower"], m["upper"], m["reason"], m["detail"])
+                for k, m in data["methods"].items()
+            }
+            return cls(
+                data["point"],
+                data["lower"],
+                data["upper"],
+                methods,
+                data["bound"],
+                data["curve"],
+                data["capped"],
+                data["informative"],
+                data["rule"],
+                data["bytes_per_token"],
+                data["chars_per_token"],
+                tuple(data.get("used", ())),
+            )
+        except (KeyError, TypeError, AttributeError) as e:
+            raise ValueError(f"{where}: a rate's JSON with a missing or malformed {e}") from None
 
     def __str__(self) -> str:
         lines = [
