@@ -46,12 +46,16 @@ def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None)
             errs = [v.std or 0.0 for _, v in pts]
             ax.errorbar(xs, ys, yerr=errs, marker="o", ms=4, capsize=3, lw=1.2, label=m)
         ax.axhspan(floor.lower, floor.upper, color="tab:red", alpha=0.18, lw=0)
-        source = "entropy rate" if floor.rate is not None else f"{floor.method}, n={floor.order}"
+        span = f"{floor.point:.3f} [{floor.lower:.3f}, {floor.upper:.3f}]"
         ax.axhline(
             floor.point,
             color="tab:red",
             lw=1.5,
-            label=f"floor {floor.point:.3f} [{floor.lower:.3f}, {floor.upper:.3f}] ({source})",
+            label=(
+                f"floor {floor.lower:.3f}: the lower end of the entropy rate {span}"
+                if floor.rate is not None
+                else f"floor {span} ({floor.method}, n={floor.order})"
+            ),
         )
         if floor.bound is not None:
             ax.axhline(
