@@ -410,7 +410,9 @@ def shrinkage(counts, alphabet_size=None):
         theta = [(mp.mpf(k) / n, m) for k, m in prof]
         num = 1 - mp.fsum(m * th**2 for th, m in theta)
         msp = mp.fsum(m * (t - th) ** 2 for th, m in theta) + empty * t**2
-        if msp == 0:
+        if msp == 0 or n <= 1:
+            # One observation leaves the variance in lambda's denominator undefined (n - 1 =
+            # 0): the convention is to shrink fully to the target.
             lam = mp.mpf(1)
         else:
             lam = num / ((n - 1) * msp)

@@ -13,7 +13,7 @@ import fastentropy as fe
 import numpy as np
 import pytest
 import reference as ref
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -211,6 +211,7 @@ CLOSED_FORMS = {
     counts=nonempty_counts_st,
     extra=st.one_of(st.none(), st.integers(0, 10**4), st.sampled_from([10**9, 50000**5])),
 )
+@example(counts=[1], extra=1)  # N = 1: shrinkage's lambda has n - 1 = 0 in its denominator
 def test_all_estimates_finite_with_nonnegative_std(counts, extra):
     k = None if extra is None else sum(1 for c in counts if c) + extra
     with warnings.catch_warnings():
