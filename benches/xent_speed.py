@@ -220,12 +220,20 @@ def main() -> int:
     parser = common.arg_parser(__doc__ or "", "64 MB of logits per case")
     parser.add_argument("--gb", type=float, help="GB of logits per case (default 1)")
     parser.add_argument("--repeats", type=int, default=3, help="calls of ours per case")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="correctness only, in seconds (CI): 4 MB per case, one call, no bandwidth run, "
+        "no torch; exits 1 on a mismatch",
+    )
     common.add_output_args(parser, "markdown page (default docs/xent_speed.md)")
     args = parser.parse_args()
     docs = args.docs or os.path.join(common.ROOT, "docs", "xent_speed.md")
     if args.from_json:
         write_docs(common.load_results(args.from_json), docs)
-        return
+        return 0
+    if args.check:
+        return common.check_status(checks(run_checks()))
     gb = args.gb or (0.064 if args.quick else 1.0)
     torch_run = torch_fn()
     start = time.perf_counter()
@@ -266,15 +274,52 @@ def main() -> int:
     common.save_results(results, "xent_speed", args.out, args.quick)
     if args.docs or not args.quick:
         write_docs(results, docs)
-    # The module docstring's promise: ours and numpy agree to 1e-6 relative on the sum.
-    return common.check_status(
-        {
-            f"V={c['vocab']} {c['dtype']}: sum vs numpy within 1e-6": (
-                [f"rel diff {c['numpy_rel_diff']:.1e}"] if not c["numpy_rel_diff"] <= 1e-6 else []
+    return common.check_status(checks(results["cases"]))
+
+
+def run_checks() -> list[dict[str, Any]]:
+    """The correctness part of every case at 4 MB: ours on all threads and on one, and
+    numpy, once each."""
+    inputs = make_inputs(0.004)
+    cases = []
+    for dtype in DTYPES:
+        for vocab in VOCABS:
+            rows = inputs[dtype].size // vocab
+            logits = inputs[dtype][: rows * vocab].reshape(rows, vocab)
+            targets = np.random.default_rng(vocab).integers(0, vocab, rows)
+            kw = {"dtype": "bfloat16"} if dtype == "bfloat16" else {}
+            sums = [
+                fe.cross_entropy(logits, targets, reduction="sum", threads=t, **kw)
+                for t in (None, 1)
+            ]
+            ref = numpy_blocked(logits, targets, dtype)
+            cases.append(
+                {
+                    "vocab": vocab,
+                    "dtype": dtype,
+                    "ours": {"sum_nats": sums[0]},
+                    "ours_1_thread": {"sum_nats": sums[1]},
+                    "numpy_rel_diff": abs(ref - sums[0]) / sums[0],
+                }
             )
-            for c in results["cases"]
-        }
-    )
+    return cases
+
+
+def checks(cases: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The module docstring's promises: ours and numpy agree to 1e-6 relative on the sum, and
+    ours is the same sum, bit for bit, on one thread and on all."""
+    out: dict[str, list[str]] = {}
+    for c in cases:
+        label = f"V={c['vocab']} {c['dtype']}"
+        diff = c["numpy_rel_diff"]
+        out[f"{label}: sum vs numpy within 1e-6"] = (
+            [f"rel diff {diff:.1e}"] if not diff <= 1e-6 else []
+        )
+        one, every = c["ours_1_thread"]["sum_nats"], c["ours"]["sum_nats"]
+        out[f"{label}: same sum on 1 thread and on all"] = (
+            [] if one == every else [f"{one!r} != {every!r}"]
+        )
+    return out
 
 
 if __name__ == "__main__":
