@@ -584,7 +584,7 @@ def _index_profiles(
 ) -> tuple[dict[int, Profile], dict[int, Profile], list[str]]:
     """Profiles of n-grams and of their contexts from the suffix index, and a note on which
     orders the table stops at and why."""
-    wanted = None if orders is None else _orders(orders, np.zeros(0, np.uint8), None, False)
+    wanted = None if orders is None else _orders(orders)
     blocks = index.profiles(wanted, threads=threads)
     contexts = index.context_profiles(sorted(blocks), threads=threads)
     contexts = {n: p for n, p in contexts.items() if n >= 2}
@@ -630,7 +630,7 @@ def _counted_profiles(
 ) -> tuple[dict[int, Profile], dict[int, Profile]]:
     """Profiles of n-grams and of their contexts from the sort-based counter."""
     mask_arr = common["mask"]
-    wanted = _orders(orders, arr, stats.get("vocab_size"), mask_arr is not None)
+    wanted = _counter_orders(arr, stats.get("vocab_size")) if orders is None else _orders(orders)
     rest = {k: v for k, v in common.items() if k != "mask"}
     blocks = ngram_profiles(arr, wanted, mask=mask_arr, progress=progress, **rest)
     context_orders = sorted({n - 1 for n in wanted if n >= 2})
@@ -814,20 +814,19 @@ def _methods(methods: Iterable[str]) -> list[str]:
     return chosen
 
 
-def _orders(
-    orders: Iterable[int] | None,
-    tokens: npt.NDArray[np.integer[Any]],
-    vocab_size: int | None,
-    masked: bool,
-) -> list[int]:
-    if orders is not None:
-        if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
-            raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
-        wanted = sorted({_int_arg(n, "orders", 1) for n in orders})
-        if not wanted:
-            raise ValueError("orders must name at least one order")
-        return wanted
-    # The context pass always uses a mask (one flag bit per token in the key).
+def _orders(orders: Iterable[int]) -> list[int]:
+    """Orders the caller named, checked: ints >= 1, at least one, sorted, no repeats."""
+    if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
+        raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
+    wanted = sorted({_int_arg(n, "orders", 1) for n in orders})
+    if not wanted:
+        raise ValueError("orders must name at least one order")
+    return wanted
+
+
+def _counter_orders(tokens: npt.NDArray[np.integer[Any]], vocab_size: int | None) -> list[int]:
+    """The counter's default orders: 1..6, fewer when a key cannot hold them. The context
+    pass always uses a mask (one flag bit per token in the key)."""
     top = vocab_size if vocab_size is not None else (int(tokens.max()) + 1 if tokens.size else 1)
     bits = max(int(top).bit_length(), 1)
     return list(range(1, min(DEFAULT_MAX_ORDER, 128 // (bits + 1)) + 1))
