@@ -65,6 +65,25 @@ _Mask = npt.NDArray[np.bool_]
 _Progress = Callable[[int, int], object]
 
 @final
+class BpeEncoder:
+    def __new__(
+        cls,
+        tokens: list[bytes],
+        ids: npt.NDArray[np.uint32],
+        merges: npt.NDArray[np.uint32],
+        pattern: str,
+        *,
+        add_prefix_space: bool,
+        ignore_merges: bool,
+    ) -> BpeEncoder: ...
+    def encode(
+        self,
+        texts: list[str],
+        *,
+        threads: int | None = None,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> tuple[npt.NDArray[np.uint32], _U64]: ...
+
 class NgramCounts:
     @property
     def order(self) -> int: ...

@@ -10,10 +10,13 @@ import numbers
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ._fastbpe import FastBPE
 
 __all__ = ["UINT32_TOP", "BytesEncoder", "Encoder", "HFEncoder", "TokenizerSpec", "encoder_for"]
 
@@ -27,6 +30,8 @@ class BytesEncoder:
     """UTF-8 bytes as ids 0..255: no dependency, no vocabulary file."""
 
     name = "bytes"
+    encoder = "bytes"
+    threaded = False
     hash = "sha256:" + hashlib.sha256(_BYTES_DEFINITION).hexdigest()
     vocab_size = 256
 
@@ -55,6 +60,9 @@ class HFEncoder:
     the tokens silently) and with special tokens written in the text encoded as plain text,
     so a separator appears only where a document ends. The hash is of that copy's JSON.
     """
+
+    encoder = "tokenizers"
+    threaded = False
 
     def __init__(self, tokenizer: Any, name: str) -> None:
         from tokenizers import Tokenizer
@@ -89,7 +97,7 @@ class HFEncoder:
         return np.frombuffer(flat, np.uint32), np.array(lengths, np.int64)
 
 
-Encoder = Union[BytesEncoder, HFEncoder]
+Encoder = Union[BytesEncoder, HFEncoder, "FastBPE"]
 
 
 def encoder_for(

@@ -5,6 +5,7 @@
 //! of it, and profiles of disjoint supports add, so counting engines produce profiles and the
 //! [`estimators`] consume them. All estimates are in nats.
 
+pub mod bpe;
 pub mod control;
 pub mod error;
 pub mod estimators;

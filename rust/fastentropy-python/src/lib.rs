@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 
 mod array;
+mod bpe;
 mod error;
 mod estimate;
 mod hmm;
@@ -22,6 +23,8 @@ mod xent;
 mod _core {
     use pyo3::prelude::*;
 
+    #[pymodule_export]
+    use super::bpe::BpeEncoder;
     #[pymodule_export]
     use super::estimate::estimate;
     #[pymodule_export]
