@@ -142,9 +142,10 @@ def test_any_text(texts, name):
     assert_same(name, texts)
 
 
-def test_empty_texts_and_leading_spaces():
+def test_edge_cases():
+    texts = ["", " ", "  x", "x", "\n", " \n ", f"x {EOT}y", f"{EOT}'s", f"  {EOT}  ", "'ſ 'S"]
     for name in TOKENIZERS:
-        assert_same(name, ["", " ", "  x", "x", "\n", " \n "])
+        assert_same(name, texts)
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])

@@ -115,7 +115,10 @@ def fast_bpe_plan(config: dict[str, Any]) -> dict[str, Any] | str:
         parts = merge.split(" ") if isinstance(merge, str) else merge
         if len(parts) != 2 or parts[0] not in vocab or parts[1] not in vocab:
             return f"the merge {merge!r} is not of two tokens"
-        merges.append((vocab[parts[0]], vocab[parts[1]]))
+        # A merge of a token outside the alphabet never applies (pieces are made of the
+        # alphabet); leaving it out keeps the order of the others, which is all ranks say.
+        if _token_bytes(parts[0]) is not None and _token_bytes(parts[1]) is not None:
+            merges.append((vocab[parts[0]], vocab[parts[1]]))
     return {
         "tokens": tokens,
         "ids": np.array(ids, np.uint32),
@@ -181,4 +184,11 @@ def choose(encoder: Any, mode: str, threads: int | None) -> Any:
                 f"{plan}; use encoder='auto' or 'tokenizers'"
             )
         return encoder
-    return FastBPE(encoder, plan, threads)
+    try:
+        return FastBPE(encoder, plan, threads)
+    except ValueError as e:  # a vocabulary the core refuses (an id given twice, ...)
+        if mode == "fast-bpe":
+            raise ValueError(
+                f"encoder='fast-bpe' cannot encode tokenizer {encoder.name!r}: {e}"
+            ) from None
+        return encoder
