@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from ._args import MAX_THREADS, parse_size
 from ._check import CHECK_SUMMARY, add_check_arguments, run_check
 from ._core import __version__
 from ._estimate import METHODS, entropies
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
-from ._ngram import MAX_THREADS, ngram_profiles, parse_size
+from ._ngram import ngram_profiles
 from ._profile import Profile
 from ._suffix import SuffixIndex
 from ._tokens import open_tokens

@@ -12,9 +12,14 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import MemoryLimit, Progress, _int_arg, _options, _progress, _threads_arg
-from ._profile import Profile, _as_int_array
-from ._tokens import PathLike, open_tokens
+from ._args import as_int_array as _as_int_array
+from ._args import counting_options as _options
+from ._args import int_arg as _int_arg
+from ._args import threads_arg as _threads_arg
+from ._ngram import Progress, _progress
+from ._profile import Profile
+from ._tokens import open_tokens
+from ._types import MemoryLimit, PathLike
 
 __all__ = ["SuffixIndex"]
 
