@@ -155,5 +155,7 @@ def test_the_checks_can_fail():
     graph["fastentropy._b"] = _edges("fastentropy._b", b)[0]
     assert _cycles(graph) == [["fastentropy._a", "fastentropy._b", "fastentropy._a"]]
     # Imports only a type checker runs are no edge.
-    typed = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._a import X\n")
+    typed = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from ._a import X\n"
+    )
     assert _edges("fastentropy._b", typed)[0] == set()

@@ -308,7 +308,7 @@ _TOKEN_SUFFIXES = (".npy", ".bin")
 
 def _token_file(path: str) -> Any:
     """The TokenFile whose sidecar ``path`` is or sits beside, else None."""
-    from ._tokenize import FORMAT, TokenFile
+    from ._text.tokenize import FORMAT, TokenFile
 
     stem, suffix = os.path.splitext(path)
     sidecar = path if suffix == ".json" else stem + ".json"
@@ -380,7 +380,7 @@ def _run_tokenize(
     mask_field: str | None = None,
     separator: bool = True,
 ) -> Any:
-    from ._tokenize import tokenize
+    from ._text.tokenize import tokenize
 
     return tokenize(
         inputs,
@@ -730,7 +730,7 @@ def _build_demo(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ._demo import hmm_demo, markov_demo, zipf_demo
+    from ._floor.demo import hmm_demo, markov_demo, zipf_demo
 
     if args.estimators:
         print(zipf_demo())

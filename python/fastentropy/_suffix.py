@@ -420,7 +420,7 @@ def _ids(values: Any, name: str) -> npt.NDArray[np.uint64]:
 
 def _tokens_of(tokens: Any, separator: Any, mask: Any) -> tuple[Any, Any, Any, str | None]:
     """Array, separator, mask and source file of ``tokens`` (a TokenFile brings its own)."""
-    from ._tokenize import TokenFile
+    from ._text.tokenize import TokenFile
 
     if isinstance(tokens, TokenFile):
         arr = _as_int_array(tokens.tokens(), "tokens")
@@ -442,7 +442,7 @@ def _tokens_of(tokens: Any, separator: Any, mask: Any) -> tuple[Any, Any, Any, s
 
 def _sidecar_of(source: str) -> Any:
     """The TokenFile of a recorded ``.bin`` token file, if it has a sidecar."""
-    from ._tokenize import TokenFile
+    from ._text.tokenize import TokenFile
 
     sidecar = os.path.splitext(source)[0] + ".json"
     if source.endswith(".bin") and os.path.isfile(sidecar):

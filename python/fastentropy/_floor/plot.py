@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from ._floor_text import REFERENCES
-from ._plotting import pyplot
-from ._units import LN2
+from .._plotting import pyplot
+from .._units import LN2
+from .report import REFERENCES
 
 if TYPE_CHECKING:
-    from ._floor import Floor
+    from .estimate import Floor
 
 
 def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None) -> None:

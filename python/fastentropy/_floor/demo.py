@@ -8,13 +8,13 @@ import warnings
 
 import numpy as np
 
-from ._estimate import METHODS, entropies
-from ._floor import Floor, estimate_floor
-from ._hmm import HiddenMarkovSource
-from ._markov import MarkovSource
-from ._ngram import Progress
-from ._profile import Profile
-from ._units import LN2
+from .._estimate import METHODS, entropies
+from .._hmm import HiddenMarkovSource
+from .._markov import MarkovSource
+from .._ngram import Progress
+from .._profile import Profile
+from .._units import LN2
+from .estimate import Floor, estimate_floor
 
 __all__ = ["hmm_demo", "markov_demo", "zipf_demo"]
 

@@ -27,7 +27,7 @@ from typing import IO, Any, Union, cast
 import numpy as np
 import numpy.typing as npt
 
-from ._types import PathLike
+from .._types import PathLike
 
 __all__ = ["Block", "Corpus", "SourceInfo", "format_of", "pieces"]
 
