@@ -15,8 +15,8 @@ import os
 import fastentropy as fe
 import numpy as np
 import pytest
-from fastentropy._encoders import HFEncoder
-from fastentropy._fastbpe import CL100K, FastBPE, choose, fast_bpe_plan
+from fastentropy._text.encoders import HFEncoder
+from fastentropy._text.fastbpe import CL100K, FastBPE, choose, fast_bpe_plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers

@@ -18,13 +18,16 @@ from typing import Any, Callable, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._core import __version__
-from ._encoders import UINT32_TOP, BytesEncoder, Encoder, TokenizerSpec, encoder_for
-from ._fastbpe import ENCODERS
-from ._fastbpe import choose as _choose_encoder
-from ._ngram import Progress, _int_arg, _ProgressLine, _si, _threads_arg
-from ._sources import Block, Corpus, Inputs, PathLike
-from ._tokens import open_tokens
+from .._args import int_arg as _int_arg
+from .._args import threads_arg as _threads_arg
+from .._core import __version__
+from .._ngram import Progress, _ProgressLine, _si
+from .._tokens import open_tokens
+from .._types import PathLike
+from .encoders import UINT32_TOP, BytesEncoder, Encoder, TokenizerSpec, encoder_for
+from .fastbpe import ENCODERS
+from .fastbpe import choose as choose_encoder
+from .sources import Block, Corpus, Inputs
 
 __all__ = ["TokenFile", "tokenize"]
 
@@ -424,7 +427,7 @@ def tokenize(
     report = _Reporter(progress, size * 2 if trains else size)
     with report, _serial_tokenizers(threads is not None):
         chosen = encoder_for(tokenizer, _training_texts(corpus, report), eot_token)
-        chosen = _choose_encoder(chosen, encoder, threads)
+        chosen = choose_encoder(chosen, encoder, threads)
         sep = None
         if separator:
             sep = chosen.vocab_size if eot_token is None else chosen.token_id(eot_token)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from ._fastbpe import FastBPE
+    from .fastbpe import FastBPE
 
 __all__ = ["UINT32_TOP", "BytesEncoder", "Encoder", "HFEncoder", "TokenizerSpec", "encoder_for"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from ._core import BpeEncoder
+from .._core import BpeEncoder
 
 __all__ = ["ENCODERS", "FastBPE", "choose", "fast_bpe_plan"]
 
