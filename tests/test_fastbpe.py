@@ -100,15 +100,15 @@ def test_real_text_documents_and_lines(name):
     assert_same(name, LINES)
 
 
-@pytest.mark.parametrize("name", ["gpt2-2000", "llama3-2000"])
-def test_every_code_point(name):
-    # Every Unicode scalar value: run together (long pieces), and each after a space and a
-    # letter (classified one by one by the split pattern); in texts of 2000 characters.
+@pytest.mark.parametrize(("name", "offset"), [("gpt2-2000", 0), ("llama3-2000", 1)])
+def test_every_code_point(name, offset):
+    # Every Unicode scalar value run together (long pieces, each class boundary), in texts
+    # of 2000 characters; and every third one after a space (" ?\p{L}+" and its kin), the
+    # two tokenizers taking different thirds (all of them after a space: 15 s in tokenizers).
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
-    spaced = [f" a{c}" for c in chars]
-    step = 2000
-    texts = ["".join(chars[i : i + step]) for i in range(0, len(chars), step)]
-    texts += ["".join(spaced[i : i + step // 3]) for i in range(0, len(spaced), step // 3)]
+    spaced = [f" {c}" for c in chars[offset::3]]
+    texts = ["".join(chars[i : i + 2000]) for i in range(0, len(chars), 2000)]
+    texts += ["".join(spaced[i : i + 1000]) for i in range(0, len(spaced), 1000)]
     assert_same(name, texts)
 
 
@@ -256,3 +256,18 @@ def test_bytes_and_bad_switch(tmp_path):
     assert fe.tokenize(path, "bytes", tmp_path / "b").encoder == "bytes"
     with pytest.raises(ValueError, match="encoder must be one of"):
         fe.tokenize(path, "bytes", tmp_path / "c", encoder="fast")
+
+
+def test_cli_encoder_switch(tmp_path):
+    from fastentropy._cli import main
+
+    path = write(tmp_path / "a.txt", TEXTS[0])
+    TOKENIZERS["gpt2-2000"].save(str(tmp_path / "tok.json"))
+    outs = {}
+    for encoder in ["auto", "tokenizers"]:
+        out = tmp_path / encoder
+        argv = ["tokenize", path, "-o", str(out), "--tokenizer", str(tmp_path / "tok.json")]
+        assert main([*argv, "--encoder", encoder]) == 0
+        outs[encoder] = fe.TokenFile.open(out)
+    assert (outs["auto"].encoder, outs["tokenizers"].encoder) == ("fast-bpe", "tokenizers")
+    assert outs["auto"].tokens().tolist() == outs["tokenizers"].tokens().tolist()

@@ -360,6 +360,13 @@ def _add_tokenizer_options(p: argparse.ArgumentParser, text_only: bool = False) 
     g.add_argument("--errors", choices=("strict", "replace"), default="strict")
     g.add_argument("--skip-bad-lines", action="store_true", help="skip JSON Lines that fail")
     g.add_argument("--eot-token", help="the tokenizer's end-of-text token, as the separator")
+    g.add_argument(
+        "--encoder",
+        choices=("auto", "fast-bpe", "tokenizers"),
+        default="auto",
+        help="what encodes a tokenizer.json: fastentropy's exact byte-level BPE where it can "
+        "(auto, default), it or an error (fast-bpe), or Hugging Face tokenizers",
+    )
 
 
 def _tokenizer_spec(text: str) -> Any:
@@ -395,6 +402,7 @@ def _run_tokenize(
         threads=args.threads,
         progress=_progress(args),
         eot_token=args.eot_token,
+        encoder=args.encoder,
     )
 
 
