@@ -43,13 +43,17 @@ def _byte_alphabet() -> dict[str, int]:
 
 
 _ALPHABET = _byte_alphabet()
+# str.translate table: alphabet characters to the Latin-1 character of their byte, and the
+# Latin-1 characters outside the alphabet to one Latin-1 cannot encode.
+_TO_LATIN1 = {ord(c): chr(b) for c, b in _ALPHABET.items()}
+_TO_LATIN1.update({c: "\uffff" for c in range(256) if chr(c) not in _ALPHABET})
 
 
 def _token_bytes(token: str) -> bytes | None:
     """The bytes a byte-level token stands for, or None if it is not made of the alphabet."""
     try:
-        return bytes(_ALPHABET[c] for c in token)
-    except KeyError:
+        return token.translate(_TO_LATIN1).encode("latin-1")
+    except UnicodeEncodeError:
         return None
 
 
@@ -102,12 +106,13 @@ def fast_bpe_plan(config: dict[str, Any]) -> dict[str, Any] | str:
         if not added.get("special", False):
             return f"the added token {added.get('content')!r} is not special"
     vocab: dict[str, int] = model.get("vocab") or {}
-    tokens, ids = [], []
+    tokens, ids, alphabetic = [], [], set()
     for text, tid in vocab.items():
         raw = _token_bytes(text)
         if raw is not None:  # others ("<|endoftext|>") never match a byte-level piece
             tokens.append(raw)
             ids.append(tid)
+            alphabetic.add(text)
     if len({t for t in tokens if len(t) == 1}) < 256:
         return "not every byte has a token"
     merges = []
@@ -117,7 +122,7 @@ def fast_bpe_plan(config: dict[str, Any]) -> dict[str, Any] | str:
             return f"the merge {merge!r} is not of two tokens"
         # A merge of a token outside the alphabet never applies (pieces are made of the
         # alphabet); leaving it out keeps the order of the others, which is all ranks say.
-        if _token_bytes(parts[0]) is not None and _token_bytes(parts[1]) is not None:
+        if parts[0] in alphabetic and parts[1] in alphabetic:
             merges.append((vocab[parts[0]], vocab[parts[1]]))
     return {
         "tokens": tokens,
