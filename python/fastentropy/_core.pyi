@@ -14,6 +14,7 @@ __all__ = [
     "MAX_THREADS",
     "METHODS",
     "RATE_MAX_RELATIVE_WIDTH",
+    "BpeEncoder",
     "HiddenMarkovSource",
     "MarkovSource",
     "NgramCounts",
@@ -84,6 +85,7 @@ class BpeEncoder:
         progress: Callable[[int, int], object] | None = None,
     ) -> tuple[npt.NDArray[np.uint32], _U64]: ...
 
+@final
 class NgramCounts:
     @property
     def order(self) -> int: ...
