@@ -330,11 +330,12 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "`benches/results/tokenize_speed.json`. Re-run with `python benches/tokenize_speed.py` "
         "(`--quick`: 4 MB, prints only).",
         "",
-        '**Setup.** `fe.tokenize(corpus.txt, tokenizer, out, doc="line")` against the '
-        "tokenizer's own `encode_batch` on the same lines already in memory, in batches of "
-        f"1 MiB; best of {results['repeats']} interleaved calls each. The BPE is trained in "
-        "the script. These machines are shared and noisy: ratios within the run are the "
-        "figures that count.",
+        '**Setup.** `fe.tokenize(corpus.txt, tokenizer, out, doc="line")` on its fast path '
+        '(fastentropy\'s exact byte-level BPE, `encoder="auto"`) and on its `tokenizers` path '
+        '(`encoder="tokenizers"`) against the tokenizer\'s own `encode_batch` on the same '
+        f"lines already in memory, in batches of 1 MiB; best of {results['repeats']} "
+        "interleaved calls each, all on every core. The BPE is trained in the script. These "
+        "machines are shared and noisy: ratios within the run are the figures that count.",
         "",
     ]
     common.write_doc(path, head, tables(results))
