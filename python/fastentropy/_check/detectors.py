@@ -13,47 +13,192 @@ import numpy.typing as npt
 from .log import FloatArray, LossLog
 from .result import Artefact, EpochBoundary
 
-__all__ = ["MIN_RUN", "artefacts_at", "boundaries_of", "epoch_index", "scaling"]
+__all__ = [
+    "MIN_RUN",
+    "WINDOW",
+    "artefacts_at",
+    "boundaries_of",
+    "epoch_number",
+    "eval_levels",
+    "eval_scaling",
+    "scaling",
+    "sparse_epochs",
+]
 
 
 #: Consecutive logged losses under a bound before it counts: one noisy batch is not a trend.
 MIN_RUN = 3
-#: Logged points each side of an epoch boundary or a jump that are compared (medians).
+#: Logged points each side of an epoch boundary, or around an evaluation, whose median is the
+#: level compared: five damp one odd batch without reaching back over a fast-moving curve.
 WINDOW = 5
-#: How close a loss ratio must be to an integer (relative) to suggest a scaling factor.
+#: How close a loss ratio must be to an integer (relative) to suggest a scaling factor: the
+#: flat stretches either side of a scaling jump vary by a few percent.
 INTEGER_TOLERANCE = 0.03
+#: A jump is a scaling artefact only if each side varies by less than this share of the jump
+#: (a real drop of that size comes with a moving curve).
+FLAT_SHARE = 0.25
+#: Training over evaluation loss within this share of an integer factor >= 2 at every
+#: evaluation is logging scaled by that factor: an honest training loss stays within a few
+#: percent of the evaluation loss (issue 24's run: 16.5-16.9 times, 16 accumulation steps).
+SCALED_SLACK = 0.1
+#: A learning rate that more than this factor higher after a boundary than before it...
+RESTART_RISE = 1.5
+#: ...having first decayed to under this share of its earlier peak, restarted; a rate still
+#: at its peak (warmup) rising further is the warmup, not a restart.
+DECAYED_SHARE = 0.5
+#: A running mean can only be told from a slowing raw curve with this many points in the
+#: epoch (thirds of >= 3 changes each compared).
+RUNNING_MEAN_POINTS = 12
+#: A running mean's late changes are under this share of its early ones (1/n shrinkage).
+SHRINK = 0.5
+#: The per-step losses a running mean implies must land within this share of the drop of
+#: the loss after the boundary for the reset to explain it.
+RESET_MATCH = 0.5
+#: Formats whose loss is never a running mean: the Hugging Face Trainer (and LLaMA-Factory,
+#: which copies its logs) log the mean over each logging interval, reset at every log.
+INTERVAL_MEAN_FORMATS = ("trainer_state", "jsonl")
+#: Median absolute deviation to the standard deviation of a normal distribution.
+MAD_SIGMA = 1.4826
+#: The standard error of a median is this many times that of a mean (normal data).
+MEDIAN_SE = 1.2533
 
 
-def epoch_index(epoch: FloatArray) -> FloatArray:
-    # The Trainer logs fractional progress (epoch 1 ends at 1.0, 1.01 is in epoch 2); Lightning
-    # logs the 0-based index. Rounding up numbers both consistently.
-    return np.ceil(epoch - 1e-9)
+def epoch_number(epoch: FloatArray) -> FloatArray:
+    """The 1-based epoch each logged point is in (NaN where not logged).
+
+    Lightning logs the 0-based index (whole numbers from 0); the Trainer logs fractional
+    progress: epoch 1 ends at 1.0, 1.01 is in epoch 2, and older versions round to two
+    decimals, so the first records read 0.0 (epoch 1, not epoch 0).
+    """
+    if _is_index(epoch):
+        return epoch + 1
+    return np.maximum(np.ceil(epoch - 1e-9), 1)
+
+
+def _is_index(epoch: FloatArray) -> bool:
+    """Whether ``epoch`` is a 0-based epoch index (whole numbers from 0), as Lightning logs."""
+    known = epoch[np.isfinite(epoch)]
+    return bool(known.size and known.min() == 0 and np.all(known == np.round(known)))
+
+
+def sparse_epochs(epoch: FloatArray) -> str | None:
+    """A caveat when the log has fewer points than the epochs it spans."""
+    number = epoch_number(epoch)
+    known = number[np.isfinite(number)]
+    if known.size < 2:
+        return None
+    spanned = int(known[-1] - known[0]) + 1
+    if spanned <= known.size:
+        return None
+    return (
+        f"the log has {known.size} training losses over {spanned} epochs (about one every "
+        f"{spanned / known.size:.3g} epochs): too sparse to see epoch boundaries, so none "
+        "are reported"
+    )
+
+
+def _level(values: FloatArray) -> tuple[float, float]:
+    """Median of ``values`` and the standard error of that median (NaN under 3 values)."""
+    median = float(np.median(values))
+    if values.size < MIN_RUN:
+        return median, math.nan
+    sigma = MAD_SIGMA * float(np.median(np.abs(values - median)))
+    return median, MEDIAN_SE * sigma / math.sqrt(values.size)
 
 
 def boundaries_of(
     log: LossLog, step: npt.NDArray[np.int64], loss: FloatArray, epoch: FloatArray
 ) -> tuple[EpochBoundary, ...]:
-    known = np.isfinite(epoch)
-    index = epoch_index(epoch)
+    """Where the epoch changes between logged training losses, and the levels either side.
+
+    The step is interpolated where the fractional epoch crosses the whole number (Lightning's
+    index gives no fraction: the midpoint). Levels are the epoch means where the log has them
+    (Lightning's ``train_loss_epoch``), else medians of up to ``WINDOW`` points of each epoch.
+    """
+    if sparse_epochs(epoch) is not None:
+        return ()
+    number = epoch_number(epoch)
+    known = np.isfinite(number)
+    index = _is_index(epoch)
+    means = _epoch_means(log)
     out = []
-    for i in np.flatnonzero(known[1:] & known[:-1] & (index[1:] != index[:-1])) + 1:
-        start = max(0, i - WINDOW)
-        same_before = index[start:i] == index[i - 1]
-        same_after = index[i : i + WINDOW] == index[i]
+    for i in np.flatnonzero(known[1:] & known[:-1] & (number[1:] != number[:-1])) + 1:
+        old, new = number[i - 1], number[i]
+        if index:
+            at = (step[i - 1] + step[i]) / 2
+        else:
+            crossing = (old - epoch[i - 1]) / (epoch[i] - epoch[i - 1])
+            at = step[i - 1] + crossing * (step[i] - step[i - 1])
+        before = loss[max(0, i - WINDOW) : i][number[max(0, i - WINDOW) : i] == old]
+        after = loss[i : i + WINDOW][number[i : i + WINDOW] == new]
+        (lb, se_b), (la, se_a) = _level(before), _level(after)
+        if means is not None and old in means and new in means:
+            lb, la, se_b, se_a = means[old], means[new], math.nan, math.nan
         lr = log.learning_rate[np.isin(log.step, step[i - 1 : i + WINDOW])]
-        lr_before = float(lr[0]) if lr.size else math.nan
-        after = lr[1:][np.isfinite(lr[1:])]
+        lr_after = lr[1:][np.isfinite(lr[1:])]
         out.append(
             EpochBoundary(
-                step=int(step[i]),
-                epoch=float(epoch[i]),
-                loss_before=float(np.median(loss[start:i][same_before])),
-                loss_after=float(np.median(loss[i : i + WINDOW][same_after])),
-                lr_before=lr_before,
-                lr_after=float(after.max()) if after.size else math.nan,
+                step=int(round(at)),
+                epoch=float(new),
+                loss_before=lb,
+                loss_after=la,
+                lr_before=float(lr[0]) if lr.size else math.nan,
+                lr_after=float(lr_after.max()) if lr_after.size else math.nan,
+                noise=2 * math.hypot(se_b, se_a),
             )
         )
     return tuple(out)
+
+
+def _epoch_means(log: LossLog) -> dict[float, float] | None:
+    """The logged mean training loss of each epoch, by 1-based epoch number, if any."""
+    rows = np.isfinite(log.epoch_loss) & np.isfinite(log.epoch)
+    if not rows.any():
+        return None
+    number = epoch_number(log.epoch)
+    return {float(n): float(v) for n, v in zip(number[rows], log.epoch_loss[rows])}
+
+
+def eval_levels(
+    step: npt.NDArray[np.int64], loss: FloatArray, eval_step: npt.NDArray[np.int64]
+) -> tuple[FloatArray, FloatArray]:
+    """The training level at each evaluation (median of the ``WINDOW`` training losses
+    logged nearest it, centred on the latest at or before it) and that median's standard
+    error; NaN before the first training loss."""
+    levels = np.full(eval_step.size, np.nan)
+    errors = np.full(eval_step.size, np.nan)
+    for k, s in enumerate(eval_step):
+        j = int(np.searchsorted(step, s, side="right")) - 1
+        if j < 0:
+            continue
+        half = WINDOW // 2
+        levels[k], errors[k] = _level(loss[max(0, j - half) : j + half + 1])
+    return levels, errors
+
+
+def eval_scaling(
+    eval_step: npt.NDArray[np.int64], eval_loss: FloatArray, train_level: FloatArray
+) -> list[Artefact]:
+    """Training losses a near-integer multiple of the evaluation losses at every evaluation:
+    the loss logged multiplied by the gradient-accumulation steps, over the whole run."""
+    ok = np.isfinite(train_level) & (eval_loss > 0)
+    if ok.sum() < 2:
+        return []
+    ratio = train_level[ok] / eval_loss[ok]
+    factor = round(float(np.median(ratio)))
+    if factor < 2 or np.any(np.abs(ratio / factor - 1) > SCALED_SLACK):
+        return []
+    steps = eval_step[ok]
+    return [
+        Artefact(
+            "grad_accumulation",
+            int(steps[0]),
+            f"the training loss is {ratio.min():.3g}-{ratio.max():.3g} times the evaluation "
+            f"loss at every evaluation (steps {steps[0]}-{steps[-1]}): logged multiplied by "
+            f"{factor}, as some Trainer versions do with {factor} gradient-accumulation steps; "
+            f"divide it by {factor} before reading it against the floor",
+        )
+    ]
 
 
 def scaling(step: npt.NDArray[np.int64], loss: FloatArray) -> list[Artefact]:
@@ -68,7 +213,7 @@ def scaling(step: npt.NDArray[np.int64], loss: FloatArray) -> list[Artefact]:
         ratio = max(hi / lo, lo / hi)
         factor = round(ratio)
         jump = abs(hi - lo)
-        flat = np.ptp(before) < 0.25 * jump and np.ptp(after) < 0.25 * jump
+        flat = np.ptp(before) < FLAT_SHARE * jump and np.ptp(after) < FLAT_SHARE * jump
         if factor >= 2 and abs(ratio - factor) <= INTEGER_TOLERANCE * factor and flat:
             direction = "falls" if hi > lo else "rises"
             found.append(
@@ -91,23 +236,33 @@ def artefacts_at(
     loss: FloatArray,
     epoch: FloatArray,
 ) -> list[Artefact]:
+    """Learning-rate restarts and running-mean resets at the epoch boundaries."""
     found = []
-    index = epoch_index(epoch)
+    number = epoch_number(epoch)
+    lr = log.learning_rate[np.isfinite(log.learning_rate)]
+    lr_step = log.step[np.isfinite(log.learning_rate)]
+    running = log.format not in INTERVAL_MEAN_FORMATS and not log.loss_field.endswith("_step")
     for b in boundaries:
-        if np.isfinite(b.lr_before) and b.lr_after > 1.5 * b.lr_before:
+        seen = lr[lr_step <= b.step]
+        peak = float(seen.max()) if seen.size else math.nan
+        decayed = b.lr_before < DECAYED_SHARE * peak
+        if np.isfinite(b.lr_before) and b.lr_after > RESTART_RISE * b.lr_before and decayed:
             found.append(
                 Artefact(
                     "lr_restart",
                     b.step,
                     f"the learning rate restarts at step {b.step} (from {b.lr_before:.3g} to "
-                    f"{b.lr_after:.3g}): a new schedule or a resumed run; a loss change here may "
-                    "come from the schedule",
+                    f"{b.lr_after:.3g}, after a peak of {peak:.3g}): a new schedule or a "
+                    "resumed run; a loss change here may come from the schedule",
                 )
             )
-        i = int(np.searchsorted(step, b.step))
-        epoch_rows = np.flatnonzero(index[:i] == index[i - 1])
-        implied = _running_average_end(step, loss, epoch_rows)
-        if implied is not None and b.drop > 0 and abs(implied - b.loss_after) <= 0.5 * b.drop:
+        epoch_rows = np.flatnonzero(number == b.epoch - 1)
+        implied = _running_average_end(step, loss, epoch_rows) if running else None
+        if (
+            implied is not None
+            and b.drop > 0
+            and abs(implied - b.loss_after) <= RESET_MATCH * b.drop
+        ):
             found.append(
                 Artefact(
                     "running_average",
@@ -127,7 +282,7 @@ def _running_average_end(
 ) -> float | None:
     """If the epoch's logged losses ``rows`` are a running mean since its start, the per-step
     loss they imply at its end; else None."""
-    if len(rows) < 6:
+    if len(rows) < RUNNING_MEAN_POINTS:
         return None
     first = rows[0]
     interval = step[first + 1] - step[first]
@@ -137,7 +292,7 @@ def _running_average_end(
     changes = np.abs(np.diff(a))
     third = len(changes) // 3
     # A running mean's changes shrink like 1/n; a raw (noisy) loss's do not.
-    if not np.median(changes[-third:]) < 0.5 * np.median(changes[:third]):
+    if not np.median(changes[-third:]) < SHRINK * np.median(changes[:third]):
         return None
     implied = np.diff(a * n) / np.diff(n)
     if (implied <= 0).any():

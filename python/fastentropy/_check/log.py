@@ -46,6 +46,12 @@ class LossLog:
     epoch, eval_loss, learning_rate, tokens : array_like of float, optional
         Epoch (fractional as the Hugging Face Trainer logs it, or the 0-based epoch index as
         Lightning logs it), evaluation loss, learning rate and tokens seen so far.
+    epoch_loss : array_like of float, optional
+        The mean training loss of the epoch, on the row where the log gives it (Lightning's
+        ``train_loss_epoch``): the level compared across an epoch boundary when present.
+    objective : {"preference", "policy-gradient"}, optional
+        Set when the loss is not a cross-entropy: a preference loss (DPO and kin) or a
+        policy-gradient loss (GRPO, PPO), told by the fields logged beside it.
     format : str, default "arrays"
         Where the rows came from (a :func:`read_losses` format name).
     source : str, optional
@@ -74,6 +80,7 @@ class LossLog:
     eval_loss: FloatArray
     learning_rate: FloatArray
     tokens: FloatArray
+    epoch_loss: FloatArray
 
     def __init__(
         self,
@@ -84,6 +91,8 @@ class LossLog:
         eval_loss: npt.ArrayLike | None = None,
         learning_rate: npt.ArrayLike | None = None,
         tokens: npt.ArrayLike | None = None,
+        epoch_loss: npt.ArrayLike | None = None,
+        objective: str | None = None,
         format: str = "arrays",
         source: str | None = None,
         loss_field: str = "loss",
@@ -104,7 +113,7 @@ class LossLog:
         self.step = steps.astype(np.int64)
         n = len(self.step)
         columns = {"loss": loss, "epoch": epoch, "eval_loss": eval_loss}
-        columns.update(learning_rate=learning_rate, tokens=tokens)
+        columns.update(learning_rate=learning_rate, tokens=tokens, epoch_loss=epoch_loss)
         for name, values in columns.items():
             array = np.full(n, np.nan) if values is None else np.asarray(values, dtype=np.float64)
             if array.shape != (n,):
@@ -119,6 +128,11 @@ class LossLog:
             )
         if not np.any(np.isfinite(self.loss)):
             raise ValueError("the log has no finite training loss")
+        if objective not in (None, "preference", "policy-gradient"):
+            raise ValueError(
+                f"objective must be None, 'preference' or 'policy-gradient', got {objective!r}"
+            )
+        self.objective = objective
         self.format = format
         self.source = source
         self.loss_field = loss_field

@@ -8,6 +8,7 @@ import io
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,9 @@ _LOSS = (
     "train/loss_step",
     "loss_step",
 )
+# The mean training loss over an epoch, logged beside the per-batch loss (Lightning with
+# on_epoch=True): the level to compare across an epoch boundary, when present.
+_EPOCH_LOSS = ("train_loss_epoch", "train/loss_epoch", "loss_epoch")
 _EVAL = ("eval_loss", "eval/loss", "val_loss", "val/loss", "validation_loss", "valid_loss")
 _LR = ("learning_rate", "lr", "train/learning_rate", "train/lr")
 _TOKENS = (
@@ -48,7 +52,16 @@ _TOKENS = (
 )
 # A Trainer's closing record: its `train_loss` is the whole run's average, not a step's loss.
 _SUMMARY_KEYS = frozenset({"train_runtime", "total_flos", "train_samples_per_second"})
-_ROLES = ("epoch", "loss", "eval_loss", "learning_rate", "tokens")
+_ROLES = ("epoch", "loss", "eval_loss", "learning_rate", "tokens", "epoch_loss")
+# Losses that are not a cross-entropy, told by the fields logged beside them (TRL's names):
+# a preference loss (DPO, IPO, KTO, ORPO) starts near ln 2; a policy-gradient loss (GRPO,
+# PPO, RLOO) sits near 0. Neither can be compared with an entropy.
+_PREFERENCE = ("rewards/chosen", "rewards/rejected", "logps/chosen", "logps/rejected")
+_POLICY = ("kl", "reward", "reward_std", "completion_length", "objective/kl")
+# The console reader's step, from the progress bar printed before a dict (not a log field).
+_PROGRESS_STEP = "\x00progress step"
+# A tqdm bar: "| 120/1000 [" (count/total then the elapsed-time bracket).
+_BAR = re.compile(r"(\d+)/(\d+) \[")
 
 
 def read_losses(
@@ -195,6 +208,11 @@ def _trainer_state(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise ValueError(f"{name}: a JSON document without a 'log_history' list")
+    if not history:
+        raise ValueError(
+            f"{name}: log_history is empty: the Trainer logged nothing (a run shorter than "
+            "logging_steps, or a state saved before the first log)"
+        )
     for i, record in enumerate(history):
         if not isinstance(record, dict):
             raise ValueError(f"{name}: log_history[{i}] is not an object")
@@ -214,13 +232,22 @@ def jsonl_records(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
 def _console(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     # Progress bars share lines with the dicts (tqdm writes "\r"): take the text from the
     # first "{" to the last "}" of each line; lines that hold no dict are other output.
+    # The dicts carry no step; the training bar printed before each one does. It is the bar
+    # with the largest total (evaluation bars count the eval batches, fewer than the steps).
+    bars: dict[int, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
         start, end = line.find("{"), line.rfind("}")
         if start < 0 or end < start:
-            continue
-        record = _parse_dict(line[start : end + 1])
+            start = end = len(line)
+        for m in _BAR.finditer(line[:start]):
+            bars[int(m.group(2))] = int(m.group(1))
+        record = _parse_dict(line[start : end + 1]) if start < len(line) else None
         if record is not None:
+            if bars:
+                record[_PROGRESS_STEP] = bars[max(bars)]
             yield f"line {number}", record
+        for m in _BAR.finditer(line[end + 1 :]):
+            bars[int(m.group(2))] = int(m.group(1))
 
 
 def csv_records(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -321,34 +348,52 @@ def _assemble(
         records = [r for r in records if not _SUMMARY_KEYS & r[1].keys()]
         notes.append(f"skipped {len(summaries)} run-summary record(s) (whole-run averages)")
     keys = set().union(*(r.keys() for _, r in records)) if records else set()
+    if not keys - {_PROGRESS_STEP}:
+        raise ValueError(f"{name}: no records with any field")
     loss_key = loss_column if loss_column is not None else _choose(keys, _LOSS)
     if loss_key is None or loss_key not in keys:
         wanted = repr(loss_column) if loss_column is not None else f"any of {list(_LOSS)}"
-        found = ", ".join(repr(k) for k in sorted(keys)[:20]) or "nothing"
+        found = ", ".join(repr(k) for k in sorted(keys - {_PROGRESS_STEP})[:20])
         raise ValueError(
             f"{name}: no training loss ({wanted}) in any record; found {found}"
             + ("" if loss_column else "; name the field with loss_column=")
         )
+    epoch_loss = _choose(keys, _EPOCH_LOSS)
     fields = {
         "loss": loss_key,
         "epoch": _choose(keys, _EPOCH),
         "eval_loss": _choose(keys, _EVAL),
         "learning_rate": _choose(keys, _LR, prefix="lr-"),
         "tokens": _choose(keys, _TOKENS),
+        "epoch_loss": None if epoch_loss == loss_key else epoch_loss,
     }
     step_key = _choose(keys, _STEP)
-    if step_key is None:
+    if step_key is None and _progress_steps_usable(records, loss_key):
+        step_key = _PROGRESS_STEP
+        notes.append("steps read from the training progress bar printed before each record")
+    elif step_key is None:
         notes.append("no step field: a row's step is the number of training losses so far")
     rows: dict[int, dict[str, float]] = {}
     dropped: dict[str, list[int]] = {"loss": [], "eval_loss": []}
-    repeated = 0
+    stepless = 0
+    duplicated: set[int] = set()
+    back: list[tuple[int, int]] = []  # (from, to) where the steps go back
+    latest = replay_until = -STEP_LIMIT
     counter = 0
     for where, record in records:
+        # null is a field not logged this time (LLaMA-Factory's eval_loss on training rows).
         values = {
             role: to_number(record[key], name, where, key)
             for role, key in fields.items()
-            if key is not None and key in record
+            if key is not None and record.get(key) is not None
         }
+        if (
+            step_key is not None
+            and step_key not in record
+            and not (values.keys() & {"loss", "eval_loss"})
+        ):
+            stepless += 1  # e.g. a seq2seq run's predict_* records: nothing to place
+            continue
         if step_key is None:
             counter += "loss" in values
             step = counter
@@ -366,24 +411,38 @@ def _assemble(
             step = int(raw)
         else:
             raise ValueError(f"{name}: {where}: a record without {step_key!r}")
+        if step < latest:
+            back.append((latest, step))
+            replay_until = latest
+        latest = max(latest, step)
         row = rows.setdefault(step, {})
         for role, value in values.items():
             if role in dropped and not math.isfinite(value):
                 dropped[role].append(step)
                 continue
-            if role in dropped and role in row and row[role] != value:
-                repeated += 1
+            if role in dropped and role in row and step > replay_until:
+                duplicated.add(step)
             row[role] = value
+    if stepless:
+        notes.append(
+            f"skipped {stepless} record(s) without {step_key!r} and without a loss "
+            "(e.g. prediction or run-level metrics)"
+        )
     for role, steps in dropped.items():
         if steps:
             shown = ", ".join(map(str, steps[:5])) + (", ..." if len(steps) > 5 else "")
             notes.append(f"dropped {len(steps)} non-finite {role} value(s) (steps {shown})")
-    if repeated:
+    if duplicated:
         notes.append(
-            f"{repeated} loss value(s) logged again for an earlier step (a resumed run?): "
-            "the later value is kept"
+            f"{len(duplicated)} step(s) logged twice (duplicated records): the later value is kept"
         )
-    kept = sorted(s for s, row in rows.items() if "loss" in row or "eval_loss" in row)
+    if back:
+        times = "once" if len(back) == 1 else f"{len(back)} times"
+        notes.append(
+            f"the steps go back {times} (from {back[0][0]} to {back[0][1]}: a resumed run?): "
+            "the later values are kept"
+        )
+    kept = sorted(s for s, row in rows.items() if row.keys() & {"loss", "eval_loss", "epoch_loss"})
     if not any("loss" in rows[s] for s in kept):
         raise ValueError(f"{name}: every {loss_key!r} value is missing or non-finite")
     columns = {role: [rows[s].get(role, math.nan) for s in kept] for role in _ROLES}
@@ -394,8 +453,34 @@ def _assemble(
         eval_loss=columns["eval_loss"],
         learning_rate=columns["learning_rate"],
         tokens=columns["tokens"],
+        epoch_loss=columns["epoch_loss"],
+        objective=_objective(keys),
         format=fmt,
         source=name,
         loss_field=loss_key,
         notes=notes,
+    )
+
+
+def _objective(keys: set[str]) -> str | None:
+    """ "preference" or "policy-gradient" when the fields say the loss is one, else None."""
+    names = {_normal(k) for k in keys}
+    if names & set(_PREFERENCE):
+        return "preference"
+    if names & set(_POLICY) or any(n.startswith("rewards/") for n in names):
+        return "policy-gradient"
+    return None
+
+
+def _progress_steps_usable(records: list[tuple[str, dict[str, Any]]], loss_key: str) -> bool:
+    """Whether the progress bar gives every training loss its own, increasing step (a bar
+    redrawn too rarely leaves two records on one count: then steps count the losses)."""
+    steps = [r.get(_PROGRESS_STEP) for _, r in records if r.get(loss_key) is not None]
+    return (
+        bool(steps)
+        and all(
+            isinstance(a, int) and isinstance(b, int) and a < b
+            for a, b in zip([-1, *steps[:-1]], steps)
+        )
+        and steps[-1] is not None
     )

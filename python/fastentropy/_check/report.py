@@ -13,18 +13,26 @@ if TYPE_CHECKING:
 __all__ = ["report"]
 
 
+#: The report's width: a terminal's 100 columns, the house limit for text output.
+WIDTH = 92
+
+
 def report(v: Verdict) -> str:
-    wrap = textwrap.TextWrapper(width=92, initial_indent="  ", subsequent_indent="  ")
-    bullet = textwrap.TextWrapper(width=92, initial_indent="  - ", subsequent_indent="    ")
+    """The verdict as text: status, headline, the figures, boundaries, caveats, notes."""
+    wrap = textwrap.TextWrapper(width=WIDTH, initial_indent="  ", subsequent_indent="  ")
+    bullet = textwrap.TextWrapper(width=WIDTH, initial_indent="  - ", subsequent_indent="    ")
+    field = textwrap.TextWrapper(width=WIDTH, initial_indent="  ", subsequent_indent=" " * 10)
     log = v.log
     lines = [
         f"Training loss vs entropy floor: {v.status.upper()}",
         *wrap.wrap(v.headline),
         "",
-        f"  log     {log.source or '(in memory)'} ({log.format}, loss field {log.loss_field!r}, "
-        f"{len(v.step)} training losses, steps {v.step[0]}-{v.step[-1]})",
-        f"  floor   {v.floor_point:.3f} nats/token, interval {v.floor_lower:.3f}-"
-        f"{v.floor_upper:.3f}",
+        *field.wrap(
+            f"log     {log.source or '(in memory)'} ({log.format}, loss field "
+            f"{log.loss_field!r}, {len(v.step)} training losses, steps {v.step[0]}-{v.step[-1]})"
+        ),
+        f"  floor   {v.floor_point:.4g} nats/token, interval {v.floor_lower:.4g}-"
+        f"{v.floor_upper:.4g}",
         f"  lowest  {v.loss.min():.4g} nats/token at step {v.step[np.argmin(v.loss)]} "
         f"(margin {v.margin.min():+.3g})",
     ]
@@ -41,21 +49,31 @@ def report(v: Verdict) -> str:
             f"{v.points_under_lower} of {len(v.step)} logged losses under it"
         )
     if v.boundaries:
-        lines += ["", "  epoch boundaries (median loss of up to 5 logged points each side):"]
+        lines += [
+            "",
+            *wrap.wrap(
+                "epoch boundaries (new epoch: the one that starts, counted from 1; the loss "
+                "level each side is the logged epoch mean, else the median of up to 5 points; "
+                "noise: twice the standard error of the drop):"
+            ),
+        ]
         lines.append(
-            f"  {'step':>9} {'epoch':>7} {'before':>8} {'after':>8} {'drop':>8}"
-            f" {'lr before':>10} {'lr after':>10}"
+            f"  {'step':>9} {'new epoch':>9} {'before':>8} {'after':>8} {'drop':>8}"
+            f" {'noise':>7} {'lr before':>10} {'lr after':>10}"
         )
         for b in v.boundaries:
+            noise = f"{b.noise:>7.2g}" if b.noise == b.noise else f"{'-':>7}"
             lines.append(
-                f"  {b.step:>9} {b.epoch:>7.3g} {b.loss_before:>8.4g} {b.loss_after:>8.4g} "
-                f"{b.drop:>+8.3g} {b.lr_before:>10.3g} {b.lr_after:>10.3g}"
+                f"  {b.step:>9} {b.epoch:>9.0f} {b.loss_before:>8.4g} {b.loss_after:>8.4g} "
+                f"{b.drop:>+8.3g} {noise} {b.lr_before:>10.3g} {b.lr_after:>10.3g}"
+                + ("  within the noise" if b.within_noise else "")
             )
     if v.eval_step.size:
         lines += [
             "",
             f"  evaluation: {v.eval_step.size} losses; last {v.eval_loss[-1]:.4g} at "
-            f"step {v.eval_step[-1]} (eval - train gap {v.eval_gap[-1]:+.3g})",
+            f"step {v.eval_step[-1]} (eval - train {v.eval_gap[-1]:+.3g}, against the median",
+            "  of the training losses logged nearest it)",
         ]
     ps = v.per_sample
     if ps is not None:

@@ -24,14 +24,21 @@ class EpochBoundary:
     Attributes
     ----------
     step : int
-        The first logged step of the new epoch.
+        Where the epoch changes: interpolated where the Trainer's fractional epoch crosses
+        the whole number, or midway between the logged points either side (Lightning's
+        epoch index has no fraction).
     epoch : float
-        The epoch value logged there.
+        The number of the epoch that starts there, counted from 1 (2 at the first boundary)
+        whichever way the log numbers epochs.
     loss_before, loss_after : float
-        Median training loss of up to 5 logged points before and after, nats/token.
+        The training loss level of each epoch, nats/token: the epoch means where the log has
+        them (Lightning's ``train_loss_epoch``), else the median of up to 5 logged points.
     lr_before, lr_after : float
         Learning rate at the last point before and the highest of the first points after
         (``NaN`` when not logged).
+    noise : float
+        Twice the standard error of ``drop`` from the spread of the points either side
+        (``NaN`` when it cannot be told: fewer than 3 points, or logged epoch means).
     """
 
     step: int
@@ -40,11 +47,17 @@ class EpochBoundary:
     loss_after: float
     lr_before: float
     lr_after: float
+    noise: float = math.nan
 
     @property
     def drop(self) -> float:
         """How far the loss fell across the boundary, nats/token (negative: it rose)."""
         return self.loss_before - self.loss_after
+
+    @property
+    def within_noise(self) -> bool:
+        """Whether the drop is smaller than the noise of the levels it compares."""
+        return bool(abs(self.drop) <= self.noise)
 
 
 @dataclass(frozen=True)
@@ -218,6 +231,7 @@ class Verdict:
                     "drop": b.drop,
                     "lr_before": _plain(b.lr_before),
                     "lr_after": _plain(b.lr_after),
+                    "noise": _plain(b.noise),
                 }
                 for b in self.boundaries
             ],
@@ -257,6 +271,60 @@ class Verdict:
         from .report import report
 
         return report(self)
+
+    def __repr__(self) -> str:
+        low = int(np.argmin(self.loss))
+        return (
+            f"Verdict({self.status}: lowest {self.loss[low]:.4g} nats/token at step "
+            f"{self.step[low]}, floor {self.floor_point:.4g} [{self.floor_lower:.4g}, "
+            f"{self.floor_upper:.4g}] nats/token, {len(self.step)} losses)"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the status and headline, then the figures as a table."""
+        from html import escape
+
+        low = int(np.argmin(self.loss))
+        rows = [
+            ("floor", f"{self.floor_point:.4g} nats/token, interval "
+             f"{self.floor_lower:.4g}-{self.floor_upper:.4g}"),
+            ("lowest loss", f"{self.loss[low]:.4g} nats/token at step {self.step[low]}"),
+            ("under the lower end", f"{self.points_under_lower} of {len(self.step)} losses"),
+            ("epoch boundaries", str(len(self.boundaries))),
+            ("log", f"{self.log.source or '(in memory)'} ({self.log.format})"),
+            *(("caveat", c) for c in self.caveats),
+        ]  # fmt: skip
+        body = "".join(
+            f"<tr><th style='text-align:left'>{escape(k)}</th>"
+            f"<td style='text-align:left'>{escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<p><b>{escape(self.status)}</b>: {escape(self.headline)}</p><table>{body}</table>"
+
+    def to_frame(self) -> Any:
+        """The logged training losses as a pandas DataFrame (pandas is imported here).
+
+        Columns: ``step``, ``epoch``, ``loss``, ``margin`` (``loss - floor_point``) and
+        ``under_lower`` (under the floor's lower end), one row per logged training loss.
+
+        Raises
+        ------
+        ImportError
+            pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("Verdict.to_frame needs pandas: pip install pandas") from None
+        return pd.DataFrame(
+            {
+                "step": self.step,
+                "epoch": self.epoch,
+                "loss": self.loss,
+                "margin": self.margin,
+                "under_lower": self.loss < self.floor_lower,
+            }
+        )
 
     def plot(self, path: PathLike, *, width: int = 960, height: int = 540, dpi: int = 100) -> None:
         """Draw the loss curves against the floor band and write the figure to ``path``.

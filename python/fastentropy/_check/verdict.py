@@ -4,7 +4,7 @@ entropy floor of its data, with what qualifies it."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Union
 
 import numpy as np
@@ -12,11 +12,20 @@ import numpy.typing as npt
 
 from .._floor import Floor
 from .._units import LN2
-from .detectors import MIN_RUN, artefacts_at, boundaries_of, epoch_index, scaling
+from .detectors import (
+    MIN_RUN,
+    artefacts_at,
+    boundaries_of,
+    epoch_number,
+    eval_levels,
+    eval_scaling,
+    scaling,
+    sparse_epochs,
+)
 from .log import FloatArray, LossLog, PathLike
 from .per_sample import per_sample_losses
 from .read import read_losses
-from .result import Artefact, Status, Verdict
+from .result import Status, Verdict
 
 __all__ = ["check"]
 
@@ -48,8 +57,9 @@ def check(
         Per-example losses: JSON Lines or CSV with a loss column (``loss``/``nll``), and
         optionally an id (``id``) and a token count (``tokens``/``n_tokens``).
     tokenizer : str or dict, optional
-        The model's tokenizer (a name, or a dict with ``name`` and ``hash``). When it differs
-        from the floor's, ``bytes_per_token`` is required.
+        The model's tokenizer (a name or hash, or a dict with ``name`` and ``hash``); it
+        matches the floor's when either names it. When it differs, ``bytes_per_token`` is
+        required (``"bytes"`` needs none: one byte per token).
     bytes_per_token : float, optional
         UTF-8 bytes per token of the model's tokenizer on this data. When given, the floor is
         converted through bits per byte to nats per model token.
@@ -84,6 +94,8 @@ def check(
     >>> print(v.headline)  # doctest: +NORMALIZE_WHITESPACE
     the training loss stays above the entropy floor: its lowest, 2.5 nats/token at step 30,
     is 0.4 nats/token above the upper end of the floor (2.1)
+    >>> fe.check(fe.LossLog(step=[10, 20, 30], loss=[3.0, 2.7, 2.5]), floor)
+    Verdict(above: lowest 2.5 nats/token at step 30, floor 2 [1.9, 2.1] nats/token, 3 losses)
     """
     if not isinstance(log, LossLog):
         log = read_losses(log)
@@ -93,7 +105,7 @@ def check(
     point, lower, upper = floor.point * scale, floor.lower * scale, floor.upper * scale
     train = np.isfinite(log.loss)
     step, loss, epoch = log.step[train], log.loss[train], log.epoch[train]
-    if (loss < 0).any():
+    if (loss < 0).any() and log.objective is None:
         i = int(np.argmax(loss < 0))
         raise ValueError(
             f"the training loss at step {step[i]} is {loss[i]}: a cross-entropy cannot be "
@@ -102,11 +114,17 @@ def check(
     under_lower, under_upper = loss < lower, loss < upper
     run = _first_run(under_lower)
     boundaries = boundaries_of(log, step, loss, epoch)
-    artefacts = scaling(step, loss) + artefacts_at(boundaries, log, step, loss, epoch)
     eval_rows = np.isfinite(log.eval_loss)
     eval_step, eval_loss = log.step[eval_rows], log.eval_loss[eval_rows]
-    before = np.searchsorted(step, eval_step, side="right") - 1
-    eval_gap = np.where(before >= 0, eval_loss - loss[np.maximum(before, 0)], np.nan)
+    # Robust training levels at each evaluation: one noisy batch is not the model's loss.
+    train_level, train_error = eval_levels(step, loss, eval_step)
+    eval_gap = eval_loss - train_level
+    scaled = eval_scaling(eval_step, eval_loss, train_level)
+    artefacts = (
+        scaled
+        + (scaling(step, loss) if not scaled else [])
+        + artefacts_at(boundaries, log, step, loss, epoch)
+    )
 
     wide = upper - lower > WIDE_INTERVAL * point
     # A rate floor's lower end is conservative by construction (the union of its
@@ -123,7 +141,9 @@ def check(
     first_epoch = run is not None and _in_first_epoch(run[0], epoch)
     eval_under = bool((eval_loss < lower).any())
     status: Status
-    if (run or band_run) and not conclusive:
+    if log.objective is not None:
+        status = "inconclusive"
+    elif (run or band_run) and not conclusive:
         status = "inconclusive"
     elif run and (first_epoch or eval_under):
         status = "inconclusive"
@@ -136,45 +156,36 @@ def check(
     else:
         status = "above"
 
+    number = epoch_number(epoch)
+
     def at(i: int) -> str:
-        e = f" (epoch {epoch[i]:.3g})" if np.isfinite(epoch[i]) else ""
-        return f"step {step[i]}{e}"
+        if not np.isfinite(epoch[i]):
+            return f"step {step[i]}"
+        if number[i] == epoch[i] + 1:  # a 0-based index: say which epoch, counted from 1
+            return f"step {step[i]} (epoch {number[i]:.0f})"
+        return f"step {step[i]} (epoch {epoch[i]:.4g})"
 
-    def extent(under: npt.NDArray[np.bool_], bound: float) -> str:
-        deepest = int(np.argmin(np.where(under, loss, np.inf)))
-        return (
-            f"{int(under.sum())} of {len(loss)} logged points are under its lower end, the "
-            f"last at step {step[np.flatnonzero(under)[-1]]}, the deepest "
-            f"{bound - loss[deepest]:.2f} nats/token under it at step {step[deepest]}"
-        )
-
-    interval = f"{lower:.3g}-{upper:.3g} nats/token"
-    if status == "memorization":
-        assert run is not None
-        a, b = run
-        depth = float(np.median(point - loss[a : b + 1]))
-        until = "to the end of the log" if b == len(loss) - 1 else f"until step {step[b]}"
+    interval = f"{lower:.4g}-{upper:.4g} nats/token"
+    if log.objective is not None:
         headline = (
-            f"from {at(a)} the training loss is {depth:.2f} nats/token below the entropy floor "
-            f"of this data ({point:.3f}, interval {lower:.3f}-{upper:.3f}), {until}: the model "
-            f"is reproducing training text ({extent(under_lower, lower)})"
+            f"the check does not apply: this is a {log.objective} loss "
+            f"({_OBJECTIVES[log.objective]}), not a cross-entropy, so it cannot be compared "
+            "with the entropy of the data"
         )
+    elif status == "memorization":
+        assert run is not None
+        headline = _memorization(run[0], under_lower, loss, step, point, interval, at(run[0]))
     elif status == "approaching":
         assert ngram_run is not None and ngram_lower is not None
         low = int(np.argmin(loss))
         headline = (
             f"from {at(ngram_run[0])} the training loss is below what n-gram statistics of this "
-            f"data reach (h_{floor.order} >= {ngram_lower:.3g} nats/token) and reaches "
-            f"{loss[low]:.3g} at step {step[low]}, still above the entropy rate ({interval}): "
+            f"data reach (h_{floor.order} >= {ngram_lower:.4g} nats/token) and reaches "
+            f"{loss[low]:.4g} at step {step[low]}, still above the entropy rate ({interval}): "
             "normal for a model that uses longer contexts than n-grams"
         )
     elif status == "above":
-        low = int(np.argmin(loss))
-        headline = (
-            f"the training loss stays above the entropy floor: its lowest, {loss[low]:.3g} "
-            f"nats/token at step {step[low]}, is {loss[low] - upper:.2g} nats/token above the "
-            f"upper end of the floor ({upper:.3g})"
-        )
+        headline = _above(loss, step, lower, upper)
     elif not conclusive:
         first = run or band_run
         assert first is not None
@@ -199,11 +210,23 @@ def check(
         low = int(np.argmin(loss))
         headline = (
             f"from {at(band_run[0])} the training loss is inside the entropy rate's interval "
-            f"({interval}) and reaches {loss[low]:.3g} at step {step[low]}: the data cannot "
+            f"({interval}) and reaches {loss[low]:.4g} at step {step[low]}: the data cannot "
             "tell a model at the rate from one just under it; a loss under the lower end "
             "would be memorization"
         )
-    caveats = _caveats(floor, status, wide, conversion, artefacts, eval_gap, eval_step)
+    caveats = _caveats(floor, status, wide, conversion)
+    if tokenizer is None and _tokenizer_ids(floor.tokenizer):
+        name = (floor.tokenizer or {}).get("name") or _tokenizer_id(floor.tokenizer)
+        caveats.append(
+            f"the check assumes the model uses the floor's tokenizer ({name}); if it does "
+            "not, give the model's tokenizer and its bytes per token to convert the floor"
+        )
+    sparse = sparse_epochs(epoch)
+    if sparse is not None:
+        caveats.append(sparse)
+    caveats.extend(a.message for a in artefacts)
+    if not scaled:
+        caveats.extend(_gap_caveat(eval_gap, eval_step, train_error))
     margin = loss - point
     return Verdict(
         status=status,
@@ -237,7 +260,10 @@ def _conversion(
 ) -> tuple[float, str | None]:
     """The factor from nats per floor token to nats per model token, and what it assumed."""
     ours, theirs = _tokenizer_id(tokenizer), _tokenizer_id(floor.tokenizer)
-    differs = ours is not None and theirs is not None and ours != theirs
+    known = _tokenizer_ids(tokenizer), _tokenizer_ids(floor.tokenizer)
+    differs = all(known) and not known[0] & known[1]
+    if bytes_per_token is None and differs and "bytes" in known[0]:
+        bytes_per_token = 1.0  # a byte-level model: one byte per token, nothing to measure
     if bytes_per_token is None:
         if differs:
             raise ValueError(
@@ -267,6 +293,13 @@ def _conversion(
     )
 
 
+def _tokenizer_ids(tokenizer: Tokenizer) -> set[str]:
+    """Every name a tokenizer goes by (its name and hash)."""
+    if tokenizer is None or isinstance(tokenizer, str):
+        return {tokenizer} if tokenizer else set()
+    return {v for k, v in tokenizer.items() if k in ("name", "hash") and v}
+
+
 def _tokenizer_id(tokenizer: Tokenizer) -> str | None:
     if tokenizer is None or isinstance(tokenizer, str):
         return tokenizer
@@ -289,22 +322,14 @@ def _first_run(mask: npt.NDArray[np.bool_]) -> tuple[int, int] | None:
 def _in_first_epoch(i: int, epoch: FloatArray) -> bool:
     """Whether logged point ``i`` is in the run's first epoch: the log starts in epoch 1 (the
     Trainer's fractional epoch <= 1, Lightning's index 0) and ``i`` is still in it."""
-    known = np.flatnonzero(np.isfinite(epoch))
-    if not known.size or not np.isfinite(epoch[i]) or epoch[known[0]] > 1.0:
+    number = epoch_number(epoch)
+    known = np.flatnonzero(np.isfinite(number))
+    if not known.size or not np.isfinite(number[i]) or number[known[0]] != 1:
         return False
-    index = epoch_index(epoch)
-    return bool(index[i] == index[known[0]])
+    return bool(number[i] == 1)
 
 
-def _caveats(
-    floor: Floor,
-    status: Status,
-    wide: bool,
-    conversion: str | None,
-    artefacts: Sequence[Artefact],
-    eval_gap: FloatArray,
-    eval_step: npt.NDArray[np.int64],
-) -> list[str]:
+def _caveats(floor: Floor, status: Status, wide: bool, conversion: str | None) -> list[str]:
     caveats = []
     if floor.rate is not None and not floor.rate.informative:
         caveats.append(
@@ -336,15 +361,86 @@ def _caveats(
             "longer context can honestly go somewhat below an n-gram estimate, though not "
             "below the entropy rate; the depth and duration under it are the evidence"
         )
-    caveats.extend(a.message for a in artefacts)
-    finite = np.isfinite(eval_gap)
-    if finite.sum() >= 2:
-        gaps = eval_gap[finite]
-        steps = eval_step[finite]
-        if gaps[-1] > gaps[0]:
-            caveats.append(
-                f"the evaluation-train gap widened from {gaps[0]:.3g} (step {steps[0]}) to "
-                f"{gaps[-1]:.3g} nats/token (step {steps[-1]}): the model fits the training "
-                "set better than held-out text"
-            )
     return caveats
+
+
+def _gap_caveat(
+    eval_gap: FloatArray, eval_step: npt.NDArray[np.int64], train_error: FloatArray
+) -> list[str]:
+    """A caveat when held-out text ends further above the training loss than it began,
+    by more than the noise of the training levels; a gap that closes says nothing."""
+    finite = np.isfinite(eval_gap)
+    if finite.sum() < 2:
+        return []
+    gaps, steps, errors = eval_gap[finite], eval_step[finite], train_error[finite]
+    noise = 2 * math.hypot(*np.nan_to_num(errors[[0, -1]]))
+    if not (gaps[-1] > 0 and gaps[-1] - gaps[0] > noise):
+        return []
+    return [
+        f"the evaluation loss went from {gaps[0]:+.3g} (step {steps[0]}) to "
+        f"{gaps[-1]:+.3g} nats/token (step {steps[-1]}) above the training loss (its median "
+        "over the nearest logged points): the model fits the training set better than "
+        "held-out text"
+    ]
+
+
+#: What tells each kind of loss that is not a cross-entropy.
+_OBJECTIVES = {
+    "preference": "DPO-style: rewards/ and logps/ fields beside it; it starts near ln 2",
+    "policy-gradient": "GRPO/PPO-style: reward and kl fields beside it; it sits near 0",
+}
+
+
+def _memorization(
+    a: int,
+    under: npt.NDArray[np.bool_],
+    loss: FloatArray,
+    step: npt.NDArray[np.int64],
+    point: float,
+    interval: str,
+    start: str,
+) -> str:
+    """The whole extent under the floor's lower end from the first sustained stretch on: how
+    many points, to which step, how deep at the median and at the deepest."""
+    last = int(np.flatnonzero(under)[-1])
+    span = slice(a, last + 1)
+    inside = under[span]
+    deepest = a + int(np.argmin(np.where(inside, loss[span], np.inf)))
+    depth = float(np.median(point - loss[span][inside]))
+    until = "to the end of the log" if last == len(loss) - 1 else f"until step {step[last]}"
+    return (
+        f"from {start} the training loss is under the entropy floor of this data "
+        f"({point:.4g}, interval {interval}) {until}: {int(inside.sum())} of the "
+        f"{last - a + 1} logged points from step {step[a]} to step {step[last]} are under its "
+        f"lower end, a median {depth:.2f} and the deepest {point - loss[deepest]:.2f} "
+        f"nats/token under the floor ({point:.4g}) at step {step[deepest]}: the model is "
+        "reproducing training text"
+    )
+
+
+def _above(loss: FloatArray, step: npt.NDArray[np.int64], lower: float, upper: float) -> str:
+    """The headline of a loss above the floor, naming any isolated points under or in it."""
+    parts = []
+    for mask, where in (
+        (loss < lower, "under the floor's lower end"),
+        ((loss >= lower) & (loss < upper), "inside the floor's interval"),
+    ):
+        rows = np.flatnonzero(mask)
+        if rows.size == 1:
+            (i,) = rows
+            parts.append(f"1 isolated point {where} (step {step[i]}, {loss[i]:.4g} nats/token)")
+        elif rows.size:
+            shown = ", ".join(str(s) for s in step[rows[:5]]) + (", ..." if rows.size > 5 else "")
+            parts.append(f"{rows.size} isolated points {where} (steps {shown})")
+    others = loss >= upper
+    low = int(np.argmin(np.where(others, loss, np.inf)))
+    lowest = (
+        f"its lowest, {loss[low]:.4g} nats/token at step {step[low]}, is "
+        f"{loss[low] - upper:.2g} nats/token above the upper end of the floor ({upper:.4g})"
+    )
+    if not parts:
+        return f"the training loss stays above the entropy floor: {lowest}"
+    return (
+        f"the training loss is above the entropy floor except for {' and '.join(parts)}, "
+        f"fewer than {MIN_RUN} in a row and so not a trend; otherwise {lowest}"
+    )
