@@ -434,3 +434,57 @@ def test_hidden_markov_logs_at_and_under_the_rate():
     assert honest.status != "memorization", honest.headline
     dropped = fe.check(two_epochs(truth - 0.3, seed=2, first=truth + 0.5), floor)
     assert dropped.status == "memorization", (floor.lower, truth, dropped.headline)
+
+
+def test_plot_returns_the_figure_and_draws_into_given_axes(tmp_path):
+    from matplotlib.figure import Figure
+
+    v = fe.check(two_epochs(1.5), floor())
+    fig = v.plot()  # no file: the figure, for a notebook to show
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert fig.axes[0].get_title() == "Training loss vs entropy floor: memorization"
+    mine = Figure()
+    left, right = mine.subplots(1, 2)
+    assert v.plot(ax=right, path=tmp_path / "two.png") is mine
+    assert not left.lines and {line.get_label() for line in right.lines} >= {"training loss"}
+    assert png_size(tmp_path / "two.png") == tuple(mine.canvas.get_width_height())
+
+
+def test_importing_the_package_leaves_matplotlib_alone():
+    import subprocess
+
+    code = (
+        "import sys, fastentropy as fe\n"
+        "v = fe.check(fe.LossLog(step=[1, 2, 3], loss=[3.0, 2.9, 2.8]), "
+        "fe.Floor.from_summary(2.0, 1.9, 2.1))\n"
+        "assert 'matplotlib' not in sys.modules, 'imported at import time'\n"
+        "import matplotlib\n"
+        "before = matplotlib.get_backend()\n"
+        "v.plot()\n"
+        "assert matplotlib.get_backend() == before\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_repr_html_and_frame():
+    v = fe.check(fe.LossLog(step=[10, 20, 30], loss=[3.0, 2.7, 1.95], epoch=[1, 2, 3]), floor())
+    assert repr(v) == (
+        "Verdict(above: lowest 1.95 nats/token at step 30, floor 2 [1.9, 2.1] nats/token, 3 losses)"
+    )
+    html = v._repr_html_()
+    assert html.startswith("<p><b>above</b>: the training loss is above the entropy floor")
+    assert "<th style='text-align:left'>floor</th>" in html and "1.9-2.1" in html
+    pd = pytest.importorskip("pandas")
+    frame = v.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["step", "epoch", "loss", "margin", "under_lower"]
+    assert frame["step"].tolist() == [10, 20, 30]
+    np.testing.assert_allclose(frame["margin"], [1.0, 0.7, -0.05])
+    assert frame["under_lower"].tolist() == [False, False, False]
+
+
+def test_to_frame_without_pandas_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    v = fe.check(fe.LossLog(step=[1, 2], loss=[3.0, 2.9]), floor())
+    with pytest.raises(ImportError, match="pandas"):
+        v.to_frame()

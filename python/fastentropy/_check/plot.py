@@ -8,13 +8,24 @@ from typing import TYPE_CHECKING
 from .log import PathLike
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from .result import Verdict
 
 __all__ = ["draw"]
 
 
-def draw(v: Verdict, path: PathLike, *, width: int, height: int, dpi: int) -> None:
-    """Draw ``v`` and write it to ``path`` (see :meth:`Verdict.plot`)."""
+def draw(
+    v: Verdict,
+    path: PathLike | None,
+    *,
+    ax: Axes | None,
+    width: int,
+    height: int,
+    dpi: int,
+) -> Figure:
+    """Draw ``v`` (see :meth:`Verdict.plot`)."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -22,10 +33,15 @@ def draw(v: Verdict, path: PathLike, *, width: int, height: int, dpi: int) -> No
         raise ImportError(
             "Verdict.plot needs matplotlib: pip install 'fastentropy[plot]'"
         ) from None
-    # A Figure of its own (no pyplot): no global state, safe from threads, nothing to close.
-    fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    if ax is None:
+        # A Figure of its own (no pyplot): no global state, safe from threads, nothing to
+        # close; the Agg canvas lets it be saved without choosing a backend for the process.
+        fig = Figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        own = True
+    else:
+        fig, own = ax.figure.figure, False  # the root figure, also for a subfigure's axes
     ax.axhspan(
         v.floor_lower,
         v.floor_upper,
@@ -80,5 +96,8 @@ def draw(v: Verdict, path: PathLike, *, width: int, height: int, dpi: int) -> No
     ax.set_title(f"Training loss vs entropy floor: {v.status}")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    fig.savefig(os.fspath(path), dpi=dpi)
+    if own:
+        fig.tight_layout()
+    if path is not None:
+        fig.savefig(os.fspath(path), dpi=dpi)
+    return fig

@@ -45,8 +45,8 @@ def report(v: Verdict) -> str:
             lines.append(f"  first   {label} at step {first}")
     if v.sustained_from is not None:
         lines.append(
-            f"  under   the lower end from step {v.sustained_from} to {v.sustained_until}; "
-            f"{v.points_under_lower} of {len(v.step)} logged losses under it"
+            f"  under   the lower end: {v.points_under_lower} of {len(v.step)} logged losses; "
+            f"the first run of 3 or more from step {v.sustained_from} to {v.sustained_until}"
         )
     if v.boundaries:
         lines += [

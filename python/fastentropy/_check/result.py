@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from .log import FloatArray, LossLog, PathLike
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["Artefact", "EpochBoundary", "PerSample", "Status", "Verdict"]
 
@@ -326,21 +330,38 @@ class Verdict:
             }
         )
 
-    def plot(self, path: PathLike, *, width: int = 960, height: int = 540, dpi: int = 100) -> None:
-        """Draw the loss curves against the floor band and write the figure to ``path``.
+    def plot(
+        self,
+        path: PathLike | None = None,
+        *,
+        ax: Axes | None = None,
+        width: int = 960,
+        height: int = 540,
+        dpi: int = 100,
+    ) -> Figure:
+        """Draw the loss curves against the floor band; return the figure.
 
         Training (and evaluation) loss against step, the floor's interval as a band with its
         point as a line, epoch boundaries as dotted lines, and the stretches where the
-        training loss is under the lower end shaded.
+        training loss is under the lower end shaded. No pyplot and no global backend: the
+        figure is a ``matplotlib.figure.Figure`` of its own (shown by a notebook, saved by
+        ``path`` or ``fig.savefig``).
 
         Parameters
         ----------
-        path : str or os.PathLike
-            The file; its extension picks the format (.png, .pdf, .svg).
+        path : str or os.PathLike, optional
+            Write the figure here too; the extension picks the format (.png, .pdf, .svg).
+        ax : matplotlib.axes.Axes, optional
+            Draw into these axes (of a figure of yours) instead of a new figure.
         width, height : int, default 960, 540
-            Size in pixels (for raster formats, at ``dpi``).
+            Size in pixels of a new figure (for raster formats, at ``dpi``).
         dpi : int, default 100
             Dots per inch.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on (``ax.figure`` when ``ax`` is given).
 
         Raises
         ------
@@ -349,7 +370,7 @@ class Verdict:
         """
         from .plot import draw
 
-        draw(self, path, width=width, height=height, dpi=dpi)
+        return draw(self, path, ax=ax, width=width, height=height, dpi=dpi)
 
 
 def _plain(x: Any) -> Any:
