@@ -176,7 +176,10 @@ def test_whole_run_accumulation_scaling_against_eval():
     log = fe.LossLog(step=step, loss=eval_loss * ratio, eval_loss=evals)
     v = fe.check(log, floor())
     (a,) = [a for a in v.artefacts if a.kind == "grad_accumulation"]
-    assert "16" in a.message and a.step == 50
+    # Ratios 16.5-16.9 (a little more against the median training level): within 10% of
+    # 16, 17 and 18 (16.9 / 15 = 1.127 and 16.5 / 19 = 0.868 are not).
+    assert "accumulation steps (16, 17 or 18, whichever the run used)" in a.message
+    assert a.step == 50
     # The gap is train above eval by ~40 nats throughout: no "fits the training set better".
     assert not any("fits the training set better" in c for c in v.caveats)
 

@@ -15,6 +15,7 @@ from .result import Artefact, EpochBoundary
 
 __all__ = [
     "MIN_RUN",
+    "NOISE_SE",
     "WINDOW",
     "artefacts_at",
     "boundaries_of",
@@ -41,7 +42,8 @@ FLAT_SHARE = 0.25
 #: evaluation is logging scaled by that factor: an honest training loss stays within a few
 #: percent of the evaluation loss (issue 24's run: 16.5-16.9 times, 16 accumulation steps).
 SCALED_SLACK = 0.1
-#: A learning rate that more than this factor higher after a boundary than before it...
+#: A learning rate more than this factor higher after a boundary than before it (a schedule's
+#: own change over a few logged steps is far smaller)...
 RESTART_RISE = 1.5
 #: ...having first decayed to under this share of its earlier peak, restarted; a rate still
 #: at its peak (warmup) rising further is the warmup, not a restart.
@@ -57,6 +59,10 @@ RESET_MATCH = 0.5
 #: Formats whose loss is never a running mean: the Hugging Face Trainer (and LLaMA-Factory,
 #: which copies its logs) log the mean over each logging interval, reset at every log.
 INTERVAL_MEAN_FORMATS = ("trainer_state", "jsonl")
+#: A drop or gap counts when larger than this many standard errors (about 1 in 20 by chance).
+NOISE_SE = 2
+#: Float slack when numbering fractional epochs: 1.0000000001 from float sums is epoch 1.
+EPOCH_SLACK = 1e-9
 #: Median absolute deviation to the standard deviation of a normal distribution.
 MAD_SIGMA = 1.4826
 #: The standard error of a median is this many times that of a mean (normal data).
@@ -72,7 +78,7 @@ def epoch_number(epoch: FloatArray) -> FloatArray:
     """
     if _is_index(epoch):
         return epoch + 1
-    return np.maximum(np.ceil(epoch - 1e-9), 1)
+    return np.maximum(np.ceil(epoch - EPOCH_SLACK), 1)
 
 
 def _is_index(epoch: FloatArray) -> bool:
@@ -144,7 +150,7 @@ def boundaries_of(
                 loss_after=la,
                 lr_before=float(lr[0]) if lr.size else math.nan,
                 lr_after=float(lr_after.max()) if lr_after.size else math.nan,
-                noise=2 * math.hypot(se_b, se_a),
+                noise=NOISE_SE * math.hypot(se_b, se_a),
             )
         )
     return tuple(out)
@@ -185,18 +191,32 @@ def eval_scaling(
     if ok.sum() < 2:
         return []
     ratio = train_level[ok] / eval_loss[ok]
-    factor = round(float(np.median(ratio)))
-    if factor < 2 or np.any(np.abs(ratio / factor - 1) > SCALED_SLACK):
+    # The factor is an integer the ratio sits within SCALED_SLACK of at every evaluation;
+    # the training loss may honestly sit a little above or below the evaluation loss, so
+    # the integers on either side of the ratio can both fit (16.6 times: 16 or 17).
+    factors = [
+        f
+        for f in range(
+            max(2, math.floor(ratio.min() / (1 + SCALED_SLACK))),
+            math.floor(ratio.max() / (1 - SCALED_SLACK)) + 1,
+        )
+        if np.all(np.abs(ratio / f - 1) <= SCALED_SLACK)
+    ]
+    if not factors:
         return []
     steps = eval_step[ok]
+    which = " or ".join(map(str, factors)).replace(" or ", ", ", len(factors) - 2)
+    times = f"{ratio.min():.3g}-{ratio.max():.3g}"
+    if f"{ratio.min():.3g}" == f"{ratio.max():.3g}":
+        times = f"{ratio.min():.3g}"
     return [
         Artefact(
             "grad_accumulation",
             int(steps[0]),
-            f"the training loss is {ratio.min():.3g}-{ratio.max():.3g} times the evaluation "
+            f"the training loss is {times} times the evaluation "
             f"loss at every evaluation (steps {steps[0]}-{steps[-1]}): logged multiplied by "
-            f"{factor}, as some Trainer versions do with {factor} gradient-accumulation steps; "
-            f"divide it by {factor} before reading it against the floor",
+            f"the gradient-accumulation steps ({which}, whichever the run used), as some "
+            "Trainer versions do; divide it by that number before reading it against the floor",
         )
     ]
 

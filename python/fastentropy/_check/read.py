@@ -37,6 +37,9 @@ _LOSS = (
     "training_loss",
     "train/loss_step",
     "loss_step",
+    # Last: a log with only epoch-level logging (Lightning's on_epoch=True, on_step=False).
+    "train_loss_epoch",
+    "train/loss_epoch",
 )
 # The mean training loss over an epoch, logged beside the per-batch loss (Lightning with
 # on_epoch=True): the level to compare across an epoch boundary, when present.
@@ -378,7 +381,7 @@ def _assemble(
     stepless = 0
     duplicated: set[int] = set()
     back: list[tuple[int, int]] = []  # (from, to) where the steps go back
-    latest = replay_until = -STEP_LIMIT
+    latest = previous = replay_until = -STEP_LIMIT
     counter = 0
     for where, record in records:
         # null is a field not logged this time (LLaMA-Factory's eval_loss on training rows).
@@ -411,10 +414,10 @@ def _assemble(
             step = int(raw)
         else:
             raise ValueError(f"{name}: {where}: a record without {step_key!r}")
-        if step < latest:
-            back.append((latest, step))
+        if step < previous:  # once per jump back, not for each step replayed after it
+            back.append((previous, step))
             replay_until = latest
-        latest = max(latest, step)
+        latest, previous = max(latest, step), step
         row = rows.setdefault(step, {})
         for role, value in values.items():
             if role in dropped and not math.isfinite(value):

@@ -14,6 +14,7 @@ from .._floor import Floor
 from .._units import LN2
 from .detectors import (
     MIN_RUN,
+    NOISE_SE,
     artefacts_at,
     boundaries_of,
     epoch_number,
@@ -373,7 +374,7 @@ def _gap_caveat(
     if finite.sum() < 2:
         return []
     gaps, steps, errors = eval_gap[finite], eval_step[finite], train_error[finite]
-    noise = 2 * math.hypot(*np.nan_to_num(errors[[0, -1]]))
+    noise = NOISE_SE * math.hypot(*np.nan_to_num(errors[[0, -1]]))
     if not (gaps[-1] > 0 and gaps[-1] - gaps[0] > noise):
         return []
     return [
