@@ -182,6 +182,7 @@ def test_whole_run_accumulation_scaling_against_eval():
     assert a.step == 50
     # The gap is train above eval by ~40 nats throughout: no "fits the training set better".
     assert not any("fits the training set better" in c for c in v.caveats)
+    assert v.headline.endswith("so this compares a scaled loss with the floor")
 
 
 def test_gap_caveat_is_sign_aware():
@@ -264,7 +265,13 @@ def test_sparse_logging_reports_no_boundaries():
         fe.LossLog(step=step, loss=np.linspace(3, 2.5, 8), epoch=16.0 * np.arange(1, 9)), floor()
     )
     assert v.boundaries == ()
-    assert any("too sparse to see epoch boundaries" in c for c in v.caveats)
+    assert any(
+        c.startswith("the log has 8 training losses from epoch 16 to 128, one every 16 epochs")
+        for c in v.caveats
+    )
+    # One point per epoch (the Trainer's logging_strategy="epoch") is not too sparse.
+    per_epoch = fe.LossLog(step=step, loss=np.linspace(3, 2.5, 8), epoch=np.arange(1.0, 9.0))
+    assert len(fe.check(per_epoch, floor()).boundaries) == 7
 
 
 def test_report_prints_significant_digits_and_labels_the_epoch(tmp_path):

@@ -88,18 +88,17 @@ def _is_index(epoch: FloatArray) -> bool:
 
 
 def sparse_epochs(epoch: FloatArray) -> str | None:
-    """A caveat when the log has fewer points than the epochs it spans."""
-    number = epoch_number(epoch)
-    known = number[np.isfinite(number)]
+    """A caveat when the logged points are more than an epoch apart on average."""
+    known = epoch[np.isfinite(epoch)]
     if known.size < 2:
         return None
-    spanned = int(known[-1] - known[0]) + 1
-    if spanned <= known.size:
+    apart = float(known[-1] - known[0]) / (known.size - 1)
+    if apart <= 1:
         return None
     return (
-        f"the log has {known.size} training losses over {spanned} epochs (about one every "
-        f"{spanned / known.size:.3g} epochs): too sparse to see epoch boundaries, so none "
-        "are reported"
+        f"the log has {known.size} training losses from epoch {known[0]:.4g} to "
+        f"{known[-1]:.4g}, one every {apart:.3g} epochs: too sparse to see epoch boundaries, "
+        "so none are reported"
     )
 
 

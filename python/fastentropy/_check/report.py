@@ -40,10 +40,12 @@ def report(v: Verdict) -> str:
         ("under the lower end", v.first_under_lower),
         ("under the point", v.first_under_point),
     ]
+    if log.objective is not None:
+        firsts = []  # not a cross-entropy: where it sits against the floor means nothing
     for label, first in firsts:
         if first is not None:
             lines.append(f"  first   {label} at step {first}")
-    if v.sustained_from is not None:
+    if v.sustained_from is not None and log.objective is None:
         lines.append(
             f"  under   the lower end: {v.points_under_lower} of {len(v.step)} logged losses; "
             f"the first run of 3 or more from step {v.sustained_from} to {v.sustained_until}"
@@ -62,10 +64,13 @@ def report(v: Verdict) -> str:
             f" {'noise':>7} {'lr before':>10} {'lr after':>10}"
         )
         for b in v.boundaries:
-            noise = f"{b.noise:>7.2g}" if b.noise == b.noise else f"{'-':>7}"
+            noise, lr_before, lr_after = (
+                f"{x:>{w}.{d}g}" if x == x else f"{'-':>{w}}"  # NaN: not logged or not known
+                for x, w, d in ((b.noise, 7, 2), (b.lr_before, 10, 3), (b.lr_after, 10, 3))
+            )
             lines.append(
                 f"  {b.step:>9} {b.epoch:>9.0f} {b.loss_before:>8.4g} {b.loss_after:>8.4g} "
-                f"{b.drop:>+8.3g} {noise} {b.lr_before:>10.3g} {b.lr_after:>10.3g}"
+                f"{b.drop:>+8.3g} {noise} {lr_before} {lr_after}"
                 + ("  within the noise" if b.within_noise else "")
             )
     if v.eval_step.size:

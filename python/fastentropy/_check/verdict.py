@@ -215,6 +215,11 @@ def check(
             "tell a model at the rate from one just under it; a loss under the lower end "
             "would be memorization"
         )
+    if scaled and log.objective is None:
+        headline += (
+            "; but the training loss is logged scaled (a whole multiple of the evaluation "
+            "loss throughout; see the caveats), so this compares a scaled loss with the floor"
+        )
     caveats = _caveats(floor, status, wide, conversion)
     if tokenizer is None and _tokenizer_ids(floor.tokenizer):
         name = (floor.tokenizer or {}).get("name") or _tokenizer_id(floor.tokenizer)
