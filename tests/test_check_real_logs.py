@@ -256,6 +256,13 @@ def test_losses_that_are_not_cross_entropies(tmp_path, fields, kind):
     v = fe.check(log, floor(0.5, 0.4, 0.6))
     assert v.status == "inconclusive"
     assert v.headline.startswith(f"the check does not apply: this is a {kind} loss")
+    # The same fields under TensorBoard's or W&B's "train/" prefix.
+    prefixed = {f"train/{k}": v for k, v in fields.items()}
+    rows = [{"step": r["step"], "train/loss": r["loss"], **prefixed} for r in history]
+    assert fe.read_losses(write_lines(tmp_path, rows, "tb.jsonl")).objective == kind
+    # An ordinary run is not one of them.
+    plain = [{"step": s, "loss": 2.0, "train/epoch": 1.0} for s in (1, 2)]
+    assert fe.read_losses(write_lines(tmp_path, plain, "sft.jsonl")).objective is None
 
 
 def test_sparse_logging_reports_no_boundaries():

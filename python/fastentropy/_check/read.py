@@ -468,9 +468,14 @@ def _assemble(
 def _objective(keys: set[str]) -> str | None:
     """ "preference" or "policy-gradient" when the fields say the loss is one, else None."""
     names = {_normal(k) for k in keys}
-    if names & set(_PREFERENCE):
+
+    def logged(markers: Sequence[str]) -> bool:
+        # Also under a prefix: TensorBoard and W&B write TRL's fields as "train/kl".
+        return any(n == m or n.endswith("/" + m) for n in names for m in markers)
+
+    if logged(_PREFERENCE):
         return "preference"
-    if names & set(_POLICY) or any(n.startswith("rewards/") for n in names):
+    if logged(_POLICY) or any(n.startswith(("rewards/", "train/rewards/")) for n in names):
         return "policy-gradient"
     return None
 

@@ -132,10 +132,14 @@ class Verdict:
         (the entropy rate's lower end) after the first epoch. ``inconclusive``: inside the
         rate's interval; or under it where an honest model cannot go (in the first epoch, or
         with the evaluation loss under it too), which says the floor is too high; or a floor
-        too uncertain to call it. ``approaching``: under h_n of n-gram statistics but above
-        the rate, normal for a model with long context. ``above``: none of these.
+        too uncertain to call it; or a loss that is not a cross-entropy (``log.objective``:
+        DPO, GRPO), where the check does not apply. ``approaching``: under h_n of n-gram
+        statistics but above the rate, normal for a model with long context. ``above``:
+        none of these (isolated points under or inside the floor, fewer than 3 in a row, are
+        named in the headline).
     headline : str
-        The verdict in one plain sentence, with step, epoch and margin.
+        The verdict in one plain sentence, with step, epoch and margin; for memorization,
+        the whole extent under the floor and its deepest point.
     caveats : tuple of str
         What qualifies it: floor quality, unit conversion, loss masks, logging artefacts.
     floor_point, floor_lower, floor_upper : float
