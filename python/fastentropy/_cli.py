@@ -915,7 +915,10 @@ def _build_check(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=FORMATS, help="log format (default: detected)")
     p.add_argument("--loss-column", help="the training-loss field, if not a usual name")
     p.add_argument("--per-sample", metavar="FILE", help="per-example losses (JSONL or CSV)")
-    p.add_argument("--tokenizer", help="the model's tokenizer name or hash, if not the floor's")
+    p.add_argument(
+        "--tokenizer",
+        help="the model's tokenizer name or hash, if not the floor's (bytes: 1 byte per token)",
+    )
     p.add_argument(
         "--bytes-per-token",
         type=float,

@@ -13,6 +13,11 @@ from .result import PerSample
 
 __all__ = ["per_sample_losses"]
 
+#: Examples kept as the furthest under the floor: enough to open and read, few enough to list.
+WORST = 10
+#: Histogram bins of the per-example losses: a shape readable at a glance.
+BINS = 20
+
 
 _ID = ("id", "idx", "index", "example_id", "sample_id", "uid")
 _SAMPLE_LOSS = ("loss", "nll", "mean_loss", "loss_per_token")
@@ -62,8 +67,8 @@ def per_sample_losses(path: PathLike, point: float, lower: float) -> PerSample:
     weights = np.array(tokens)
     below = loss < lower
     weighted = bool(np.isfinite(weights).all())
-    order = np.argsort(loss - point, kind="stable")[:10]
-    counts, edges = np.histogram(loss, bins=20)
+    order = np.argsort(loss - point, kind="stable")[:WORST]
+    counts, edges = np.histogram(loss, bins=BINS)
     return PerSample(
         ids=tuple(ids),
         loss=loss,
