@@ -256,6 +256,8 @@ def test_losses_that_are_not_cross_entropies(tmp_path, fields, kind):
     v = fe.check(log, floor(0.5, 0.4, 0.6))
     assert v.status == "inconclusive"
     assert v.headline.startswith(f"the check does not apply: this is a {kind} loss")
+    assert v.to_dict()["log"]["objective"] == kind
+    assert "first   under" not in str(v)  # where a non-cross-entropy sits means nothing
     # The same fields under TensorBoard's or W&B's "train/" prefix.
     prefixed = {f"train/{k}": v for k, v in fields.items()}
     rows = [{"step": r["step"], "train/loss": r["loss"], **prefixed} for r in history]

@@ -48,13 +48,13 @@ def draw(
         color="tab:red",
         alpha=0.15,
         lw=0,
-        label=f"floor interval [{v.floor_lower:.3g}, {v.floor_upper:.3g}]",
+        label=f"floor interval [{v.floor_lower:.4g}, {v.floor_upper:.4g}]",
     )
     ax.axhline(
         v.floor_point,
         color="tab:red",
         lw=1.2,
-        label=f"floor {v.floor_point:.3g} nats/token",
+        label=f"floor {v.floor_point:.4g} nats/token",
     )
     ax.plot(v.step, v.loss, color="tab:blue", lw=1.3, label="training loss")
     under = v.loss < v.floor_lower

@@ -217,6 +217,7 @@ class Verdict:
                 "source": self.log.source,
                 "format": self.log.format,
                 "loss_field": self.log.loss_field,
+                "objective": self.log.objective,
                 "notes": list(self.log.notes),
             },
             "first_under_lower": self.first_under_lower,

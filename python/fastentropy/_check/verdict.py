@@ -350,7 +350,7 @@ def _caveats(floor: Floor, status: Status, wide: bool, conversion: str | None) -
         )
     if wide:
         caveats.append(
-            f"the floor's interval ({floor.lower:.3g}-{floor.upper:.3g}) is wider than "
+            f"the floor's interval ({floor.lower:.4g}-{floor.upper:.4g}) is wider than "
             f"{WIDE_INTERVAL:.0%} of its point: it cannot separate 'just under' from 'just above'"
         )
     if conversion is not None:
