@@ -325,3 +325,14 @@ def test_cli_tokenizer_bytes(tmp_path, capsys):
     assert (
         main(["check", str(path), "--floor", str(tmp_path / "f.json"), "--tokenizer", "bytes"]) == 0
     )
+
+
+def test_one_low_batch_does_not_make_an_overfit_gap():
+    # Per-batch losses around 2.5; the last batch happens to be 2.0. Eval 2.5 at steps 5, 10.
+    loss = [2.5, 2.8, 2.2, 2.6, 2.4, 2.7, 2.3, 2.5, 2.6, 2.0]
+    evals = [NAN] * 4 + [2.5] + [NAN] * 4 + [2.5]
+    v = fe.check(fe.LossLog(step=np.arange(1, 11), loss=loss, eval_loss=evals), floor())
+    # Step 5: median of steps 3-7 (2.2, 2.6, 2.4, 2.7, 2.3) = 2.4; step 10: median of steps
+    # 8-10 (2.5, 2.6, 2.0) = 2.5. Against the last batch alone the gap would be 0.5.
+    np.testing.assert_allclose(v.eval_gap, [0.1, 0.0], atol=1e-12)
+    assert not any("fits the training set better" in c for c in v.caveats)
