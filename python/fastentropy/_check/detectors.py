@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from .log import FloatArray, LossLog
+from .._types import FloatArray
+from .log import LossLog
 from .result import Artefact, EpochBoundary
 
 __all__ = [

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FORMATS", "FloatArray", "Format", "LossLog", "PathLike"]
+from .._types import FloatArray
 
-PathLike = Union[str, "os.PathLike[str]"]
+__all__ = ["FORMATS", "STEP_LIMIT", "Format", "LossLog"]
+
 Format = Literal["trainer_state", "jsonl", "console", "csv", "tensorboard"]
 FORMATS: tuple[str, ...] = ("trainer_state", "jsonl", "console", "csv", "tensorboard")
-FloatArray = npt.NDArray[np.float64]
 
 #: Steps are int64: |step| below this.
 STEP_LIMIT = 2**63

@@ -7,8 +7,9 @@ import os
 
 import numpy as np
 
-from .log import PathLike
-from .read import csv_records, jsonl_records, to_number
+from .._records import csv_records, jsonl_records
+from .._records import number as to_number
+from .._types import PathLike
 from .result import PerSample
 
 __all__ = ["per_sample_losses"]

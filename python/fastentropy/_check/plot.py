@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .log import PathLike
+from .._types import PathLike
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from .log import FloatArray, LossLog, PathLike
+from .._types import FloatArray, PathLike
+from .log import LossLog
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .._floor import Floor
+from .._types import FloatArray, PathLike
 from .._units import LN2
 from .detectors import (
     MIN_RUN,
@@ -23,7 +24,7 @@ from .detectors import (
     scaling,
     sparse_epochs,
 )
-from .log import FloatArray, LossLog, PathLike
+from .log import LossLog
 from .per_sample import per_sample_losses
 from .read import read_losses
 from .result import Status, Verdict
