@@ -211,9 +211,15 @@ def test_per_batch_noise_is_not_a_drop_when_epoch_means_are_logged(tmp_path):
     log = fe.read_losses(path)
     assert log.loss_field == "train_loss_step"
     np.testing.assert_array_equal(log.epoch_loss[np.isfinite(log.epoch_loss)], [3.687, 3.719])
-    (b,) = fe.check(log, floor(1.0, 0.9, 1.1)).boundaries
+    v = fe.check(log, floor(1.0, 0.9, 1.1))
+    (b,) = v.boundaries
     assert (b.loss_before, b.loss_after) == (3.687, 3.719)
     assert b.drop == pytest.approx(-0.032)
+    pytest.importorskip("matplotlib")
+    (means,) = [
+        line for line in v.plot().axes[0].lines if line.get_label() == "epoch mean (logged)"
+    ]
+    assert means.get_ydata().tolist() == [3.687, 3.719] and means.get_xdata().tolist() == [200, 400]
 
 
 def test_drop_within_the_noise_is_said_to_be():

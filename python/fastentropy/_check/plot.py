@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from .._types import PathLike
 
 if TYPE_CHECKING:
@@ -79,6 +81,17 @@ def draw(
             ms=4,
             lw=1,
             label="evaluation loss",
+        )
+    means = np.isfinite(v.log.epoch_loss)
+    if means.any():
+        # Per-batch losses are noisy; the logged epoch means are the levels compared.
+        ax.plot(
+            v.log.step[means],
+            v.log.epoch_loss[means],
+            "s",
+            color="tab:green",
+            ms=5,
+            label="epoch mean (logged)",
         )
     for i, b in enumerate(v.boundaries):
         ax.axvline(b.step, color="0.4", ls=":", lw=1, label="epoch boundary" if i == 0 else None)
