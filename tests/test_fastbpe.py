@@ -19,7 +19,15 @@ from fastentropy._text.encoders import HFEncoder
 from fastentropy._text.fastbpe import CL100K, FastBPE, choose, fast_bpe_plan
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
+from tokenizers import (
+    AddedToken,
+    Regex,
+    Tokenizer,
+    models,
+    normalizers,
+    pre_tokenizers,
+    trainers,
+)
 
 EOT = "<|endoftext|>"
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -271,3 +279,43 @@ def test_cli_encoder_switch(tmp_path):
         outs[encoder] = fe.TokenFile.open(out)
     assert (outs["auto"].encoder, outs["tokenizers"].encoder) == ("fast-bpe", "tokenizers")
     assert outs["auto"].tokens().tolist() == outs["tokenizers"].tokens().tolist()
+
+
+EMPTY_NORMALIZER = {"type": "Sequence", "normalizers": []}
+
+
+def edited(name: str, edit) -> Tokenizer:
+    """A copy of TOKENIZERS[name] with its tokenizer.json changed by ``edit(config)``."""
+    config = json.loads(TOKENIZERS[name].to_str())
+    edit(config)
+    return Tokenizer.from_str(json.dumps(config))
+
+
+def test_variants_that_change_nothing_stay_fast():
+    # byte_fallback never applies when every byte has a token; an empty normalizer Sequence
+    # does nothing; a special token with lstrip/rstrip is text like any other.
+    fallback = edited("gpt2-2000", lambda c: c["model"].update(byte_fallback=True))
+    empty = edited("llama3-2000", lambda c: c.update(normalizer=EMPTY_NORMALIZER))
+    stripped = Tokenizer.from_str(TOKENIZERS["gpt2-2000"].to_str())
+    stripped.add_special_tokens([AddedToken("<|sp|>", lstrip=True, rstrip=True, special=True)])
+    texts = [*LINES[:300], "a <|sp|> b", "<|sp|>x", f"  <|sp|>  {EOT} "]
+    for tok in (fallback, empty, stripped):
+        hf, fast = both(tok)
+        ids, lengths = fast.encode(texts)
+        want = [e.ids for e in hf.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
+        assert ids.tolist() == [i for w in want for i in w]
+        assert lengths.tolist() == [len(w) for w in want]
+
+
+def test_missing_byte_token_goes_through_tokenizers():
+    def drop_byte(config):
+        vocab = config["model"]["vocab"]
+        del vocab["Ā"]  # byte 0x00
+        config["model"]["merges"] = [
+            m
+            for m in config["model"]["merges"]
+            if "Ā" not in (m if isinstance(m, str) else "".join(m))
+        ]
+
+    tok = edited("train-bpe-300", drop_byte)
+    assert fast_bpe_plan(json.loads(tok.to_str())) == "not every byte has a token"

@@ -97,7 +97,8 @@ def fast_bpe_plan(config: dict[str, Any]) -> dict[str, Any] | str:
     for key in ("continuing_subword_prefix", "end_of_word_suffix"):
         if model.get(key):
             return f"a {key}"
-    if config.get("normalizer") is not None:
+    normalizer = config.get("normalizer")
+    if normalizer is not None and normalizer != {"type": "Sequence", "normalizers": []}:
         return "a normalizer"
     pre = _plan_pre_tokenizer(config.get("pre_tokenizer"))
     if isinstance(pre, str):
