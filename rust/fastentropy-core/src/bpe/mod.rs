@@ -24,8 +24,10 @@ pub use split::{Pattern, Splitter};
 
 /// Pieces longer than this are not cached (they rarely repeat and would fill the cache).
 const CACHE_PIECE_MAX: usize = 64;
-/// A cache is emptied when it holds this many ids (bounds its memory to ~100 MB at most).
-const CACHE_IDS_MAX: usize = 1 << 22;
+/// A worker's cache is emptied when it holds this many ids: at most as many pieces of at
+/// most [`CACHE_PIECE_MAX`] bytes, about 110 MB in the worst case (every piece new and
+/// long), a few MB for natural text (most pieces are short and repeat).
+const CACHE_IDS_MAX: usize = 1 << 20;
 /// Texts are handed to workers in chunks of about this many bytes.
 const CHUNK_BYTES: usize = 1 << 16;
 
