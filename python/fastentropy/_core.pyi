@@ -34,6 +34,7 @@ __all__ = [
     "rate_grassberger",
     "rate_matches",
     "rate_orders",
+    "suffix_background_sorts",
     "suffix_build",
     "suffix_header",
     "suffix_open",
@@ -255,10 +256,12 @@ class SuffixIndex:
         *,
         mask: _Mask | None = None,
         orders: Sequence[int] | None = None,
+        ngrams: bool = True,
         contexts: bool = False,
+        memory_limit: int | None = None,
         threads: int | None = None,
         progress: _Progress | None = None,
-    ) -> list[tuple[int, _Pairs]]: ...
+    ) -> tuple[list[tuple[int, _Pairs]], list[tuple[int, _Pairs]]]: ...
     def match_lengths(
         self, kind: str, *, threads: int | None = None, progress: _Progress | None = None
     ) -> npt.NDArray[np.uint32]: ...
@@ -273,6 +276,7 @@ class SuffixIndex:
         threads: int | None = None,
     ) -> None: ...
 
+def suffix_background_sorts() -> tuple[int, int]: ...
 def suffix_build(
     tokens: _Tokens,
     *,

@@ -12,7 +12,15 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import MemoryLimit, Progress, _int_arg, _options, _progress, _threads_arg
+from ._ngram import (
+    MemoryLimit,
+    Progress,
+    _int_arg,
+    _options,
+    _progress,
+    _threads_arg,
+    parse_size,
+)
 from ._profile import Profile, _as_int_array
 from ._tokens import PathLike, open_tokens
 
@@ -44,11 +52,13 @@ class SuffixIndex:
     [0, 0, 0, 2, 1, 0, 0, 3, 2, 1]
     """
 
-    __slots__ = ("_index", "_mask")
+    __slots__ = ("_index", "_mask", "_memory_limit")
 
-    def __init__(self, index: _core.SuffixIndex, mask: Any) -> None:
+    def __init__(self, index: _core.SuffixIndex, mask: Any, memory_limit: int) -> None:
         self._index = index  # holds the tokens too
         self._mask = mask
+        # What profiles under a mask may use (they index the reversed text for the call).
+        self._memory_limit = memory_limit
 
     @classmethod
     def build(
@@ -79,6 +89,7 @@ class SuffixIndex:
         memory_limit : int or str, optional
             Bytes the build may use beside the tokens (9 per token at its peak), e.g.
             ``"8GB"``; default half of the available RAM. Refused up front if too small.
+            Also the default limit of :meth:`profiles` under a mask.
         progress : bool or callable, default False
             ``True`` draws a progress line; a callable gets ``(done, total)``.
         path : str or os.PathLike, optional
@@ -102,7 +113,10 @@ class SuffixIndex:
         OSError
             ``path`` cannot be written.
         KeyboardInterrupt
-            Ctrl-C (checked between passes; the suffix sort itself is one call).
+            Ctrl-C, within about a tenth of a second. The suffix sort is one call into
+            libsais that cannot be stopped: it runs on a thread of its own, which is left
+            to finish in the background and then frees its memory; the next build waits
+            for it.
 
         Notes
         -----
@@ -121,7 +135,7 @@ class SuffixIndex:
                 threads=kwargs["threads"],
                 progress=callback,
             )
-        out = cls(index, kwargs["mask"])
+        out = cls(index, kwargs["mask"], kwargs["memory_limit"])
         if path is not None:
             index.save(
                 os.fspath(path), dtype=arr.dtype.name, source=source, threads=kwargs["threads"]
@@ -190,7 +204,7 @@ class SuffixIndex:
         arr, _, mask, _ = _tokens_of(tokens, header["separator"], mask)
         kwargs = _options(arr, header["separator"], mask, None, threads)
         index = _core.suffix_open(path, arr, threads=kwargs["threads"])
-        return cls(index, kwargs["mask"])
+        return cls(index, kwargs["mask"], kwargs["memory_limit"])
 
     @property
     def n(self) -> int:
@@ -219,6 +233,7 @@ class SuffixIndex:
         self,
         orders: Iterable[int] | None = None,
         *,
+        memory_limit: MemoryLimit = None,
         threads: int | None = None,
         progress: Progress = False,
     ) -> dict[int, Profile]:
@@ -229,6 +244,9 @@ class SuffixIndex:
         orders : iterable of int, optional
             The orders (each >= 1). Default: every order from 1 up to the first at which
             every n-gram is unique (that order included); ``{}`` when nothing is counted.
+        memory_limit : int or str, optional
+            Under a mask, the bytes the call may use (9 per token, for the reversed text's
+            index); default the limit the index was built with. Unused without a mask.
         threads : int, optional
             Worker threads; the result is the same for any count.
         progress : bool or callable, default False
@@ -240,6 +258,12 @@ class SuffixIndex:
             By increasing order. Orders 1..8 are identical to :func:`ngram_profiles` with
             the same separator and mask: no n-gram contains the separator; with a mask only
             n-grams whose last token is masked in are counted.
+
+        Raises
+        ------
+        MemoryError
+            Under a mask, ``memory_limit`` is below 9 bytes per token; the message says how
+            much is needed.
 
         Notes
         -----
@@ -261,12 +285,13 @@ class SuffixIndex:
         3 Profile(n=3, distinct=2, {1: 1, 2: 1})
         4 Profile(n=2, distinct=2, {1: 2})
         """
-        return self._profiles(orders, False, threads, progress)
+        return self._profiles(orders, True, False, memory_limit, threads, progress)[0]
 
     def context_profiles(
         self,
         orders: Iterable[int] | None = None,
         *,
+        memory_limit: MemoryLimit = None,
         threads: int | None = None,
         progress: Progress = False,
     ) -> dict[int, Profile]:
@@ -275,7 +300,7 @@ class SuffixIndex:
 
         Parameters
         ----------
-        orders, threads, progress
+        orders, memory_limit, threads, progress
             As in :meth:`profiles` (the default orders are the same).
 
         Returns
@@ -293,26 +318,78 @@ class SuffixIndex:
         2 Profile(n=4, distinct=2, {2: 2})
         3 Profile(n=3, distinct=2, {1: 1, 2: 1})
         """
-        return self._profiles(orders, True, threads, progress)
+        return self._profiles(orders, False, True, memory_limit, threads, progress)[1]
+
+    def profiles_and_contexts(
+        self,
+        orders: Iterable[int] | None = None,
+        *,
+        memory_limit: MemoryLimit = None,
+        threads: int | None = None,
+        progress: Progress = False,
+    ) -> tuple[dict[int, Profile], dict[int, Profile]]:
+        """:meth:`profiles` and :meth:`context_profiles` of the same orders in one call.
+
+        Under a mask, each of those two indexes the reversed text for its call; this does
+        it once for both.
+
+        Parameters
+        ----------
+        orders, memory_limit, threads, progress
+            As in :meth:`profiles`.
+
+        Returns
+        -------
+        profiles, contexts : dict of int to Profile
+            What :meth:`profiles` and :meth:`context_profiles` return.
+
+        Raises
+        ------
+        MemoryError
+            Under a mask, ``memory_limit`` is below 9 bytes per token.
+
+        Examples
+        --------
+        >>> import fastentropy as fe
+        >>> idx = fe.SuffixIndex.build([1, 2, 1, 2, 1], mask=[True, True, False, True, True])
+        >>> blocks, contexts = idx.profiles_and_contexts([1, 2])
+        >>> print(blocks[2])
+        Profile(n=3, distinct=2, {1: 1, 2: 1})
+        >>> print(contexts[2])
+        Profile(n=3, distinct=2, {1: 1, 2: 1})
+        """
+        return self._profiles(orders, True, True, memory_limit, threads, progress)
 
     def _profiles(
-        self, orders: Any, contexts: bool, threads: Any, progress: Any
-    ) -> dict[int, Profile]:
+        self,
+        orders: Any,
+        ngrams: bool,
+        contexts: bool,
+        memory_limit: Any,
+        threads: Any,
+        progress: Any,
+    ) -> tuple[dict[int, Profile], dict[int, Profile]]:
         wanted = None
         if orders is not None:
             if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
                 raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
         threads = _threads_arg(threads)
+        limit = self._memory_limit if memory_limit is None else parse_size(memory_limit)
         with _progress(progress, "profiles") as callback:
-            pairs = self._index.profiles(
+            blocks, ctx = self._index.profiles(
                 mask=self._mask,
                 orders=wanted,
+                ngrams=ngrams,
                 contexts=contexts,
+                memory_limit=limit,
                 threads=threads,
                 progress=callback,
             )
-        return {n: Profile._from_core(p) for n, p in pairs}
+        return (
+            {n: Profile._from_core(p) for n, p in blocks},
+            {n: Profile._from_core(p) for n, p in ctx},
+        )
 
     def match_lengths(
         self,

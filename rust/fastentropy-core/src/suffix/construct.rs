@@ -10,7 +10,9 @@
 //! id up to the largest are sorted in place. Entries are 32-bit: libsais's 32-bit interface
 //! takes up to 2^31 - 1 symbols.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use libsais_sys::{libsais, libsais16};
 
@@ -51,6 +53,7 @@ pub(crate) fn suffix_array<T: Token>(
              has 32-bit entries; split the corpus"
         )));
     }
+    wait_for_orphans(ctl)?;
     let vocab = vocab::remap(
         tokens,
         &vocab::Pass {
@@ -67,24 +70,25 @@ pub(crate) fn suffix_array<T: Token>(
     }
     let threads = rayon::current_num_threads() as i32;
     let alphabet = vocab.distinct() + 1;
-    let mut sa: KeyBuf<u32>;
-    let code = match vocab.ranks {
+    // The sort runs on a thread of its own that owns its text, so that the caller can leave
+    // it on Ctrl-C: ids read in place are copied (2 bytes/token, less than the LCP's peak).
+    let sa = match vocab.ranks {
         Ranks::Narrow(mut ranks) => {
-            let ranks = ranks.as_mut_slice();
             if reversed {
-                ranks.reverse();
+                ranks.as_mut_slice().reverse();
             }
-            sa = KeyBuf::new(n, limit)?;
-            sort16(ranks, sa.as_mut_slice(), threads)
-        }
-        Ranks::Ids16(ids) if !reversed => {
-            sa = KeyBuf::new(n, limit)?;
-            sort16(IdRank::ids(ids), sa.as_mut_slice(), threads)
+            let sa = KeyBuf::new(n, limit)?;
+            background(n, sa, ctl, move |sa| sort16(ranks.as_slice(), sa, threads))?
         }
         Ranks::Ids16(ids) => {
-            let ids: Vec<u16> = IdRank::ids(ids).iter().rev().copied().collect();
-            sa = KeyBuf::new(n, limit)?;
-            sort16(&ids, sa.as_mut_slice(), threads)
+            let ids = IdRank::ids(ids);
+            let ids: Vec<u16> = if reversed {
+                ids.iter().rev().copied().collect()
+            } else {
+                ids.to_vec()
+            };
+            let sa = KeyBuf::new(n, limit)?;
+            background(n, sa, ctl, move |sa| sort16(&ids, sa, threads))?
         }
         Ranks::Ids32(ids) => {
             // Only ids below 2^16 are read in place as ranks.
@@ -94,46 +98,41 @@ pub(crate) fn suffix_array<T: Token>(
             } else {
                 IdRank::ids(ids).iter().map(narrow).collect()
             };
-            sa = KeyBuf::new(n, limit)?;
-            sort16(&ids, sa.as_mut_slice(), threads)
+            let sa = KeyBuf::new(n, limit)?;
+            background(n, sa, ctl, move |sa| sort16(&ids, sa, threads))?
         }
         Ranks::Wide(mut ranks) => {
-            let ranks = ranks.as_mut_slice();
             if reversed {
-                ranks.reverse();
+                ranks.as_mut_slice().reverse();
             }
             let fs = extra_space(alphabet);
-            sa = KeyBuf::new(n + fs, limit)?;
-            // SAFETY: ranks are below `alphabet` <= n + 1 < 2^31, so they are valid
-            // non-negative i32s in the same memory; `sa` holds n + fs entries; libsais
-            // restores the text before it returns.
-            let code = unsafe {
-                libsais::libsais_int_omp(
-                    ranks.as_mut_ptr().cast::<i32>(),
-                    sa.as_mut_slice().as_mut_ptr().cast::<i32>(),
-                    n as i32,
-                    alphabet as i32,
-                    fs as i32,
-                    threads,
-                )
-            };
-            code
+            let sa = KeyBuf::new(n + fs, limit)?;
+            background(n, sa, ctl, move |sa| {
+                let ranks = ranks.as_mut_slice();
+                // SAFETY: ranks are below `alphabet` <= n + 1 < 2^31, so they are valid
+                // non-negative i32s in the same memory; `sa` holds n + fs entries; libsais
+                // restores the text before it returns.
+                unsafe {
+                    libsais::libsais_int_omp(
+                        ranks.as_mut_ptr().cast::<i32>(),
+                        sa.as_mut_ptr().cast::<i32>(),
+                        n as i32,
+                        alphabet as i32,
+                        (sa.len() - n) as i32,
+                        threads,
+                    )
+                }
+            })?
         }
     };
-    if code != 0 {
-        return Err(Error::Invalid(format!(
-            "suffix-array construction failed inside libsais (code {code}) on {n} tokens"
-        )));
-    }
-    ctl.check()?;
     Ok(Store::Buf(sa, n))
 }
 
-/// libsais on 16-bit symbols into `sa` (as long as `text`).
+/// libsais on 16-bit symbols into the first `text.len()` entries of `sa`.
 fn sort16(text: &[u16], sa: &mut [u32], threads: i32) -> i32 {
-    assert_eq!(text.len(), sa.len());
-    // SAFETY: `text` and `sa` hold n entries each (n < 2^31, checked by the caller); libsais
-    // writes suffix positions 0..n, valid as u32.
+    assert!(text.len() <= sa.len());
+    // SAFETY: `text` holds n entries and `sa` at least n (n < 2^31, checked by the caller);
+    // libsais writes suffix positions 0..n, valid as u32.
     unsafe {
         libsais16::libsais16_omp(
             text.as_ptr(),
@@ -144,6 +143,118 @@ fn sort16(text: &[u16], sa: &mut [u32], threads: i32) -> i32 {
             threads,
         )
     }
+}
+
+/// Sorts running, and those of them whose caller was cancelled and left.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static ORPHANS: AtomicUsize = AtomicUsize::new(0);
+
+/// How often a caller waiting on a sort checks for cancellation.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Suffix sorts running in this process, and how many of them were left by a cancelled
+/// caller: those still hold their memory, which goes back to the system when each finishes;
+/// a new build waits for them first.
+pub fn background_sorts() -> (usize, usize) {
+    (
+        RUNNING.load(Ordering::SeqCst),
+        ORPHANS.load(Ordering::SeqCst),
+    )
+}
+
+/// Whether a sort's thread has finished, and whether its caller left it.
+#[derive(Default)]
+struct Fate {
+    finished: bool,
+    abandoned: bool,
+}
+
+/// Drop guard of a sort's thread: marks it finished, and uncounts it if it was left.
+struct Finished(Arc<Mutex<Fate>>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        let mut fate = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        fate.finished = true;
+        // Running first: once no sort is left, none of them counts as running either.
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        if fate.abandoned {
+            ORPHANS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Runs `sort` (libsais: one call that cannot be interrupted) on `sa` on a thread of its
+/// own, which owns the text (inside `sort`) and the array. The caller waits, checking for
+/// cancellation every [`POLL`]; when cancelled it returns at once and the thread, left
+/// running, frees both buffers when the sort ends ([`background_sorts`] counts it until
+/// then). Progress is not reported during the sort: libsais gives none.
+fn background(
+    n: usize,
+    mut sa: KeyBuf<u32>,
+    ctl: &Control<'_>,
+    sort: impl FnOnce(&mut [u32]) -> i32 + Send + 'static,
+) -> Result<KeyBuf<u32>> {
+    let fate = Arc::new(Mutex::new(Fate::default()));
+    let (tx, rx) = mpsc::channel();
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    // Marks the sort finished when dropped: after the sort and its buffers, if it panicked,
+    // or if its thread never starts.
+    let done = Finished(Arc::clone(&fate));
+    let job = move || {
+        let _done = done;
+        #[cfg(test)]
+        super::tests::hold(n);
+        let code = sort(sa.as_mut_slice());
+        // The text went with `sort`; the array goes with a failed send (no one is waiting).
+        drop(tx.send((sa, code)));
+    };
+    let thread = std::thread::Builder::new()
+        .name("fastentropy-sais".into())
+        .spawn(job)
+        .map_err(|e| Error::Invalid(format!("cannot start the suffix-sort thread: {e}")))?;
+    let (sa, code) = loop {
+        match rx.recv_timeout(POLL) {
+            Ok(done) => {
+                // The thread ends right after sending: wait for it, so that it no longer
+                // counts as running once this returns.
+                drop(thread.join());
+                break done;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = ctl.check() {
+                    let mut fate = fate.lock().unwrap_or_else(|e| e.into_inner());
+                    if !fate.finished {
+                        fate.abandoned = true;
+                        ORPHANS.fetch_add(1, Ordering::SeqCst);
+                    }
+                    return Err(e);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Invalid(
+                    "the suffix-sort thread ended without a result (a panic inside it)".into(),
+                ))
+            }
+        }
+    };
+    if code != 0 {
+        return Err(Error::Invalid(format!(
+            "suffix-array construction failed inside libsais (code {code}) on {n} tokens"
+        )));
+    }
+    ctl.check()?;
+    Ok(sa)
+}
+
+/// Waits (checking for cancellation) until no cancelled sort is still running, so that
+/// memory held by one does not add to a new build's.
+fn wait_for_orphans(ctl: &Control<'_>) -> Result<()> {
+    while background_sorts().1 > 0 {
+        ctl.check()?;
+        std::thread::sleep(POLL);
+    }
+    Ok(())
 }
 
 /// Counts tokens remapped, for progress reports from inside the remap.

@@ -32,7 +32,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-pub use construct::MAX_TOKENS;
+pub use construct::{background_sorts, MAX_TOKENS};
 pub use file::{read_header, token_hash, Header, FORMAT_VERSION};
 pub use matches::MatchKind;
 
@@ -53,6 +53,9 @@ const CHUNK: usize = 1 << 18;
 /// Bytes per token the build needs at its peak beside the tokens: the suffix array (4), the
 /// permuted LCP (4) and the LCP bytes (1).
 pub const BUILD_BYTES_PER_TOKEN: usize = 9;
+
+/// Profiles by order: `(order, profile)`, by increasing order.
+pub type Orders = Vec<(usize, Profile)>;
 
 /// The suffix array and LCP array of a token sequence. The tokens themselves are not held:
 /// each query takes them, and checks that they are as long as the index.
@@ -150,19 +153,28 @@ impl SuffixIndex {
 
     /// Count profiles of the n-grams of each of `orders`, or, with `None`, of every order
     /// from 1 to the first at which every counted n-gram is unique (included; none when no
-    /// n-gram is counted). Orders longer than the input get empty profiles.
+    /// n-gram is counted). Orders longer than the input get empty profiles. With a mask, the
+    /// reversed text is indexed for the call: `memory_limit` must allow
+    /// [`BUILD_BYTES_PER_TOKEN`] per token.
     ///
     /// # Errors
     /// Tokens of another length than the index, a mask of the wrong length, an order of 0,
-    /// a bad thread count, or cancellation.
+    /// a memory limit below what a mask needs, a bad thread count, or cancellation.
     pub fn profiles<T: Token>(
         &self,
         tokens: &[T],
         mask: Option<&[bool]>,
         orders: Option<&[usize]>,
+        memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Vec<(usize, Profile)>> {
-        self.counted(tokens, mask, orders, false, ctl)
+        let want = Want {
+            ngrams: true,
+            contexts: false,
+        };
+        Ok(self
+            .counted(tokens, mask, orders, want, memory_limit, ctl)?
+            .0)
     }
 
     /// Count profiles of the (n-1)-token contexts of the n-grams counted at each order n:
@@ -176,9 +188,36 @@ impl SuffixIndex {
         tokens: &[T],
         mask: Option<&[bool]>,
         orders: Option<&[usize]>,
+        memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Vec<(usize, Profile)>> {
-        self.counted(tokens, mask, orders, true, ctl)
+        let want = Want {
+            ngrams: false,
+            contexts: true,
+        };
+        Ok(self
+            .counted(tokens, mask, orders, want, memory_limit, ctl)?
+            .1)
+    }
+
+    /// [`Self::profiles`] and [`Self::context_profiles`] of the same orders from one call:
+    /// with a mask, one reversed index serves both.
+    ///
+    /// # Errors
+    /// As [`Self::profiles`].
+    pub fn profiles_and_contexts<T: Token>(
+        &self,
+        tokens: &[T],
+        mask: Option<&[bool]>,
+        orders: Option<&[usize]>,
+        memory_limit: Option<usize>,
+        ctl: &Control<'_>,
+    ) -> Result<(Orders, Orders)> {
+        let want = Want {
+            ngrams: true,
+            contexts: true,
+        };
+        self.counted(tokens, mask, orders, want, memory_limit, ctl)
     }
 
     fn counted<T: Token>(
@@ -186,17 +225,28 @@ impl SuffixIndex {
         tokens: &[T],
         mask: Option<&[bool]>,
         orders: Option<&[usize]>,
-        contexts: bool,
+        want: Want,
+        memory_limit: Option<usize>,
         ctl: &Control<'_>,
-    ) -> Result<Vec<(usize, Profile)>> {
+    ) -> Result<(Orders, Orders)> {
         self.check_tokens(tokens)?;
+        let n = tokens.len();
         if let Some(m) = mask {
-            if m.len() != tokens.len() {
+            if m.len() != n {
                 return Err(Error::Invalid(format!(
-                    "mask has {} entries but tokens has {}: they must have the same length",
+                    "mask has {} entries but tokens has {n}: they must have the same length",
                     m.len(),
-                    tokens.len()
                 )));
+            }
+            let needed = n.saturating_mul(BUILD_BYTES_PER_TOKEN);
+            if let Some(limit) = memory_limit.filter(|&l| l < needed) {
+                return Err(Error::MemoryLimit {
+                    limit: limit as u64,
+                    needed: needed as u64,
+                    reason: format!(
+                        "profiles under a mask index the reversed text of {n} tokens for the                          call: {BUILD_BYTES_PER_TOKEN} bytes per token while it is built"
+                    ),
+                });
             }
         }
         let wanted = match orders {
@@ -213,94 +263,50 @@ impl SuffixIndex {
             }
             None => None,
         };
-        let n = tokens.len();
         ctl.run(|| {
             let fwd = self.text(tokens);
-            match mask {
-                None => {
-                    let m = match &wanted {
-                        Some(o) => o.last().copied().unwrap_or(0),
-                        None => self.max_lcp() as usize + 1,
-                    };
-                    let classes = |m: usize, shorten: bool| {
-                        let leaves = Leaves {
-                            weight: None,
-                            shorten,
-                        };
-                        let m = m.min(n);
-                        let total = 2 * n as u64;
-                        scan::classes(
-                            &fwd,
-                            self.sa.as_slice(),
-                            &self.lcp,
-                            &leaves,
-                            m,
-                            ctl,
-                            (0, total),
-                        )
-                    };
-                    if contexts {
-                        let unigrams = (0..n).filter(|&p| fwd.get(p).is_some()).count() as u64;
-                        // Without a mask, profiles stop at the largest LCP + 1.
-                        let m = if wanted.is_none() && unigrams == 0 {
-                            0
-                        } else {
-                            m.min(n)
-                        };
-                        let ctx = classes(m.saturating_sub(1), true)?;
-                        let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
-                        Ok(select(with_empty_context(unigrams, ctx), Some(wanted)))
-                    } else {
-                        Ok(select(classes(m, false)?, wanted))
-                    }
-                }
-                Some(mask) => {
-                    let rev = Reversed(self.text(tokens));
-                    // Sorting takes 4 units of n tokens, each scan 2; contexts of every order
-                    // scan twice (the n-grams first, to know the orders).
-                    let scans = if contexts && wanted.is_none() { 2 } else { 1 };
-                    let (rsa, rlcp) =
-                        sorted(tokens, self.separator, true, None, ctl, (0, 4 + 2 * scans))?;
-                    let weight = |r: usize| u64::from(mask[n - 1 - r] && rev.get(r).is_some());
-                    let m = match &wanted {
-                        Some(o) => o.last().copied().unwrap_or(0),
-                        None => rlcp.max as usize + 1,
-                    };
-                    let total = (4 + 2 * scans) * n as u64;
-                    let done = AtomicU64::new(4 * n as u64);
-                    let run = |m: usize, leaves: &Leaves<'_>| {
-                        let base = done.fetch_add(2 * n as u64, Ordering::Relaxed);
-                        let m = m.min(n);
-                        scan::classes(&rev, rsa.as_slice(), &rlcp, leaves, m, ctl, (base, total))
-                    };
-                    let plain = Leaves {
-                        weight: Some(&weight),
-                        shorten: false,
-                    };
-                    if !contexts {
-                        return Ok(select(run(m, &plain)?, wanted));
-                    }
-                    // The context of the n-gram whose reversed suffix starts at r starts at
-                    // r + 1: it weighs what that n-gram does.
-                    let before = |r: usize| if r == 0 { 0 } else { weight(r - 1) };
-                    let shifted = Leaves {
-                        weight: Some(&before),
-                        shorten: false,
-                    };
-                    let unigrams = (0..n).map(weight).sum();
-                    let m = match wanted {
-                        Some(_) => m,
-                        // The orders `profiles` would give.
-                        None => select(run(m, &plain)?, None).len(),
-                    };
-                    let ctx = run(m.saturating_sub(1), &shifted)?;
-                    let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
-                    Ok(select(with_empty_context(unigrams, ctx), Some(wanted)))
-                }
-            }
+            let Some(mask) = mask else {
+                let plan = Plan::new(want, false, wanted.is_none(), n);
+                let leaves = Leaves {
+                    weight: None,
+                    shorten: false,
+                };
+                let shortened = Leaves {
+                    weight: None,
+                    shorten: true,
+                };
+                let sa = self.sa.as_slice();
+                let scan = |m: usize, leaves: &Leaves<'_>| {
+                    let base = plan.next_scan();
+                    scan::classes(&fwd, sa, &self.lcp, leaves, m.min(n), ctl, base)
+                };
+                let unigrams = || (0..n).filter(|&p| fwd.get(p).is_some()).count() as u64;
+                return plan.count(wanted, &self.lcp, scan, &leaves, &shortened, unigrams);
+            };
+            let rev = Reversed(self.text(tokens));
+            let plan = Plan::new(want, true, wanted.is_none(), n);
+            let (rsa, rlcp) = sorted(tokens, self.separator, true, None, ctl, (0, plan.units))?;
+            // The n-gram ending at e is the reversed suffix at r = n - 1 - e: it weighs 1
+            // when its last token is masked in. Its context starts at r + 1 and weighs what
+            // that n-gram does.
+            let weight = |r: usize| u64::from(mask[n - 1 - r] && rev.get(r).is_some());
+            let before = |r: usize| if r == 0 { 0 } else { weight(r - 1) };
+            let leaves = Leaves {
+                weight: Some(&weight),
+                shorten: false,
+            };
+            let shifted = Leaves {
+                weight: Some(&before),
+                shorten: false,
+            };
+            let scan = |m: usize, leaves: &Leaves<'_>| {
+                let base = plan.next_scan();
+                scan::classes(&rev, rsa.as_slice(), &rlcp, leaves, m.min(n), ctl, base)
+            };
+            let unigrams = || (0..n).map(weight).sum();
+            plan.count(wanted, &rlcp, scan, &leaves, &shifted, unigrams)
         })
     }
-
     /// One match length per position: see [`MatchKind`]. Capped at separators; 0 at a
     /// separator.
     ///
@@ -422,5 +428,85 @@ fn select(profiles: Vec<Profile>, wanted: Option<Vec<usize>>) -> Vec<(usize, Pro
             }
             out
         }
+    }
+}
+
+/// Which profiles a call wants.
+#[derive(Clone, Copy)]
+struct Want {
+    ngrams: bool,
+    contexts: bool,
+}
+
+/// The scans of one profiles call and its progress: 4 units of n tokens for the reversed
+/// index (with a mask), 2 per scan.
+struct Plan {
+    want: Want,
+    /// Whether the n-grams are scanned: asked for, or needed to know the default orders of
+    /// the contexts (with a mask; without one they stop at the largest LCP + 1).
+    ngrams: bool,
+    n: u64,
+    units: u64,
+    done: AtomicU64,
+}
+
+impl Plan {
+    fn new(want: Want, masked: bool, default_orders: bool, n: usize) -> Self {
+        let ngrams = want.ngrams || (want.contexts && masked && default_orders);
+        let scans = u64::from(ngrams) + u64::from(want.contexts);
+        let first = if masked { 4 } else { 0 };
+        Self {
+            want,
+            ngrams,
+            n: n as u64,
+            units: first + 2 * scans,
+            done: AtomicU64::new(first),
+        }
+    }
+
+    /// `(first, total)` progress of the next scan, in tokens.
+    fn next_scan(&self) -> (u64, u64) {
+        let first = self.done.fetch_add(2, Ordering::Relaxed);
+        (first * self.n, self.units * self.n)
+    }
+
+    /// The profiles (and contexts) wanted, from `scan(m, leaves)` (the profiles of orders
+    /// `1..=m`): `leaves` counts the n-grams, `context` their contexts one order down, and
+    /// `unigrams` is order 1's count.
+    fn count(
+        &self,
+        wanted: Option<Vec<usize>>,
+        lcp: &Lcp,
+        scan: impl Fn(usize, &Leaves<'_>) -> Result<Vec<Profile>>,
+        leaves: &Leaves<'_>,
+        context: &Leaves<'_>,
+        unigrams: impl Fn() -> u64,
+    ) -> Result<(Orders, Orders)> {
+        let top = match &wanted {
+            Some(o) => o.last().copied().unwrap_or(0),
+            None => lcp.max as usize + 1,
+        };
+        let ngrams = if self.ngrams {
+            select(scan(top, leaves)?, wanted.clone())
+        } else {
+            Vec::new()
+        };
+        if !self.want.contexts {
+            return Ok((ngrams, Vec::new()));
+        }
+        let unigrams = unigrams();
+        let m = match (&wanted, self.ngrams) {
+            (Some(_), _) => top,
+            // The orders `profiles` gives.
+            (None, true) => ngrams.len(),
+            // Without a mask they end at the largest LCP + 1 (none if nothing is counted).
+            (None, false) if unigrams == 0 => 0,
+            (None, false) => top.min(self.n as usize),
+        };
+        let ctx = scan(m.saturating_sub(1), context)?;
+        let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
+        let contexts = select(with_empty_context(unigrams, ctx), Some(wanted));
+        let ngrams = if self.want.ngrams { ngrams } else { Vec::new() };
+        Ok((ngrams, contexts))
     }
 }
