@@ -87,9 +87,9 @@ class SuffixIndex:
         threads : int, optional
             Worker threads; ``None`` uses all cores. The index is the same for any count.
         memory_limit : int or str, optional
-            Bytes the build may use beside the tokens (9 per token at its peak), e.g.
-            ``"8GB"``; default half of the available RAM. Refused up front if too small.
-            Also the default limit of :meth:`profiles` under a mask.
+            Bytes the build may use beside the tokens (9 per token at its peak, 17 past
+            about 2**31 tokens), e.g. ``"8GB"``; default half of the available RAM. Refused
+            up front if too small. Also the default limit of :meth:`profiles` under a mask.
         progress : bool or callable, default False
             ``True`` draws a progress line; a callable gets ``(done, total)``.
         path : str or os.PathLike, optional
@@ -107,7 +107,7 @@ class SuffixIndex:
             ``tokens`` not integers, ``mask`` not bool, an option of the wrong type.
         ValueError
             ``tokens`` not 1-D, a negative id, a mask of the wrong length, a separator
-            outside the dtype's range, more than about 2**31 tokens, bad ``threads``.
+            outside the dtype's range, bad ``threads``.
         MemoryError
             ``memory_limit`` is below what the build needs; the message says how much.
         OSError
@@ -123,7 +123,8 @@ class SuffixIndex:
         The suffix array is sorted by induced sorting (SA-IS; libsais) on dense ranks of
         the ids, the LCP array by the permuted-LCP method (Kärkkäinen, Manzini & Puglisi
         2009), capped at separators and stored in one byte per entry with an overflow table.
-        The index holds 5 bytes per token (plus 8 per LCP >= 127).
+        The index holds 5 bytes per token (plus 12 per LCP >= 127); past about 2**31
+        tokens its entries are 64-bit: 9 bytes per token, 17 while it is built.
         """
         arr, separator, mask, source = _tokens_of(tokens, separator, mask)
         kwargs = _options(arr, separator, mask, memory_limit, threads)
@@ -223,6 +224,11 @@ class SuffixIndex:
     def max_lcp(self) -> int:
         """Length of the longest repeat (separator-free): profiles end one order above."""
         return self._index.max_lcp
+
+    @property
+    def entry_bytes(self) -> int:
+        """Bytes per suffix-array entry: 4, or 8 for more than about 2**31 tokens."""
+        return self._index.entry_bytes
 
     @property
     def nbytes(self) -> int:

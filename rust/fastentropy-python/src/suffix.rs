@@ -91,9 +91,15 @@ impl SuffixIndex {
         self.index.bytes()
     }
 
+    /// Bytes per suffix-array entry: 4, or 8 past 2^31 tokens.
+    #[getter]
+    fn entry_bytes(&self) -> usize {
+        self.index.entry_bytes()
+    }
+
     /// A copy of the suffix array.
-    fn suffix_array<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
-        self.index.suffix_array().to_vec().into_pyarray(py)
+    fn suffix_array<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
+        self.index.suffix_array().into_pyarray(py)
     }
 
     /// `([(order, (ks, mks))], [...])`: the n-grams' profiles (if `ngrams`) and their
@@ -253,6 +259,7 @@ pub fn suffix_header<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py,
     d.set_item("token_bytes", h.token_bytes)?;
     d.set_item("token_hash", h.token_hash)?;
     d.set_item("max_lcp", h.max_lcp)?;
+    d.set_item("entry_bytes", h.entry_bytes)?;
     Ok(d)
 }
 

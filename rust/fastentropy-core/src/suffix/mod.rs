@@ -32,7 +32,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-pub use construct::{background_sorts, MAX_TOKENS};
+pub use construct::{background_sorts, MAX_NARROW_TOKENS};
 pub use file::{read_header, token_hash, Header, FORMAT_VERSION};
 pub use matches::MatchKind;
 
@@ -44,15 +44,28 @@ use crate::profile::Profile;
 use crate::tokens::Token;
 use lcp::Lcp;
 use scan::Leaves;
-use store::Store;
+use store::{with_sa, Entry, Sa};
 use text::{Forward, Reversed, Text};
 
 /// Fixed chunk length of parallel passes (fixed so work splits the same way every time).
 const CHUNK: usize = 1 << 18;
 
 /// Bytes per token the build needs at its peak beside the tokens: the suffix array (4), the
-/// permuted LCP (4) and the LCP bytes (1).
+/// permuted LCP (4) and the LCP bytes (1); with 64-bit entries (past [`MAX_NARROW_TOKENS`]),
+/// [`BUILD_BYTES_PER_TOKEN_WIDE`].
 pub const BUILD_BYTES_PER_TOKEN: usize = 9;
+/// As [`BUILD_BYTES_PER_TOKEN`] with 64-bit entries: array 8, permuted LCP 8, LCP bytes 1.
+pub const BUILD_BYTES_PER_TOKEN_WIDE: usize = 17;
+
+/// Bytes per token a build of `n` tokens needs at its peak, and whether its entries are
+/// 64-bit (past [`MAX_NARROW_TOKENS`], or when a test forces them).
+fn build_bytes(n: usize, wide: bool) -> (usize, bool) {
+    if wide || n > MAX_NARROW_TOKENS {
+        (BUILD_BYTES_PER_TOKEN_WIDE, true)
+    } else {
+        (BUILD_BYTES_PER_TOKEN, false)
+    }
+}
 
 /// Profiles by order: `(order, profile)`, by increasing order.
 pub type Orders = Vec<(usize, Profile)>;
@@ -60,7 +73,7 @@ pub type Orders = Vec<(usize, Profile)>;
 /// The suffix array and LCP array of a token sequence. The tokens themselves are not held:
 /// each query takes them, and checks that they are as long as the index.
 pub struct SuffixIndex {
-    sa: Store<u32>,
+    sa: Sa,
     lcp: Lcp,
     separator: Option<u64>,
 }
@@ -69,30 +82,36 @@ impl SuffixIndex {
     /// Builds the index of `tokens`, where `separator` (if any) ends documents.
     ///
     /// # Errors
-    /// A negative id, more than [`MAX_TOKENS`] tokens, `memory_limit` below what the build
-    /// needs ([`BUILD_BYTES_PER_TOKEN`] per token), a bad thread count, or cancellation.
+    /// A negative id, `memory_limit` below what the build needs ([`BUILD_BYTES_PER_TOKEN`]
+    /// per token, [`BUILD_BYTES_PER_TOKEN_WIDE`] past [`MAX_NARROW_TOKENS`]), a bad thread
+    /// count, or cancellation.
     pub fn build<T: Token>(
         tokens: &[T],
         separator: Option<u64>,
         memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Self> {
+        Self::build_entries(tokens, separator, memory_limit, false, ctl)
+    }
+
+    /// [`Self::build`], with 64-bit suffix-array entries whatever the length when `wide`
+    /// (what longer texts get; for tests of that path at small sizes).
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    #[doc(hidden)]
+    pub fn build_entries<T: Token>(
+        tokens: &[T],
+        separator: Option<u64>,
+        memory_limit: Option<usize>,
+        wide: bool,
+        ctl: &Control<'_>,
+    ) -> Result<Self> {
         let n = tokens.len();
-        let needed = n.saturating_mul(BUILD_BYTES_PER_TOKEN);
-        if let Some(limit) = memory_limit {
-            if limit < needed {
-                return Err(Error::MemoryLimit {
-                    limit: limit as u64,
-                    needed: needed as u64,
-                    reason: format!(
-                        "the suffix index of {n} tokens needs {BUILD_BYTES_PER_TOKEN} bytes per \
-                         token while it is built (suffix array 4, permuted LCP 4, LCP bytes 1)"
-                    ),
-                });
-            }
-        }
+        let (per, wide) = build_bytes(n, wide);
+        check_memory(n, per, wide, memory_limit, "the suffix index of")?;
         ctl.run(|| {
-            let (sa, lcp) = sorted(tokens, separator, false, memory_limit, ctl, (0, 4))?;
+            let (sa, lcp) = sorted(tokens, separator, false, wide, memory_limit, ctl, (0, 4))?;
             ctl.report(4 * n as u64, 4 * n as u64);
             Ok(Self { sa, lcp, separator })
         })
@@ -100,7 +119,12 @@ impl SuffixIndex {
 
     /// Number of tokens indexed.
     pub fn len(&self) -> usize {
-        self.sa.as_slice().len()
+        self.sa.len()
+    }
+
+    /// Bytes per suffix-array entry: 4, or 8 past [`MAX_NARROW_TOKENS`] tokens.
+    pub fn entry_bytes(&self) -> usize {
+        self.sa.width()
     }
 
     /// Whether the index holds no token.
@@ -118,9 +142,9 @@ impl SuffixIndex {
         u64::from(self.lcp.max)
     }
 
-    /// The suffix array: `sa[i]` is where the `i`-th smallest suffix starts.
-    pub fn suffix_array(&self) -> &[u32] {
-        self.sa.as_slice()
+    /// The suffix array (a copy): `sa[i]` is where the `i`-th smallest suffix starts.
+    pub fn suffix_array(&self) -> Vec<u64> {
+        with_sa!(&self.sa, |s| s.iter().map(|&p| p.idx() as u64).collect())
     }
 
     /// The capped LCP of each suffix with the one before it in the array (0 for the first).
@@ -238,16 +262,14 @@ impl SuffixIndex {
                     m.len(),
                 )));
             }
-            let needed = n.saturating_mul(BUILD_BYTES_PER_TOKEN);
-            if let Some(limit) = memory_limit.filter(|&l| l < needed) {
-                return Err(Error::MemoryLimit {
-                    limit: limit as u64,
-                    needed: needed as u64,
-                    reason: format!(
-                        "profiles under a mask index the reversed text of {n} tokens for the                          call: {BUILD_BYTES_PER_TOKEN} bytes per token while it is built"
-                    ),
-                });
-            }
+            let (per, wide) = build_bytes(n, self.entry_bytes() == 8);
+            check_memory(
+                n,
+                per,
+                wide,
+                memory_limit,
+                "the index of the reversed text (built for profiles under a mask) of",
+            )?;
         }
         let wanted = match orders {
             Some(o) => {
@@ -275,17 +297,20 @@ impl SuffixIndex {
                     weight: None,
                     shorten: true,
                 };
-                let sa = self.sa.as_slice();
                 let scan = |m: usize, leaves: &Leaves<'_>| {
                     let base = plan.next_scan();
-                    scan::classes(&fwd, sa, &self.lcp, leaves, m.min(n), ctl, base)
+                    with_sa!(&self.sa, |sa| {
+                        scan::classes(&fwd, sa, &self.lcp, leaves, m.min(n), ctl, base)
+                    })
                 };
                 let unigrams = || (0..n).filter(|&p| fwd.get(p).is_some()).count() as u64;
                 return plan.count(wanted, &self.lcp, scan, &leaves, &shortened, unigrams);
             };
             let rev = Reversed(self.text(tokens));
             let plan = Plan::new(want, true, wanted.is_none(), n);
-            let (rsa, rlcp) = sorted(tokens, self.separator, true, None, ctl, (0, plan.units))?;
+            let wide = self.entry_bytes() == 8;
+            let units = (0, plan.units);
+            let (rsa, rlcp) = sorted(tokens, self.separator, true, wide, None, ctl, units)?;
             // The n-gram ending at e is the reversed suffix at r = n - 1 - e: it weighs 1
             // when its last token is masked in. Its context starts at r + 1 and weighs what
             // that n-gram does.
@@ -301,7 +326,9 @@ impl SuffixIndex {
             };
             let scan = |m: usize, leaves: &Leaves<'_>| {
                 let base = plan.next_scan();
-                scan::classes(&rev, rsa.as_slice(), &rlcp, leaves, m.min(n), ctl, base)
+                with_sa!(&rsa, |sa| {
+                    scan::classes(&rev, sa, &rlcp, leaves, m.min(n), ctl, base)
+                })
             };
             let unigrams = || (0..n).map(weight).sum();
             plan.count(wanted, &rlcp, scan, &leaves, &shifted, unigrams)
@@ -314,7 +341,9 @@ impl SuffixIndex {
     /// A bad thread count (the pass itself is sequential), or cancellation.
     pub fn match_lengths(&self, kind: MatchKind, ctl: &Control<'_>) -> Result<Vec<u32>> {
         ctl.thread_count()?;
-        matches::match_lengths(self.sa.as_slice(), &self.lcp, kind, ctl)
+        with_sa!(&self.sa, |sa| matches::match_lengths(
+            sa, &self.lcp, kind, ctl
+        ))
     }
 
     /// Occurrences of `ngram` (original ids, any length >= 1) in `tokens`; 0 if it holds the
@@ -332,7 +361,8 @@ impl SuffixIndex {
         let Some(pattern) = self.pattern(ngram) else {
             return Ok(0);
         };
-        let (lo, hi) = query::range(&self.text(tokens), self.sa.as_slice(), &pattern);
+        let text = self.text(tokens);
+        let (lo, hi) = with_sa!(&self.sa, |sa| query::range(&text, sa, &pattern));
         Ok((hi - lo) as u64)
     }
 
@@ -352,12 +382,10 @@ impl SuffixIndex {
         let Some(pattern) = self.pattern(context) else {
             return Ok((Vec::new(), Vec::new()));
         };
-        Ok(query::next_counts(
-            &self.text(tokens),
-            self.sa.as_slice(),
-            &pattern,
-            k,
-        ))
+        let text = self.text(tokens);
+        Ok(with_sa!(&self.sa, |sa| query::next_counts(
+            &text, sa, &pattern, k
+        )))
     }
 
     /// `ids` as the text compares them; `None` if one is the separator.
@@ -374,24 +402,44 @@ fn sorted<T: Token>(
     tokens: &[T],
     separator: Option<u64>,
     reversed: bool,
+    wide: bool,
     limit: Option<usize>,
     ctl: &Control<'_>,
     progress: (u64, u64),
-) -> Result<(Store<u32>, Lcp)> {
+) -> Result<(Sa, Lcp)> {
     let n = tokens.len() as u64;
     let (first, total) = (progress.0 * n, progress.1 * n);
     let remapped = construct::Remapped(std::sync::atomic::AtomicU64::new(0));
     let report = |k: u64| ctl.report(first + remapped.add(k), total);
-    let sa = construct::suffix_array(tokens, separator, reversed, limit, ctl, &report)?;
+    let sa = construct::suffix_array(tokens, separator, reversed, wide, limit, ctl, &report)?;
     ctl.report(first + 2 * n, total);
     let fwd = Forward { tokens, separator };
-    let lcp = if reversed {
-        lcp::build(&Reversed(fwd), sa.as_slice(), ctl)?
+    let lcp = with_sa!(&sa, |s| if reversed {
+        lcp::build(&Reversed(fwd), s, ctl)?
     } else {
-        lcp::build(&fwd, sa.as_slice(), ctl)?
-    };
+        lcp::build(&fwd, s, ctl)?
+    });
     ctl.report(first + 4 * n, total);
     Ok((sa, lcp))
+}
+
+/// Refuses `n` tokens at `per` bytes each above `limit`; `what` starts the reason.
+fn check_memory(n: usize, per: usize, wide: bool, limit: Option<usize>, what: &str) -> Result<()> {
+    let needed = n.saturating_mul(per);
+    match limit {
+        Some(limit) if limit < needed => {
+            let (bits, e) = if wide { (64, 8) } else { (32, 4) };
+            Err(Error::MemoryLimit {
+                limit: limit as u64,
+                needed: needed as u64,
+                reason: format!(
+                    "{what} {n} tokens needs {per} bytes per token while it is built \
+                     ({bits}-bit suffix array {e}, permuted LCP {e}, LCP bytes 1)"
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Context profiles of orders `2..=m` (from the scan of the contexts' orders `1..m-1`),

@@ -447,7 +447,107 @@ fn cancelled_sort_returns_without_waiting_and_frees_later() {
     // new build (which waits for it) gives the same array as the naive sort.
     let idx = SuffixIndex::build(&t, None, None, &ctl(2)).unwrap();
     assert_eq!(background_sorts().1, 0);
-    let mut naive: Vec<u32> = (0..n as u32).collect();
+    let mut naive: Vec<u64> = (0..n as u64).collect();
     naive.sort_by(|&a, &b| t[a as usize..].cmp(&t[b as usize..]));
     assert_eq!(idx.suffix_array(), &naive[..]);
+}
+
+/// Everything an index answers, for comparing two indexes of the same tokens bit for bit.
+fn answers<T: crate::tokens::Token>(
+    idx: &SuffixIndex,
+    t: &[T],
+    mask: Option<&[bool]>,
+    threads: usize,
+) -> impl PartialEq + std::fmt::Debug {
+    let c = ctl(threads);
+    let lcps: Vec<u32> = (0..idx.len()).map(|i| idx.lcp(i)).collect();
+    let orders: Vec<usize> = (1..=idx.max_lcp() as usize + 2).collect();
+    let both = idx.profiles_and_contexts(t, mask, None, None, &c).unwrap();
+    let fixed = idx.profiles_and_contexts(t, mask, Some(&orders), None, &c);
+    let matches = [MatchKind::Previous, MatchKind::Any].map(|k| idx.match_lengths(k, &c).unwrap());
+    let queries: Vec<_> = (0..t.len().min(40))
+        .map(|p| {
+            let ids: Vec<u64> = t[p..(p + 3).min(t.len())]
+                .iter()
+                .map(|x| x.id().unwrap())
+                .collect();
+            let count = idx.count(t, &ids).unwrap();
+            (
+                count,
+                idx.next_counts(t, &ids[..ids.len() - 1], None).unwrap(),
+            )
+        })
+        .collect();
+    (
+        idx.suffix_array(),
+        lcps,
+        idx.max_lcp(),
+        both,
+        fixed.unwrap(),
+        matches,
+        queries,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// The 64-bit path (forced at small sizes) answers bit for bit as the 32-bit one.
+    #[test]
+    fn wide_entries_answer_as_narrow_ones((t, sep, mask) in text(), threads in 1usize..3) {
+        let narrow = SuffixIndex::build_entries(&t, sep, None, false, &ctl(threads)).unwrap();
+        let wide = SuffixIndex::build_entries(&t, sep, None, true, &ctl(threads)).unwrap();
+        prop_assert_eq!((narrow.entry_bytes(), wide.entry_bytes()), (4, 8));
+        let m = mask.as_deref();
+        prop_assert_eq!(answers(&wide, &t, m, threads), answers(&narrow, &t, m, threads));
+    }
+}
+
+#[test]
+fn wide_entries_on_large_vocabularies_and_on_disk() {
+    // More than 65535 distinct ids: libsais64 on 64-bit ranks; then bytes (16-bit path).
+    let mut x = 99u64;
+    let t: Vec<u32> = (0..120_000)
+        .map(|i| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % 4 == 0 {
+                (i / 4) % 300
+            } else {
+                ((x >> 33) % 80_000) as u32 * 3
+            }
+        })
+        .collect();
+    let mask: Vec<bool> = (0..t.len()).map(|i| i % 7 != 0).collect();
+    let sep = Some(3 * 11);
+    let narrow = SuffixIndex::build_entries(&t, sep, None, false, &ctl(2)).unwrap();
+    let wide = SuffixIndex::build_entries(&t, sep, None, true, &ctl(2)).unwrap();
+    assert_eq!(wide.entry_bytes(), 8);
+    assert_eq!(
+        answers(&wide, &t, Some(&mask), 2),
+        answers(&narrow, &t, Some(&mask), 2)
+    );
+    let b: Vec<u8> = t.iter().map(|&v| (v % 251) as u8).collect();
+    let narrow = SuffixIndex::build_entries(&b, None, None, false, &ctl(2)).unwrap();
+    let wide = SuffixIndex::build_entries(&b, None, None, true, &ctl(2)).unwrap();
+    assert_eq!(answers(&wide, &b, None, 1), answers(&narrow, &b, None, 1));
+    // The file records the width and maps the 64-bit array back.
+    let dir = std::env::temp_dir().join(format!("fe-suffix-wide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("w.idx");
+    wide.save(&path, &b, "uint8", None, &ctl(2)).unwrap();
+    assert_eq!(read_header(&path).unwrap().entry_bytes, 8);
+    let back = SuffixIndex::open(&path, &b, &ctl(2)).unwrap();
+    assert_eq!((back.entry_bytes(), back.bytes()), (8, 0));
+    assert_eq!(answers(&back, &b, None, 1), answers(&narrow, &b, None, 1));
+    // 17 bytes per token with 64-bit entries, refused below.
+    let err = SuffixIndex::build_entries(&b[..100], None, Some(1699), true, &ctl(1))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, Error::MemoryLimit { needed: 1700, .. }),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
