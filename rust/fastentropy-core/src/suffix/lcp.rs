@@ -16,7 +16,7 @@
 use rayon::prelude::*;
 
 use super::store::{Entry, Store};
-use super::text::{common, Text};
+use super::text::{common, prefetch_at, prefetch_ptr, Text};
 use super::CHUNK;
 use crate::control::Control;
 use crate::error::{Error, Result};
@@ -98,6 +98,12 @@ impl<E: Entry> Slots<E> {
         // SAFETY: the caller's contract.
         unsafe { *self.0.add(i) = v };
     }
+
+    /// Asks the CPU to bring slot `i` (in bounds) into cache.
+    #[inline]
+    fn prefetch(self, i: usize) {
+        prefetch_ptr(self.0.wrapping_add(i).cast_const());
+    }
 }
 
 /// Φ: `phi[sa[i]] = sa[i - 1]`, and [`Entry::NONE`] for `sa[0]`.
@@ -112,6 +118,12 @@ fn phi<E: Entry>(sa: &[E], ctl: &Control<'_>) -> Result<KeyBuf<E>> {
             let base = c * CHUNK;
             for (k, &p) in chunk.iter().enumerate() {
                 let i = base + k;
+                // Scattered writes: fetch a later one's line ahead of time.
+                if let Some(&ahead) = sa.get(i + AHEAD) {
+                    if ahead.idx() < n {
+                        slots.prefetch(ahead.idx());
+                    }
+                }
                 let prev = if i == 0 { E::NONE } else { sa[i - 1] };
                 assert!(p.idx() < n, "suffix array entry out of range");
                 // SAFETY: `sa` is a permutation of 0..n (checked in range above), so each slot is
@@ -172,6 +184,12 @@ pub(crate) fn build<X: Text, E: Entry>(text: &X, sa: &[E], ctl: &Control<'_>) ->
             let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0u32);
             for (k, (b, &p)) in out.iter_mut().zip(chunk).enumerate() {
                 let i = c * CHUNK + k;
+                // Reads of the PLCP in array order are scattered: fetch ahead.
+                if let Some(&ahead) = sa.get(i + AHEAD) {
+                    if let Some(slot) = plcp.get(ahead.idx()) {
+                        prefetch_at(slot);
+                    }
+                }
                 let (h, flag) = if i == 0 {
                     (0, false)
                 } else {

@@ -15,10 +15,15 @@
 //! memory of the index itself.
 //!
 //! Memory: the index holds the suffix array (4 bytes/token) and the LCP bytes (1 byte/token,
-//! plus 8 bytes per LCP of 127 or more); building peaks at 9 bytes/token beside the tokens
+//! plus 12 bytes per LCP of 127 or more); building peaks at 9 bytes/token beside the tokens
 //! (array, permuted LCP, LCP bytes), or at the array plus the ranks (2 or 4 bytes/token)
-//! while sorting. Every result is the same for any thread count: the suffix array is unique
-//! and every sum is an integer sum.
+//! while sorting. Past [`MAX_NARROW_TOKENS`] the array's entries are 64-bit: 9 bytes/token
+//! held, 17 while building. Every result is the same for any thread count: the suffix array
+//! is unique and every sum is an integer sum.
+//!
+//! Cancellation: the suffix sort is one call into libsais, which cannot be stopped; it runs
+//! on a thread of its own, so a cancelled build returns at once and the sort, left to
+//! finish, frees its buffers when it ends (a new build waits for that).
 
 mod construct;
 mod file;
