@@ -282,6 +282,10 @@ def test_saved_index_reopens_with_its_tokens(tmp_path):
     assert np.array_equal(back.match_lengths(), idx.match_lengths())
     assert back.count([7, 1]) == idx.count([7, 1]) > 0
     assert fe.SuffixIndex.open(path, tokens=arr).profiles([3]) == idx.profiles([3])
+    # 32-bit entries below 2**31 tokens, recorded in the file (64-bit ones are tested in the
+    # core, forced at small sizes, against these bit for bit).
+    assert idx.entry_bytes == back.entry_bytes == 4
+    assert fe._core.suffix_header(path)["entry_bytes"] == 4
 
 
 def test_changed_tokens_are_refused(tmp_path):
