@@ -331,7 +331,9 @@ def tokenize(
         before the first use of ``tokenizers`` caps it). ``n``: each batch split over
         ``n`` Python threads, each encoding sequentially (the encoder releases the GIL),
         with ``TOKENIZERS_PARALLELISM=false`` set during the call; BPE training then runs
-        on one thread. The tokens do not depend on it; ``"bytes"`` ignores it.
+        on one thread. The fast encoder (``encoder``) runs each batch on ``n`` threads of
+        its own (``None``: all cores). The tokens do not depend on it; ``"bytes"`` ignores
+        it.
     progress : bool or callable, default False
         ``True`` draws a line on stderr with input MB/s and tokens/s; a callable is called
         with ``(bytes_done, bytes_total)`` of input on disk, ending at the total (counted
