@@ -379,16 +379,8 @@ def _order_report(
         else:
             std = None if h.std is None or hc.std is None else math.hypot(h.std, hc.std)
             conditional[m] = Value(h.value - hc.value, std)
-    return OrderReport(
-        order=n,
-        n=block.n,
-        distinct=block.distinct,
-        singletons=block.singletons,
-        contexts=context.distinct if context is not None else (1 if block.n else 0),
-        block=blocks,
-        conditional=conditional,
-        failed=failed,
-    )
+    sampling = _sampling(n, block, context)
+    return replace(sampling, block=blocks, conditional=conditional, failed=failed)
 
 
 def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -> Floor:
