@@ -11,8 +11,10 @@ _U64 = npt.NDArray[np.uint64]
 _Pairs = tuple[_U64, _U64]
 
 __all__ = [
+    "CONCENTRATIONS",
     "MAX_THREADS",
     "METHODS",
+    "NEEDS_ALPHABET",
     "RATE_MAX_RELATIVE_WIDTH",
     "BpeEncoder",
     "HiddenMarkovSource",
@@ -23,6 +25,8 @@ __all__ = [
     "__version__",
     "count_ngrams",
     "estimate",
+    "max_ngram_order",
+    "method_refusal",
     "ngram_profiles",
     "prequential",
     "prequential_distributions",
@@ -47,6 +51,8 @@ __all__ = [
 __version__: str
 MAX_THREADS: int
 METHODS: tuple[str, ...]
+NEEDS_ALPHABET: tuple[str, ...]
+CONCENTRATIONS: tuple[str, ...]
 RATE_MAX_RELATIVE_WIDTH: float
 
 def profile_from_counts(counts: npt.NDArray[np.integer[Any]]) -> _Pairs: ...
@@ -61,6 +67,10 @@ def estimate(
     alphabet_size: float | None = None,
     concentration: float | str | None = None,
 ) -> tuple[float, float | None, list[str], list[str]]: ...
+def method_refusal(
+    ks: _U64, mks: _U64, method: str, *, alphabet_size: float | None = None
+) -> str | None: ...
+def max_ngram_order(vocab_size: int, *, masked: bool) -> int: ...
 
 _Tokens = npt.NDArray[np.integer[Any]]
 _Mask = npt.NDArray[np.bool_]

@@ -34,6 +34,7 @@ Method = Literal[
     "ansb",
     "pym",
 ]
+#: For type checkers: the core's ``CONCENTRATIONS`` (tests/test_requirements.py checks they agree).
 ConcentrationName = Literal["jeffreys", "laplace", "perks", "minimax"]
 Data = Union[Profile, npt.ArrayLike, Any]
 
@@ -66,6 +67,9 @@ class Estimate:
         The alphabet size K used, if one was given.
     notes : tuple of str
         How the estimate was made where an option was missing, and any warnings.
+    warnings : tuple of str
+        Reasons to distrust this estimate (e.g. ``ansb`` outside its regime), also issued
+        as ``RuntimeWarning``; empty when there are none.
 
     Examples
     --------
@@ -82,6 +86,7 @@ class Estimate:
     distinct: int
     alphabet_size: float | None = None
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def __float__(self) -> float:
         return self.value
@@ -99,6 +104,7 @@ class Estimate:
             self.distinct,
             self.alphabet_size,
             self.notes,
+            self.warnings,
         )
 
     def __str__(self) -> str:
@@ -142,9 +148,9 @@ def _concentration(concentration: Any) -> float | str | None:
     if concentration is None or isinstance(concentration, str):
         return concentration
     if isinstance(concentration, bool) or not isinstance(concentration, numbers.Real):
+        names = ", ".join(repr(name) for name in _core.CONCENTRATIONS)
         raise TypeError(
-            "concentration must be a number or one of 'jeffreys', 'laplace', 'perks', "
-            f"'minimax', got {type(concentration).__name__}"
+            f"concentration must be a number or one of {names}, got {type(concentration).__name__}"
         )
     return float(concentration)
 
@@ -173,6 +179,7 @@ def _estimate(
         distinct=profile.distinct,
         alphabet_size=alphabet,
         notes=tuple(notes) + tuple(warns),
+        warnings=tuple(warns),
     )
 
 
@@ -245,17 +252,6 @@ def entropy(
     return _estimate(_profile_of(data), method, _alphabet(alphabet_size), unit, concentration)
 
 
-def _applies(method: str, profile: Profile, alphabet: float | None) -> bool:
-    coincidences = profile.n - profile.distinct
-    if method == "dirichlet":
-        return alphabet is not None
-    if method in ("ansb", "pym") or (method == "nsb" and alphabet is None):
-        return coincidences > 0
-    if method == "jackknife":
-        return profile.n >= 2
-    return True
-
-
 def entropies(
     data: Data,
     methods: Iterable[str] | None = None,
@@ -291,7 +287,11 @@ def entropies(
     if methods is None:
         if profile.n == 0:
             raise ValueError("the sample is empty (N = 0): entropy needs at least one observation")
-        chosen: list[str] = [m for m in METHODS if _applies(m, profile, alphabet)]
+        chosen: list[str] = [
+            m
+            for m in METHODS
+            if _core.method_refusal(profile.ks, profile.mks, m, alphabet_size=alphabet) is None
+        ]
     elif isinstance(methods, str):
         raise TypeError("methods must be an iterable of method names, not a single string")
     else:

@@ -198,34 +198,25 @@ class CodeLength:
         Two lines against ``N`` (log scale): the mean code length ``L_N / N`` so far, and the
         local one ``ΔL / ΔN`` between curve points, which falls toward the rate.
         """
-        from ._plotting import pyplot
+        from ._plotting import figure_and_axes, second_scale
 
         if len(self.curve) == 0:
             raise ValueError("this result has no curve points to plot")
-        plt = pyplot("CodeLength.plot")
-        fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
-        try:
-            n = self.curve.n.astype(np.float64)
-            ax.plot(n, self.curve.per_token(), marker="o", ms=3, label="mean so far, L_N / N")
-            if len(n) > 1:
-                local = np.diff(self.curve.nats) / np.diff(n)
-                ax.step(n[1:], local, where="pre", label="between points, dL / dN")
-            ax.set_xscale("log")
-            ax.set_xlabel("tokens scored N")
-            ax.set_ylabel("code length, nats/token")
-            ax.set_title(f"Prequential code length (order {self.model.get('order')})")
-            if self.bytes_per_token is not None:
-                scale = 1.0 / (LN2 * self.bytes_per_token)
-                right = ax.secondary_yaxis(
-                    "right", functions=(lambda y: y * scale, lambda y: y / scale)
-                )
-                right.set_ylabel("bits/byte")
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize=8)
-            fig.tight_layout()
-            fig.savefig(os.fspath(path))
-        finally:
-            plt.close(fig)
+        fig, ax = figure_and_axes("CodeLength.plot")
+        n = self.curve.n.astype(np.float64)
+        ax.plot(n, self.curve.per_token(), marker="o", ms=3, label="mean so far, L_N / N")
+        if len(n) > 1:
+            local = np.diff(self.curve.nats) / np.diff(n)
+            ax.step(n[1:], local, where="pre", label="between points, dL / dN")
+        ax.set_xscale("log")
+        ax.set_xlabel("tokens scored N")
+        ax.set_ylabel("code length, nats/token")
+        ax.set_title(f"Prequential code length (order {self.model.get('order')})")
+        if self.bytes_per_token is not None:
+            second_scale(ax, 1.0 / (LN2 * self.bytes_per_token), "bits/byte")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        fig.savefig(os.fspath(path))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, CodeLength):

@@ -14,8 +14,6 @@ __all__ = ["open_tokens"]
 
 #: Dtypes of raw ``.bin`` token files (little-endian).
 RAW_DTYPES = ("uint8", "uint16", "uint32")
-#: Dtypes the counting engine reads in place.
-TOKEN_DTYPES = ("uint8", "uint16", "uint32", "uint64", "int32", "int64")
 
 _NPY_MAGIC = b"\x93NUMPY"
 
@@ -73,11 +71,11 @@ def open_tokens(path: PathLike, dtype: npt.DTypeLike | None = None) -> npt.NDArr
     if os.path.isdir(fspath):
         raise IsADirectoryError(f"{fspath!r} is a directory, not a token file")
     if str(fspath).lower().endswith(".npy"):
-        return _open_npy(fspath, size, dtype)
+        return _open_npy(fspath, dtype)
     return _open_raw(fspath, size, dtype)
 
 
-def _open_npy(path: str, size: int, dtype: npt.DTypeLike | None) -> npt.NDArray[np.integer[Any]]:
+def _open_npy(path: str, dtype: npt.DTypeLike | None) -> npt.NDArray[np.integer[Any]]:
     with open(path, "rb") as f:
         magic = f.read(len(_NPY_MAGIC))
     if magic != _NPY_MAGIC:

@@ -18,6 +18,7 @@ from typing import Any, Union
 import numpy as np
 import numpy.typing as npt
 
+from .. import _core
 from .._args import as_int_array as _as_int_array
 from .._args import check_mapped
 from .._args import int_arg as _int_arg
@@ -57,8 +58,19 @@ POINT_PREFERENCE: dict[str, tuple[str, ...]] = {
     "unreliable": ("nsb", "chao_shen", "grassberger", "pym", "miller_madow", "plugin"),
 }
 
-#: Orders counted when none are given, at most (fewer when the key cannot hold them).
+#: Orders the n-gram counter makes when none are given and the suffix index does not fit, at
+#: most (fewer when a key cannot hold them: ``_core.max_ngram_order``): in docs/floor.md no
+#: corpus of up to 10^7 tokens sampled an order above 6 even marginally.
 DEFAULT_MAX_ORDER = 6
+#: h_n "rises" between orders when it grows by more than this many combined stds: the
+#: interval's own width, so a rise the interval would call noise is not reported.
+RISE_STDS = INTERVAL_STDS
+#: ... or, for methods without a std, by more than this many nats: far above the float64
+#: rounding of an entropy difference (~1e-15 relative), far below any rise that matters.
+RISE_TOLERANCE = 1e-9
+#: Tokens per chunk of the context mask: its numpy temporaries stay at 16 MB whatever the
+#: corpus size.
+CONTEXT_MASK_CHUNK = 1 << 24
 
 TokensLike = Union[npt.ArrayLike, Any]
 
@@ -331,7 +343,7 @@ def context_mask(
     """
     check_mapped(tokens, "tokens")  # read here by numpy, between the two counts
     out = np.zeros(tokens.size, dtype=np.bool_)
-    step = 1 << 24
+    step = CONTEXT_MASK_CHUNK
     for start in range(0, max(tokens.size - 1, 0), step):
         stop = min(start + step, tokens.size - 1)
         nxt = slice(start + 1, stop + 1)
@@ -367,16 +379,8 @@ def _order_report(
         else:
             std = None if h.std is None or hc.std is None else math.hypot(h.std, hc.std)
             conditional[m] = Value(h.value - hc.value, std)
-    return OrderReport(
-        order=n,
-        n=block.n,
-        distinct=block.distinct,
-        singletons=block.singletons,
-        contexts=context.distinct if context is not None else (1 if block.n else 0),
-        block=blocks,
-        conditional=conditional,
-        failed=failed,
-    )
+    sampling = _sampling(n, block, context)
+    return replace(sampling, block=blocks, conditional=conditional, failed=failed)
 
 
 def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -> Floor:
@@ -438,20 +442,20 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
 
 
 def _rises(a: OrderReport, b: OrderReport, method: str) -> bool:
-    """Whether h_n of ``method`` rises from order a to b by more than 2 combined stds."""
+    """Whether h_n of ``method`` rises from order a to b by more than its combined error."""
     if method not in a.conditional or method not in b.conditional:
         return False
     va, vb = a.conditional[method], b.conditional[method]
-    noise = 2.0 * math.hypot(va.std or 0.0, vb.std or 0.0)
-    return vb.value - va.value > max(noise, 1e-9)
+    noise = RISE_STDS * math.hypot(va.std or 0.0, vb.std or 0.0)
+    return vb.value - va.value > max(noise, RISE_TOLERANCE)
 
 
 def _methods(methods: Iterable[str]) -> list[str]:
     if isinstance(methods, str):
         raise TypeError("methods must be an iterable of method names, not a single string")
     chosen = list(dict.fromkeys(methods))
-    # dirichlet needs an alphabet size, which n-grams of an open vocabulary do not have.
-    allowed = [m for m in METHODS if m != "dirichlet"]
+    # n-grams of an open vocabulary have no alphabet size to give the methods that need one.
+    allowed = [m for m in METHODS if m not in _core.NEEDS_ALPHABET]
     unknown = [m for m in chosen if m not in allowed]
     if unknown or not chosen:
         raise ValueError(
@@ -475,8 +479,8 @@ def _counter_orders(tokens: npt.NDArray[np.integer[Any]], vocab_size: int | None
     """The counter's default orders: 1..6, fewer when a key cannot hold them. The context
     pass always uses a mask (one flag bit per token in the key)."""
     top = vocab_size if vocab_size is not None else (int(tokens.max()) + 1 if tokens.size else 1)
-    bits = max(int(top).bit_length(), 1)
-    return list(range(1, min(DEFAULT_MAX_ORDER, 128 // (bits + 1)) + 1))
+    most = _core.max_ngram_order(int(top), masked=True)
+    return list(range(1, min(DEFAULT_MAX_ORDER, most) + 1))
 
 
 def _is_token_file(obj: Any) -> bool:

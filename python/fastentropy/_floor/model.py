@@ -13,7 +13,7 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._args import is_int as _is_int
 from .._args import is_real as _is_real
@@ -21,6 +21,10 @@ from .._core import __version__
 from .._jsonfile import read_json, write_json
 from .._units import unit_scale
 from ..rate._result import Rate
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 __all__ = ["RULE", "Floor", "OrderReport", "Value"]
 
@@ -344,16 +348,34 @@ class Floor:
 
         return report(self)
 
-    def plot(self, path: str | os.PathLike[str], *, truth: float | None = None) -> None:
-        """Write a figure of h_n by order, the floor band and the literature band.
+    def plot(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        ax: Axes | None = None,
+        *,
+        truth: float | None = None,
+    ) -> Figure:
+        """A figure of h_n by order, the rate's band with the floor, the predictor's code
+        length, the under-sampled orders and, for text, the literature band.
 
-        ``truth`` draws a known entropy rate (nats/token), for sources of known entropy.
-        The format follows the extension of ``path`` (.png, .pdf, .svg). Needs matplotlib
-        (``pip install fastentropy[plot]``).
+        Parameters
+        ----------
+        path : str or os.PathLike, optional
+            Write the figure here too; the format follows the extension (.png, .pdf, .svg).
+        ax : matplotlib.axes.Axes, optional
+            Draw on these axes (the legend goes to their right); default: a new figure.
+        truth : float, optional
+            A known entropy rate (nats/token) to draw, for sources of known entropy.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on; matplotlib's global state (pyplot, its backend) is not
+            touched. Needs matplotlib (``pip install 'fastentropy[plot]'``).
         """
         from .plot import plot
 
-        plot(self, path, truth)
+        return plot(self, path, ax, truth)
 
 
 def _check_interval(what: str, lower: Any, point: Any, upper: Any) -> None:

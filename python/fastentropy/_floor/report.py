@@ -26,15 +26,23 @@ EXPLANATION = (
 )
 
 
+#: Columns of the report at most: a terminal split in two, and the line length of our code.
+WIDTH = 100
+
+
 def report(floor: Floor) -> str:
-    """The floor's full text report: per-order table, floor in every unit, references."""
-    lines = [_header(floor), ""]
+    """The floor's full text report, at most :data:`WIDTH` columns: the per-order tables, the
+    floor in every unit, notes, and (for text, where characters per token are known) the
+    literature's figures for English converted to this corpus's tokens."""
+    lines = [_wrap(_header(floor)), ""]
     if floor.orders:
         lines += _table(floor) + [""]
     lines += _floor_lines(floor)
     if floor.notes:
-        lines += [""] + [f"Note: {n}" for n in floor.notes]
-    lines += ["", _wrap(EXPLANATION), ""] + _references(floor.chars_per_token)
+        lines += [""] + [_wrap(f"Note: {n}") for n in floor.notes]
+    lines += ["", _wrap(EXPLANATION)]
+    if floor.chars_per_token is not None:
+        lines += [""] + _references(floor.chars_per_token)
     return "\n".join(lines)
 
 
@@ -62,32 +70,48 @@ def _cell(v: Value | None) -> str:
 
 
 def _table(floor: Floor) -> list[str]:
-    methods = list(floor.methods)
-    heads = ["n", "N", "distinct", "f1", "coinc.", "coverage", "bias", "regime", *methods]
-    rows: list[list[str]] = []
-    for r in floor.orders:
-        rows.append(
-            [
-                str(r.order),
-                f"{r.n:,}",
-                f"{r.distinct:,}",
-                f"{r.singletons:,}",
-                f"{r.coincidences:,}",
-                "-" if math.isnan(r.coverage) else f"{r.coverage:.4f}",
-                "-" if math.isnan(r.plugin_bias) else f"{r.plugin_bias:.4f}",
-                r.regime,
-                *(_cell(r.conditional.get(m)) for m in methods),
-            ]
-        )
-    widths = [max(len(x) for x in col) for col in zip(heads, *rows)]
-    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    out = [
-        "h_n by order and method, nats/token (± posterior std where the method has one);",
-        "f1 = n-grams seen once; coinc. = N - distinct; coverage = 1 - f1/N; bias = "
-        "(distinct - contexts)/2N,",
-        "the plug-in's first-order bias (nats):",
+    heads = ["n", "N", "distinct", "f1", "coinc.", "coverage", "bias", "regime"]
+    rows = [
+        [
+            str(r.order),
+            f"{r.n:,}",
+            f"{r.distinct:,}",
+            f"{r.singletons:,}",
+            f"{r.coincidences:,}",
+            "-" if math.isnan(r.coverage) else f"{r.coverage:.4f}",
+            "-" if math.isnan(r.plugin_bias) else f"{r.plugin_bias:.4f}",
+            r.regime,
+        ]
+        for r in floor.orders
     ]
-    out += [fmt.format(*heads)] + [fmt.format(*row) for row in rows]
+    out = [
+        "Sampling by order: f1 = n-grams seen once; coinc. = N - distinct; coverage = 1 - f1/N;",
+        "bias = (distinct - contexts)/2N, the plug-in's first-order bias (nats):",
+        *_aligned(heads, rows),
+        "",
+        "h_n by order and method, nats/token (± posterior std where the method has one):",
+    ]
+    methods = list(floor.methods)
+    cells = [[_cell(r.conditional.get(m)) for m in methods] for r in floor.orders]
+    # As many method columns as fit the width, then the next block below.
+    start = 0
+    while start < len(methods):
+        stop = start + 1
+        while stop < len(methods):
+            trial = _aligned(
+                ["n", *methods[start : stop + 1]],
+                [[str(r.order), *c[start : stop + 1]] for r, c in zip(floor.orders, cells)],
+            )
+            if max(len(line) for line in trial) > WIDTH:
+                break
+            stop += 1
+        out += _aligned(
+            ["n", *methods[start:stop]],
+            [[str(r.order), *c[start:stop]] for r, c in zip(floor.orders, cells)],
+        )
+        start = stop
+        if start < len(methods):
+            out.append("")
     # Each method's own reason, as the estimator gave it (the JSON holds the same).
     reasons: dict[tuple[str, str], list[int]] = {}
     for r in floor.orders:
@@ -99,6 +123,13 @@ def _table(floor: Floor) -> list[str]:
             which = "order" + ("s " if len(orders) > 1 else " ") + ", ".join(map(str, orders))
             out.append(_wrap(f"  {m} at {which}: {why}"))
     return out
+
+
+def _aligned(heads: list[str], rows: list[list[str]]) -> list[str]:
+    """Right-aligned columns under their heads."""
+    widths = [max(len(x) for x in col) for col in zip(heads, *rows)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    return [fmt.format(*heads)] + [fmt.format(*row) for row in rows]
 
 
 def _floor_lines(floor: Floor) -> list[str]:
@@ -151,41 +182,27 @@ def _in_units(floor: Floor, values: tuple[float, ...], units: list[str]) -> list
     return out
 
 
-def _references(chars_per_token: float | None) -> list[str]:
-    if chars_per_token is None:
-        head = "Reference values for English text (bits/char; no chars/token known here):"
-    else:
-        head = (
-            "Reference values for English text, bits/char and nats/token at this corpus's "
-            f"{chars_per_token:.3f} chars/token:"
-        )
-    out = [head]
+def _references(chars_per_token: float) -> list[str]:
+    """The English figures in bits/char and in nats per this corpus's token, and the unit
+    trap they hold (Shannon's per-character figures read as per token)."""
+    per = f"{chars_per_token:.3f}"
+    out = [f"English text, for reference: bits/char = nats/token at {per} chars/token:"]
     for ref in REFERENCES:
         span = f"{ref.low:g}" if ref.low == ref.high else f"{ref.low:g}-{ref.high:g}"
-        line = f"  {span:>9} bits/char"
-        if chars_per_token is not None:
-            a, b = (x * LN2 * chars_per_token for x in (ref.low, ref.high))
-            line += f"  = {a:.2f}" + ("" if a == b else f"-{b:.2f}") + " nats/token"
-        out.append(f"{line}  {ref.what}: {ref.source}")
+        a, b = (x * LN2 * chars_per_token for x in (ref.low, ref.high))
+        nats = f"{a:.2f}" + ("" if a == b else f"-{b:.2f}")
+        out.append(f"  {span} bits/char = {nats} nats/token: {ref.what}")
+        source = textwrap.fill(ref.source, WIDTH, initial_indent="    ", subsequent_indent="      ")
+        out.append(source)
     bits = SHANNON_WORD_UNIGRAM_BITS_PER_CHAR
-    per_token = (
-        ""
-        if chars_per_token is None
-        else (
-            f" (here {bits * chars_per_token:.1f} bits = {bits * LN2 * chars_per_token:.1f} "
-            "nats per token)"
-        )
-    )
-    out.append(
-        _wrap(
-            f"Unit warning: {bits} bits ({bits * LN2:.2f} nats) is Shannon's word-unigram "
-            f"figure per character, not per token{per_token}; at ~4 characters per token it "
-            "is ~7 nats per token. Compare like with like: convert through characters or "
-            "bytes per token."
-        )
-    )
+    out += [
+        f"Unit warning: Shannon's word-unigram figure, {bits} bits ({bits * LN2:.2f} nats) per "
+        "character, is here",
+        f"  {bits * chars_per_token:.1f} bits = {bits * LN2 * chars_per_token:.1f} nats per "
+        "token: compare like with like, through characters or bytes.",
+    ]
     return out
 
 
-def _wrap(text: str, width: int = 92) -> str:
+def _wrap(text: str, width: int = WIDTH) -> str:
     return textwrap.fill(text, width=width, subsequent_indent="  ")

@@ -26,7 +26,7 @@ mod _core {
     #[pymodule_export]
     use super::bpe::BpeEncoder;
     #[pymodule_export]
-    use super::estimate::estimate;
+    use super::estimate::{estimate, max_ngram_order, method_refusal};
     #[pymodule_export]
     use super::hmm::HiddenMarkovSource;
     #[pymodule_export]
@@ -56,6 +56,18 @@ mod _core {
             .map(|method| method.name())
             .collect();
         m.add("METHODS", pyo3::types::PyTuple::new(m.py(), names)?)?;
+        let needs_alphabet: Vec<&str> = (fastentropy_core::Method::ALL.iter())
+            .filter(|method| method.needs_alphabet())
+            .map(|method| method.name())
+            .collect();
+        m.add(
+            "NEEDS_ALPHABET",
+            pyo3::types::PyTuple::new(m.py(), needs_alphabet)?,
+        )?;
+        m.add(
+            "CONCENTRATIONS",
+            pyo3::types::PyTuple::new(m.py(), fastentropy_core::Concentration::NAMES)?,
+        )?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add(
             "RATE_MAX_RELATIVE_WIDTH",

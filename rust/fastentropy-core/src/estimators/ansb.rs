@@ -7,28 +7,20 @@
 //! Δ ≪ N (and K ≫ N); needs Δ ≥ 1. Outside that regime (Δ > 0.1 N) the estimate carries a
 //! warning that says so.
 
-use crate::error::{Error, Result};
 use crate::profile::Profile;
 use crate::special::{digamma, trigamma, EULER_GAMMA};
 
 /// Beyond this share of coincidences the asymptotic regime Δ ≪ N clearly does not hold.
 const REGIME_LIMIT: f64 = 0.1;
 
-/// Returns (estimate, std, whether the sample is outside the regime of validity).
-pub(crate) fn ansb(p: &Profile) -> Result<(f64, f64, bool)> {
+/// Returns (estimate, std, whether the sample is outside the regime of validity). Needs
+/// Δ ≥ 1, which [`super::Method::check`] enforces.
+pub(crate) fn ansb(p: &Profile) -> (f64, f64, bool) {
     let delta = p.coincidences();
-    if delta == 0 {
-        return Err(Error::TooFewCoincidences {
-            method: "ansb",
-            needed: 1,
-            n: p.n(),
-            distinct: p.distinct(),
-            remedy: "use a method that does not need coincidences (e.g. chao_shen), or nsb with alphabet_size",
-        });
-    }
+    debug_assert!(delta > 0, "Method::check requires a coincidence");
     let (n, d) = (p.n() as f64, delta as f64);
     let value = (EULER_GAMMA - std::f64::consts::LN_2) + 2.0 * n.ln() - digamma(d);
-    Ok((value, trigamma(d).sqrt(), d > REGIME_LIMIT * n))
+    (value, trigamma(d).sqrt(), d > REGIME_LIMIT * n)
 }
 
 /// The fraction Δ/N above which an `ansb` estimate carries a warning that it is outside its

@@ -13,16 +13,11 @@
 //! Needs N ≥ 2.
 
 use super::plugin::plugin;
-use crate::error::{Error, Result};
 use crate::profile::Profile;
 
-/// Returns (estimate, standard error).
-pub(crate) fn jackknife(p: &Profile) -> Result<(f64, f64)> {
-    if p.n() < 2 {
-        return Err(Error::Invalid(
-            "jackknife needs at least two observations (N >= 2)".into(),
-        ));
-    }
+/// Returns (estimate, standard error). Needs N ≥ 2, which [`super::Method::check`] enforces.
+pub(crate) fn jackknife(p: &Profile) -> (f64, f64) {
+    debug_assert!(p.n() >= 2, "Method::check requires N >= 2");
     let n = p.n() as f64;
     let e = |k: f64| {
         if k > 1.0 {
@@ -39,5 +34,5 @@ pub(crate) fn jackknife(p: &Profile) -> Result<(f64, f64)> {
         .pairs_f64()
         .map(|(k, m)| m * k * (delta(k) - mean_delta).powi(2))
         .sum();
-    Ok((value, (ss / (n * (n - 1.0))).sqrt()))
+    (value, (ss / (n * (n - 1.0))).sqrt())
 }

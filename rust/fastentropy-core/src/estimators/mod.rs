@@ -88,17 +88,76 @@ impl Method {
         }
     }
 
-    /// Whether the method needs `alphabet_size`.
+    /// Whether the method needs `alphabet_size` (a Dirichlet prior needs its K bins).
     pub fn needs_alphabet(self) -> bool {
         matches!(self, Method::Dirichlet)
     }
 
-    /// Coincidences (N − K_obs) the method needs when no alphabet size is given.
-    pub fn needs_coincidences(self) -> u64 {
+    /// Coincidences (N − K_obs, outcomes seen again) the method needs, given whether an
+    /// alphabet size is known: the Bayesian mixtures over an unbounded alphabet learn the
+    /// concentration from coincidences alone, and with none the posterior is improper
+    /// (Nemenman et al. 2004; Archer et al. 2014). Finite-K NSB needs none.
+    pub fn needs_coincidences(self, alphabet_known: bool) -> u64 {
         match self {
-            Method::Ansb | Method::Pym | Method::Nsb => 1,
+            Method::Ansb | Method::Pym => 1,
+            Method::Nsb if !alphabet_known => 1,
             _ => 0,
         }
+    }
+
+    /// Observations the method needs: the jackknife deletes one and needs one left.
+    pub fn needs_observations(self) -> u64 {
+        match self {
+            Method::Jackknife => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether this method can estimate from `profile` with `alphabet` (None: unknown); the
+    /// error says why not. The one place these requirements are enforced: [`estimate`]
+    /// calls it, and callers choosing methods for a sample ask it.
+    ///
+    /// # Errors
+    /// An empty profile, a sample with fewer observations or coincidences than the method
+    /// needs, a missing alphabet size where the method needs one.
+    pub fn check(self, profile: &Profile, alphabet: Option<f64>) -> Result<()> {
+        if profile.n() == 0 {
+            return Err(Error::Empty);
+        }
+        if self.needs_alphabet() && alphabet.is_none() {
+            return Err(Error::Invalid(format!(
+                "{self} needs alphabet_size (the number of bins K)"
+            )));
+        }
+        let needed = self.needs_observations();
+        if profile.n() < needed {
+            return Err(Error::Invalid(format!(
+                "{self} needs at least two observations (N >= {needed})"
+            )));
+        }
+        let needed = self.needs_coincidences(alphabet.is_some());
+        if profile.coincidences() < needed {
+            return Err(Error::TooFewCoincidences {
+                method: match self {
+                    Method::Nsb => "nsb with alphabet_size=None",
+                    _ => self.name(),
+                },
+                needed,
+                n: profile.n(),
+                distinct: profile.distinct(),
+                remedy: match self {
+                    Method::Nsb => {
+                        "give alphabet_size (finite-K NSB needs none) or use a method that \
+                         does not need them"
+                    }
+                    _ => {
+                        "use a method that does not need coincidences (e.g. chao_shen), or \
+                         nsb with alphabet_size"
+                    }
+                },
+            });
+        }
+        Ok(())
     }
 }
 
@@ -171,11 +230,12 @@ pub fn estimate(profile: &Profile, method: Method, options: &Options) -> Result<
         .alphabet_size
         .map(|k| checked_alphabet(k, profile))
         .transpose()?;
+    method.check(profile, alphabet)?;
     let mut est = match method {
         Method::Plugin => Estimate::new(plugin::plugin(profile), None),
         Method::MillerMadow => Estimate::new(plugin::miller_madow(profile), None),
         Method::Jackknife => {
-            let (value, se) = jackknife::jackknife(profile)?;
+            let (value, se) = jackknife::jackknife(profile);
             Estimate::new(value, Some(se))
         }
         Method::Grassberger => Estimate::new(grassberger::grassberger(profile), None),
@@ -195,9 +255,8 @@ pub fn estimate(profile: &Profile, method: Method, options: &Options) -> Result<
             est
         }
         Method::Dirichlet => {
-            let k = alphabet.ok_or_else(|| {
-                Error::Invalid("dirichlet needs alphabet_size (the number of bins K)".into())
-            })?;
+            // `Method::check` refused a missing K above.
+            let k = alphabet.unwrap_or(profile.distinct() as f64);
             let c = options.concentration.unwrap_or(Concentration::Jeffreys);
             let (value, std) = dirichlet::dirichlet(profile, c, k)?;
             Estimate::new(value, Some(std))
@@ -207,7 +266,7 @@ pub fn estimate(profile: &Profile, method: Method, options: &Options) -> Result<
             Estimate::new(value, Some(std))
         }
         Method::Ansb => {
-            let (value, std, outside) = ansb::ansb(profile)?;
+            let (value, std, outside) = ansb::ansb(profile);
             let mut est = Estimate::new(value, Some(std));
             if outside {
                 est.warnings.push(format!(

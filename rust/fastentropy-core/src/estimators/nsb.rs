@@ -17,7 +17,7 @@
 
 use super::dirichlet::{moments, symmetric_groups};
 use super::pitman_yor::Conditional;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::profile::Profile;
 use crate::quadrature::{mixture, Mixture, Node, Search};
 use crate::special::{ln_gamma_ratio_reduced, trigamma, z_trigamma_m1};
@@ -93,15 +93,7 @@ fn finite(p: &Profile, k: f64) -> Result<(f64, f64)> {
 }
 
 fn infinite(p: &Profile) -> Result<(f64, f64)> {
-    if p.coincidences() == 0 {
-        return Err(Error::TooFewCoincidences {
-            method: "nsb with alphabet_size=None",
-            needed: 1,
-            n: p.n(),
-            distinct: p.distinct(),
-            remedy: "give alphabet_size (finite-K NSB needs none) or use a method that does not need them",
-        });
-    }
+    debug_assert!(p.coincidences() > 0, "Method::check requires a coincidence");
     let m = dirichlet_process(p)?;
     Ok((m.mean, super::std_of(m.var)))
 }

@@ -23,7 +23,7 @@
 
 use super::nsb::kappa_search;
 use super::pitman_yor::Conditional;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::profile::Profile;
 use crate::quadrature::{mixture, Node, Search};
 use crate::special::{digamma, trigamma, EULER_GAMMA};
@@ -33,15 +33,7 @@ const Q_SCALE: f64 = 10.0;
 
 /// Returns (posterior mean, posterior std).
 pub(crate) fn pym(p: &Profile) -> Result<(f64, f64)> {
-    if p.coincidences() == 0 {
-        return Err(Error::TooFewCoincidences {
-            method: "pym",
-            needed: 1,
-            n: p.n(),
-            distinct: p.distinct(),
-            remedy: "use a method that does not need coincidences (e.g. chao_shen), or nsb with alphabet_size",
-        });
-    }
+    debug_assert!(p.coincidences() > 0, "Method::check requires a coincidence");
     let inner_search = kappa_search(p.n() as f64, p.distinct() as f64, 0.0);
     // Neighbouring outer nodes have nearby inner modes: each inner integral starts its
     // search where the last one found its mode.

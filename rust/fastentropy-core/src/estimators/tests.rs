@@ -191,6 +191,50 @@ fn methods_needing_coincidences_refuse_all_singletons() {
 }
 
 #[test]
+fn check_states_each_methods_requirements_and_estimate_obeys_it() {
+    // Which methods refuse, by hand from their papers: the jackknife needs N >= 2, dirichlet
+    // a K, and the mixtures over an unbounded alphabet (ansb, pym, nsb without K) a
+    // coincidence.
+    let refused = |counts: &[u64], k: Option<f64>| -> Vec<&str> {
+        let p = profile(counts);
+        let mut out: Vec<&str> = (Method::ALL.iter())
+            .filter(|m| m.check(&p, k).is_err())
+            .map(|m| m.name())
+            .collect();
+        out.sort_unstable();
+        out
+    };
+    assert_eq!(
+        refused(&[1], None),
+        ["ansb", "dirichlet", "jackknife", "nsb", "pym"]
+    );
+    assert_eq!(refused(&[1], Some(4.0)), ["ansb", "jackknife", "pym"]);
+    assert_eq!(
+        refused(&[1, 1, 1], None),
+        ["ansb", "dirichlet", "nsb", "pym"]
+    );
+    assert_eq!(refused(&[2, 1], None), ["dirichlet"]);
+    assert!(refused(&[2, 1], Some(3.0)).is_empty());
+    // estimate refuses exactly what check refuses, with the same error.
+    for counts in [&[1u64][..], &[1, 1, 1], &[2, 1], &[3]] {
+        for k in [None, Some(5.0)] {
+            let p = profile(counts);
+            for m in Method::ALL {
+                let options = Options {
+                    alphabet_size: k,
+                    concentration: None,
+                };
+                match (m.check(&p, k), estimate(&p, m, &options)) {
+                    (Ok(()), Ok(_)) => {}
+                    (Err(a), Err(b)) => assert_eq!(a, b, "{m} {counts:?} {k:?}"),
+                    (a, b) => panic!("{m} {counts:?} {k:?}: check {a:?}, estimate {b:?}"),
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn bad_options_are_errors() {
     let p = profile(&[2, 1]);
     let with = |k: f64| Options {

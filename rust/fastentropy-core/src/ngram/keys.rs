@@ -72,8 +72,8 @@ impl Layout {
         let bits = bits_per_token(distinct);
         let flags = if masked { order as u32 } else { 0 };
         let layout = Self { order, bits, flags };
-        if layout.width() > 128 {
-            let most = (128 / (bits as usize + masked as usize)).max(1);
+        if layout.width() > KEY_BITS {
+            let most = max_order(distinct, masked);
             return Err(Error::Invalid(format!(
                 "order {requested} is too large for a vocabulary of {distinct} distinct ids: \
                  {order} tokens x {bits} bits{} do not fit a 128-bit key; the largest order \
@@ -149,6 +149,15 @@ impl Layout {
     }
 }
 
+/// Bits of the widest key.
+const KEY_BITS: usize = 128;
+
+/// The largest n-gram order whose key fits [`KEY_BITS`] for `distinct` token ids: each
+/// token takes `bits_per_token(distinct)` bits, plus one flag bit with a mask (at least 1).
+pub fn max_order(distinct: usize, masked: bool) -> usize {
+    (KEY_BITS / (bits_per_token(distinct) as usize + masked as usize)).max(1)
+}
+
 /// Bits for ranks `0..=distinct`.
 pub(crate) fn bits_per_token(distinct: usize) -> u32 {
     usize::BITS - distinct.max(1).leading_zeros()
@@ -182,6 +191,18 @@ mod tests {
             let want: (u64, usize) = layout.build(&ranks, None, i);
             assert_eq!(layout.build_plain::<u64, u16, 4>(&ranks, i), want, "at {i}");
         }
+    }
+
+    #[test]
+    fn the_largest_order_is_the_widest_that_fits() {
+        // 65,535 ids take 16 bits: 8 fit 128 bits, or 7 with a mask bit each (7 x 17 = 119).
+        for (distinct, masked, most) in [(65_535, false, 8), (65_535, true, 7), (1, true, 64)] {
+            assert_eq!(max_order(distinct, masked), most);
+            assert!(Layout::new(most, distinct, masked, most).is_ok());
+            assert!(Layout::new(most + 1, distinct, masked, most + 1).is_err());
+        }
+        // Wider ids than a key holds still count unigrams.
+        assert_eq!(max_order(usize::MAX, true), 1);
     }
 
     #[test]

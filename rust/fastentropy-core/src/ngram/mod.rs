@@ -38,6 +38,7 @@ mod tests;
 
 use std::sync::Mutex;
 
+pub use keys::max_order;
 use keys::{Key, Layout};
 use partition::Job;
 use scan::{Histogram, Kept};

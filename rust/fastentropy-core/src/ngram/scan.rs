@@ -294,9 +294,10 @@ impl Scanner {
                     close(o, hist, &mut self.kept, first, self.bits, prev);
                 }
                 // The n-gram exists iff its n-th field is not the sentinel (a sentinel
-                // zeroes every later field); with a mask, flag bit n-1 says it counts.
+                // zeroes every later field); flag bit n-1 says it counts (this scan runs
+                // only with a mask).
                 let valid = (key >> o.shift) & field != K::ZERO;
-                let on = !self.masked || (key >> (o.n as u32 - 1)) & K::from(1) != K::ZERO;
+                let on = (key >> (o.n as u32 - 1)) & K::from(1) != K::ZERO;
                 o.count += (valid & on) as u64;
             }
             prev = key;
