@@ -90,6 +90,20 @@ def plot(rate: Rate, path: str | os.PathLike[str] | None = None, ax: Any = None)
             label=f"{m.name} {m.value:.3f} [{m.lower:.3f}, {m.upper:.3f}]"
             + ("" if used else " (too wide: not used)"),
         )
+    if ms:
+        # The estimators are limits N → ∞: set apart from the curve by a rule and a label.
+        ax.axvline(right / 1.6, color="0.5", lw=0.8)
+        ax.annotate(
+            "N → ∞",
+            xy=(right * 2.0 ** (0.3 * (len(ms) - 1)), 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, -4),
+            textcoords="offset points",
+            ha="center",
+            va="top",
+            fontsize=8,
+            color="0.3",
+        )
     if math.isfinite(rate.point):
         ax.axhspan(
             rate.lower,
@@ -118,7 +132,7 @@ def plot(rate: Rate, path: str | os.PathLike[str] | None = None, ax: Any = None)
         sec = ax.secondary_yaxis("right", functions=(lambda y: y * scale, lambda y: y / scale))
         sec.set_ylabel("bits/byte")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7.5, loc="upper right")
+    ax.legend(fontsize=7.5, loc="lower left", framealpha=0.9)
     if path is not None:
         fig.tight_layout()
         fig.savefig(os.fspath(path))
