@@ -8,6 +8,7 @@ from typing import Any
 import fastentropy as fe
 import numpy as np
 import pytest
+from fastentropy._floor.model import Value
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -325,3 +326,30 @@ def test_plot_of_a_rate_without_a_curve() -> None:
         "matches 2.000 [1.900, 2.100]",
         "rate 2.000 [1.900, 2.300]",
     ]
+
+
+def test_an_order_whose_estimators_disagree_is_not_well_sampled() -> None:
+    # Counts that pass both count criteria (coverage 0.99, plug-in bias 0.02 nats).
+    def at(spread: float) -> fe.OrderReport:
+        values = {"grassberger": 2.0, "nsb": 2.0 + spread / 2, "pym": 2.0 + spread}
+        return fe.OrderReport(
+            order=3,
+            n=10_000,
+            distinct=500,
+            singletons=100,
+            contexts=100,
+            conditional={m: Value(x) for m, x in values.items()},
+        )
+
+    assert at(0.0).plugin_bias == pytest.approx(0.02) and at(0.0).coverage == 0.99
+    assert [at(s).regime for s in (0.0, 0.029, 0.031, 0.059, 0.061)] == [
+        "reliable",
+        "reliable",
+        "marginal",
+        "marginal",
+        "unreliable",
+    ]
+    assert at(0.05).spread == pytest.approx(0.05)
+    # Without the estimators (a report of counts alone) only the counts decide.
+    bare = fe.OrderReport(order=3, n=10_000, distinct=500, singletons=100, contexts=100)
+    assert bare.spread == 0.0 and bare.regime == "reliable"
