@@ -33,10 +33,11 @@ MATCH_PARTS = ("kasw", "slope")
 def sources(quick: bool) -> list[tuple[str, Any, float, float]]:
     """``(label, source, true rate, its std)`` for each source."""
     out: list[tuple[str, Any, float, float]] = []
-    for v, k in ((40, 2), (200, 1)):
+    markovs = ((40, 2), (200, 1)) if quick else ((40, 2), (200, 1), (16, 3))
+    for v, k in markovs:
         m = fe.MarkovSource(v, k, seed=1)
         out.append((f"markov V={v} k={k}", m, m.entropy_rate, 0.0))
-    hmms = [(16, 256, 0.9)] if quick else [(16, 256, 0.9), (64, 2000, 0.95)]
+    hmms = [(16, 256, 0.9)] if quick else [(8, 64, 0.8), (16, 256, 0.9), (64, 2000, 0.95)]
     for s, v, stick in hmms:
         h = fe.HiddenMarkovSource(s, v, stickiness=stick, seed=1)
         r = h.entropy_rate(tokens=400_000 if quick else 4_000_000, block=10_000)
