@@ -92,6 +92,10 @@ def test_every_order_and_contexts_against_brute_force(case):
     for n, p in ctx.items():
         assert p == ref_profile(t, n, sep, m, contexts=True), n
         assert p.n == want[n].n
+    # Both from one call (one reversed index under a mask): the same dictionaries.
+    assert idx.profiles_and_contexts() == (want, ctx)
+    orders = [3, 1, 7]
+    assert idx.profiles_and_contexts(orders) == (idx.profiles(orders), idx.context_profiles(orders))
 
 
 @settings(max_examples=100, deadline=None)
@@ -171,6 +175,18 @@ def test_token_file_brings_separator_and_mask(tmp_path):
     assert idx.profiles(range(1, 6)) == want
 
 
+def test_memory_limit_of_masked_profiles_defaults_to_the_builds():
+    t = list(range(100))
+    # 900 bytes build the index, and profiling under the mask builds a reversed one for the
+    # call (900 again): the build's limit is the profiles' default.
+    idx = fe.SuffixIndex.build(t, mask=[True] * 100, memory_limit=900)
+    assert idx.profiles([1])[1].n == 100
+    with pytest.raises(MemoryError, match="900 bytes"):
+        idx.profiles([1], memory_limit=899)
+    # Without a mask nothing is built, so no limit applies.
+    assert fe.SuffixIndex.build(t).profiles([1], memory_limit=1)[1].n == 100
+
+
 def test_empty_input():
     idx = fe.SuffixIndex.build(np.zeros(0, dtype=np.uint16))
     assert len(idx) == 0 and idx.profiles() == {} and idx.context_profiles() == {}
@@ -216,6 +232,21 @@ BAD = [
     (lambda: fe.SuffixIndex.build([1, 2]).match_lengths(threads=1025), ValueError, "threads must"),
     (lambda: fe.SuffixIndex.build(list(range(100)), memory_limit=500), MemoryError, "900 bytes"),
     (lambda: fe.SuffixIndex.build([1, 2]).profiles([0]), ValueError, "orders must be >= 1"),
+    # Under a mask the reversed text is indexed for the call: 9 bytes/token, checked.
+    (
+        lambda: fe.SuffixIndex.build(list(range(100)), mask=[True] * 100).profiles(
+            memory_limit=800
+        ),
+        MemoryError,
+        "900 bytes",
+    ),
+    (
+        lambda: fe.SuffixIndex.build(
+            list(range(100)), mask=[True] * 100, memory_limit=1000
+        ).profiles_and_contexts(memory_limit="0.85kB"),
+        MemoryError,
+        "reversed text",
+    ),
     (lambda: fe.SuffixIndex.build([1, 2]).profiles("12"), TypeError, "iterable of ints"),
     (lambda: fe.SuffixIndex.build([1, 2]).match_lengths("next"), ValueError, "not a match kind"),
     (lambda: fe.SuffixIndex.build([1, 2]).count([]), ValueError, "empty"),
@@ -251,6 +282,10 @@ def test_saved_index_reopens_with_its_tokens(tmp_path):
     assert np.array_equal(back.match_lengths(), idx.match_lengths())
     assert back.count([7, 1]) == idx.count([7, 1]) > 0
     assert fe.SuffixIndex.open(path, tokens=arr).profiles([3]) == idx.profiles([3])
+    # 32-bit entries below 2**31 tokens, recorded in the file (64-bit ones are tested in the
+    # core, forced at small sizes, against these bit for bit).
+    assert idx.entry_bytes == back.entry_bytes == 4
+    assert fe._core.suffix_header(path)["entry_bytes"] == 4
 
 
 def test_changed_tokens_are_refused(tmp_path):

@@ -34,6 +34,7 @@ __all__ = [
     "rate_grassberger",
     "rate_matches",
     "rate_orders",
+    "suffix_background_sorts",
     "suffix_build",
     "suffix_header",
     "suffix_open",
@@ -250,16 +251,20 @@ class SuffixIndex:
     def max_lcp(self) -> int: ...
     @property
     def nbytes(self) -> int: ...
-    def suffix_array(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def entry_bytes(self) -> int: ...
+    def suffix_array(self) -> npt.NDArray[np.uint64]: ...
     def profiles(
         self,
         *,
         mask: _Mask | None = None,
         orders: Sequence[int] | None = None,
+        ngrams: bool = True,
         contexts: bool = False,
+        memory_limit: int | None = None,
         threads: int | None = None,
         progress: _Progress | None = None,
-    ) -> list[tuple[int, _Pairs]]: ...
+    ) -> tuple[list[tuple[int, _Pairs]], list[tuple[int, _Pairs]]]: ...
     def match_lengths(
         self, kind: str, *, threads: int | None = None, progress: _Progress | None = None
     ) -> npt.NDArray[np.uint32]: ...
@@ -274,6 +279,7 @@ class SuffixIndex:
         threads: int | None = None,
     ) -> None: ...
 
+def suffix_background_sorts() -> tuple[int, int]: ...
 def suffix_build(
     tokens: _Tokens,
     *,

@@ -15,6 +15,7 @@ from . import _core
 from ._args import as_int_array as _as_int_array
 from ._args import counting_options as _options
 from ._args import int_arg as _int_arg
+from ._args import parse_size
 from ._args import threads_arg as _threads_arg
 from ._ngram import Progress, _progress
 from ._profile import Profile
@@ -49,11 +50,13 @@ class SuffixIndex:
     [0, 0, 0, 2, 1, 0, 0, 3, 2, 1]
     """
 
-    __slots__ = ("_index", "_mask")
+    __slots__ = ("_index", "_mask", "_memory_limit")
 
-    def __init__(self, index: _core.SuffixIndex, mask: Any) -> None:
+    def __init__(self, index: _core.SuffixIndex, mask: Any, memory_limit: int) -> None:
         self._index = index  # holds the tokens too
         self._mask = mask
+        # What profiles under a mask may use (they index the reversed text for the call).
+        self._memory_limit = memory_limit
 
     @classmethod
     def build(
@@ -82,8 +85,9 @@ class SuffixIndex:
         threads : int, optional
             Worker threads; ``None`` uses all cores. The index is the same for any count.
         memory_limit : int or str, optional
-            Bytes the build may use beside the tokens (9 per token at its peak), e.g.
-            ``"8GB"``; default half of the available RAM. Refused up front if too small.
+            Bytes the build may use beside the tokens (9 per token at its peak, 17 past
+            about 2**31 tokens), e.g. ``"8GB"``; default half of the available RAM. Refused
+            up front if too small. Also the default limit of :meth:`profiles` under a mask.
         progress : bool or callable, default False
             ``True`` draws a progress line; a callable gets ``(done, total)``.
         path : str or os.PathLike, optional
@@ -101,20 +105,24 @@ class SuffixIndex:
             ``tokens`` not integers, ``mask`` not bool, an option of the wrong type.
         ValueError
             ``tokens`` not 1-D, a negative id, a mask of the wrong length, a separator
-            outside the dtype's range, more than about 2**31 tokens, bad ``threads``.
+            outside the dtype's range, bad ``threads``.
         MemoryError
             ``memory_limit`` is below what the build needs; the message says how much.
         OSError
             ``path`` cannot be written.
         KeyboardInterrupt
-            Ctrl-C (checked between passes; the suffix sort itself is one call).
+            Ctrl-C, within about a tenth of a second. The suffix sort is one call into
+            libsais that cannot be stopped: it runs on a thread of its own, which is left
+            to finish in the background and then frees its memory; the next build waits
+            for it.
 
         Notes
         -----
         The suffix array is sorted by induced sorting (SA-IS; libsais) on dense ranks of
         the ids, the LCP array by the permuted-LCP method (Kärkkäinen, Manzini & Puglisi
         2009), capped at separators and stored in one byte per entry with an overflow table.
-        The index holds 5 bytes per token (plus 8 per LCP >= 127).
+        The index holds 5 bytes per token (plus 12 per LCP >= 127); past about 2**31
+        tokens its entries are 64-bit: 9 bytes per token, 17 while it is built.
         """
         arr, separator, mask, source = _tokens_of(tokens, separator, mask)
         kwargs = _options(arr, separator, mask, memory_limit, threads)
@@ -126,7 +134,7 @@ class SuffixIndex:
                 threads=kwargs["threads"],
                 progress=callback,
             )
-        out = cls(index, kwargs["mask"])
+        out = cls(index, kwargs["mask"], kwargs["memory_limit"])
         if path is not None:
             index.save(
                 os.fspath(path), dtype=arr.dtype.name, source=source, threads=kwargs["threads"]
@@ -195,7 +203,7 @@ class SuffixIndex:
         arr, _, mask, _ = _tokens_of(tokens, header["separator"], mask)
         kwargs = _options(arr, header["separator"], mask, None, threads)
         index = _core.suffix_open(path, arr, threads=kwargs["threads"])
-        return cls(index, kwargs["mask"])
+        return cls(index, kwargs["mask"], kwargs["memory_limit"])
 
     @property
     def n(self) -> int:
@@ -216,6 +224,11 @@ class SuffixIndex:
         return self._index.max_lcp
 
     @property
+    def entry_bytes(self) -> int:
+        """Bytes per suffix-array entry: 4, or 8 for more than about 2**31 tokens."""
+        return self._index.entry_bytes
+
+    @property
     def nbytes(self) -> int:
         """Bytes the index holds in memory (0 when memory-mapped: the OS pages it)."""
         return self._index.nbytes
@@ -224,6 +237,7 @@ class SuffixIndex:
         self,
         orders: Iterable[int] | None = None,
         *,
+        memory_limit: MemoryLimit = None,
         threads: int | None = None,
         progress: Progress = False,
     ) -> dict[int, Profile]:
@@ -234,6 +248,9 @@ class SuffixIndex:
         orders : iterable of int, optional
             The orders (each >= 1). Default: every order from 1 up to the first at which
             every n-gram is unique (that order included); ``{}`` when nothing is counted.
+        memory_limit : int or str, optional
+            Under a mask, the bytes the call may use (9 per token, for the reversed text's
+            index); default the limit the index was built with. Unused without a mask.
         threads : int, optional
             Worker threads; the result is the same for any count.
         progress : bool or callable, default False
@@ -245,6 +262,12 @@ class SuffixIndex:
             By increasing order. Orders 1..8 are identical to :func:`ngram_profiles` with
             the same separator and mask: no n-gram contains the separator; with a mask only
             n-grams whose last token is masked in are counted.
+
+        Raises
+        ------
+        MemoryError
+            Under a mask, ``memory_limit`` is below 9 bytes per token; the message says how
+            much is needed.
 
         Notes
         -----
@@ -266,12 +289,13 @@ class SuffixIndex:
         3 Profile(n=3, distinct=2, {1: 1, 2: 1})
         4 Profile(n=2, distinct=2, {1: 2})
         """
-        return self._profiles(orders, False, threads, progress)
+        return self._profiles(orders, True, False, memory_limit, threads, progress)[0]
 
     def context_profiles(
         self,
         orders: Iterable[int] | None = None,
         *,
+        memory_limit: MemoryLimit = None,
         threads: int | None = None,
         progress: Progress = False,
     ) -> dict[int, Profile]:
@@ -280,7 +304,7 @@ class SuffixIndex:
 
         Parameters
         ----------
-        orders, threads, progress
+        orders, memory_limit, threads, progress
             As in :meth:`profiles` (the default orders are the same).
 
         Returns
@@ -298,26 +322,78 @@ class SuffixIndex:
         2 Profile(n=4, distinct=2, {2: 2})
         3 Profile(n=3, distinct=2, {1: 1, 2: 1})
         """
-        return self._profiles(orders, True, threads, progress)
+        return self._profiles(orders, False, True, memory_limit, threads, progress)[1]
+
+    def profiles_and_contexts(
+        self,
+        orders: Iterable[int] | None = None,
+        *,
+        memory_limit: MemoryLimit = None,
+        threads: int | None = None,
+        progress: Progress = False,
+    ) -> tuple[dict[int, Profile], dict[int, Profile]]:
+        """:meth:`profiles` and :meth:`context_profiles` of the same orders in one call.
+
+        Under a mask, each of those two indexes the reversed text for its call; this does
+        it once for both.
+
+        Parameters
+        ----------
+        orders, memory_limit, threads, progress
+            As in :meth:`profiles`.
+
+        Returns
+        -------
+        profiles, contexts : dict of int to Profile
+            What :meth:`profiles` and :meth:`context_profiles` return.
+
+        Raises
+        ------
+        MemoryError
+            Under a mask, ``memory_limit`` is below 9 bytes per token.
+
+        Examples
+        --------
+        >>> import fastentropy as fe
+        >>> idx = fe.SuffixIndex.build([1, 2, 1, 2, 1], mask=[True, True, False, True, True])
+        >>> blocks, contexts = idx.profiles_and_contexts([1, 2])
+        >>> print(blocks[2])
+        Profile(n=3, distinct=2, {1: 1, 2: 1})
+        >>> print(contexts[2])
+        Profile(n=3, distinct=2, {1: 1, 2: 1})
+        """
+        return self._profiles(orders, True, True, memory_limit, threads, progress)
 
     def _profiles(
-        self, orders: Any, contexts: bool, threads: Any, progress: Any
-    ) -> dict[int, Profile]:
+        self,
+        orders: Any,
+        ngrams: bool,
+        contexts: bool,
+        memory_limit: Any,
+        threads: Any,
+        progress: Any,
+    ) -> tuple[dict[int, Profile], dict[int, Profile]]:
         wanted = None
         if orders is not None:
             if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
                 raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
         threads = _threads_arg(threads)
+        limit = self._memory_limit if memory_limit is None else parse_size(memory_limit)
         with _progress(progress, "profiles") as callback:
-            pairs = self._index.profiles(
+            blocks, ctx = self._index.profiles(
                 mask=self._mask,
                 orders=wanted,
+                ngrams=ngrams,
                 contexts=contexts,
+                memory_limit=limit,
                 threads=threads,
                 progress=callback,
             )
-        return {n: Profile._from_core(p) for n, p in pairs}
+        return (
+            {n: Profile._from_core(p) for n, p in blocks},
+            {n: Profile._from_core(p) for n, p in ctx},
+        )
 
     def match_lengths(
         self,

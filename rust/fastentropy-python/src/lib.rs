@@ -40,7 +40,9 @@ mod _core {
     #[pymodule_export]
     use super::rate::{rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders};
     #[pymodule_export]
-    use super::suffix::{suffix_build, suffix_header, suffix_open, SuffixIndex};
+    use super::suffix::{
+        suffix_background_sorts, suffix_build, suffix_header, suffix_open, SuffixIndex,
+    };
     #[pymodule_export]
     use super::xent::{xent_exp, xent_isas, xent_tokens, XentSums};
 

@@ -91,41 +91,54 @@ impl SuffixIndex {
         self.index.bytes()
     }
 
-    /// A copy of the suffix array.
-    fn suffix_array<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u32>> {
-        self.index.suffix_array().to_vec().into_pyarray(py)
+    /// Bytes per suffix-array entry: 4, or 8 past 2^31 tokens.
+    #[getter]
+    fn entry_bytes(&self) -> usize {
+        self.index.entry_bytes()
     }
 
-    /// `[(order, (ks, mks))]` of the n-grams (or with `contexts`, of their contexts).
-    #[pyo3(signature = (*, mask=None, orders=None, contexts=false, threads=None, progress=None))]
+    /// A copy of the suffix array.
+    fn suffix_array<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
+        self.index.suffix_array().into_pyarray(py)
+    }
+
+    /// `([(order, (ks, mks))], [...])`: the n-grams' profiles (if `ngrams`) and their
+    /// contexts' (if `contexts`), from one call (with a mask, one reversed index for both).
+    #[pyo3(signature = (*, mask=None, orders=None, ngrams=true, contexts=false, memory_limit=None, threads=None, progress=None))]
+    #[allow(clippy::too_many_arguments)]
     fn profiles<'py>(
         &self,
         py: Python<'py>,
         mask: Option<PyReadonlyArray1<'py, bool>>,
         orders: Option<Vec<usize>>,
+        ngrams: bool,
         contexts: bool,
+        memory_limit: Option<usize>,
         threads: Option<usize>,
         progress: Option<Py<PyAny>>,
-    ) -> PyResult<Profiles<'py>> {
+    ) -> PyResult<(Profiles<'py>, Profiles<'py>)> {
         let mask = mask.as_ref().map(|m| m.as_slice()).transpose()?;
         let orders = orders.as_deref();
         let index = &self.index;
-        let profiles = with_stored!(&self.tokens, py, |s| detached(
+        let (blocks, ctx) = with_stored!(&self.tokens, py, |s| detached(
             py,
             threads,
             progress.as_ref(),
-            |ctl| {
-                if contexts {
-                    index.context_profiles(s, mask, orders, ctl)
-                } else {
-                    index.profiles(s, mask, orders, ctl)
-                }
+            |ctl| match (ngrams, contexts) {
+                (true, true) => index.profiles_and_contexts(s, mask, orders, memory_limit, ctl),
+                (false, true) => index
+                    .context_profiles(s, mask, orders, memory_limit, ctl)
+                    .map(|c| (Vec::new(), c)),
+                (true, false) => index
+                    .profiles(s, mask, orders, memory_limit, ctl)
+                    .map(|p| (p, Vec::new())),
+                (false, false) => Ok((Vec::new(), Vec::new())),
             }
         ))?;
-        Ok(profiles
-            .iter()
-            .map(|(n, p)| (*n, into_arrays(py, p)))
-            .collect())
+        let convert = |v: &[(usize, fastentropy_core::Profile)]| -> Profiles<'py> {
+            v.iter().map(|(n, p)| (*n, into_arrays(py, p))).collect()
+        };
+        Ok((convert(&blocks), convert(&ctx)))
     }
 
     /// One match length per position (uint32): `kind` is "previous" or "any".
@@ -246,5 +259,13 @@ pub fn suffix_header<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py,
     d.set_item("token_bytes", h.token_bytes)?;
     d.set_item("token_hash", h.token_hash)?;
     d.set_item("max_lcp", h.max_lcp)?;
+    d.set_item("entry_bytes", h.entry_bytes)?;
     Ok(d)
+}
+
+/// `(running, left)`: suffix sorts running, and those of them whose caller was interrupted
+/// (they free their memory when they finish; a new build waits for them).
+#[pyfunction]
+pub fn suffix_background_sorts() -> (usize, usize) {
+    fastentropy_core::suffix::background_sorts()
 }

@@ -6,23 +6,29 @@
 //! libsais sorts 16-bit symbols directly and 32-bit ones given the alphabet size, so the ids
 //! are first remapped to dense ranks (the n-gram counter's remap, [`crate::ngram::vocab`]):
 //! ranks keep the order of the ids and put the separator first, so the array sorts the
-//! suffixes as [`super::text`] compares them. `u16` tokens without a separator that use every
-//! id up to the largest are sorted in place. Entries are 32-bit: libsais's 32-bit interface
-//! takes up to 2^31 - 1 symbols.
+//! suffixes as [`super::text`] compares them. Entries are 32-bit below
+//! [`MAX_NARROW_TOKENS`] (libsais's 32-bit interface takes up to 2^31 - 1 symbols) and 64-bit
+//! beyond (libsais16x64 for 16-bit ranks, libsais64 on ranks widened to 64 bits for larger
+//! alphabets).
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
-use libsais_sys::{libsais, libsais16};
+use libsais_sys::{libsais, libsais16, libsais16x64, libsais64};
+use rayon::prelude::*;
 
-use super::store::Store;
+use super::store::{Entry, Sa, Store};
+use super::CHUNK;
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::ngram::buffer::KeyBuf;
 use crate::ngram::vocab::{self, IdRank, Ranks};
 use crate::tokens::Token;
 
-/// The most tokens an index holds (libsais's 32-bit interface, less its extra space).
-pub const MAX_TOKENS: usize = i32::MAX as usize - (1 << 20);
+/// The most tokens an index with 32-bit entries holds (libsais's 32-bit interface, less its
+/// extra space); longer texts get 64-bit entries.
+pub const MAX_NARROW_TOKENS: usize = i32::MAX as usize - (1 << 20);
 
 /// Extra space handed to libsais for large alphabets: it asks for 4k-6k entries (k the
 /// alphabet size) for its best speed; capped so the extra stays small beside the array.
@@ -30,27 +36,35 @@ fn extra_space(alphabet: usize) -> usize {
     (6 * alphabet).min(1 << 20)
 }
 
+/// The text handed to the sort, owned: 16-bit symbols, or 32-bit ranks.
+enum Symbols {
+    Buf16(KeyBuf<u16>),
+    Vec16(Vec<u16>),
+    Ranks(KeyBuf<u32>),
+}
+
 /// The suffix array of `tokens` (of their reversal when `reversed`), in the order of
-/// [`super::text`]. Runs in the caller's thread pool; `progress` is told of tokens remapped.
+/// [`super::text`], with 64-bit entries when `wide`. Runs in the caller's thread pool;
+/// `progress` is told of tokens remapped.
 ///
 /// # Errors
-/// A negative id, more than [`MAX_TOKENS`] tokens, an unmet memory limit, cancellation, or
-/// a failure inside libsais.
+/// A negative id, an unmet memory limit, cancellation, or a failure inside libsais.
 pub(crate) fn suffix_array<T: Token>(
     tokens: &[T],
     separator: Option<u64>,
     reversed: bool,
+    wide: bool,
     limit: Option<usize>,
     ctl: &Control<'_>,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Store<u32>> {
+) -> Result<Sa> {
     let n = tokens.len();
-    if n > MAX_TOKENS {
+    if n > MAX_NARROW_TOKENS && !wide {
         return Err(Error::Invalid(format!(
-            "{n} tokens is more than the suffix index takes ({MAX_TOKENS}): its suffix array \
-             has 32-bit entries; split the corpus"
+            "{n} tokens need 64-bit suffix-array entries"
         )));
     }
+    wait_for_orphans(ctl)?;
     let vocab = vocab::remap(
         tokens,
         &vocab::Pass {
@@ -63,61 +77,278 @@ pub(crate) fn suffix_array<T: Token>(
     )?;
     ctl.check()?;
     if n == 0 {
-        return Ok(Store::Owned(Vec::new()));
+        return Ok(if wide {
+            Sa::Wide(Store::Owned(Vec::new()))
+        } else {
+            Sa::Narrow(Store::Owned(Vec::new()))
+        });
     }
-    let threads = rayon::current_num_threads() as i32;
+    let threads = rayon::current_num_threads();
     let alphabet = vocab.distinct() + 1;
-    let mut sa: KeyBuf<u32>;
-    let code = match vocab.ranks {
+    // The sort runs on a thread of its own that owns its text, so that the caller can leave
+    // it on Ctrl-C: ids read in place are copied (2 bytes/token, less than the LCP's peak).
+    let symbols = match vocab.ranks {
         Ranks::Narrow(mut ranks) => {
-            let ranks = ranks.as_mut_slice();
             if reversed {
-                ranks.reverse();
+                ranks.as_mut_slice().reverse();
             }
-            sa = KeyBuf::new(n, limit)?;
-            sort16(ranks, sa.as_mut_slice(), threads)
-        }
-        Ranks::Ids16(ids) if !reversed => {
-            sa = KeyBuf::new(n, limit)?;
-            sort16(IdRank::ids(ids), sa.as_mut_slice(), threads)
+            Symbols::Buf16(ranks)
         }
         Ranks::Ids16(ids) => {
-            let ids: Vec<u16> = IdRank::ids(ids).iter().rev().copied().collect();
-            sa = KeyBuf::new(n, limit)?;
-            sort16(&ids, sa.as_mut_slice(), threads)
+            let ids = IdRank::ids(ids);
+            Symbols::Vec16(if reversed {
+                ids.iter().rev().copied().collect()
+            } else {
+                ids.to_vec()
+            })
         }
         Ranks::Ids32(ids) => {
             // Only ids below 2^16 are read in place as ranks.
             let narrow = |&id: &u32| id as u16;
-            let ids: Vec<u16> = if reversed {
+            Symbols::Vec16(if reversed {
                 IdRank::ids(ids).iter().rev().map(narrow).collect()
             } else {
                 IdRank::ids(ids).iter().map(narrow).collect()
-            };
-            sa = KeyBuf::new(n, limit)?;
-            sort16(&ids, sa.as_mut_slice(), threads)
+            })
         }
         Ranks::Wide(mut ranks) => {
-            let ranks = ranks.as_mut_slice();
             if reversed {
-                ranks.reverse();
+                ranks.as_mut_slice().reverse();
             }
+            Symbols::Ranks(ranks)
+        }
+    };
+    if wide {
+        Ok(Sa::Wide(Store::Buf(
+            sort64(n, symbols, alphabet, threads, limit, ctl)?,
+            n,
+        )))
+    } else {
+        Ok(Sa::Narrow(Store::Buf(
+            sort32(n, symbols, alphabet, threads, limit, ctl)?,
+            n,
+        )))
+    }
+}
+
+/// libsais's 32-bit interface: 16-bit symbols, or ranks below `alphabet` (< 2^31).
+fn sort32(
+    n: usize,
+    symbols: Symbols,
+    alphabet: usize,
+    threads: usize,
+    limit: Option<usize>,
+    ctl: &Control<'_>,
+) -> Result<KeyBuf<u32>> {
+    let threads = threads as i32;
+    let sort16 = move |text: &[u16], sa: &mut [u32]| {
+        assert!(text.len() == n && n <= sa.len());
+        // SAFETY: `text` holds n entries and `sa` at least n (n < 2^31, checked by the
+        // caller); libsais writes suffix positions 0..n, valid as u32.
+        i64::from(unsafe {
+            libsais16::libsais16_omp(
+                text.as_ptr(),
+                sa.as_mut_ptr().cast::<i32>(),
+                n as i32,
+                0,
+                std::ptr::null_mut(),
+                threads,
+            )
+        })
+    };
+    match symbols {
+        Symbols::Buf16(text) => {
+            let sa = KeyBuf::new(n, limit)?;
+            background(n, sa, ctl, move |sa| sort16(text.as_slice(), sa))
+        }
+        Symbols::Vec16(text) => {
+            let sa = KeyBuf::new(n, limit)?;
+            background(n, sa, ctl, move |sa| sort16(&text, sa))
+        }
+        Symbols::Ranks(mut ranks) => {
             let fs = extra_space(alphabet);
-            sa = KeyBuf::new(n + fs, limit)?;
-            // SAFETY: ranks are below `alphabet` <= n + 1 < 2^31, so they are valid
-            // non-negative i32s in the same memory; `sa` holds n + fs entries; libsais
-            // restores the text before it returns.
-            let code = unsafe {
-                libsais::libsais_int_omp(
-                    ranks.as_mut_ptr().cast::<i32>(),
-                    sa.as_mut_slice().as_mut_ptr().cast::<i32>(),
-                    n as i32,
-                    alphabet as i32,
-                    fs as i32,
-                    threads,
-                )
-            };
-            code
+            let sa = KeyBuf::new(n + fs, limit)?;
+            background(n, sa, ctl, move |sa| {
+                let ranks = ranks.as_mut_slice();
+                assert!(ranks.len() == n && sa.len() == n + fs);
+                // SAFETY: ranks are below `alphabet` <= n + 1 < 2^31, so they are valid
+                // non-negative i32s in the same memory; `sa` holds n + fs entries; libsais
+                // restores the text before it returns.
+                i64::from(unsafe {
+                    libsais::libsais_int_omp(
+                        ranks.as_mut_ptr().cast::<i32>(),
+                        sa.as_mut_ptr().cast::<i32>(),
+                        n as i32,
+                        alphabet as i32,
+                        fs as i32,
+                        threads,
+                    )
+                })
+            })
+        }
+    }
+}
+
+/// libsais's 64-bit interfaces: 16-bit symbols, or ranks widened to 64 bits (libsais64
+/// takes no narrower integer text), the 32-bit ranks freed before the array is allocated.
+fn sort64(
+    n: usize,
+    symbols: Symbols,
+    alphabet: usize,
+    threads: usize,
+    limit: Option<usize>,
+    ctl: &Control<'_>,
+) -> Result<KeyBuf<u64>> {
+    let threads = threads as i64;
+    let sort16 = move |text: &[u16], sa: &mut [u64]| {
+        assert!(text.len() == n && n <= sa.len());
+        // SAFETY: `text` and `sa` hold n entries each (n < 2^63); libsais writes suffix
+        // positions 0..n, valid as u64.
+        unsafe {
+            libsais16x64::libsais16x64_omp(
+                text.as_ptr(),
+                sa.as_mut_ptr().cast::<i64>(),
+                n as i64,
+                0,
+                std::ptr::null_mut(),
+                threads,
+            )
+        }
+    };
+    match symbols {
+        Symbols::Buf16(text) => {
+            let sa = KeyBuf::new(n, limit)?;
+            background(n, sa, ctl, move |sa| sort16(text.as_slice(), sa))
+        }
+        Symbols::Vec16(text) => {
+            let sa = KeyBuf::new(n, limit)?;
+            background(n, sa, ctl, move |sa| sort16(&text, sa))
+        }
+        Symbols::Ranks(ranks) => {
+            let mut text = KeyBuf::<u64>::new(n, limit)?;
+            text.as_mut_slice()
+                .par_chunks_mut(CHUNK)
+                .zip(ranks.as_slice().par_chunks(CHUNK))
+                .try_for_each(|(out, r)| {
+                    ctl.check()?;
+                    out.iter_mut().zip(r).for_each(|(o, &r)| *o = u64::from(r));
+                    Ok(())
+                })?;
+            drop(ranks);
+            let fs = extra_space(alphabet);
+            let sa = KeyBuf::new(n + fs, limit)?;
+            background(n, sa, ctl, move |sa| {
+                let text = text.as_mut_slice();
+                assert!(text.len() == n && sa.len() == n + fs);
+                // SAFETY: ranks are below `alphabet` <= n + 1 < 2^63, valid non-negative
+                // i64s in the same memory; `sa` holds n + fs entries; libsais restores the
+                // text before it returns.
+                unsafe {
+                    libsais64::libsais64_long_omp(
+                        text.as_mut_ptr().cast::<i64>(),
+                        sa.as_mut_ptr().cast::<i64>(),
+                        n as i64,
+                        alphabet as i64,
+                        fs as i64,
+                        threads,
+                    )
+                }
+            })
+        }
+    }
+}
+
+/// Sorts running, and those of them whose caller was cancelled and left.
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static ORPHANS: AtomicUsize = AtomicUsize::new(0);
+
+/// How often a caller waiting on a sort checks for cancellation.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Suffix sorts running in this process, and how many of them were left by a cancelled
+/// caller: those still hold their memory, which goes back to the system when each finishes;
+/// a new build waits for them first.
+pub fn background_sorts() -> (usize, usize) {
+    (
+        RUNNING.load(Ordering::SeqCst),
+        ORPHANS.load(Ordering::SeqCst),
+    )
+}
+
+/// Whether a sort's thread has finished, and whether its caller left it.
+#[derive(Default)]
+struct Fate {
+    finished: bool,
+    abandoned: bool,
+}
+
+/// Drop guard of a sort's thread: marks it finished, and uncounts it if it was left.
+struct Finished(Arc<Mutex<Fate>>);
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        let mut fate = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        fate.finished = true;
+        // Running first: once no sort is left, none of them counts as running either.
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+        if fate.abandoned {
+            ORPHANS.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Runs `sort` (libsais: one call that cannot be interrupted) on `sa` on a thread of its
+/// own, which owns the text (inside `sort`) and the array. The caller waits, checking for
+/// cancellation every [`POLL`]; when cancelled it returns at once and the thread, left
+/// running, frees both buffers when the sort ends ([`background_sorts`] counts it until
+/// then). Progress is not reported during the sort: libsais gives none.
+fn background<E: Entry>(
+    n: usize,
+    mut sa: KeyBuf<E>,
+    ctl: &Control<'_>,
+    sort: impl FnOnce(&mut [E]) -> i64 + Send + 'static,
+) -> Result<KeyBuf<E>> {
+    let fate = Arc::new(Mutex::new(Fate::default()));
+    let (tx, rx) = mpsc::channel();
+    RUNNING.fetch_add(1, Ordering::SeqCst);
+    // Marks the sort finished when dropped: after the sort and its buffers, if it panicked,
+    // or if its thread never starts.
+    let done = Finished(Arc::clone(&fate));
+    let job = move || {
+        let _done = done;
+        #[cfg(test)]
+        super::tests::hold(n);
+        let code = sort(sa.as_mut_slice());
+        // The text went with `sort`; the array goes with a failed send (no one is waiting).
+        drop(tx.send((sa, code)));
+    };
+    let thread = std::thread::Builder::new()
+        .name("fastentropy-sais".into())
+        .spawn(job)
+        .map_err(|e| Error::Invalid(format!("cannot start the suffix-sort thread: {e}")))?;
+    let (sa, code) = loop {
+        match rx.recv_timeout(POLL) {
+            Ok(done) => {
+                // The thread ends right after sending: wait for it, so that it no longer
+                // counts as running once this returns.
+                drop(thread.join());
+                break done;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if let Err(e) = ctl.check() {
+                    let mut fate = fate.lock().unwrap_or_else(|e| e.into_inner());
+                    if !fate.finished {
+                        fate.abandoned = true;
+                        ORPHANS.fetch_add(1, Ordering::SeqCst);
+                    }
+                    return Err(e);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Invalid(
+                    "the suffix-sort thread ended without a result (a panic inside it)".into(),
+                ))
+            }
         }
     };
     if code != 0 {
@@ -126,24 +357,17 @@ pub(crate) fn suffix_array<T: Token>(
         )));
     }
     ctl.check()?;
-    Ok(Store::Buf(sa, n))
+    Ok(sa)
 }
 
-/// libsais on 16-bit symbols into `sa` (as long as `text`).
-fn sort16(text: &[u16], sa: &mut [u32], threads: i32) -> i32 {
-    assert_eq!(text.len(), sa.len());
-    // SAFETY: `text` and `sa` hold n entries each (n < 2^31, checked by the caller); libsais
-    // writes suffix positions 0..n, valid as u32.
-    unsafe {
-        libsais16::libsais16_omp(
-            text.as_ptr(),
-            sa.as_mut_ptr().cast::<i32>(),
-            text.len() as i32,
-            0,
-            std::ptr::null_mut(),
-            threads,
-        )
+/// Waits (checking for cancellation) until no cancelled sort is still running, so that
+/// memory held by one does not add to a new build's.
+fn wait_for_orphans(ctl: &Control<'_>) -> Result<()> {
+    while background_sorts().1 > 0 {
+        ctl.check()?;
+        std::thread::sleep(POLL);
     }
+    Ok(())
 }
 
 /// Counts tokens remapped, for progress reports from inside the remap.

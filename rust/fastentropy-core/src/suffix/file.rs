@@ -2,8 +2,8 @@
 //!
 //! Layout (little-endian): the magic `FEIDX\r\n\x1a`, a format version, a header of fixed
 //! fields then the token dtype name and the token file's path, a hash of the header; then,
-//! each at an offset aligned to 64 bytes, the suffix array (u32), the LCP bytes, the
-//! overflow positions and values (u32). The tokens are not copied: the header records their
+//! each at an offset aligned to 64 bytes, the suffix array (u32 or u64 entries, as the
+//! header says), the LCP bytes, the overflow positions (u64) and values (u32). The tokens are not copied: the header records their
 //! byte length and a hash of their bytes, checked when the index is opened, so an index
 //! whose tokens changed is refused rather than answering wrongly. A file whose length is not
 //! the one its header implies (truncated, or appended to) is refused too.
@@ -17,7 +17,7 @@ use memmap2::Mmap;
 use rayon::prelude::*;
 
 use super::lcp::Lcp;
-use super::store::{bytes_of, Store};
+use super::store::{bytes_of, with_sa, Sa, Store};
 use super::SuffixIndex;
 use crate::control::Control;
 use crate::error::{Error, Result};
@@ -25,11 +25,13 @@ use crate::tokens::Token;
 
 const MAGIC: &[u8; 8] = b"FEIDX\r\n\x1a";
 /// Bumped whenever the layout changes; other versions are refused.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version 2: the entry width in the header, 64-bit overflow positions.
+pub const FORMAT_VERSION: u32 = 2;
 const ALIGN: usize = 64;
 /// Fixed header fields after magic and version: n, has separator, separator, token bytes,
-/// token hash, max LCP, overflow count (u64 each), dtype and source lengths (u32 each).
-const FIXED: usize = 8 + 4 + 7 * 8 + 2 * 4;
+/// token hash, max LCP, overflow count, bytes per suffix-array entry (u64 each), dtype and
+/// source lengths (u32 each).
+const FIXED: usize = 8 + 4 + 8 * 8 + 2 * 4;
 const HASH_CHUNK: usize = 1 << 20;
 
 /// What an index file says about itself and its tokens.
@@ -51,6 +53,8 @@ pub struct Header {
     pub max_lcp: u64,
     /// Number of LCP entries of 127 or more, kept in the overflow table.
     pub overflow: u64,
+    /// Bytes per suffix-array entry: 4, or 8 past 2^31 tokens.
+    pub entry_bytes: u64,
 }
 
 impl Header {
@@ -66,6 +70,7 @@ impl Header {
             self.token_hash,
             self.max_lcp,
             self.overflow,
+            self.entry_bytes,
         ] {
             b.extend_from_slice(&v.to_le_bytes());
         }
@@ -83,9 +88,9 @@ impl Header {
     fn layout(&self, header: usize) -> [usize; 5] {
         let n = self.n as usize;
         let sa = header;
-        let lcp = (sa + 4 * n).next_multiple_of(ALIGN);
+        let lcp = (sa + self.entry_bytes as usize * n).next_multiple_of(ALIGN);
         let at = (lcp + n).next_multiple_of(ALIGN);
-        let val = (at + 4 * self.overflow as usize).next_multiple_of(ALIGN);
+        let val = (at + 8 * self.overflow as usize).next_multiple_of(ALIGN);
         let end = val + 4 * self.overflow as usize;
         [sa, lcp, at, val, end]
     }
@@ -121,7 +126,7 @@ fn decode(path: &Path, data: &[u8]) -> Result<(Header, usize)> {
         u64::from_le_bytes(data[o..o + 8].try_into().unwrap_or_default())
     };
     let u32_at = |o: usize| u32::from_le_bytes(data[o..o + 4].try_into().unwrap_or_default());
-    let (dlen, slen) = (u32_at(68) as usize, u32_at(72) as usize);
+    let (dlen, slen) = (u32_at(76) as usize, u32_at(80) as usize);
     let text_end = FIXED + dlen + slen;
     if data.len() < text_end + 8 {
         return Err(bad(path, "the file is truncated (inside its header)"));
@@ -141,9 +146,13 @@ fn decode(path: &Path, data: &[u8]) -> Result<(Header, usize)> {
         token_hash: u64_at(4),
         max_lcp: u64_at(5),
         overflow: u64_at(6),
+        entry_bytes: u64_at(7),
         dtype: text(FIXED, FIXED + dlen),
         source: text(FIXED + dlen, text_end),
     };
+    if header.entry_bytes != 4 && header.entry_bytes != 8 {
+        return Err(bad(path, "its header is corrupted (entry width)"));
+    }
     Ok((header, (text_end + 8).next_multiple_of(ALIGN)))
 }
 
@@ -257,6 +266,7 @@ impl SuffixIndex {
             token_hash: ctl.run(|| token_hash(token_bytes, ctl))?,
             max_lcp: u64::from(self.lcp.max),
             overflow: self.lcp.over_at.as_slice().len() as u64,
+            entry_bytes: self.entry_bytes() as u64,
         };
         let head = header.encode();
         let [sa_at, lcp_at, at_at, val_at, end] = header.layout(head.len());
@@ -270,7 +280,7 @@ impl SuffixIndex {
             ctl.check()
         };
         put(&mut w, 0, &head)?;
-        put(&mut w, sa_at, bytes_of(self.sa.as_slice()))?;
+        with_sa!(&self.sa, |sa| put(&mut w, sa_at, bytes_of(sa)))?;
         put(&mut w, lcp_at, self.lcp.bytes.as_slice())?;
         put(&mut w, at_at, bytes_of(self.lcp.over_at.as_slice()))?;
         put(&mut w, val_at, bytes_of(self.lcp.over_val.as_slice()))?;
@@ -329,7 +339,11 @@ impl SuffixIndex {
         let map = Arc::new(map);
         let n = header.n as usize;
         let k = header.overflow as usize;
-        let sa: Store<u32> = mapped(&map, sa_at, n);
+        let sa = if header.entry_bytes == 8 {
+            Sa::Wide(mapped(&map, sa_at, n))
+        } else {
+            Sa::Narrow(mapped(&map, sa_at, n))
+        };
         let lcp = Lcp {
             bytes: mapped(&map, lcp_at, n),
             over_at: mapped(&map, at_at, k),

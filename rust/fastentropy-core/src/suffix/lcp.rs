@@ -15,18 +15,15 @@
 
 use rayon::prelude::*;
 
-use super::store::Store;
-use super::text::{common, Text};
+use super::store::{Entry, Store};
+use super::text::{common, prefetch_at, prefetch_ptr, Text};
 use super::CHUNK;
 use crate::control::Control;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ngram::buffer::KeyBuf;
 
 const FLAG: u8 = 0x80;
 const BIG: u8 = 0x7f;
-const FLAG32: u32 = 1 << 31;
-/// Φ of the first suffix in the array, which has no predecessor.
-const NONE: u32 = u32::MAX;
 /// How many positions ahead the PLCP pass prefetches (enough to cover a memory latency).
 const AHEAD: usize = 16;
 
@@ -34,7 +31,7 @@ const AHEAD: usize = 16;
 pub(crate) struct Lcp {
     pub bytes: Store<u8>,
     /// Positions (increasing) whose value is 127 or more, and those values.
-    pub over_at: Store<u32>,
+    pub over_at: Store<u64>,
     pub over_val: Store<u32>,
     /// The largest value.
     pub max: u32,
@@ -87,26 +84,32 @@ impl Lcp {
 
 /// Unsynchronised writes to distinct slots of one array from many threads.
 #[derive(Clone, Copy)]
-struct Slots(*mut u32);
+struct Slots<E>(*mut E);
 // SAFETY: used only for writes to distinct indices (a permutation), see `phi`.
-unsafe impl Send for Slots {}
+unsafe impl<E: Send> Send for Slots<E> {}
 // SAFETY: as above.
-unsafe impl Sync for Slots {}
+unsafe impl<E: Sync> Sync for Slots<E> {}
 
-impl Slots {
+impl<E: Entry> Slots<E> {
     /// # Safety
     /// `i` in bounds of the array, and no other thread touching slot `i`.
     #[inline]
-    unsafe fn write(self, i: usize, v: u32) {
+    unsafe fn write(self, i: usize, v: E) {
         // SAFETY: the caller's contract.
         unsafe { *self.0.add(i) = v };
     }
+
+    /// Asks the CPU to bring slot `i` (in bounds) into cache.
+    #[inline]
+    fn prefetch(self, i: usize) {
+        prefetch_ptr(self.0.wrapping_add(i).cast_const());
+    }
 }
 
-/// Φ: `phi[sa[i]] = sa[i - 1]`, and [`NONE`] for `sa[0]`.
-fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<KeyBuf<u32>> {
+/// Φ: `phi[sa[i]] = sa[i - 1]`, and [`Entry::NONE`] for `sa[0]`.
+fn phi<E: Entry>(sa: &[E], ctl: &Control<'_>) -> Result<KeyBuf<E>> {
     let n = sa.len();
-    let mut phi = KeyBuf::<u32>::new(n, None)?;
+    let mut phi = KeyBuf::<E>::new(n, None)?;
     let slots = Slots(phi.as_mut_slice().as_mut_ptr());
     sa.par_chunks(CHUNK)
         .enumerate()
@@ -115,11 +118,17 @@ fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<KeyBuf<u32>> {
             let base = c * CHUNK;
             for (k, &p) in chunk.iter().enumerate() {
                 let i = base + k;
-                let prev = if i == 0 { NONE } else { sa[i - 1] };
-                assert!((p as usize) < n, "suffix array entry out of range");
+                // Scattered writes: fetch a later one's line ahead of time.
+                if let Some(&ahead) = sa.get(i + AHEAD) {
+                    if ahead.idx() < n {
+                        slots.prefetch(ahead.idx());
+                    }
+                }
+                let prev = if i == 0 { E::NONE } else { sa[i - 1] };
+                assert!(p.idx() < n, "suffix array entry out of range");
                 // SAFETY: `sa` is a permutation of 0..n (checked in range above), so each slot is
                 // written by exactly one iteration, and `phi` outlives the loop.
-                unsafe { slots.write(p as usize, prev) };
+                unsafe { slots.write(p.idx(), prev) };
             }
             Ok(())
         })?;
@@ -127,7 +136,11 @@ fn phi(sa: &[u32], ctl: &Control<'_>) -> Result<KeyBuf<u32>> {
 }
 
 /// Builds the capped LCP array of `text` and its suffix array `sa`.
-pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<Lcp> {
+///
+/// # Errors
+/// Cancellation, or a common prefix of 2^32 - 1 tokens or more (possible only past 2^32
+/// tokens: values are kept in 32 bits).
+pub(crate) fn build<X: Text, E: Entry>(text: &X, sa: &[E], ctl: &Control<'_>) -> Result<Lcp> {
     let n = sa.len();
     let mut buf = phi(sa, ctl)?;
     let plcp = buf.as_mut_slice();
@@ -141,27 +154,27 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
                 // Each comparison starts where the last one left off, so its first load
                 // waits on the one before: fetch where a later one starts, ahead of time.
                 if let Some(&ahead) = chunk.get(k + AHEAD) {
-                    let at = (ahead as usize).wrapping_add(l.saturating_sub(AHEAD));
-                    if ahead != NONE && at < n {
+                    let at = ahead.idx().wrapping_add(l.saturating_sub(AHEAD));
+                    if ahead != E::NONE && at < n {
                         text.prefetch(at);
                     }
                 }
                 let p = c * CHUNK + k;
                 let j = chunk[k];
-                if j == NONE {
-                    chunk[k] = 0;
+                if j == E::NONE {
+                    chunk[k] = E::of(0);
                     l = 0;
                     continue;
                 }
-                let (len, stop) = common(text, p, j as usize, l);
-                chunk[k] = len as u32 | if stop { FLAG32 } else { 0 };
+                let (len, stop) = common(text, p, j.idx(), l);
+                chunk[k] = E::pack(len, stop);
                 l = len.saturating_sub(1);
             }
             Ok(())
         })?;
-    let plcp: &[u32] = plcp;
+    let plcp: &[E] = plcp;
     let mut bytes = KeyBuf::<u8>::new(n, None)?;
-    let parts: Vec<(Vec<u32>, Vec<u32>, u32)> = bytes
+    let parts: Vec<(Vec<u64>, Vec<u32>, u32)> = bytes
         .as_mut_slice()
         .par_chunks_mut(CHUNK)
         .zip(sa.par_chunks(CHUNK))
@@ -171,11 +184,29 @@ pub(crate) fn build<X: Text>(text: &X, sa: &[u32], ctl: &Control<'_>) -> Result<
             let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0u32);
             for (k, (b, &p)) in out.iter_mut().zip(chunk).enumerate() {
                 let i = c * CHUNK + k;
-                let v = if i == 0 { 0 } else { plcp[p as usize] };
-                let (h, flag) = (v & !FLAG32, v & FLAG32 != 0);
+                // Reads of the PLCP in array order are scattered: fetch ahead.
+                if let Some(&ahead) = sa.get(i + AHEAD) {
+                    if let Some(slot) = plcp.get(ahead.idx()) {
+                        prefetch_at(slot);
+                    }
+                }
+                let (h, flag) = if i == 0 {
+                    (0, false)
+                } else {
+                    plcp[p.idx()].unpack()
+                };
+                let h = u32::try_from(h)
+                    .ok()
+                    .filter(|&h| h < u32::MAX)
+                    .ok_or_else(|| {
+                        Error::Invalid(format!(
+                            "a repeat of {h} tokens: the suffix index keeps common prefixes \
+                         below 2^32 - 1 tokens"
+                        ))
+                    })?;
                 max = max.max(h);
                 let low = if h >= u32::from(BIG) {
-                    at.push(i as u32);
+                    at.push(i as u64);
                     val.push(h);
                     BIG
                 } else {

@@ -14,6 +14,7 @@
 //!   neighbours.
 
 use super::lcp::Lcp;
+use super::store::Entry;
 use super::CHUNK;
 use crate::control::Control;
 use crate::error::Result;
@@ -28,8 +29,8 @@ pub enum MatchKind {
 }
 
 /// One match length per text position.
-pub(crate) fn match_lengths(
-    sa: &[u32],
+pub(crate) fn match_lengths<E: Entry>(
+    sa: &[E],
     lcp: &Lcp,
     kind: MatchKind,
     ctl: &Control<'_>,
@@ -43,19 +44,19 @@ pub(crate) fn match_lengths(
                 ctl.check()?;
                 lcp.walk(s..(s + CHUNK).min(n), |i, h, _| {
                     if i > 0 {
-                        out[sa[i - 1] as usize] = last.max(h);
+                        out[sa[i - 1].idx()] = last.max(h);
                     }
                     last = h;
                 });
                 ctl.report(s as u64, n as u64);
             }
             if n > 0 {
-                out[sa[n - 1] as usize] = last;
+                out[sa[n - 1].idx()] = last;
             }
         }
         MatchKind::Previous => {
             // (position, LCP with the suffix below it on the stack).
-            let mut stack: Vec<(u32, u32)> = Vec::new();
+            let mut stack: Vec<(E, u32)> = Vec::new();
             for s in (0..n).step_by(CHUNK) {
                 ctl.check()?;
                 lcp.walk(s..(s + CHUNK).min(n), |i, h, _| {
@@ -65,7 +66,7 @@ pub(crate) fn match_lengths(
                         if p > tp {
                             break;
                         }
-                        out[tp as usize] = tl.max(cur);
+                        out[tp.idx()] = tl.max(cur);
                         cur = cur.min(tl);
                         stack.pop();
                     }
@@ -74,7 +75,7 @@ pub(crate) fn match_lengths(
                 ctl.report(s as u64, n as u64);
             }
             for (tp, tl) in stack {
-                out[tp as usize] = tl;
+                out[tp.idx()] = tl;
             }
         }
     }

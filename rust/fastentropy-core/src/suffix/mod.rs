@@ -15,10 +15,15 @@
 //! memory of the index itself.
 //!
 //! Memory: the index holds the suffix array (4 bytes/token) and the LCP bytes (1 byte/token,
-//! plus 8 bytes per LCP of 127 or more); building peaks at 9 bytes/token beside the tokens
+//! plus 12 bytes per LCP of 127 or more); building peaks at 9 bytes/token beside the tokens
 //! (array, permuted LCP, LCP bytes), or at the array plus the ranks (2 or 4 bytes/token)
-//! while sorting. Every result is the same for any thread count: the suffix array is unique
-//! and every sum is an integer sum.
+//! while sorting. Past [`MAX_NARROW_TOKENS`] the array's entries are 64-bit: 9 bytes/token
+//! held, 17 while building. Every result is the same for any thread count: the suffix array
+//! is unique and every sum is an integer sum.
+//!
+//! Cancellation: the suffix sort is one call into libsais, which cannot be stopped; it runs
+//! on a thread of its own, so a cancelled build returns at once and the sort, left to
+//! finish, frees its buffers when it ends (a new build waits for that).
 
 mod construct;
 mod file;
@@ -32,7 +37,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-pub use construct::MAX_TOKENS;
+pub use construct::{background_sorts, MAX_NARROW_TOKENS};
 pub use file::{read_header, token_hash, Header, FORMAT_VERSION};
 pub use matches::MatchKind;
 
@@ -44,20 +49,36 @@ use crate::profile::Profile;
 use crate::tokens::Token;
 use lcp::Lcp;
 use scan::Leaves;
-use store::Store;
+use store::{with_sa, Entry, Sa};
 use text::{Forward, Reversed, Text};
 
 /// Fixed chunk length of parallel passes (fixed so work splits the same way every time).
 const CHUNK: usize = 1 << 18;
 
 /// Bytes per token the build needs at its peak beside the tokens: the suffix array (4), the
-/// permuted LCP (4) and the LCP bytes (1).
+/// permuted LCP (4) and the LCP bytes (1); with 64-bit entries (past [`MAX_NARROW_TOKENS`]),
+/// [`BUILD_BYTES_PER_TOKEN_WIDE`].
 pub const BUILD_BYTES_PER_TOKEN: usize = 9;
+/// As [`BUILD_BYTES_PER_TOKEN`] with 64-bit entries: array 8, permuted LCP 8, LCP bytes 1.
+pub const BUILD_BYTES_PER_TOKEN_WIDE: usize = 17;
+
+/// Bytes per token a build of `n` tokens needs at its peak, and whether its entries are
+/// 64-bit (past [`MAX_NARROW_TOKENS`], or when a test forces them).
+fn build_bytes(n: usize, wide: bool) -> (usize, bool) {
+    if wide || n > MAX_NARROW_TOKENS {
+        (BUILD_BYTES_PER_TOKEN_WIDE, true)
+    } else {
+        (BUILD_BYTES_PER_TOKEN, false)
+    }
+}
+
+/// Profiles by order: `(order, profile)`, by increasing order.
+pub type Orders = Vec<(usize, Profile)>;
 
 /// The suffix array and LCP array of a token sequence. The tokens themselves are not held:
 /// each query takes them, and checks that they are as long as the index.
 pub struct SuffixIndex {
-    sa: Store<u32>,
+    sa: Sa,
     lcp: Lcp,
     separator: Option<u64>,
 }
@@ -66,30 +87,36 @@ impl SuffixIndex {
     /// Builds the index of `tokens`, where `separator` (if any) ends documents.
     ///
     /// # Errors
-    /// A negative id, more than [`MAX_TOKENS`] tokens, `memory_limit` below what the build
-    /// needs ([`BUILD_BYTES_PER_TOKEN`] per token), a bad thread count, or cancellation.
+    /// A negative id, `memory_limit` below what the build needs ([`BUILD_BYTES_PER_TOKEN`]
+    /// per token, [`BUILD_BYTES_PER_TOKEN_WIDE`] past [`MAX_NARROW_TOKENS`]), a bad thread
+    /// count, or cancellation.
     pub fn build<T: Token>(
         tokens: &[T],
         separator: Option<u64>,
         memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Self> {
+        Self::build_entries(tokens, separator, memory_limit, false, ctl)
+    }
+
+    /// [`Self::build`], with 64-bit suffix-array entries whatever the length when `wide`
+    /// (what longer texts get; for tests of that path at small sizes).
+    ///
+    /// # Errors
+    /// As [`Self::build`].
+    #[doc(hidden)]
+    pub fn build_entries<T: Token>(
+        tokens: &[T],
+        separator: Option<u64>,
+        memory_limit: Option<usize>,
+        wide: bool,
+        ctl: &Control<'_>,
+    ) -> Result<Self> {
         let n = tokens.len();
-        let needed = n.saturating_mul(BUILD_BYTES_PER_TOKEN);
-        if let Some(limit) = memory_limit {
-            if limit < needed {
-                return Err(Error::MemoryLimit {
-                    limit: limit as u64,
-                    needed: needed as u64,
-                    reason: format!(
-                        "the suffix index of {n} tokens needs {BUILD_BYTES_PER_TOKEN} bytes per \
-                         token while it is built (suffix array 4, permuted LCP 4, LCP bytes 1)"
-                    ),
-                });
-            }
-        }
+        let (per, wide) = build_bytes(n, wide);
+        check_memory(n, per, wide, memory_limit, "the suffix index of")?;
         ctl.run(|| {
-            let (sa, lcp) = sorted(tokens, separator, false, memory_limit, ctl, (0, 4))?;
+            let (sa, lcp) = sorted(tokens, separator, false, wide, memory_limit, ctl, (0, 4))?;
             ctl.report(4 * n as u64, 4 * n as u64);
             Ok(Self { sa, lcp, separator })
         })
@@ -97,7 +124,12 @@ impl SuffixIndex {
 
     /// Number of tokens indexed.
     pub fn len(&self) -> usize {
-        self.sa.as_slice().len()
+        self.sa.len()
+    }
+
+    /// Bytes per suffix-array entry: 4, or 8 past [`MAX_NARROW_TOKENS`] tokens.
+    pub fn entry_bytes(&self) -> usize {
+        self.sa.width()
     }
 
     /// Whether the index holds no token.
@@ -115,9 +147,9 @@ impl SuffixIndex {
         u64::from(self.lcp.max)
     }
 
-    /// The suffix array: `sa[i]` is where the `i`-th smallest suffix starts.
-    pub fn suffix_array(&self) -> &[u32] {
-        self.sa.as_slice()
+    /// The suffix array (a copy): `sa[i]` is where the `i`-th smallest suffix starts.
+    pub fn suffix_array(&self) -> Vec<u64> {
+        with_sa!(&self.sa, |s| s.iter().map(|&p| p.idx() as u64).collect())
     }
 
     /// The capped LCP of each suffix with the one before it in the array (0 for the first).
@@ -150,19 +182,28 @@ impl SuffixIndex {
 
     /// Count profiles of the n-grams of each of `orders`, or, with `None`, of every order
     /// from 1 to the first at which every counted n-gram is unique (included; none when no
-    /// n-gram is counted). Orders longer than the input get empty profiles.
+    /// n-gram is counted). Orders longer than the input get empty profiles. With a mask, the
+    /// reversed text is indexed for the call: `memory_limit` must allow
+    /// [`BUILD_BYTES_PER_TOKEN`] per token.
     ///
     /// # Errors
     /// Tokens of another length than the index, a mask of the wrong length, an order of 0,
-    /// a bad thread count, or cancellation.
+    /// a memory limit below what a mask needs, a bad thread count, or cancellation.
     pub fn profiles<T: Token>(
         &self,
         tokens: &[T],
         mask: Option<&[bool]>,
         orders: Option<&[usize]>,
+        memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Vec<(usize, Profile)>> {
-        self.counted(tokens, mask, orders, false, ctl)
+        let want = Want {
+            ngrams: true,
+            contexts: false,
+        };
+        Ok(self
+            .counted(tokens, mask, orders, want, memory_limit, ctl)?
+            .0)
     }
 
     /// Count profiles of the (n-1)-token contexts of the n-grams counted at each order n:
@@ -176,9 +217,36 @@ impl SuffixIndex {
         tokens: &[T],
         mask: Option<&[bool]>,
         orders: Option<&[usize]>,
+        memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Vec<(usize, Profile)>> {
-        self.counted(tokens, mask, orders, true, ctl)
+        let want = Want {
+            ngrams: false,
+            contexts: true,
+        };
+        Ok(self
+            .counted(tokens, mask, orders, want, memory_limit, ctl)?
+            .1)
+    }
+
+    /// [`Self::profiles`] and [`Self::context_profiles`] of the same orders from one call:
+    /// with a mask, one reversed index serves both.
+    ///
+    /// # Errors
+    /// As [`Self::profiles`].
+    pub fn profiles_and_contexts<T: Token>(
+        &self,
+        tokens: &[T],
+        mask: Option<&[bool]>,
+        orders: Option<&[usize]>,
+        memory_limit: Option<usize>,
+        ctl: &Control<'_>,
+    ) -> Result<(Orders, Orders)> {
+        let want = Want {
+            ngrams: true,
+            contexts: true,
+        };
+        self.counted(tokens, mask, orders, want, memory_limit, ctl)
     }
 
     fn counted<T: Token>(
@@ -186,18 +254,27 @@ impl SuffixIndex {
         tokens: &[T],
         mask: Option<&[bool]>,
         orders: Option<&[usize]>,
-        contexts: bool,
+        want: Want,
+        memory_limit: Option<usize>,
         ctl: &Control<'_>,
-    ) -> Result<Vec<(usize, Profile)>> {
+    ) -> Result<(Orders, Orders)> {
         self.check_tokens(tokens)?;
+        let n = tokens.len();
         if let Some(m) = mask {
-            if m.len() != tokens.len() {
+            if m.len() != n {
                 return Err(Error::Invalid(format!(
-                    "mask has {} entries but tokens has {}: they must have the same length",
+                    "mask has {} entries but tokens has {n}: they must have the same length",
                     m.len(),
-                    tokens.len()
                 )));
             }
+            let (per, wide) = build_bytes(n, self.entry_bytes() == 8);
+            check_memory(
+                n,
+                per,
+                wide,
+                memory_limit,
+                "the index of the reversed text (built for profiles under a mask) of",
+            )?;
         }
         let wanted = match orders {
             Some(o) => {
@@ -213,94 +290,55 @@ impl SuffixIndex {
             }
             None => None,
         };
-        let n = tokens.len();
         ctl.run(|| {
             let fwd = self.text(tokens);
-            match mask {
-                None => {
-                    let m = match &wanted {
-                        Some(o) => o.last().copied().unwrap_or(0),
-                        None => self.max_lcp() as usize + 1,
-                    };
-                    let classes = |m: usize, shorten: bool| {
-                        let leaves = Leaves {
-                            weight: None,
-                            shorten,
-                        };
-                        let m = m.min(n);
-                        let total = 2 * n as u64;
-                        scan::classes(
-                            &fwd,
-                            self.sa.as_slice(),
-                            &self.lcp,
-                            &leaves,
-                            m,
-                            ctl,
-                            (0, total),
-                        )
-                    };
-                    if contexts {
-                        let unigrams = (0..n).filter(|&p| fwd.get(p).is_some()).count() as u64;
-                        // Without a mask, profiles stop at the largest LCP + 1.
-                        let m = if wanted.is_none() && unigrams == 0 {
-                            0
-                        } else {
-                            m.min(n)
-                        };
-                        let ctx = classes(m.saturating_sub(1), true)?;
-                        let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
-                        Ok(select(with_empty_context(unigrams, ctx), Some(wanted)))
-                    } else {
-                        Ok(select(classes(m, false)?, wanted))
-                    }
-                }
-                Some(mask) => {
-                    let rev = Reversed(self.text(tokens));
-                    // Sorting takes 4 units of n tokens, each scan 2; contexts of every order
-                    // scan twice (the n-grams first, to know the orders).
-                    let scans = if contexts && wanted.is_none() { 2 } else { 1 };
-                    let (rsa, rlcp) =
-                        sorted(tokens, self.separator, true, None, ctl, (0, 4 + 2 * scans))?;
-                    let weight = |r: usize| u64::from(mask[n - 1 - r] && rev.get(r).is_some());
-                    let m = match &wanted {
-                        Some(o) => o.last().copied().unwrap_or(0),
-                        None => rlcp.max as usize + 1,
-                    };
-                    let total = (4 + 2 * scans) * n as u64;
-                    let done = AtomicU64::new(4 * n as u64);
-                    let run = |m: usize, leaves: &Leaves<'_>| {
-                        let base = done.fetch_add(2 * n as u64, Ordering::Relaxed);
-                        let m = m.min(n);
-                        scan::classes(&rev, rsa.as_slice(), &rlcp, leaves, m, ctl, (base, total))
-                    };
-                    let plain = Leaves {
-                        weight: Some(&weight),
-                        shorten: false,
-                    };
-                    if !contexts {
-                        return Ok(select(run(m, &plain)?, wanted));
-                    }
-                    // The context of the n-gram whose reversed suffix starts at r starts at
-                    // r + 1: it weighs what that n-gram does.
-                    let before = |r: usize| if r == 0 { 0 } else { weight(r - 1) };
-                    let shifted = Leaves {
-                        weight: Some(&before),
-                        shorten: false,
-                    };
-                    let unigrams = (0..n).map(weight).sum();
-                    let m = match wanted {
-                        Some(_) => m,
-                        // The orders `profiles` would give.
-                        None => select(run(m, &plain)?, None).len(),
-                    };
-                    let ctx = run(m.saturating_sub(1), &shifted)?;
-                    let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
-                    Ok(select(with_empty_context(unigrams, ctx), Some(wanted)))
-                }
-            }
+            let Some(mask) = mask else {
+                let plan = Plan::new(want, false, wanted.is_none(), n);
+                let leaves = Leaves {
+                    weight: None,
+                    shorten: false,
+                };
+                let shortened = Leaves {
+                    weight: None,
+                    shorten: true,
+                };
+                let scan = |m: usize, leaves: &Leaves<'_>| {
+                    let base = plan.next_scan();
+                    with_sa!(&self.sa, |sa| {
+                        scan::classes(&fwd, sa, &self.lcp, leaves, m.min(n), ctl, base)
+                    })
+                };
+                let unigrams = || (0..n).filter(|&p| fwd.get(p).is_some()).count() as u64;
+                return plan.count(wanted, &self.lcp, scan, &leaves, &shortened, unigrams);
+            };
+            let rev = Reversed(self.text(tokens));
+            let plan = Plan::new(want, true, wanted.is_none(), n);
+            let wide = self.entry_bytes() == 8;
+            let units = (0, plan.units);
+            let (rsa, rlcp) = sorted(tokens, self.separator, true, wide, None, ctl, units)?;
+            // The n-gram ending at e is the reversed suffix at r = n - 1 - e: it weighs 1
+            // when its last token is masked in. Its context starts at r + 1 and weighs what
+            // that n-gram does.
+            let weight = |r: usize| u64::from(mask[n - 1 - r] && rev.get(r).is_some());
+            let before = |r: usize| if r == 0 { 0 } else { weight(r - 1) };
+            let leaves = Leaves {
+                weight: Some(&weight),
+                shorten: false,
+            };
+            let shifted = Leaves {
+                weight: Some(&before),
+                shorten: false,
+            };
+            let scan = |m: usize, leaves: &Leaves<'_>| {
+                let base = plan.next_scan();
+                with_sa!(&rsa, |sa| {
+                    scan::classes(&rev, sa, &rlcp, leaves, m.min(n), ctl, base)
+                })
+            };
+            let unigrams = || (0..n).map(weight).sum();
+            plan.count(wanted, &rlcp, scan, &leaves, &shifted, unigrams)
         })
     }
-
     /// One match length per position: see [`MatchKind`]. Capped at separators; 0 at a
     /// separator.
     ///
@@ -308,7 +346,9 @@ impl SuffixIndex {
     /// A bad thread count (the pass itself is sequential), or cancellation.
     pub fn match_lengths(&self, kind: MatchKind, ctl: &Control<'_>) -> Result<Vec<u32>> {
         ctl.thread_count()?;
-        matches::match_lengths(self.sa.as_slice(), &self.lcp, kind, ctl)
+        with_sa!(&self.sa, |sa| matches::match_lengths(
+            sa, &self.lcp, kind, ctl
+        ))
     }
 
     /// Occurrences of `ngram` (original ids, any length >= 1) in `tokens`; 0 if it holds the
@@ -326,7 +366,8 @@ impl SuffixIndex {
         let Some(pattern) = self.pattern(ngram) else {
             return Ok(0);
         };
-        let (lo, hi) = query::range(&self.text(tokens), self.sa.as_slice(), &pattern);
+        let text = self.text(tokens);
+        let (lo, hi) = with_sa!(&self.sa, |sa| query::range(&text, sa, &pattern));
         Ok((hi - lo) as u64)
     }
 
@@ -346,12 +387,10 @@ impl SuffixIndex {
         let Some(pattern) = self.pattern(context) else {
             return Ok((Vec::new(), Vec::new()));
         };
-        Ok(query::next_counts(
-            &self.text(tokens),
-            self.sa.as_slice(),
-            &pattern,
-            k,
-        ))
+        let text = self.text(tokens);
+        Ok(with_sa!(&self.sa, |sa| query::next_counts(
+            &text, sa, &pattern, k
+        )))
     }
 
     /// `ids` as the text compares them; `None` if one is the separator.
@@ -368,24 +407,44 @@ fn sorted<T: Token>(
     tokens: &[T],
     separator: Option<u64>,
     reversed: bool,
+    wide: bool,
     limit: Option<usize>,
     ctl: &Control<'_>,
     progress: (u64, u64),
-) -> Result<(Store<u32>, Lcp)> {
+) -> Result<(Sa, Lcp)> {
     let n = tokens.len() as u64;
     let (first, total) = (progress.0 * n, progress.1 * n);
     let remapped = construct::Remapped(std::sync::atomic::AtomicU64::new(0));
     let report = |k: u64| ctl.report(first + remapped.add(k), total);
-    let sa = construct::suffix_array(tokens, separator, reversed, limit, ctl, &report)?;
+    let sa = construct::suffix_array(tokens, separator, reversed, wide, limit, ctl, &report)?;
     ctl.report(first + 2 * n, total);
     let fwd = Forward { tokens, separator };
-    let lcp = if reversed {
-        lcp::build(&Reversed(fwd), sa.as_slice(), ctl)?
+    let lcp = with_sa!(&sa, |s| if reversed {
+        lcp::build(&Reversed(fwd), s, ctl)?
     } else {
-        lcp::build(&fwd, sa.as_slice(), ctl)?
-    };
+        lcp::build(&fwd, s, ctl)?
+    });
     ctl.report(first + 4 * n, total);
     Ok((sa, lcp))
+}
+
+/// Refuses `n` tokens at `per` bytes each above `limit`; `what` starts the reason.
+fn check_memory(n: usize, per: usize, wide: bool, limit: Option<usize>, what: &str) -> Result<()> {
+    let needed = n.saturating_mul(per);
+    match limit {
+        Some(limit) if limit < needed => {
+            let (bits, e) = if wide { (64, 8) } else { (32, 4) };
+            Err(Error::MemoryLimit {
+                limit: limit as u64,
+                needed: needed as u64,
+                reason: format!(
+                    "{what} {n} tokens needs {per} bytes per token while it is built \
+                     ({bits}-bit suffix array {e}, permuted LCP {e}, LCP bytes 1)"
+                ),
+            })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Context profiles of orders `2..=m` (from the scan of the contexts' orders `1..m-1`),
@@ -422,5 +481,85 @@ fn select(profiles: Vec<Profile>, wanted: Option<Vec<usize>>) -> Vec<(usize, Pro
             }
             out
         }
+    }
+}
+
+/// Which profiles a call wants.
+#[derive(Clone, Copy)]
+struct Want {
+    ngrams: bool,
+    contexts: bool,
+}
+
+/// The scans of one profiles call and its progress: 4 units of n tokens for the reversed
+/// index (with a mask), 2 per scan.
+struct Plan {
+    want: Want,
+    /// Whether the n-grams are scanned: asked for, or needed to know the default orders of
+    /// the contexts (with a mask; without one they stop at the largest LCP + 1).
+    ngrams: bool,
+    n: u64,
+    units: u64,
+    done: AtomicU64,
+}
+
+impl Plan {
+    fn new(want: Want, masked: bool, default_orders: bool, n: usize) -> Self {
+        let ngrams = want.ngrams || (want.contexts && masked && default_orders);
+        let scans = u64::from(ngrams) + u64::from(want.contexts);
+        let first = if masked { 4 } else { 0 };
+        Self {
+            want,
+            ngrams,
+            n: n as u64,
+            units: first + 2 * scans,
+            done: AtomicU64::new(first),
+        }
+    }
+
+    /// `(first, total)` progress of the next scan, in tokens.
+    fn next_scan(&self) -> (u64, u64) {
+        let first = self.done.fetch_add(2, Ordering::Relaxed);
+        (first * self.n, self.units * self.n)
+    }
+
+    /// The profiles (and contexts) wanted, from `scan(m, leaves)` (the profiles of orders
+    /// `1..=m`): `leaves` counts the n-grams, `context` their contexts one order down, and
+    /// `unigrams` is order 1's count.
+    fn count(
+        &self,
+        wanted: Option<Vec<usize>>,
+        lcp: &Lcp,
+        scan: impl Fn(usize, &Leaves<'_>) -> Result<Vec<Profile>>,
+        leaves: &Leaves<'_>,
+        context: &Leaves<'_>,
+        unigrams: impl Fn() -> u64,
+    ) -> Result<(Orders, Orders)> {
+        let top = match &wanted {
+            Some(o) => o.last().copied().unwrap_or(0),
+            None => lcp.max as usize + 1,
+        };
+        let ngrams = if self.ngrams {
+            select(scan(top, leaves)?, wanted.clone())
+        } else {
+            Vec::new()
+        };
+        if !self.want.contexts {
+            return Ok((ngrams, Vec::new()));
+        }
+        let unigrams = unigrams();
+        let m = match (&wanted, self.ngrams) {
+            (Some(_), _) => top,
+            // The orders `profiles` gives.
+            (None, true) => ngrams.len(),
+            // Without a mask they end at the largest LCP + 1 (none if nothing is counted).
+            (None, false) if unigrams == 0 => 0,
+            (None, false) => top.min(self.n as usize),
+        };
+        let ctx = scan(m.saturating_sub(1), context)?;
+        let wanted = wanted.unwrap_or_else(|| (1..=m).collect());
+        let contexts = select(with_empty_context(unigrams, ctx), Some(wanted));
+        let ngrams = if self.want.ngrams { ngrams } else { Vec::new() };
+        Ok((ngrams, contexts))
     }
 }

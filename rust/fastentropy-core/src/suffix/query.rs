@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 
+use super::store::Entry;
 use super::text::Text;
 
 /// The suffix at `p` against `pattern` on `pattern.len()` tokens; a suffix that ends first
@@ -24,18 +25,22 @@ fn compare<X: Text>(text: &X, p: usize, pattern: &[Option<u64>]) -> Ordering {
 }
 
 /// The range of `sa` whose suffixes start with `pattern`.
-pub(crate) fn range<X: Text>(text: &X, sa: &[u32], pattern: &[Option<u64>]) -> (usize, usize) {
-    let lo = sa.partition_point(|&p| compare(text, p as usize, pattern) == Ordering::Less);
+pub(crate) fn range<X: Text, E: Entry>(
+    text: &X,
+    sa: &[E],
+    pattern: &[Option<u64>],
+) -> (usize, usize) {
+    let lo = sa.partition_point(|&p| compare(text, p.idx(), pattern) == Ordering::Less);
     let hi =
-        lo + sa[lo..].partition_point(|&p| compare(text, p as usize, pattern) != Ordering::Greater);
+        lo + sa[lo..].partition_point(|&p| compare(text, p.idx(), pattern) != Ordering::Greater);
     (lo, hi)
 }
 
 /// The ids that follow `context` and how often, most frequent first (ties by id), at most
 /// `k` of them. A following separator or the end of the text is not a token.
-pub(crate) fn next_counts<X: Text>(
+pub(crate) fn next_counts<X: Text, E: Entry>(
     text: &X,
-    sa: &[u32],
+    sa: &[E],
     context: &[Option<u64>],
     k: Option<usize>,
 ) -> (Vec<u64>, Vec<u64>) {
@@ -45,7 +50,7 @@ pub(crate) fn next_counts<X: Text>(
     // What follows each suffix of the range: `None` for the end or a separator, both of
     // which sort before every id.
     let next = |i: usize| {
-        let p = sa[i] as usize + m;
+        let p = sa[i].idx() + m;
         if p < n {
             text.get(p)
         } else {

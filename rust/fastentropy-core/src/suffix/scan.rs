@@ -28,6 +28,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::lcp::Lcp;
+use super::store::Entry;
 use super::text::Text;
 use super::CHUNK;
 use crate::control::Control;
@@ -188,9 +189,9 @@ impl Progress<'_> {
 
 /// The profiles of orders `1..=m` (element `n - 1` for order n) of the classes of
 /// `leaves`. `progress` is `(base, total)`: this scan reports `base..base + 2 len`.
-pub(crate) fn classes<X: Text>(
+pub(crate) fn classes<X: Text, E: Entry>(
     text: &X,
-    sa: &[u32],
+    sa: &[E],
     lcp: &Lcp,
     leaves: &Leaves<'_>,
     m: usize,
@@ -253,8 +254,8 @@ fn windows<X: Text>(
 }
 
 /// Visits the LCP-interval tree segment by segment and tallies its intervals.
-fn scan(
-    sa: &[u32],
+fn scan<E: Entry>(
+    sa: &[E],
     lcp: &Lcp,
     leaves: &Leaves<'_>,
     m: usize,
@@ -280,7 +281,7 @@ fn scan(
         .into_par_iter()
         .try_fold(Tally::new, |mut tally, (s, e)| {
             ctl.check()?;
-            let weight = |i: usize| leaves.weight.map_or(1, |f| f(sa[i] as usize));
+            let weight = |i: usize| leaves.weight.map_or(1, |f| f(sa[i].idx()));
             // (LCP value, total weight before the interval's first suffix).
             let mut stack: Vec<(u32, u64)> = vec![(0, 0)];
             let (mut before, mut prev) = (0u64, 0u64);

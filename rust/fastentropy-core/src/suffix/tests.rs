@@ -71,14 +71,14 @@ proptest! {
         let m = mask.as_deref();
         let top = t.len() + 2;
         let orders: Vec<usize> = (1..=top).collect();
-        let got = idx.profiles(&t, m, Some(&orders), &ctl(threads)).unwrap();
-        let ctx = idx.context_profiles(&t, m, Some(&orders), &ctl(threads)).unwrap();
+        let got = idx.profiles(&t, m, Some(&orders), None, &ctl(threads)).unwrap();
+        let ctx = idx.context_profiles(&t, m, Some(&orders), None, &ctl(threads)).unwrap();
         for ((n, p), (_, c)) in got.iter().zip(&ctx) {
             prop_assert_eq!(p, &naive_profile(&t, sep, m, *n), "order {}", n);
             prop_assert_eq!(c, &naive_context(&t, sep, m, *n), "context order {}", n);
         }
         // Every order up to the first all-unique one, and nothing past it.
-        let all = idx.profiles(&t, m, None, &ctl(threads)).unwrap();
+        let all = idx.profiles(&t, m, None, None, &ctl(threads)).unwrap();
         let want: Vec<(usize, Profile)> = if naive_profile(&t, sep, m, 1).n() == 0 {
             Vec::new()
         } else {
@@ -92,18 +92,23 @@ proptest! {
             v
         };
         prop_assert_eq!(&all, &want);
-        let ctx_all = idx.context_profiles(&t, m, None, &ctl(threads)).unwrap();
+        let ctx_all = idx.context_profiles(&t, m, None, None, &ctl(threads)).unwrap();
         prop_assert_eq!(ctx_all.len(), want.len());
-        for (n, c) in ctx_all {
-            prop_assert_eq!(c, naive_context(&t, sep, m, n), "context order {}", n);
+        for (n, c) in &ctx_all {
+            prop_assert_eq!(c, &naive_context(&t, sep, m, *n), "context order {}", n);
         }
+        // Both from one call: the same as from the two.
+        let both = idx.profiles_and_contexts(&t, m, None, None, &ctl(threads)).unwrap();
+        prop_assert_eq!(&both, &(all, ctx_all));
+        let both = idx.profiles_and_contexts(&t, m, Some(&orders), None, &ctl(threads)).unwrap();
+        prop_assert_eq!(&both, &(got, ctx));
     }
 
     #[test]
     fn first_orders_equal_the_counter((t, sep, mask) in text()) {
         let idx = SuffixIndex::build(&t, sep, None, &ctl(2)).unwrap();
         let orders: Vec<usize> = (1..=8).collect();
-        let got = idx.profiles(&t, mask.as_deref(), Some(&orders), &ctl(2)).unwrap();
+        let got = idx.profiles(&t, mask.as_deref(), Some(&orders), None, &ctl(2)).unwrap();
         let opts = CountOptions { separator: sep, mask: mask.as_deref(), ..Default::default() };
         prop_assert_eq!(got, ngram_profiles(&t, &orders, &opts, &ctl(2)).unwrap());
     }
@@ -190,7 +195,7 @@ fn large_vocabulary_sorts_32_bit_ranks() {
     let orders: Vec<usize> = (1..=6).collect();
     let mask: Vec<bool> = (0..t.len()).map(|i| i % 5 != 0).collect();
     for m in [None, Some(&mask[..])] {
-        let got = idx.profiles(&t, m, Some(&orders), &ctl(2)).unwrap();
+        let got = idx.profiles(&t, m, Some(&orders), None, &ctl(2)).unwrap();
         let opts = CountOptions {
             separator: sep,
             mask: m,
@@ -214,8 +219,8 @@ fn same_result_for_any_thread_count() {
     let one = SuffixIndex::build(&t, Some(6), None, &ctl(1)).unwrap();
     let three = SuffixIndex::build(&t, Some(6), None, &ctl(3)).unwrap();
     assert_eq!(one.suffix_array(), three.suffix_array());
-    let p1 = one.profiles(&t, None, None, &ctl(1)).unwrap();
-    let p3 = three.profiles(&t, None, None, &ctl(3)).unwrap();
+    let p1 = one.profiles(&t, None, None, None, &ctl(1)).unwrap();
+    let p3 = three.profiles(&t, None, None, None, &ctl(3)).unwrap();
     assert_eq!(p1, p3);
     assert!(p1.len() > 8);
 }
@@ -224,14 +229,22 @@ fn same_result_for_any_thread_count() {
 fn empty_and_all_separators() {
     let t: Vec<u16> = Vec::new();
     let idx = SuffixIndex::build(&t, None, None, &ctl(1)).unwrap();
-    assert!(idx.profiles(&t, None, None, &ctl(1)).unwrap().is_empty());
+    assert!(idx
+        .profiles(&t, None, None, None, &ctl(1))
+        .unwrap()
+        .is_empty());
     assert_eq!(
-        idx.profiles(&t, None, Some(&[1, 3]), &ctl(1)).unwrap()[1].1,
+        idx.profiles(&t, None, Some(&[1, 3]), None, &ctl(1))
+            .unwrap()[1]
+            .1,
         Profile::default()
     );
     let t = vec![5u16; 10];
     let idx = SuffixIndex::build(&t, Some(5), None, &ctl(1)).unwrap();
-    assert!(idx.profiles(&t, None, None, &ctl(1)).unwrap().is_empty());
+    assert!(idx
+        .profiles(&t, None, None, None, &ctl(1))
+        .unwrap()
+        .is_empty());
     assert_eq!(
         idx.match_lengths(MatchKind::Previous, &ctl(1)).unwrap(),
         vec![0; 10]
@@ -250,8 +263,25 @@ fn memory_limit_and_wrong_tokens_refused() {
     );
     let idx = SuffixIndex::build(&t, None, None, &ctl(1)).unwrap();
     assert!(idx.count(&t[..2], &[1]).is_err());
-    assert!(idx.profiles(&t, Some(&[true]), None, &ctl(1)).is_err());
-    assert!(idx.profiles(&t, None, Some(&[0]), &ctl(1)).is_err());
+    assert!(idx
+        .profiles(&t, Some(&[true]), None, None, &ctl(1))
+        .is_err());
+    assert!(idx.profiles(&t, None, Some(&[0]), None, &ctl(1)).is_err());
+    // A mask indexes the reversed text: 9 bytes per token, refused below; none without.
+    let mask = [true, false, true];
+    for limit in [Some(26), Some(0)] {
+        let err = idx
+            .profiles_and_contexts(&t, Some(&mask), None, limit, &ctl(1))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::MemoryLimit { needed: 27, .. }),
+            "{err}"
+        );
+        assert!(idx.profiles(&t, None, None, limit, &ctl(1)).is_ok());
+    }
+    assert!(idx
+        .profiles(&t, Some(&mask), None, Some(27), &ctl(1))
+        .is_ok());
     let neg = vec![1i32, -2];
     let err = SuffixIndex::build(&neg, None, None, &ctl(1)).err().unwrap();
     assert!(
@@ -280,7 +310,7 @@ fn file_round_trip_and_refusals() {
     let back = SuffixIndex::open(&path, &t, &ctl(2)).unwrap();
     assert_eq!(back.bytes(), 0);
     assert_eq!(back.suffix_array(), idx.suffix_array());
-    let all = |i: &SuffixIndex| i.profiles(&t, None, None, &ctl(1)).unwrap();
+    let all = |i: &SuffixIndex| i.profiles(&t, None, None, None, &ctl(1)).unwrap();
     assert_eq!(all(&back), all(&idx));
     assert_eq!(
         back.match_lengths(MatchKind::Previous, &ctl(1)).unwrap(),
@@ -364,4 +394,160 @@ fn token_hash_is_thread_independent_and_sensitive() {
     b[2_999_999] ^= 4;
     assert_ne!(token_hash(&b, &ctl(1)).unwrap(), h1);
     assert_ne!(token_hash(&bytes[..bytes.len() - 1], &ctl(1)).unwrap(), h1);
+}
+
+/// Sorts of a given length that wait, at their start, until the test lets them go: each
+/// entry is `(n, told when reached, waited on)`.
+type Hold = (
+    usize,
+    std::sync::mpsc::Sender<()>,
+    std::sync::mpsc::Receiver<()>,
+);
+static HELD: std::sync::Mutex<Vec<Hold>> = std::sync::Mutex::new(Vec::new());
+
+/// Called by every sort's thread before it sorts: waits there if a test holds length `n`.
+pub(super) fn hold(n: usize) {
+    let entry = {
+        let mut held = HELD.lock().unwrap();
+        let at = held.iter().position(|(m, ..)| *m == n);
+        at.map(|i| held.swap_remove(i))
+    };
+    if let Some((_, reached, release)) = entry {
+        reached.send(()).unwrap();
+        let _ = release.recv();
+    }
+}
+
+#[test]
+fn cancelled_sort_returns_without_waiting_and_frees_later() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::mpsc;
+    // A length no other test uses, so only this build's sort is held.
+    let n = 10_007;
+    let t: Vec<u16> = (0..n).map(|i| (i * 7919 % 13) as u16).collect();
+    let (reached_tx, reached) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel();
+    HELD.lock().unwrap().push((n, reached_tx, release_rx));
+    let flag = AtomicBool::new(false);
+    let cancelling = Control {
+        cancel: Some(&flag),
+        ..Control::default()
+    };
+    let got = std::thread::scope(|s| {
+        let build = s.spawn(|| SuffixIndex::build(&t, None, None, &cancelling));
+        reached.recv().unwrap();
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        build.join().unwrap()
+    });
+    assert!(matches!(got, Err(Error::Cancelled)));
+    // The sort is still held, yet the build has returned: it did not wait for it.
+    assert_eq!(background_sorts().1, 1);
+    release.send(()).unwrap();
+    // Once it finishes, it is no longer counted (its buffers are dropped before that); a
+    // new build (which waits for it) gives the same array as the naive sort.
+    let idx = SuffixIndex::build(&t, None, None, &ctl(2)).unwrap();
+    assert_eq!(background_sorts().1, 0);
+    let mut naive: Vec<u64> = (0..n as u64).collect();
+    naive.sort_by(|&a, &b| t[a as usize..].cmp(&t[b as usize..]));
+    assert_eq!(idx.suffix_array(), &naive[..]);
+}
+
+/// Everything an index answers, for comparing two indexes of the same tokens bit for bit.
+fn answers<T: crate::tokens::Token>(
+    idx: &SuffixIndex,
+    t: &[T],
+    mask: Option<&[bool]>,
+    threads: usize,
+) -> impl PartialEq + std::fmt::Debug {
+    let c = ctl(threads);
+    let lcps: Vec<u32> = (0..idx.len()).map(|i| idx.lcp(i)).collect();
+    let orders: Vec<usize> = (1..=idx.max_lcp() as usize + 2).collect();
+    let both = idx.profiles_and_contexts(t, mask, None, None, &c).unwrap();
+    let fixed = idx.profiles_and_contexts(t, mask, Some(&orders), None, &c);
+    let matches = [MatchKind::Previous, MatchKind::Any].map(|k| idx.match_lengths(k, &c).unwrap());
+    let queries: Vec<_> = (0..t.len().min(40))
+        .map(|p| {
+            let ids: Vec<u64> = t[p..(p + 3).min(t.len())]
+                .iter()
+                .map(|x| x.id().unwrap())
+                .collect();
+            let count = idx.count(t, &ids).unwrap();
+            (
+                count,
+                idx.next_counts(t, &ids[..ids.len() - 1], None).unwrap(),
+            )
+        })
+        .collect();
+    (
+        idx.suffix_array(),
+        lcps,
+        idx.max_lcp(),
+        both,
+        fixed.unwrap(),
+        matches,
+        queries,
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(150))]
+
+    /// The 64-bit path (forced at small sizes) answers bit for bit as the 32-bit one.
+    #[test]
+    fn wide_entries_answer_as_narrow_ones((t, sep, mask) in text(), threads in 1usize..3) {
+        let narrow = SuffixIndex::build_entries(&t, sep, None, false, &ctl(threads)).unwrap();
+        let wide = SuffixIndex::build_entries(&t, sep, None, true, &ctl(threads)).unwrap();
+        prop_assert_eq!((narrow.entry_bytes(), wide.entry_bytes()), (4, 8));
+        let m = mask.as_deref();
+        prop_assert_eq!(answers(&wide, &t, m, threads), answers(&narrow, &t, m, threads));
+    }
+}
+
+#[test]
+fn wide_entries_on_large_vocabularies_and_on_disk() {
+    // More than 65535 distinct ids: libsais64 on 64-bit ranks; then bytes (16-bit path).
+    let mut x = 99u64;
+    let t: Vec<u32> = (0..120_000)
+        .map(|i| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            if i % 4 == 0 {
+                (i / 4) % 300
+            } else {
+                ((x >> 33) % 80_000) as u32 * 3
+            }
+        })
+        .collect();
+    let mask: Vec<bool> = (0..t.len()).map(|i| i % 7 != 0).collect();
+    let sep = Some(3 * 11);
+    let narrow = SuffixIndex::build_entries(&t, sep, None, false, &ctl(2)).unwrap();
+    let wide = SuffixIndex::build_entries(&t, sep, None, true, &ctl(2)).unwrap();
+    assert_eq!(wide.entry_bytes(), 8);
+    assert_eq!(
+        answers(&wide, &t, Some(&mask), 2),
+        answers(&narrow, &t, Some(&mask), 2)
+    );
+    let b: Vec<u8> = t.iter().map(|&v| (v % 251) as u8).collect();
+    let narrow = SuffixIndex::build_entries(&b, None, None, false, &ctl(2)).unwrap();
+    let wide = SuffixIndex::build_entries(&b, None, None, true, &ctl(2)).unwrap();
+    assert_eq!(answers(&wide, &b, None, 1), answers(&narrow, &b, None, 1));
+    // The file records the width and maps the 64-bit array back.
+    let dir = std::env::temp_dir().join(format!("fe-suffix-wide-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("w.idx");
+    wide.save(&path, &b, "uint8", None, &ctl(2)).unwrap();
+    assert_eq!(read_header(&path).unwrap().entry_bytes, 8);
+    let back = SuffixIndex::open(&path, &b, &ctl(2)).unwrap();
+    assert_eq!((back.entry_bytes(), back.bytes()), (8, 0));
+    assert_eq!(answers(&back, &b, None, 1), answers(&narrow, &b, None, 1));
+    // 17 bytes per token with 64-bit entries, refused below.
+    let err = SuffixIndex::build_entries(&b[..100], None, Some(1699), true, &ctl(1))
+        .err()
+        .unwrap();
+    assert!(
+        matches!(err, Error::MemoryLimit { needed: 1700, .. }),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,13 +14,27 @@ pub(crate) trait Text: Sync {
     fn prefetch(&self, i: usize);
 }
 
+/// Asks the CPU to bring `slot` into cache: a hint, no effect on results.
 #[inline(always)]
-fn prefetch_at<T>(slot: &T) {
+pub(crate) fn prefetch_at<T>(slot: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: a prefetch of a valid reference's address; it reads nothing observable.
     unsafe {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         _mm_prefetch::<_MM_HINT_T0>((slot as *const T).cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = slot;
+}
+
+/// As [`prefetch_at`], for an address inside an array written through a raw pointer.
+#[inline(always)]
+pub(crate) fn prefetch_ptr<T>(slot: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and reads nothing observable, whatever the address.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(slot.cast::<i8>());
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = slot;
