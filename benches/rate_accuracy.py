@@ -25,16 +25,19 @@ import _common
 import fastentropy as fe
 import numpy as np
 
-METHODS = ("orders", "curve", "matches", "combined", "bound")
+METHODS = ("orders", "curve", "matches", "kasw", "slope", "combined", "bound")
+#: Parts of the match-length estimator reported on their own (value ± 2 std).
+MATCH_PARTS = ("kasw", "slope")
 
 
 def sources(quick: bool) -> list[tuple[str, Any, float, float]]:
     """``(label, source, true rate, its std)`` for each source."""
     out: list[tuple[str, Any, float, float]] = []
-    for v, k in ((40, 2), (200, 1)):
+    markovs = ((40, 2), (200, 1)) if quick else ((40, 2), (200, 1), (16, 3))
+    for v, k in markovs:
         m = fe.MarkovSource(v, k, seed=1)
         out.append((f"markov V={v} k={k}", m, m.entropy_rate, 0.0))
-    hmms = [(16, 256, 0.9)] if quick else [(16, 256, 0.9), (64, 2000, 0.95)]
+    hmms = [(16, 256, 0.9)] if quick else [(8, 64, 0.8), (16, 256, 0.9), (64, 2000, 0.95)]
     for s, v, stick in hmms:
         h = fe.HiddenMarkovSource(s, v, stickiness=stick, seed=1)
         r = h.entropy_rate(tokens=400_000 if quick else 4_000_000, block=10_000)
@@ -61,6 +64,14 @@ def run(tokens: int, seeds: int, quick: bool) -> dict[str, Any]:
                     reason = "no estimator gave a value and there is no bound"
                 elif name == "combined":
                     point, lo, up, reason = rate.point, rate.lower, rate.upper, None
+                elif name in MATCH_PARTS:
+                    part = rate.methods["matches"].detail.get(name, {})
+                    if "value" not in part or part.get("std") is None:
+                        point = lo = up = None
+                        reason = part.get("error", "no standard error")
+                    else:
+                        point, reason = part["value"], None
+                        lo, up = point - 2 * part["std"], point + 2 * part["std"]
                 elif m is None or not m.ok:
                     point = lo = up = None
                     reason = None if m is None else m.reason
@@ -178,6 +189,54 @@ def text_check(path: str, size: int) -> dict[str, Any]:
     return out
 
 
+def tokenizer_overlap(path: str, size: int, vocabs: list[int]) -> list[dict[str, Any]]:
+    """The rate of the same text as bytes and as BPEs of each size in ``vocabs`` (trained on
+    the text itself with ``fe.tokenize(..., ("train-bpe", V))``), in bits/byte."""
+    opener = gzip.open if path.endswith((".gz", ".dz")) else open
+    with opener(path, "rb") as f:
+        data = f.read(size)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "text.txt")
+        with open(src, "wb") as f:
+            f.write(data)
+        for vocab in [0, *vocabs]:
+            spec: Any = "bytes" if vocab == 0 else ("train-bpe", vocab)
+            t = time.perf_counter()
+            tf = fe.tokenize(src, spec, os.path.join(tmp, f"t{vocab}"), threads=2)
+            floor = fe.estimate_floor(tf, threads=2)
+            assert floor.rate is not None
+            p, lo, up = floor.rate.interval("bits/byte")
+            scale = 1 / (np.log(2) * tf.bytes_per_token)
+            methods = {
+                k: None if not m.ok else [m.value * scale, m.lower * scale, m.upper * scale]
+                for k, m in floor.rate.methods.items()
+            }
+            row = {
+                "tokenizer": "bytes" if vocab == 0 else f"bpe {vocab}",
+                "tokens": int(tf.n_tokens),
+                "bytes_per_token": tf.bytes_per_token,
+                "rate": [p, lo, up],
+                "informative": floor.rate.informative,
+                "used": list(floor.rate.used),
+                "bound": floor.bound * scale if floor.bound is not None else None,
+                "ngram": [floor.order, floor.ngram_point * scale],
+                "methods": methods,
+                "seconds": time.perf_counter() - t,
+            }
+            rows.append(row)
+            print(
+                f"{row['tokenizer']}: rate {p:.3f} [{lo:.3f}, {up:.3f}] bits/byte, "
+                f"bound {row['bound']:.3f}, h_{floor.order} {row['ngram'][1]:.3f} "
+                f"({row['seconds']:.0f} s)",
+                flush=True,
+            )
+    lows = [r["rate"][1] for r in rows]
+    highs = [r["rate"][2] for r in rows]
+    print(f"intervals overlap: {max(lows) <= min(highs)} ([{max(lows):.3f}, {min(highs):.3f}])")
+    return rows
+
+
 def print_text(t: dict[str, Any]) -> None:
     r = t["rate"]
     print(f"\n{t['text']}, first {t['bytes']:,} bytes as bytes ({t['seconds']:.1f} s), bits/byte:")
@@ -196,6 +255,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--text", help="also: a text file (.gz/.dz read through gzip) as bytes")
     parser.add_argument("--text-bytes", type=int, default=4_000_000)
+    parser.add_argument(
+        "--bpe",
+        type=int,
+        nargs="*",
+        default=None,
+        help="also: the text as bytes and as BPEs of these sizes (e.g. 4096 16384 65536)",
+    )
+    parser.add_argument("--no-sources", action="store_true", help="only the text parts")
     _common.add_output_args(parser, "not written yet (docs/rate.md comes with the engines)")
     args = parser.parse_args()
     if args.from_json:
@@ -204,11 +271,15 @@ def main() -> None:
     start = time.perf_counter()
     tokens, seeds = (100_000, 2) if args.quick else (args.tokens, args.seeds)
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), **_common.provenance()}
-    results.update(run(tokens, seeds, args.quick))
+    if not args.no_sources:
+        results.update(run(tokens, seeds, args.quick))
     if args.text:
         results["text"] = text_check(args.text, args.text_bytes)
+        if args.bpe:
+            results["tokenizers"] = tokenizer_overlap(args.text, args.text_bytes, args.bpe)
     results["wall_seconds"] = time.perf_counter() - start
-    print_summary(results["summary"])
+    if "summary" in results:
+        print_summary(results["summary"])
     if "text" in results:
         print_text(results["text"])
     _common.save_results(results, "rate_accuracy", args.out, args.quick)

@@ -103,7 +103,7 @@ def test_interval_is_every_method_within_two_stds_by_hand():
     values = {
         "plugin": V(1.95),
         "grassberger": V(2.00),
-        "nsb": V(2.05, 0.05),
+        "nsb": V(2.025, 0.05),  # within 0.03 of grassberger and pym: reliable
         "pym": V(2.02, 0.2),
     }
     low = report(1, "reliable", {"plugin": V(3.0), "nsb": V(3.0, 0.5)})

@@ -201,6 +201,7 @@ class HiddenMarkovSource:
 # Rate estimators on plain arrays.
 _Fit = tuple[str, tuple[float, float, float, float, float, float] | None, str | None]
 _Match = tuple[float, float | None, int]
+_Slope = tuple[tuple[float, float, float, float, int] | None, str | None]
 
 def rate_curve(
     n: npt.NDArray[np.float64], nats: npt.NDArray[np.float64]
@@ -210,7 +211,7 @@ def rate_orders(
 ) -> tuple[float, float, float, float, list[_Fit]]: ...
 def rate_matches(
     lengths: npt.NDArray[np.uint32],
-) -> tuple[float, float, float, _Match, _Match]: ...
+) -> tuple[float, float, float, _Match, _Match, _Slope]: ...
 def rate_grassberger(lengths: npt.NDArray[np.uint32]) -> _Match: ...
 def rate_combine(
     intervals: Sequence[tuple[float, float, float]], bound: float | None = None

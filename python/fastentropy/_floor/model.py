@@ -41,16 +41,31 @@ __all__ = ["RULE", "Floor", "OrderReport", "Value"]
 #   0.04 nats (and NSB within 0.025) wherever it was <= 0.03 with coverage >= 0.9. A lower
 #   threshold buys little accuracy and reads the floor at a lower order, further above the
 #   entropy rate: an overstated floor is the costly error when checking a loss against it.
+# - the spread of the bias-corrected estimators (Grassberger, NSB, PYM) at the order, once
+#   they have run. Counts alone miss text with long repeats: on the first 4 MB of a
+#   dictionary (bytes) order 7 passed both count criteria (coverage 0.84, bias 0.046) while
+#   its h_7 was 1.18 (Grassberger), 1.30 (NSB) or 1.46 (PYM) bits/byte -- NSB's value under
+#   zpaq's code length of the same bytes (1.475), so not an upper-side statistic at all.
+#   Duplicated passages make the counts overdispersed, the first-order bias formula assumes
+#   independent draws; estimators built on different priors then disagree, which is the
+#   symptom. On Markov and hidden-Markov sources the spread at reliable orders was
+#   0.012-0.022 nats (docs/rate.md), on that text 0.037 nats at order 5 and 0.10 at 6.
 RELIABLE_COVERAGE = 0.90
 MARGINAL_COVERAGE = 0.80
 RELIABLE_BIAS = 0.03
 MARGINAL_BIAS = 0.10
+RELIABLE_SPREAD = 0.03
+MARGINAL_SPREAD = 0.06
+#: The estimators whose spread marks an order under-sampled.
+SPREAD_METHODS = ("grassberger", "nsb", "pym")
 #: The interval spans every method's estimate ± this many of its stds.
 INTERVAL_STDS = 2.0
 RULE = (
     f"an order is reliable when its n-gram coverage 1 - f1/N is >= {RELIABLE_COVERAGE} and "
     f"the plug-in's first-order bias (distinct n-grams - distinct contexts)/2N is <= "
-    f"{RELIABLE_BIAS} nats, marginal at >= {MARGINAL_COVERAGE} and <= {MARGINAL_BIAS}; "
+    f"{RELIABLE_BIAS} nats and {'/'.join(SPREAD_METHODS)} agree within {RELIABLE_SPREAD} "
+    f"nats, marginal at >= {MARGINAL_COVERAGE}, <= {MARGINAL_BIAS} and within "
+    f"{MARGINAL_SPREAD}; "
     "floor = h_n at the highest order that is reliable or marginal, by grassberger where "
     "reliable and nsb where marginal (then flagged); else at n = 1, flagged unreliable; "
     f"interval = the range of every method's h_n ± {INTERVAL_STDS:g} std at that order"
@@ -126,11 +141,18 @@ class OrderReport:
         return (self.distinct - self.contexts) / (2 * self.n) if self.n else math.nan
 
     @property
+    def spread(self) -> float:
+        """Highest minus lowest h_n of Grassberger, NSB and PYM (0 with fewer than two)."""
+        values = [self.conditional[m].value for m in SPREAD_METHODS if m in self.conditional]
+        return max(values) - min(values) if len(values) > 1 else 0.0
+
+    @property
     def regime(self) -> str:
         """``"reliable"``, ``"marginal"`` or ``"unreliable"``: see :data:`RULE`."""
-        if self.coverage >= RELIABLE_COVERAGE and self.plugin_bias <= RELIABLE_BIAS:
+        cov, bias, spread = self.coverage, self.plugin_bias, self.spread
+        if cov >= RELIABLE_COVERAGE and bias <= RELIABLE_BIAS and spread <= RELIABLE_SPREAD:
             return "reliable"
-        if self.coverage >= MARGINAL_COVERAGE and self.plugin_bias <= MARGINAL_BIAS:
+        if cov >= MARGINAL_COVERAGE and bias <= MARGINAL_BIAS and spread <= MARGINAL_SPREAD:
             return "marginal"
         return "unreliable"
 

@@ -89,9 +89,9 @@ def rate_from_orders(table: Any) -> MethodResult:
     ----------
     table : Floor or iterable of (order, h_n, std)
         The orders to use, in nats per token. From a :class:`Floor`, the orders whose regime
-        is ``"reliable"`` are used, each with the floor's preferred estimate and as std the
-        larger of NSB's std and half the spread between Grassberger's and NSB's h_n.
-        At least 4 orders are needed.
+        is ``"reliable"`` (Grassberger's h_n, std the larger of NSB's std and half the spread
+        of Grassberger, NSB and PYM) or ``"marginal"`` (NSB's h_n, std at least the whole
+        spread). At least 3 orders are needed.
 
     Returns
     -------
@@ -126,15 +126,17 @@ def _order_rows(table: Any) -> list[tuple[float, float, float]]:
         return [(float(o), float(v), float(s)) for o, v, s in table]
     rows = []
     for r in reports:
-        if r.regime != "reliable":
+        # Reliable and marginal orders (a floor's regime includes the estimators' spread);
+        # a marginal order's h_n is NSB's, the least biased there, with the spread as std.
+        if r.regime not in ("reliable", "marginal"):
             continue
         c = r.conditional
-        pick = next((m for m in ("grassberger", "nsb", "miller_madow") if m in c), None)
+        prefer = ("grassberger", "nsb") if r.regime == "reliable" else ("nsb", "grassberger")
+        pick = next((m for m in (*prefer, "miller_madow") if m in c), None)
         if pick is None:
             continue
         std = c["nsb"].std if "nsb" in c and c["nsb"].std is not None else 0.0
-        if "nsb" in c and "grassberger" in c:
-            std = max(std, abs(c["grassberger"].value - c["nsb"].value) / 2)
+        std = max(std, r.spread / 2 if r.regime == "reliable" else r.spread)
         rows.append((float(r.order), c[pick].value, std))
     return rows
 
@@ -143,10 +145,14 @@ def rate_from_matches(lengths: Any) -> MethodResult:
     """The rate from longest-previous-match lengths (Lempel–Ziv type estimators).
 
     KASW's increasing-window estimator ``[mean_i Λ_i / ln i]**-1`` (Kontoyiannis et al.
-    1998) as the point, with ``Λ_i`` = 1 + the match length at 1-based position i, and Gao,
-    Kontoyiannis & Bienenstock's ``mean_i ln i / Λ_i`` (2008); interval the range of both
-    ± 2 batch-means std. Both are biased **low** by a relative O(1/ln n) (about 10% at 10**6
-    tokens); the interval does not include that bias.
+    1998), with ``Λ_i`` = 1 + the match length at 1-based position i, is biased **low** by a
+    relative O(1/ln n) on finite-memory sources: ``E[Λ_i] = ln i / h + c`` (Szpankowski
+    1993), and the constant c is folded into h. The point is the bias-corrected **slope**
+    estimate: ``1/slope`` of a weighted regression of octave means of ``Λ_i`` on ``ln i``,
+    which removes c. The interval spans the slope estimate ± 2 se and KASW ± 2 batch-means
+    std. Gao, Kontoyiannis & Bienenstock's ``mean_i ln i / Λ_i`` (2008) is reported in
+    ``detail`` (it sets the interval only when there are too few positions for the slope,
+    below ~10**5).
 
     Parameters
     ----------
@@ -167,13 +173,18 @@ def rate_from_matches(lengths: Any) -> MethodResult:
     if x.size and (x.min() < 0 or int(x.max()) > np.iinfo(np.uint32).max):
         raise ValueError("lengths must be in 0..2**32-1")
     try:
-        point, lower, upper, kasw, gao = _core.rate_matches(
+        point, lower, upper, kasw, gao, (slope, slope_error) = _core.rate_matches(
             np.ascontiguousarray(x, dtype=np.uint32)
         )
     except ValueError as e:
         return MethodResult.failed("matches", str(e))
     keys = ("value", "std", "terms")
-    detail = {"kasw": dict(zip(keys, kasw)), "gao": dict(zip(keys, gao))}
+    detail: dict[str, Any] = {"kasw": dict(zip(keys, kasw)), "gao": dict(zip(keys, gao))}
+    detail["slope"] = (
+        {"error": slope_error}
+        if slope is None
+        else dict(zip(("value", "std", "intercept", "chi2_dof", "octaves"), slope))
+    )
     return MethodResult("matches", point, lower, upper, detail=detail)
 
 

@@ -113,6 +113,36 @@ class Rate:
         scale = unit_scale(unit, self.bytes_per_token, self.chars_per_token)
         return (self.point * scale, self.lower * scale, self.upper * scale)
 
+    def plot(self, path: str | os.PathLike[str] | None = None, ax: Any = None) -> Any:
+        """The rate figure: the predictor's learning curve L(N)/N with its fitted
+        extrapolations, each estimator's interval (at the right), the combined band and the
+        prequential bound, in nats/token (and bits/byte on the right axis when known).
+
+        Parameters
+        ----------
+        path : path, optional
+            Also write the figure there (format from the extension: .png, .pdf, .svg).
+        ax : matplotlib Axes, optional
+            Draw into these axes instead of a new figure.
+
+        Returns
+        -------
+        matplotlib.figure.Figure
+            The figure drawn on (a new one unless ``ax`` is given). Matplotlib's global
+            backend is not touched: the figure is made from ``matplotlib.figure.Figure``.
+
+        Examples
+        --------
+        >>> import fastentropy as fe
+        >>> r = fe.combine_rates([fe.MethodResult("matches", 2.0, 1.9, 2.1)], bound=2.3)
+        >>> fig = r.plot()
+        >>> fig.axes[0].get_ylabel()
+        'nats/token'
+        """
+        from ._plot import plot
+
+        return plot(self, path, ax)
+
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
         """The rate as JSON text (written to ``path`` too, if given)."""
         plain = {

@@ -16,6 +16,8 @@ type Fit = (
 );
 /// `(value, std, terms)`.
 type Match = (f64, Option<f64>, usize);
+/// `((value, std, intercept, chi2_dof, octaves) or None, error or None)`.
+type Slope = (Option<(f64, f64, f64, f64, usize)>, Option<String>);
 
 fn fit_of<T>(
     name: &'static str,
@@ -71,16 +73,25 @@ pub fn rate_orders(
     Ok((r.point, r.lower, r.upper, r.cap, fits))
 }
 
-/// Match-length estimates from previous-match lengths: `(point, lower, upper, kasw, gao)`.
+/// Match-length estimates from previous-match lengths:
+/// `(point, lower, upper, kasw, gao, slope)`, the slope as
+/// `((value, std, intercept, chi2_dof, octaves) or None, error or None)`.
 #[pyfunction]
 pub fn rate_matches(
     py: Python<'_>,
     lengths: PyReadonlyArray1<'_, u32>,
-) -> PyResult<(f64, f64, f64, Match, Match)> {
+) -> PyResult<(f64, f64, f64, Match, Match, Slope)> {
     let x = lengths.as_slice()?;
     let r = py.detach(|| matches::match_rate(x)).map_err(CoreError)?;
     let m = |e: matches::MatchEstimate| (e.value, e.std, e.terms);
-    Ok((r.point, r.lower, r.upper, m(r.kasw), m(r.gao)))
+    let slope = match &r.slope {
+        Ok(c) => (
+            Some((c.value, c.std, c.intercept, c.chi2_dof, c.octaves)),
+            None,
+        ),
+        Err(e) => (None, Some(e.clone())),
+    };
+    Ok((r.point, r.lower, r.upper, m(r.kasw), m(r.gao), slope))
 }
 
 /// Grassberger's estimate from match lengths anywhere else.

@@ -13,8 +13,11 @@
 //!
 //! Rule (the caller chooses the orders): only orders whose estimates the sample supports —
 //! in the floor report, the orders that are "reliable" by coverage and plug-in bias — with
-//! their std (weights 1/std²; std floored at [`MIN_STD`]). At least 4 orders (3 parameters
-//! and one degree of freedom); fewer is an error that says so. Each form's exponent is
+//! their std (weights 1/std²; std floored at [`MIN_STD`]). At least 3 orders (3 parameters;
+//! with exactly 3 the stds set the scale, σ² = 1, and no lack of fit can widen the interval —
+//! the union of two forms and the cap below are what keep it honest; 4 were required until
+//! the rate validation showed that sources with V ≥ 40 never have 4 well-sampled orders at
+//! 10⁶–10⁷ tokens); fewer is an error that says so. Each form's exponent is
 //! profiled on a grid with (h, A) in closed form; the interval is the profile rule of
 //! [`super::curve`] (σ² = max(SSE/(K − 3), 1), since the weights are already inverse
 //! variances: exponents within 4σ² of the best SSE admitted, range of h ± 2 se), the point
@@ -29,8 +32,10 @@
 use super::fit::linear2;
 use crate::error::{Error, Result};
 
-/// Fewest orders for a fit with an error.
-pub const MIN_ORDERS: usize = 4;
+/// Fewest orders for a fit with an error. With three, no degree of freedom is left to check
+/// the form: the stds are then taken as the scale of the errors (σ² = 1, the weights being
+/// inverse variances), and the profile interval is read with them.
+pub const MIN_ORDERS: usize = 3;
 /// Smallest std used as a weight, nats: stops a near-exact estimate from taking all weight.
 pub const MIN_STD: f64 = 1e-3;
 const PROFILE_CHI2: f64 = 4.0;
@@ -192,7 +197,8 @@ fn fit_form(form: Form, n: &[f64], h: &[f64], w: &[f64]) -> Result<FormFit> {
         .min_by(|x, y| x.3.total_cmp(&y.3))
         .ok_or_else(|| Error::Invalid(format!("{}: no exponent fits", form.name())))?;
     let dof = n.len() as f64 - 3.0;
-    let chi2_dof = sse / dof;
+    // No degree of freedom with three orders: SSE itself (0 at an exact fit), σ² = 1.
+    let chi2_dof = if dof > 0.0 { sse / dof } else { sse };
     let sigma2 = chi2_dof.max(1.0);
     let admit = sse + PROFILE_CHI2 * sigma2;
     let (mut lower, mut upper) = (f64::INFINITY, f64::NEG_INFINITY);
@@ -248,7 +254,18 @@ mod tests {
 
     #[test]
     fn few_or_bad_orders_are_refused() {
-        assert!(extrapolate(&[1.0, 2.0, 3.0], &[3.0, 2.5, 2.2], &[0.1; 3]).is_err());
+        assert!(extrapolate(&[1.0, 2.0], &[3.0, 2.5], &[0.1; 2]).is_err());
+        // Three orders fit (σ² = 1): the exact exponential 2 + e^(−n) is recovered, and the
+        // interval is capped at the lowest h_n + 2 std.
+        let h3: Vec<f64> = [1.0f64, 2.0, 3.0]
+            .iter()
+            .map(|n| 2.0 + (-n).exp())
+            .collect();
+        let r = extrapolate(&[1.0, 2.0, 3.0], &h3, &[0.001; 3]).unwrap();
+        assert!(
+            r.lower <= 2.0 && 2.0 <= r.upper && r.upper <= h3[2] + 0.002,
+            "{r:?}"
+        );
         assert!(extrapolate(&[1.0, 2.0, 2.0, 3.0], &[3.0; 4], &[0.1; 4]).is_err());
         assert!(extrapolate(&[1.0, 2.0, 3.0, 4.0], &[3.0, f64::NAN, 2.0, 1.0], &[0.1; 4]).is_err());
         assert!(extrapolate(&[1.0, 2.0, 3.0, 4.0], &[3.0; 4], &[-0.1; 4]).is_err());
