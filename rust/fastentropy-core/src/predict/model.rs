@@ -101,8 +101,9 @@ pub struct Model {
 
 impl Model {
     /// A model of contexts up to `order` over ids `0..vocab`, of which `excluded` (the
-    /// separator) never occurs, with tables within `memory` bytes, for a stream of `tokens`
-    /// tokens (a hashed order never gets more buckets than it can have contexts, so short
+    /// separator) never occurs, held in tables over `symbols` symbols (see
+    /// [`super::ranks`]: `vocab` when ids are not remapped), within `memory` bytes, for a
+    /// stream of `tokens` tokens (a hashed order never gets more buckets than it can have contexts, so short
     /// inputs do not pay for zeroing a gigabyte).
     ///
     /// # Errors
@@ -111,6 +112,7 @@ impl Model {
     pub fn new(
         order: usize,
         vocab: u64,
+        symbols: u64,
         excluded: bool,
         memory: usize,
         tokens: usize,
@@ -125,7 +127,7 @@ impl Model {
                 "a vocabulary of {vocab} ids is too large: the predictor takes ids below 2^32"
             )));
         }
-        let v = vocab as usize;
+        let v = symbols as usize;
         // Dense orders: 0 always, then while they fit.
         let mut dense_bytes = Dense::bytes(1, v);
         let mut dense = 1;
@@ -155,8 +157,8 @@ impl Model {
                 limit: memory as u64,
                 needed: least as u64,
                 reason: format!(
-                    "the predictor's tables of order 0..={order} over {vocab} ids need at least \
-                     {least} bytes"
+                    "the predictor's tables of order 0..={order} over {symbols} symbols need at \
+                     least {least} bytes"
                 ),
             });
         }
