@@ -7,7 +7,10 @@
 //! ([`model`]) blends contexts of order 0..=K, Pitman–Yor / Kneser–Ney style ([`blend`],
 //! Teh 2006; PPM blending, Cleary & Witten 1984), with discounts and concentrations learned
 //! online per order and class of context (Steinruecken, Ghahramani & MacKay 2015), counts
-//! held in hashed tables bounded by the memory limit ([`table`]). `q` is a proper
+//! held in hashed tables bounded by the memory limit ([`table`]); match models
+//! ([`matcher`], PPM*'s unbounded contexts, Cleary, Teahan & Witten 1995) then decide
+//! "their symbol or not" in binary stages mixed logistically (Mahoney 2005) with SSE
+//! ([`sse`], Shkarin 2002). `q` is a proper
 //! distribution over the whole vocabulary at every step, whatever the hash collisions.
 //! Sparse ids are held as dense ranks ([`ranks`]), the probabilities still proper over the
 //! whole declared vocabulary.
@@ -18,8 +21,10 @@
 
 mod blend;
 mod driver;
+mod matcher;
 mod model;
 mod ranks;
+mod sse;
 mod table;
 #[cfg(test)]
 mod tests;

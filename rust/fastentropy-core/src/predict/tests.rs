@@ -403,3 +403,55 @@ fn normalised_over_the_whole_declared_vocabulary_when_sparse() {
         assert_normalised(&dists, Some(1234));
     }
 }
+
+/// A random block of `len` ids over `vocab`, repeated to `n` tokens: beyond any short
+/// order, predictable only by matching the earlier copies.
+fn repeats(n: usize, len: usize, vocab: u32, seed: u64) -> Vec<u32> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let block: Vec<u32> = (0..len).map(|_| rng.random_range(0..vocab)).collect();
+    block.iter().copied().cycle().take(n).collect()
+}
+
+#[test]
+fn match_stage_learns_repeats_beyond_the_order_and_stays_normalised() {
+    // Order 1 over 16 ids cannot tell the block's positions apart (each id has several
+    // successors in a block of 60), so what it codes in the last copies near 0 nats is the
+    // match model's doing: the exact cost of the order-1 frequencies is the reference.
+    let tokens = repeats(3000, 60, 16, 21);
+    let opts = PredictOptions {
+        order: Some(1),
+        vocab_size: Some(16),
+        ..Default::default()
+    };
+    let mut per = vec![0f32; tokens.len()];
+    prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
+    let tail: f64 = per[2400..].iter().map(|&c| f64::from(c)).sum::<f64>() / 600.0;
+    // The conditional entropy of the block's order-1 transitions (what counts alone reach).
+    let mut pairs: std::collections::HashMap<(u32, u32), f64> = std::collections::HashMap::new();
+    let mut firsts: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
+    for w in tokens[..61].windows(2) {
+        *pairs.entry((w[0], w[1])).or_insert(0.0) += 1.0;
+        *firsts.entry(w[0]).or_insert(0.0) += 1.0;
+    }
+    let h1: f64 = pairs
+        .iter()
+        .map(|(&(a, _), &c)| -c / 60.0 * (c / firsts[&a]).ln())
+        .sum();
+    assert!(h1 > 0.3, "{h1}");
+    assert!(tail < 0.05, "{tail} nats/token with order-1 entropy {h1}");
+    // Normalised over every id where the stages are at work.
+    let positions: Vec<usize> = (300..3000).step_by(271).collect();
+    for order in [1, 3] {
+        let opts = PredictOptions {
+            order: Some(order),
+            vocab_size: Some(16),
+            ..Default::default()
+        };
+        let dists = distributions(&tokens, &opts, &positions).unwrap();
+        assert_normalised(&dists, None);
+        // The stage is active: the next token is near certain.
+        for (d, &p) in dists.iter().zip(&positions) {
+            assert!(d[tokens[p] as usize] > 0.9, "q = {}", d[tokens[p] as usize]);
+        }
+    }
+}
