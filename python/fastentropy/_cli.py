@@ -31,11 +31,12 @@ from typing import Any
 
 import numpy as np
 
+from ._args import MAX_THREADS, parse_size
 from ._check import CHECK_SUMMARY, add_check_arguments, run_check
 from ._core import __version__
 from ._estimate import METHODS, entropies
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
-from ._ngram import MAX_THREADS, ngram_profiles, parse_size
+from ._ngram import ngram_profiles
 from ._profile import Profile
 from ._suffix import SuffixIndex
 from ._tokens import open_tokens
@@ -307,7 +308,7 @@ _TOKEN_SUFFIXES = (".npy", ".bin")
 
 def _token_file(path: str) -> Any:
     """The TokenFile whose sidecar ``path`` is or sits beside, else None."""
-    from ._tokenize import FORMAT, TokenFile
+    from ._text.tokenize import FORMAT, TokenFile
 
     stem, suffix = os.path.splitext(path)
     sidecar = path if suffix == ".json" else stem + ".json"
@@ -379,7 +380,7 @@ def _run_tokenize(
     mask_field: str | None = None,
     separator: bool = True,
 ) -> Any:
-    from ._tokenize import tokenize
+    from ._text.tokenize import tokenize
 
     return tokenize(
         inputs,
@@ -729,7 +730,7 @@ def _build_demo(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ._demo import hmm_demo, markov_demo, zipf_demo
+    from ._floor.demo import hmm_demo, markov_demo, zipf_demo
 
     if args.estimators:
         print(zipf_demo())

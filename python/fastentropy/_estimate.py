@@ -13,8 +13,9 @@ from typing import Any, Literal, Union
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import _shown
+from ._args import shown as _shown
 from ._profile import Profile
+from ._units import LN2
 
 __all__ = ["METHODS", "Estimate", "entropy", "entropies"]
 
@@ -39,7 +40,7 @@ Data = Union[Profile, npt.ArrayLike, Any]
 #: Every method name ``entropy`` accepts, in table order.
 METHODS: tuple[Method, ...] = typing.get_args(Method)
 
-_UNITS: dict[str, float] = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+_UNITS: dict[str, float] = {"nats": 1.0, "bits": 1.0 / LN2}
 
 
 @dataclass(frozen=True)

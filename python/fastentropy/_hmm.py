@@ -9,7 +9,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import Progress, _int_arg, _progress, _threads_arg
+from ._args import int_arg as _int_arg
+from ._args import threads_arg as _threads_arg
+from ._ngram import Progress, _progress
 
 __all__ = ["ForwardRate", "HiddenMarkovSource"]
 

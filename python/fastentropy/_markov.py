@@ -8,7 +8,8 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import Progress, _int_arg, _progress
+from ._args import int_arg as _int_arg
+from ._ngram import Progress, _progress
 
 __all__ = ["MarkovSource"]
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from ._types import PathLike
 
 __all__ = ["open_tokens"]
 
@@ -16,8 +18,6 @@ RAW_DTYPES = ("uint8", "uint16", "uint32")
 TOKEN_DTYPES = ("uint8", "uint16", "uint32", "uint64", "int32", "int64")
 
 _NPY_MAGIC = b"\x93NUMPY"
-
-PathLike = Union[str, "os.PathLike[str]"]
 
 
 def open_tokens(path: PathLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[np.integer[Any]]:

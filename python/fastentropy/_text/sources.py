@@ -27,9 +27,10 @@ from typing import IO, Any, Union, cast
 import numpy as np
 import numpy.typing as npt
 
+from .._types import PathLike
+
 __all__ = ["Block", "Corpus", "SourceInfo", "format_of", "pieces"]
 
-PathLike = Union[str, "os.PathLike[str]"]
 Inputs = Union[PathLike, Iterable[PathLike]]
 
 #: Extensions (after removing ``.gz``/``.zst``) of the structured formats; all else is text.

@@ -20,16 +20,20 @@ from typing import Any, Union
 import numpy as np
 import numpy.typing as npt
 
-from ._core import __version__
-from ._estimate import METHODS, entropy
-from ._jsonfile import read_json, write_json
-from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
-from ._prequential import CodeLength, prequential
-from ._profile import Profile, _as_int_array, check_mapped
-from ._suffix import SuffixIndex
-from ._units import unit_scale
-from .rate._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
-from .rate._result import MethodResult, Rate
+from .._args import as_int_array as _as_int_array
+from .._args import check_mapped
+from .._args import int_arg as _int_arg
+from .._core import __version__
+from .._estimate import METHODS, entropy
+from .._jsonfile import read_json, write_json
+from .._ngram import Progress, ngram_profiles
+from .._prequential import CodeLength, prequential
+from .._profile import Profile
+from .._suffix import SuffixIndex
+from .._types import MemoryLimit
+from .._units import unit_scale
+from ..rate._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
+from ..rate._result import MethodResult, Rate
 
 __all__ = ["DEFAULT_METHODS", "Floor", "OrderReport", "Value", "estimate_floor"]
 
@@ -374,7 +378,7 @@ class Floor:
             raise ValueError(f"{where}: {e}") from None
 
     def __str__(self) -> str:
-        from ._floor_text import report
+        from .report import report
 
         return report(self)
 
@@ -385,7 +389,7 @@ class Floor:
         The format follows the extension of ``path`` (.png, .pdf, .svg). Needs matplotlib
         (``pip install fastentropy[plot]``).
         """
-        from ._floor_plot import plot
+        from .plot import plot
 
         plot(self, path, truth)
 

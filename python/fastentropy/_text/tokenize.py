@@ -18,11 +18,14 @@ from typing import Any, Callable, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._core import __version__
-from ._encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
-from ._ngram import Progress, _int_arg, _ProgressLine, _si, _threads_arg
-from ._sources import Block, Corpus, Inputs, PathLike
-from ._tokens import open_tokens
+from .._args import int_arg as _int_arg
+from .._args import threads_arg as _threads_arg
+from .._core import __version__
+from .._ngram import Progress, _ProgressLine, _si
+from .._tokens import open_tokens
+from .._types import PathLike
+from .encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
+from .sources import Block, Corpus, Inputs
 
 __all__ = ["TokenFile", "tokenize"]
 
