@@ -455,3 +455,14 @@ fn match_stage_learns_repeats_beyond_the_order_and_stays_normalised() {
         }
     }
 }
+
+#[test]
+fn a_vocabulary_of_2_to_the_32_symbols_is_refused_by_memory_not_an_overflow() {
+    // Dense rows over 2^32 symbols: the sizes saturate and the memory check refuses them.
+    assert_eq!(
+        super::table::Dense::bytes(usize::MAX / 2, 1 << 32),
+        usize::MAX
+    );
+    let built = super::model::Model::new(3, 1 << 32, 1 << 32, false, 1 << 30, 1000);
+    assert!(matches!(built, Err(Error::MemoryLimit { .. })));
+}
