@@ -52,6 +52,21 @@ def test_distribution_with_separator_and_a_large_vocabulary():
     np.testing.assert_allclose(q[:, :1999].sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
+def test_sparse_ids_near_2_to_the_31_code_as_their_ranks():
+    # Ids spread over 32 bits (a vocabulary of 2^32 declared): held as dense ranks, they
+    # code exactly as the ranks themselves do under the same declared vocabulary.
+    ranks = _stream(3000, 20, 4).astype(np.int64)
+    ids = np.sort(
+        np.concatenate([[0, 7, 2**31 + 5], np.random.default_rng(1).choice(2**32, 17, False)])
+    )
+    assert len(np.unique(ids)) == 20
+    sparse = fe.prequential(ids[ranks], vocab_size=2**32, order=4, per_token=True)
+    dense = fe.prequential(ranks, vocab_size=2**32, order=4, per_token=True)
+    assert sparse.nats == dense.nats
+    np.testing.assert_array_equal(sparse.per_token, dense.per_token)
+    assert sparse.per_token[0] == pytest.approx(32 * math.log(2), rel=1e-6)
+
+
 def test_per_token_cost_is_minus_log_of_the_distribution():
     tokens = _stream(1500, 6, 2)
     cl = fe.prequential(tokens, order=3, per_token=True)

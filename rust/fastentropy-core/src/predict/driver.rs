@@ -8,6 +8,7 @@
 //! `N = 2^10, 2^11, ...` scored tokens and at the end.
 
 use super::model::{default_order, Model, Settings, DEFAULT_MEMORY};
+use super::ranks::Ranks;
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::tokens::{negative_token, Token};
@@ -106,17 +107,30 @@ pub(super) fn validate<T: Token>(
     Ok(vocab)
 }
 
-/// Builds the model the options ask for over `vocab` ids.
-pub(super) fn build(vocab: u64, tokens: usize, opts: &PredictOptions<'_>) -> Result<Model> {
+/// Builds the model the options ask for over `vocab` ids held as `symbols` symbols.
+pub(super) fn build(
+    vocab: u64,
+    symbols: u64,
+    tokens: usize,
+    opts: &PredictOptions<'_>,
+) -> Result<Model> {
     let order = opts.order.unwrap_or_else(|| default_order(vocab as usize));
     let memory = opts.memory_limit.unwrap_or(DEFAULT_MEMORY);
-    Model::new(order, vocab, opts.separator.is_some(), memory, tokens)
+    Model::new(
+        order,
+        vocab,
+        symbols,
+        opts.separator.is_some(),
+        memory,
+        tokens,
+    )
 }
 
-/// Runs the model over `tokens`; `per_token[t]` (if given, same length) receives
+/// Runs the model over `tokens` (ids read as `ranks` says); `per_token[t]` (if given, same length) receives
 /// `-ln q(x_t | x_<t)` as f32, NaN where nothing is scored.
 pub(super) fn run<T: Token>(
     tokens: &[T],
+    ranks: &Ranks,
     model: &mut Model,
     opts: &PredictOptions<'_>,
     mut per_token: Option<&mut [f32]>,
@@ -131,8 +145,12 @@ pub(super) fn run<T: Token>(
             )));
         }
     }
-    let id = |t: T| t.id().unwrap_or(0) as u32; // validated before
     let sep = opts.separator;
+    // A token's symbol, `None` for the separator.
+    let symbol = |t: T| {
+        let x = t.id().unwrap_or(0); // validated before
+        (sep != Some(x)).then(|| ranks.rank(x))
+    };
     let order = model.order();
     let mut window: Vec<u32> = Vec::with_capacity(order);
     let mut scratch = Vec::with_capacity(order);
@@ -150,7 +168,7 @@ pub(super) fn run<T: Token>(
                     tokens,
                     index + AHEAD,
                     order,
-                    sep,
+                    &symbol,
                     model,
                     &mut window,
                     &mut scratch,
@@ -164,7 +182,7 @@ pub(super) fn run<T: Token>(
                 }
                 continue;
             }
-            let q = model.code(id(t));
+            let q = model.code(ranks.rank(x));
             let scored = opts.mask.is_none_or(|m| m[index]);
             let cost = -q.ln();
             if let Some(out) = per_token.as_deref_mut() {
@@ -199,7 +217,7 @@ fn prefetch_ahead<T: Token>(
     tokens: &[T],
     at: usize,
     order: usize,
-    sep: Option<u64>,
+    symbol: &impl Fn(T) -> Option<u32>,
     model: &Model,
     window: &mut Vec<u32>,
     scratch: &mut Vec<u64>,
@@ -209,11 +227,8 @@ fn prefetch_ahead<T: Token>(
     }
     window.clear();
     for &t in tokens[at.saturating_sub(order)..at].iter().rev() {
-        let x = t.id().unwrap_or(0);
-        if sep == Some(x) {
-            break;
-        }
-        window.push(x as u32);
+        let Some(x) = symbol(t) else { break };
+        window.push(x);
     }
     window.reverse();
     model.prefetch(window, scratch);

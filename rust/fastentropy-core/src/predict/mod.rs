@@ -7,8 +7,13 @@
 //! ([`model`]) blends contexts of order 0..=K, Pitman–Yor / Kneser–Ney style ([`blend`],
 //! Teh 2006; PPM blending, Cleary & Witten 1984), with discounts and concentrations learned
 //! online per order and class of context (Steinruecken, Ghahramani & MacKay 2015), counts
-//! held in hashed tables bounded by the memory limit ([`table`]). `q` is a proper
+//! held in hashed tables bounded by the memory limit ([`table`]); match models
+//! ([`matcher`], PPM*'s unbounded contexts, Cleary, Teahan & Witten 1995) then decide
+//! "their symbol or not" in binary stages mixed logistically (Mahoney 2005) with SSE
+//! ([`sse`], Shkarin 2002). `q` is a proper
 //! distribution over the whole vocabulary at every step, whatever the hash collisions.
+//! Sparse ids are held as dense ranks ([`ranks`]), the probabilities still proper over the
+//! whole declared vocabulary.
 //!
 //! The loop is sequential, so the result is the same for any thread count; the `threads`
 //! of a [`Control`] are not used (the memory latency is hidden by prefetching the contexts
@@ -16,7 +21,10 @@
 
 mod blend;
 mod driver;
+mod matcher;
 mod model;
+mod ranks;
+mod sse;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -27,6 +35,7 @@ pub use model::{Settings, DEFAULT_MEMORY, MAX_ORDER};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::tokens::Token;
+use ranks::Ranks;
 
 /// The prequential code length of `tokens` under the online predictor.
 ///
@@ -44,8 +53,9 @@ pub fn prequential<T: Token>(
     ctl: &Control<'_>,
 ) -> Result<CodeLength> {
     let vocab = driver::validate(tokens, opts, ctl)?;
-    let mut model = driver::build(vocab, tokens.len(), opts)?;
-    driver::run(tokens, &mut model, opts, per_token, ctl)
+    let ranks = Ranks::of(tokens, vocab, opts.separator, ctl)?;
+    let mut model = driver::build(vocab, ranks.symbols(vocab), tokens.len(), opts)?;
+    driver::run(tokens, &ranks, &mut model, opts, per_token, ctl)
 }
 
 /// The full predictive distribution `q(· | x_<p)` over every id, after the model has coded
@@ -61,7 +71,8 @@ pub fn distributions<T: Token>(
 ) -> Result<Vec<Vec<f64>>> {
     let ctl = Control::default();
     let vocab = driver::validate(tokens, opts, &ctl)?;
-    let mut model = driver::build(vocab, tokens.len(), opts)?;
+    let ranks = Ranks::of(tokens, vocab, opts.separator, &ctl)?;
+    let mut model = driver::build(vocab, ranks.symbols(vocab), tokens.len(), opts)?;
     if positions.windows(2).any(|w| w[0] > w[1]) || positions.iter().any(|&p| p > tokens.len()) {
         return Err(Error::Invalid(format!(
             "positions must be increasing and at most {}",
@@ -76,11 +87,15 @@ pub fn distributions<T: Token>(
             if opts.separator == Some(x) {
                 model.reset();
             } else {
-                model.code(x as u32);
+                model.code(ranks.rank(x));
             }
         }
         done = p;
-        out.push((0..vocab).map(|x| model.probability(x as u32)).collect());
+        out.push(
+            (0..vocab)
+                .map(|x| model.probability(ranks.rank(x)))
+                .collect(),
+        );
     }
     Ok(out)
 }

@@ -36,9 +36,10 @@ pub struct Dense {
 }
 
 impl Dense {
-    /// Bytes a table of `contexts` rows over `vocab` tokens takes.
+    /// Bytes a table of `contexts` rows over `vocab` tokens takes (saturating: a size past
+    /// the address space is refused by the memory check, never an overflow).
     pub fn bytes(contexts: usize, vocab: usize) -> usize {
-        contexts * (vocab * 4 + 12)
+        contexts.saturating_mul(vocab.saturating_mul(4).saturating_add(12))
     }
 
     pub fn new(contexts: usize, vocab: usize) -> Self {

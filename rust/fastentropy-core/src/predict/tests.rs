@@ -6,6 +6,7 @@ use std::sync::atomic::AtomicBool;
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::ranks::Ranks;
 use super::*;
 use crate::MarkovSource;
 
@@ -310,4 +311,158 @@ fn cancel_stops_the_run() {
     };
     let r = prequential(&[1u8, 2, 3], &PredictOptions::default(), None, &ctl);
     assert_eq!(r, Err(Error::Cancelled));
+}
+
+/// `count` increasing ids below `vocab`, the first ones given.
+fn sparse_ids(count: usize, vocab: u64, given: &[u64], seed: u64) -> Vec<u64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut ids: Vec<u64> = given.to_vec();
+    while ids.len() < count {
+        let x = rng.random_range(0..vocab);
+        if !ids.contains(&x) {
+            ids.push(x);
+        }
+    }
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn sparse_ids_code_as_their_ranks() {
+    let vocab = 1u64 << 32;
+    let ranks = stream(5000, 30, 11);
+    let run = |tokens: &[u64]| {
+        let mut per = vec![0f32; tokens.len()];
+        let opts = PredictOptions {
+            vocab_size: Some(vocab),
+            order: Some(4),
+            memory_limit: Some(1 << 20),
+            ..Default::default()
+        };
+        let cl = prequential(tokens, &opts, Some(&mut per), &Control::default()).unwrap();
+        (cl, per)
+    };
+    let dense: Vec<u64> = ranks.iter().map(|&r| u64::from(r)).collect();
+    let (want, want_per) = run(&dense);
+    for (seed, given) in [(1, vec![0, (1 << 31) + 5, 7]), (2, vec![vocab - 1])] {
+        let ids = sparse_ids(30, vocab, &given, seed);
+        let sparse: Vec<u64> = ranks.iter().map(|&r| ids[r as usize]).collect();
+        let (got, got_per) = run(&sparse);
+        assert_eq!(got, want);
+        assert_eq!(got_per, want_per);
+    }
+    // The first token costs ln of the declared vocabulary, not of the ids that occur.
+    assert!((f64::from(want_per[0]) - (vocab as f64).ln()).abs() < 1e-5);
+    assert!(want.nats / want.n as f64 > 0.0);
+}
+
+#[test]
+fn an_unused_id_codes_as_the_model_over_ids() {
+    // Ids 0..30 all occur, the vocabulary declares 31: the remapped model (ranks = ids, the
+    // shared unseen symbol = id 30) is the model over ids, run here without the remap.
+    let tokens = stream(6000, 30, 12);
+    let opts = PredictOptions {
+        vocab_size: Some(31),
+        order: Some(3),
+        ..Default::default()
+    };
+    let ctl = Control::default();
+    let remapped = prequential(&tokens, &opts, None, &ctl).unwrap();
+    let mut model = driver::build(31, 31, tokens.len(), &opts).unwrap();
+    let direct = driver::run(&tokens, &Ranks::Identity, &mut model, &opts, None, &ctl).unwrap();
+    assert_eq!(remapped, direct);
+    assert!(matches!(
+        Ranks::of(&tokens, 31, None, &ctl).unwrap(),
+        Ranks::Table { unseen: 30, .. }
+    ));
+}
+
+#[test]
+fn normalised_over_the_whole_declared_vocabulary_when_sparse() {
+    let vocab = 3000u64;
+    let ids = sparse_ids(12, vocab, &[0, 2999], 5);
+    let mut tokens: Vec<u32> = stream(2500, 12, 13)
+        .iter()
+        .map(|&r| ids[r as usize] as u32)
+        .collect();
+    // A separator that is itself a sparse id.
+    for t in tokens.iter_mut().step_by(97) {
+        *t = 1234;
+    }
+    let positions: Vec<usize> = (0..=2500).step_by(250).collect();
+    for order in [0, 2, 5] {
+        let opts = PredictOptions {
+            vocab_size: Some(vocab),
+            separator: Some(1234),
+            order: Some(order),
+            memory_limit: Some(1 << 20),
+            ..Default::default()
+        };
+        let dists = distributions(&tokens, &opts, &positions).unwrap();
+        assert_eq!(dists[0].len(), 3000);
+        assert_normalised(&dists, Some(1234));
+    }
+}
+
+/// A random block of `len` ids over `vocab`, repeated to `n` tokens: beyond any short
+/// order, predictable only by matching the earlier copies.
+fn repeats(n: usize, len: usize, vocab: u32, seed: u64) -> Vec<u32> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let block: Vec<u32> = (0..len).map(|_| rng.random_range(0..vocab)).collect();
+    block.iter().copied().cycle().take(n).collect()
+}
+
+#[test]
+fn match_stage_learns_repeats_beyond_the_order_and_stays_normalised() {
+    // Order 1 over 16 ids cannot tell the block's positions apart (each id has several
+    // successors in a block of 60), so what it codes in the last copies near 0 nats is the
+    // match model's doing: the exact cost of the order-1 frequencies is the reference.
+    let tokens = repeats(3000, 60, 16, 21);
+    let opts = PredictOptions {
+        order: Some(1),
+        vocab_size: Some(16),
+        ..Default::default()
+    };
+    let mut per = vec![0f32; tokens.len()];
+    prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
+    let tail: f64 = per[2400..].iter().map(|&c| f64::from(c)).sum::<f64>() / 600.0;
+    // The conditional entropy of the block's order-1 transitions (what counts alone reach).
+    let mut pairs: std::collections::HashMap<(u32, u32), f64> = std::collections::HashMap::new();
+    let mut firsts: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
+    for w in tokens[..61].windows(2) {
+        *pairs.entry((w[0], w[1])).or_insert(0.0) += 1.0;
+        *firsts.entry(w[0]).or_insert(0.0) += 1.0;
+    }
+    let h1: f64 = pairs
+        .iter()
+        .map(|(&(a, _), &c)| -c / 60.0 * (c / firsts[&a]).ln())
+        .sum();
+    assert!(h1 > 0.3, "{h1}");
+    assert!(tail < 0.05, "{tail} nats/token with order-1 entropy {h1}");
+    // Normalised over every id where the stages are at work.
+    let positions: Vec<usize> = (300..3000).step_by(271).collect();
+    for order in [1, 3] {
+        let opts = PredictOptions {
+            order: Some(order),
+            vocab_size: Some(16),
+            ..Default::default()
+        };
+        let dists = distributions(&tokens, &opts, &positions).unwrap();
+        assert_normalised(&dists, None);
+        // The stage is active: the next token is near certain.
+        for (d, &p) in dists.iter().zip(&positions) {
+            assert!(d[tokens[p] as usize] > 0.9, "q = {}", d[tokens[p] as usize]);
+        }
+    }
+}
+
+#[test]
+fn a_vocabulary_of_2_to_the_32_symbols_is_refused_by_memory_not_an_overflow() {
+    // Dense rows over 2^32 symbols: the sizes saturate and the memory check refuses them.
+    assert_eq!(
+        super::table::Dense::bytes(usize::MAX / 2, 1 << 32),
+        usize::MAX
+    );
+    let built = super::model::Model::new(3, 1 << 32, 1 << 32, false, 1 << 30, 1000);
+    assert!(matches!(built, Err(Error::MemoryLimit { .. })));
 }
