@@ -184,6 +184,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    shown = common.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_const",
+        const=True,
+        default="auto",
+        help="show progress on stderr even when it is not a terminal (a line every few seconds)",
+    )
+    shown.add_argument(
+        "--no-progress", dest="progress", action="store_const", const=False, help="no progress"
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     for name, build, handler, summary in _COMMANDS:
         p = sub.add_parser(name, parents=[common], help=summary, description=summary)
@@ -298,8 +310,10 @@ def _parse_floor_methods(text: str) -> list[str]:
     return _parse_methods(text, [m for m in METHODS if m != "dirichlet"])
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    return not args.quiet and sys.stderr.isatty()
+def _progress(args: argparse.Namespace) -> bool | str:
+    """``"auto"`` by default: a bar on a terminal, else a line every few seconds of long work."""
+    progress: bool | str = False if args.quiet else args.progress
+    return progress
 
 
 _TOKEN_SUFFIXES = (".npy", ".bin")
@@ -784,7 +798,7 @@ def _build_xent(p: argparse.ArgumentParser) -> None:
 
 
 def _xent(args: argparse.Namespace) -> int:
-    from ._ngram import _progress as progress_context
+    from ._progress import stage
     from ._xent import CrossEntropy
 
     logits = _load_npy(args.logits, "logits")
@@ -800,7 +814,7 @@ def _xent(args: argparse.Namespace) -> int:
     flat_segments = None if segments is None else segments.reshape(-1)
     acc = CrossEntropy(unit=args.unit, ignore_index=args.ignore_index, threads=args.threads)
     step = max(1, (args.chunk_mb << 20) // max(rows.strides[0], 1))
-    with progress_context(_progress(args), "cross-entropy") as report:
+    with stage(_progress(args), "cross-entropy", unit="rows") as report:
         for start in range(0, rows.shape[0], step):
             stop = min(start + step, rows.shape[0])
             seg = None if flat_segments is None else flat_segments[start:stop]

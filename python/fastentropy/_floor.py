@@ -26,6 +26,7 @@ from ._jsonfile import read_json, write_json
 from ._ngram import MemoryLimit, Progress, _int_arg, ngram_profiles
 from ._prequential import CodeLength, prequential
 from ._profile import Profile, _as_int_array, check_mapped
+from ._progress import stage
 from ._suffix import SuffixIndex
 from ._units import unit_scale
 from .rate._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
@@ -637,7 +638,8 @@ def _counted_profiles(
     contexts: dict[int, Profile] = {}
     if context_orders:
         ctx_mask = context_mask(arr, common["separator"], mask_arr)
-        counted = ngram_profiles(arr, context_orders, mask=ctx_mask, progress=progress, **rest)
+        with stage(progress, "counting contexts") as report:
+            counted = ngram_profiles(arr, context_orders, mask=ctx_mask, progress=report, **rest)
         contexts = {n + 1: p for n, p in counted.items()}
     return blocks, contexts
 

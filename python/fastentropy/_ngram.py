@@ -6,10 +6,8 @@ import math
 import numbers
 import os
 import re
-import sys
-import time
 from collections.abc import Iterable
-from typing import Any, Callable, TextIO, Union
+from typing import Any, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -17,10 +15,12 @@ import numpy.typing as npt
 from . import _core
 from ._profile import Profile, _as_int_array, check_mapped
 
+# Progress is re-exported: the modules that take a progress argument import it from here too.
+from ._progress import Progress as Progress
+from ._progress import stage
+
 __all__ = ["NgramCounts", "count_ngrams", "ngram_profiles"]
 
-ProgressCallback = Callable[[int, int], Any]
-Progress = Union[bool, ProgressCallback, None]
 MemoryLimit = Union[int, str, None]
 
 _UNITS = {
@@ -174,8 +174,10 @@ def count_ngrams(
         space is partitioned to stay within it.
     threads : int, optional
         Worker threads; ``None`` uses all cores. The result is the same for any count.
-    progress : bool or callable, default False
-        ``True`` draws a progress line with tokens/s on stderr; a callable is called with
+    progress : bool, "auto" or callable, default False
+        ``True`` shows progress on stderr: a bar with tokens/s and ETA on a terminal, else a
+        line every few seconds and one at the end. ``"auto"``: the same, but no line at all
+        off a terminal for work shorter than a few seconds. A callable is called with
         ``(done, total)`` tokens, ``done`` increasing and ending at ``total``.
 
     Returns
@@ -217,7 +219,7 @@ def count_ngrams(
     arr = _as_int_array(tokens, "tokens")
     order = _int_arg(order, "order", minimum=1, maximum=_MAX_INDEX)
     kwargs = _options(arr, separator, mask, memory_limit, threads)
-    with _progress(progress, "counting n-grams") as callback:
+    with stage(progress, "counting n-grams") as callback:
         counts = _core.count_ngrams(arr, order, progress=callback, **kwargs)
     return NgramCounts(counts)
 
@@ -268,7 +270,7 @@ def ngram_profiles(
         raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
     wanted = [_int_arg(n, "orders", minimum=1, maximum=_MAX_INDEX) for n in orders]
     kwargs = _options(arr, separator, mask, memory_limit, threads)
-    with _progress(progress, "counting n-grams") as callback:
+    with stage(progress, "counting n-grams") as callback:
         pairs = _core.ngram_profiles(arr, wanted, progress=callback, **kwargs)
     return {n: Profile._from_core(p) for n, p in pairs}
 
@@ -398,74 +400,3 @@ def _default_memory_limit() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (AttributeError, OSError, ValueError):
         return None
-
-
-# --- progress ---------------------------------------------------------------------------
-
-
-class _ProgressLine:
-    """A plain progress line on a stream, redrawn at most ~10 times a second."""
-
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-        self.last = -math.inf
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        pct = 100.0 * done / total if total else 100.0
-        self.stream.write(
-            f"\r{self.label}: {_si(done)}/{_si(total)} tokens ({pct:3.0f}%), {_si(rate)} tokens/s"
-        )
-        self.stream.flush()
-        self.drawn = True
-
-    def __enter__(self) -> _ProgressLine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-class _NoProgress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-class _CallbackProgress:
-    def __init__(self, callback: ProgressCallback) -> None:
-        self.callback = callback
-
-    def __enter__(self) -> ProgressCallback:
-        return self.callback
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _progress(progress: Any, label: str) -> _ProgressLine | _NoProgress | _CallbackProgress:
-    if progress is None or progress is False:
-        return _NoProgress()
-    if progress is True:
-        return _ProgressLine(label)
-    if callable(progress):
-        return _CallbackProgress(progress)
-    raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
-
-
-def _si(x: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.1f}{unit}"
-    return f"{x:.0f}"

@@ -19,8 +19,9 @@ import numpy.typing as npt
 
 from . import _core
 from ._jsonfile import read_json, write_json
-from ._ngram import MemoryLimit, Progress, _int_arg, _options, _progress, parse_size
+from ._ngram import MemoryLimit, _int_arg, _options, parse_size
 from ._profile import _as_int_array
+from ._progress import Progress, stage
 
 __all__ = ["CodeLength", "Curve", "prequential"]
 
@@ -354,7 +355,7 @@ def prequential(
     if memory_limit is not None:
         opts["memory_limit"] = parse_size(memory_limit)
     out = _per_token_array(per_token, arr.size)
-    with _progress(progress, "prequential") as callback:
+    with stage(progress, "prequential") as callback:
         n, nats, curve_n, curve_nats, settings = _core.prequential(
             arr,
             order=order,

@@ -12,8 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import MemoryLimit, Progress, _int_arg, _options, _progress, _threads_arg
+from ._ngram import MemoryLimit, _int_arg, _options, _threads_arg
 from ._profile import Profile, _as_int_array
+from ._progress import Progress, stage
 from ._tokens import PathLike, open_tokens
 
 __all__ = ["SuffixIndex"]
@@ -113,7 +114,7 @@ class SuffixIndex:
         """
         arr, separator, mask, source = _tokens_of(tokens, separator, mask)
         kwargs = _options(arr, separator, mask, memory_limit, threads)
-        with _progress(progress, "indexing") as callback:
+        with stage(progress, "indexing") as callback:
             index = _core.suffix_build(
                 arr,
                 separator=kwargs["separator"],
@@ -304,7 +305,7 @@ class SuffixIndex:
                 raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
         threads = _threads_arg(threads)
-        with _progress(progress, "profiles") as callback:
+        with stage(progress, "profiles") as callback:
             pairs = self._index.profiles(
                 mask=self._mask,
                 orders=wanted,
@@ -351,7 +352,7 @@ class SuffixIndex:
         if not isinstance(kind, str):
             raise TypeError(f"kind must be a str, got {type(kind).__name__}")
         threads = _threads_arg(threads)
-        with _progress(progress, "match lengths") as callback:
+        with stage(progress, "match lengths") as callback:
             return self._index.match_lengths(kind, threads=threads, progress=callback)
 
     def count(self, ngram: npt.ArrayLike) -> int:

@@ -20,7 +20,8 @@ import numpy.typing as npt
 
 from ._core import __version__
 from ._encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
-from ._ngram import Progress, _int_arg, _ProgressLine, _si, _threads_arg
+from ._ngram import _int_arg, _threads_arg
+from ._progress import Progress, Stage, check_progress, shown
 from ._sources import Block, Corpus, Inputs, PathLike
 from ._tokens import open_tokens
 
@@ -319,8 +320,9 @@ def tokenize(
         ``n`` Python threads, each encoding sequentially (the encoder releases the GIL),
         with ``TOKENIZERS_PARALLELISM=false`` set during the call; BPE training then runs
         on one thread. The tokens do not depend on it; ``"bytes"`` ignores it.
-    progress : bool or callable, default False
-        ``True`` draws a line on stderr with input MB/s and tokens/s; a callable is called
+    progress : bool, "auto" or callable, default False
+        ``True``/``"auto"`` show each stage on stderr ("training BPE", then "tokenizing")
+        with input MB/s, tokens/s and ETA, as in :func:`count_ngrams`; a callable is called
         with ``(bytes_done, bytes_total)`` of input on disk, ending at the total (counted
         twice, once per pass, with ``"train-bpe"``).
     eot_token : str, optional
@@ -383,8 +385,7 @@ def tokenize(
         raise TypeError(f"eot_token must be a str, got {type(eot_token).__name__}")
     batch_bytes = _int_arg(batch_bytes, "batch_bytes", minimum=1)
     threads = _threads_arg(threads)
-    if not (progress is None or isinstance(progress, bool) or callable(progress)):
-        raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
+    check_progress(progress)
     stem = _stem(out)
     corpus = Corpus(
         inputs,
@@ -399,8 +400,10 @@ def tokenize(
     _refuse_overwriting(stem, [f.path for f in corpus.files], tokenizer)
     trains = isinstance(tokenizer, tuple)
     size = corpus.total_bytes
-    report = _Reporter(progress, size * 2 if trains else size)
+    report = _Reporter(progress, size, 2 if trains else 1)
     with report, _serial_tokenizers(threads is not None):
+        if trains:
+            report.begin("training BPE", 0)
         encoder = encoder_for(tokenizer, _training_texts(corpus, report), eot_token)
         sep = None
         if separator:
@@ -417,6 +420,7 @@ def tokenize(
                 output.save_tokenizer(encoder.tokenizer.to_str())
             blocks = corpus.blocks(byte_ids=isinstance(encoder, BytesEncoder))
             batches = _batches(blocks, batch_bytes)
+            report.begin("tokenizing", report.total - size, count_unit="tokens")
             counts = _run(encoder, batches, sep, output, threads, report, report.total - size)
             report.show(report.total)
             meta = {
@@ -786,17 +790,28 @@ def _serial_tokenizers(serial: bool) -> Iterator[None]:
 
 
 class _Reporter:
-    """Progress of a run in input bytes on disk: a line on stderr, a callback, or nothing.
+    """Progress of a run in input bytes on disk: named stages on stderr, a callable, or nothing.
 
-    Positions never repeat: each is reported once, the total last.
+    The callable hears positions over all passes (``total`` is twice the input when a BPE
+    is trained first), each once, the total last; each stage drawn counts its own pass.
     """
 
-    def __init__(self, progress: Progress, total: int) -> None:
-        self.total = total
+    def __init__(self, progress: Progress, size: int, passes: int) -> None:
+        self.size = size
+        self.total = size * passes
         self.tokens = 0
         self.last = -1
         self.callback = progress if callable(progress) else None
-        self.line = _RateLine("tokenizing") if progress is True else None
+        self.progress = progress if shown(progress) else None
+        self.stage: Stage | None = None
+        self.base = 0
+
+    def begin(self, label: str, base: int, count_unit: str | None = None) -> None:
+        """Ends the stage drawn, if any, and starts ``label`` at position ``base``."""
+        self._end(None)
+        self.base = base
+        if self.progress is not None:
+            self.stage = Stage(label, "B", final=self.progress is True, count_unit=count_unit)
 
     def show(self, done: int) -> None:
         done = min(done, self.total)
@@ -805,30 +820,17 @@ class _Reporter:
         self.last = done
         if self.callback is not None:
             self.callback(done, self.total)
-        if self.line is not None:
-            self.line.show(done, self.total, self.tokens)
+        if self.stage is not None:
+            self.stage.count = self.tokens
+            self.stage(max(done - self.base, 0), self.size)
+
+    def _end(self, kind: object) -> None:
+        if self.stage is not None:
+            self.stage.__exit__(kind)
+            self.stage = None
 
     def __enter__(self) -> _Reporter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.line is not None:
-            self.line.__exit__(*exc)
-
-
-class _RateLine(_ProgressLine):
-    """The progress line of :func:`tokenize`: input bytes, MB/s and tokens/s."""
-
-    def show(self, done: int, total: int, tokens: int) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        elapsed = max(now - self.start, 1e-9)
-        pct = 100.0 * done / total if total else 100.0
-        self.stream.write(
-            f"\r{self.label}: {_si(done)}/{_si(total)} bytes ({pct:3.0f}%), "
-            f"{done / elapsed / 1e6:.1f} MB/s, {_si(tokens / elapsed)} tokens/s"
-        )
-        self.stream.flush()
-        self.drawn = True
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self._end(kind)

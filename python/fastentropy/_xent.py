@@ -16,8 +16,9 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import Progress, _progress, _shown, _threads_arg
+from ._ngram import _shown, _threads_arg
 from ._profile import _as_int_array, check_mapped
+from ._progress import Progress, stage
 
 __all__ = ["CrossEntropy", "SegmentLosses", "cross_entropy"]
 
@@ -211,7 +212,7 @@ def cross_entropy(
     threads = _threads_arg(threads)
     rows, name, lead = _logits(logits, dtype)
     ids = _ids(targets, "targets", lead)
-    with _progress(progress, "cross-entropy") as callback:
+    with stage(progress, "cross-entropy") as callback:
         if reduction == "none":
             out = _core.xent_tokens(
                 rows, ids, dtype=name, ignore_index=ignore_index, threads=threads, progress=callback
@@ -318,7 +319,7 @@ class CrossEntropy:
         """
         rows, name, lead = _logits(logits, dtype)
         ids, seg = _ids(targets, "targets", lead), _segments(segments, lead)
-        with _progress(progress, "cross-entropy") as callback:
+        with stage(progress, "cross-entropy") as callback:
             part = _core.XentSums.from_logits(
                 rows,
                 ids,
