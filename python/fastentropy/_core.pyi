@@ -23,6 +23,7 @@ __all__ = [
     "count_ngrams",
     "estimate",
     "ngram_profiles",
+    "ngram_table",
     "prequential",
     "prequential_distributions",
     "profile_add",
@@ -85,6 +86,19 @@ def count_ngrams(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> NgramCounts: ...
+def ngram_table(
+    tokens: _Tokens,
+    order: int,
+    ngrams_path: str | os.PathLike[str],
+    counts_path: str | os.PathLike[str],
+    *,
+    min_count: int = 1,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> int: ...
 def prequential(
     tokens: _Tokens,
     *,

@@ -6,6 +6,7 @@ import math
 import numbers
 import os
 import re
+import tempfile
 from collections.abc import Iterable
 from typing import Any, Union
 
@@ -47,14 +48,17 @@ _UNITS = {
 MAX_THREADS: int = _core.MAX_THREADS
 #: Largest count-like argument passed to the core (its sizes are 64-bit).
 _MAX_INDEX = 2**63 - 1
+#: Rows per Parquet row group written by :meth:`NgramCounts.write`.
+_PARQUET_ROWS = 1 << 20
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)\s*$", re.I)
 
 
 class NgramCounts:
     """The n-gram counts of one order, as returned by :func:`count_ngrams`.
 
-    Holds the count profile (what entropy estimators need) and the most common n-grams; it
-    does not hold every distinct n-gram.
+    Holds the count profile (what entropy estimators need) and the most common n-grams;
+    every distinct n-gram with its count is had with :meth:`write` (a second pass over the
+    tokens, streamed to files within the memory limit).
 
     Examples
     --------
@@ -69,10 +73,16 @@ class NgramCounts:
     0.693147
     """
 
-    __slots__ = ("_counts",)
+    __slots__ = ("_counts", "_source")
 
-    def __init__(self, counts: _core.NgramCounts) -> None:
+    def __init__(
+        self,
+        counts: _core.NgramCounts,
+        source: tuple[npt.NDArray[np.integer[Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self._counts = counts
+        # The tokens and options counted, for the passes that need every n-gram again.
+        self._source = source
 
     @property
     def order(self) -> int:
@@ -126,8 +136,13 @@ class NgramCounts:
         TypeError
             ``k`` is not an int.
         ValueError
-            ``k`` is negative, or the rows would reach past the n-grams seen once that are
-            kept (every n-gram seen twice or more is kept, and the smallest 4096 seen once).
+            ``k`` is negative.
+
+        Notes
+        -----
+        Every n-gram seen twice or more is kept by the count, and the smallest 4096 seen
+        once; rows past those come from a second pass over the tokens (as :meth:`write`),
+        through a temporary file.
 
         Examples
         --------
@@ -138,7 +153,111 @@ class NgramCounts:
         """
         # More rows than n-grams means all of them.
         k = min(_int_arg(k, "k", minimum=0), self.distinct)
-        return self._counts.most_common(k)
+        try:
+            return self._counts.most_common(k)
+        except ValueError:
+            if self._source is None:
+                raise
+        # Past the kept singletons: the whole table, most common first (a stable sort of
+        # rows in n-gram order keeps ties in n-gram order).
+        with tempfile.TemporaryDirectory(prefix="fastentropy-") as folder:
+            stem = os.path.join(folder, "table")
+            self.write(stem)
+            ngrams = np.load(stem + ".ngrams.npy", mmap_mode="r")
+            counts = np.load(stem + ".counts.npy")
+            rows = np.argsort(-counts.astype(np.int64), kind="stable")[:k]
+            return np.array(ngrams[rows], dtype=np.uint64), counts[rows]
+
+    def write(
+        self,
+        path: str | os.PathLike[str],
+        min_count: int = 1,
+        *,
+        progress: Progress = False,
+    ) -> int:
+        """Write every n-gram seen at least ``min_count`` times, with its count.
+
+        A second pass over the tokens counted, with the same options (``separator``,
+        ``mask``, ``memory_limit``, ``threads``): the rows stream to disk partition by
+        partition, so memory stays within ``memory_limit`` however many n-grams there are.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Ending in ``.parquet``: one Parquet file (extra ``parquet``) with columns
+            ``token_1`` .. ``token_<order>`` and ``count``. Otherwise a stem: writes
+            ``<path>.ngrams.npy`` (uint64, shape ``(rows, order)``) and
+            ``<path>.counts.npy`` (uint64, shape ``(rows,)``), readable with
+            ``numpy.load(..., mmap_mode="r")``.
+        min_count : int, default 1
+            Rows seen fewer times are left out (``1``: every n-gram, singletons included).
+        progress : bool, "auto" or callable, default False
+            As in :func:`count_ngrams`.
+
+        Returns
+        -------
+        int
+            The number of rows written, in n-gram order (lexicographic by token id).
+
+        Raises
+        ------
+        ValueError
+            ``min_count < 1``, or counts made without their tokens.
+        ImportError
+            A ``.parquet`` path without pyarrow.
+        OSError
+            A file cannot be written.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import fastentropy as fe
+        >>> stem = os.path.join(tempfile.mkdtemp(), "bigrams")
+        >>> fe.count_ngrams([1, 2, 1, 2, 3], order=2).write(stem)
+        3
+        >>> np.load(stem + ".ngrams.npy").tolist(), np.load(stem + ".counts.npy").tolist()
+        ([[1, 2], [2, 1], [2, 3]], [2, 1, 1])
+        """
+        if self._source is None:
+            raise ValueError("these counts were made without their tokens: nothing to write")
+        min_count = _int_arg(min_count, "min_count", minimum=1, maximum=_MAX_INDEX)
+        tokens, options = self._source
+        target = os.fspath(path)
+        if not target.endswith(".parquet"):
+            with stage(progress, "writing n-grams") as callback:
+                return _core.ngram_table(
+                    tokens,
+                    self.order,
+                    target + ".ngrams.npy",
+                    target + ".counts.npy",
+                    min_count=min_count,
+                    progress=callback,
+                    **options,
+                )
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as e:
+            raise ImportError(
+                "writing Parquet needs pyarrow: pip install 'fastentropy[parquet]'"
+            ) from e
+        folder = os.path.dirname(os.path.abspath(target))
+        with tempfile.TemporaryDirectory(prefix=".fastentropy-", dir=folder) as tmp:
+            stem = os.path.join(tmp, "table")
+            rows = self.write(stem, min_count, progress=progress)
+            ngrams = np.load(stem + ".ngrams.npy", mmap_mode="r")
+            counts = np.load(stem + ".counts.npy", mmap_mode="r")
+            names = [f"token_{j + 1}" for j in range(self.order)] + ["count"]
+            schema = pa.schema([(name, pa.uint64()) for name in names])
+            with pq.ParquetWriter(target, schema) as out:
+                for start in range(0, max(rows, 1), _PARQUET_ROWS):
+                    stop = min(start + _PARQUET_ROWS, rows)
+                    block = ngrams[start:stop]
+                    columns = [pa.array(block[:, j]) for j in range(self.order)]
+                    columns.append(pa.array(counts[start:stop]))
+                    out.write_table(pa.Table.from_arrays(columns, schema=schema))
+        return rows
 
     def __repr__(self) -> str:
         return f"NgramCounts(order={self.order}, n={self.n}, distinct={self.distinct})"
@@ -221,7 +340,7 @@ def count_ngrams(
     kwargs = _options(arr, separator, mask, memory_limit, threads)
     with stage(progress, "counting n-grams") as callback:
         counts = _core.count_ngrams(arr, order, progress=callback, **kwargs)
-    return NgramCounts(counts)
+    return NgramCounts(counts, (arr, kwargs))
 
 
 def ngram_profiles(

@@ -11,6 +11,7 @@ mod estimate;
 mod hmm;
 mod markov;
 mod ngram;
+mod npy;
 mod predict;
 mod profile;
 mod rate;
@@ -29,7 +30,7 @@ mod _core {
     #[pymodule_export]
     use super::markov::MarkovSource;
     #[pymodule_export]
-    use super::ngram::{count_ngrams, ngram_profiles, NgramCounts};
+    use super::ngram::{count_ngrams, ngram_profiles, ngram_table, NgramCounts};
     #[pymodule_export]
     use super::predict::{prequential, prequential_distributions};
     #[pymodule_export]
