@@ -321,18 +321,9 @@ _TOKEN_SUFFIXES = (".npy", ".bin")
 
 def _token_file(path: str) -> Any:
     """The TokenFile whose sidecar ``path`` is or sits beside, else None."""
-    from ._tokenize import FORMAT, TokenFile
+    from ._tokens import token_file_beside
 
-    stem, suffix = os.path.splitext(path)
-    sidecar = path if suffix == ".json" else stem + ".json"
-    if suffix not in (".json", ".bin") or not os.path.isfile(sidecar):
-        return None
-    try:
-        with open(sidecar, encoding="utf-8") as f:
-            is_tokens = json.load(f).get("format") == FORMAT
-    except (ValueError, AttributeError):
-        return None
-    return TokenFile.open(sidecar) if is_tokens else None
+    return token_file_beside(path)
 
 
 def _load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None, Any]:

@@ -495,6 +495,11 @@ def estimate_floor(
         separator=separator, mask=mask_arr, memory_limit=memory_limit, threads=threads
     )
     notes: list[str] = []
+    if _meta_value(meta, "round_trip") is False:
+        notes.append(
+            "the tokenizer does not round-trip (it normalizes case, accents or whitespace): "
+            "its bits/byte is not comparable with a lossless tokenizer's"
+        )
     try:
         index: SuffixIndex | None = SuffixIndex.build(arr, progress=progress, **common)
     except MemoryError as e:
@@ -836,6 +841,15 @@ def _counter_orders(tokens: npt.NDArray[np.integer[Any]], vocab_size: int | None
 
 def _is_token_file(obj: Any) -> bool:
     return callable(getattr(obj, "tokens", None)) and hasattr(obj, "separator")
+
+
+def _meta_value(meta: Any, key: str) -> Any:
+    """A sidecar's field, from a mapping or a TokenFile's metadata, or None."""
+    if meta is None:
+        return None
+    if not isinstance(meta, Mapping):
+        meta = getattr(meta, "metadata", None)
+    return meta.get(key) if isinstance(meta, Mapping) else None
 
 
 def _meta_stats(meta: Any) -> dict[str, Any]:

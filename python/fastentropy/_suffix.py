@@ -15,7 +15,7 @@ from . import _core
 from ._ngram import MemoryLimit, _int_arg, _options, _threads_arg
 from ._profile import Profile, _as_int_array
 from ._progress import Progress, stage
-from ._tokens import PathLike, open_tokens
+from ._tokens import PathLike, open_array
 
 __all__ = ["SuffixIndex"]
 
@@ -187,7 +187,7 @@ class SuffixIndex:
             if tf is not None:
                 tokens = tf
             else:
-                tokens = open_tokens(source, dtype=header["dtype"])
+                tokens = open_array(source, dtype=header["dtype"])
         arr, _, mask, _ = _tokens_of(tokens, header["separator"], mask)
         kwargs = _options(arr, header["separator"], mask, None, threads)
         index = _core.suffix_open(path, arr, threads=kwargs["threads"])

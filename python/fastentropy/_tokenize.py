@@ -10,6 +10,7 @@ import socket
 import stat
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from ._encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSp
 from ._ngram import _int_arg, _threads_arg
 from ._progress import Progress, Stage, check_progress, shown
 from ._sources import Block, Corpus, Inputs, PathLike
-from ._tokens import open_tokens
+from ._tokens import open_array
 
 __all__ = ["TokenFile", "tokenize"]
 
@@ -237,14 +238,20 @@ class TokenFile:
 
     def tokens(self) -> npt.NDArray[np.integer[Any]]:
         """The token ids, memory-mapped read-only (:func:`~fastentropy.open_tokens`)."""
-        return open_tokens(self.path, dtype=self.dtype)
+        return open_array(self.path, dtype=self.dtype)
 
     def mask(self) -> npt.NDArray[np.bool_] | None:
         """The loss mask, memory-mapped read-only as bool (``None`` without ``mask_field``)."""
         path = self.mask_path
         if path is None:
             return None
-        return open_tokens(path, dtype=np.uint8).view(np.bool_)
+        return open_array(path, dtype=np.uint8).view(np.bool_)
+
+    def __len__(self) -> int:
+        return self.n_tokens
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> npt.NDArray[Any]:
+        return np.asarray(self.tokens(), dtype=dtype)
 
     def __repr__(self) -> str:
         return (
@@ -273,11 +280,16 @@ def tokenize(
 
     Parameters
     ----------
-    inputs : path, glob, or iterable of them
-        Files read in the order given (globs sorted; a file named twice is read once). The
-        format comes from the extension: ``.jsonl``/``.ndjson``/``.json`` are JSON Lines,
-        ``.parquet`` is Parquet (extra ``parquet``), anything else is UTF-8 text. Any of
-        them may end in ``.gz`` or ``.zst`` (extra ``zstd``).
+    inputs : path, glob, iterable of them, iterable of str or dict, or a dataset
+        Files read in the order given (globs sorted; a file named twice, or through a link,
+        is read once, with a warning). The format comes from the extension:
+        ``.jsonl``/``.ndjson``/``.json`` are JSON Lines, ``.parquet`` is Parquet (extra
+        ``parquet``), anything else is UTF-8 text. Any of them may end in ``.gz`` or
+        ``.zst`` (extra ``zstd``). Texts from memory: an iterable of strings (one document
+        each; a list counts as paths when one of them names a file or looks like a path),
+        of dicts (records, read through ``field``), or a Hugging Face ``datasets.Dataset``
+        / ``IterableDataset`` (``field`` is the column). They are spooled once to a
+        temporary file, so a generator suits ``"train-bpe"`` too.
     tokenizer : str, path, tokenizers.Tokenizer or tuple
         ``"bytes"``: the UTF-8 bytes as ids 0..255, no dependency. A path to a Hugging
         Face ``tokenizer.json`` or a ``tokenizers.Tokenizer`` (extra ``tokenizers``).
@@ -304,7 +316,10 @@ def tokenize(
         separators. Byte and character counts cover both fields.
     errors : {"strict", "replace"}, default "strict"
         Invalid UTF-8 (and JSON escapes of lone surrogates): an error naming the file and
-        byte offset, or replaced by U+FFFD (counted as the 3 bytes of U+FFFD).
+        byte offset, or replaced by U+FFFD (counted as the 3 bytes of U+FFFD). With
+        ``"bytes"``, plain text is kept byte for byte under ``"strict"``: characters are
+        counted on the decodable text, and a warning (and ``invalid_utf8_bytes`` in the
+        sidecar) says how many bytes were not UTF-8.
     skip_bad_lines : bool, default False
         Skip JSON Lines lines that are not JSON instead of raising; the sidecar counts them.
         Blank lines are always skipped.
@@ -334,7 +349,10 @@ def tokenize(
     Returns
     -------
     TokenFile
-        The sidecar's contents: counts, tokenizer identity, sources with sizes and SHA-256.
+        The sidecar's contents: counts, tokenizer identity, sources with sizes and SHA-256,
+        and ``round_trip``: whether the tokenizer gives the text back (WordPiece, for one,
+        lowercases and drops whitespace; a warning says so, and a floor's report notes that
+        its bits/byte is not comparable with a lossless tokenizer's).
 
     Raises
     ------
@@ -401,10 +419,18 @@ def tokenize(
     trains = isinstance(tokenizer, tuple)
     size = corpus.total_bytes
     report = _Reporter(progress, size, 2 if trains else 1)
-    with report, _serial_tokenizers(threads is not None):
+    with report, corpus, _serial_tokenizers(threads is not None):
         if trains:
             report.begin("training BPE", 0)
         encoder = encoder_for(tokenizer, _training_texts(corpus, report), eot_token)
+        lossless = encoder.round_trips()
+        if not lossless:
+            warnings.warn(
+                f"tokenizer {encoder.name!r} does not round-trip (decoding its tokens does not "
+                "give the text back: it normalizes case, accents or whitespace): its bits/byte "
+                "is not comparable with a lossless tokenizer's",
+                stacklevel=2,
+            )
         sep = None
         if separator:
             sep = encoder.vocab_size if eot_token is None else encoder.token_id(eot_token)
@@ -423,6 +449,12 @@ def tokenize(
             report.begin("tokenizing", report.total - size, count_unit="tokens")
             counts = _run(encoder, batches, sep, output, threads, report, report.total - size)
             report.show(report.total)
+            if counts["invalid_utf8_bytes"]:
+                warnings.warn(
+                    f"{counts['invalid_utf8_bytes']:,} bytes of the input are not UTF-8: kept "
+                    "as byte ids; characters (n_chars) are counted on the decodable text",
+                    stacklevel=2,
+                )
             meta = {
                 "format": FORMAT,
                 "version": __version__,
@@ -432,7 +464,9 @@ def tokenize(
                 **counts,
                 "skipped_lines": corpus.skipped_lines,
                 "tokenizer": {"name": encoder.name, "hash": encoder.hash},
-                "sources": [vars(s) for s in corpus.files],
+                "sources": corpus.sources(),
+                "duplicate_inputs": corpus.duplicates,
+                "round_trip": lossless,
                 "options": {
                     "doc": doc,
                     "field": field,
@@ -462,7 +496,7 @@ def _run(
     Progress is reported as ``base`` plus the input position of each batch written.
     """
     parts = threads or 1
-    counts = {"n_tokens": 0, "n_documents": 0, "n_bytes": 0, "n_chars": 0}
+    counts = {"n_tokens": 0, "n_documents": 0, "n_bytes": 0, "n_chars": 0, "invalid_utf8_bytes": 0}
 
     def write(futures: list[Future[Any]], batch: Block) -> None:
         if batch.ids is None:
@@ -480,6 +514,7 @@ def _run(
         counts["n_documents"] += n_documents
         counts["n_bytes"] += batch.n_bytes
         counts["n_chars"] += batch.n_chars
+        counts["invalid_utf8_bytes"] += batch.invalid
         report.tokens += len(tokens)
         report.show(base + batch.done)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -19,9 +20,18 @@ _NPY_MAGIC = b"\x93NUMPY"
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+if TYPE_CHECKING:
+    from ._tokenize import TokenFile
 
-def open_tokens(path: PathLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[np.integer[Any]]:
+
+def open_tokens(
+    path: PathLike, dtype: npt.DTypeLike | None = None
+) -> npt.NDArray[np.integer[Any]] | TokenFile:
     """Memory-map a token file without reading it into RAM.
+
+    A raw file with the sidecar :func:`tokenize` writes beside it (``x.bin`` and ``x.json``)
+    opens as its :class:`TokenFile` when no ``dtype`` is given: the dtype, separator, mask
+    and text statistics come with it, and every counting function takes it.
 
     Parameters
     ----------
@@ -35,9 +45,11 @@ def open_tokens(path: PathLike, dtype: npt.DTypeLike | None = None) -> npt.NDArr
 
     Returns
     -------
-    numpy.ndarray
+    numpy.ndarray or TokenFile
         A read-only, memory-mapped 1-D array (a ``numpy.memmap``; empty files give an empty
-        array). Pages are read by the OS as the counting engine touches them.
+        array). Pages are read by the OS as the counting engine touches them. A
+        :class:`TokenFile` for a ``.bin`` with its sidecar (``len()`` and ``numpy.asarray()``
+        give its tokens).
 
     Raises
     ------
@@ -68,6 +80,16 @@ def open_tokens(path: PathLike, dtype: npt.DTypeLike | None = None) -> npt.NDArr
     >>> fe.count_ngrams(tokens, 2).most_common(1)
     (array([[1, 5]], dtype=uint64), array([2], dtype=uint64))
     """
+    fspath = os.fspath(path)
+    if dtype is None and not fspath.lower().endswith(".npy"):
+        tf = token_file_beside(fspath)
+        if tf is not None:
+            return tf
+    return open_array(fspath, dtype)
+
+
+def open_array(path: PathLike, dtype: npt.DTypeLike | None) -> npt.NDArray[np.integer[Any]]:
+    """:func:`open_tokens` of an array: the file alone, never its sidecar."""
     fspath = os.fspath(path)
     size = os.stat(fspath).st_size  # FileNotFoundError for a missing file
     if os.path.isdir(fspath):
@@ -127,3 +149,19 @@ def _open_raw(path: str, size: int, dtype: npt.DTypeLike | None) -> npt.NDArray[
     if size == 0:
         return np.zeros(0, dtype=dt)
     return np.memmap(path, dtype=dt, mode="r", shape=(size // dt.itemsize,))
+
+
+def token_file_beside(path: str) -> TokenFile | None:
+    """The TokenFile whose sidecar ``path`` is or sits beside (``x.json`` for ``x.bin``)."""
+    from ._tokenize import FORMAT, TokenFile
+
+    stem, suffix = os.path.splitext(path)
+    sidecar = path if suffix == ".json" else stem + ".json"
+    if suffix not in (".json", ".bin") or not os.path.isfile(sidecar):
+        return None
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            is_tokens = json.load(f).get("format") == FORMAT
+    except (ValueError, AttributeError, OSError):
+        return None
+    return TokenFile.open(sidecar) if is_tokens else None
