@@ -96,7 +96,7 @@ from typing import Any
 import _common as common
 import fastentropy as fe
 import numpy as np
-from fastentropy._ngram import parse_size  # the library's own reading of "5GB"
+from fastentropy._args import parse_size  # the library's own reading of "5GB"
 
 SEED = 20240611
 VOCAB = 50_000

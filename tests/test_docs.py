@@ -29,7 +29,7 @@ MODULES = _modules()
 
 
 def test_module_discovery_finds_the_known_modules():
-    for name in ("fastentropy._estimate", "fastentropy._profile", "fastentropy._demo"):
+    for name in ("fastentropy._estimate", "fastentropy._profile", "fastentropy._floor.demo"):
         assert name in MODULES
 
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import fastentropy as fe
 import numpy as np
 import pytest
-from fastentropy._floor import context_mask
+from fastentropy._floor.estimate import context_mask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

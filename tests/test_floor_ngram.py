@@ -12,7 +12,7 @@ from collections import Counter
 import fastentropy as fe
 import numpy as np
 import pytest
-from fastentropy._floor import Value, _choose
+from fastentropy._floor.estimate import Value, _choose
 from reference import nsb as nsb_reference
 
 V = Value

@@ -231,7 +231,7 @@ def test_impossibly_small_memory_limit():
 
 
 def test_memory_limit_strings():
-    from fastentropy._ngram import parse_size
+    from fastentropy._args import parse_size
 
     assert parse_size("8GB") == 8 * 10**9
     assert parse_size("512MiB") == 512 * 2**20

@@ -284,7 +284,7 @@ def test_stale_temporaries_of_a_killed_run_are_removed(tmp_path):
 
 
 def test_temporaries_of_a_live_run_are_kept(tmp_path):
-    from fastentropy import _tokenize
+    from fastentropy._text import tokenize as _tokenize
 
     live = tmp_path / f".out.bin.{_tokenize._owner()}.abc123.tmp"
     write(live, b"in progress")
@@ -340,7 +340,7 @@ def test_no_exception_at_shutdown_after_tokenizing_zst(tmp_path):
     path = write(tmp_path / "a.txt.zst", zstandard.ZstdCompressor().compress(b"abc\n" * 1000))
     code = (
         "import sys, fastentropy as fe\n"
-        "c = fe._sources.Corpus(sys.argv[1], field='text', doc=None, mask_field=None, "
+        "c = fe._text.sources.Corpus(sys.argv[1], field='text', doc=None, mask_field=None, "
         "errors='strict', skip_bad_lines=False, batch_bytes=64)\n"
         "blocks = c.blocks()\n"
         "next(blocks)\n"  # a generator left open until the interpreter shuts down

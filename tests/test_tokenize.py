@@ -14,13 +14,13 @@ import tempfile
 import warnings
 
 import fastentropy as fe
-import fastentropy._tokenize
+import fastentropy._text.tokenize
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import zstandard
-from fastentropy._sources import Corpus
+from fastentropy._text.sources import Corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
@@ -478,7 +478,7 @@ def test_dtype_follows_the_largest_id(tmp_path):
 
 def test_ids_beyond_uint32(tmp_path, monkeypatch):
     # tokenizers cannot serialise an id of 2**32 - 1 in reasonable time, so the limit is lowered.
-    monkeypatch.setattr(fastentropy._tokenize, "UINT32_TOP", 1000)
+    monkeypatch.setattr(fastentropy._text.tokenize, "UINT32_TOP", 1000)
     path = write(tmp_path / "a.txt", "x y")
     with pytest.raises(ValueError, match="ids up to 1001 .* do not fit uint32"):
         fe.tokenize(path, word_level(1000), tmp_path / "d")

@@ -16,7 +16,11 @@ import numpy as np
 import numpy.typing as npt
 
 from ._floor import Floor
-from ._losslog import FORMATS, LossLog, PathLike, _csv, _jsonl, _number, read_losses
+from ._losslog import FORMATS, LossLog, read_losses
+from ._records import csv_records as _csv
+from ._records import jsonl_records as _jsonl
+from ._records import number as _number
+from ._types import FloatArray, PathLike
 from ._units import LN2
 
 __all__ = [
@@ -31,7 +35,6 @@ __all__ = [
 
 Status = Literal["memorization", "approaching", "above", "inconclusive"]
 Tokenizer = Union[str, Mapping[str, str], None]
-FloatArray = npt.NDArray[np.float64]
 
 #: Consecutive logged losses under a bound before it counts: one noisy batch is not a trend.
 MIN_RUN = 3

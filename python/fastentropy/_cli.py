@@ -31,14 +31,15 @@ from typing import Any
 
 import numpy as np
 
+from ._args import MAX_THREADS, parse_size
 from ._check import CHECK_SUMMARY, add_check_arguments, run_check
 from ._core import __version__
 from ._estimate import METHODS, entropies
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
-from ._ngram import MAX_THREADS, ngram_profiles, parse_size
+from ._ngram import ngram_profiles
 from ._profile import Profile
 from ._suffix import SuffixIndex
-from ._tokens import open_tokens
+from ._tokens import open_array
 
 __all__ = ["main"]
 
@@ -321,7 +322,7 @@ _TOKEN_SUFFIXES = (".npy", ".bin")
 
 def _token_file(path: str) -> Any:
     """The TokenFile whose sidecar ``path`` is or sits beside, else None."""
-    from ._tokens import token_file_beside
+    from ._text.tokenize import token_file_beside
 
     return token_file_beside(path)
 
@@ -342,7 +343,7 @@ def _load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None, Any]:
     if tf is not None:
         separator = tf.separator if args.separator is None else args.separator
         return tf.tokens(), tf.mask() if mask is None else mask, separator, tf
-    return open_tokens(path, dtype=args.dtype), mask, args.separator, None
+    return open_array(path, dtype=args.dtype), mask, args.separator, None
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -384,7 +385,7 @@ def _run_tokenize(
     mask_field: str | None = None,
     separator: bool = True,
 ) -> Any:
-    from ._tokenize import tokenize
+    from ._text.tokenize import tokenize
 
     return tokenize(
         inputs,
@@ -734,7 +735,7 @@ def _build_demo(p: argparse.ArgumentParser) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from ._demo import hmm_demo, markov_demo, zipf_demo
+    from ._floor.demo import hmm_demo, markov_demo, zipf_demo
 
     if args.estimators:
         print(zipf_demo())

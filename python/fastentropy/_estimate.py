@@ -13,8 +13,10 @@ from typing import Any, Literal, Union
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import _shown
+from ._args import shown as _shown
+from ._html import num, table
 from ._profile import Profile
+from ._units import LN2
 
 __all__ = ["METHODS", "Estimate", "entropy", "entropies"]
 
@@ -39,7 +41,7 @@ Data = Union[Profile, npt.ArrayLike, Any]
 #: Every method name ``entropy`` accepts, in table order.
 METHODS: tuple[Method, ...] = typing.get_args(Method)
 
-_UNITS: dict[str, float] = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+_UNITS: dict[str, float] = {"nats": 1.0, "bits": 1.0 / LN2}
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,21 @@ class Estimate:
     def __str__(self) -> str:
         spread = "" if self.std is None else f" ± {self.std:.6g}"
         return f"{self.value:.6g}{spread} {self.unit} ({self.method}, N={self.n})"
+
+    def __repr__(self) -> str:
+        std = "" if self.std is None else f" ± {self.std:.4g}"
+        notes = f", {len(self.notes)} notes" if self.notes else ""
+        return (
+            f"Estimate({self.value:.6g}{std} {self.unit}, method={self.method!r}, n={self.n}, "
+            f"distinct={self.distinct}{notes})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The estimate, its spread and sample, and its notes, for notebooks."""
+        rows = [[num(self.value), num(self.std), self.unit, self.method, self.n, self.distinct]]
+        rows += [[note, "", "", "", "", ""] for note in self.notes]
+        header = ["value", "std", "unit", "method", "N", "distinct"]
+        return table(f"Estimate ({self.method})", header, rows)
 
 
 def _unit_scale(unit: str) -> float:

@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import ast
-import csv
-import io
 import json
 import math
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from ._records import csv_records as _csv
+from ._records import jsonl_records as _jsonl
+from ._records import number as _number
+from ._records import parse_dict as _parse_dict
+from ._types import FloatArray, PathLike
+
 __all__ = ["LossLog", "read_losses"]
 
-PathLike = Union[str, "os.PathLike[str]"]
 Format = Literal["trainer_state", "jsonl", "console", "csv", "tensorboard"]
 FORMATS: tuple[str, ...] = ("trainer_state", "jsonl", "console", "csv", "tensorboard")
-FloatArray = npt.NDArray[np.float64]
 
 # Field names by role, most specific first; matched case-insensitively after dropping a
 # W&B export's "<run name> - " prefix. The first name present anywhere in a file wins, so
@@ -276,38 +277,6 @@ def _detect(data: bytes, name: str) -> str:
     return "csv"
 
 
-def _parse_dict(line: str) -> dict[str, Any] | None:
-    """A JSON object or a Python dict literal (with nan/inf), or None if ``line`` is neither."""
-    try:
-        value = json.loads(line)
-    except ValueError:
-        try:
-            value = _literal(ast.parse(line.strip(), mode="eval").body)
-        except (SyntaxError, ValueError):
-            return None
-    return value if isinstance(value, dict) else None
-
-
-_NAMES = {"nan": math.nan, "inf": math.inf, "True": True, "False": False, "None": None}
-
-
-def _literal(node: ast.expr) -> Any:
-    # ast.literal_eval rejects the nan and inf that Python prints for a diverged loss.
-    if isinstance(node, ast.Constant):
-        return node.value
-    if isinstance(node, ast.Name) and node.id in _NAMES:
-        return _NAMES[node.id]
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        value = _literal(node.operand)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
-        return {_literal(k): _literal(v) for k, v in zip(node.keys, node.values) if k}
-    if isinstance(node, (ast.List, ast.Tuple)):
-        return [_literal(e) for e in node.elts]
-    raise ValueError("not a literal")
-
-
 def _trainer_state(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     try:
         state = json.loads(text)
@@ -327,16 +296,6 @@ def _trainer_state(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]
         yield f"log_history[{i}]", record
 
 
-def _jsonl(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        record = _parse_dict(line)
-        if record is None:
-            raise ValueError(f"{name}: line {number} is not a JSON object: {line[:80]!r}")
-        yield f"line {number}", record
-
-
 def _console(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     # Progress bars share lines with the dicts (tqdm writes "\r"): take the text from the
     # first "{" to the last "}" of each line; lines that hold no dict are other output.
@@ -347,29 +306,6 @@ def _console(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
         record = _parse_dict(line[start : end + 1])
         if record is not None:
             yield f"line {number}", record
-
-
-def _csv(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    header = text.lstrip("\n").split("\n", 1)[0]
-    delimiter = "\t" if "\t" in header else ";" if header.count(";") > header.count(",") else ","
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
-    try:
-        # A single column is a valid log ("loss" then a value per line); whether it holds a
-        # loss is decided by the field names, as for any format.
-        if not reader.fieldnames or not any(f.strip() for f in reader.fieldnames):
-            raise ValueError(f"{name}: not a CSV/TSV log with a header (line 1: {header[:80]!r})")
-        for row in reader:
-            # Empty cells are fields the row did not log (Lightning writes train and val rows).
-            yield (
-                f"line {reader.line_num}",
-                {k: v for k, v in row.items() if k and v not in ("", None)},
-            )
-    except csv.Error as e:
-        # e.g. a field over the csv module's 128 kB limit: a line of a console log read as CSV.
-        raise ValueError(
-            f"{name}: line {reader.line_num}: not readable as CSV/TSV ({e}); if this is another "
-            "kind of log, name it with format="
-        ) from None
 
 
 def _tensorboard_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -418,19 +354,6 @@ def _choose(keys: set[str], candidates: Sequence[str], prefix: str | None = None
             if normal.startswith(prefix):
                 return key
     return None
-
-
-def _number(value: Any, name: str, where: str, key: str) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    if value is None:
-        return math.nan
-    raise ValueError(f"{name}: {where}: {key!r} is {value!r}, not a number")
 
 
 def _assemble(

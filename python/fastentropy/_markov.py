@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import _int_arg
+from ._args import int_arg as _int_arg
 from ._progress import Progress, stage
 
 __all__ = ["MarkovSource"]

@@ -2,55 +2,31 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
-import re
 import tempfile
 from collections.abc import Iterable
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._profile import Profile, _as_int_array, check_mapped
+from ._args import MAX_INDEX as _MAX_INDEX
+from ._args import as_int_array as _as_int_array
+from ._args import counting_options as _options
+from ._args import int_arg as _int_arg
+from ._html import table
+from ._profile import Profile
 
 # Progress is re-exported: the modules that take a progress argument import it from here too.
 from ._progress import Progress as Progress
 from ._progress import stage
+from ._types import MemoryLimit
 
 __all__ = ["NgramCounts", "count_ngrams", "ngram_profiles"]
 
-MemoryLimit = Union[int, str, None]
-
-_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 10**3,
-    "kb": 10**3,
-    "m": 10**6,
-    "mb": 10**6,
-    "g": 10**9,
-    "gb": 10**9,
-    "t": 10**12,
-    "tb": 10**12,
-    "ki": 2**10,
-    "kib": 2**10,
-    "mi": 2**20,
-    "mib": 2**20,
-    "gi": 2**30,
-    "gib": 2**30,
-    "ti": 2**40,
-    "tib": 2**40,
-}
-#: The most worker threads a function accepts: the core's bound (``Control``), defined there.
-MAX_THREADS: int = _core.MAX_THREADS
-#: Largest count-like argument passed to the core (its sizes are 64-bit).
-_MAX_INDEX = 2**63 - 1
 #: Rows per Parquet row group written by :meth:`NgramCounts.write`.
 _PARQUET_ROWS = 1 << 20
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-z]*)\s*$", re.I)
 
 
 class NgramCounts:
@@ -262,6 +238,13 @@ class NgramCounts:
     def __repr__(self) -> str:
         return f"NgramCounts(order={self.order}, n={self.n}, distinct={self.distinct})"
 
+    def _repr_html_(self) -> str:
+        """The size of the count and its ten most common n-grams, for notebooks."""
+        ngrams, counts = self.most_common(10)
+        rows = [[" ".join(map(str, g.tolist())), int(c)] for g, c in zip(ngrams, counts)]
+        caption = f"NgramCounts: order {self.order}, N = {self.n:,}, {self.distinct:,} distinct"
+        return table(caption, ["n-gram (token ids)", "count"], rows)
+
 
 def count_ngrams(
     tokens: npt.ArrayLike,
@@ -392,130 +375,3 @@ def ngram_profiles(
     with stage(progress, "counting n-grams") as callback:
         pairs = _core.ngram_profiles(arr, wanted, progress=callback, **kwargs)
     return {n: Profile._from_core(p) for n, p in pairs}
-
-
-# --- validation -------------------------------------------------------------------------
-
-
-def _int_arg(value: Any, name: str, minimum: int, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {_shown(value)}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}, got {_shown(value)}")
-    return int(value)
-
-
-def _threads_arg(threads: Any) -> int | None:
-    """``threads`` checked as every function takes it: ``None`` (all cores) or 1..1024."""
-    if threads is None:
-        return None
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
-        raise TypeError(f"threads must be an int or None, got {type(threads).__name__}")
-    threads = int(threads)
-    if not 1 <= threads <= MAX_THREADS:
-        raise ValueError(
-            f"threads must be from 1 to {MAX_THREADS} (or None for all cores), "
-            f"got {_shown(threads)}"
-        )
-    return int(threads)
-
-
-def _shown(value: Any) -> str:
-    """``value`` for a message: huge integers by their size, not by all their digits."""
-    text = repr(value)
-    if isinstance(value, numbers.Integral) and len(text) > 24:
-        return f"{text[:6]}...{text[-3:]} ({len(text.lstrip('-'))} digits)"
-    return text
-
-
-def _options(
-    tokens: npt.NDArray[np.integer[Any]],
-    separator: Any,
-    mask: Any,
-    memory_limit: Any,
-    threads: Any,
-) -> dict[str, Any]:
-    if separator is not None:
-        if isinstance(separator, bool) or not isinstance(separator, numbers.Integral):
-            raise TypeError(f"separator must be an int token id, got {type(separator).__name__}")
-        top = int(np.iinfo(tokens.dtype).max)
-        separator = int(separator)
-        if not 0 <= separator <= top:
-            raise ValueError(
-                f"separator = {separator} is outside the id range 0..{top} of {tokens.dtype} tokens"
-            )
-    if mask is not None:
-        m = np.asarray(mask)
-        if m.dtype != np.bool_:
-            raise TypeError(f"mask must be a bool array, got dtype {m.dtype}")
-        if m.shape != tokens.shape:
-            raise ValueError(
-                f"mask has shape {m.shape} but tokens has {tokens.shape}: they must be 1-D "
-                "and the same length"
-            )
-        check_mapped(m, "mask")
-        mask = np.ascontiguousarray(m)
-    threads = _threads_arg(threads)
-    limit = _default_memory_limit() if memory_limit is None else parse_size(memory_limit)
-    return {"separator": separator, "mask": mask, "memory_limit": limit, "threads": threads}
-
-
-def parse_size(size: int | str) -> int:
-    """Bytes from an int or a string such as ``"8GB"``, ``"512MiB"`` or ``"1.5g"``.
-
-    Decimal units (``kB``, ``MB``, ``GB``, ``TB``, or ``k``/``M``/``G``/``T``) are powers of
-    1000, binary ones (``KiB``, ``MiB``, ``GiB``, ``TiB``) powers of 1024.
-
-    Parameters
-    ----------
-    size : int or str
-        A positive number of bytes, or a number with a unit.
-
-    Raises
-    ------
-    TypeError
-        Not an int or str.
-    ValueError
-        Not positive, or not a number with a known unit.
-
-    Examples
-    --------
-    >>> parse_size("8GB"), parse_size("512MiB"), parse_size(4096)
-    (8000000000, 536870912, 4096)
-    """
-    if isinstance(size, str):
-        m = _SIZE.match(size)
-        unit = m.group(2).lower() if m else ""
-        if not m or unit not in _UNITS:
-            raise ValueError(
-                f"memory_limit = {size!r} is not a size: use bytes as an int, or a number with "
-                "a unit such as '8GB' or '512MiB'"
-            )
-        number = float(m.group(1)) * _UNITS[unit]
-        value = math.floor(number) if math.isfinite(number) else _MAX_INDEX
-    elif isinstance(size, numbers.Integral) and not isinstance(size, bool):
-        value = int(size)
-    else:
-        raise TypeError(f"memory_limit must be an int or a str, got {type(size).__name__}")
-    if value <= 0:
-        raise ValueError(f"memory_limit must be positive, got {_shown(size)}")
-    # A limit beyond any machine's memory is no limit: the largest the core takes says the same.
-    return min(value, _MAX_INDEX)
-
-
-def _default_memory_limit() -> int | None:
-    """Half of the available RAM (``MemAvailable``), or ``None`` if it cannot be read."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 // 2
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
-    except (AttributeError, OSError, ValueError):
-        return None

@@ -18,14 +18,17 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._args import as_int_array as _as_int_array
+from ._args import counting_options as _options
+from ._args import int_arg as _int_arg
+from ._args import parse_size
 from ._jsonfile import read_json, write_json
-from ._ngram import MemoryLimit, _int_arg, _options, parse_size
-from ._profile import _as_int_array
 from ._progress import Progress, stage
+from ._types import MemoryLimit
+from ._units import LN2
 
 __all__ = ["CodeLength", "Curve", "prequential"]
 
-LN2 = math.log(2.0)
 #: Default bytes for the model's count tables (the core's default).
 DEFAULT_MEMORY = 1 << 30
 _FORMAT = "fastentropy.prequential/1"
@@ -195,11 +198,11 @@ class CodeLength:
         Two lines against ``N`` (log scale): the mean code length ``L_N / N`` so far, and the
         local one ``ΔL / ΔN`` between curve points, which falls toward the rate.
         """
-        from ._floor_plot import _pyplot
+        from ._plotting import pyplot
 
         if len(self.curve) == 0:
             raise ValueError("this result has no curve points to plot")
-        plt = _pyplot()
+        plt = pyplot("CodeLength.plot")
         fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
         try:
             n = self.curve.n.astype(np.float64)

@@ -2,66 +2,16 @@
 
 from __future__ import annotations
 
-import mmap
-import numbers
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._args import as_int_array as _as_int_array
+from ._html import table
 
 __all__ = ["Profile"]
-
-
-def check_mapped(values: Any, name: str) -> None:
-    """Raise ``OSError`` if ``values`` is a view of a memory-mapped file that has shrunk
-    since it was mapped: reading a mapped page past the end of its file kills the process
-    with SIGBUS, with no Python exception. Called before each use of a mapped array (a file
-    can still shrink during the use; nothing short of a copy can prevent that)."""
-    base = values
-    while isinstance(base, np.ndarray):
-        if isinstance(base, np.memmap):
-            mapped = getattr(base, "_mmap", None)
-            if isinstance(mapped, mmap.mmap) and not mapped.closed:
-                # numpy maps from the offset rounded down to the allocation granularity.
-                start = base.offset - base.offset % mmap.ALLOCATIONGRANULARITY
-                needed = start + len(mapped)
-                try:
-                    size = mapped.size()  # of the file itself, through the map's own handle
-                except OSError:
-                    return
-                if size < needed:
-                    raise OSError(
-                        f"{base.filename}: the file has {size} bytes but {needed} were mapped "
-                        f"when {name} were opened: it was truncated or rewritten since; open "
-                        "it again"
-                    )
-                return
-        base = base.base
-
-
-def _as_int_array(values: Any, name: str) -> npt.NDArray[np.integer[Any]]:
-    """A C-contiguous 1-D integer array view of ``values`` (copied only if it must be)."""
-    check_mapped(values, name)
-    arr = np.asarray(values)
-    if not isinstance(values, np.ndarray) and arr.dtype.kind in "fO" and arr.ndim == 1:
-        # Python ints beyond int64 make numpy choose float64 or object; keep them exact.
-        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
-            try:
-                arr = np.array([int(v) for v in values], dtype=np.uint64)
-            except OverflowError:
-                raise ValueError(f"{name} holds a value outside 0..2**64-1") from None
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got an array of shape {arr.shape}")
-    if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
-        if arr.size == 0 and arr.dtype.kind == "f":
-            # np.asarray([]) is float64; an empty list carries no type to object to.
-            return np.zeros(0, dtype=np.int64)
-        raise TypeError(f"{name} must be integers, got an array of dtype {arr.dtype}")
-    if not arr.dtype.isnative:
-        arr = arr.astype(arr.dtype.newbyteorder("="))
-    return np.ascontiguousarray(arr)
 
 
 def _readonly(arr: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
@@ -218,6 +168,14 @@ class Profile:
         shown = ", ".join(f"{k}: {m}" for k, m in zip(self._ks[:6], self._mks[:6]))
         more = ", ..." if self._ks.size > 6 else ""
         return f"Profile(n={self.n}, distinct={self.distinct}, {{{shown}{more}}})"
+
+    def _repr_html_(self) -> str:
+        """The count profile as a table (the first 20 counts), for notebooks."""
+        rows: list[list[object]] = [[int(k), int(m)] for k, m in zip(self._ks[:20], self._mks[:20])]
+        if self._ks.size > 20:
+            rows.append(["...", f"{self._ks.size - 20} more counts"])
+        caption = f"Profile: N = {self.n:,}, {self.distinct:,} distinct"
+        return table(caption, ["count k", "outcomes seen k times"], rows)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Profile, (self._ks.copy(), self._mks.copy()))

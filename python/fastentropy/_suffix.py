@@ -12,10 +12,14 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import MemoryLimit, _int_arg, _options, _threads_arg
-from ._profile import Profile, _as_int_array
+from ._args import as_int_array as _as_int_array
+from ._args import counting_options as _options
+from ._args import int_arg as _int_arg
+from ._args import threads_arg as _threads_arg
+from ._profile import Profile
 from ._progress import Progress, stage
-from ._tokens import PathLike, open_array
+from ._tokens import open_array
+from ._types import MemoryLimit, PathLike
 
 __all__ = ["SuffixIndex"]
 
@@ -416,7 +420,7 @@ def _ids(values: Any, name: str) -> npt.NDArray[np.uint64]:
 
 def _tokens_of(tokens: Any, separator: Any, mask: Any) -> tuple[Any, Any, Any, str | None]:
     """Array, separator, mask and source file of ``tokens`` (a TokenFile brings its own)."""
-    from ._tokenize import TokenFile
+    from ._text.tokenize import TokenFile
 
     if isinstance(tokens, TokenFile):
         arr = _as_int_array(tokens.tokens(), "tokens")
@@ -438,7 +442,7 @@ def _tokens_of(tokens: Any, separator: Any, mask: Any) -> tuple[Any, Any, Any, s
 
 def _sidecar_of(source: str) -> Any:
     """The TokenFile of a recorded ``.bin`` token file, if it has a sidecar."""
-    from ._tokenize import TokenFile
+    from ._text.tokenize import TokenFile
 
     sidecar = os.path.splitext(source)[0] + ".json"
     if source.endswith(".bin") and os.path.isfile(sidecar):

@@ -16,17 +16,19 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._ngram import _shown, _threads_arg
-from ._profile import _as_int_array, check_mapped
+from ._args import as_int_array as _as_int_array
+from ._args import check_mapped
+from ._args import shown as _shown
+from ._args import threads_arg as _threads_arg
 from ._progress import Progress, stage
+from ._types import FloatArray
+from ._units import LN2
 
 __all__ = ["CrossEntropy", "SegmentLosses", "cross_entropy"]
 
 Unit = Literal["nats", "bits"]
 Reduction = Literal["mean", "sum", "none"]
-FloatArray = npt.NDArray[np.float64]
-
-_UNITS: dict[str, float] = {"nats": 1.0, "bits": 1.0 / math.log(2.0)}
+_UNITS: dict[str, float] = {"nats": 1.0, "bits": 1.0 / LN2}
 _DTYPES = ("float32", "float16", "bfloat16")
 
 
@@ -402,7 +404,7 @@ class CrossEntropy:
             raise ValueError(f"n_bytes must be a positive number of bytes, not {_shown(n_bytes)}")
         with self._lock:
             total = self._sums.sum
-        return total / math.log(2.0) / n_bytes
+        return total / LN2 / n_bytes
 
     def per_segment(self) -> SegmentLosses:
         """Ids, token counts, loss sums and means (in :attr:`unit`) of every segment that has

@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy.typing as npt
 
-from .._ngram import MemoryLimit, Progress
+from .._ngram import Progress
+from .._types import MemoryLimit
 from ._result import Rate
 
 __all__ = ["estimate_rate"]

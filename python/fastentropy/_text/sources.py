@@ -24,14 +24,18 @@ import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Union, cast
+from typing import IO, TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Block", "Corpus", "SourceInfo", "format_of", "pieces"]
+from .._types import PathLike
 
-PathLike = Union[str, "os.PathLike[str]"]
+__all__ = ["Block", "Corpus", "SourceInfo", "field_path", "format_of", "lookup", "pieces"]
+
+if TYPE_CHECKING:
+    from .memory import Spooled
+
 Inputs = Union[PathLike, Iterable[PathLike]]
 
 #: Extensions (after removing ``.gz``/``.zst``) of the structured formats; all else is text.
@@ -154,13 +158,12 @@ class Corpus:
         errors: str,
         skip_bad_lines: bool,
         batch_bytes: int,
+        spooled: Spooled | None = None,
     ) -> None:
-        from ._memory import spool
-
-        # Texts and records from memory are read from a spooled JSON Lines file.
-        self.spooled, inputs = spool(inputs, field, mask_field, errors, doc)
-        if self.spooled is not None:
-            inputs, field, doc = self.spooled.path, "t", "record"
+        # Texts and records from memory are read from their spooled JSON Lines file.
+        self.spooled = spooled
+        if spooled is not None:
+            inputs, field, doc = spooled.path, "t", "record"
             mask_field = None if mask_field is None else "m"
         self.files, self.duplicates = _expand_counted(inputs)
         if self.duplicates:
@@ -170,8 +173,8 @@ class Corpus:
                 "path twice, or a symbolic or hard link to it): each file is read once",
                 stacklevel=3,
             )
-        self.field = _field_path(field, "field")
-        self.mask_field = None if mask_field is None else _field_path(mask_field, "mask_field")
+        self.field = field_path(field, "field")
+        self.mask_field = None if mask_field is None else field_path(mask_field, "mask_field")
         self.errors = errors
         self.skip_bad_lines = skip_bad_lines
         self.batch_bytes = batch_bytes
@@ -366,7 +369,7 @@ class Corpus:
                     f"{path}:{lineno}: not valid JSON ({e.msg}, column {e.colno}); JSON Lines "
                     "files hold one JSON object per line (skip_bad_lines=True skips such lines)"
                 ) from None
-            values = [_lookup(record, p, path, lineno) for p in self.fields]
+            values = [lookup(record, p, path, lineno) for p in self.fields]
             if b"\\u" in line:  # only escapes can make lone surrogates, which are not text
                 values = [self._surrogates(v, path, lineno) for v in values]
             records.append((values[0], values[1] if self.mask_field else None))
@@ -535,7 +538,7 @@ def _expand_counted(inputs: Inputs) -> tuple[list[SourceInfo], int]:
     return out, dropped
 
 
-def _field_path(field: Any, name: str) -> tuple[str, ...]:
+def field_path(field: Any, name: str) -> tuple[str, ...]:
     if not isinstance(field, str) or not field or "" in field.split("."):
         raise ValueError(
             f"{name} must be a field name or a dotted path such as 'a.b', got {field!r}"
@@ -543,7 +546,7 @@ def _field_path(field: Any, name: str) -> tuple[str, ...]:
     return tuple(field.split("."))
 
 
-def _lookup(record: Any, path: tuple[str, ...], file: str, line: int) -> str:
+def lookup(record: Any, path: tuple[str, ...], file: str, line: int) -> str:
     value = record
     for i, key in enumerate(path):
         if isinstance(value, dict) and key in value:

@@ -4,24 +4,14 @@ end), the online predictor's code length, and the literature band."""
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from ._floor_text import REFERENCES
-from ._units import LN2
+from .._plotting import pyplot
+from .._units import LN2
+from .report import REFERENCES
 
 if TYPE_CHECKING:
-    from ._floor import Floor
-
-
-def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("Floor.plot needs matplotlib: pip install 'fastentropy[plot]'") from None
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+    from .estimate import Floor
 
 
 def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None) -> None:
@@ -31,7 +21,7 @@ def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None)
     """
     if not floor.orders:
         raise ValueError("this floor has no per-order estimates to plot (it was given by hand)")
-    plt = _pyplot()
+    plt = pyplot("Floor.plot")
     fig, ax = plt.subplots(figsize=(8, 5), dpi=100)
     try:
         methods = list(floor.methods)

@@ -7,10 +7,10 @@ import textwrap
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ._units import LN2, unit_scale
+from .._units import LN2, unit_scale
 
 if TYPE_CHECKING:
-    from ._floor import Floor, Value
+    from .estimate import Floor, Value
 
 __all__ = ["REFERENCES", "Reference", "report"]
 

@@ -19,7 +19,7 @@ import weakref
 from collections.abc import Iterable
 from typing import Any
 
-from ._sources import _field_path, _lookup
+from .sources import field_path, lookup
 
 __all__ = ["WHERE", "Spooled", "spool"]
 
@@ -57,9 +57,9 @@ def spool(
             f"doc={doc!r} does not apply to texts from memory: each text or record is a "
             "document (doc='record')"
         )
-    fields = [_field_path(field, "field")]
+    fields = [field_path(field, "field")]
     if mask_field is not None:
-        fields.append(_field_path(mask_field, "mask_field"))
+        fields.append(field_path(mask_field, "mask_field"))
     columns = getattr(inputs, "column_names", None) if description else None
     if isinstance(columns, list):
         for p in fields:
@@ -76,7 +76,7 @@ def spool(
                         raise ValueError(f"{WHERE}:{i}: mask_field needs records, got a string")
                     values = [item]
                 elif isinstance(item, dict):
-                    values = [_lookup(item, p, WHERE, i) for p in fields]
+                    values = [lookup(item, p, WHERE, i) for p in fields]
                 else:
                     raise TypeError(
                         f"{WHERE}: item {i} is {type(item).__name__}; texts from memory are "

@@ -8,12 +8,13 @@ import warnings
 
 import numpy as np
 
-from ._estimate import METHODS, entropies
-from ._floor import Floor, estimate_floor
-from ._hmm import HiddenMarkovSource
-from ._markov import MarkovSource
-from ._ngram import Progress
-from ._profile import Profile
+from .._estimate import METHODS, entropies
+from .._hmm import HiddenMarkovSource
+from .._markov import MarkovSource
+from .._ngram import Progress
+from .._profile import Profile
+from .._units import LN2
+from .estimate import Floor, estimate_floor
 
 __all__ = ["hmm_demo", "markov_demo", "zipf_demo"]
 
@@ -96,7 +97,7 @@ def markov_demo(
     methods = list(floor.methods)
     lines = [
         f"Source: order-{order} Markov chain over {vocab_size} Zipfian tokens, exact entropy "
-        f"rate {rate:.4f} nats/token ({rate / np.log(2):.4f} bits/token)",
+        f"rate {rate:.4f} nats/token ({rate / LN2:.4f} bits/token)",
         f"Corpus: {n_tokens:,} tokens drawn from it (seed {seed}); counted and estimated in "
         f"{elapsed:.1f} s",
         "",

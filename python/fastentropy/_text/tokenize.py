@@ -19,14 +19,17 @@ from typing import Any, Callable, Generic, TypeVar, overload
 import numpy as np
 import numpy.typing as npt
 
-from ._core import __version__
-from ._encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
-from ._ngram import _int_arg, _threads_arg
-from ._progress import Progress, Stage, check_progress, shown
-from ._sources import Block, Corpus, Inputs, PathLike
-from ._tokens import open_array
+from .._args import int_arg as _int_arg
+from .._args import threads_arg as _threads_arg
+from .._core import __version__
+from .._progress import Progress, Stage, check_progress, shown
+from .._tokens import open_array
+from .._types import PathLike
+from .encoders import UINT32_TOP, BytesEncoder, Encoder, HFEncoder, TokenizerSpec, encoder_for
+from .memory import spool
+from .sources import Block, Corpus, Inputs
 
-__all__ = ["TokenFile", "tokenize"]
+__all__ = ["TokenFile", "open_tokens", "token_file_beside", "tokenize"]
 
 #: Identifies the sidecar's layout; bumped when a field changes meaning.
 FORMAT = "fastentropy.tokens/1"
@@ -260,6 +263,84 @@ class TokenFile:
         )
 
 
+def open_tokens(
+    path: PathLike, dtype: npt.DTypeLike | None = None
+) -> npt.NDArray[np.integer[Any]] | TokenFile:
+    """Memory-map a token file without reading it into RAM.
+
+    A raw file with the sidecar :func:`tokenize` writes beside it (``x.bin`` and ``x.json``)
+    opens as its :class:`TokenFile` when no ``dtype`` is given: the dtype, separator, mask
+    and text statistics come with it, and every counting function takes it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npy`` file (its header gives the dtype and shape; it must hold a 1-D integer
+        array) or any other name, read as raw little-endian token ids with no header (e.g.
+        the ``.bin`` files of nanoGPT-style pipelines).
+    dtype : dtype-like, optional
+        Required for raw files: ``uint8``, ``uint16`` or ``uint32``. For ``.npy`` files it may
+        be omitted; if given it must agree with the header.
+
+    Returns
+    -------
+    numpy.ndarray or TokenFile
+        A read-only, memory-mapped 1-D array (a ``numpy.memmap``; empty files give an empty
+        array). Pages are read by the OS as the counting engine touches them. A
+        :class:`TokenFile` for a ``.bin`` with its sidecar (``len()`` and ``numpy.asarray()``
+        give its tokens).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    OSError
+        ``path`` cannot be read (e.g. it is a directory).
+    ValueError
+        A ``.npy`` name on a file that is not ``.npy``, a ``.npy`` array that is not 1-D, a
+        ``dtype`` that disagrees with the header, a raw file without ``dtype``, or a raw file
+        whose size is not a multiple of the dtype's size.
+    TypeError
+        A ``.npy`` file of a non-integer dtype, or a ``dtype`` that is not a token dtype.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import fastentropy as fe
+    >>> d = tempfile.mkdtemp()
+    >>> np.array([5, 1, 5, 1, 5], dtype=np.uint16).tofile(os.path.join(d, "train.bin"))
+    >>> tokens = fe.open_tokens(os.path.join(d, "train.bin"), dtype="uint16")
+    >>> tokens.dtype, len(tokens)
+    (dtype('uint16'), 5)
+    >>> np.save(os.path.join(d, "train.npy"), np.arange(4, dtype=np.uint32))
+    >>> fe.open_tokens(os.path.join(d, "train.npy"))
+    memmap([0, 1, 2, 3], dtype=uint32)
+    >>> fe.count_ngrams(tokens, 2).most_common(1)
+    (array([[1, 5]], dtype=uint64), array([2], dtype=uint64))
+    """
+    fspath = os.fspath(path)
+    if dtype is None and not fspath.lower().endswith(".npy"):
+        tf = token_file_beside(fspath)
+        if tf is not None:
+            return tf
+    return open_array(fspath, dtype)
+
+
+def token_file_beside(path: str) -> TokenFile | None:
+    """The TokenFile whose sidecar ``path`` is or sits beside (``x.json`` for ``x.bin``)."""
+    stem, suffix = os.path.splitext(path)
+    sidecar = path if suffix == ".json" else stem + ".json"
+    if suffix not in (".json", ".bin") or not os.path.isfile(sidecar):
+        return None
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            is_tokens = json.load(f).get("format") == FORMAT
+    except (ValueError, AttributeError, OSError):
+        return None
+    return TokenFile.open(sidecar) if is_tokens else None
+
+
 def tokenize(
     inputs: Inputs,
     tokenizer: TokenizerSpec,
@@ -405,6 +486,7 @@ def tokenize(
     threads = _threads_arg(threads)
     check_progress(progress)
     stem = _stem(out)
+    spooled, inputs = spool(inputs, field, mask_field, errors, doc)
     corpus = Corpus(
         inputs,
         field=field,
@@ -413,6 +495,7 @@ def tokenize(
         errors=errors,
         skip_bad_lines=skip_bad_lines,
         batch_bytes=batch_bytes,
+        spooled=spooled,
     )
     # Before anything is read or written: no output may be one of the inputs.
     _refuse_overwriting(stem, [f.path for f in corpus.files], tokenizer)
