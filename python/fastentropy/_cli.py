@@ -34,7 +34,7 @@ import numpy as np
 from ._args import MAX_THREADS, parse_size
 from ._check import CHECK_SUMMARY, add_check_arguments, run_check
 from ._core import __version__
-from ._estimate import METHODS, entropies
+from ._estimate import METHODS, entropies, left_out
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
 from ._ngram import ngram_profiles
 from ._profile import Profile
@@ -600,20 +600,38 @@ def _read_profile(path: str, order: int | None) -> Profile:
 def _estimate(args: argparse.Namespace) -> int:
     profile = _read_profile(args.input, args.order)
     results = entropies(profile, args.methods, alphabet_size=args.alphabet_size, unit=args.unit)
+    # Defaults leave out what does not apply here (ANSB outside its regime among them): said
+    # in the table and the JSON rather than silently.
+    skipped: dict[str, str] = {}
+    if args.methods is None:
+        for name in METHODS:
+            reason = left_out(name, profile, args.alphabet_size)
+            if name not in results and reason is not None:
+                skipped[name] = reason
     data = {
         "n": profile.n,
         "distinct": profile.distinct,
         "unit": args.unit,
-        "estimates": {m: {"value": e.value, "std": e.std} for m, e in results.items()},
+        "estimates": {
+            m: {"value": e.value, "std": e.std, "warnings": list(e.notes)}
+            for m, e in results.items()
+        },
+        "left_out": skipped,
     }
     lines = [
         f"N = {profile.n:,}, distinct = {profile.distinct:,}, singletons = {profile.singletons:,}"
     ]
     lines.append(f"{'method':<16}{'estimate':>12}{'± std':>12}   ({args.unit})")
+    marked = []
     for m, e in results.items():
         std = "" if e.std is None else f"{e.std:.6f}"
-        lines.append(f"{m:<16}{e.value:>12.6f}{std:>12}")
-    _emit(args, data, "\n".join(lines))
+        mark = "  *" if e.notes else ""
+        lines.append(f"{m:<16}{e.value:>12.6f}{std:>12}{mark}")
+        marked += [f"* {m}: {note}" for note in e.notes]
+    for m, reason in skipped.items():
+        if m == "ansb":  # the others are the usual gaps (no K, no coincidence)
+            lines.append(f"{m:<16}{'-':>12}{'':>12}   left out: {reason}")
+    _emit(args, data, "\n".join(lines + marked))
     return 0
 
 
@@ -773,8 +791,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _build_xent(p: argparse.ArgumentParser) -> None:
+    p.epilog = (
+        "Row t of LOGITS is scored against target t. A causal language model's logits at "
+        "position t predict the token at t+1: save logits[:, :-1] and input_ids[:, 1:] "
+        "(shifted by one), or the loss is meaningless."
+    )
     p.add_argument("logits", metavar="LOGITS", help=".npy of [tokens, vocab] (or [B, T, V]) logits")
-    p.add_argument("targets", metavar="TARGETS", help=".npy of target ids, one per row")
+    p.add_argument("targets", metavar="TARGETS", help=".npy of target ids, one per row (shifted)")
     p.add_argument("--dtype", help="bfloat16 when LOGITS holds bfloat16 bits as uint16")
     p.add_argument("--ignore-index", type=int, default=-100, help="targets to skip (-100)")
     p.add_argument("--segments", metavar="NPY", help="a document id per token")

@@ -261,15 +261,26 @@ def entropy(
     return _estimate(_profile_of(data), method, _alphabet(alphabet_size), unit, concentration)
 
 
-def _applies(method: str, profile: Profile, alphabet: float | None) -> bool:
+#: ANSB's regime: coincidences N - distinct at most this share of N (the core warns past it;
+#: ``REGIME_LIMIT`` in estimators/ansb.rs).
+ANSB_REGIME = 0.1
+
+
+def left_out(method: str, profile: Profile, alphabet: float | None) -> str | None:
+    """Why the defaults leave ``method`` out for this sample, or None if they run it."""
     coincidences = profile.n - profile.distinct
-    if method == "dirichlet":
-        return alphabet is not None
-    if method in ("ansb", "pym") or (method == "nsb" and alphabet is None):
-        return coincidences > 0
-    if method == "jackknife":
-        return profile.n >= 2
-    return True
+    if method == "dirichlet" and alphabet is None:
+        return "needs an alphabet size"
+    if (method in ("ansb", "pym") or (method == "nsb" and alphabet is None)) and not coincidences:
+        return "needs a coincidence (an outcome seen twice)"
+    if method == "ansb" and coincidences > ANSB_REGIME * profile.n:
+        return (
+            f"outside its regime: N - distinct = {coincidences:,} > {ANSB_REGIME:g} N "
+            "(name it to run it anyway)"
+        )
+    if method == "jackknife" and profile.n < 2:
+        return "needs N >= 2"
+    return None
 
 
 def entropies(
@@ -288,8 +299,9 @@ def entropies(
         As for :func:`entropy`.
     methods : iterable of str, optional
         Methods to run. By default every method in :data:`METHODS` that applies to the
-        sample: ``dirichlet`` only with ``alphabet_size``; ``nsb`` without K, ``ansb`` and
-        ``pym`` only when some outcome was seen twice; ``jackknife`` only when N >= 2.
+        sample: ``dirichlet`` only with ``alphabet_size``; ``nsb`` without K and ``pym``
+        only when some outcome was seen twice; ``ansb`` only in its regime, when some
+        outcome was seen twice and N - distinct <= 0.1 N; ``jackknife`` only when N >= 2.
         Methods named explicitly raise their errors instead of being skipped.
 
     Returns
@@ -307,7 +319,7 @@ def entropies(
     if methods is None:
         if profile.n == 0:
             raise ValueError("the sample is empty (N = 0): entropy needs at least one observation")
-        chosen: list[str] = [m for m in METHODS if _applies(m, profile, alphabet)]
+        chosen: list[str] = [m for m in METHODS if left_out(m, profile, alphabet) is None]
     elif isinstance(methods, str):
         raise TypeError("methods must be an iterable of method names, not a single string")
     else:

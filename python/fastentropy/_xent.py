@@ -148,6 +148,9 @@ def cross_entropy(
         view, e.g. a slice of the vocabulary, is copied once). A memory-mapped ``.npy`` works.
     targets : array_like of int
         The target id of each token, shape ``[tokens]`` (``[batch, tokens]`` for 3-D logits).
+        Row t of ``logits`` is scored against ``targets[t]``: for a causal language model,
+        whose logits at position t predict the token at t + 1, shift first, passing
+        ``logits[:, :-1]`` with ``input_ids[:, 1:]`` (unshifted, the loss is meaningless).
     ignore_index : int or None, default -100
         Tokens with this target are skipped: loss 0, not counted in the mean. ``None``: none.
     reduction : {"mean", "sum", "none"}
@@ -159,9 +162,10 @@ def cross_entropy(
         Only needed for bfloat16 given as ``uint16`` bits.
     threads : int or None
         Worker threads; ``None`` uses all cores. The result does not depend on it.
-    progress : bool or callable, default False
-        ``True`` draws a progress line on stderr; a callable is called with ``(done,
-        total)`` tokens, ``done`` increasing and ending at ``total``.
+    progress : bool, "auto" or callable, default False
+        As in :func:`count_ngrams`: ``True`` or ``"auto"`` shows progress on stderr; a
+        callable is called with ``(done, total)`` tokens, ``done`` increasing and ending
+        at ``total``.
 
     Returns
     -------
