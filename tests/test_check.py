@@ -37,17 +37,24 @@ def test_sub_floor_drop_at_epoch_two_is_memorization():
     log = two_epochs(1.5)
     v = fe.check(log, floor())
     assert v.status == "memorization"
-    # Epoch 2 starts at the 21st logged point, step 210, epoch 21/20 = 1.05.
+    # Epoch 2 starts at the 21st logged point, step 210, epoch 21/20 = 1.05; epoch 1 ends at
+    # step 200 (epoch 1.0), where the boundary is.
     assert v.first_under_lower == 210 and v.first_under_point == 210
     assert v.sustained_from == 210 and v.sustained_until == 400
     assert v.points_under_lower == 20
     depth = np.median(2.0 - log.loss[20:])  # the loss is ~0.5 under the point
     assert abs(depth - 0.5) < 0.02
-    assert v.headline.startswith(f"from step 210 (epoch 1.05) the training loss is {depth:.2f} ")
-    assert "to the end of the log" in v.headline and "reproducing training text" in v.headline
+    assert v.headline.startswith(
+        "from step 210 (epoch 1.05) the training loss is under the entropy floor of this data "
+        "(2, interval 1.9-2.1 nats/token) to the end of the log: 20 of the 20 logged points "
+        f"from step 210 to step 400 are under its lower end, a median {depth:.2f} and the "
+        f"deepest {2.0 - log.loss[20:].min():.2f} nats/token under the floor (2) at step "
+        f"{log.step[20 + np.argmin(log.loss[20:])]}"
+    )
+    assert v.headline.endswith("reproducing training text")
     np.testing.assert_allclose(v.margin, log.loss - 2.0)
     (b,) = v.boundaries
-    assert b.step == 210 and b.epoch == 1.05
+    assert b.step == 200 and b.epoch == 2
     assert b.loss_before == np.median(log.loss[15:20]) and b.loss_after == np.median(
         log.loss[20:25]
     )
@@ -70,7 +77,7 @@ def test_no_drop_stays_above():
     assert v.first_under_point is None and v.first_under_lower is None
     assert v.sustained_from is None and v.points_under_lower == 0
     low = log.loss.min()
-    assert f"its lowest, {low:.3g} nats/token" in v.headline
+    assert f"its lowest, {low:.4g} nats/token" in v.headline
     assert f"is {low - 2.1:.2g} nats/token above the upper end" in v.headline
 
 
@@ -120,7 +127,7 @@ def test_lr_restart_at_epoch_boundary():
     lr = np.r_[np.linspace(1e-4, 1e-5, 20), np.linspace(1e-4, 1e-5, 20)]
     v = fe.check(two_epochs(2.3, lr=lr), floor())
     (a,) = v.artefacts
-    assert a.kind == "lr_restart" and a.step == 210
+    assert a.kind == "lr_restart" and a.step == 200
     assert "from 1e-05 to 0.0001" in a.message
     (b,) = v.boundaries
     assert b.lr_before == pytest.approx(1e-5) and b.lr_after == pytest.approx(1e-4)
@@ -145,9 +152,9 @@ def test_running_average_that_resets_each_epoch():
     v = fe.check(running_average_log(raw, 60), floor())
     (b,) = v.boundaries
     # The average over epoch 1 is far above the raw loss at its end: a drop of ~0.35.
-    assert b.step == 61 and b.drop > 0.3
+    assert b.step == 60 and b.drop > 0.3  # epoch 1.0 at step 60
     (a,) = v.artefacts
-    assert a.kind == "running_average" and a.step == 61
+    assert a.kind == "running_average" and a.step == 60
     implied = np.median(raw[57:60])  # n*A_n - (n-1)*A_(n-1) recovers the raw loss exactly
     assert f"reach {implied:.3g} by the end" in a.message
     # The same raw curve logged raw has no such artefact.
@@ -188,9 +195,13 @@ def test_eval_gap_and_its_caveat():
     )
     v = fe.check(log, floor())
     assert v.eval_step.tolist() == [20, 30, 50]
-    # Each eval against the latest training loss at or before it: 2.4, 2.4, 2.2.
-    np.testing.assert_allclose(v.eval_gap, [0.1, 0.2, 0.6])
-    assert any("gap widened from 0.1 (step 20) to 0.6" in c for c in v.caveats)
+    # Each eval against the median of the training losses (2.5, 2.4, 2.3, 2.2 at steps 10,
+    # 20, 40, 50) within two logged points of the latest at or before it: step 20 -> the
+    # first four, 2.35; step 30 -> the same; step 50 -> 2.4, 2.3, 2.2, so 2.3.
+    np.testing.assert_allclose(v.eval_gap, [0.15, 0.25, 0.5])
+    # The gap grows by 0.35, more than twice the standard error of the two levels
+    # (1.2533 * 1.4826 * 0.1 / sqrt(n) for n = 4 and 3: 0.093 and 0.107, so 0.28).
+    assert any("from +0.15 (step 20) to +0.5 nats/token (step 50) above" in c for c in v.caveats)
 
 
 def write_per_sample(tmp_path, kind):
@@ -276,7 +287,7 @@ def test_plot_is_a_png_of_the_asked_size(tmp_path, saved_figures):
     np.testing.assert_array_equal(lines["evaluation loss"].get_xdata(), [200, 400])
     np.testing.assert_array_equal(lines["evaluation loss"].get_ydata(), [2.6, 2.6])
     assert set(lines["floor 2 nats/token"].get_ydata()) == {2.0}
-    assert set(lines["epoch boundary"].get_xdata()) == {210}
+    assert set(lines["epoch boundary"].get_xdata()) == {200}  # epoch 1.0 at step 200
     (band,) = [p for p in ax.patches if p.get_label().startswith("floor interval")]
     ys = band.get_patch_transform().transform(band.get_path().vertices)[:, 1]
     assert (ys.min(), ys.max()) == pytest.approx((1.9, 2.1), abs=1e-12)
@@ -379,7 +390,7 @@ def test_rate_floor_tiers_by_where_the_loss_sits():
     assert fe.check(two_epochs(2.05), rate_floor()).status == "inconclusive"
     v = fe.check(two_epochs(1.5), rate_floor())
     assert v.status == "memorization"
-    assert "20 of 40 logged points are under its lower end" in v.headline
+    assert "20 of the 20 logged points from step 210 to step 400 are under" in v.headline
     # An uninformative rate (lower end 0) cannot call anything memorization.
     v = fe.check(two_epochs(1.5), rate_floor(informative=False))
     assert v.status == "inconclusive" and "too uncertain" in v.headline
@@ -423,3 +434,57 @@ def test_hidden_markov_logs_at_and_under_the_rate():
     assert honest.status != "memorization", honest.headline
     dropped = fe.check(two_epochs(truth - 0.3, seed=2, first=truth + 0.5), floor)
     assert dropped.status == "memorization", (floor.lower, truth, dropped.headline)
+
+
+def test_plot_returns_the_figure_and_draws_into_given_axes(tmp_path):
+    from matplotlib.figure import Figure
+
+    v = fe.check(two_epochs(1.5), floor())
+    fig = v.plot()  # no file: the figure, for a notebook to show
+    assert isinstance(fig, Figure) and len(fig.axes) == 1
+    assert fig.axes[0].get_title() == "Training loss vs entropy floor: memorization"
+    mine = Figure()
+    left, right = mine.subplots(1, 2)
+    assert v.plot(ax=right, path=tmp_path / "two.png") is mine
+    assert not left.lines and {line.get_label() for line in right.lines} >= {"training loss"}
+    assert png_size(tmp_path / "two.png") == tuple(mine.canvas.get_width_height())
+
+
+def test_importing_the_package_leaves_matplotlib_alone():
+    import subprocess
+
+    code = (
+        "import sys, fastentropy as fe\n"
+        "v = fe.check(fe.LossLog(step=[1, 2, 3], loss=[3.0, 2.9, 2.8]), "
+        "fe.Floor.from_summary(2.0, 1.9, 2.1))\n"
+        "assert 'matplotlib' not in sys.modules, 'imported at import time'\n"
+        "import matplotlib\n"
+        "before = matplotlib.get_backend()\n"
+        "v.plot()\n"
+        "assert matplotlib.get_backend() == before\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_repr_html_and_frame():
+    v = fe.check(fe.LossLog(step=[10, 20, 30], loss=[3.0, 2.7, 1.95], epoch=[1, 2, 3]), floor())
+    assert repr(v) == (
+        "Verdict(above: lowest 1.95 nats/token at step 30, floor 2 [1.9, 2.1] nats/token, 3 losses)"
+    )
+    html = v._repr_html_()
+    assert html.startswith("<p><b>above</b>: the training loss is above the entropy floor")
+    assert "<th style='text-align:left'>floor</th>" in html and "1.9-2.1" in html
+    pd = pytest.importorskip("pandas")
+    frame = v.to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.columns) == ["step", "epoch", "loss", "margin", "under_lower"]
+    assert frame["step"].tolist() == [10, 20, 30]
+    np.testing.assert_allclose(frame["margin"], [1.0, 0.7, -0.05])
+    assert frame["under_lower"].tolist() == [False, False, False]
+
+
+def test_to_frame_without_pandas_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    v = fe.check(fe.LossLog(step=[1, 2], loss=[3.0, 2.9]), floor())
+    with pytest.raises(ImportError, match="pandas"):
+        v.to_frame()

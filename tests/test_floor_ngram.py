@@ -12,7 +12,8 @@ from collections import Counter
 import fastentropy as fe
 import numpy as np
 import pytest
-from fastentropy._floor.estimate import Value, _choose
+from fastentropy._floor.estimate import _choose
+from fastentropy._floor.model import Value
 from reference import nsb as nsb_reference
 
 V = Value

@@ -11,12 +11,11 @@ corpus itself, with bias-corrected and Bayesian estimators and their error bars.
 """
 
 from . import _omp  # noqa: F401  (first: before the extension loads)
-from ._check import Verdict, check
+from ._check import LossLog, Verdict, check, read_losses
 from ._core import __version__
 from ._estimate import METHODS, Estimate, entropies, entropy
 from ._floor import Floor, OrderReport, estimate_floor
 from ._hmm import ForwardRate, HiddenMarkovSource
-from ._losslog import LossLog, read_losses
 from ._markov import MarkovSource
 from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._prequential import CodeLength, Curve, prequential

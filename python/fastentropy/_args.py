@@ -26,6 +26,8 @@ __all__ = [
     "counting_options",
     "default_memory_limit",
     "int_arg",
+    "is_int",
+    "is_real",
     "parse_size",
     "shown",
     "threads_arg",
@@ -182,6 +184,18 @@ def default_memory_limit() -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def is_real(value: Any) -> bool:
+    """Whether ``value`` is a real number (a Python or numpy int or float, not a bool)."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def is_int(value: Any) -> bool:
+    """Whether ``value`` is an integer (a Python or numpy int, not a bool)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def check_mapped(values: Any, name: str) -> None:

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from ._args import MAX_THREADS, parse_size
-from ._check import CHECK_SUMMARY, add_check_arguments, run_check
+from ._check import FORMATS, check, read_losses
 from ._core import __version__
 from ._estimate import METHODS, entropies, left_out
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
@@ -928,6 +928,55 @@ def _prequential(args: argparse.Namespace) -> int:
     return 0
 
 
+def _build_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "log",
+        metavar="LOG",
+        help="training log: trainer_state.json, JSON Lines, "
+        "console output, CSV/TSV, or TensorBoard event file/directory",
+    )
+    p.add_argument(
+        "--floor",
+        required=True,
+        metavar="FLOOR_JSON",
+        help="the floor of the training data (fastentropy floor -o floor.json)",
+    )
+    p.add_argument("--format", choices=FORMATS, help="log format (default: detected)")
+    p.add_argument("--loss-column", help="the training-loss field, if not a usual name")
+    p.add_argument("--per-sample", metavar="FILE", help="per-example losses (JSONL or CSV)")
+    p.add_argument(
+        "--tokenizer",
+        help="the model's tokenizer name or hash, if not the floor's (bytes: 1 byte per token)",
+    )
+    p.add_argument(
+        "--bytes-per-token",
+        type=float,
+        help="the model tokenizer's UTF-8 bytes per token on this data (converts the "
+        "floor through bits per byte)",
+    )
+    p.add_argument("--plot", metavar="PNG", help="write the loss-vs-floor figure here")
+    p.add_argument("--json", action="store_true", help="the verdict as JSON")
+
+
+def _check(args: argparse.Namespace) -> int:
+    if args.plot and os.path.exists(args.plot):
+        for given in (args.log, args.floor, args.per_sample):
+            if given and os.path.exists(given) and os.path.samefile(args.plot, given):
+                raise ValueError(f"--plot {args.plot} is the input {given}: choose another file")
+    log = read_losses(args.log, format=args.format, loss_column=args.loss_column)
+    verdict = check(
+        log,
+        args.floor,
+        per_sample=args.per_sample,
+        tokenizer=args.tokenizer,
+        bytes_per_token=args.bytes_per_token,
+    )
+    if args.plot:
+        verdict.plot(args.plot)
+    print(verdict.to_json() if args.json else verdict)
+    return 0
+
+
 _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, str]] = [
     ("tokenize", _build_tokenize, _tokenize, "text files to a token file with its sidecar"),
     ("count", _build_count, _count, "n-gram count profiles by order"),
@@ -936,7 +985,7 @@ _COMMANDS: list[tuple[str, Callable[[argparse.ArgumentParser], None], Handler, s
     ("floor", _build_floor, _floor, "the entropy floor report of a token corpus"),
     ("demo", _build_demo, _demo, "the floor of a generated corpus of known entropy rate"),
     ("xent", _build_xent, _xent, "streaming cross-entropy of saved logits against targets"),
-    ("check", add_check_arguments, run_check, CHECK_SUMMARY),
+    ("check", _build_check, _check, "check a training log against the entropy floor of its data"),
     (
         "prequential",
         _build_prequential,

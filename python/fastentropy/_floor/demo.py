@@ -14,7 +14,8 @@ from .._markov import MarkovSource
 from .._ngram import Progress
 from .._profile import Profile
 from .._units import LN2
-from .estimate import Floor, estimate_floor
+from .estimate import estimate_floor
+from .model import Floor
 
 __all__ = ["hmm_demo", "markov_demo", "zipf_demo"]
 

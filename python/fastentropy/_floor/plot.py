@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 
 from .._plotting import pyplot
 from .._units import LN2
-from .report import REFERENCES
+from .references import REFERENCES
 
 if TYPE_CHECKING:
-    from .estimate import Floor
+    from .model import Floor
 
 
 def plot(floor: Floor, path: str | os.PathLike[str], truth: float | None = None) -> None:

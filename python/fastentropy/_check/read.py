@@ -5,23 +5,17 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import numpy as np
-import numpy.typing as npt
+from .._records import csv_records, jsonl_records, parse_dict
+from .._records import number as to_number
+from .._types import PathLike
+from .log import FORMATS, STEP_LIMIT, Format, LossLog
 
-from ._records import csv_records as _csv
-from ._records import jsonl_records as _jsonl
-from ._records import number as _number
-from ._records import parse_dict as _parse_dict
-from ._types import FloatArray, PathLike
-
-__all__ = ["LossLog", "read_losses"]
-
-Format = Literal["trainer_state", "jsonl", "console", "csv", "tensorboard"]
-FORMATS: tuple[str, ...] = ("trainer_state", "jsonl", "console", "csv", "tensorboard")
+__all__ = ["read_losses"]
 
 # Field names by role, most specific first; matched case-insensitively after dropping a
 # W&B export's "<run name> - " prefix. The first name present anywhere in a file wins, so
@@ -43,7 +37,13 @@ _LOSS = (
     "training_loss",
     "train/loss_step",
     "loss_step",
+    # Last: a log with only epoch-level logging (Lightning's on_epoch=True, on_step=False).
+    "train_loss_epoch",
+    "train/loss_epoch",
 )
+# The mean training loss over an epoch, logged beside the per-batch loss (Lightning with
+# on_epoch=True): the level to compare across an epoch boundary, when present.
+_EPOCH_LOSS = ("train_loss_epoch", "train/loss_epoch", "loss_epoch")
 _EVAL = ("eval_loss", "eval/loss", "val_loss", "val/loss", "validation_loss", "valid_loss")
 _LR = ("learning_rate", "lr", "train/learning_rate", "train/lr")
 _TOKENS = (
@@ -55,127 +55,16 @@ _TOKENS = (
 )
 # A Trainer's closing record: its `train_loss` is the whole run's average, not a step's loss.
 _SUMMARY_KEYS = frozenset({"train_runtime", "total_flos", "train_samples_per_second"})
-_ROLES = ("epoch", "loss", "eval_loss", "learning_rate", "tokens")
-#: Steps are int64: |step| below this.
-_STEP_LIMIT = 2**63
-
-
-def _has_float(values: Any) -> bool:
-    """Whether ``values`` holds a float (so it is read as float64, and 1e30 is not an int)."""
-    if isinstance(values, np.ndarray):
-        return bool(values.dtype.kind == "f")
-    try:
-        return any(isinstance(v, float) for v in values)
-    except TypeError:
-        return False
-
-
-class LossLog:
-    """The loss curve of one training run: one row per logged step, in step order.
-
-    Returned by :func:`read_losses`; also built directly from arrays (losses from your own
-    training loop or the W&B API). A row holds a training loss, an evaluation loss or both;
-    every array has one entry per row and ``NaN`` where the row has no value.
-
-    Parameters
-    ----------
-    step : array_like of int
-        Optimizer steps, strictly increasing.
-    loss : array_like of float
-        Training loss in nats/token (``NaN`` where the row is evaluation only).
-    epoch, eval_loss, learning_rate, tokens : array_like of float, optional
-        Epoch (fractional as the Hugging Face Trainer logs it, or the 0-based epoch index as
-        Lightning logs it), evaluation loss, learning rate and tokens seen so far.
-    format : str, default "arrays"
-        Where the rows came from (a :func:`read_losses` format name).
-    source : str, optional
-        The file read.
-    loss_field : str, default "loss"
-        The name of the training-loss field in the source.
-    notes : sequence of str
-        What the reader did that the user should know (dropped NaN losses, repeated steps).
-
-    Raises
-    ------
-    ValueError
-        Arrays of different lengths, steps not strictly increasing, or no training loss.
-
-    Examples
-    --------
-    >>> import fastentropy as fe
-    >>> log = fe.LossLog(step=[10, 20, 30], loss=[2.5, 2.25, 2.0], epoch=[0.5, 1.0, 1.5])
-    >>> len(log), log.loss.tolist(), log.eval_loss.tolist()
-    (3, [2.5, 2.25, 2.0], [nan, nan, nan])
-    """
-
-    step: npt.NDArray[np.int64]
-    epoch: FloatArray
-    loss: FloatArray
-    eval_loss: FloatArray
-    learning_rate: FloatArray
-    tokens: FloatArray
-
-    def __init__(
-        self,
-        step: npt.ArrayLike,
-        loss: npt.ArrayLike,
-        *,
-        epoch: npt.ArrayLike | None = None,
-        eval_loss: npt.ArrayLike | None = None,
-        learning_rate: npt.ArrayLike | None = None,
-        tokens: npt.ArrayLike | None = None,
-        format: str = "arrays",
-        source: str | None = None,
-        loss_field: str = "loss",
-        notes: Sequence[str] = (),
-    ) -> None:
-        try:
-            steps = np.asarray(step, dtype=np.float64 if _has_float(step) else None)
-        except OverflowError:
-            steps = np.asarray(step, dtype=object)
-        if steps.ndim != 1 or (steps.size and not np.all(np.equal(np.mod(steps, 1), 0))):
-            raise ValueError("step must be a 1-D array of whole numbers")
-        if steps.size and not all(
-            -_STEP_LIMIT <= int(s) < _STEP_LIMIT for s in (steps.min(), steps.max())
-        ):
-            raise ValueError(
-                f"step must be whole numbers below 2**63 in size, got {steps.min()}..{steps.max()}"
-            )
-        self.step = steps.astype(np.int64)
-        n = len(self.step)
-        columns = {"loss": loss, "epoch": epoch, "eval_loss": eval_loss}
-        columns.update(learning_rate=learning_rate, tokens=tokens)
-        for name, values in columns.items():
-            array = np.full(n, np.nan) if values is None else np.asarray(values, dtype=np.float64)
-            if array.shape != (n,):
-                raise ValueError(f"{name} has shape {array.shape}; step has {n} rows")
-            array.setflags(write=False)
-            setattr(self, name, array)
-        self.step.setflags(write=False)
-        if n > 1 and not np.all(np.diff(self.step) > 0):
-            i = int(np.argmin(np.diff(self.step) > 0))
-            raise ValueError(
-                f"steps must increase: step[{i + 1}] = {self.step[i + 1]} follows {self.step[i]}"
-            )
-        if not np.any(np.isfinite(self.loss)):
-            raise ValueError("the log has no finite training loss")
-        self.format = format
-        self.source = source
-        self.loss_field = loss_field
-        self.notes = tuple(notes)
-
-    def __len__(self) -> int:
-        return len(self.step)
-
-    def __repr__(self) -> str:
-        where = f" from {self.source}" if self.source else ""
-        train = int(np.isfinite(self.loss).sum())
-        evals = int(np.isfinite(self.eval_loss).sum())
-        return (
-            f"LossLog({self.format}{where}: {len(self)} rows, "
-            f"steps {self.step[0]}..{self.step[-1]}, {train} training losses "
-            f"({self.loss_field!r}), {evals} evaluation losses)"
-        )
+_ROLES = ("epoch", "loss", "eval_loss", "learning_rate", "tokens", "epoch_loss")
+# Losses that are not a cross-entropy, told by the fields logged beside them (TRL's names):
+# a preference loss (DPO, IPO, KTO, ORPO) starts near ln 2; a policy-gradient loss (GRPO,
+# PPO, RLOO) sits near 0. Neither can be compared with an entropy.
+_PREFERENCE = ("rewards/chosen", "rewards/rejected", "logps/chosen", "logps/rejected")
+_POLICY = ("kl", "reward", "reward_std", "completion_length", "objective/kl")
+# The console reader's step, from the progress bar printed before a dict (not a log field).
+_PROGRESS_STEP = "\x00progress step"
+# A tqdm bar: "| 120/1000 [" (count/total then the elapsed-time bracket).
+_BAR = re.compile(r"(\d+)/(\d+) \[")
 
 
 def read_losses(
@@ -268,7 +157,7 @@ def _detect(data: bytes, name: str) -> str:
     if not lines:
         raise ValueError(f"{name}: the file is empty")
     if lines[0].startswith("{"):
-        first = _parse_dict(lines[0])
+        first = parse_dict(lines[0])
         if first is None or "log_history" in first:
             return "trainer_state"  # a multi-line (or one-line) JSON document
         return "jsonl"
@@ -290,6 +179,11 @@ def _trainer_state(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise ValueError(f"{name}: a JSON document without a 'log_history' list")
+    if not history:
+        raise ValueError(
+            f"{name}: log_history is empty: the Trainer logged nothing (a run shorter than "
+            "logging_steps, or a state saved before the first log)"
+        )
     for i, record in enumerate(history):
         if not isinstance(record, dict):
             raise ValueError(f"{name}: log_history[{i}] is not an object")
@@ -299,13 +193,22 @@ def _trainer_state(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]
 def _console(text: str, name: str) -> Iterator[tuple[str, dict[str, Any]]]:
     # Progress bars share lines with the dicts (tqdm writes "\r"): take the text from the
     # first "{" to the last "}" of each line; lines that hold no dict are other output.
+    # The dicts carry no step; the training bar printed before each one does. It is the bar
+    # with the largest total (evaluation bars count the eval batches, fewer than the steps).
+    bars: dict[int, int] = {}
     for number, line in enumerate(text.splitlines(), 1):
         start, end = line.find("{"), line.rfind("}")
         if start < 0 or end < start:
-            continue
-        record = _parse_dict(line[start : end + 1])
+            start = end = len(line)
+        for m in _BAR.finditer(line[:start]):
+            bars[int(m.group(2))] = int(m.group(1))
+        record = parse_dict(line[start : end + 1]) if start < len(line) else None
         if record is not None:
+            if bars:
+                record[_PROGRESS_STEP] = bars[max(bars)]
             yield f"line {number}", record
+        for m in _BAR.finditer(line[end + 1 :]):
+            bars[int(m.group(2))] = int(m.group(1))
 
 
 def _tensorboard_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -337,7 +240,12 @@ def _tensorboard_records(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
             yield f"{file.name} event {i}", record
 
 
-_TEXT_READERS = {"trainer_state": _trainer_state, "jsonl": _jsonl, "console": _console, "csv": _csv}
+_TEXT_READERS = {
+    "trainer_state": _trainer_state,
+    "jsonl": jsonl_records,
+    "console": _console,
+    "csv": csv_records,
+}
 
 
 def _normal(key: str) -> str:
@@ -365,44 +273,62 @@ def _assemble(
         records = [r for r in records if not _SUMMARY_KEYS & r[1].keys()]
         notes.append(f"skipped {len(summaries)} run-summary record(s) (whole-run averages)")
     keys = set().union(*(r.keys() for _, r in records)) if records else set()
+    if not keys - {_PROGRESS_STEP}:
+        raise ValueError(f"{name}: no records with any field")
     loss_key = loss_column if loss_column is not None else _choose(keys, _LOSS)
     if loss_key is None or loss_key not in keys:
         wanted = repr(loss_column) if loss_column is not None else f"any of {list(_LOSS)}"
-        found = ", ".join(repr(k) for k in sorted(keys)[:20]) or "nothing"
+        found = ", ".join(repr(k) for k in sorted(keys - {_PROGRESS_STEP})[:20])
         raise ValueError(
             f"{name}: no training loss ({wanted}) in any record; found {found}"
             + ("" if loss_column else "; name the field with loss_column=")
         )
+    epoch_loss = _choose(keys, _EPOCH_LOSS)
     fields = {
         "loss": loss_key,
         "epoch": _choose(keys, _EPOCH),
         "eval_loss": _choose(keys, _EVAL),
         "learning_rate": _choose(keys, _LR, prefix="lr-"),
         "tokens": _choose(keys, _TOKENS),
+        "epoch_loss": None if epoch_loss == loss_key else epoch_loss,
     }
     step_key = _choose(keys, _STEP)
-    if step_key is None:
+    if step_key is None and _progress_steps_usable(records, loss_key):
+        step_key = _PROGRESS_STEP
+        notes.append("steps read from the training progress bar printed before each record")
+    elif step_key is None:
         notes.append("no step field: a row's step is the number of training losses so far")
     rows: dict[int, dict[str, float]] = {}
     dropped: dict[str, list[int]] = {"loss": [], "eval_loss": []}
-    repeated = 0
+    stepless = 0
+    duplicated: set[int] = set()
+    back: list[tuple[int, int]] = []  # (from, to) where the steps go back
+    latest = previous = replay_until = -STEP_LIMIT
     counter = 0
     for where, record in records:
+        # null is a field not logged this time (LLaMA-Factory's eval_loss on training rows).
         values = {
-            role: _number(record[key], name, where, key)
+            role: to_number(record[key], name, where, key)
             for role, key in fields.items()
-            if key is not None and key in record
+            if key is not None and record.get(key) is not None
         }
+        if (
+            step_key is not None
+            and step_key not in record
+            and not (values.keys() & {"loss", "eval_loss"})
+        ):
+            stepless += 1  # e.g. a seq2seq run's predict_* records: nothing to place
+            continue
         if step_key is None:
             counter += "loss" in values
             step = counter
         elif step_key in record:
-            raw = _number(record[step_key], name, where, step_key)
+            raw = to_number(record[step_key], name, where, step_key)
             if not (math.isfinite(raw) and raw == int(raw)):
                 raise ValueError(
                     f"{name}: {where}: step {record[step_key]!r} is not a whole number"
                 )
-            if not -_STEP_LIMIT <= raw < _STEP_LIMIT:
+            if not -STEP_LIMIT <= raw < STEP_LIMIT:
                 raise ValueError(
                     f"{name}: {where}: step {record[step_key]!r} is too large for a step "
                     "count (steps are below 2**63)"
@@ -410,24 +336,38 @@ def _assemble(
             step = int(raw)
         else:
             raise ValueError(f"{name}: {where}: a record without {step_key!r}")
+        if step < previous:  # once per jump back, not for each step replayed after it
+            back.append((previous, step))
+            replay_until = latest
+        latest, previous = max(latest, step), step
         row = rows.setdefault(step, {})
         for role, value in values.items():
             if role in dropped and not math.isfinite(value):
                 dropped[role].append(step)
                 continue
-            if role in dropped and role in row and row[role] != value:
-                repeated += 1
+            if role in dropped and role in row and step > replay_until:
+                duplicated.add(step)
             row[role] = value
+    if stepless:
+        notes.append(
+            f"skipped {stepless} record(s) without {step_key!r} and without a loss "
+            "(e.g. prediction or run-level metrics)"
+        )
     for role, steps in dropped.items():
         if steps:
             shown = ", ".join(map(str, steps[:5])) + (", ..." if len(steps) > 5 else "")
             notes.append(f"dropped {len(steps)} non-finite {role} value(s) (steps {shown})")
-    if repeated:
+    if duplicated:
         notes.append(
-            f"{repeated} loss value(s) logged again for an earlier step (a resumed run?): "
-            "the later value is kept"
+            f"{len(duplicated)} step(s) logged twice (duplicated records): the later value is kept"
         )
-    kept = sorted(s for s, row in rows.items() if "loss" in row or "eval_loss" in row)
+    if back:
+        times = "once" if len(back) == 1 else f"{len(back)} times"
+        notes.append(
+            f"the steps go back {times} (from {back[0][0]} to {back[0][1]}: a resumed run?): "
+            "the later values are kept"
+        )
+    kept = sorted(s for s, row in rows.items() if row.keys() & {"loss", "eval_loss", "epoch_loss"})
     if not any("loss" in rows[s] for s in kept):
         raise ValueError(f"{name}: every {loss_key!r} value is missing or non-finite")
     columns = {role: [rows[s].get(role, math.nan) for s in kept] for role in _ROLES}
@@ -438,8 +378,39 @@ def _assemble(
         eval_loss=columns["eval_loss"],
         learning_rate=columns["learning_rate"],
         tokens=columns["tokens"],
+        epoch_loss=columns["epoch_loss"],
+        objective=_objective(keys),
         format=fmt,
         source=name,
         loss_field=loss_key,
         notes=notes,
+    )
+
+
+def _objective(keys: set[str]) -> str | None:
+    """ "preference" or "policy-gradient" when the fields say the loss is one, else None."""
+    names = {_normal(k) for k in keys}
+
+    def logged(markers: Sequence[str]) -> bool:
+        # Also under a prefix: TensorBoard and W&B write TRL's fields as "train/kl".
+        return any(n == m or n.endswith("/" + m) for n in names for m in markers)
+
+    if logged(_PREFERENCE):
+        return "preference"
+    if logged(_POLICY) or any(n.startswith(("rewards/", "train/rewards/")) for n in names):
+        return "policy-gradient"
+    return None
+
+
+def _progress_steps_usable(records: list[tuple[str, dict[str, Any]]], loss_key: str) -> bool:
+    """Whether the progress bar gives every training loss its own, increasing step (a bar
+    redrawn too rarely leaves two records on one count: then steps count the losses)."""
+    steps = [r.get(_PROGRESS_STEP) for _, r in records if r.get(loss_key) is not None]
+    return (
+        bool(steps)
+        and all(
+            isinstance(a, int) and isinstance(b, int) and a < b
+            for a, b in zip([-1, *steps[:-1]], steps)
+        )
+        and steps[-1] is not None
     )
