@@ -17,13 +17,8 @@ import fastentropy
 ROOT = Path(fastentropy.__file__).resolve().parent
 PACKAGE = "fastentropy"
 
-#: Private names still shared until the one progress module lands (#22: ``_progress.py``
-#: replaces both progress implementations); nothing else may be added here.
-PENDING = {
-    ("fastentropy._ngram", "_progress"),
-    ("fastentropy._ngram", "_ProgressLine"),
-    ("fastentropy._ngram", "_si"),
-}
+#: Private names still shared; nothing may be added here.
+PENDING: set[tuple[str, str]] = set()
 
 
 def _module_name(path: Path) -> str:

@@ -41,7 +41,9 @@ def applicable(method: str, counts, k) -> bool:
     n, distinct = sum(counts), sum(1 for c in counts if c)
     if method == "dirichlet" and k is None:
         return False
-    if method in ("ansb", "pym") or (method == "nsb" and k is None):
+    if method == "ansb":  # defaults run it only in its regime, N - distinct <= 0.1 N
+        return 0 < n - distinct <= 0.1 * n
+    if method in ("pym",) or (method == "nsb" and k is None):
         return n > distinct
     if method == "jackknife":
         return n >= 2

@@ -21,8 +21,7 @@ from ._ngram import NgramCounts, count_ngrams, ngram_profiles
 from ._prequential import CodeLength, Curve, prequential
 from ._profile import Profile
 from ._suffix import SuffixIndex
-from ._text.tokenize import TokenFile, tokenize
-from ._tokens import open_tokens
+from ._text.tokenize import TokenFile, open_tokens, tokenize
 from ._xent import CrossEntropy, SegmentLosses, cross_entropy
 from .rate import (
     MethodResult,

@@ -34,12 +34,12 @@ import numpy as np
 from ._args import MAX_THREADS, parse_size
 from ._check import FORMATS, check, read_losses
 from ._core import __version__
-from ._estimate import METHODS, entropies
+from ._estimate import METHODS, entropies, left_out
 from ._floor import DEFAULT_METHODS, Floor, estimate_floor
 from ._ngram import ngram_profiles
 from ._profile import Profile
 from ._suffix import SuffixIndex
-from ._tokens import open_tokens
+from ._tokens import open_array
 
 __all__ = ["main"]
 
@@ -185,6 +185,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+    shown = common.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_const",
+        const=True,
+        default="auto",
+        help="show progress on stderr even when it is not a terminal (a line every few seconds)",
+    )
+    shown.add_argument(
+        "--no-progress", dest="progress", action="store_const", const=False, help="no progress"
+    )
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     for name, build, handler, summary in _COMMANDS:
         p = sub.add_parser(name, parents=[common], help=summary, description=summary)
@@ -299,8 +311,10 @@ def _parse_floor_methods(text: str) -> list[str]:
     return _parse_methods(text, [m for m in METHODS if m != "dirichlet"])
 
 
-def _progress(args: argparse.Namespace) -> bool:
-    return not args.quiet and sys.stderr.isatty()
+def _progress(args: argparse.Namespace) -> bool | str:
+    """``"auto"`` by default: a bar on a terminal, else a line every few seconds of long work."""
+    progress: bool | str = False if args.quiet else args.progress
+    return progress
 
 
 _TOKEN_SUFFIXES = (".npy", ".bin")
@@ -308,18 +322,9 @@ _TOKEN_SUFFIXES = (".npy", ".bin")
 
 def _token_file(path: str) -> Any:
     """The TokenFile whose sidecar ``path`` is or sits beside, else None."""
-    from ._text.tokenize import FORMAT, TokenFile
+    from ._text.tokenize import token_file_beside
 
-    stem, suffix = os.path.splitext(path)
-    sidecar = path if suffix == ".json" else stem + ".json"
-    if suffix not in (".json", ".bin") or not os.path.isfile(sidecar):
-        return None
-    try:
-        with open(sidecar, encoding="utf-8") as f:
-            is_tokens = json.load(f).get("format") == FORMAT
-    except (ValueError, AttributeError):
-        return None
-    return TokenFile.open(sidecar) if is_tokens else None
+    return token_file_beside(path)
 
 
 def _load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None, Any]:
@@ -338,7 +343,7 @@ def _load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None, Any]:
     if tf is not None:
         separator = tf.separator if args.separator is None else args.separator
         return tf.tokens(), tf.mask() if mask is None else mask, separator, tf
-    return open_tokens(path, dtype=args.dtype), mask, args.separator, None
+    return open_array(path, dtype=args.dtype), mask, args.separator, None
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -603,20 +608,38 @@ def _read_profile(path: str, order: int | None) -> Profile:
 def _estimate(args: argparse.Namespace) -> int:
     profile = _read_profile(args.input, args.order)
     results = entropies(profile, args.methods, alphabet_size=args.alphabet_size, unit=args.unit)
+    # Defaults leave out what does not apply here (ANSB outside its regime among them): said
+    # in the table and the JSON rather than silently.
+    skipped: dict[str, str] = {}
+    if args.methods is None:
+        for name in METHODS:
+            reason = left_out(name, profile, args.alphabet_size)
+            if name not in results and reason is not None:
+                skipped[name] = reason
     data = {
         "n": profile.n,
         "distinct": profile.distinct,
         "unit": args.unit,
-        "estimates": {m: {"value": e.value, "std": e.std} for m, e in results.items()},
+        "estimates": {
+            m: {"value": e.value, "std": e.std, "warnings": list(e.notes)}
+            for m, e in results.items()
+        },
+        "left_out": skipped,
     }
     lines = [
         f"N = {profile.n:,}, distinct = {profile.distinct:,}, singletons = {profile.singletons:,}"
     ]
     lines.append(f"{'method':<16}{'estimate':>12}{'± std':>12}   ({args.unit})")
+    marked = []
     for m, e in results.items():
         std = "" if e.std is None else f"{e.std:.6f}"
-        lines.append(f"{m:<16}{e.value:>12.6f}{std:>12}")
-    _emit(args, data, "\n".join(lines))
+        mark = "  *" if e.notes else ""
+        lines.append(f"{m:<16}{e.value:>12.6f}{std:>12}{mark}")
+        marked += [f"* {m}: {note}" for note in e.notes]
+    for m, reason in skipped.items():
+        if m == "ansb":  # the others are the usual gaps (no K, no coincidence)
+            lines.append(f"{m:<16}{'-':>12}{'':>12}   left out: {reason}")
+    _emit(args, data, "\n".join(lines + marked))
     return 0
 
 
@@ -776,8 +799,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _build_xent(p: argparse.ArgumentParser) -> None:
+    p.epilog = (
+        "Row t of LOGITS is scored against target t. A causal language model's logits at "
+        "position t predict the token at t+1: save logits[:, :-1] and input_ids[:, 1:] "
+        "(shifted by one), or the loss is meaningless."
+    )
     p.add_argument("logits", metavar="LOGITS", help=".npy of [tokens, vocab] (or [B, T, V]) logits")
-    p.add_argument("targets", metavar="TARGETS", help=".npy of target ids, one per row")
+    p.add_argument("targets", metavar="TARGETS", help=".npy of target ids, one per row (shifted)")
     p.add_argument("--dtype", help="bfloat16 when LOGITS holds bfloat16 bits as uint16")
     p.add_argument("--ignore-index", type=int, default=-100, help="targets to skip (-100)")
     p.add_argument("--segments", metavar="NPY", help="a document id per token")
@@ -793,7 +821,7 @@ def _build_xent(p: argparse.ArgumentParser) -> None:
 
 
 def _xent(args: argparse.Namespace) -> int:
-    from ._ngram import _progress as progress_context
+    from ._progress import stage
     from ._xent import CrossEntropy
 
     logits = _load_npy(args.logits, "logits")
@@ -809,7 +837,7 @@ def _xent(args: argparse.Namespace) -> int:
     flat_segments = None if segments is None else segments.reshape(-1)
     acc = CrossEntropy(unit=args.unit, ignore_index=args.ignore_index, threads=args.threads)
     step = max(1, (args.chunk_mb << 20) // max(rows.strides[0], 1))
-    with progress_context(_progress(args), "cross-entropy") as report:
+    with stage(_progress(args), "cross-entropy", unit="rows") as report:
         for start in range(0, rows.shape[0], step):
             stop = min(start + step, rows.shape[0])
             seg = None if flat_segments is None else flat_segments[start:stop]

@@ -11,6 +11,7 @@ _U64 = npt.NDArray[np.uint64]
 _Pairs = tuple[_U64, _U64]
 
 __all__ = [
+    "ANSB_REGIME_LIMIT",
     "CONCENTRATIONS",
     "MAX_THREADS",
     "METHODS",
@@ -28,6 +29,7 @@ __all__ = [
     "max_ngram_order",
     "method_refusal",
     "ngram_profiles",
+    "ngram_table",
     "prequential",
     "prequential_distributions",
     "profile_add",
@@ -54,6 +56,7 @@ METHODS: tuple[str, ...]
 NEEDS_ALPHABET: tuple[str, ...]
 CONCENTRATIONS: tuple[str, ...]
 RATE_MAX_RELATIVE_WIDTH: float
+ANSB_REGIME_LIMIT: float
 
 def profile_from_counts(counts: npt.NDArray[np.integer[Any]]) -> _Pairs: ...
 def profile_from_samples(samples: npt.NDArray[np.integer[Any]]) -> _Pairs: ...
@@ -117,6 +120,19 @@ def count_ngrams(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> NgramCounts: ...
+def ngram_table(
+    tokens: _Tokens,
+    order: int,
+    ngrams_path: str | os.PathLike[str],
+    counts_path: str | os.PathLike[str],
+    *,
+    min_count: int = 1,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> int: ...
 def prequential(
     tokens: _Tokens,
     *,

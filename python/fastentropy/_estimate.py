@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._args import shown as _shown
+from ._html import num, table
 from ._profile import Profile
 from ._units import LN2
 
@@ -110,6 +111,21 @@ class Estimate:
     def __str__(self) -> str:
         spread = "" if self.std is None else f" ± {self.std:.6g}"
         return f"{self.value:.6g}{spread} {self.unit} ({self.method}, N={self.n})"
+
+    def __repr__(self) -> str:
+        std = "" if self.std is None else f" ± {self.std:.4g}"
+        notes = f", {len(self.notes)} notes" if self.notes else ""
+        return (
+            f"Estimate({self.value:.6g}{std} {self.unit}, method={self.method!r}, n={self.n}, "
+            f"distinct={self.distinct}{notes})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The estimate, its spread and sample, and its notes, for notebooks."""
+        rows = [[num(self.value), num(self.std), self.unit, self.method, self.n, self.distinct]]
+        rows += [[note, "", "", "", "", ""] for note in self.notes]
+        header = ["value", "std", "unit", "method", "N", "distinct"]
+        return table(f"Estimate ({self.method})", header, rows)
 
 
 def _unit_scale(unit: str) -> float:
@@ -252,6 +268,24 @@ def entropy(
     return _estimate(_profile_of(data), method, _alphabet(alphabet_size), unit, concentration)
 
 
+def left_out(method: str, profile: Profile, alphabet: float | None) -> str | None:
+    """Why the defaults leave ``method`` out for this sample, or None if they run it: the
+    core's requirements (:func:`_core.method_refusal`), and ANSB outside its regime
+    (coincidences N - distinct above ``_core.ANSB_REGIME_LIMIT`` N), where it still runs
+    when named."""
+    refusal = _core.method_refusal(profile.ks, profile.mks, method, alphabet_size=alphabet)
+    if refusal is not None:
+        return refusal
+    coincidences = profile.n - profile.distinct
+    limit = _core.ANSB_REGIME_LIMIT
+    if method == "ansb" and coincidences > limit * profile.n:
+        return (
+            f"outside its regime: N - distinct = {coincidences:,} > {limit:g} N "
+            "(name it to run it anyway)"
+        )
+    return None
+
+
 def entropies(
     data: Data,
     methods: Iterable[str] | None = None,
@@ -268,8 +302,9 @@ def entropies(
         As for :func:`entropy`.
     methods : iterable of str, optional
         Methods to run. By default every method in :data:`METHODS` that applies to the
-        sample: ``dirichlet`` only with ``alphabet_size``; ``nsb`` without K, ``ansb`` and
-        ``pym`` only when some outcome was seen twice; ``jackknife`` only when N >= 2.
+        sample: ``dirichlet`` only with ``alphabet_size``; ``nsb`` without K and ``pym``
+        only when some outcome was seen twice; ``ansb`` only in its regime, when some
+        outcome was seen twice and N - distinct <= 0.1 N; ``jackknife`` only when N >= 2.
         Methods named explicitly raise their errors instead of being skipped.
 
     Returns
@@ -287,11 +322,7 @@ def entropies(
     if methods is None:
         if profile.n == 0:
             raise ValueError("the sample is empty (N = 0): entropy needs at least one observation")
-        chosen: list[str] = [
-            m
-            for m in METHODS
-            if _core.method_refusal(profile.ks, profile.mks, m, alphabet_size=alphabet) is None
-        ]
+        chosen: list[str] = [m for m in METHODS if left_out(m, profile, alphabet) is None]
     elif isinstance(methods, str):
         raise TypeError("methods must be an iterable of method names, not a single string")
     else:

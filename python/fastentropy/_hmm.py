@@ -11,7 +11,7 @@ import numpy.typing as npt
 from . import _core
 from ._args import int_arg as _int_arg
 from ._args import threads_arg as _threads_arg
-from ._ngram import Progress, _progress
+from ._progress import Progress, stage
 
 __all__ = ["ForwardRate", "HiddenMarkovSource"]
 
@@ -175,7 +175,7 @@ class HiddenMarkovSource:
         """
         n = _int_arg(n, "n", 0)
         seed = _int_arg(seed, "seed", 0)
-        with _progress(progress, "sampling") as callback:
+        with stage(progress, "sampling") as callback:
             tokens = self._source.sample(n, seed, threads=_threads(threads), progress=callback)
         return tokens.astype(np.uint16) if self.vocab_size <= 1 << 16 else tokens
 
@@ -236,7 +236,7 @@ class HiddenMarkovSource:
             _int_arg(seed, "seed", 0),
         )
         if key not in self._rates:
-            with _progress(progress, "forward algorithm") as callback:
+            with stage(progress, "forward algorithm") as callback:
                 rate, std, scored, blocks = self._source.entropy_rate(
                     *key, threads=_threads(threads), progress=callback
                 )

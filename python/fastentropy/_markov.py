@@ -9,7 +9,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._args import int_arg as _int_arg
-from ._ngram import Progress, _progress
+from ._progress import Progress, stage
 
 __all__ = ["MarkovSource"]
 
@@ -112,7 +112,7 @@ class MarkovSource:
         """
         n = _int_arg(n, "n", 0)
         seed = _int_arg(seed, "seed", 0)
-        with _progress(progress, "sampling") as callback:
+        with stage(progress, "sampling") as callback:
             tokens = self._source.sample(n, seed, progress=callback)
         return tokens.astype(np.uint16) if self.vocab_size <= 1 << 16 else tokens
 

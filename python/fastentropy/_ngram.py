@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import math
-import sys
-import time
+import os
+import tempfile
 from collections.abc import Iterable
-from typing import Any, Callable, TextIO, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -16,20 +15,26 @@ from ._args import MAX_INDEX as _MAX_INDEX
 from ._args import as_int_array as _as_int_array
 from ._args import counting_options as _options
 from ._args import int_arg as _int_arg
+from ._html import table
 from ._profile import Profile
+
+# Progress is re-exported: the modules that take a progress argument import it from here too.
+from ._progress import Progress as Progress
+from ._progress import stage
 from ._types import MemoryLimit
 
 __all__ = ["NgramCounts", "count_ngrams", "ngram_profiles"]
 
-ProgressCallback = Callable[[int, int], Any]
-Progress = Union[bool, ProgressCallback, None]
+#: Rows per Parquet row group written by :meth:`NgramCounts.write`.
+_PARQUET_ROWS = 1 << 20
 
 
 class NgramCounts:
     """The n-gram counts of one order, as returned by :func:`count_ngrams`.
 
-    Holds the count profile (what entropy estimators need) and the most common n-grams; it
-    does not hold every distinct n-gram.
+    Holds the count profile (what entropy estimators need) and the most common n-grams;
+    every distinct n-gram with its count is had with :meth:`write` (a second pass over the
+    tokens, streamed to files within the memory limit).
 
     Examples
     --------
@@ -44,10 +49,16 @@ class NgramCounts:
     0.693147
     """
 
-    __slots__ = ("_counts",)
+    __slots__ = ("_counts", "_source")
 
-    def __init__(self, counts: _core.NgramCounts) -> None:
+    def __init__(
+        self,
+        counts: _core.NgramCounts,
+        source: tuple[npt.NDArray[np.integer[Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self._counts = counts
+        # The tokens and options counted, for the passes that need every n-gram again.
+        self._source = source
 
     @property
     def order(self) -> int:
@@ -101,8 +112,13 @@ class NgramCounts:
         TypeError
             ``k`` is not an int.
         ValueError
-            ``k`` is negative, or the rows would reach past the n-grams seen once that are
-            kept (every n-gram seen twice or more is kept, and the smallest 4096 seen once).
+            ``k`` is negative.
+
+        Notes
+        -----
+        Every n-gram seen twice or more is kept by the count, and the smallest 4096 seen
+        once; rows past those come from a second pass over the tokens (as :meth:`write`),
+        through a temporary file.
 
         Examples
         --------
@@ -113,10 +129,121 @@ class NgramCounts:
         """
         # More rows than n-grams means all of them.
         k = min(_int_arg(k, "k", minimum=0), self.distinct)
-        return self._counts.most_common(k)
+        try:
+            return self._counts.most_common(k)
+        except ValueError:
+            if self._source is None:
+                raise
+        # Past the kept singletons: the whole table, most common first (a stable sort of
+        # rows in n-gram order keeps ties in n-gram order).
+        with tempfile.TemporaryDirectory(prefix="fastentropy-") as folder:
+            stem = os.path.join(folder, "table")
+            self.write(stem)
+            ngrams = np.load(stem + ".ngrams.npy", mmap_mode="r")
+            counts = np.load(stem + ".counts.npy")
+            rows = np.argsort(-counts.astype(np.int64), kind="stable")[:k]
+            return np.array(ngrams[rows], dtype=np.uint64), counts[rows]
+
+    def write(
+        self,
+        path: str | os.PathLike[str],
+        min_count: int = 1,
+        *,
+        progress: Progress = False,
+    ) -> int:
+        """Write every n-gram seen at least ``min_count`` times, with its count.
+
+        A second pass over the tokens counted, with the same options (``separator``,
+        ``mask``, ``memory_limit``, ``threads``): the rows stream to disk partition by
+        partition, so memory stays within ``memory_limit`` however many n-grams there are.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Ending in ``.parquet``: one Parquet file (extra ``parquet``) with columns
+            ``token_1`` .. ``token_<order>`` and ``count``. Otherwise a stem: writes
+            ``<path>.ngrams.npy`` (uint64, shape ``(rows, order)``) and
+            ``<path>.counts.npy`` (uint64, shape ``(rows,)``), readable with
+            ``numpy.load(..., mmap_mode="r")``.
+        min_count : int, default 1
+            Rows seen fewer times are left out (``1``: every n-gram, singletons included).
+        progress : bool, "auto" or callable, default False
+            As in :func:`count_ngrams`.
+
+        Returns
+        -------
+        int
+            The number of rows written, in n-gram order (lexicographic by token id).
+
+        Raises
+        ------
+        ValueError
+            ``min_count < 1``, or counts made without their tokens.
+        ImportError
+            A ``.parquet`` path without pyarrow.
+        OSError
+            A file cannot be written.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import fastentropy as fe
+        >>> stem = os.path.join(tempfile.mkdtemp(), "bigrams")
+        >>> fe.count_ngrams([1, 2, 1, 2, 3], order=2).write(stem)
+        3
+        >>> np.load(stem + ".ngrams.npy").tolist(), np.load(stem + ".counts.npy").tolist()
+        ([[1, 2], [2, 1], [2, 3]], [2, 1, 1])
+        """
+        if self._source is None:
+            raise ValueError("these counts were made without their tokens: nothing to write")
+        min_count = _int_arg(min_count, "min_count", minimum=1, maximum=_MAX_INDEX)
+        tokens, options = self._source
+        target = os.fspath(path)
+        if not target.endswith(".parquet"):
+            with stage(progress, "writing n-grams") as callback:
+                return _core.ngram_table(
+                    tokens,
+                    self.order,
+                    target + ".ngrams.npy",
+                    target + ".counts.npy",
+                    min_count=min_count,
+                    progress=callback,
+                    **options,
+                )
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError as e:
+            raise ImportError(
+                "writing Parquet needs pyarrow: pip install 'fastentropy[parquet]'"
+            ) from e
+        folder = os.path.dirname(os.path.abspath(target))
+        with tempfile.TemporaryDirectory(prefix=".fastentropy-", dir=folder) as tmp:
+            stem = os.path.join(tmp, "table")
+            rows = self.write(stem, min_count, progress=progress)
+            ngrams = np.load(stem + ".ngrams.npy", mmap_mode="r")
+            counts = np.load(stem + ".counts.npy", mmap_mode="r")
+            names = [f"token_{j + 1}" for j in range(self.order)] + ["count"]
+            schema = pa.schema([(name, pa.uint64()) for name in names])
+            with pq.ParquetWriter(target, schema) as out:
+                for start in range(0, max(rows, 1), _PARQUET_ROWS):
+                    stop = min(start + _PARQUET_ROWS, rows)
+                    block = ngrams[start:stop]
+                    columns = [pa.array(block[:, j]) for j in range(self.order)]
+                    columns.append(pa.array(counts[start:stop]))
+                    out.write_table(pa.Table.from_arrays(columns, schema=schema))
+        return rows
 
     def __repr__(self) -> str:
         return f"NgramCounts(order={self.order}, n={self.n}, distinct={self.distinct})"
+
+    def _repr_html_(self) -> str:
+        """The size of the count and its ten most common n-grams, for notebooks."""
+        ngrams, counts = self.most_common(10)
+        rows = [[" ".join(map(str, g.tolist())), int(c)] for g, c in zip(ngrams, counts)]
+        caption = f"NgramCounts: order {self.order}, N = {self.n:,}, {self.distinct:,} distinct"
+        return table(caption, ["n-gram (token ids)", "count"], rows)
 
 
 def count_ngrams(
@@ -149,8 +276,10 @@ def count_ngrams(
         space is partitioned to stay within it.
     threads : int, optional
         Worker threads; ``None`` uses all cores. The result is the same for any count.
-    progress : bool or callable, default False
-        ``True`` draws a progress line with tokens/s on stderr; a callable is called with
+    progress : bool, "auto" or callable, default False
+        ``True`` shows progress on stderr: a bar with tokens/s and ETA on a terminal, else a
+        line every few seconds and one at the end. ``"auto"``: the same, but no line at all
+        off a terminal for work shorter than a few seconds. A callable is called with
         ``(done, total)`` tokens, ``done`` increasing and ending at ``total``.
 
     Returns
@@ -192,9 +321,9 @@ def count_ngrams(
     arr = _as_int_array(tokens, "tokens")
     order = _int_arg(order, "order", minimum=1, maximum=_MAX_INDEX)
     kwargs = _options(arr, separator, mask, memory_limit, threads)
-    with _progress(progress, "counting n-grams") as callback:
+    with stage(progress, "counting n-grams") as callback:
         counts = _core.count_ngrams(arr, order, progress=callback, **kwargs)
-    return NgramCounts(counts)
+    return NgramCounts(counts, (arr, kwargs))
 
 
 def ngram_profiles(
@@ -243,77 +372,6 @@ def ngram_profiles(
         raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
     wanted = [_int_arg(n, "orders", minimum=1, maximum=_MAX_INDEX) for n in orders]
     kwargs = _options(arr, separator, mask, memory_limit, threads)
-    with _progress(progress, "counting n-grams") as callback:
+    with stage(progress, "counting n-grams") as callback:
         pairs = _core.ngram_profiles(arr, wanted, progress=callback, **kwargs)
     return {n: Profile._from_core(p) for n, p in pairs}
-
-
-# --- progress ---------------------------------------------------------------------------
-
-
-class _ProgressLine:
-    """A plain progress line on a stream, redrawn at most ~10 times a second."""
-
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.stream = stream if stream is not None else sys.stderr
-        self.start = time.perf_counter()
-        self.last = -math.inf
-        self.drawn = False
-
-    def __call__(self, done: int, total: int) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        rate = done / max(now - self.start, 1e-9)
-        pct = 100.0 * done / total if total else 100.0
-        self.stream.write(
-            f"\r{self.label}: {_si(done)}/{_si(total)} tokens ({pct:3.0f}%), {_si(rate)} tokens/s"
-        )
-        self.stream.flush()
-        self.drawn = True
-
-    def __enter__(self) -> _ProgressLine:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-class _NoProgress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-class _CallbackProgress:
-    def __init__(self, callback: ProgressCallback) -> None:
-        self.callback = callback
-
-    def __enter__(self) -> ProgressCallback:
-        return self.callback
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _progress(progress: Any, label: str) -> _ProgressLine | _NoProgress | _CallbackProgress:
-    if progress is None or progress is False:
-        return _NoProgress()
-    if progress is True:
-        return _ProgressLine(label)
-    if callable(progress):
-        return _CallbackProgress(progress)
-    raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
-
-
-def _si(x: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.1f}{unit}"
-    return f"{x:.0f}"

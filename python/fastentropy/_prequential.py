@@ -23,7 +23,7 @@ from ._args import counting_options as _options
 from ._args import int_arg as _int_arg
 from ._args import parse_size
 from ._jsonfile import read_json, write_json
-from ._ngram import Progress, _progress
+from ._progress import Progress, stage
 from ._types import MemoryLimit
 from ._units import LN2
 
@@ -353,7 +353,7 @@ def prequential(
     if memory_limit is not None:
         opts["memory_limit"] = parse_size(memory_limit)
     out = _per_token_array(per_token, arr.size)
-    with _progress(progress, "prequential") as callback:
+    with stage(progress, "prequential") as callback:
         n, nats, curve_n, curve_nats, settings = _core.prequential(
             arr,
             order=order,

@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._args import as_int_array as _as_int_array
+from ._html import table
 
 __all__ = ["Profile"]
 
@@ -167,6 +168,14 @@ class Profile:
         shown = ", ".join(f"{k}: {m}" for k, m in zip(self._ks[:6], self._mks[:6]))
         more = ", ..." if self._ks.size > 6 else ""
         return f"Profile(n={self.n}, distinct={self.distinct}, {{{shown}{more}}})"
+
+    def _repr_html_(self) -> str:
+        """The count profile as a table (the first 20 counts), for notebooks."""
+        rows: list[list[object]] = [[int(k), int(m)] for k, m in zip(self._ks[:20], self._mks[:20])]
+        if self._ks.size > 20:
+            rows.append(["...", f"{self._ks.size - 20} more counts"])
+        caption = f"Profile: N = {self.n:,}, {self.distinct:,} distinct"
+        return table(caption, ["count k", "outcomes seen k times"], rows)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Profile, (self._ks.copy(), self._mks.copy()))

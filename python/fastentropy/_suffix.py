@@ -17,9 +17,9 @@ from ._args import counting_options as _options
 from ._args import int_arg as _int_arg
 from ._args import parse_size
 from ._args import threads_arg as _threads_arg
-from ._ngram import Progress, _progress
 from ._profile import Profile
-from ._tokens import open_tokens
+from ._progress import Progress, stage
+from ._tokens import open_array
 from ._types import MemoryLimit, PathLike
 
 __all__ = ["SuffixIndex"]
@@ -126,7 +126,7 @@ class SuffixIndex:
         """
         arr, separator, mask, source = _tokens_of(tokens, separator, mask)
         kwargs = _options(arr, separator, mask, memory_limit, threads)
-        with _progress(progress, "indexing") as callback:
+        with stage(progress, "indexing") as callback:
             index = _core.suffix_build(
                 arr,
                 separator=kwargs["separator"],
@@ -199,7 +199,7 @@ class SuffixIndex:
             if tf is not None:
                 tokens = tf
             else:
-                tokens = open_tokens(source, dtype=header["dtype"])
+                tokens = open_array(source, dtype=header["dtype"])
         arr, _, mask, _ = _tokens_of(tokens, header["separator"], mask)
         kwargs = _options(arr, header["separator"], mask, None, threads)
         index = _core.suffix_open(path, arr, threads=kwargs["threads"])
@@ -380,7 +380,7 @@ class SuffixIndex:
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
         threads = _threads_arg(threads)
         limit = self._memory_limit if memory_limit is None else parse_size(memory_limit)
-        with _progress(progress, "profiles") as callback:
+        with stage(progress, "profiles") as callback:
             blocks, ctx = self._index.profiles(
                 mask=self._mask,
                 orders=wanted,
@@ -432,7 +432,7 @@ class SuffixIndex:
         if not isinstance(kind, str):
             raise TypeError(f"kind must be a str, got {type(kind).__name__}")
         threads = _threads_arg(threads)
-        with _progress(progress, "match lengths") as callback:
+        with stage(progress, "match lengths") as callback:
             return self._index.match_lengths(kind, threads=threads, progress=callback)
 
     def count(self, ngram: npt.ArrayLike) -> int:

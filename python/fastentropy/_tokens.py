@@ -10,7 +10,7 @@ import numpy.typing as npt
 
 from ._types import PathLike
 
-__all__ = ["open_tokens"]
+__all__ = ["RAW_DTYPES", "open_array"]
 
 #: Dtypes of raw ``.bin`` token files (little-endian).
 RAW_DTYPES = ("uint8", "uint16", "uint32")
@@ -18,54 +18,8 @@ RAW_DTYPES = ("uint8", "uint16", "uint32")
 _NPY_MAGIC = b"\x93NUMPY"
 
 
-def open_tokens(path: PathLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[np.integer[Any]]:
-    """Memory-map a token file without reading it into RAM.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A ``.npy`` file (its header gives the dtype and shape; it must hold a 1-D integer
-        array) or any other name, read as raw little-endian token ids with no header (e.g.
-        the ``.bin`` files of nanoGPT-style pipelines).
-    dtype : dtype-like, optional
-        Required for raw files: ``uint8``, ``uint16`` or ``uint32``. For ``.npy`` files it may
-        be omitted; if given it must agree with the header.
-
-    Returns
-    -------
-    numpy.ndarray
-        A read-only, memory-mapped 1-D array (a ``numpy.memmap``; empty files give an empty
-        array). Pages are read by the OS as the counting engine touches them.
-
-    Raises
-    ------
-    FileNotFoundError
-        ``path`` does not exist.
-    OSError
-        ``path`` cannot be read (e.g. it is a directory).
-    ValueError
-        A ``.npy`` name on a file that is not ``.npy``, a ``.npy`` array that is not 1-D, a
-        ``dtype`` that disagrees with the header, a raw file without ``dtype``, or a raw file
-        whose size is not a multiple of the dtype's size.
-    TypeError
-        A ``.npy`` file of a non-integer dtype, or a ``dtype`` that is not a token dtype.
-
-    Examples
-    --------
-    >>> import os, tempfile
-    >>> import numpy as np
-    >>> import fastentropy as fe
-    >>> d = tempfile.mkdtemp()
-    >>> np.array([5, 1, 5, 1, 5], dtype=np.uint16).tofile(os.path.join(d, "train.bin"))
-    >>> tokens = fe.open_tokens(os.path.join(d, "train.bin"), dtype="uint16")
-    >>> tokens.dtype, len(tokens)
-    (dtype('uint16'), 5)
-    >>> np.save(os.path.join(d, "train.npy"), np.arange(4, dtype=np.uint32))
-    >>> fe.open_tokens(os.path.join(d, "train.npy"))
-    memmap([0, 1, 2, 3], dtype=uint32)
-    >>> fe.count_ngrams(tokens, 2).most_common(1)
-    (array([[1, 5]], dtype=uint64), array([2], dtype=uint64))
-    """
+def open_array(path: PathLike, dtype: npt.DTypeLike | None) -> npt.NDArray[np.integer[Any]]:
+    """The array of :func:`~fastentropy.open_tokens`: the file alone, never its sidecar."""
     fspath = os.fspath(path)
     size = os.stat(fspath).st_size  # FileNotFoundError for a missing file
     if os.path.isdir(fspath):

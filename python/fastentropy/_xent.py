@@ -20,7 +20,7 @@ from ._args import as_int_array as _as_int_array
 from ._args import check_mapped
 from ._args import shown as _shown
 from ._args import threads_arg as _threads_arg
-from ._ngram import Progress, _progress
+from ._progress import Progress, stage
 from ._types import FloatArray
 from ._units import LN2
 
@@ -148,6 +148,9 @@ def cross_entropy(
         view, e.g. a slice of the vocabulary, is copied once). A memory-mapped ``.npy`` works.
     targets : array_like of int
         The target id of each token, shape ``[tokens]`` (``[batch, tokens]`` for 3-D logits).
+        Row t of ``logits`` is scored against ``targets[t]``: for a causal language model,
+        whose logits at position t predict the token at t + 1, shift first, passing
+        ``logits[:, :-1]`` with ``input_ids[:, 1:]`` (unshifted, the loss is meaningless).
     ignore_index : int or None, default -100
         Tokens with this target are skipped: loss 0, not counted in the mean. ``None``: none.
     reduction : {"mean", "sum", "none"}
@@ -159,9 +162,10 @@ def cross_entropy(
         Only needed for bfloat16 given as ``uint16`` bits.
     threads : int or None
         Worker threads; ``None`` uses all cores. The result does not depend on it.
-    progress : bool or callable, default False
-        ``True`` draws a progress line on stderr; a callable is called with ``(done,
-        total)`` tokens, ``done`` increasing and ending at ``total``.
+    progress : bool, "auto" or callable, default False
+        As in :func:`count_ngrams`: ``True`` or ``"auto"`` shows progress on stderr; a
+        callable is called with ``(done, total)`` tokens, ``done`` increasing and ending
+        at ``total``.
 
     Returns
     -------
@@ -214,7 +218,7 @@ def cross_entropy(
     threads = _threads_arg(threads)
     rows, name, lead = _logits(logits, dtype)
     ids = _ids(targets, "targets", lead)
-    with _progress(progress, "cross-entropy") as callback:
+    with stage(progress, "cross-entropy") as callback:
         if reduction == "none":
             out = _core.xent_tokens(
                 rows, ids, dtype=name, ignore_index=ignore_index, threads=threads, progress=callback
@@ -321,7 +325,7 @@ class CrossEntropy:
         """
         rows, name, lead = _logits(logits, dtype)
         ids, seg = _ids(targets, "targets", lead), _segments(segments, lead)
-        with _progress(progress, "cross-entropy") as callback:
+        with stage(progress, "cross-entropy") as callback:
             part = _core.XentSums.from_logits(
                 rows,
                 ids,

@@ -27,6 +27,7 @@ from .._estimate import METHODS, entropy
 from .._ngram import Progress, ngram_profiles
 from .._prequential import CodeLength, prequential
 from .._profile import Profile
+from .._progress import stage
 from .._suffix import SuffixIndex
 from .._types import MemoryLimit
 from ..rate._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
@@ -153,6 +154,11 @@ def estimate_floor(
         separator=separator, mask=mask_arr, memory_limit=memory_limit, threads=threads
     )
     notes: list[str] = []
+    if _meta_value(meta, "round_trip") is False:
+        notes.append(
+            "the tokenizer does not round-trip (it normalizes case, accents or whitespace): "
+            "its bits/byte is not comparable with a lossless tokenizer's"
+        )
     try:
         index: SuffixIndex | None = SuffixIndex.build(arr, progress=progress, **common)
     except MemoryError as e:
@@ -296,7 +302,8 @@ def _counted_profiles(
     contexts: dict[int, Profile] = {}
     if context_orders:
         ctx_mask = context_mask(arr, common["separator"], mask_arr)
-        counted = ngram_profiles(arr, context_orders, mask=ctx_mask, progress=progress, **rest)
+        with stage(progress, "counting contexts") as report:
+            counted = ngram_profiles(arr, context_orders, mask=ctx_mask, progress=report, **rest)
         contexts = {n + 1: p for n, p in counted.items()}
     return blocks, contexts
 
@@ -485,6 +492,15 @@ def _counter_orders(tokens: npt.NDArray[np.integer[Any]], vocab_size: int | None
 
 def _is_token_file(obj: Any) -> bool:
     return callable(getattr(obj, "tokens", None)) and hasattr(obj, "separator")
+
+
+def _meta_value(meta: Any, key: str) -> Any:
+    """A sidecar's field, from a mapping or a TokenFile's metadata, or None."""
+    if meta is None:
+        return None
+    if not isinstance(meta, Mapping):
+        meta = getattr(meta, "metadata", None)
+    return meta.get(key) if isinstance(meta, Mapping) else None
 
 
 def _meta_stats(meta: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .._args import is_int as _is_int
 from .._args import is_real as _is_real
 from .._core import __version__
+from .._html import num, table
 from .._jsonfile import read_json, write_json
 from .._units import unit_scale
 from ..rate._result import Rate
@@ -369,6 +370,60 @@ class Floor:
         from .report import report
 
         return report(self)
+
+    def __repr__(self) -> str:
+        bound = "" if self.bound is None else f", bound={self.bound:.4g}"
+        return (
+            f"Floor({self.point:.4g} [{self.lower:.4g}, {self.upper:.4g}] nats/token, "
+            f"order={self.order}{bound}, n_tokens={self.n_tokens:,})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The per-order table (h_n by method, nats/token) and the rate, for notebooks."""
+        header = ["order", "N", "distinct", "coverage", "regime", *self.methods]
+        rows: list[list[object]] = []
+        for r in self.orders:
+            h = [num(r.conditional[m].value) if m in r.conditional else "-" for m in self.methods]
+            n, distinct, coverage = f"{r.n:,}", f"{r.distinct:,}", num(r.coverage, 3)
+            rows.append([r.order, n, distinct, coverage, r.regime, *h])
+        bound = "" if self.bound is None else f", prequential bound {num(self.bound)}"
+        caption = (
+            f"Floor: rate {num(self.point)} [{num(self.lower)}, {num(self.upper)}] "
+            f"nats/token{bound}; h_n by order (nats/token)"
+        )
+        return table(caption, header, rows)
+
+    def to_frame(self) -> Any:
+        """The per-order table as a pandas DataFrame (pandas is imported here, not needed
+        otherwise): ``order``, ``n``, ``distinct``, ``singletons``, ``contexts``,
+        ``coverage``, ``regime``, and ``h_n <method>`` / ``std <method>`` in nats/token
+        (NaN where a method gave no value).
+
+        Examples
+        --------
+        >>> import fastentropy as fe
+        >>> floor = fe.estimate_floor([1, 2] * 50, orders=[1, 2], methods=["plugin"])
+        >>> floor.to_frame()[["order", "distinct", "h_n plugin"]].round(4).values.tolist()
+        [[1.0, 2.0, 0.6931], [2.0, 2.0, 0.0]]
+        """
+        try:
+            import pandas as pd  # type: ignore[import-untyped,unused-ignore]
+        except ImportError as e:
+            raise ImportError("to_frame needs pandas: pip install pandas") from e
+        columns: dict[str, list[Any]] = {
+            "order": [r.order for r in self.orders],
+            "n": [r.n for r in self.orders],
+            "distinct": [r.distinct for r in self.orders],
+            "singletons": [r.singletons for r in self.orders],
+            "contexts": [r.contexts for r in self.orders],
+            "coverage": [r.coverage for r in self.orders],
+            "regime": [r.regime for r in self.orders],
+        }
+        for m in self.methods:
+            got = [r.conditional.get(m) for r in self.orders]
+            columns[f"h_n {m}"] = [math.nan if v is None else v.value for v in got]
+            columns[f"std {m}"] = [math.nan if v is None or v.std is None else v.std for v in got]
+        return pd.DataFrame(columns)
 
     def plot(
         self,

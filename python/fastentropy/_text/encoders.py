@@ -24,6 +24,8 @@ TokenizerSpec = Union[str, "os.PathLike[str]", tuple[str, int], Any]
 
 _BYTES_DEFINITION = b"fastentropy bytes tokenizer: id = UTF-8 byte value (0..255)"
 UINT32_TOP = 2**32 - 1
+#: Text a lossless tokenizer gives back from its tokens: case, accents, space runs, breaks.
+_PROBE = "Hello,  World!\n\tÇa va? The end.\n"
 
 
 class BytesEncoder:
@@ -40,6 +42,10 @@ class BytesEncoder:
             f"eot_token={token!r}: the 'bytes' tokenizer has no named tokens; its separator is "
             "always 256, one past the byte values"
         )
+
+    def round_trips(self) -> bool:
+        """Bytes give the text back exactly."""
+        return True
 
     def encode(self, texts: list[str]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
         joined = "".join(texts)
@@ -84,6 +90,12 @@ class HFEncoder:
         if tid is None:
             raise ValueError(f"eot_token={token!r} is not a token of tokenizer {self.name!r}")
         return int(tid)
+
+    def round_trips(self) -> bool:
+        """Whether decoding the tokens of a probe text gives it back (case, accents, runs of
+        spaces, tabs and line breaks): WordPiece, for one, lowercases and drops whitespace."""
+        ids = self.tokenizer.encode(_PROBE, add_special_tokens=False).ids
+        return bool(self.tokenizer.decode(ids, skip_special_tokens=False) == _PROBE)
 
     def encode(self, texts: list[str]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
         # add_special_tokens=False: no BOS/EOS or template tokens around each piece.

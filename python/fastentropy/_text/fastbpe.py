@@ -162,6 +162,10 @@ class FastBPE:
     def token_id(self, token: str) -> int:
         return int(self.hf.token_id(token))
 
+    def round_trips(self) -> bool:
+        """As the Hugging Face encoder it stands for (the same ids)."""
+        return bool(self.hf.round_trips())
+
     def encode(self, texts: list[str]) -> tuple[npt.NDArray[Any], npt.NDArray[np.int64]]:
         ids, lengths = self.core.encode(texts, threads=self.threads)
         return ids, lengths.astype(np.int64)

@@ -17,19 +17,24 @@ import importlib
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
+import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any, Union, cast
+from typing import IO, TYPE_CHECKING, Any, Union, cast
 
 import numpy as np
 import numpy.typing as npt
 
 from .._types import PathLike
 
-__all__ = ["Block", "Corpus", "SourceInfo", "format_of", "pieces"]
+__all__ = ["Block", "Corpus", "SourceInfo", "field_path", "format_of", "lookup", "pieces"]
+
+if TYPE_CHECKING:
+    from .memory import Spooled
 
 Inputs = Union[PathLike, Iterable[PathLike]]
 
@@ -60,6 +65,8 @@ class Block:
     n_chars: int
     done: int
     ids: tuple[npt.NDArray[np.uint8], npt.NDArray[np.intp]] | None = None
+    #: Bytes that are not UTF-8, kept as they are (the ``"bytes"`` tokenizer only).
+    invalid: int = 0
 
 
 @dataclass
@@ -151,10 +158,23 @@ class Corpus:
         errors: str,
         skip_bad_lines: bool,
         batch_bytes: int,
+        spooled: Spooled | None = None,
     ) -> None:
-        self.files = expand(inputs)
-        self.field = _field_path(field, "field")
-        self.mask_field = None if mask_field is None else _field_path(mask_field, "mask_field")
+        # Texts and records from memory are read from their spooled JSON Lines file.
+        self.spooled = spooled
+        if spooled is not None:
+            inputs, field, doc = spooled.path, "t", "record"
+            mask_field = None if mask_field is None else "m"
+        self.files, self.duplicates = _expand_counted(inputs)
+        if self.duplicates:
+            named = len(self.files) + self.duplicates
+            warnings.warn(
+                f"{self.duplicates} of {named} inputs name a file already read (the same "
+                "path twice, or a symbolic or hard link to it): each file is read once",
+                stacklevel=3,
+            )
+        self.field = field_path(field, "field")
+        self.mask_field = None if mask_field is None else field_path(mask_field, "mask_field")
         self.errors = errors
         self.skip_bad_lines = skip_bad_lines
         self.batch_bytes = batch_bytes
@@ -180,6 +200,20 @@ class Corpus:
                 _require("zstandard", "zstd")
             self.docs.append(doc or allowed[0])
         self.skipped_lines = 0
+
+    def sources(self) -> list[dict[str, Any]]:
+        """The sidecar's ``sources``: each file read, or the texts from memory."""
+        if self.spooled is None:
+            return [vars(f) for f in self.files]
+        (spool,) = self.files
+        return [{"path": self.spooled.description, "size": self.spooled.n_bytes, "sha256": ""}]
+
+    def __enter__(self) -> Corpus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.spooled is not None:
+            self.spooled.close()
 
     @property
     def total_bytes(self) -> int:
@@ -253,15 +287,24 @@ class Corpus:
                 if cut <= 0:
                     continue
             data = buf[:cut]
-            text = self._decode(data, path, offset)
-            # Without a replacement character nothing was replaced: the text is the bytes.
-            # With one, the text's own bytes are what is tokenized.
-            if "\ufffd" in text:
-                data = text.encode("utf-8")
+            invalid = 0
+            if byte_ids and self.errors == "strict":
+                # Bytes are bytes: the ids are the bytes as they are, and characters are
+                # counted on the decodable text (each undecodable byte escapes to one
+                # surrogate, U+DC80..U+DCFF, which is not counted).
+                text, invalid = _escaped(data)
+            else:
+                text = self._decode(data, path, offset)
+                # Without a replacement character nothing was replaced: the text is the
+                # bytes. With one, the text's own bytes are what is tokenized.
+                if "\ufffd" in text:
+                    data = text.encode("utf-8")
             offset += cut
             buf = buf[cut:]
             if byte_ids:
-                yield _byte_ids(data, len(text), by_line, last, base + raw.pos)
+                block = _byte_ids(data, len(text) - invalid, by_line, last, base + raw.pos)
+                block.invalid = invalid
+                yield block
             elif by_line:
                 yield self._lines(text, len(data), last, base + raw.pos)
             else:
@@ -326,7 +369,7 @@ class Corpus:
                     f"{path}:{lineno}: not valid JSON ({e.msg}, column {e.colno}); JSON Lines "
                     "files hold one JSON object per line (skip_bad_lines=True skips such lines)"
                 ) from None
-            values = [_lookup(record, p, path, lineno) for p in self.fields]
+            values = [lookup(record, p, path, lineno) for p in self.fields]
             if b"\\u" in line:  # only escapes can make lone surrogates, which are not text
                 values = [self._surrogates(v, path, lineno) for v in values]
             records.append((values[0], values[1] if self.mask_field else None))
@@ -415,6 +458,18 @@ def _char_start(data: bytes, end: int) -> int:
     return end
 
 
+def _escaped(data: bytes) -> tuple[str, int]:
+    """``data`` decoded with undecodable bytes escaped, and how many there were."""
+    try:
+        return data.decode("utf-8"), 0
+    except UnicodeDecodeError:
+        text = data.decode("utf-8", "surrogateescape")
+        return text, len(_ESCAPED.findall(text))
+
+
+_ESCAPED = re.compile("[\udc80-\udcff]")
+
+
 def _byte_ids(data: bytes, n_chars: int, by_line: bool, last: bool, done: int) -> Block:
     """The block of plain text ``data`` (valid UTF-8 of ``n_chars`` code points) as ids of the
     ``"bytes"`` tokenizer, with the documents and counts that the texts of the block would
@@ -437,6 +492,11 @@ def _byte_ids(data: bytes, n_chars: int, by_line: bool, last: bool, done: int) -
 
 def expand(inputs: Inputs) -> list[SourceInfo]:
     """The files named by ``inputs`` (paths or globs), in order, each once."""
+    return _expand_counted(inputs)[0]
+
+
+def _expand_counted(inputs: Inputs) -> tuple[list[SourceInfo], int]:
+    """:func:`expand`, and how many names were dropped as a file already named."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     elif isinstance(inputs, (bytes, bytearray)) or not isinstance(inputs, Iterable):
@@ -445,6 +505,8 @@ def expand(inputs: Inputs) -> list[SourceInfo]:
         )
     out: list[SourceInfo] = []
     seen: set[str] = set()
+    seen_files: set[tuple[int, int]] = set()
+    dropped = 0
     for item in inputs:
         if not isinstance(item, (str, os.PathLike)):
             raise TypeError(f"inputs must be paths or globs, got {type(item).__name__}")
@@ -462,15 +524,21 @@ def expand(inputs: Inputs) -> list[SourceInfo]:
         for path in found:
             size = os.stat(path).st_size  # FileNotFoundError naming the path
             real = os.path.realpath(path)
-            if real not in seen:
+            # A hard link is the same file under another name: its device and inode say so.
+            st = os.stat(real)
+            key = (st.st_dev, st.st_ino)
+            if real not in seen and key not in seen_files:
                 seen.add(real)
+                seen_files.add(key)
                 out.append(SourceInfo(os.path.abspath(path), size))
+            else:
+                dropped += 1
     if not out:
         raise ValueError("inputs is empty: give at least one file")
-    return out
+    return out, dropped
 
 
-def _field_path(field: Any, name: str) -> tuple[str, ...]:
+def field_path(field: Any, name: str) -> tuple[str, ...]:
     if not isinstance(field, str) or not field or "" in field.split("."):
         raise ValueError(
             f"{name} must be a field name or a dotted path such as 'a.b', got {field!r}"
@@ -478,7 +546,7 @@ def _field_path(field: Any, name: str) -> tuple[str, ...]:
     return tuple(field.split("."))
 
 
-def _lookup(record: Any, path: tuple[str, ...], file: str, line: int) -> str:
+def lookup(record: Any, path: tuple[str, ...], file: str, line: int) -> str:
     value = record
     for i, key in enumerate(path):
         if isinstance(value, dict) and key in value:

@@ -10,6 +10,7 @@ import socket
 import stat
 import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -21,15 +22,16 @@ import numpy.typing as npt
 from .._args import int_arg as _int_arg
 from .._args import threads_arg as _threads_arg
 from .._core import __version__
-from .._ngram import Progress, _ProgressLine, _si
-from .._tokens import open_tokens
+from .._progress import Progress, Stage, check_progress, shown
+from .._tokens import open_array
 from .._types import PathLike
 from .encoders import UINT32_TOP, BytesEncoder, Encoder, TokenizerSpec, encoder_for
 from .fastbpe import ENCODERS
 from .fastbpe import choose as choose_encoder
+from .memory import spool
 from .sources import Block, Corpus, Inputs
 
-__all__ = ["TokenFile", "tokenize"]
+__all__ = ["TokenFile", "open_tokens", "token_file_beside", "tokenize"]
 
 #: Identifies the sidecar's layout; bumped when a field changes meaning.
 FORMAT = "fastentropy.tokens/1"
@@ -248,20 +250,104 @@ class TokenFile:
 
     def tokens(self) -> npt.NDArray[np.integer[Any]]:
         """The token ids, memory-mapped read-only (:func:`~fastentropy.open_tokens`)."""
-        return open_tokens(self.path, dtype=self.dtype)
+        return open_array(self.path, dtype=self.dtype)
 
     def mask(self) -> npt.NDArray[np.bool_] | None:
         """The loss mask, memory-mapped read-only as bool (``None`` without ``mask_field``)."""
         path = self.mask_path
         if path is None:
             return None
-        return open_tokens(path, dtype=np.uint8).view(np.bool_)
+        return open_array(path, dtype=np.uint8).view(np.bool_)
+
+    def __len__(self) -> int:
+        return self.n_tokens
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> npt.NDArray[Any]:
+        return np.asarray(self.tokens(), dtype=dtype)
 
     def __repr__(self) -> str:
         return (
             f"TokenFile({self.path!r}, n_tokens={self.n_tokens}, "
             f"n_documents={self.n_documents}, tokenizer={self.tokenizer['name']!r})"
         )
+
+
+def open_tokens(
+    path: PathLike, dtype: npt.DTypeLike | None = None
+) -> npt.NDArray[np.integer[Any]] | TokenFile:
+    """Memory-map a token file without reading it into RAM.
+
+    A raw file with the sidecar :func:`tokenize` writes beside it (``x.bin`` and ``x.json``)
+    opens as its :class:`TokenFile` when no ``dtype`` is given: the dtype, separator, mask
+    and text statistics come with it, and every counting function takes it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.npy`` file (its header gives the dtype and shape; it must hold a 1-D integer
+        array) or any other name, read as raw little-endian token ids with no header (e.g.
+        the ``.bin`` files of nanoGPT-style pipelines).
+    dtype : dtype-like, optional
+        Required for raw files: ``uint8``, ``uint16`` or ``uint32``. For ``.npy`` files it may
+        be omitted; if given it must agree with the header.
+
+    Returns
+    -------
+    numpy.ndarray or TokenFile
+        A read-only, memory-mapped 1-D array (a ``numpy.memmap``; empty files give an empty
+        array). Pages are read by the OS as the counting engine touches them. A
+        :class:`TokenFile` for a ``.bin`` with its sidecar (``len()`` and ``numpy.asarray()``
+        give its tokens).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    OSError
+        ``path`` cannot be read (e.g. it is a directory).
+    ValueError
+        A ``.npy`` name on a file that is not ``.npy``, a ``.npy`` array that is not 1-D, a
+        ``dtype`` that disagrees with the header, a raw file without ``dtype``, or a raw file
+        whose size is not a multiple of the dtype's size.
+    TypeError
+        A ``.npy`` file of a non-integer dtype, or a ``dtype`` that is not a token dtype.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import fastentropy as fe
+    >>> d = tempfile.mkdtemp()
+    >>> np.array([5, 1, 5, 1, 5], dtype=np.uint16).tofile(os.path.join(d, "train.bin"))
+    >>> tokens = fe.open_tokens(os.path.join(d, "train.bin"), dtype="uint16")
+    >>> tokens.dtype, len(tokens)
+    (dtype('uint16'), 5)
+    >>> np.save(os.path.join(d, "train.npy"), np.arange(4, dtype=np.uint32))
+    >>> fe.open_tokens(os.path.join(d, "train.npy"))
+    memmap([0, 1, 2, 3], dtype=uint32)
+    >>> fe.count_ngrams(tokens, 2).most_common(1)
+    (array([[1, 5]], dtype=uint64), array([2], dtype=uint64))
+    """
+    fspath = os.fspath(path)
+    if dtype is None and not fspath.lower().endswith(".npy"):
+        tf = token_file_beside(fspath)
+        if tf is not None:
+            return tf
+    return open_array(fspath, dtype)
+
+
+def token_file_beside(path: str) -> TokenFile | None:
+    """The TokenFile whose sidecar ``path`` is or sits beside (``x.json`` for ``x.bin``)."""
+    stem, suffix = os.path.splitext(path)
+    sidecar = path if suffix == ".json" else stem + ".json"
+    if suffix not in (".json", ".bin") or not os.path.isfile(sidecar):
+        return None
+    try:
+        with open(sidecar, encoding="utf-8") as f:
+            is_tokens = json.load(f).get("format") == FORMAT
+    except (ValueError, AttributeError, OSError):
+        return None
+    return TokenFile.open(sidecar) if is_tokens else None
 
 
 def tokenize(
@@ -285,11 +371,16 @@ def tokenize(
 
     Parameters
     ----------
-    inputs : path, glob, or iterable of them
-        Files read in the order given (globs sorted; a file named twice is read once). The
-        format comes from the extension: ``.jsonl``/``.ndjson``/``.json`` are JSON Lines,
-        ``.parquet`` is Parquet (extra ``parquet``), anything else is UTF-8 text. Any of
-        them may end in ``.gz`` or ``.zst`` (extra ``zstd``).
+    inputs : path, glob, iterable of them, iterable of str or dict, or a dataset
+        Files read in the order given (globs sorted; a file named twice, or through a link,
+        is read once, with a warning). The format comes from the extension:
+        ``.jsonl``/``.ndjson``/``.json`` are JSON Lines, ``.parquet`` is Parquet (extra
+        ``parquet``), anything else is UTF-8 text. Any of them may end in ``.gz`` or
+        ``.zst`` (extra ``zstd``). Texts from memory: an iterable of strings (one document
+        each; a list counts as paths when one of them names a file or looks like a path),
+        of dicts (records, read through ``field``), or a Hugging Face ``datasets.Dataset``
+        / ``IterableDataset`` (``field`` is the column). They are spooled once to a
+        temporary file, so a generator suits ``"train-bpe"`` too.
     tokenizer : str, path, tokenizers.Tokenizer or tuple
         ``"bytes"``: the UTF-8 bytes as ids 0..255, no dependency. A path to a Hugging
         Face ``tokenizer.json`` or a ``tokenizers.Tokenizer`` (extra ``tokenizers``).
@@ -316,7 +407,10 @@ def tokenize(
         separators. Byte and character counts cover both fields.
     errors : {"strict", "replace"}, default "strict"
         Invalid UTF-8 (and JSON escapes of lone surrogates): an error naming the file and
-        byte offset, or replaced by U+FFFD (counted as the 3 bytes of U+FFFD).
+        byte offset, or replaced by U+FFFD (counted as the 3 bytes of U+FFFD). With
+        ``"bytes"``, plain text is kept byte for byte under ``"strict"``: characters are
+        counted on the decodable text, and a warning (and ``invalid_utf8_bytes`` in the
+        sidecar) says how many bytes were not UTF-8.
     skip_bad_lines : bool, default False
         Skip JSON Lines lines that are not JSON instead of raising; the sidecar counts them.
         Blank lines are always skipped.
@@ -334,8 +428,9 @@ def tokenize(
         on one thread. The fast encoder (``encoder``) runs each batch on ``n`` threads of
         its own (``None``: all cores). The tokens do not depend on it; ``"bytes"`` ignores
         it.
-    progress : bool or callable, default False
-        ``True`` draws a line on stderr with input MB/s and tokens/s; a callable is called
+    progress : bool, "auto" or callable, default False
+        ``True``/``"auto"`` show each stage on stderr ("training BPE", then "tokenizing")
+        with input MB/s, tokens/s and ETA, as in :func:`count_ngrams`; a callable is called
         with ``(bytes_done, bytes_total)`` of input on disk, ending at the total (counted
         twice, once per pass, with ``"train-bpe"``).
     eot_token : str, optional
@@ -355,7 +450,10 @@ def tokenize(
     Returns
     -------
     TokenFile
-        The sidecar's contents: counts, tokenizer identity, sources with sizes and SHA-256.
+        The sidecar's contents: counts, tokenizer identity, sources with sizes and SHA-256,
+        and ``round_trip``: whether the tokenizer gives the text back (WordPiece, for one,
+        lowercases and drops whitespace; a warning says so, and a floor's report notes that
+        its bits/byte is not comparable with a lossless tokenizer's).
 
     Raises
     ------
@@ -410,9 +508,9 @@ def tokenize(
         raise TypeError(f"eot_token must be a str, got {type(eot_token).__name__}")
     batch_bytes = _int_arg(batch_bytes, "batch_bytes", minimum=1)
     threads = _threads_arg(threads)
-    if not (progress is None or isinstance(progress, bool) or callable(progress)):
-        raise TypeError(f"progress must be a bool or a callable(done, total), got {progress!r}")
+    check_progress(progress)
     stem = _stem(out)
+    spooled, inputs = spool(inputs, field, mask_field, errors, doc)
     corpus = Corpus(
         inputs,
         field=field,
@@ -421,14 +519,25 @@ def tokenize(
         errors=errors,
         skip_bad_lines=skip_bad_lines,
         batch_bytes=batch_bytes,
+        spooled=spooled,
     )
     # Before anything is read or written: no output may be one of the inputs.
     _refuse_overwriting(stem, [f.path for f in corpus.files], tokenizer)
     trains = isinstance(tokenizer, tuple)
     size = corpus.total_bytes
-    report = _Reporter(progress, size * 2 if trains else size)
-    with report, _serial_tokenizers(threads is not None):
+    report = _Reporter(progress, size, 2 if trains else 1)
+    with report, corpus, _serial_tokenizers(threads is not None):
+        if trains:
+            report.begin("training BPE", 0)
         chosen = encoder_for(tokenizer, _training_texts(corpus, report), eot_token)
+        lossless = chosen.round_trips()
+        if not lossless:
+            warnings.warn(
+                f"tokenizer {chosen.name!r} does not round-trip (decoding its tokens does not "
+                "give the text back: it normalizes case, accents or whitespace): its bits/byte "
+                "is not comparable with a lossless tokenizer's",
+                stacklevel=2,
+            )
         chosen = choose_encoder(chosen, encoder, threads)
         sep = None
         if separator:
@@ -445,8 +554,15 @@ def tokenize(
                 output.save_tokenizer(chosen.tokenizer.to_str())
             blocks = corpus.blocks(byte_ids=isinstance(chosen, BytesEncoder))
             batches = _batches(blocks, batch_bytes)
+            report.begin("tokenizing", report.total - size, count_unit="tokens")
             counts = _run(chosen, batches, sep, output, threads, report, report.total - size)
             report.show(report.total)
+            if counts["invalid_utf8_bytes"]:
+                warnings.warn(
+                    f"{counts['invalid_utf8_bytes']:,} bytes of the input are not UTF-8: kept "
+                    "as byte ids; characters (n_chars) are counted on the decodable text",
+                    stacklevel=2,
+                )
             meta = {
                 "format": FORMAT,
                 "version": __version__,
@@ -457,7 +573,9 @@ def tokenize(
                 "skipped_lines": corpus.skipped_lines,
                 "tokenizer": {"name": chosen.name, "hash": chosen.hash},
                 "encoder": chosen.encoder,
-                "sources": [vars(s) for s in corpus.files],
+                "sources": corpus.sources(),
+                "duplicate_inputs": corpus.duplicates,
+                "round_trip": lossless,
                 "options": {
                     "doc": doc,
                     "field": field,
@@ -488,7 +606,7 @@ def _run(
     """
     # An encoder with threads of its own (the core's) gets each batch whole.
     parts = 1 if encoder.threaded else threads or 1
-    counts = {"n_tokens": 0, "n_documents": 0, "n_bytes": 0, "n_chars": 0}
+    counts = {"n_tokens": 0, "n_documents": 0, "n_bytes": 0, "n_chars": 0, "invalid_utf8_bytes": 0}
 
     def write(futures: list[Future[Any]], batch: Block) -> None:
         if batch.ids is None:
@@ -506,6 +624,7 @@ def _run(
         counts["n_documents"] += n_documents
         counts["n_bytes"] += batch.n_bytes
         counts["n_chars"] += batch.n_chars
+        counts["invalid_utf8_bytes"] += batch.invalid
         report.tokens += len(tokens)
         report.show(base + batch.done)
 
@@ -816,17 +935,28 @@ def _serial_tokenizers(serial: bool) -> Iterator[None]:
 
 
 class _Reporter:
-    """Progress of a run in input bytes on disk: a line on stderr, a callback, or nothing.
+    """Progress of a run in input bytes on disk: named stages on stderr, a callable, or nothing.
 
-    Positions never repeat: each is reported once, the total last.
+    The callable hears positions over all passes (``total`` is twice the input when a BPE
+    is trained first), each once, the total last; each stage drawn counts its own pass.
     """
 
-    def __init__(self, progress: Progress, total: int) -> None:
-        self.total = total
+    def __init__(self, progress: Progress, size: int, passes: int) -> None:
+        self.size = size
+        self.total = size * passes
         self.tokens = 0
         self.last = -1
         self.callback = progress if callable(progress) else None
-        self.line = _RateLine("tokenizing") if progress is True else None
+        self.progress = progress if shown(progress) else None
+        self.stage: Stage | None = None
+        self.base = 0
+
+    def begin(self, label: str, base: int, count_unit: str | None = None) -> None:
+        """Ends the stage drawn, if any, and starts ``label`` at position ``base``."""
+        self._end(None)
+        self.base = base
+        if self.progress is not None:
+            self.stage = Stage(label, "B", final=self.progress is True, count_unit=count_unit)
 
     def show(self, done: int) -> None:
         done = min(done, self.total)
@@ -835,30 +965,17 @@ class _Reporter:
         self.last = done
         if self.callback is not None:
             self.callback(done, self.total)
-        if self.line is not None:
-            self.line.show(done, self.total, self.tokens)
+        if self.stage is not None:
+            self.stage.count = self.tokens
+            self.stage(max(done - self.base, 0), self.size)
+
+    def _end(self, kind: object) -> None:
+        if self.stage is not None:
+            self.stage.__exit__(kind)
+            self.stage = None
 
     def __enter__(self) -> _Reporter:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if self.line is not None:
-            self.line.__exit__(*exc)
-
-
-class _RateLine(_ProgressLine):
-    """The progress line of :func:`tokenize`: input bytes, MB/s and tokens/s."""
-
-    def show(self, done: int, total: int, tokens: int) -> None:
-        now = time.perf_counter()
-        if done < total and now - self.last < 0.1:
-            return
-        self.last = now
-        elapsed = max(now - self.start, 1e-9)
-        pct = 100.0 * done / total if total else 100.0
-        self.stream.write(
-            f"\r{self.label}: {_si(done)}/{_si(total)} bytes ({pct:3.0f}%), "
-            f"{done / elapsed / 1e6:.1f} MB/s, {_si(tokens / elapsed)} tokens/s"
-        )
-        self.stream.flush()
-        self.drawn = True
+    def __exit__(self, kind: object, *exc: object) -> None:
+        self._end(kind)

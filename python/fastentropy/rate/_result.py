@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._html import num, table
 from .._jsonfile import read_json, write_json
 from .._units import UNITS, unit_scale
 
@@ -105,6 +106,28 @@ class Rate:
     bytes_per_token: float | None = None
     chars_per_token: float | None = None
     used: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        bound = "" if self.bound is None else f", bound={self.bound:.4g}"
+        used = ",".join(self.used) or "none"
+        return (
+            f"Rate({self.point:.4g} [{self.lower:.4g}, {self.upper:.4g}] nats/token, "
+            f"used={used}{bound})"
+        )
+
+    def _repr_html_(self) -> str:
+        """Each estimator's value and interval, and the combined rate, for notebooks."""
+        rows: list[list[object]] = []
+        for name, m in self.methods.items():
+            if m.ok:
+                rows.append([name, num(m.value), num(m.lower), num(m.upper), name in self.used])
+            else:
+                rows.append([name, "-", "-", "-", f"failed: {m.reason}"])
+        rows.append(["rate", num(self.point), num(self.lower), num(self.upper), ""])
+        if self.bound is not None:
+            rows.append(["bound (prequential)", num(self.bound), "", "", ""])
+        header = ["estimator", "point", "lower", "upper", "used"]
+        return table("Rate (nats/token)", header, rows)
 
     def interval(self, unit: str = "nats/token") -> tuple[float, float, float]:
         """``(point, lower, upper)`` in ``unit``: one of ``nats/token``, ``bits/token``,

@@ -26,7 +26,9 @@ pub use error::{Error, Result};
 pub use estimators::{estimate, Concentration, Estimate, Method, Options};
 pub use hmm::{ForwardRate, HiddenMarkovSource};
 pub use markov::MarkovSource;
-pub use ngram::{count_ngrams, max_order, ngram_profiles, CountOptions, NgramCounts};
+pub use ngram::{
+    count_ngrams, max_order, ngram_profiles, ngram_table, CountOptions, NgramCounts, TableSink,
+};
 pub use predict::{prequential, CodeLength, PredictOptions};
 pub use profile::Profile;
 pub use suffix::{MatchKind, SuffixIndex};

@@ -12,6 +12,7 @@ mod estimate;
 mod hmm;
 mod markov;
 mod ngram;
+mod npy;
 mod predict;
 mod profile;
 mod rate;
@@ -32,7 +33,7 @@ mod _core {
     #[pymodule_export]
     use super::markov::MarkovSource;
     #[pymodule_export]
-    use super::ngram::{count_ngrams, ngram_profiles, NgramCounts};
+    use super::ngram::{count_ngrams, ngram_profiles, ngram_table, NgramCounts};
     #[pymodule_export]
     use super::predict::{prequential, prequential_distributions};
     #[pymodule_export]
@@ -74,6 +75,10 @@ mod _core {
             fastentropy_core::rate::combine::MAX_RELATIVE_WIDTH,
         )?;
         m.add("MAX_THREADS", fastentropy_core::control::MAX_THREADS)?;
+        m.add(
+            "ANSB_REGIME_LIMIT",
+            fastentropy_core::estimators::ANSB_REGIME_LIMIT,
+        )?;
         Ok(())
     }
 }

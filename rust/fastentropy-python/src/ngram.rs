@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 
 use crate::array::{into_arrays, with_slice, IntArray, Pairs};
 use crate::error::CoreError;
+use crate::npy::NpyWriter;
 use crate::run::detached;
 
 /// `(ngrams[rows, order], counts[rows])`.
@@ -116,4 +117,54 @@ pub fn ngram_profiles<'py>(
         .iter()
         .map(|(n, p)| (*n, into_arrays(py, p)))
         .collect())
+}
+
+/// Writes every n-gram of `order` seen at least `min_count` times and its count to two
+/// `.npy` files (`ngrams[rows, order]`, `counts[rows]`, uint64), in n-gram order, streaming
+/// within the memory limit. Returns the number of rows.
+#[pyfunction]
+#[pyo3(signature = (tokens, order, ngrams_path, counts_path, *, min_count=1, separator=None, mask=None, memory_limit=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn ngram_table(
+    py: Python<'_>,
+    tokens: IntArray<'_>,
+    order: usize,
+    ngrams_path: std::path::PathBuf,
+    counts_path: std::path::PathBuf,
+    min_count: u64,
+    separator: Option<u64>,
+    mask: Option<PyReadonlyArray1<'_, bool>>,
+    memory_limit: Option<usize>,
+    threads: Option<usize>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<u64> {
+    let opts = CountOptions {
+        separator,
+        mask: mask.as_ref().map(|m| m.as_slice()).transpose()?,
+        memory_limit,
+    };
+    let rows = with_slice!(tokens, |s| detached(
+        py,
+        threads,
+        progress.as_ref(),
+        |ctl| {
+            let mut ngrams = NpyWriter::create(&ngrams_path, Some(order))?;
+            let mut counts = NpyWriter::create(&counts_path, None)?;
+            let rows = fastentropy_core::ngram_table(
+                s,
+                order,
+                min_count,
+                &opts,
+                ctl,
+                &mut |g: &[u64], c: &[u64]| {
+                    ngrams.append(g)?;
+                    counts.append(c)
+                },
+            )?;
+            ngrams.finish()?;
+            counts.finish()?;
+            Ok(rows)
+        }
+    ))?;
+    Ok(rows)
 }

@@ -24,5 +24,5 @@ pub(crate) fn ansb(p: &Profile) -> (f64, f64, bool) {
 }
 
 /// The fraction Δ/N above which an `ansb` estimate carries a warning that it is outside its
-/// regime.
-pub(crate) const ANSB_REGIME_LIMIT: f64 = REGIME_LIMIT;
+/// regime (and Python's default method sets leave it out).
+pub const ANSB_REGIME_LIMIT: f64 = REGIME_LIMIT;

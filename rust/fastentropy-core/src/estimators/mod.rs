@@ -19,6 +19,7 @@ mod zhang;
 use std::fmt;
 use std::str::FromStr;
 
+pub use ansb::ANSB_REGIME_LIMIT;
 pub use dirichlet::Concentration;
 
 use crate::error::{Error, Result};

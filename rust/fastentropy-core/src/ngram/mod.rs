@@ -81,7 +81,7 @@ pub fn ngram_profiles<T: Token>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
 ) -> Result<Vec<(usize, Profile)>> {
-    Ok(count(tokens, orders, None, opts, ctl)?.profiles)
+    Ok(count(tokens, orders, None, opts, ctl, None)?.profiles)
 }
 
 /// Counts the n-grams of one order, keeping what [`NgramCounts::most_common`] needs.
@@ -94,7 +94,7 @@ pub fn count_ngrams<T: Token>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
 ) -> Result<NgramCounts> {
-    let counted = count(tokens, &[order], Some(order), opts, ctl)?;
+    let counted = count(tokens, &[order], Some(order), opts, ctl, None)?;
     let mut kept = counted.kept;
     // Most common first; the stable sort keeps n-gram order among equal counts.
     kept.repeated.sort_by_key(|&(_, c)| std::cmp::Reverse(c));
@@ -106,6 +106,60 @@ pub fn count_ngrams<T: Token>(
         ids: counted.ids,
         kept,
     })
+}
+
+/// Where [`ngram_table`] hands its rows: `(ngrams, counts)`, `ngrams` holding `order`
+/// original ids per row, row-major.
+pub type TableSink<'a> = dyn FnMut(&[u64], &[u64]) -> Result<()> + Send + 'a;
+
+/// Rows handed to a [`TableSink`] at once (bounds the ids converted from packed n-grams).
+const TABLE_BATCH: usize = 1 << 16;
+
+/// Every n-gram of `order` seen at least `min_count` times, with its count, handed to `sink`
+/// in batches in n-gram order (lexicographic by id): the full count table, singletons
+/// included, which [`count_ngrams`] does not keep. Returns the number of rows.
+///
+/// Memory stays within the limit: the key space is partitioned as for a count, with room for
+/// each partition's rows, and partitions are counted one round (one per thread) at a time,
+/// their rows handed on before the next round starts.
+///
+/// # Errors
+/// As [`ngram_profiles`], and whatever `sink` returns (which stops the count).
+pub fn ngram_table<T: Token>(
+    tokens: &[T],
+    order: usize,
+    min_count: u64,
+    opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
+    sink: &mut TableSink<'_>,
+) -> Result<u64> {
+    let mut rows = 0u64;
+    let mut counted = |ngrams: &[u64], counts: &[u64]| {
+        rows += counts.len() as u64;
+        sink(ngrams, counts)
+    };
+    count(
+        tokens,
+        &[order],
+        Some(order),
+        opts,
+        ctl,
+        Some((min_count, &mut counted)),
+    )?;
+    Ok(rows)
+}
+
+/// Hands the rows of `kept` to `sink` as original ids, [`TABLE_BATCH`] at a time.
+fn emit_rows(kept: Kept, layout: &Layout, ids: &[u64], sink: &mut TableSink<'_>) -> Result<()> {
+    for batch in kept.repeated.chunks(TABLE_BATCH) {
+        let mut ngrams = Vec::with_capacity(batch.len() * layout.order);
+        for &(g, _) in batch {
+            ngrams.extend(layout.unpack(g, layout.order).map(|r| ids[r as usize - 1]));
+        }
+        let counts: Vec<u64> = batch.iter().map(|&(_, c)| c).collect();
+        sink(&ngrams, &counts)?;
+    }
+    Ok(())
 }
 
 /// The n-gram counts of one order.
@@ -185,12 +239,16 @@ struct Counted {
     ids: Vec<u64>,
 }
 
+/// A count table's minimum count and where its rows go.
+type Table<'s, 'a> = Option<(u64, &'s mut TableSink<'a>)>;
+
 fn count<T: Token>(
     tokens: &[T],
     orders: &[usize],
     keep: Option<usize>,
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
+    table: Table<'_, '_>,
 ) -> Result<Counted> {
     let mut orders = orders.to_vec();
     orders.sort_unstable();
@@ -209,7 +267,7 @@ fn count<T: Token>(
             )));
         }
     }
-    ctl.run(|| count_in_pool(tokens, &orders, keep, opts, ctl))
+    ctl.run(|| count_in_pool(tokens, &orders, keep, opts, ctl, table))
 }
 
 fn count_in_pool<T: Token>(
@@ -218,6 +276,7 @@ fn count_in_pool<T: Token>(
     keep: Option<usize>,
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
+    table: Table<'_, '_>,
 ) -> Result<Counted> {
     let progress = Progress {
         ctl,
@@ -240,6 +299,18 @@ fn count_in_pool<T: Token>(
         fixed,
         "the ranks and the vocabulary tables",
     )?;
+    let bits = keys::bits_per_token(vocab.distinct());
+    // A count table's rows leave as original ids, partition by partition.
+    let min_count = table.as_ref().map(|t| t.0);
+    let mut table = table.map(|(_, sink)| {
+        let layout = Layout {
+            order: keep.unwrap_or(1),
+            bits,
+            flags: 0,
+        };
+        let ids = &vocab.ids;
+        move |kept: Kept| emit_rows(kept, &layout, ids, sink)
+    });
     // Orders past the input length, or with nothing to count, never need a key.
     let keyed: Vec<usize> = (orders.iter().copied())
         .filter(|&n| n >= 2 && n <= tokens.len() && vocab.distinct() > 0)
@@ -255,16 +326,21 @@ fn count_in_pool<T: Token>(
             let keep = keep.filter(|&n| n >= 2).map(|n| n - 1);
             let (mask, orders) = (opts.mask, &tail_orders[..]);
             let (counts, progress) = (&vocab.counts[..], &progress);
+            let mut emit = table.as_mut().map(|f| f as &mut partition::Emit<'_>);
             // One arm per rank type: each compiles the engine for it.
             macro_rules! count {
                 ($ranks:expr) => {
                     count_job(
-                        &Job::new($ranks, mask, tail, orders, keep),
+                        &Job {
+                            table: min_count,
+                            ..Job::new($ranks, mask, tail, orders, keep)
+                        },
                         counts,
                         fixed,
                         opts,
                         ctl,
                         progress,
+                        emit.as_deref_mut(),
                     )?
                 };
             }
@@ -277,10 +353,16 @@ fn count_in_pool<T: Token>(
         }
     };
     if keep == Some(1) {
+        if let Some(min) = min_count {
+            kept = Kept::all(min);
+        }
         for (r, &c) in vocab.masked.iter().enumerate().skip(1) {
             if c > 0 {
                 kept.add(r as u128, c);
             }
+        }
+        if let Some(emit) = table.as_mut() {
+            emit(std::mem::take(&mut kept))?;
         }
     }
     let mut hists = hists.into_iter();
@@ -299,7 +381,7 @@ fn count_in_pool<T: Token>(
     Ok(Counted {
         profiles,
         kept,
-        bits: keys::bits_per_token(vocab.distinct()),
+        bits,
         ids: vocab.ids,
     })
 }
@@ -312,11 +394,12 @@ fn count_job<R: Rank>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
     progress: &Progress<'_>,
+    emit: Option<&mut partition::Emit<'_>>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     if job.tail.width() <= 64 {
-        count_keys::<u64, R>(job, counts, fixed, opts, ctl, progress)
+        count_keys::<u64, R>(job, counts, fixed, opts, ctl, progress, emit)
     } else {
-        count_keys::<u128, R>(job, counts, fixed, opts, ctl, progress)
+        count_keys::<u128, R>(job, counts, fixed, opts, ctl, progress, emit)
     }
 }
 
@@ -328,12 +411,20 @@ fn count_keys<K: Key, R: Rank>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
     progress: &Progress<'_>,
+    emit: Option<&mut partition::Emit<'_>>,
 ) -> Result<(Vec<Histogram>, Kept)> {
     let threads = rayon::current_num_threads();
+    // A count table also holds a partition's rows (one per key at most) until handed on.
+    let row_bytes = if emit.is_some() {
+        size_of::<(u128, u64)>() as u64
+    } else {
+        0
+    };
     // Each worker holds a partition's keys and what scattering and sorting them takes; its
     // first tokens span at most all the ranks.
     let needed = |largest: u64| {
-        let worker = scatter::worker_bytes(largest, counts.len(), size_of::<K>());
+        let worker = scatter::worker_bytes(largest, counts.len(), size_of::<K>())
+            .saturating_add(largest.saturating_mul(row_bytes));
         let worker = usize::try_from(worker).unwrap_or(usize::MAX);
         fixed.saturating_add(worker.saturating_mul(threads))
     };
@@ -369,7 +460,13 @@ fn count_keys<K: Key, R: Rank>(
         partition::too_small(limit, needed, largest, true)
     })?;
     drop(pairs);
-    partition::run::<K, R>(job, counts, &ranges, opts, ctl, progress)
+    match emit {
+        None => partition::run::<K, R>(job, counts, &ranges, opts, ctl, progress),
+        Some(emit) => {
+            partition::stream::<K, R>(job, counts, &ranges, opts, ctl, progress, emit)?;
+            Ok((Vec::new(), Kept::default()))
+        }
+    }
 }
 
 /// The most keys (at most `most`) that `fits`, which holds up to some count and no further.

@@ -198,6 +198,8 @@ pub(crate) struct Job<'a, R> {
     pub orders: &'a [usize],
     /// The tail order whose n-grams and counts are kept for `most_common`, if any.
     pub keep: Option<usize>,
+    /// For a count table: keep every n-gram of `keep` seen at least this many times.
+    pub table: Option<u64>,
 }
 
 impl<'a, R> Job<'a, R> {
@@ -214,6 +216,7 @@ impl<'a, R> Job<'a, R> {
             tail,
             orders,
             keep,
+            table: None,
         }
     }
 }
@@ -261,6 +264,47 @@ pub(crate) fn run<K: Key, R: Rank>(
         })
 }
 
+/// As [`run`] for a count table: partitions are counted a round of one per thread at a time,
+/// and each round's kept n-grams go to `emit` in partition order (so in n-gram order) before
+/// the next round starts, so at most one round's rows are held at once.
+pub(crate) fn stream<K: Key, R: Rank>(
+    job: &Job<'_, R>,
+    counts: &[u64],
+    parts: &[Part],
+    opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
+    progress: &Progress<'_>,
+    emit: &mut Emit<'_>,
+) -> Result<()> {
+    let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
+    let threads = rayon::current_num_threads().max(1);
+    for round in parts.chunks(threads) {
+        let kept: Vec<Result<Kept>> = round
+            .par_iter()
+            .map_init(
+                || None,
+                |bufs: &mut Option<Buffers<K>>, part| {
+                    ctl.check()?;
+                    let bufs = match bufs {
+                        Some(b) => b,
+                        None => bufs.insert(Buffers::new(longest, opts.memory_limit)?),
+                    };
+                    let (_, kept) = count_partition(job, counts, part, bufs, ctl)?;
+                    progress.counted(part.windows);
+                    Ok(kept)
+                },
+            )
+            .collect();
+        for k in kept {
+            emit(k?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where [`stream`] hands each partition's kept n-grams.
+pub(crate) type Emit<'a> = dyn FnMut(Kept) -> Result<()> + Send + 'a;
+
 pub(crate) fn count_partition<K: Key, R: Rank>(
     job: &Job<'_, R>,
     counts: &[u64],
@@ -280,6 +324,9 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
     let groups = Groups::new(sizes);
     let ends = scatter::scatter_part(job, part, &groups, bufs, ctl)?;
     let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
+    if let Some(min) = job.table {
+        scanner = scanner.keeping(Kept::all(min));
+    }
     let mut sorter = Sorter::new(job.tail.width());
     for (g, &end) in ends.iter().enumerate() {
         // Between groups: one sort takes well under a second unless a split first token

@@ -67,19 +67,36 @@ impl Histogram {
     }
 }
 
-/// The n-grams of one order with their counts, as `most_common` needs them.
+/// The n-grams of one order with their counts, as `most_common` needs them, or (for a
+/// count table, [`Self::all`]) every one seen at least `min` times.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Kept {
-    /// `(packed n-gram, count)` for counts >= 2, in n-gram order.
+    /// `(packed n-gram, count)` for counts >= 2 (all counts >= `min` with `all`), in n-gram
+    /// order.
     pub repeated: Vec<(u128, u64)>,
-    /// The first [`KEPT_SINGLETONS`] n-grams seen once, in n-gram order.
+    /// The first [`KEPT_SINGLETONS`] n-grams seen once, in n-gram order (empty with `all`).
     pub singletons: Vec<u128>,
+    all: bool,
+    min: u64,
 }
 
 impl Kept {
+    /// Keeps every n-gram seen at least `min` times, all in `repeated`.
+    pub fn all(min: u64) -> Self {
+        Self {
+            all: true,
+            min,
+            ..Self::default()
+        }
+    }
+
     #[inline]
     pub fn add(&mut self, ngram: u128, count: u64) {
-        if count >= 2 {
+        if self.all {
+            if count >= self.min {
+                self.repeated.push((ngram, count));
+            }
+        } else if count >= 2 {
             self.repeated.push((ngram, count));
         } else if self.singletons.len() < KEPT_SINGLETONS {
             self.singletons.push(ngram);
@@ -154,6 +171,12 @@ impl Scanner {
                 })
                 .collect(),
         }
+    }
+
+    /// The scanner keeping its n-grams in `kept` (e.g. [`Kept::all`] for a count table).
+    pub fn keeping(mut self, kept: Kept) -> Self {
+        self.kept = kept;
+        self
     }
 
     /// Scans the sorted tails of the windows that start with rank `first`. Buckets must come

@@ -195,6 +195,84 @@ proptest! {
     }
 }
 
+/// Every row [`ngram_table`] hands on, as `(n-gram, count)`.
+fn table<T: Token>(
+    tokens: &[T],
+    n: usize,
+    min: u64,
+    o: &CountOptions<'_>,
+    ctl: &Control<'_>,
+) -> Result<Vec<(Vec<u64>, u64)>> {
+    let rows = Mutex::new(Vec::new());
+    let mut sink = |ngrams: &[u64], counts: &[u64]| {
+        assert_eq!(ngrams.len(), counts.len() * n);
+        let mut rows = rows.lock().unwrap();
+        rows.extend(
+            ngrams
+                .chunks(n)
+                .map(|g| g.to_vec())
+                .zip(counts.iter().copied()),
+        );
+        Ok(())
+    };
+    let total = ngram_table(tokens, n, min, o, ctl, &mut sink)?;
+    let rows = rows.into_inner().unwrap();
+    assert_eq!(total, rows.len() as u64);
+    Ok(rows)
+}
+
+proptest! {
+    #[test]
+    fn count_table_is_every_ngram_in_order(
+        (tokens, sep, mask) in tokens_and_options(40, 3000),
+        hot in prop::collection::vec(any::<bool>(), 3000),
+        n in 1usize..6,
+        min in 1u64..4,
+        cap in 1usize..200,
+    ) {
+        // A hot token 0 makes tight limits split it by its second token.
+        let tokens: Vec<u32> = tokens.iter().zip(&hot).map(|(&t, &h)| if h { 0 } else { t }).collect();
+        let wide: Vec<u64> = tokens.iter().map(|&t| u64::from(t)).collect();
+        let mut want: Vec<(Vec<u64>, u64)> = naive(&wide, n, sep.map(u64::from), mask.as_deref())
+            .into_iter()
+            .filter(|&(_, c)| c >= min)
+            .collect();
+        want.sort();
+        let base = opts(sep.map(u64::from), mask.as_deref());
+        prop_assert_eq!(&table(&tokens, n, min, &base, &ALL).unwrap(), &want);
+        for threads in [1, 3] {
+            let limit = limit_for(tokens.len(), 40, threads, cap);
+            let (o, ctl) = (CountOptions { memory_limit: Some(limit), ..base }, on(threads));
+            match table(&tokens, n, min, &o, &ctl) {
+                Ok(got) => prop_assert_eq!(&got, &want),
+                Err(Error::MemoryLimit { needed, .. }) => {
+                    let o = CountOptions { memory_limit: Some(needed as usize), ..o };
+                    prop_assert_eq!(&table(&tokens, n, min, &o, &ctl).unwrap(), &want);
+                }
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn count_table_of_large_ids_and_a_failing_sink() {
+    let tokens: Vec<u64> = [5u64 << 40, 3, 5 << 40, 3, 9].repeat(50);
+    let rows = table(&tokens, 2, 1, &opts(None, None), &ALL).unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            (vec![3, 9], 50),
+            (vec![3, 5 << 40], 50),
+            (vec![9, 5 << 40], 49),
+            (vec![5 << 40, 3], 100)
+        ]
+    );
+    let mut failing = |_: &[u64], _: &[u64]| Err(Error::Invalid("disk full".into()));
+    let err = ngram_table(&tokens, 2, 1, &opts(None, None), &ALL, &mut failing).unwrap_err();
+    assert_eq!(err, Error::Invalid("disk full".into()));
+}
+
 /// The limit that gives each of `threads` workers room for `keys` u64 keys, for `len`
 /// tokens of the `distinct` ids below `distinct`: ranks, vocabulary tables and the workers'
 /// buffers.
@@ -612,6 +690,7 @@ fn cancellation_stops_a_partition() {
         tail,
         orders: &[2],
         keep: None,
+        table: None,
     };
     let parts = partition::plan(&counts, u64::MAX, 1, &[], &[]).unwrap();
     let mut keys = scatter::Buffers::<u64>::new(t.len(), None).unwrap();
