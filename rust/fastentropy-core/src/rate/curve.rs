@@ -251,6 +251,14 @@ fn fit_blocks(ansatz: Ansatz, b: &Blocks) -> Result<AnsatzFit> {
             ansatz.name()
         )));
     }
+    // A rate is not negative: a curve that extrapolates below zero is too short or still
+    // falling too steeply for this ansatz, and says nothing about h.
+    if h < 0.0 {
+        return Err(Error::Invalid(format!(
+            "{}: the fit extrapolates below zero (h = {h:.3}): the curve is too short for it",
+            ansatz.name()
+        )));
+    }
     Ok(AnsatzFit {
         ansatz,
         h,
@@ -418,6 +426,21 @@ mod tests {
         for (_, f) in &c.fits {
             let f = f.as_ref().unwrap();
             assert!(c.lower <= f.lower && f.upper <= c.upper);
+        }
+    }
+
+    #[test]
+    fn a_fit_below_zero_is_no_rate() {
+        // A short curve still falling steeply: the power law extrapolates it to h < 0 (a
+        // 33 kB text did this). That fit is refused; whatever remains is a proper interval.
+        let (n, nats) = exact_curve(Ansatz::PowerLaw, -0.2, 10.0, 0.7, 3e4);
+        let err = fit_ansatz(Ansatz::PowerLaw, &n, &nats).unwrap_err();
+        assert!(err.to_string().contains("below zero"), "{err}");
+        if let Ok(c) = fit_curve(&n, &nats) {
+            assert!(
+                0.0 <= c.lower && c.lower <= c.point && c.point <= c.upper,
+                "{c:?}"
+            );
         }
     }
 

@@ -209,6 +209,14 @@ fn fit_form(form: Form, n: &[f64], h: &[f64], w: &[f64]) -> Result<FormFit> {
             upper = upper.max(hp + STDS * se);
         }
     }
+    // A rate is not negative: a table that extrapolates below zero is still falling too
+    // fast for this form, and says nothing about h.
+    if hb < 0.0 {
+        return Err(Error::Invalid(format!(
+            "{}: the fit extrapolates below zero (h = {hb:.3})",
+            form.name()
+        )));
+    }
     Ok(FormFit {
         form,
         h: hb,
@@ -248,6 +256,24 @@ mod tests {
         assert!((r.cap - 2.04).abs() < 1e-12);
         assert!(
             r.upper <= 2.04 && r.lower <= 2.0 && r.point <= r.upper,
+            "{r:?}"
+        );
+    }
+
+    #[test]
+    fn a_limit_below_zero_is_no_rate() {
+        // h_n still falling fast at the last orders: the power law extrapolates below zero.
+        // That fit is refused (before, it made the point 0 with a lower end above its upper
+        // end); what remains is a proper interval.
+        let n: Vec<f64> = (1..=6).map(f64::from).collect();
+        let h: Vec<f64> = n.iter().map(|&x| -0.5 + 3.0 * x.powf(-0.8)).collect();
+        assert!(h.iter().all(|&v| v > 0.0));
+        let r = extrapolate(&n, &h, &[0.001; 6]).unwrap();
+        let (_, power) = r.fits.iter().find(|(f, _)| *f == Form::PowerLaw).unwrap();
+        let err = power.as_ref().unwrap_err();
+        assert!(err.to_string().contains("below zero"), "{err}");
+        assert!(
+            0.0 <= r.lower && r.lower <= r.point && r.point <= r.upper,
             "{r:?}"
         );
     }
