@@ -104,8 +104,8 @@ def test_a_dataset_column(tmp_path):
         fe.tokenize(ds, "bytes", tmp_path / "out", field="body")
 
 
-def test_a_real_dataset_if_installed(tmp_path):
-    datasets = pytest.importorskip("datasets")
+def test_a_real_dataset(tmp_path):
+    datasets = pytest.importorskip("datasets")  # in the test extras: runs in CI
     ds = datasets.Dataset.from_dict({"text": TEXTS})
     assert documents(fe.tokenize(ds, "bytes", tmp_path / "a")) == utf8(TEXTS)
     stream = ds.to_iterable_dataset()

@@ -8,11 +8,11 @@ import warnings
 
 import numpy as np
 
-from .._estimate import METHODS, entropies
+from .._estimate import METHODS, entropies, left_out
 from .._hmm import HiddenMarkovSource
 from .._markov import MarkovSource
-from .._ngram import Progress
 from .._profile import Profile
+from .._progress import Progress
 from .._units import LN2
 from .estimate import estimate_floor
 from .model import Floor
@@ -59,6 +59,8 @@ def zipf_demo(
         for name in METHODS:
             est = estimates.get(name)
             if est is None:
+                reason = left_out(name, profile, float(alphabet_size))
+                lines.append(f"{name:<16}{'-':>10}{'':>10}{'':>10}  (left out: {reason})")
                 continue
             std = "" if est.std is None else f"{est.std:.4f}"
             mark = "  (outside its regime)" if est.warnings else ""
