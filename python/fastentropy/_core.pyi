@@ -220,7 +220,7 @@ def rate_combine(
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
 # "bfloat16"; isa forces an instruction set (names from xent_isas()); path16 forces how
-# 16-bit rows are summed ("table" or "widen"; default xent_path16(isa)).
+# 16-bit rows are summed ("table" or "widen"; default xent_path16(dtype, isa)).
 _Logits = npt.NDArray[np.float32] | npt.NDArray[np.uint16]
 _I64 = npt.NDArray[np.int64]
 _F64 = npt.NDArray[np.float64]
@@ -238,7 +238,7 @@ def xent_tokens(
 ) -> _F64: ...
 def xent_exp(x: npt.NDArray[np.float32], *, isa: str | None = None) -> npt.NDArray[np.float32]: ...
 def xent_isas() -> list[str]: ...
-def xent_path16(isa: str | None = None) -> str: ...
+def xent_path16(dtype: str, isa: str | None = None) -> str: ...
 
 @final
 class XentSums:

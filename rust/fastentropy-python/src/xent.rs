@@ -327,13 +327,21 @@ pub fn xent_exp<'py>(
     Ok(out.into_pyarray(py))
 }
 
-/// The path 16-bit rows take by default with `isa` (default: the best) on this CPU:
-/// "table" or "widen".
+/// The path rows of `dtype` ("float16" or "bfloat16") take by default with `isa` (default:
+/// the best) on this CPU: "table" or "widen".
 #[pyfunction]
-#[pyo3(signature = (isa=None))]
-pub fn xent_path16(isa: Option<&str>) -> PyResult<&'static str> {
+#[pyo3(signature = (dtype, isa=None))]
+pub fn xent_path16(dtype: &str, isa: Option<&str>) -> PyResult<&'static str> {
     let isa = options(None, isa)?.isa.unwrap_or_else(xent::Isa::best);
-    Ok(xent::Path16::auto(isa).name())
+    let format = match dtype {
+        "float16" => xent::Format16::F16,
+        "bfloat16" => xent::Format16::Bf16,
+        _ => {
+            let msg = format!("dtype {dtype:?}: expected \"float16\" or \"bfloat16\"");
+            return Err(CoreError(Error::Invalid(msg)).into());
+        }
+    };
+    Ok(xent::Path16::auto(isa, format).name())
 }
 
 /// Names of the instruction sets this CPU runs, fastest (the default) first.

@@ -5,7 +5,7 @@
 use rayon::prelude::*;
 
 use super::dispatch::{rows_nll, Isa};
-use super::path::Path16;
+use super::path::{Format16, Path16};
 use super::row::{Bf16, Fault, F16, F32};
 use super::sums::{Sums, Total};
 use crate::{Control, Error, Result};
@@ -59,7 +59,8 @@ pub struct Options {
     pub ignore_index: Option<i64>,
     /// Instruction set; `None` picks the best this CPU has.
     pub isa: Option<Isa>,
-    /// How 16-bit rows are summed; `None` takes [`Path16::auto`] for the instruction set
+    /// How 16-bit rows are summed; `None` takes [`Path16::auto`] for the instruction set and
+    /// format
     /// (for tests and benchmarks: both paths meet the same accuracy contract).
     pub path16: Option<Path16>,
 }
@@ -134,7 +135,12 @@ impl<'a, T: Target> Job<'a, T> {
             targets,
             ignore: opts.ignore_index,
             isa,
-            table: opts.path16.unwrap_or_else(|| Path16::auto(isa)) == Path16::Table,
+            table: match (opts.path16, logits) {
+                (Some(path), _) => path == Path16::Table,
+                (None, Logits::F32(_)) => false,
+                (None, Logits::F16(_)) => Path16::auto(isa, Format16::F16) == Path16::Table,
+                (None, Logits::Bf16(_)) => Path16::auto(isa, Format16::Bf16) == Path16::Table,
+            },
         })
     }
 

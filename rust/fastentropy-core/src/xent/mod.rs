@@ -39,5 +39,5 @@ mod tests;
 
 pub use dispatch::{exp_f32, Isa};
 pub use driver::{logprob_sums, nll_sums, token_nll, Logits, Options, Target};
-pub use path::{splits_256_bit, Path16};
+pub use path::{splits_256_bit, Format16, Path16};
 pub use sums::{Sums, Total};

@@ -6,12 +6,15 @@
 //! last bits of per-token values (the table's error is ~1e-16, the kernel's < 6e-7, both
 //! within the 1e-6 contract), and a choice by calibration would let timing noise change
 //! results from one run to the next. Measured (`benches/xent_speed.py`, `docs/xent_speed.md`):
-//! on Zen 1, whose 256-bit operations issue as two 128-bit halves, the table is faster
-//! (~1.3 cycles per float16 value against ~2.2); on Zen 3, with full-width pipes, the
-//! widened kernel reads 2-byte inputs at memory speed while the table is bound by L2→L1
-//! fills of its 512 KiB. Rule: widen on AVX-512, and on AVX2 unless the CPU splits 256-bit
-//! operations (AMD before Zen 2, Hygon); the table on the portable lanes, whose widening is
-//! scalar.
+//! on Zen 1, whose 256-bit operations issue as two 128-bit halves, the table is faster for
+//! both formats (~1.3 cycles per float16 value against ~2.2 for the kernel); on Zen 3, with
+//! full-width pipes, the widened kernel beats the float16 table by ~35% (the table is bound
+//! by L1 misses: a float16 row spreads over ~11,000 patterns of its 512 KiB), while the
+//! bfloat16 table (~2,200 patterns per row, mostly L1 hits) still beats the kernel by ~20%.
+//! Rule: float16 is widened on AVX-512 and on AVX2 unless the CPU splits 256-bit operations
+//! (AMD before Zen 2, Hygon); bfloat16 takes the table everywhere; the portable lanes, whose
+//! widening is scalar, take the table. (AVX-512 is a guess by the same argument, never
+//! measured on real hardware here.)
 
 use super::dispatch::Isa;
 
@@ -25,12 +28,23 @@ pub enum Path16 {
     Widen,
 }
 
+/// A 16-bit logits format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format16 {
+    /// IEEE binary16.
+    F16,
+    /// bfloat16.
+    Bf16,
+}
+
 impl Path16 {
-    /// The path for `isa` on this CPU: deterministic per machine (see the module docs).
-    pub fn auto(isa: Isa) -> Path16 {
-        match isa {
-            Isa::Avx512 => Path16::Widen,
-            Isa::Avx2 if !splits_256_bit() => Path16::Widen,
+    /// The path for `format` on `isa` on this CPU: deterministic per machine (see the module
+    /// docs).
+    pub fn auto(isa: Isa, format: Format16) -> Path16 {
+        match (format, isa) {
+            (Format16::Bf16, _) => Path16::Table,
+            (Format16::F16, Isa::Avx512) => Path16::Widen,
+            (Format16::F16, Isa::Avx2) if !splits_256_bit() => Path16::Widen,
             _ => Path16::Table,
         }
     }

@@ -624,7 +624,23 @@ fn family_and_model_from_cpuid() {
     assert_eq!(path::family_model(0x00a0_0f11), (0x19, 0x01));
     assert_eq!(path::family_model(0x0083_0f10), (0x17, 0x31));
     assert_eq!(path::family_model(0x0005_0654), (6, 0x55));
-    // Without a full-width AVX2 unit known, the default is the table; with AVX-512, widen.
-    assert_eq!(Path16::auto(Isa::Portable), Path16::Table);
-    assert_eq!(Path16::auto(Isa::Avx512), Path16::Widen);
+    for format in [Format16::F16, Format16::Bf16] {
+        assert_eq!(Path16::auto(Isa::Portable, format), Path16::Table);
+    }
+    assert_eq!(Path16::auto(Isa::Avx512, Format16::F16), Path16::Widen);
+    // bfloat16's table stays ahead of the kernel on every CPU measured.
+    assert_eq!(Path16::auto(Isa::Avx2, Format16::Bf16), Path16::Table);
+    assert_eq!(Path16::auto(Isa::Avx512, Format16::Bf16), Path16::Table);
+}
+
+/// The AVX-512 kernels are compiled into every x86_64 build and tested (every test above
+/// loops over [`Isa::supported`]) wherever the CPU has AVX-512F: nothing hides them.
+#[test]
+fn avx512_is_tested_where_the_cpu_has_it() {
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        Isa::supported().contains(&Isa::Avx512),
+        is_x86_feature_detected!("avx512f")
+    );
+    assert_eq!(Isa::supported().last(), Some(&Isa::Portable));
 }
