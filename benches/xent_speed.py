@@ -133,7 +133,11 @@ def cpu() -> dict[str, Any]:
         family, model = int(fields["cpu family"]), int(fields["model"])
         info.update({"family": family, "model": model})
         if fields.get("vendor_id") == "AuthenticAMD":
-            zen = {0x17: "Zen 1/Zen+" if model < 0x30 else "Zen 2", 0x19: "Zen 3/Zen 4"}
+            zen4 = 0x10 <= model < 0x20 or model >= 0x60
+            zen = {
+                0x17: "Zen 1/Zen+" if model < 0x30 else "Zen 2",
+                0x19: "Zen 4" if zen4 else "Zen 3",
+            }
             info["class"] = zen.get(family, f"AMD family {family:#x}")
     return info
 
