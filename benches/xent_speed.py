@@ -13,10 +13,19 @@ times 3, fixed seed; T = bytes / (V · item size)) and uniform random targets:
 * **torch**: ``torch.nn.functional.cross_entropy(..., reduction="sum")`` on CPU, in the input
   dtype, where torch is importable (skipped otherwise); one call.
 
+For float16 and bfloat16 also both summing paths forced (``_core.XentSums.from_logits(...,
+path16="table" | "widen")``, all threads): the exact per-pattern table and the F16C/shift
+widening into the float32 kernel; "ours" is the path this CPU takes by default
+(``_core.xent_path16(dtype)``).
+
 Figures: GB/s of logits read, tokens/s, ratios (baseline time / our time, same run: above 1
 means we are faster), and our speed as a fraction of the machine's memory read bandwidth,
-measured in the same run as ``np.sum`` over a 2 GB float64 array (one thread; and two threads
-each summing half). Peak memory: the growth of peak RSS over the RSS before the call (peak
+measured in the same run as ``np.sum`` over a float64 array of the cases' size (``--gb``,
+at least 256 MB; one thread, and two threads each summing half). Targets (docs): float32 at
+least 0.85 of the two-thread bandwidth, float16 and bfloat16 at least 0.5 on a CPU with
+full-width 256-bit vector units. Recorded with them: the CPU model, family and model
+numbers, the instruction set and 16-bit path chosen, and the load average before and after
+(the machine is shared). Peak memory: the growth of peak RSS over the RSS before the call (peak
 reset through ``/proc/self/clear_refs``), i.e. the call's extra memory. Ours and numpy must
 agree to 1e-6 relative on the sum (numpy's float32 log-sum-exp is the less accurate one).
 
@@ -109,9 +118,34 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any, float]:
     return best, out, (common.status_kib("VmHWM") - before) / 1024
 
 
-def bandwidth() -> dict[str, float]:
-    """Memory read bandwidth in GB/s: np.sum over 2 GB, one thread and two halves at once."""
-    a = np.ones(2 * 10**9 // 8)
+def cpu() -> dict[str, Any]:
+    """The CPU's model name, family and model (from /proc/cpuinfo, where there is one)."""
+    info: dict[str, Any] = {"model_name": platform.processor() or platform.machine()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            fields = dict(
+                (k.strip(), v.strip()) for k, _, v in (line.partition(":") for line in f) if v
+            )
+    except OSError:
+        return info
+    info["model_name"] = fields.get("model name", info["model_name"])
+    if "cpu family" in fields and "model" in fields:
+        family, model = int(fields["cpu family"]), int(fields["model"])
+        info.update({"family": family, "model": model})
+        if fields.get("vendor_id") == "AuthenticAMD":
+            zen4 = 0x10 <= model < 0x20 or model >= 0x60
+            zen = {
+                0x17: "Zen 1/Zen+" if model < 0x30 else "Zen 2",
+                0x19: "Zen 4" if zen4 else "Zen 3",
+            }
+            info["class"] = zen.get(family, f"AMD family {family:#x}")
+    return info
+
+
+def bandwidth(nbytes: int) -> dict[str, float]:
+    """Memory read bandwidth in GB/s: np.sum over nbytes of float64, one thread and two
+    halves at once."""
+    a = np.ones(max(nbytes, 256 << 20) // 8)
     a.sum()
     one = min(timed(a.sum, 1)[0] for _ in range(3))
     halves = (a[: len(a) // 2], a[len(a) // 2 :])
@@ -144,15 +178,23 @@ def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: 
     def ours(threads: int | None) -> Callable[[], float]:
         return lambda: fe.cross_entropy(logits, targets, reduction="sum", threads=threads, **kw)
 
+    def forced(path: str) -> Callable[[], Any]:
+        bits = logits.view(np.uint16)
+        return lambda: fe._core.XentSums.from_logits(bits, targets, dtype=dtype, path16=path)
+
     steps: list[tuple[str, Callable[[], Any], int]] = [
         ("ours", ours(None), repeats),
         ("ours_1_thread", ours(1), repeats),
         ("numpy", lambda: numpy_blocked(logits, targets, dtype), 1),
     ]
+    if dtype != "float32":
+        steps += [(f"ours_{p}", forced(p), repeats) for p in ("table", "widen")]
     if torch_run is not None:
         steps.append(("torch", lambda: torch_run(logits, targets, dtype), 1))
     for name, fn, reps in steps:
         sec, value, mib = timed(fn, reps)
+        if isinstance(value, fe._core.XentSums):
+            value = value.sum
         case[name] = {
             "seconds": sec,
             "gb_per_s": nbytes / sec / 1e9,
@@ -169,23 +211,27 @@ def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: 
 
 
 def render(results: dict[str, Any]) -> str:
-    bw = results["bandwidth_gb_per_s"]
+    bw = results["bandwidth_gb_per_s"]["two_threads"]
     lines = [
-        "| V | dtype | tokens | ours GB/s (2 thr) | ours GB/s (1 thr) | M tokens/s | "
-        "numpy GB/s | × numpy | torch GB/s | × torch | of bandwidth (1 thr / 2 thr) | "
-        "extra peak MiB ours / numpy / torch |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| V | dtype | tokens | ours GB/s (2 thr) | of 2-thr bandwidth | ours GB/s (1 thr) | "
+        "table / widen GB/s (2 thr) | M tokens/s | numpy GB/s | × numpy | torch GB/s | "
+        "× torch | extra peak MiB ours / numpy / torch |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results["cases"]:
         torch = c.get("torch")
+        paths = (
+            f"{c['ours_table']['gb_per_s']:.1f} / {c['ours_widen']['gb_per_s']:.1f}"
+            if "ours_table" in c
+            else "–"
+        )
         lines.append(
             f"| {c['vocab']} | {c['dtype']} | {c['tokens']} | {c['ours']['gb_per_s']:.1f} | "
-            f"{c['ours_1_thread']['gb_per_s']:.1f} | {c['ours']['tokens_per_s'] / 1e6:.3f} | "
+            f"{c['ours']['gb_per_s'] / bw:.2f} | {c['ours_1_thread']['gb_per_s']:.1f} | "
+            f"{paths} | {c['ours']['tokens_per_s'] / 1e6:.3f} | "
             f"{c['numpy']['gb_per_s']:.2f} | {c['ratio_numpy']:.1f} | "
             + (f"{torch['gb_per_s']:.2f} | {c['ratio_torch']:.1f} | " if torch else "– | – | ")
-            + f"{c['ours']['gb_per_s'] / bw['one_thread']:.2f} / "
-            f"{c['ours']['gb_per_s'] / bw['two_threads']:.2f} | "
-            f"{c['ours']['extra_peak_mib']:.0f} / {c['numpy']['extra_peak_mib']:.0f} / "
+            + f"{c['ours']['extra_peak_mib']:.0f} / {c['numpy']['extra_peak_mib']:.0f} / "
             + (f"{torch['extra_peak_mib']:.0f} |" if torch else "– |")
         )
     return "\n".join(lines) + "\n"
@@ -198,8 +244,10 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "",
         f"Generated by `benches/xent_speed.py` (fastentropy {results['fastentropy_version']}, "
         f"git {results['git']}, extension build {results['build']}, numpy {results['numpy']}, "
-        f"{results['date']}, {results['machine']}, {results['cpus']} cpus, instruction set "
-        f"{results['isa']}, torch {results['torch'] or 'not installed'}). Raw numbers: "
+        f"{results['date']}, {results['machine']}, {results['cpus']} cpus, CPU "
+        f"{cpu_label(results.get('cpu', {}))}, instruction set {results['isa']}, 16-bit paths "
+        f"{paths_label(results)}, load average {load_label(results)}, torch "
+        f"{results['torch'] or 'not installed'}). Raw numbers: "
         "`benches/results/xent_speed.json`. Re-run with `python benches/xent_speed.py` "
         "(`--quick`: 64 MB per case, prints only).",
         "",
@@ -207,13 +255,34 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         'uniform random targets, `fe.cross_entropy(..., reduction="sum")` (minimum of '
         f"{results['repeats']} calls) against blocked numpy (~1 MB row blocks, float32) and "
         "torch's `F.cross_entropy` on CPU where installed. Memory read bandwidth measured in "
-        f"the same run (`np.sum` over 2 GB): {bw['one_thread']:.1f} GB/s on one thread, "
+        f"the same run (`np.sum` over {results.get('bandwidth_bytes', 2e9) / 1e9:.2g} GB of "
+        f"float64): {bw['one_thread']:.1f} GB/s on one thread, "
         f"{bw['two_threads']:.1f} GB/s on two. Extra peak memory: growth of peak RSS during "
         "the call. The machine is shared and noisy: ratios within the run are the figures "
         "that count.",
         "",
     ]
     common.write_doc(path, head, render(results))
+
+
+def cpu_label(info: dict[str, Any]) -> str:
+    label = str(info.get("model_name", "?"))
+    if "family" in info:
+        label += f" (family {info['family']:#x} model {info['model']:#x}"
+        label += f", {info['class']})" if "class" in info else ")"
+    return label
+
+
+def paths_label(results: dict[str, Any]) -> str:
+    paths = results.get("path16") or {}
+    return ", ".join(f"{d} {p}" for d, p in paths.items()) or "not recorded"
+
+
+def load_label(results: dict[str, Any]) -> str:
+    before, after = results.get("load_before"), results.get("load_after")
+    if before is None:
+        return "not recorded"
+    return f"{before[0]:.1f} before, {after[0]:.1f} after" if after else f"{before[0]:.1f}"
 
 
 def main() -> int:
@@ -243,11 +312,15 @@ def main() -> int:
         {
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
+            "cpu": cpu(),
             "isa": fe._core.xent_isas()[0],
+            "path16": {d: fe._core.xent_path16(d) for d in DTYPES[1:]},
+            "load_before": list(os.getloadavg()),
             "torch": None,
             "gb": gb,
             "repeats": args.repeats,
-            "bandwidth_gb_per_s": bandwidth(),
+            "bandwidth_bytes": max(int(gb * 1e9), 256 << 20),
+            "bandwidth_gb_per_s": bandwidth(int(gb * 1e9)),
             "cases": [],
         }
     )
@@ -255,14 +328,27 @@ def main() -> int:
         import torch
 
         results["torch"] = torch.__version__
-    print(f"memory bandwidth: {results['bandwidth_gb_per_s']}")
+    print(
+        f"CPU {cpu_label(results['cpu'])}, isa {results['isa']}, 16-bit paths "
+        f"{paths_label(results)}, load {results['load_before']}; memory bandwidth: "
+        f"{results['bandwidth_gb_per_s']}",
+        flush=True,
+    )
     inputs = make_inputs(gb)
     for dtype in DTYPES:
         for vocab in VOCABS:
             case = run_case(inputs[dtype], vocab, dtype, args.repeats, torch_run)
             results["cases"].append(case)
+            two = results["bandwidth_gb_per_s"]["two_threads"]
+            paths = (
+                f", table {case['ours_table']['gb_per_s']:.1f} / widen "
+                f"{case['ours_widen']['gb_per_s']:.1f}"
+                if "ours_table" in case
+                else ""
+            )
             print(
                 f"V={vocab} {dtype}: ours {case['ours']['gb_per_s']:.1f} GB/s "
+                f"({case['ours']['gb_per_s'] / two:.2f} of 2-thr bandwidth{paths}) "
                 f"(1 thread {case['ours_1_thread']['gb_per_s']:.1f}), numpy "
                 f"{case['numpy']['gb_per_s']:.2f} GB/s (×{case['ratio_numpy']:.1f}), extra "
                 f"peak {case['ours']['extra_peak_mib']:.0f} MiB, numpy rel diff "
@@ -270,6 +356,7 @@ def main() -> int:
                 flush=True,
             )
     results["wall_seconds"] = time.perf_counter() - start
+    results["load_after"] = list(os.getloadavg())
     print(render(results))
     common.save_results(results, "xent_speed", args.out, args.quick)
     if args.docs or not args.quick:
@@ -293,15 +380,24 @@ def run_checks() -> list[dict[str, Any]]:
                 for t in (None, 1)
             ]
             ref = numpy_blocked(logits, targets, dtype)
-            cases.append(
-                {
-                    "vocab": vocab,
-                    "dtype": dtype,
-                    "ours": {"sum_nats": sums[0]},
-                    "ours_1_thread": {"sum_nats": sums[1]},
-                    "numpy_rel_diff": abs(ref - sums[0]) / sums[0],
-                }
-            )
+            case = {
+                "vocab": vocab,
+                "dtype": dtype,
+                "ours": {"sum_nats": sums[0]},
+                "ours_1_thread": {"sum_nats": sums[1]},
+                "numpy_rel_diff": abs(ref - sums[0]) / sums[0],
+            }
+            if dtype != "float32":
+                bits = logits.view(np.uint16)
+                for path in ("table", "widen"):
+                    forced = [
+                        fe._core.XentSums.from_logits(
+                            bits, targets, dtype=dtype, threads=t, path16=path
+                        ).sum
+                        for t in (None, 1)
+                    ]
+                    case[f"ours_{path}"] = {"sum_nats": forced[0], "one_thread": forced[1]}
+            cases.append(case)
     return cases
 
 
@@ -319,6 +415,18 @@ def checks(cases: list[dict[str, Any]]) -> dict[str, list[str]]:
         out[f"{label}: same sum on 1 thread and on all"] = (
             [] if one == every else [f"{one!r} != {every!r}"]
         )
+        if "ours_table" in c:
+            table, widen = c["ours_table"]["sum_nats"], c["ours_widen"]["sum_nats"]
+            gap = abs(table - widen) / abs(table)
+            out[f"{label}: table and widened paths within 1e-6"] = (
+                [] if gap <= 1e-6 else [f"rel diff {gap:.1e}"]
+            )
+            if "one_thread" in c["ours_table"]:
+                out[f"{label}: each path the same sum on 1 thread and on all"] = [
+                    f"{p}: {c[f'ours_{p}']['one_thread']!r} != {c[f'ours_{p}']['sum_nats']!r}"
+                    for p in ("table", "widen")
+                    if c[f"ours_{p}"]["one_thread"] != c[f"ours_{p}"]["sum_nats"]
+                ]
     return out
 
 

@@ -47,6 +47,7 @@ __all__ = [
     "suffix_open",
     "xent_exp",
     "xent_isas",
+    "xent_path16",
     "xent_tokens",
 ]
 
@@ -234,7 +235,8 @@ def rate_combine(
 ) -> tuple[float, float, float, bool, bool, list[bool]]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
-# "bfloat16"; isa forces an instruction set (names from xent_isas()).
+# "bfloat16"; isa forces an instruction set (names from xent_isas()); path16 forces how
+# 16-bit rows are summed ("table" or "widen"; default xent_path16(dtype, isa)).
 _Logits = npt.NDArray[np.float32] | npt.NDArray[np.uint16]
 _I64 = npt.NDArray[np.int64]
 _F64 = npt.NDArray[np.float64]
@@ -247,10 +249,12 @@ def xent_tokens(
     ignore_index: int | None = None,
     threads: int | None = None,
     isa: str | None = None,
+    path16: str | None = None,
     progress: _Progress | None = None,
 ) -> _F64: ...
 def xent_exp(x: npt.NDArray[np.float32], *, isa: str | None = None) -> npt.NDArray[np.float32]: ...
 def xent_isas() -> list[str]: ...
+def xent_path16(dtype: str, isa: str | None = None) -> str: ...
 
 @final
 class XentSums:
@@ -265,6 +269,7 @@ class XentSums:
         ignore_index: int | None = None,
         threads: int | None = None,
         isa: str | None = None,
+        path16: str | None = None,
         progress: _Progress | None = None,
     ) -> XentSums: ...
     @staticmethod

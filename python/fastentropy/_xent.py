@@ -191,10 +191,14 @@ def cross_entropy(
     lanes with a vectorised exponential (AVX-512, AVX2 or portable code, chosen at run time),
     sums in ``f64``. The per-token relative error against a float64 computation on the same
     inputs is below 1e-6 for every dtype (the bound by analysis and the measured worst cases:
-    ``docs/xent_speed.md``, Accuracy). float16 and bfloat16 rows are computed instead from a
-    table of ``e^x`` in ``f64`` for each of the 65,536 bit patterns (faster, and exact to ``f64``
-    rounding), except rows with entries above 709 or whose other terms all lie below 1e-270,
-    which take the vector kernel. ``-inf`` logits are allowed (probability 0) except at the target.
+    ``docs/xent_speed.md``, Accuracy). bfloat16 rows, and float16 rows on CPUs without
+    full-width 256-bit vector units, are computed instead from a table of ``e^x`` in ``f64``
+    for each of the 65,536 bit patterns (faster there, and exact to ``f64`` rounding), except
+    rows with entries above 709 or whose other terms all lie below 1e-270, which take the
+    vector kernel; on AVX-512 and full-width AVX2 CPUs float16 rows are widened exactly to
+    ``f32`` and take the vector kernel, which is faster there. The choice is fixed per CPU
+    (never timed), so results do not vary between runs on one machine. ``-inf`` logits are
+    allowed (probability 0) except at the target.
     Sums and means are exact sums of the per-token losses truncated to multiples of 2^-64
     nats, so they do not depend on ``threads``. Extra memory does not grow with the
     vocabulary; ``reduction="none"`` allocates its output, 8 bytes per token.

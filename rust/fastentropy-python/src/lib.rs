@@ -48,7 +48,7 @@ mod _core {
         suffix_background_sorts, suffix_build, suffix_header, suffix_open, SuffixIndex,
     };
     #[pymodule_export]
-    use super::xent::{xent_exp, xent_isas, xent_tokens, XentSums};
+    use super::xent::{xent_exp, xent_isas, xent_path16, xent_tokens, XentSums};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -82,6 +82,25 @@ pub enum FloatArray<'py> {
 }
 
 fn options(ignore_index: Option<i64>, isa: Option<&str>) -> PyResult<Options> {
+    with_path16(ignore_index, isa, None)
+}
+
+fn with_path16(
+    ignore_index: Option<i64>,
+    isa: Option<&str>,
+    path16: Option<&str>,
+) -> PyResult<Options> {
+    let path16 = match path16 {
+        None => None,
+        Some(name) => Some(
+            [xent::Path16::Table, xent::Path16::Widen]
+                .into_iter()
+                .find(|p| p.name() == name)
+                .ok_or_else(|| {
+                    CoreError(Error::Invalid(format!("unknown 16-bit path {name:?}")))
+                })?,
+        ),
+    };
     let isa = match isa {
         None => None,
         Some(name) => Some(
@@ -93,12 +112,16 @@ fn options(ignore_index: Option<i64>, isa: Option<&str>) -> PyResult<Options> {
                 })?,
         ),
     };
-    Ok(Options { ignore_index, isa })
+    Ok(Options {
+        ignore_index,
+        isa,
+        path16,
+    })
 }
 
 /// Per-token losses in nats (0 at ignored positions); `progress` hears rows done.
 #[pyfunction]
-#[pyo3(signature = (logits, targets, *, dtype, ignore_index=None, threads=None, isa=None, progress=None))]
+#[pyo3(signature = (logits, targets, *, dtype, ignore_index=None, threads=None, isa=None, path16=None, progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn xent_tokens<'py>(
     py: Python<'py>,
@@ -108,9 +131,10 @@ pub fn xent_tokens<'py>(
     ignore_index: Option<i64>,
     threads: Option<usize>,
     isa: Option<&str>,
+    path16: Option<&str>,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let opts = options(ignore_index, isa)?;
+    let opts = with_path16(ignore_index, isa, path16)?;
     let (view, rows, vocab) = logits.view(dtype)?;
     let (bytes, progress) = (logits.bytes(), progress.as_ref());
     let out = with_slice!(targets, |t| run(py, bytes, threads, progress, |ctl| {
@@ -151,7 +175,7 @@ impl XentSums {
 
     /// Sums of the losses of logits rows against targets; `progress` hears rows done.
     #[staticmethod]
-    #[pyo3(signature = (logits, targets, *, dtype, segments=None, ignore_index=None, threads=None, isa=None, progress=None))]
+    #[pyo3(signature = (logits, targets, *, dtype, segments=None, ignore_index=None, threads=None, isa=None, path16=None, progress=None))]
     #[allow(clippy::too_many_arguments)]
     fn from_logits<'py>(
         py: Python<'py>,
@@ -162,9 +186,10 @@ impl XentSums {
         ignore_index: Option<i64>,
         threads: Option<usize>,
         isa: Option<&str>,
+        path16: Option<&str>,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Self> {
-        let opts = options(ignore_index, isa)?;
+        let opts = with_path16(ignore_index, isa, path16)?;
         let (view, _, vocab) = logits.view(dtype)?;
         let seg = segments.as_ref().map(|s| s.as_slice()).transpose()?;
         let (bytes, progress) = (logits.bytes(), progress.as_ref());
@@ -300,6 +325,23 @@ pub fn xent_exp<'py>(
     let mut out = vec![0f32; xs.len()];
     py.detach(|| xent::exp_f32(isa, xs, &mut out));
     Ok(out.into_pyarray(py))
+}
+
+/// The path rows of `dtype` ("float16" or "bfloat16") take by default with `isa` (default:
+/// the best) on this CPU: "table" or "widen".
+#[pyfunction]
+#[pyo3(signature = (dtype, isa=None))]
+pub fn xent_path16(dtype: &str, isa: Option<&str>) -> PyResult<&'static str> {
+    let isa = options(None, isa)?.isa.unwrap_or_else(xent::Isa::best);
+    let format = match dtype {
+        "float16" => xent::Format16::F16,
+        "bfloat16" => xent::Format16::Bf16,
+        _ => {
+            let msg = format!("dtype {dtype:?}: expected \"float16\" or \"bfloat16\"");
+            return Err(CoreError(Error::Invalid(msg)).into());
+        }
+    };
+    Ok(xent::Path16::auto(isa, format).name())
 }
 
 /// Names of the instruction sets this CPU runs, fastest (the default) first.

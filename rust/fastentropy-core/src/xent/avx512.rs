@@ -1,4 +1,9 @@
 //! [`Lanes`] on AVX-512F: sixteen `f32` lanes in a `__m512`, masks in a `__mmask16`.
+//!
+//! Never yet run on real hardware by this project: every machine so far lacked AVX-512
+//! (`docs/xent_speed.md`). It is compiled into every x86_64 build and the unit tests (which
+//! loop over `Isa::supported()`) and the Python tests (over `xent_isas()`) run it wherever
+//! the CPU has AVX-512F.
 
 use std::arch::x86_64::*;
 

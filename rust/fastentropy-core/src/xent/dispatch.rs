@@ -51,19 +51,21 @@ impl Isa {
 }
 
 /// Losses of consecutive rows of `vocab` logits, `cols[i]` the target column of row `i`
-/// (`u32::MAX`: ignored, loss 0); on failure, the row within `rows` and the fault.
+/// (`u32::MAX`: ignored, loss 0); on failure, the row within `rows` and the fault. With
+/// `table`, 16-bit rows are first offered to the look-up table (see `path.rs`).
 #[inline(always)]
 unsafe fn rows_on<L: Lanes, E: Elem>(
     rows: &[E::Raw],
     vocab: usize,
     cols: &[u32],
+    table: bool,
     out: &mut [f64],
 ) -> Result<(), (usize, Fault)> {
     for (i, (&c, o)) in cols.iter().zip(out.iter_mut()).enumerate() {
         *o = if c == u32::MAX {
             0.0
         } else {
-            nll::<L, E>(&rows[i * vocab..(i + 1) * vocab], c as usize).map_err(|f| (i, f))?
+            nll::<L, E>(&rows[i * vocab..(i + 1) * vocab], c as usize, table).map_err(|f| (i, f))?
         };
     }
     Ok(())
@@ -75,9 +77,10 @@ unsafe fn rows_avx512<E: Elem>(
     rows: &[E::Raw],
     vocab: usize,
     cols: &[u32],
+    table: bool,
     out: &mut [f64],
 ) -> Result<(), (usize, Fault)> {
-    rows_on::<super::avx512::Avx512, E>(rows, vocab, cols, out)
+    rows_on::<super::avx512::Avx512, E>(rows, vocab, cols, table, out)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -86,9 +89,10 @@ unsafe fn rows_avx2<E: Elem>(
     rows: &[E::Raw],
     vocab: usize,
     cols: &[u32],
+    table: bool,
     out: &mut [f64],
 ) -> Result<(), (usize, Fault)> {
-    rows_on::<super::avx2::Avx2, E>(rows, vocab, cols, out)
+    rows_on::<super::avx2::Avx2, E>(rows, vocab, cols, table, out)
 }
 
 /// [`rows_on`] with the lanes of `isa`, which must be in [`Isa::supported`].
@@ -97,6 +101,7 @@ pub(crate) fn rows_nll<E: Elem>(
     rows: &[E::Raw],
     vocab: usize,
     cols: &[u32],
+    table: bool,
     out: &mut [f64],
 ) -> Result<(), (usize, Fault)> {
     assert!(rows.len() == vocab * cols.len() && out.len() == cols.len());
@@ -105,10 +110,10 @@ pub(crate) fn rows_nll<E: Elem>(
     unsafe {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 => rows_avx512::<E>(rows, vocab, cols, out),
+            Isa::Avx512 => rows_avx512::<E>(rows, vocab, cols, table, out),
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx2 => rows_avx2::<E>(rows, vocab, cols, out),
-            _ => rows_on::<Portable, E>(rows, vocab, cols, out),
+            Isa::Avx2 => rows_avx2::<E>(rows, vocab, cols, table, out),
+            _ => rows_on::<Portable, E>(rows, vocab, cols, table, out),
         }
     }
 }

@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::dispatch::{rows_nll, Isa};
+use super::path::{Format16, Path16};
 use super::row::{Bf16, Fault, F16, F32};
 use super::sums::{Sums, Total};
 use crate::{Control, Error, Result};
@@ -58,6 +59,10 @@ pub struct Options {
     pub ignore_index: Option<i64>,
     /// Instruction set; `None` picks the best this CPU has.
     pub isa: Option<Isa>,
+    /// How 16-bit rows are summed; `None` takes [`Path16::auto`] for the instruction set and
+    /// format
+    /// (for tests and benchmarks: both paths meet the same accuracy contract).
+    pub path16: Option<Path16>,
 }
 
 /// Target class ids: any primitive integer.
@@ -80,6 +85,8 @@ struct Job<'a, T> {
     targets: &'a [T],
     ignore: Option<i64>,
     isa: Isa,
+    /// 16-bit rows go to the look-up table first.
+    table: bool,
 }
 
 impl<'a, T: Target> Job<'a, T> {
@@ -121,12 +128,19 @@ impl<'a, T: Target> Job<'a, T> {
             }
         }
         check_targets(targets, vocab, opts.ignore_index)?;
+        let isa = pick_isa(opts.isa)?;
         Ok(Job {
             logits,
             vocab,
             targets,
             ignore: opts.ignore_index,
-            isa: pick_isa(opts.isa)?,
+            isa,
+            table: match (opts.path16, logits) {
+                (Some(path), _) => path == Path16::Table,
+                (None, Logits::F32(_)) => false,
+                (None, Logits::F16(_)) => Path16::auto(isa, Format16::F16) == Path16::Table,
+                (None, Logits::Bf16(_)) => Path16::auto(isa, Format16::Bf16) == Path16::Table,
+            },
         })
     }
 
@@ -177,11 +191,11 @@ impl<'a, T: Target> Job<'a, T> {
             })
             .collect();
         let (a, b) = (first * self.vocab, (first + out.len()) * self.vocab);
-        let isa = self.isa;
+        let (isa, table) = (self.isa, self.table);
         match self.logits {
-            Logits::F32(x) => rows_nll::<F32>(isa, &x[a..b], self.vocab, &cols, out),
-            Logits::F16(x) => rows_nll::<F16>(isa, &x[a..b], self.vocab, &cols, out),
-            Logits::Bf16(x) => rows_nll::<Bf16>(isa, &x[a..b], self.vocab, &cols, out),
+            Logits::F32(x) => rows_nll::<F32>(isa, &x[a..b], self.vocab, &cols, table, out),
+            Logits::F16(x) => rows_nll::<F16>(isa, &x[a..b], self.vocab, &cols, table, out),
+            Logits::Bf16(x) => rows_nll::<Bf16>(isa, &x[a..b], self.vocab, &cols, table, out),
         }
         .map_err(|(i, fault)| self.fault(first + i, cols[i] as usize, fault))?;
         Ok(cols)

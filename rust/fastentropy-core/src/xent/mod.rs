@@ -7,7 +7,10 @@
 //! * `table.rs`: 16-bit rows by look-up of `e^x` for each of the 65,536 bit patterns, in
 //!   `f64` (the vector kernel takes the rows beyond the table's range);
 //! * `lanes.rs`, `avx2.rs`, `avx512.rs`: the vector operations per instruction set, chosen at
-//!   run time in `dispatch.rs`;
+//!   run time in `dispatch.rs` (the AVX-512 path has never run on real hardware here: see
+//!   `avx512.rs`);
+//! * `path.rs`: whether 16-bit rows take the table or are widened for the vector kernel,
+//!   fixed per CPU;
 //! * `driver.rs`: input checks and the parallel loop over rows, in slabs between which the
 //!   caller's [`crate::Control`] may cancel;
 //! * `sums.rs`: the exact fixed-point sums that make results independent of threads and
@@ -28,6 +31,7 @@ mod dispatch;
 mod driver;
 mod exp;
 mod lanes;
+mod path;
 mod row;
 mod sums;
 mod table;
@@ -36,4 +40,5 @@ mod tests;
 
 pub use dispatch::{exp_f32, Isa};
 pub use driver::{logprob_sums, nll_sums, token_nll, Logits, Options, Target};
+pub use path::{splits_256_bit, Format16, Path16};
 pub use sums::{Sums, Total};

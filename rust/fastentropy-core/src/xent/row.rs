@@ -7,8 +7,9 @@
 //! maximum and the loss is tiny (a confident, correct prediction), where `ln(sum)` would lose
 //! every digit.
 //!
-//! 16-bit rows are first offered to the look-up table of `table.rs`, which handles every row
-//! within its range; what follows is the kernel for `f32` rows and for the rest.
+//! 16-bit rows may first be offered to the look-up table of `table.rs` (the choice is
+//! `path.rs`'s), which handles every row within its range; what follows is the kernel for
+//! `f32` rows, widened 16-bit rows and the rest.
 //!
 //! One pass over memory, in blocks of [`BLOCK`] entries: first the block's maximum (plain
 //! `max`, one operation per vector), then, from L1 cache, the exponentials. Terms are
@@ -281,14 +282,21 @@ fn scale_exponent(m: f32) -> i32 {
     (f64::from(m) * f64::from(LOG2E)).round() as i32
 }
 
-/// The loss of `row` for target column `target`.
+/// The loss of `row` for target column `target`; with `table`, a 16-bit row is first offered
+/// to the look-up table.
 ///
 /// # Safety
 /// `L`'s instruction set is available.
 #[inline(always)]
-pub(crate) unsafe fn nll<L: Lanes, E: Elem>(row: &[E::Raw], target: usize) -> Result<f64, Fault> {
-    if let Some(loss) = E::table_nll(row, target) {
-        return Ok(loss);
+pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
+    row: &[E::Raw],
+    target: usize,
+    table: bool,
+) -> Result<f64, Fault> {
+    if table {
+        if let Some(loss) = E::table_nll(row, target) {
+            return Ok(loss);
+        }
     }
     // Running maximum `m`, its scale exponent `n`, the sum of scaled terms below `m`, and
     // the number `k` of entries equal to `m`.

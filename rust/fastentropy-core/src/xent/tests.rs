@@ -41,9 +41,24 @@ fn reference(row: &[f32], t: usize) -> f64 {
 }
 
 fn nlls(logits: Logits<'_>, vocab: usize, targets: &[i64], isa: Isa) -> Result<Vec<f64>> {
+    nlls_on(logits, vocab, targets, isa, None)
+}
+
+/// Both ways of summing 16-bit rows, forced.
+const PATHS: [Path16; 2] = [Path16::Table, Path16::Widen];
+
+/// [`nlls`] with the 16-bit path forced (`None`: this CPU's default).
+fn nlls_on(
+    logits: Logits<'_>,
+    vocab: usize,
+    targets: &[i64],
+    isa: Isa,
+    path16: Option<Path16>,
+) -> Result<Vec<f64>> {
     let mut out = vec![0.0; targets.len()];
     let opts = Options {
         isa: Some(isa),
+        path16,
         ..Options::default()
     };
     token_nll(logits, vocab, targets, &opts, &mut out, &Control::default())?;
@@ -100,20 +115,13 @@ fn matches_f64_for_every_type_isa_and_shape() {
                     &t,
                     &what,
                 );
-                assert_close(
-                    &nlls(Logits::F16(&h), vocab, &t, isa).unwrap(),
-                    &hw,
-                    vocab,
-                    &t,
-                    &what,
-                );
-                assert_close(
-                    &nlls(Logits::Bf16(&b), vocab, &t, isa).unwrap(),
-                    &bw,
-                    vocab,
-                    &t,
-                    &what,
-                );
+                for path in PATHS {
+                    let what = format!("{what} {path:?}");
+                    let got = nlls_on(Logits::F16(&h), vocab, &t, isa, Some(path)).unwrap();
+                    assert_close(&got, &hw, vocab, &t, &what);
+                    let got = nlls_on(Logits::Bf16(&b), vocab, &t, isa, Some(path)).unwrap();
+                    assert_close(&got, &bw, vocab, &t, &what);
+                }
             }
         }
     }
@@ -160,12 +168,17 @@ fn hard_rows() {
     }
 }
 
-/// `x` as IEEE binary16 bits; `x` must be representable (0, ±inf, NaN or a normal f16).
+/// `x` as IEEE binary16 bits; `x` must be representable (0, ±inf, NaN, a normal or subnormal
+/// f16).
 fn f16_bits(x: f32) -> u16 {
     let bits = match x {
         x if x.is_nan() => 0x7e00,
         x if x.is_infinite() => ((x.to_bits() >> 16) & 0x8000) as u16 | 0x7c00,
         0.0 => 0,
+        // Subnormal: |x| / 2^-24 is the mantissa.
+        x if x.abs() < 6.103_515_6e-5 => {
+            ((x.to_bits() >> 16) & 0x8000) as u16 | (x.abs() * 16_777_216.0) as u16
+        }
         x => {
             (((x.to_bits() >> 16) & 0x8000) | (((x.to_bits() & 0x7fff_ffff) >> 13) - (112 << 10)))
                 as u16
@@ -207,7 +220,8 @@ fn sixteen_bit_rows_by_table() {
                 let h: Vec<u16> = row.iter().map(|&x| f16_bits(x)).collect();
                 let want = reference(&row, *t);
                 for (name, logits) in [("bf16", Logits::Bf16(&b)), ("f16", Logits::F16(&h))] {
-                    let got = nlls(logits, row.len(), &[*t as i64], isa).unwrap()[0];
+                    let table = Some(Path16::Table);
+                    let got = nlls_on(logits, row.len(), &[*t as i64], isa, table).unwrap()[0];
                     let err = (got - want).abs() / want.abs().max(f64::MIN_POSITIVE);
                     let tol = if *in_range { 1e-13 } else { 1e-6 };
                     assert!(
@@ -226,7 +240,7 @@ fn sixteen_bit_rows_by_table() {
         let (_, h, hw, b, bw) = rows_all_types(&mut rng, rows * vocab, 30.0);
         let t: Vec<i64> = (0..rows).map(|_| rng.below(vocab) as i64).collect();
         for (logits, wide) in [(Logits::F16(&h), &hw), (Logits::Bf16(&b), &bw)] {
-            let got = nlls(logits, vocab, &t, Isa::best()).unwrap();
+            let got = nlls_on(logits, vocab, &t, Isa::best(), Some(Path16::Table)).unwrap();
             for (i, &g) in got.iter().enumerate() {
                 let want = reference(&wide[i * vocab..(i + 1) * vocab], t[i] as usize);
                 assert!(
@@ -342,8 +356,14 @@ fn nan_is_found_wherever_it_is() {
                 ("f16", Logits::F16(&h16)),
             ];
             for (name, logits) in all {
-                let e = nlls(logits, v, &[1], isa).unwrap_err().to_string();
-                assert!(e.starts_with(&want), "{isa:?} {name} NaN at {col}: {e}");
+                for path in PATHS {
+                    let e = nlls_on(logits, v, &[1], isa, Some(path));
+                    let e = e.unwrap_err().to_string();
+                    assert!(
+                        e.starts_with(&want),
+                        "{isa:?} {path:?} {name} NaN at {col}: {e}"
+                    );
+                }
             }
         }
     }
@@ -493,4 +513,134 @@ fn logprob_sums_equal_logit_sums() {
     assert_eq!(s.total().nats(), 4.75);
     assert_eq!(s.segments()[&1].nats(), 4.75);
     assert_eq!(s.segments()[&2].count, 1);
+}
+
+/// The two 16-bit paths, forced, on rows with the formats' extremes: each within 1e-6 of the
+/// `f64` reference on the exactly widened values, hence of each other; the same errors for
+/// NaN, +inf and an impossible target; sums bit-identical for any thread count on each path.
+#[test]
+fn both_sixteen_bit_paths_on_extremes() {
+    let (ninf, max16) = (f32::NEG_INFINITY, 65504.0f32);
+    let sub16 = f16_to_f32(1); // 2^-24, the smallest float16 subnormal
+    let sub16_max = f16_to_f32(0x3ff); // the largest subnormal
+    let rows: Vec<(Vec<f32>, usize)> = vec![
+        (vec![max16, -max16, 0.0], 0), // loss 1/e^65504: 0 to f64 accuracy
+        (vec![max16, max16 - 32.0, -max16], 1), // the top of the range
+        (vec![-max16, -max16 + 32.0, -max16 + 64.0], 0), // its bottom, beyond the table
+        (vec![sub16, -sub16, sub16_max, 0.0], 2), // subnormals
+        (vec![sub16, 0.0, -sub16], 0),
+        (vec![ninf, 1.0, ninf, sub16], 3), // -inf: probability 0
+        (vec![ninf, max16, -max16], 2),
+        (vec![3.0, 3.0, ninf, -2.0], 1), // ties
+        (vec![0.0, -20.375, -60.0], 0),  // confident: the rescue path of the kernel
+    ];
+    for isa in Isa::supported() {
+        for (row, t) in &rows {
+            for reps in [1usize, 2500] {
+                let row: Vec<f32> = (0..reps).flat_map(|_| row.iter().copied()).collect();
+                let h: Vec<u16> = row.iter().map(|&x| f16_bits(x)).collect();
+                // bfloat16 keeps these values' top bits: compare with what it holds.
+                let b: Vec<u16> = row.iter().map(|x| (x.to_bits() >> 16) as u16).collect();
+                let bw: Vec<f32> = b
+                    .iter()
+                    .map(|&b| f32::from_bits(u32::from(b) << 16))
+                    .collect();
+                let tt = [*t as i64];
+                for (name, logits, wide) in [
+                    ("f16", Logits::F16(&h), &row),
+                    ("bf16", Logits::Bf16(&b), &bw),
+                ] {
+                    let want = reference(wide, *t);
+                    let mut got = [0.0; 2];
+                    for (g, path) in got.iter_mut().zip(PATHS) {
+                        *g = nlls_on(logits, row.len(), &tt, isa, Some(path)).unwrap()[0];
+                        let err = (*g - want).abs() / want.abs().max(f64::MIN_POSITIVE);
+                        assert!(
+                            err <= 1e-6 || *g == want,
+                            "{isa:?} {path:?} {name} {:?} x{reps}: {g:e} vs {want:e}",
+                            &row[..row.len().min(4)]
+                        );
+                    }
+                    let gap = (got[0] - got[1]).abs();
+                    assert!(gap <= 1e-6 * want.abs() || got[0] == got[1], "{got:?}");
+                }
+            }
+        }
+    }
+    // Errors: NaN and +inf name their column, a -inf target is impossible, on both paths.
+    let cases: [(&[f32], usize, &str); 3] = [
+        (&[1.0, f32::NAN, max16], 0, "logits[0, 1] is NaN"),
+        (&[1.0, -max16, f32::INFINITY], 0, "logits[0, 2] is inf"),
+        (&[1.0, ninf, sub16], 1, "logits[0, 1] = -inf is the target"),
+    ];
+    for isa in Isa::supported() {
+        for (row, t, want) in cases {
+            let h: Vec<u16> = row.iter().map(|&x| f16_bits(x)).collect();
+            let b: Vec<u16> = row.iter().map(|x| (x.to_bits() >> 16) as u16).collect();
+            for logits in [Logits::F16(&h), Logits::Bf16(&b)] {
+                for path in PATHS {
+                    let e = nlls_on(logits, row.len(), &[t as i64], isa, Some(path));
+                    let e = e.unwrap_err().to_string();
+                    assert!(e.starts_with(want), "{isa:?} {path:?} {e}");
+                }
+            }
+        }
+    }
+    // Deterministic on each path: the same sums for 1, 2 and 3 threads.
+    let mut rng = Rng(5);
+    let (vocab, n) = (3000, 400);
+    let (_, h, _, b, _) = rows_all_types(&mut rng, vocab * n, 20.0);
+    let t: Vec<i64> = (0..n).map(|_| rng.below(vocab) as i64).collect();
+    for path in PATHS {
+        for logits in [Logits::F16(&h), Logits::Bf16(&b)] {
+            let opts = Options {
+                path16: Some(path),
+                ..Options::default()
+            };
+            let run = |threads| {
+                nll_sums(
+                    logits,
+                    vocab,
+                    &t,
+                    None,
+                    &opts,
+                    &Control::with_threads(Some(threads)),
+                )
+                .unwrap()
+            };
+            let one = run(1);
+            assert_eq!(run(2), one, "{path:?}");
+            assert_eq!(run(3), one, "{path:?}");
+        }
+    }
+}
+
+/// The CPU-family rule of `path.rs` reads cpuid's fields as the vendors document them.
+#[test]
+fn family_and_model_from_cpuid() {
+    // Zen 1 EPYC 7601: family 0x17 model 0x01; Zen 3 EPYC 7xx3: 0x19 model 0x01; Zen 2
+    // EPYC 7xx2: 0x17 model 0x31; Intel Skylake-SP: family 6 model 0x55.
+    assert_eq!(path::family_model(0x0080_0f12), (0x17, 0x01));
+    assert_eq!(path::family_model(0x00a0_0f11), (0x19, 0x01));
+    assert_eq!(path::family_model(0x0083_0f10), (0x17, 0x31));
+    assert_eq!(path::family_model(0x0005_0654), (6, 0x55));
+    for format in [Format16::F16, Format16::Bf16] {
+        assert_eq!(Path16::auto(Isa::Portable, format), Path16::Table);
+    }
+    assert_eq!(Path16::auto(Isa::Avx512, Format16::F16), Path16::Widen);
+    // bfloat16's table stays ahead of the kernel on every CPU measured.
+    assert_eq!(Path16::auto(Isa::Avx2, Format16::Bf16), Path16::Table);
+    assert_eq!(Path16::auto(Isa::Avx512, Format16::Bf16), Path16::Table);
+}
+
+/// The AVX-512 kernels are compiled into every x86_64 build and tested (every test above
+/// loops over [`Isa::supported`]) wherever the CPU has AVX-512F: nothing hides them.
+#[test]
+fn avx512_is_tested_where_the_cpu_has_it() {
+    #[cfg(target_arch = "x86_64")]
+    assert_eq!(
+        Isa::supported().contains(&Isa::Avx512),
+        is_x86_feature_detected!("avx512f")
+    );
+    assert_eq!(Isa::supported().last(), Some(&Isa::Portable));
 }
