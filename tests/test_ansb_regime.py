@@ -71,3 +71,13 @@ def test_the_causal_lm_shift_is_said_where_users_look(capsys):
     readme = pathlib.Path(__file__).resolve().parents[1] / "README.md"
     words = " ".join(readme.read_text(encoding="utf-8").split())
     assert "pass `logits[:, :-1]` with `input_ids[:, 1:]`" in words
+
+
+def test_estimate_report_fits_100_columns(tmp_path, capsys):
+    # The left-out row and the notes of a method outside its regime were 130+ columns.
+    big = [50_000, 30_000, 20_000] + [1] * 900  # many coincidences: long numbers in notes
+    for extra in ([], ["--methods", "ansb,plugin,shrinkage"]):
+        assert main(["estimate", write(tmp_path, big), *extra]) == 0
+        out = capsys.readouterr().out
+        assert "ansb" in out
+        assert max(map(len, out.splitlines())) <= 100, out

@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import tempfile
+import textwrap
 import warnings
 import zlib
 from collections.abc import Callable, Sequence
@@ -635,12 +636,23 @@ def _estimate(args: argparse.Namespace) -> int:
         std = "" if e.std is None else f"{e.std:.6f}"
         mark = "  *" if e.notes else ""
         lines.append(f"{m:<16}{e.value:>12.6f}{std:>12}{mark}")
-        marked += [f"* {m}: {note}" for note in e.notes]
+        marked += [line for note in e.notes for line in _hanging(f"* {m}: ", note)]
     for m, reason in skipped.items():
         if m == "ansb":  # the others are the usual gaps (no K, no coincidence)
-            lines.append(f"{m:<16}{'-':>12}{'':>12}   left out: {reason}")
+            lines += _hanging(f"{m:<16}{'-':>12}{'':>12}   left out: ", reason)
     _emit(args, data, "\n".join(lines + marked))
     return 0
+
+
+#: The text reports' width, in columns.
+REPORT_WIDTH = 100
+
+
+def _hanging(head: str, text: str) -> list[str]:
+    """``head + text`` wrapped to the report's width, continuation lines under the text."""
+    return textwrap.wrap(
+        head + text, REPORT_WIDTH, subsequent_indent=" " * len(head), break_on_hyphens=False
+    )
 
 
 # --- floor ---------------------------------------------------------------------------------
