@@ -53,8 +53,12 @@ CALLS = {
 }
 
 CHILD = """
+import signal
 import sys
 import numpy as np
+# A shell that starts jobs in the background without job control leaves SIGINT ignored,
+# and Python then installs no KeyboardInterrupt handler: install it, as a terminal has it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import fastentropy as fe
 {setup}
 last = None

@@ -19,6 +19,8 @@ import textwrap
 CHILD = """
 import os, signal, time
 import numpy as np
+# As in test_interrupt.py: SIGINT may be inherited as ignored; handle it as a terminal does.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import fastentropy as fe
 from fastentropy import _core
 
