@@ -52,9 +52,9 @@ import sys
 import time
 import tracemalloc
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 import _common as common
 import fastentropy as fe

@@ -341,7 +341,7 @@ def counter_profiles(tokens: np.ndarray, orders: tuple[int, ...]) -> dict[int, t
     seq = np.asarray(tokens).tolist()
     out = {}
     for n in orders:
-        grams = Counter(seq) if n == 1 else Counter(zip(*(seq[i:] for i in range(n))))
+        grams = Counter(seq) if n == 1 else Counter(zip(*(seq[i:] for i in range(n)), strict=False))
         prof = Counter(grams.values())
         ks = np.array(sorted(prof), dtype=np.uint64)
         out[n] = (ks, np.array([prof[k] for k in ks.tolist()], dtype=np.uint64))
@@ -433,7 +433,7 @@ def profile_summary(profiles: dict) -> dict[str, dict[str, int]]:
     out = {}
     for n, (ks, mks) in profiles.items():
         out[str(n)] = {
-            "n": int(sum(k * m for k, m in zip(ks, mks))),
+            "n": int(sum(k * m for k, m in zip(ks, mks, strict=True))),
             "distinct": int(sum(mks)),
             "profile_pairs": len(ks),
         }

@@ -273,7 +273,7 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "|---:|---:|",
         *(
             f"| {n:,} | {nats / n:.5f} |"
-            for n, nats in zip(m["curve"]["n"], m["curve"]["nats"])
+            for n, nats in zip(m["curve"]["n"], m["curve"]["nats"], strict=True)
             if n >= 2**14
         ),
         "",

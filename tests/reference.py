@@ -37,6 +37,7 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
+from itertools import pairwise
 
 import mpmath as mp
 import numpy as np
@@ -714,7 +715,7 @@ def _composite(fun, breaks, n=None):
     """sum over pieces of Gauss-Legendre(n) of fun(x) -> tuple of mpf (vector integrand)."""
     nodes = _gl_nodes(n or _GL_N)
     acc = None
-    for a, b in zip(breaks[:-1], breaks[1:]):
+    for a, b in pairwise(breaks):
         a = mp.mpf(a)
         b = mp.mpf(b)
         c = (a + b) / 2
@@ -977,7 +978,7 @@ def _pym_float(prof, jacobian, n_gl):
     ywin = _window(_YS, np.where(np.isfinite(marg), marg, -np.inf))
     y_nodes, y_w = _composite_nodes(_breaks(*ywin), n_gl)
     z = s1 = s2 = 0.0
-    for y, wy in zip(y_nodes, y_w):
+    for y, wy in zip(y_nodes, y_w, strict=True):
         row = _pym_logw_float(prof, _XS, np.array([y]), jacobian)[0]
         xwin = _window(_XS, row)
         x_nodes, x_w = _composite_nodes(_breaks(*xwin), n_gl)

@@ -98,7 +98,7 @@ def assert_same(name: str, texts: list[str]) -> None:
     want = [e.ids for e in hf.tokenizer.encode_batch_fast(texts, add_special_tokens=False)]
     assert lengths.tolist() == [len(w) for w in want]
     got = np.split(ids, np.cumsum(lengths)[:-1]) if len(texts) else []
-    for text, g, w in zip(texts, got, want):
+    for text, g, w in zip(texts, got, want, strict=True):
         assert g.tolist() == w, f"{name}: {text!r}"
 
 

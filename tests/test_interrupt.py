@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from itertools import pairwise
 
 import fastentropy as fe
 import numpy as np
@@ -119,7 +120,7 @@ def _progress_of(run):
 def _increasing_to_the_total(seen, total):
     assert seen, "progress was never reported"
     assert all(t == total for _, t in seen), seen
-    assert all(a[0] <= b[0] for a, b in zip(seen, seen[1:])), seen
+    assert all(a[0] <= b[0] for a, b in pairwise(seen)), seen
     assert seen[-1] == (total, total), seen
 
 

@@ -55,7 +55,7 @@ def check(tokens, order, separator=None, mask=None, **kw):
     ngrams, counts = c.most_common(k)
     assert ngrams.dtype == np.uint64 and counts.dtype == np.uint64
     assert ngrams.shape == (k, order) and counts.shape == (k,)
-    got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts)]
+    got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts, strict=True)]
     assert got == ref_most_common(ref, k)
     return c
 
@@ -164,7 +164,7 @@ def test_most_common_order_and_bounds():
     ref = ref_counter(arr, 2)
     for k in range(0, len(ref) + 3):
         ngrams, counts = c.most_common(k)
-        got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts)]
+        got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts, strict=True)]
         assert got == ref_most_common(ref, k)
     assert c.most_common(0)[0].shape == (0, 2)
 
@@ -176,7 +176,7 @@ def test_most_common_past_the_kept_singletons():
     ref = ref_counter(arr, 2)
     for k in (4000, c.distinct, c.distinct + 10):
         ngrams, counts = c.most_common(k)
-        got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts)]
+        got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts, strict=True)]
         assert got == ref_most_common(ref, k)
 
 
@@ -208,7 +208,7 @@ def test_same_profiles_for_threads_and_memory_limits():
         assert ref_profile(ref_counter(arr, n, separator=0)) == base[n]
     c1 = fe.count_ngrams(arr, 3, threads=1)
     c2 = fe.count_ngrams(arr, 3, threads=2, memory_limit=tiny)
-    for a, b in zip(c1.most_common(100), c2.most_common(100)):
+    for a, b in zip(c1.most_common(100), c2.most_common(100), strict=True):
         np.testing.assert_array_equal(a, b)
 
 
@@ -495,7 +495,7 @@ def _counter_profile(tokens, n) -> dict[int, int]:
 
 
 def _as_dict(p: fe.Profile) -> dict[int, int]:
-    return {int(k): int(m) for k, m in zip(p.ks, p.mks)}
+    return {int(k): int(m) for k, m in zip(p.ks, p.mks, strict=True)}
 
 
 @pytest.mark.parametrize("orders", SCAN_ORDERS, ids=lambda o: f"orders{o[0]}-{o[-1]}")
@@ -532,7 +532,9 @@ def test_portable_scan_matches_counter():
         env={**os.environ, "FASTENTROPY_PORTABLE": "1"},
         check=True,
     )
-    for orders, got in zip(SCAN_ORDERS, json.loads(done.stdout)):
+    for orders, got in zip(SCAN_ORDERS, json.loads(done.stdout), strict=True):
         for n in orders:
             ks, mks = got[str(n)]
-            assert dict(zip(ks, mks)) == _counter_profile(tokens, n), f"orders {orders}, n={n}"
+            assert dict(zip(ks, mks, strict=True)) == _counter_profile(tokens, n), (
+                f"orders {orders}, n={n}"
+            )

@@ -27,7 +27,7 @@ def rows_of(stem):
     ngrams = np.load(f"{stem}.ngrams.npy", mmap_mode="r")
     counts = np.load(f"{stem}.counts.npy", mmap_mode="r")
     assert ngrams.dtype == counts.dtype == np.uint64
-    return [(tuple(int(x) for x in g), int(c)) for g, c in zip(ngrams, counts)]
+    return [(tuple(int(x) for x in g), int(c)) for g, c in zip(ngrams, counts, strict=True)]
 
 
 @pytest.mark.parametrize("order", [1, 2, 3, 5])

@@ -72,7 +72,7 @@ def test_per_token_cost_is_minus_log_of_the_distribution():
     cl = fe.prequential(tokens, order=3, per_token=True)
     positions = [0, 1, 7, 300, 1499]
     q = _core.prequential_distributions(tokens, positions, order=3)
-    for row, p in zip(q, positions):
+    for row, p in zip(q, positions, strict=True):
         assert cl.per_token[p] == pytest.approx(-math.log(row[tokens[p]]), rel=1e-6)
     assert cl.per_token[0] == pytest.approx(math.log(6), rel=1e-6)  # uniform first guess
     assert float(cl.per_token.astype(np.float64).sum()) == pytest.approx(cl.nats, rel=1e-6)

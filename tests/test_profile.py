@@ -61,7 +61,7 @@ def assert_profile(p: fe.Profile, ks, mks) -> None:
     np.testing.assert_array_equal(p.ks, ks)
     np.testing.assert_array_equal(p.mks, mks)
     # Totals: exact Python integers, from the expected pairs.
-    n = sum(int(k) * int(m) for k, m in zip(ks, mks))
+    n = sum(int(k) * int(m) for k, m in zip(ks, mks, strict=True))
     distinct = sum(int(m) for m in mks)
     singletons = int(mks[0]) if ks.size and int(ks[0]) == 1 else 0
     assert type(p.n) is int and p.n == n

@@ -185,7 +185,7 @@ def test_reference_beta_log_moments_by_quadrature(a, b):
             e(lambda v, omv: omv * mp.log(v) * mp.log(omv)),
             e(lambda v, omv: omv * mp.log(v)),
         )
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             assert abs(g - w) < mp.mpf(10) ** -20
 
 

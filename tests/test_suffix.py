@@ -134,7 +134,7 @@ def test_queries_against_brute_force(case, q, k):
                 follow[t[i + len(q)]] += 1
     pairs = sorted(follow.items(), key=lambda p: (-p[1], p[0]))[: k if k is not None else None]
     ids, counts = idx.next_counts(q, k=k)
-    assert list(zip(ids.tolist(), counts.tolist())) == pairs
+    assert list(zip(ids.tolist(), counts.tolist(), strict=True)) == pairs
 
 
 def test_real_text_bytes_equal_the_counter():

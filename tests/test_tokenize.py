@@ -12,6 +12,7 @@ import math
 import os
 import tempfile
 import warnings
+from itertools import pairwise
 
 import fastentropy as fe
 import fastentropy._text.tokenize
@@ -386,10 +387,10 @@ def test_mask_marks_the_mask_field(tmp_path, tokenizer, bpe):
 
     ends = np.flatnonzero(tokens == tf.separator)
     starts = np.concatenate([[0], ends[:-1] + 1])
-    for r, a, b in zip(records, starts, ends):
+    for r, a, b in zip(records, starts, ends, strict=True):
         ids, m = tokens[a:b].tolist(), mask[a:b]
-        assert decode([i for i, k in zip(ids, m) if not k]) == r["prompt"]
-        assert decode([i for i, k in zip(ids, m) if k]) == r["answer"]["text"]
+        assert decode([i for i, k in zip(ids, m, strict=True) if not k]) == r["prompt"]
+        assert decode([i for i, k in zip(ids, m, strict=True) if k]) == r["answer"]["text"]
     check_counts(tf, [r["prompt"] + r["answer"]["text"] for r in records])
     counted = fe.count_ngrams(tokens, 1, separator=tf.separator, mask=mask)
     assert counted.n == int(mask.sum())
@@ -416,7 +417,7 @@ def test_trained_bpe_round_trips_and_is_saved(tmp_path):
     assert tf.n_tokens < tf.n_bytes  # merges were learned
     size = sum(os.path.getsize(p) for p in paths)
     assert seen[-1] == (2 * size, 2 * size)  # read twice: training, then encoding
-    assert all(a[0] < b[0] for a, b in zip(seen, seen[1:]))
+    assert all(a[0] < b[0] for a, b in pairwise(seen))
     again = fe.tokenize(paths, ("train-bpe", 300), tmp_path / "again", batch_bytes=512)
     assert again.tokenizer["hash"] == tf.tokenizer["hash"]
     assert again.tokens().tolist() == tf.tokens().tolist()
@@ -550,7 +551,7 @@ def test_progress_callable_and_line(tmp_path, capsys):
     )
     total = sum(os.path.getsize(p) for p in paths)
     assert len(seen) > 3 and seen[-1] == (total, total)
-    assert all(t == total and a < b for (a, t), (b, _) in zip(seen, seen[1:]))
+    assert all(t == total and a < b for (a, t), (b, _) in pairwise(seen))
     fe.tokenize(paths, "bytes", tmp_path / "out", progress=True)
     err = capsys.readouterr().err
     assert "MB/s" in err and "tokens/s" in err and err.endswith("\n")

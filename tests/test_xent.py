@@ -227,7 +227,7 @@ def test_streaming_memmap_in_chunks_equals_one_shot(tmp_path):
     for lo, hi in [(0, 1), (1, 333), (333, 334), (334, 1000)]:
         acc.update(mm[lo:hi], t[lo:hi], segments=seg[lo:hi])
     assert (acc.count, acc.sum) == (one.count, one.sum)
-    for a, b in zip(acc.per_segment(), one.per_segment()):
+    for a, b in zip(acc.per_segment(), one.per_segment(), strict=True):
         assert np.array_equal(a, b)
     assert acc.sum == fe.cross_entropy(x, t, reduction="sum")
 
@@ -265,7 +265,9 @@ def test_merge_and_pickle_equal_one_accumulator():
     b = pickle.loads(pickle.dumps(b))
     b.merge(a)
     assert (b.count, b.sum) == (one.count, one.sum)
-    assert all(np.array_equal(p, q) for p, q in zip(b.per_segment(), one.per_segment()))
+    assert all(
+        np.array_equal(p, q) for p, q in zip(b.per_segment(), one.per_segment(), strict=True)
+    )
     b.merge(b)
     assert b.count == 2 * one.count
     c = pickle.loads(pickle.dumps(one))

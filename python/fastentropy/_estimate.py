@@ -8,7 +8,7 @@ import typing
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy.typing as npt
 
@@ -37,7 +37,7 @@ Method = Literal[
 ]
 #: For type checkers: the core's ``CONCENTRATIONS`` (tests/test_requirements.py checks they agree).
 ConcentrationName = Literal["jeffreys", "laplace", "perks", "minimax"]
-Data = Union[Profile, npt.ArrayLike, Any]
+Data = Profile | npt.ArrayLike | Any
 
 #: Every method name ``entropy`` accepts, in table order.
 METHODS: tuple[Method, ...] = typing.get_args(Method)

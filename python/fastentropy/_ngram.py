@@ -241,7 +241,9 @@ class NgramCounts:
     def _repr_html_(self) -> str:
         """The size of the count and its ten most common n-grams, for notebooks."""
         ngrams, counts = self.most_common(10)
-        rows = [[" ".join(map(str, g.tolist())), int(c)] for g, c in zip(ngrams, counts)]
+        rows = [
+            [" ".join(map(str, g.tolist())), int(c)] for g, c in zip(ngrams, counts, strict=True)
+        ]
         caption = f"NgramCounts: order {self.order}, N = {self.n:,}, {self.distinct:,} distinct"
         return table(caption, ["n-gram (token ids)", "count"], rows)
 

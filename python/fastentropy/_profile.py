@@ -165,13 +165,15 @@ class Profile:
         return int(self._ks.size)
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{k}: {m}" for k, m in zip(self._ks[:6], self._mks[:6]))
+        shown = ", ".join(f"{k}: {m}" for k, m in zip(self._ks[:6], self._mks[:6], strict=True))
         more = ", ..." if self._ks.size > 6 else ""
         return f"Profile(n={self.n}, distinct={self.distinct}, {{{shown}{more}}})"
 
     def _repr_html_(self) -> str:
         """The count profile as a table (the first 20 counts), for notebooks."""
-        rows: list[list[object]] = [[int(k), int(m)] for k, m in zip(self._ks[:20], self._mks[:20])]
+        rows: list[list[object]] = [
+            [int(k), int(m)] for k, m in zip(self._ks[:20], self._mks[:20], strict=True)
+        ]
         if self._ks.size > 20:
             rows.append(["...", f"{self._ks.size - 20} more counts"])
         caption = f"Profile: N = {self.n:,}, {self.distinct:,} distinct"

@@ -14,13 +14,14 @@ import contextlib
 import math
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import Any, Callable, TextIO, Union
+from typing import Any, TextIO
 
 __all__ = ["Progress", "ProgressCallback", "Stage", "check_progress", "si", "stage"]
 
 ProgressCallback = Callable[[int, int], Any]
-Progress = Union[bool, str, ProgressCallback, None]
+Progress = bool | str | ProgressCallback | None
 
 #: Seconds between two plain lines when stderr is not a terminal.
 PLAIN_EVERY = 5.0

@@ -41,7 +41,7 @@ def literal(node: ast.expr) -> Any:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.Dict) and all(k is not None for k in node.keys):
-        return {literal(k): literal(v) for k, v in zip(node.keys, node.values) if k}
+        return {literal(k): literal(v) for k, v in zip(node.keys, node.values, strict=True) if k}
     if isinstance(node, (ast.List, ast.Tuple)):
         return [literal(e) for e in node.elts]
     raise ValueError("not a literal")

@@ -15,4 +15,4 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: A numpy array of float64.
 FloatArray = npt.NDArray[np.float64]
 #: Bytes an engine may allocate: an int, a string such as ``"8GB"``, or ``None`` (the default).
-MemoryLimit = Union[int, str, None]
+MemoryLimit = int | str | None

@@ -162,7 +162,7 @@ def _epoch_means(log: LossLog) -> dict[float, float] | None:
     if not rows.any():
         return None
     number = epoch_number(log.epoch)
-    return {float(n): float(v) for n, v in zip(number[rows], log.epoch_loss[rows])}
+    return {float(n): float(v) for n, v in zip(number[rows], log.epoch_loss[rows], strict=True)}
 
 
 def eval_levels(

@@ -410,7 +410,7 @@ def _progress_steps_usable(records: list[tuple[str, dict[str, Any]]], loss_key: 
         bool(steps)
         and all(
             isinstance(a, int) and isinstance(b, int) and a < b
-            for a, b in zip([-1, *steps[:-1]], steps)
+            for a, b in zip([-1, *steps[:-1]], steps, strict=True)
         )
         and steps[-1] is not None
     )

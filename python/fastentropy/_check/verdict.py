@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Union
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +30,7 @@ from .result import Status, Verdict
 
 __all__ = ["check"]
 
-Tokenizer = Union[str, Mapping[str, str], None]
+Tokenizer = str | Mapping[str, str] | None
 
 #: A floor interval wider than this share of its point cannot tell "just under" from "just
 #: above", so crossings of it are inconclusive.

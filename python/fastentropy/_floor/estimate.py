@@ -13,7 +13,8 @@ import math
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any, Union
+from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -73,7 +74,7 @@ RISE_TOLERANCE = 1e-9
 #: corpus size.
 CONTEXT_MASK_CHUNK = 1 << 24
 
-TokensLike = Union[npt.ArrayLike, Any]
+TokensLike = npt.ArrayLike | Any
 
 
 def estimate_floor(
@@ -424,7 +425,7 @@ def _choose(reports: tuple[OrderReport, ...], methods: list[str], **meta: Any) -
     # token repeated, gives h_n = 0 with a std that would reach below it).
     lower = max(0.0, min(v.value - INTERVAL_STDS * (v.std or 0.0) for v in values))
     upper = max(0.0, max(v.value + INTERVAL_STDS * (v.std or 0.0) for v in values))
-    rising = [(a.order, b.order) for a, b in zip(usable, usable[1:]) if _rises(a, b, method)]
+    rising = [(a.order, b.order) for a, b in pairwise(usable) if _rises(a, b, method)]
     if rising:
         notes.append(
             f"{method} h_n rises beyond its error between orders {rising}: h_n cannot rise "

@@ -100,14 +100,17 @@ def _table(floor: Floor) -> list[str]:
         while stop < len(methods):
             trial = _aligned(
                 ["n", *methods[start : stop + 1]],
-                [[str(r.order), *c[start : stop + 1]] for r, c in zip(floor.orders, cells)],
+                [
+                    [str(r.order), *c[start : stop + 1]]
+                    for r, c in zip(floor.orders, cells, strict=True)
+                ],
             )
             if max(len(line) for line in trial) > WIDTH:
                 break
             stop += 1
         out += _aligned(
             ["n", *methods[start:stop]],
-            [[str(r.order), *c[start:stop]] for r, c in zip(floor.orders, cells)],
+            [[str(r.order), *c[start:stop]] for r, c in zip(floor.orders, cells, strict=True)],
         )
         start = stop
         if start < len(methods):
@@ -127,7 +130,7 @@ def _table(floor: Floor) -> list[str]:
 
 def _aligned(heads: list[str], rows: list[list[str]]) -> list[str]:
     """Right-aligned columns under their heads."""
-    widths = [max(len(x) for x in col) for col in zip(heads, *rows)]
+    widths = [max(len(x) for x in col) for col in zip(heads, *rows, strict=True)]
     fmt = "  ".join(f"{{:>{w}}}" for w in widths)
     return [fmt.format(*heads)] + [fmt.format(*row) for row in rows]
 

@@ -24,7 +24,7 @@ import warnings
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Any, Union, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -36,7 +36,7 @@ __all__ = ["Block", "Corpus", "SourceInfo", "field_path", "format_of", "lookup",
 if TYPE_CHECKING:
     from .memory import Spooled
 
-Inputs = Union[PathLike, Iterable[PathLike]]
+Inputs = PathLike | Iterable[PathLike]
 
 #: Extensions (after removing ``.gz``/``.zst``) of the structured formats; all else is text.
 _FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".parquet": "parquet"}
@@ -184,7 +184,7 @@ class Corpus:
         self.fields = [self.field] if self.mask_field is None else [self.field, self.mask_field]
         self.kinds = [format_of(f.path) for f in self.files]
         self.docs: list[str] = []
-        for f, kind in zip(self.files, self.kinds):
+        for f, kind in zip(self.files, self.kinds, strict=True):
             allowed = _DOCS[kind]
             if doc is not None and doc not in allowed:
                 raise ValueError(
@@ -231,7 +231,7 @@ class Corpus:
         # Resolved here, not in the except clause: a generator closed at interpreter shutdown
         # evaluates its except clauses, and an import then fails ("Exception ignored").
         zstd_error = _zstd_error()
-        for src, kind, doc in zip(self.files, self.kinds, self.docs):
+        for src, kind, doc in zip(self.files, self.kinds, self.docs, strict=True):
             try:
                 if kind == "parquet":
                     yield from self._parquet(src, base)
@@ -340,7 +340,11 @@ class Corpus:
             ends.append(last)
         if max(map(len, lines), default=0) > self.piece:
             split = [pieces(s, self.piece) for s in lines]
-            ends = [e and i == len(p) - 1 for p, e in zip(split, ends) for i in range(len(p))]
+            ends = [
+                e and i == len(p) - 1
+                for p, e in zip(split, ends, strict=True)
+                for i in range(len(p))
+            ]
             lines = [s for p in split for s in p]
         return Block(lines, ends, None, n_bytes - breaks, len(text) - breaks, done)
 
@@ -440,7 +444,9 @@ class Corpus:
                 ]
                 first += batch.num_rows
                 answers = values[1] if self.mask_field else [None] * len(values[0])
-                yield self._records(list(zip(values[0], answers)), base + src.size * first // rows)
+                yield self._records(
+                    list(zip(values[0], answers, strict=True)), base + src.size * first // rows
+                )
         src.sha256 = _sha256(src.path)
 
 

@@ -33,7 +33,7 @@ RULE = (
 def _fits(fits: list[Any], keys: tuple[str, ...]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, values, error in fits:
-        out[name] = {"error": error} if values is None else dict(zip(keys, values))
+        out[name] = {"error": error} if values is None else dict(zip(keys, values, strict=True))
     return out
 
 
@@ -179,11 +179,14 @@ def rate_from_matches(lengths: Any) -> MethodResult:
     except ValueError as e:
         return MethodResult.failed("matches", str(e))
     keys = ("value", "std", "terms")
-    detail: dict[str, Any] = {"kasw": dict(zip(keys, kasw)), "gao": dict(zip(keys, gao))}
+    detail: dict[str, Any] = {
+        "kasw": dict(zip(keys, kasw, strict=True)),
+        "gao": dict(zip(keys, gao, strict=True)),
+    }
     detail["slope"] = (
         {"error": slope_error}
         if slope is None
-        else dict(zip(("value", "std", "intercept", "chi2_dof", "octaves"), slope))
+        else dict(zip(("value", "std", "intercept", "chi2_dof", "octaves"), slope, strict=True))
     )
     return MethodResult("matches", point, lower, upper, detail=detail)
 
@@ -244,7 +247,7 @@ def combine_rates(
             ivs,  # type: ignore[arg-type]
             finite_or_none(bound),
         )
-        used = tuple(m.name for m, u in zip(ok, flags) if u)
+        used = tuple(m.name for m, u in zip(ok, flags, strict=True) if u)
     plain_curve = (
         None if curve is None else {k: [float(v) for v in curve[k]] for k in ("n", "nats")}
     )
