@@ -134,3 +134,24 @@ def test_a_stage_passed_between_two_reports_is_still_named() -> None:
 def test_auto_draws_nothing_for_a_short_build(capsys: pytest.CaptureFixture[str]) -> None:
     fe.SuffixIndex.build(np.arange(1000, dtype=np.uint16), progress="auto")
     assert capsys.readouterr().err == ""
+
+
+def test_profiles_under_a_mask_show_the_reversed_build_then_the_scans(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    n = 200_000
+    rng = np.random.default_rng(5)
+    arr = rng.integers(0, 1000, n).astype(np.uint16)
+    idx = fe.SuffixIndex.build(arr, mask=rng.random(n) < 0.5, threads=2)
+    calls: list[tuple[int, int]] = []
+    idx.profiles([1, 2], threads=2, progress=lambda d, t: calls.append((d, t)))
+    dones = [d for d, _ in calls]
+    # The reversed index's 4 units, then one scan of 2.
+    assert dones == sorted(dones) and calls[-1] == (6 * n, 6 * n)
+    capsys.readouterr()
+    idx.profiles([1, 2], threads=2, progress=True)
+    err = capsys.readouterr().err
+    labels = [line.split(":")[0] for line in err.splitlines()]
+    order = [s[0] for s in STAGES] + ["profiles"]
+    assert sorted(set(labels), key=labels.index) == order, err
+    assert f"profiles: {si(n)}/{si(n)} tokens (100%)" in err, err

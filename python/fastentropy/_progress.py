@@ -267,7 +267,8 @@ class Stages:
     (``True``/``"auto"``), each stage is a :class:`Stage` of its own, and one that reports
     nothing inside it a :class:`Waiting`, redrawn every :data:`TICK` seconds by a thread of
     this object's while it runs. ``times`` keeps, per stage label, the size and seconds of
-    the last silent run measured, for the next one's estimate.
+    the last silent run measured, for the next one's estimate. Given ``size`` (the items of
+    one unit), a stage of 0 units takes what the call's total leaves after the others.
 
     Examples
     --------
@@ -290,13 +291,15 @@ class Stages:
         stream: TextIO | None = None,
         clock: Callable[[], float] = time.perf_counter,
         ticking: bool = True,
+        size: int | None = None,
     ) -> None:
         check_progress(progress)
         self.callback = progress if callable(progress) else None
         self.drawn = shown(progress)
         self.final = progress is True
         self.stages = list(stages)
-        self.ends = list(itertools.accumulate(units for _, units, _ in self.stages))
+        self.size = size
+        self.ends: list[int] = []
         self.unit = unit
         self.times = times if times is not None else {}
         self.stream = stream if stream is not None else sys.stderr
@@ -314,6 +317,8 @@ class Stages:
         if not self.drawn or total <= 0 or not self.stages:
             return
         with self.lock:
+            if not self.ends:
+                self._layout(total)
             per = total / self.ends[-1]
             # The stage `done` is in: the first that ends past it (the last once all is done).
             at = next((k for k, e in enumerate(self.ends) if done < e * per), len(self.ends) - 1)
@@ -328,6 +333,15 @@ class Stages:
                 size = round(per)
                 self.current(min(round((done - first * per) / units), size), size)
             self.last = self.clock()
+
+    def _layout(self, total: int) -> None:
+        """Where each stage ends, in units; a stage of 0 units gets the rest of ``total``."""
+        units = [u for _, u, _ in self.stages]
+        if self.size and 0 in units:
+            rest = max(round(total / self.size) - sum(units), 1)
+            units = [u or rest for u in units]
+            self.stages = [(s[0], u, s[2]) for s, u in zip(self.stages, units, strict=True)]
+        self.ends = list(itertools.accumulate(units))
 
     def tick(self) -> None:
         """Redraws the stage that reports nothing inside it, if one is running."""

@@ -263,8 +263,9 @@ class SuffixIndex:
             index); default the limit the index was built with. Unused without a mask.
         threads : int, optional
             Worker threads; the result is the same for any count.
-        progress : bool or callable, default False
-            As in :meth:`build`.
+        progress : bool, "auto" or callable, default False
+            As in :meth:`build`: under a mask, the reversed text's build stages come
+            first, then "profiles".
 
         Returns
         -------
@@ -390,7 +391,12 @@ class SuffixIndex:
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
         threads = _threads_arg(threads)
         limit = self._memory_limit if memory_limit is None else parse_size(memory_limit)
-        with stage(progress, "profiles") as callback:
+        # Under a mask the reversed text is indexed first: the build's stages, then the scans.
+        stages = [("profiles", 0, True)]
+        if self._mask is not None:
+            stages = [*_core.SUFFIX_BUILD_STAGES, *stages]
+        times = _BUILD_TIMES.setdefault(threads, {})
+        with Stages(progress, stages, times=times, size=len(self)) as staged:
             blocks, ctx = self._index.profiles(
                 mask=self._mask,
                 orders=wanted,
@@ -398,7 +404,7 @@ class SuffixIndex:
                 contexts=contexts,
                 memory_limit=limit,
                 threads=threads,
-                progress=callback,
+                progress=None if progress is None or progress is False else staged,
             )
         return (
             {n: Profile._from_core(p) for n, p in blocks},
