@@ -62,11 +62,16 @@ fn cpu_time() -> f64 {
 
 fn run(name: &str, lg: Logits<'_>, vocab: usize, opts: Options, reps: usize) {
     let rows = lg.len() / vocab;
-    let targets: Vec<i64> = (0..rows as i64).map(|i| (i * 7919) % vocab as i64).collect();
+    let targets: Vec<i64> = (0..rows as i64)
+        .map(|i| (i * 7919) % vocab as i64)
+        .collect();
     let mut out = vec![0f64; rows];
     // One pool for all calls (a `Control` with `threads: Some(1)` would build one per call,
     // which costs more than a call on L2-resident rows).
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let ctl = Control::with_threads(None);
     let mut best = (f64::MAX, f64::MAX);
     for _ in 0..7 {
@@ -107,7 +112,13 @@ fn main() {
                 ..Options::default()
             };
             let f32_reps = reps / 2 + 1;
-            run(&format!("f32 {}", isa.name()), Logits::F32(&x), vocab, o(None), f32_reps);
+            run(
+                &format!("f32 {}", isa.name()),
+                Logits::F32(&x),
+                vocab,
+                o(None),
+                f32_reps,
+            );
             for p in [Path16::Table, Path16::Widen] {
                 let n = format!("f16 {} {}", isa.name(), p.name());
                 run(&n, Logits::F16(&h), vocab, o(Some(p)), reps);

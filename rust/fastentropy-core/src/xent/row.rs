@@ -36,7 +36,7 @@
 //! target 41 nats above the rest, where `R` is made of terms 59 octaves down.)
 
 use super::exp::{bias, exp_scaled, LN2_HI, LOG2E};
-use super::lanes::{bf16_to_f32, f16_to_f32, prefetch, Lanes};
+use super::lanes::{bf16_to_f32, f16_to_f32, prefetch, range16, Lanes};
 use super::table::ExpTable;
 
 /// Entries per block: 8 KiB of `f32`, well inside L1 for the second read.
@@ -57,6 +57,12 @@ pub(crate) trait Elem {
     /// # Safety
     /// `L`'s instruction set is available; `p` points at `2·L::N` readable values.
     unsafe fn load_pair<L: Lanes>(p: *const Self::Raw) -> [L::V; 2];
+    /// The largest value of `xs` (-inf if empty; NaN, or less, if `xs` holds a NaN) and a
+    /// lower bound of its smallest (NaN if `xs` holds a NaN, for 16-bit formats).
+    ///
+    /// # Safety
+    /// `L`'s instruction set is available.
+    unsafe fn range<L: Lanes>(xs: &[Self::Raw]) -> (f32, f32);
     /// The row's loss by table look-up (see `table.rs`), where the format allows it and the
     /// row is within the table's range; `None` leaves the row to the vector kernel.
     #[inline(always)]
@@ -79,6 +85,11 @@ impl Elem for F32 {
     unsafe fn load_pair<L: Lanes>(p: *const f32) -> [L::V; 2] {
         [L::load(p), L::load(p.add(L::N))]
     }
+    #[inline(always)]
+    unsafe fn range<L: Lanes>(xs: &[f32]) -> (f32, f32) {
+        // A minimum would cost as much as the clamp it could spare.
+        (block_max::<L, Self>(xs), f32::NEG_INFINITY)
+    }
 }
 
 impl Elem for F16 {
@@ -90,6 +101,10 @@ impl Elem for F16 {
     #[inline(always)]
     unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
         [L::load_f16(p), L::load_f16(p.add(L::N))]
+    }
+    #[inline(always)]
+    unsafe fn range<L: Lanes>(xs: &[u16]) -> (f32, f32) {
+        range16(L::extremes16(xs), f16_to_f32)
     }
     #[inline(always)]
     fn table_nll(row: &[u16], target: usize) -> Option<f64> {
@@ -106,6 +121,10 @@ impl Elem for Bf16 {
     #[inline(always)]
     unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
         L::load_bf16_pair(p)
+    }
+    #[inline(always)]
+    unsafe fn range<L: Lanes>(xs: &[u16]) -> (f32, f32) {
+        range16(L::extremes16(xs), bf16_to_f32)
     }
     #[inline(always)]
     fn table_nll(row: &[u16], target: usize) -> Option<f64> {
@@ -132,12 +151,17 @@ trait Visit<L: Lanes> {
     unsafe fn group(&mut self, v: [L::V; G]);
 }
 
-/// Visits `xs` in groups of [`G`] vectors, the last one padded with -inf. The full groups
+/// Visits `xs` in groups of [`G`] vectors, the last one padded with `pad`. The full groups
 /// are loaded where they are visited (not through a common buffer or a merge of the two
 /// paths), so that the loads fold into the first instruction using them. With `ahead`, also
 /// asks for as many bytes from there to be brought into cache, a little with each group.
 #[inline(always)]
-unsafe fn visit<L: Lanes, E: Elem>(xs: &[E::Raw], f: &mut impl Visit<L>, ahead: Option<*const u8>) {
+unsafe fn visit<L: Lanes, E: Elem>(
+    xs: &[E::Raw],
+    f: &mut impl Visit<L>,
+    ahead: Option<*const u8>,
+    pad: f32,
+) {
     let n = L::N;
     let bytes = G * n * std::mem::size_of::<E::Raw>();
     let mut groups = xs.chunks_exact(G * n);
@@ -155,7 +179,7 @@ unsafe fn visit<L: Lanes, E: Elem>(xs: &[E::Raw], f: &mut impl Visit<L>, ahead: 
     }
     let rest = groups.remainder();
     if !rest.is_empty() {
-        let mut buf = [f32::NEG_INFINITY; G * 16];
+        let mut buf = [pad; G * 16];
         for (b, &x) in buf.iter_mut().zip(rest) {
             *b = E::to_f32(x);
         }
@@ -183,15 +207,15 @@ impl<L: Lanes> Visit<L> for MaxOf<L> {
 #[inline(always)]
 unsafe fn block_max<L: Lanes, E: Elem>(xs: &[E::Raw]) -> f32 {
     let mut f = MaxOf::<L>([L::splat(f32::NEG_INFINITY); 4]);
-    visit::<L, E>(xs, &mut f, None);
+    visit::<L, E>(xs, &mut f, None, f32::NEG_INFINITY);
     let [a, b, c, d] = f.0;
     L::hmax(L::max(L::max(a, b), L::max(c, d)))
 }
 
 /// The sum of the terms below `top` in `f64` lanes, and the count of the others. Only a
 /// block whose own maximum is the row's so far can hold the latter (`TIES`): the others
-/// skip the masking.
-struct SumOf<L: Lanes, const TIES: bool> {
+/// skip the masking. Without `CLAMP`, the caller knows that no entry is below `lo`.
+struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool> {
     bias: L::V,
     lo: L::V,
     top: L::V,
@@ -199,13 +223,15 @@ struct SumOf<L: Lanes, const TIES: bool> {
     at_top: u64,
 }
 
-impl<L: Lanes, const TIES: bool> Visit<L> for SumOf<L, TIES> {
+impl<L: Lanes, const TIES: bool, const CLAMP: bool> Visit<L> for SumOf<L, TIES, CLAMP> {
     #[inline(always)]
     unsafe fn group(&mut self, v: [L::V; G]) {
         let mut e = v;
-        for i in 0..G {
-            // `max(lo, x)`, not `max(x, lo)`: NaN must pass.
-            e[i] = L::max(self.lo, v[i]);
+        if CLAMP {
+            for i in 0..G {
+                // `max(lo, x)`, not `max(x, lo)`: NaN must pass.
+                e[i] = L::max(self.lo, v[i]);
+            }
         }
         // Two at a time: on Zen 1, 2% faster than four, 10% faster than eight, which run out
         // of registers. (No closures here: they would not inherit `#[target_feature]`.)
@@ -231,23 +257,25 @@ impl<L: Lanes, const TIES: bool> Visit<L> for SumOf<L, TIES> {
 }
 
 /// `(Σ e^(x - n·UNIT) over x < top, #{x >= top})` for `xs` with no entry above `top`
-/// (without `TIES`: none equal to it either); NaN if `xs` holds a NaN. Prefetches from
-/// `ahead` (see [`visit`]).
+/// (without `TIES`: none equal to it either; without `CLAMP`: none below
+/// [`clamp_floor`]`(n)`); NaN if `xs` holds a NaN. Prefetches from `ahead` (see [`visit`]).
 #[inline(always)]
-unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool>(
+unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool, const CLAMP: bool>(
     xs: &[E::Raw],
     top: f32,
     n: i32,
     ahead: Option<*const u8>,
 ) -> (f64, u64) {
-    let mut f = SumOf::<L, TIES> {
+    let lo = clamp_floor(n);
+    let mut f = SumOf::<L, TIES, CLAMP> {
         bias: L::splat(bias(n)),
-        lo: L::splat(((n - 124) as f64 * UNIT) as f32),
+        lo: L::splat(lo),
         top: L::splat(top),
         d: L::dzero(),
         at_top: 0,
     };
-    visit::<L, E>(xs, &mut f, ahead);
+    // Padding at the floor adds at most 2^-124 of the maximum per lane, as a clamped -inf.
+    visit::<L, E>(xs, &mut f, ahead, lo);
     (L::dsum(f.d), f.at_top)
 }
 
@@ -274,8 +302,14 @@ unsafe fn max_below<L: Lanes, E: Elem>(xs: &[E::Raw], top: f32) -> f32 {
         top: L::splat(top),
         m: L::splat(f32::NEG_INFINITY),
     };
-    visit::<L, E>(xs, &mut f, None);
+    visit::<L, E>(xs, &mut f, None, f32::NEG_INFINITY);
     L::hmax(f.m)
+}
+
+/// The clamp's floor for scale exponent `n`: `(n - 124)·LN2_HI`, where terms are 2^-124 of
+/// the maximum's scale.
+fn clamp_floor(n: i32) -> f32 {
+    ((n - 124) as f64 * UNIT) as f32
 }
 
 fn scale_exponent(m: f32) -> i32 {
@@ -302,7 +336,7 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
     // the number `k` of entries equal to `m`.
     let (mut m, mut n, mut sum, mut k) = (f32::NEG_INFINITY, 0i32, 0f64, 0u64);
     for block in row.chunks(BLOCK) {
-        let bm = block_max::<L, E>(block);
+        let (bm, low) = E::range::<L>(block);
         // -inf (or NaN from a reduction): a block of -inf only, or one whose values a NaN
         // hid from the first pass, which the second would then skip.
         let hidden = bm == f32::NEG_INFINITY || bm.is_nan();
@@ -329,10 +363,13 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
         // second fetches the next block (or row: rows are contiguous), so that the two
         // overlap instead of taking turns.
         let next = Some(block.as_ptr_range().end.cast::<u8>());
-        let (s, at_top) = if bm == m {
-            block_sum::<L, E, true>(block, m, n, next)
-        } else {
-            block_sum::<L, E, false>(block, m, n, next)
+        // A NaN bound keeps the clamp, which lets NaN through to the sum.
+        let clamp = low.is_nan() || low < clamp_floor(n);
+        let (s, at_top) = match (bm == m, clamp) {
+            (true, true) => block_sum::<L, E, true, true>(block, m, n, next),
+            (true, false) => block_sum::<L, E, true, false>(block, m, n, next),
+            (false, true) => block_sum::<L, E, false, true>(block, m, n, next),
+            (false, false) => block_sum::<L, E, false, false>(block, m, n, next),
         };
         if s.is_nan() {
             return Err(first_bad::<E>(row));
@@ -365,7 +402,7 @@ unsafe fn rescue<L: Lanes, E: Elem>(row: &[E::Raw], m: f32) -> f64 {
     let n2 = scale_exponent(m2);
     let mut sum = 0.0;
     for block in row.chunks(BLOCK) {
-        sum += block_sum::<L, E, true>(block, m, n2, None).0;
+        sum += block_sum::<L, E, true, true>(block, m, n2, None).0;
     }
     sum * (f64::from(n2) * UNIT - f64::from(m)).exp()
 }
