@@ -24,12 +24,14 @@ measured in the same run as ``np.sum`` over a float64 array of the cases' size (
 at least 256 MB; one thread, and two threads each summing half). Targets (docs): float32 at
 least 0.85 of the two-thread bandwidth, float16 and bfloat16 at least 0.5 on a CPU with
 full-width 256-bit vector units. The one-thread figure is also given as a fraction of the
-one-thread bandwidth: on a shared machine, where the second core is often taken, that pair
-is the fairer ratio. Recorded with them: the CPU model, family and model
-numbers, the instruction set and 16-bit path chosen, and the load average before and after
-(the machine is shared). Peak memory: the growth of peak RSS over the RSS before the call (peak
-reset through ``/proc/self/clear_refs``), i.e. the call's extra memory. Ours and numpy must
-agree to 1e-6 relative on the sum (numpy's float32 log-sum-exp is the less accurate one).
+one-thread bandwidth, and per CPU-second of the process against ``np.sum``'s per CPU-second
+on one thread: on a shared machine, where the second core is often taken and wall time
+counts the time other jobs ran, that last pair is the fairest ratio. Recorded with them:
+the CPU model, family and model numbers, the instruction set and 16-bit path chosen, and
+the load average before and after (the machine is shared). Peak memory: the growth of
+peak RSS over the RSS before the call (peak reset through ``/proc/self/clear_refs``), i.e.
+the call's extra memory. Ours and numpy must agree to 1e-6 relative on the sum (numpy's
+float32 log-sum-exp is the less accurate one).
 
 How to run
 ----------
@@ -110,14 +112,23 @@ def torch_fn() -> Callable[[np.ndarray, np.ndarray, str], float] | None:
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any, float]:
     """(best seconds, last result, extra peak RSS in MiB over the RSS before the calls)."""
+    best, out, mib, _ = timed_cpu(fn, repeats)
+    return best, out, mib
+
+
+def timed_cpu(fn: Callable[[], Any], repeats: int) -> tuple[float, Any, float, float]:
+    """As ``timed``, and the least CPU time of the process over the calls (all its threads:
+    on one thread, the time that thread ran, which a shared machine's other jobs do not
+    lengthen as they do the wall time)."""
     common.reset_peak()
     before = common.status_kib("VmRSS")
-    best, out = float("inf"), None
+    best, cpu, out = float("inf"), float("inf"), None
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         out = fn()
         best = min(best, time.perf_counter() - start)
-    return best, out, (common.status_kib("VmHWM") - before) / 1024
+        cpu = min(cpu, time.process_time() - start_cpu)
+    return best, out, (common.status_kib("VmHWM") - before) / 1024, cpu
 
 
 def cpu() -> dict[str, Any]:
@@ -149,11 +160,17 @@ def bandwidth(nbytes: int) -> dict[str, float]:
     halves at once."""
     a = np.ones(max(nbytes, 256 << 20) // 8)
     a.sum()
-    one = min(timed(a.sum, 1)[0] for _ in range(3))
+    runs = [timed_cpu(a.sum, 1) for _ in range(3)]
+    one = min(r[0] for r in runs)
+    one_cpu = min(r[3] for r in runs)
     halves = (a[: len(a) // 2], a[len(a) // 2 :])
     with ThreadPoolExecutor(2) as pool:
         two = min(timed(lambda: list(pool.map(np.sum, halves)), 1)[0] for _ in range(3))
-    return {"one_thread": a.nbytes / one / 1e9, "two_threads": a.nbytes / two / 1e9}
+    return {
+        "one_thread": a.nbytes / one / 1e9,
+        "two_threads": a.nbytes / two / 1e9,
+        "one_thread_per_cpu_second": a.nbytes / one_cpu / 1e9,
+    }
 
 
 def make_inputs(gb: float) -> dict[str, np.ndarray]:
@@ -194,7 +211,7 @@ def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: 
     if torch_run is not None:
         steps.append(("torch", lambda: torch_run(logits, targets, dtype), 1))
     for name, fn, reps in steps:
-        sec, value, mib = timed(fn, reps)
+        sec, value, mib, cpu_sec = timed_cpu(fn, reps)
         if isinstance(value, fe._core.XentSums):
             value = value.sum
         case[name] = {
@@ -203,6 +220,7 @@ def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: 
             "tokens_per_s": rows / sec,
             "extra_peak_mib": mib,
             "sum_nats": value,
+            "gb_per_cpu_s": nbytes / cpu_sec / 1e9,
         }
     ref = case["ours"]["sum_nats"]
     case["numpy_rel_diff"] = abs(case["numpy"]["sum_nats"] - ref) / ref
@@ -215,11 +233,13 @@ def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: 
 def render(results: dict[str, Any]) -> str:
     bw = results["bandwidth_gb_per_s"]["two_threads"]
     bw1 = results["bandwidth_gb_per_s"]["one_thread"]
+    bw1_cpu = results["bandwidth_gb_per_s"].get("one_thread_per_cpu_second")
     lines = [
         "| V | dtype | tokens | ours GB/s (2 thr) | of 2-thr bandwidth | ours GB/s (1 thr) | "
-        "of 1-thr bandwidth | table / widen GB/s (2 thr) | M tokens/s | numpy GB/s | "
+        "of 1-thr bandwidth | 1 thr GB per CPU-s (of bandwidth per CPU-s) | "
+        "table / widen GB/s (2 thr) | M tokens/s | numpy GB/s | "
         "× numpy | torch GB/s | × torch | extra peak MiB ours / numpy / torch |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results["cases"]:
         torch = c.get("torch")
@@ -231,7 +251,7 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"| {c['vocab']} | {c['dtype']} | {c['tokens']} | {c['ours']['gb_per_s']:.1f} | "
             f"{c['ours']['gb_per_s'] / bw:.2f} | {c['ours_1_thread']['gb_per_s']:.1f} | "
-            f"{c['ours_1_thread']['gb_per_s'] / bw1:.2f} | {paths} | "
+            f"{c['ours_1_thread']['gb_per_s'] / bw1:.2f} | {per_cpu(c, bw1_cpu)} | {paths} | "
             f"{c['ours']['tokens_per_s'] / 1e6:.3f} | "
             f"{c['numpy']['gb_per_s']:.2f} | {c['ratio_numpy']:.1f} | "
             + (f"{torch['gb_per_s']:.2f} | {c['ratio_torch']:.1f} | " if torch else "– | – | ")
@@ -239,6 +259,14 @@ def render(results: dict[str, Any]) -> str:
             + (f"{torch['extra_peak_mib']:.0f} |" if torch else "– |")
         )
     return "\n".join(lines) + "\n"
+
+
+def per_cpu(case: dict[str, Any], bandwidth_cpu: float | None) -> str:
+    """One thread's GB per CPU-second, and its fraction of np.sum's (older runs: –)."""
+    rate = case["ours_1_thread"].get("gb_per_cpu_s")
+    if rate is None or bandwidth_cpu is None:
+        return "–"
+    return f"{rate:.1f} ({rate / bandwidth_cpu:.2f})"
 
 
 def write_docs(results: dict[str, Any], path: str) -> None:
@@ -261,7 +289,13 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "torch's `F.cross_entropy` on CPU where installed. Memory read bandwidth measured in "
         f"the same run (`np.sum` over {results.get('bandwidth_bytes', 2e9) / 1e9:.2g} GB of "
         f"float64): {bw['one_thread']:.1f} GB/s on one thread, "
-        f"{bw['two_threads']:.1f} GB/s on two. Extra peak memory: growth of peak RSS during "
+        f"{bw['two_threads']:.1f} GB/s on two"
+        + (
+            f", {bw['one_thread_per_cpu_second']:.1f} GB per CPU-second on one thread"
+            if "one_thread_per_cpu_second" in bw
+            else ""
+        )
+        + ". Extra peak memory: growth of peak RSS during "
         "the call. The machine is shared and noisy: ratios within the run are the figures "
         "that count.",
         "",
@@ -354,6 +388,7 @@ def main() -> int:
             results["cases"].append(case)
             two = results["bandwidth_gb_per_s"]["two_threads"]
             one = results["bandwidth_gb_per_s"]["one_thread"]
+            one_cpu = results["bandwidth_gb_per_s"]["one_thread_per_cpu_second"]
             paths = (
                 f", table {case['ours_table']['gb_per_s']:.1f} / widen "
                 f"{case['ours_widen']['gb_per_s']:.1f}"
@@ -364,7 +399,9 @@ def main() -> int:
                 f"V={vocab} {dtype}: ours {case['ours']['gb_per_s']:.1f} GB/s "
                 f"({case['ours']['gb_per_s'] / two:.2f} of 2-thr bandwidth{paths}) "
                 f"(1 thread {case['ours_1_thread']['gb_per_s']:.1f}, "
-                f"{case['ours_1_thread']['gb_per_s'] / one:.2f} of 1-thr bandwidth), numpy "
+                f"{case['ours_1_thread']['gb_per_s'] / one:.2f} of 1-thr bandwidth; "
+                f"{case['ours_1_thread']['gb_per_cpu_s']:.1f} GB per CPU-s, "
+                f"{case['ours_1_thread']['gb_per_cpu_s'] / one_cpu:.2f} of np.sum's), numpy "
                 f"{case['numpy']['gb_per_s']:.2f} GB/s (×{case['ratio_numpy']:.1f}), extra "
                 f"peak {case['ours']['extra_peak_mib']:.0f} MiB, numpy rel diff "
                 f"{case['numpy_rel_diff']:.1e}",
