@@ -12,7 +12,10 @@
 //! `f32` rows, widened 16-bit rows and the rest.
 //!
 //! One pass over memory, in blocks of [`BLOCK`] entries: first the block's maximum (plain
-//! `max`, one operation per vector), then, from L1 cache, the exponentials. Terms are
+//! `max`, one operation per vector; for 16-bit rows, integer extremes of the bit patterns,
+//! sixteen per operation and no conversion, which also bound the block's minimum, see
+//! `lanes::range16`), then, from L1 cache, the exponentials (16-bit values widened there,
+//! once). Terms are
 //! `e^(x_j - N·LN2_HI)` with `N = round(M·log2 e)`, computed by `exp_scaled` straight from
 //! `x_j` (no `x_j - M` in `f32`, whose rounding would cost up to 2^-24·|x_j - M| of relative
 //! error per term); eight vectors of terms are added in `f32`, then in `f64` lanes. When a
@@ -20,7 +23,9 @@
 //! `R = sum · e^(N·LN2_HI - M)` in `f64`.
 //!
 //! Arguments are clamped to at least `(N - 124)·LN2_HI`: a term below 2^-124 of the maximum
-//! counts as 2^-124 (at most 2^-107 of the sum), and no lane leaves the normal range. When
+//! counts as 2^-124 (at most 2^-107 of the sum), and no lane leaves the normal range. A
+//! 16-bit block whose minimum is known to be above that floor skips the clamp (the same
+//! result, one operation per vector fewer). When
 //! such terms could matter (`k = 1` and `R < 2^-60`, a margin over 41 nats) the row is summed
 //! again, scaled by the second largest value instead. Rows whose maximum exceeds 2^20 in
 //! magnitude, beyond the range of the magic-constant rounding, are computed in scalar `f64`.
