@@ -96,8 +96,15 @@ unsafe fn poly<L: Lanes, const K: usize>(r: [L::V; K]) -> [L::V; K] {
 /// 1.8e-7 plus 1.9e-9·|n - k| relative, for lanes with `-126 <= n - k <= 127` and `x` near
 /// `k·LN2_HI` within 2^20 in magnitude (see [`bias`]); other lanes hold garbage for the
 /// caller to mask, except that a NaN stays NaN.
+///
+/// Returned as its two factors `(p(r), 2^(n-k)·2^(j/8))`: the value is their product (a
+/// product rather than an exponent-field addition: it propagates NaN, from `p`), which the
+/// caller may fuse into a sum.
 #[inline(always)]
-pub(crate) unsafe fn exp_scaled<L: Lanes, const K: usize>(x: [L::V; K], bias: L::V) -> [L::V; K] {
+pub(crate) unsafe fn exp_scaled<L: Lanes, const K: usize>(
+    x: [L::V; K],
+    bias: L::V,
+) -> ([L::V; K], [L::V; K]) {
     let (mut t, mut r) = (x, x);
     for i in 0..K {
         t[i] = L::fma(x[i], L::splat(8.0 * LOG2E), bias);
@@ -105,12 +112,10 @@ pub(crate) unsafe fn exp_scaled<L: Lanes, const K: usize>(x: [L::V; K], bias: L:
     for i in 0..K {
         r[i] = L::fma(L::sub(t[i], bias), L::splat(-STEP_HI), x[i]);
     }
-    let mut p = poly::<L, K>(r);
-    for i in 0..K {
-        // A product rather than an exponent-field addition: it propagates NaN.
-        p[i] = L::mul(p[i], L::scale8(t[i], &SCALE));
+    for t in t.iter_mut() {
+        *t = L::scale8(*t, &SCALE);
     }
-    p
+    (poly::<L, K>(r), t)
 }
 
 /// `e^x` over the whole `f32` range: flushed to 0 below [`EXP_LO`], `+inf` from `EXP_HI` up.
