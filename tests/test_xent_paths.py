@@ -143,3 +143,50 @@ def test_default_path_and_bad_names():
     bits = np.zeros((1, 4), dtype=np.uint16)
     with pytest.raises(ValueError, match="unknown 16-bit path"):
         _core.xent_tokens(bits, np.array([0]), dtype="float16", path16="fast")
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_rows_of_one_sign_and_wide_spreads(dtype, isa):
+    """The widened path reads each block's largest and smallest value off integer extremes
+    of the bit patterns (the order differs between negative and non-negative values) and
+    skips the clamp where the smallest is within range: rows all negative (log-probabilities
+    given as logits), all positive, mixed -0/+0, and blocks spread wider than the clamp's
+    ~86 nats, against float64 numpy, on both paths."""
+    vocab, rows = 5000, 6
+    base = (RNG.standard_normal((rows, vocab)) * 3).astype(np.float32)
+    logp = base - np.log(np.exp(base.astype(np.float64)).sum(axis=1, keepdims=True))
+    spread = base.copy()
+    spread[:, ::97] = -150.0  # below the clamp floor in every block
+    zeros = np.where(RNG.random((rows, vocab)) < 0.5, -0.0, 0.0).astype(np.float32)
+    zeros[:, ::5] = -1.0
+    cases = {
+        "all negative": logp.astype(np.float32),
+        "all positive": np.abs(base) + 100.0,
+        "signed zeros": zeros,
+        "wide spread": spread,
+        "negative, wide": np.minimum(spread, -1.0),
+    }
+    t = RNG.integers(0, vocab, rows)
+    for name, x32 in cases.items():
+        bits, x64 = bits_and_values(x32, dtype)
+        want = reference(x64, t)
+        for p in PATHS:
+            got = losses(bits, t, dtype, isa, p)
+            err = np.abs(got - want) / np.maximum(np.abs(want), 1e-300)
+            assert err.max() <= TOL, (name, p, err.max())
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_negative_nan_is_found(path, dtype):
+    """A NaN with its sign bit set sorts below every other pattern as a signed integer and
+    above them as an unsigned one: it must still be reported, wherever it is."""
+    neg_nan = 0xFE00 if dtype == "float16" else 0xFFC0
+    for vocab, col in [(3, 1), (5000, 4321), (5000, 0)]:
+        bits, _ = bits_and_values(np.ones((1, vocab), dtype=np.float32), dtype)
+        bits[0, col] = neg_nan
+        target = 1 if col == 0 else 0
+        for isa in ISAS:
+            with pytest.raises(ValueError, match=rf"logits\[0, {col}\] is NaN"):
+                losses(bits, np.array([target]), dtype, isa, path)

@@ -2,7 +2,7 @@
 
 use std::arch::x86_64::*;
 
-use super::lanes::Lanes;
+use super::lanes::{extremes16_scalar, Lanes};
 
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2;
@@ -119,4 +119,43 @@ impl Lanes for Avx2 {
         _mm256_storeu_pd(lanes.as_mut_ptr().add(4), d.1);
         lanes.into_iter().sum()
     }
+    #[inline(always)]
+    unsafe fn extremes16(xs: &[u16]) -> [u16; 3] {
+        extremes16_avx2(xs)
+    }
+}
+
+/// [`Lanes::extremes16`] sixteen patterns per operation, two vectors per step (also used by
+/// the AVX-512 lanes: AVX-512F has no 16-bit maximum, and it implies AVX2).
+#[inline(always)]
+pub(crate) unsafe fn extremes16_avx2(xs: &[u16]) -> [u16; 3] {
+    let mut smax = [_mm256_set1_epi16(i16::MIN); 2];
+    let mut smin = [_mm256_set1_epi16(i16::MAX); 2];
+    let mut umax = [_mm256_setzero_si256(); 2];
+    let mut pairs = xs.chunks_exact(32);
+    for p in &mut pairs {
+        for (i, half) in p.chunks_exact(16).enumerate() {
+            let v = _mm256_loadu_si256(half.as_ptr().cast());
+            smax[i] = _mm256_max_epi16(smax[i], v);
+            smin[i] = _mm256_min_epi16(smin[i], v);
+            umax[i] = _mm256_max_epu16(umax[i], v);
+        }
+    }
+    let (a, b, c) = (
+        _mm256_max_epi16(smax[0], smax[1]),
+        _mm256_min_epi16(smin[0], smin[1]),
+        _mm256_max_epu16(umax[0], umax[1]),
+    );
+    let mut lanes = [[0u16; 16]; 3];
+    for (l, v) in lanes.iter_mut().zip([a, b, c]) {
+        _mm256_storeu_si256(l.as_mut_ptr().cast(), v);
+    }
+    let [mut x, mut n, mut u] = extremes16_scalar(pairs.remainder());
+    let [l0, l1, l2] = lanes;
+    for ((a, b), c) in l0.into_iter().zip(l1).zip(l2) {
+        x = (x as i16).max(a as i16) as u16;
+        n = (n as i16).min(b as i16) as u16;
+        u = u.max(c);
+    }
+    [x, n, u]
 }

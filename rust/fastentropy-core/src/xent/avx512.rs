@@ -123,4 +123,8 @@ impl Lanes for Avx512 {
         _mm512_storeu_pd(lanes.as_mut_ptr().add(8), d.1);
         lanes.into_iter().sum()
     }
+    #[inline(always)]
+    unsafe fn extremes16(xs: &[u16]) -> [u16; 3] {
+        super::avx2::extremes16_avx2(xs)
+    }
 }

@@ -57,6 +57,29 @@ pub(crate) trait Lanes {
     unsafe fn dadd(d: Self::D, v: Self::V) -> Self::D;
     /// Sum of the `f64` lanes, in lane order.
     unsafe fn dsum(d: Self::D) -> f64;
+    /// The extremes of 16-bit patterns read as integers: `[largest as i16, smallest as
+    /// i16, largest as u16]`, each as its bits (`[0x8000, 0x7fff, 0]` for an empty slice).
+    /// See [`range16`] for what they say about float16 and bfloat16 values.
+    unsafe fn extremes16(xs: &[u16]) -> [u16; 3];
+}
+
+/// The largest value and a lower bound of the smallest one of a block of 16-bit floats
+/// (float16 or bfloat16; `widen` converts one pattern), from the integer extremes of their
+/// bit patterns ([`Lanes::extremes16`]). Both formats are sign and magnitude, so
+/// non-negative values sort as their patterns do, as `u16` and as `i16`, and negative ones
+/// sort as `i16` in reverse order of magnitude (-0 = `0x8000` is the least `i16`) and as
+/// `u16` in order of magnitude. With `[smax, smin, umax]` the extremes: if `smax >= 0` as
+/// `i16`, some value is `>= +0` and `smax` is the largest; otherwise all are negative and
+/// `smin` (the smallest magnitude) is the largest. If `umax >= 0x8000`, some value is
+/// negative and `umax` (the largest magnitude) is the smallest; otherwise all are `>= +0`,
+/// and 0 is the bound returned. NaN patterns have larger magnitudes than infinities, so a
+/// positive NaN shows as the largest value and a negative one as the smallest.
+#[inline(always)]
+pub(crate) fn range16(e: [u16; 3], widen: impl Fn(u16) -> f32) -> (f32, f32) {
+    let [smax, smin, umax] = e;
+    let top = if (smax as i16) >= 0 { smax } else { smin };
+    let low = if umax >= 0x8000 { widen(umax) } else { 0.0 };
+    (widen(top), low)
 }
 
 /// Asks for the cache line at `p` to be loaded into L1 cache; never faults, any address.
@@ -211,4 +234,20 @@ impl Lanes for Portable {
     unsafe fn dsum(d: Self::D) -> f64 {
         d.into_iter().sum()
     }
+    #[inline(always)]
+    unsafe fn extremes16(xs: &[u16]) -> [u16; 3] {
+        extremes16_scalar(xs)
+    }
+}
+
+/// [`Lanes::extremes16`] one value at a time (the portable lanes, and vector remainders).
+#[inline(always)]
+pub(crate) fn extremes16_scalar(xs: &[u16]) -> [u16; 3] {
+    let (mut smax, mut smin, mut umax) = (i16::MIN, i16::MAX, 0u16);
+    for &x in xs {
+        smax = smax.max(x as i16);
+        smin = smin.min(x as i16);
+        umax = umax.max(x);
+    }
+    [smax as u16, smin as u16, umax]
 }

@@ -644,3 +644,59 @@ fn avx512_is_tested_where_the_cpu_has_it() {
     );
     assert_eq!(Isa::supported().last(), Some(&Isa::Portable));
 }
+
+/// The 16-bit block range of the widened path, read off integer extremes of the bit
+/// patterns, against the widened values compared as floats: the maximum exactly, the
+/// minimum bound never above the true minimum, NaN shown wherever it is, for both formats,
+/// on every instruction set, at lengths around the vector widths.
+#[test]
+fn sixteen_bit_range_from_bit_patterns() {
+    use super::lanes::{bf16_to_f32, range16};
+    let mut rng = Rng(23);
+    let specials: [u16; 12] = [
+        0x0000, 0x8000, 0x0001, 0x8001, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x3c00, 0xbc00, 0x7f80,
+        0xff80,
+    ];
+    let nans: [u16; 4] = [0x7e00, 0xfe00, 0x7fc0, 0xffc1];
+    for isa in Isa::supported() {
+        for len in [1usize, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 200, 2048] {
+            for trial in 0..40 {
+                let mut xs: Vec<u16> = (0..len)
+                    .map(|_| match rng.below(4) {
+                        0 => specials[rng.below(specials.len())],
+                        _ => rng.next() as u16,
+                    })
+                    .collect();
+                // Every fourth trial all one sign, every eighth with a NaN.
+                if trial % 4 == 1 {
+                    xs.iter_mut().for_each(|x| *x |= 0x8000);
+                } else if trial % 4 == 2 {
+                    xs.iter_mut().for_each(|x| *x &= 0x7fff);
+                }
+                if trial % 8 == 3 {
+                    let i = rng.below(len);
+                    xs[i] = nans[rng.below(nans.len())];
+                }
+                let e = dispatch::extremes16_on(isa, &xs);
+                for (name, widen) in [
+                    ("f16", f16_to_f32 as fn(u16) -> f32),
+                    ("bf16", bf16_to_f32 as fn(u16) -> f32),
+                ] {
+                    let v: Vec<f32> = xs.iter().map(|&x| widen(x)).collect();
+                    let (top, low) = range16(e, widen);
+                    if v.iter().any(|x| x.is_nan()) {
+                        assert!(top.is_nan() || low.is_nan(), "{isa:?} {name} {xs:x?}");
+                        continue;
+                    }
+                    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let min = v.iter().copied().fold(f32::INFINITY, f32::min);
+                    assert_eq!(top, max, "{isa:?} {name} {xs:x?}");
+                    assert!(low <= min, "{isa:?} {name} {xs:x?}: {low} > {min}");
+                    if min < 0.0 {
+                        assert_eq!(low, min, "{isa:?} {name} {xs:x?}");
+                    }
+                }
+            }
+        }
+    }
+}
