@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import math
 from typing import Any
 
@@ -221,10 +223,18 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     rate = fe.estimate_rate(tokens)
     assert set(rate.methods) == {"curve", "orders", "matches"}
     assert all(m.ok for m in rate.methods.values()), rate.methods
-    # The bound is the predictor's code length on the same tokens, and the upper end.
-    code = fe.prequential(tokens)
+    # The bound is the predictor's code length on the same tokens; the upper end is the
+    # lower of it and the final half's mean cost + 2 batch-means se (numpy on the costs).
+    code = fe.prequential(tokens, per_token=True)
     assert rate.bound == pytest.approx(code.nats_per_token, rel=1e-12)
-    assert rate.upper == rate.bound and rate.lower <= src.entropy_rate <= rate.upper
+    assert code.per_token is not None and rate.tail is not None
+    last = code.per_token[100_000:].astype(np.float64)
+    se = last.reshape(32, -1).mean(axis=1).std(ddof=1) / math.sqrt(32)
+    assert rate.tail["mean"] == pytest.approx(last.mean(), rel=1e-9)
+    assert rate.tail["std"] == pytest.approx(se, rel=1e-6)
+    assert rate.upper == pytest.approx(min(rate.bound, last.mean() + 2 * se), rel=1e-9)
+    assert rate.upper < rate.bound  # the learning cost is left out
+    assert rate.lower <= src.entropy_rate <= rate.upper
     assert rate.curve is not None and rate.curve["n"][-1] == 200_000
     again = fe.Rate.from_json(rate.to_json())
     assert again == rate
@@ -234,10 +244,48 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
         rate.interval("bits/byte")
     text = str(rate)
     assert "Entropy rate" in text and "matches" in text and "Prequential bound" in text
+    assert "Final half's code rate" in text
+    # A rate written before the final stretch existed (no "tail" key) still loads.
+    plain = json.loads(rate.to_json())
+    del plain["tail"]
+    assert fe.Rate.from_json(json.dumps(plain)).tail is None
     only = fe.estimate_rate(tokens, methods=["orders"])
     assert not only.methods.keys() - {"orders"}
     with pytest.raises(ValueError, match="rate_methods must be a selection"):
         fe.estimate_rate([1, 2], methods=["bogus"])
+
+
+def test_final_stretch_is_the_batch_mean_of_the_last_half() -> None:
+    rng = np.random.default_rng(5)
+    # 10_001 positions, every third unscored (NaN): the last half of the scored ones.
+    costs = rng.exponential(2.0, 10_001).astype(np.float32)
+    costs[::3] = np.nan
+    scored = np.flatnonzero(~np.isnan(costs))
+    last = scored[scored.size // 2 :]
+    t = fe.final_stretch_rate(costs)
+    assert (t["tokens"], t["start"]) == (last.size, last[0])
+    x = costs[last].astype(np.float64)
+    # Token k of the stretch is in batch floor(32·k/m) (sizes differ by at most 1).
+    batch = np.arange(x.size) * 32 // x.size
+    cuts = [int(np.searchsorted(batch, b)) for b in range(33)]
+    means = np.array([x[a:b].mean() for a, b in itertools.pairwise(cuts)])
+    assert t["mean"] == pytest.approx(x.mean(), rel=1e-12)
+    assert t["std"] == pytest.approx(means.std(ddof=1) / math.sqrt(32), rel=1e-9)
+    assert t["upper"] == pytest.approx(t["mean"] + 2 * t["std"], rel=1e-12)
+    with pytest.raises(ValueError, match="at least 1024"):
+        fe.final_stretch_rate(np.ones(2000, dtype=np.float32))
+
+
+def test_the_final_stretch_sets_the_upper_end_when_lower() -> None:
+    ms = [fe.MethodResult("matches", 3.0, 2.8, 3.1)]
+    tail = {"mean": 3.3, "std": 0.05, "upper": 3.4, "tokens": 5000, "start": 5000}
+    r = fe.combine_rates(ms, bound=3.6, tail=tail)
+    assert (r.lower, r.upper, r.bound, r.tail) == (2.8, 3.4, 3.6, tail)
+    assert fe.combine_rates(ms, bound=3.2, tail=tail).upper == 3.2
+    # Under every estimator's lower end: they are contradicted, nothing known below it.
+    low = {**tail, "upper": 2.7}
+    r = fe.combine_rates(ms, bound=3.6, tail=low)
+    assert (r.lower, r.upper, r.informative) == (0.0, 2.7, False)
 
 
 def test_nothing_to_combine_is_nan_not_an_error() -> None:

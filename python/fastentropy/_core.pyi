@@ -41,6 +41,7 @@ __all__ = [
     "rate_grassberger",
     "rate_matches",
     "rate_orders",
+    "rate_tail",
     "suffix_background_sorts",
     "suffix_build",
     "suffix_header",
@@ -230,8 +231,11 @@ def rate_matches(
     lengths: npt.NDArray[np.uint32],
 ) -> tuple[float, float, float, _Match, _Match, _Slope]: ...
 def rate_grassberger(lengths: npt.NDArray[np.uint32]) -> _Match: ...
+def rate_tail(costs: npt.NDArray[np.float32]) -> tuple[float, float, float, int, int]: ...
 def rate_combine(
-    intervals: Sequence[tuple[float, float, float]], bound: float | None = None
+    intervals: Sequence[tuple[float, float, float]],
+    bound: float | None = None,
+    tail: float | None = None,
 ) -> tuple[float, float, float, bool, bool, list[bool]]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or

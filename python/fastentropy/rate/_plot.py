@@ -124,6 +124,21 @@ def plot(rate: Rate, path: str | os.PathLike[str] | None = None, ax: Any = None)
             lw=1.2,
             label=f"bound {rate.bound:.3f} (predictor's code length)",
         )
+    if rate.tail is not None and curve is not None and len(curve["n"]) > 0:
+        # The final half's mean cost ± 2 se, drawn over the stretch it covers.
+        t = rate.tail
+        last = float(curve["n"][-1])
+        ax.errorbar(
+            [math.sqrt(last * (last - t["tokens"]))],
+            [t["mean"]],
+            yerr=[[t["upper"] - t["mean"]], [t["upper"] - t["mean"]]],
+            xerr=None,
+            fmt="D",
+            color="tab:blue",
+            capsize=4,
+            ms=4,
+            label=f"final half {t['mean']:.3f} (+2 se {t['upper']:.3f}, an upper bound)",
+        )
     ax.set_xlabel("tokens N (learning curve; estimator intervals at the right)")
     ax.set_ylabel("nats/token")
     ax.set_title("Entropy rate: learning curve, estimators and combined interval")
