@@ -288,6 +288,28 @@ def test_the_final_stretch_sets_the_upper_end_when_lower() -> None:
     assert (r.lower, r.upper, r.informative) == (0.0, 2.7, False)
 
 
+def _matches(slope: float, se: float, kasw_lower: float) -> fe.MethodResult:
+    # A match-length answer as rate_from_matches gives it: slope ± 2 se unioned with KASW.
+    detail = {"slope": {"value": slope, "std": se}, "kasw": {"value": kasw_lower + 0.01}}
+    return fe.MethodResult("matches", slope, kasw_lower, slope + 2 * se, detail=detail)
+
+
+def test_the_slope_alone_sets_the_lower_end_beside_a_curve_that_agrees() -> None:
+    m = _matches(3.45, 0.05, 3.10)
+    agrees = fe.MethodResult("curve", 3.50, 3.40, 3.60)
+    r = fe.combine_rates([agrees, m], bound=3.9)
+    assert r.lower == pytest.approx(3.35) and r.methods["matches"].lower == pytest.approx(3.35)
+    assert "slope alone" in r.methods["matches"].detail["interval"]
+    # A curve too wide to count (26% of its point), or one that disagrees: KASW's lower end.
+    wide = fe.MethodResult("curve", 3.50, 2.60, 3.51)
+    apart = fe.MethodResult("curve", 3.80, 3.70, 3.85)
+    for curve in (wide, apart):
+        r = fe.combine_rates([curve, m], bound=3.9)
+        assert r.lower == 3.10 and r.methods["matches"].lower == 3.10
+    # No curve at all: the same.
+    assert fe.combine_rates([m], bound=3.9).lower == 3.10
+
+
 def test_nothing_to_combine_is_nan_not_an_error() -> None:
     r = fe.combine_rates([fe.MethodResult.failed("orders", "too few orders")])
     assert math.isnan(r.point) and not r.informative
@@ -323,6 +345,26 @@ def test_a_log_at_the_rate_is_not_memorization_and_one_under_it_is(
     floor, h = hmm_floor
     assert floor.rate is not None and floor.rate.informative
     assert floor.lower <= h <= floor.upper, (floor.lower, h, floor.upper)
+    honest = fe.check(_log_at([h + 0.05, h + 0.05, h + 0.05]), floor)
+    assert honest.status != "memorization", honest.headline
+    memorized = fe.check(_log_at([h + 0.05, h - 0.3, h - 0.3]), floor)
+    assert memorized.status == "memorization", memorized.headline
+    assert memorized.sustained_from == 210  # the first point of epoch 2
+
+
+def test_the_same_checks_on_the_16_state_source() -> None:
+    # 16 hidden states, V = 256, stickiness 0.9: KASW's lower end is 0.3 under the rate here
+    # (docs/rate.md), so a loss 0.3 under the rate was "inconclusive" until the slope could
+    # set the lower end (rule 4 of rate/combine.rs); 10^6 tokens, as in the bench.
+    src = fe.HiddenMarkovSource(16, 256, stickiness=0.9, seed=1)
+    truth = src.entropy_rate(tokens=400_000, block=10_000)
+    assert truth.std < 0.02
+    h = truth.value
+    floor = fe.estimate_floor(src.sample(1_000_000, seed=3))
+    assert floor.rate is not None and floor.rate.informative
+    assert "slope alone" in floor.rate.methods["matches"].detail.get("interval", "")
+    assert floor.lower <= h <= floor.upper, (floor.lower, h, floor.upper)
+    assert floor.lower > h - 0.3
     honest = fe.check(_log_at([h + 0.05, h + 0.05, h + 0.05]), floor)
     assert honest.status != "memorization", honest.headline
     memorized = fe.check(_log_at([h + 0.05, h - 0.3, h - 0.3]), floor)

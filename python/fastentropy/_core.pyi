@@ -41,6 +41,7 @@ __all__ = [
     "rate_grassberger",
     "rate_matches",
     "rate_orders",
+    "rate_slope_alone",
     "rate_tail",
     "suffix_background_sorts",
     "suffix_build",
@@ -231,6 +232,9 @@ def rate_matches(
     lengths: npt.NDArray[np.uint32],
 ) -> tuple[float, float, float, _Match, _Match, _Slope]: ...
 def rate_grassberger(lengths: npt.NDArray[np.uint32]) -> _Match: ...
+def rate_slope_alone(
+    slope: tuple[float, float, float], curve: tuple[float, float, float] | None = None
+) -> bool: ...
 def rate_tail(costs: npt.NDArray[np.float32]) -> tuple[float, float, float, int, int]: ...
 def rate_combine(
     intervals: Sequence[tuple[float, float, float]],

@@ -8,6 +8,7 @@ validity are in the headers of ``rust/fastentropy-core/src/rate/*.rs``) and retu
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +35,9 @@ RULE = (
     "their points (capped at the upper end), upper end = the lower of the prequential code "
     "length L/N and the final half's code rate + 2 se (the highest upper end when no "
     "predictor ran); if every interval lies above the upper end, the interval is "
-    "[0, upper end] (not informative)"
+    "[0, upper end] (not informative); the match-length interval spans the slope and KASW "
+    "estimates, or the slope's alone when the learning-curve extrapolation is narrow enough "
+    "to count and agrees with it"
 )
 
 
@@ -234,6 +237,24 @@ def rate_from_matches(lengths: Any) -> MethodResult:
     return MethodResult("matches", point, lower, upper, detail=detail)
 
 
+def _slope_alone(ms: dict[str, MethodResult]) -> dict[str, MethodResult]:
+    """Rule 4: the match estimator's interval narrows to the slope's when the learning-curve
+    extrapolation is narrow enough to count and agrees with it (the core's
+    ``rate::combine::slope_alone``; evidence in its header)."""
+    m, c = ms.get("matches"), ms.get("curve")
+    slope = None if m is None or not m.ok else m.detail.get("slope")
+    if slope is None or slope.get("std") is None or c is None or not c.ok:
+        return ms
+    assert m is not None and c.value is not None and c.lower is not None and c.upper is not None
+    v, se = float(slope["value"]), float(slope["std"])
+    iv = (v, v - 2 * se, v + 2 * se)
+    if not _core.rate_slope_alone(iv, (c.value, c.lower, c.upper)):
+        return ms
+    note = "slope alone: the learning-curve extrapolation is narrow and agrees with it"
+    narrowed = replace(m, lower=iv[1], upper=iv[2], detail={**m.detail, "interval": note})
+    return {**ms, "matches": narrowed}
+
+
 def combine_rates(
     methods: Iterable[MethodResult],
     *,
@@ -280,7 +301,7 @@ def combine_rates(
     >>> (r.point, r.lower, r.upper, r.bound)
     (3.65, 3.5, 3.72, 3.85)
     """
-    ms = {m.name: m for m in methods}
+    ms = _slope_alone({m.name: m for m in methods})
     ok = [
         m
         for m in ms.values()

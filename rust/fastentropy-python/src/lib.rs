@@ -43,7 +43,8 @@ mod _core {
 
     #[pymodule_export]
     use super::rate::{
-        rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders, rate_tail,
+        rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders, rate_slope_alone,
+        rate_tail,
     };
     #[pymodule_export]
     use super::suffix::{

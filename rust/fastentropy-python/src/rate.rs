@@ -114,6 +114,19 @@ pub fn rate_tail(
     Ok((t.mean, t.std, t.upper, t.tokens, t.start))
 }
 
+/// Rule 4 of the combination: whether the slope's `(point, lower, upper)` alone may stand
+/// for the match estimators beside the learning-curve extrapolation's.
+#[pyfunction]
+#[pyo3(signature = (slope, curve=None))]
+pub fn rate_slope_alone(slope: (f64, f64, f64), curve: Option<(f64, f64, f64)>) -> bool {
+    let iv = |(point, lower, upper)| combine::Interval {
+        point,
+        lower,
+        upper,
+    };
+    combine::slope_alone(&iv(slope), curve.map(iv).as_ref())
+}
+
 /// The combination rule: `(point, lower, upper, capped, informative, used)`.
 #[pyfunction]
 #[pyo3(signature = (intervals, bound=None, tail=None))]

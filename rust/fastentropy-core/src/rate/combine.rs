@@ -27,6 +27,16 @@
 //!    and nothing is known below it: the interval becomes [0, upper end], flagged not
 //!    informative.
 //!    With no estimator at all the same holds. The lower end is never below 0.
+//! 4. **The match-length interval** is the union of the slope estimate's and KASW's
+//!    (matches.rs), KASW's lower end being the honest one when the source's memory outlasts
+//!    the matches (the slope then reads high). [`slope_alone`]: when the learning-curve
+//!    extrapolation is narrow enough to count and its interval overlaps the slope's, the
+//!    slope's interval alone enters. Evidence (docs/rate.md, benches/rate_accuracy.py): the
+//!    slope read high only on the 64-state source at 10^6 tokens (+0.35), where the curve fit
+//!    was 2–4 nats wide; where the curve was narrow and agreed, the slope's lower end was
+//!    0.03–0.19 under the truth. It is evidence, not proof: the predictor's own limit is
+//!    above the rate on long-memory sources, so a curve that agrees with a high slope is
+//!    possible (see the 10^7 table).
 //!
 //! Validity: the floor is as honest as the most pessimistic estimator and the upper end as
 //! honest as the predictor's code length; coverage and width are measured, not assumed.
@@ -68,6 +78,17 @@ pub struct Combined {
     pub informative: bool,
     /// Which estimates entered the interval (the others were too wide to constrain it).
     pub used: Vec<bool>,
+}
+
+/// Whether the match-length slope's interval alone may stand for the match estimators
+/// (rule 4): the learning-curve extrapolation `curve` is narrow enough to count
+/// ([`MAX_RELATIVE_WIDTH`]) and overlaps `slope`.
+pub fn slope_alone(slope: &Interval, curve: Option<&Interval>) -> bool {
+    curve.is_some_and(|c| {
+        c.upper - c.lower <= MAX_RELATIVE_WIDTH * c.point
+            && c.lower <= slope.upper
+            && slope.lower <= c.upper
+    })
 }
 
 /// Combines estimator intervals under the optional upper bounds `bound` (the prequential
@@ -226,6 +247,19 @@ mod tests {
         let wide = combine(&[iv(2.6, 0.0, 3.4)], Some(3.75), None).unwrap();
         assert_eq!((wide.lower, wide.informative), (0.0, false));
         assert!(combine(&[iv(2.6, 0.0, 3.4)], None, None).is_err());
+    }
+
+    #[test]
+    fn the_slope_stands_alone_only_beside_a_narrow_curve_that_agrees() {
+        let slope = iv(3.0, 2.9, 3.1);
+        assert!(slope_alone(&slope, Some(&iv(3.05, 3.0, 3.2))));
+        // Touching counts as overlap; apart does not.
+        assert!(slope_alone(&slope, Some(&iv(3.2, 3.1, 3.3))));
+        assert!(!slope_alone(&slope, Some(&iv(3.3, 3.15, 3.4))));
+        assert!(!slope_alone(&slope, Some(&iv(2.7, 2.6, 2.85))));
+        // A curve too wide to count (the 64-state source at 10^6 tokens) or none.
+        assert!(!slope_alone(&slope, Some(&iv(3.4, 2.0, 4.5))));
+        assert!(!slope_alone(&slope, None));
     }
 
     #[test]
