@@ -288,9 +288,12 @@ def test_the_final_stretch_sets_the_upper_end_when_lower() -> None:
     assert (r.lower, r.upper, r.informative) == (0.0, 2.7, False)
 
 
-def _matches(slope: float, se: float, kasw_lower: float) -> fe.MethodResult:
+def _matches(slope: float, se: float, kasw_lower: float, chi2: float = 0.5) -> fe.MethodResult:
     # A match-length answer as rate_from_matches gives it: slope ± 2 se unioned with KASW.
-    detail = {"slope": {"value": slope, "std": se}, "kasw": {"value": kasw_lower + 0.01}}
+    detail = {
+        "slope": {"value": slope, "std": se, "chi2_dof": chi2},
+        "kasw": {"value": kasw_lower + 0.01},
+    }
     return fe.MethodResult("matches", slope, kasw_lower, slope + 2 * se, detail=detail)
 
 
@@ -300,6 +303,7 @@ def test_the_slope_alone_sets_the_lower_end_beside_a_curve_that_agrees() -> None
     r = fe.combine_rates([agrees, m], bound=3.9)
     assert r.lower == pytest.approx(3.35) and r.methods["matches"].lower == pytest.approx(3.35)
     assert "slope alone" in r.methods["matches"].detail["interval"]
+    assert "slope alone" in str(r)
     # A curve too wide to count (26% of its point), or one that disagrees: KASW's lower end.
     wide = fe.MethodResult("curve", 3.50, 2.60, 3.51)
     apart = fe.MethodResult("curve", 3.80, 3.70, 3.85)
@@ -308,6 +312,9 @@ def test_the_slope_alone_sets_the_lower_end_beside_a_curve_that_agrees() -> None
         assert r.lower == 3.10 and r.methods["matches"].lower == 3.10
     # No curve at all: the same.
     assert fe.combine_rates([m], bound=3.9).lower == 3.10
+    # A slope whose regression over octaves misfits (chi2/dof 2.1 > 1.5): KASW's lower end.
+    misfit = _matches(3.45, 0.05, 3.10, chi2=2.1)
+    assert fe.combine_rates([agrees, misfit], bound=3.9).lower == 3.10
 
 
 def test_nothing_to_combine_is_nan_not_an_error() -> None:

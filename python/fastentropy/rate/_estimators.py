@@ -7,6 +7,7 @@ validity are in the headers of ``rust/fastentropy-core/src/rate/*.rs``) and retu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -36,8 +37,8 @@ RULE = (
     "length L/N and the final half's code rate + 2 se (the highest upper end when no "
     "predictor ran); if every interval lies above the upper end, the interval is "
     "[0, upper end] (not informative); the match-length interval spans the slope and KASW "
-    "estimates, or the slope's alone when the learning-curve extrapolation is narrow enough "
-    "to count and agrees with it"
+    "estimates, or the slope's alone when its regression fits (chi2/dof <= 1.5) and the "
+    "learning-curve extrapolation is narrow enough to count and agrees with it"
 )
 
 
@@ -238,8 +239,9 @@ def rate_from_matches(lengths: Any) -> MethodResult:
 
 
 def _slope_alone(ms: dict[str, MethodResult]) -> dict[str, MethodResult]:
-    """Rule 4: the match estimator's interval narrows to the slope's when the learning-curve
-    extrapolation is narrow enough to count and agrees with it (the core's
+    """Rule 4: the match estimator's interval narrows to the slope's when the slope's
+    regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is narrow enough to
+    count and agrees with it (the core's
     ``rate::combine::slope_alone``; evidence in its header)."""
     m, c = ms.get("matches"), ms.get("curve")
     slope = None if m is None or not m.ok else m.detail.get("slope")
@@ -248,9 +250,10 @@ def _slope_alone(ms: dict[str, MethodResult]) -> dict[str, MethodResult]:
     assert m is not None and c.value is not None and c.lower is not None and c.upper is not None
     v, se = float(slope["value"]), float(slope["std"])
     iv = (v, v - 2 * se, v + 2 * se)
-    if not _core.rate_slope_alone(iv, (c.value, c.lower, c.upper)):
+    chi2 = float(slope.get("chi2_dof", math.inf))
+    if not _core.rate_slope_alone(iv, chi2, (c.value, c.lower, c.upper)):
         return ms
-    note = "slope alone: the learning-curve extrapolation is narrow and agrees with it"
+    note = "slope alone: it fits, and the learning curve agrees"
     narrowed = replace(m, lower=iv[1], upper=iv[2], detail={**m.detail, "interval": note})
     return {**ms, "matches": narrowed}
 

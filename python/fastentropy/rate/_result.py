@@ -265,6 +265,8 @@ class Rate:
         for name, m in self.methods.items():
             if m.ok:
                 mark = "" if name in self.used else "  (too wide to constrain the rate)"
+                if "interval" in m.detail:
+                    mark += f"  ({m.detail['interval']})"
                 lines.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]{mark}")
             else:
                 lines.append(f"  {name:<8} -  ({m.reason})")

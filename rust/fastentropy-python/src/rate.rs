@@ -114,17 +114,22 @@ pub fn rate_tail(
     Ok((t.mean, t.std, t.upper, t.tokens, t.start))
 }
 
-/// Rule 4 of the combination: whether the slope's `(point, lower, upper)` alone may stand
-/// for the match estimators beside the learning-curve extrapolation's.
+/// Rule 4 of the combination: whether the slope's `(point, lower, upper)` (with its
+/// regression's χ²/dof) alone may stand for the match estimators beside the learning-curve
+/// extrapolation's.
 #[pyfunction]
-#[pyo3(signature = (slope, curve=None))]
-pub fn rate_slope_alone(slope: (f64, f64, f64), curve: Option<(f64, f64, f64)>) -> bool {
+#[pyo3(signature = (slope, slope_chi2_dof, curve=None))]
+pub fn rate_slope_alone(
+    slope: (f64, f64, f64),
+    slope_chi2_dof: f64,
+    curve: Option<(f64, f64, f64)>,
+) -> bool {
     let iv = |(point, lower, upper)| combine::Interval {
         point,
         lower,
         upper,
     };
-    combine::slope_alone(&iv(slope), curve.map(iv).as_ref())
+    combine::slope_alone(&iv(slope), slope_chi2_dof, curve.map(iv).as_ref())
 }
 
 /// The combination rule: `(point, lower, upper, capped, informative, used)`.
