@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from typing import Any
 
 import fastentropy as fe
@@ -274,6 +275,29 @@ def test_final_stretch_is_the_batch_mean_of_the_last_half() -> None:
     assert t["upper"] == pytest.approx(t["mean"] + 2 * t["std"], rel=1e-12)
     with pytest.raises(ValueError, match="at least 1024"):
         fe.final_stretch_rate(np.ones(2000, dtype=np.float32))
+
+
+def test_costs_of_a_large_corpus_go_through_a_temporary_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fastentropy._floor import estimate as floor_estimate
+
+    tokens = fe.MarkovSource(8, 1, seed=1).sample(50_000, seed=2)
+    in_memory = fe.estimate_rate(tokens, methods=["matches"])
+    monkeypatch.setattr(floor_estimate, "COSTS_IN_MEMORY", 1000)
+    asked: list[Any] = []
+    real = floor_estimate.prequential
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["per_token"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(floor_estimate, "prequential", spy)
+    on_disk = fe.estimate_rate(tokens, methods=["matches"])
+    assert on_disk.tail == in_memory.tail and on_disk.upper == in_memory.upper
+    (path,) = asked
+    assert isinstance(path, str) and path.endswith(".npy")
+    assert not os.path.exists(path)  # removed with its directory
 
 
 def test_the_final_stretch_sets_the_upper_end_when_lower() -> None:
