@@ -5,8 +5,11 @@ Runs fe.estimate_rate on tokens from fe.MarkovSource (exact rate) and fe.HiddenM
 seeds, and reports per estimator and for the combination: how often the interval covers the
 true rate, the mean bias of the point, the mean width, and the worst excess of the lower end
 over the truth (target: <= 0.1 nats/token). Each run builds the suffix index and runs the
-online predictor on the sample, as fe.estimate_floor does; the predictor's code length (the
-bound, the combined interval's upper end) is reported beside them.
+online predictor on the sample, as fe.estimate_floor does; the predictor's code length L/N
+(the bound) and its code rate over the final half of the tokens (tail: mean ± 2 se; the
+combined interval's upper end is the lower of L/N and the tail's mean + 2 se) are reported
+beside them. Each run's diagnostics (the slope's chi2/dof, octaves, the curve's and the
+tail's values) are kept in "diagnostics" for the lower-end question (docs/rate.md).
 
 Issue 19's validation (benches/rate_accuracy.py -> docs/rate.md).
 """
@@ -25,7 +28,7 @@ import _common
 import fastentropy as fe
 import numpy as np
 
-METHODS = ("orders", "curve", "matches", "kasw", "slope", "combined", "bound")
+METHODS = ("orders", "curve", "matches", "kasw", "slope", "combined", "bound", "tail")
 #: Parts of the match-length estimator reported on their own (value ± 2 std).
 MATCH_PARTS = ("kasw", "slope")
 
@@ -47,6 +50,7 @@ def sources(quick: bool) -> list[tuple[str, Any, float, float]]:
 
 def run(tokens: int, seeds: int, quick: bool) -> dict[str, Any]:
     rows = []
+    diagnostics: list[dict[str, Any]] = []
     for label, src, truth, truth_std in sources(quick):
         for seed in range(seeds):
             x = src.sample(tokens, seed=100 + seed)
@@ -55,7 +59,13 @@ def run(tokens: int, seeds: int, quick: bool) -> dict[str, Any]:
             seconds = time.perf_counter() - t
             for name in METHODS:
                 m = rate.methods.get(name)
-                if name == "bound":
+                if name == "tail":
+                    t = rate.tail
+                    point = None if t is None else t["mean"]
+                    lo = None if t is None else t["mean"] - 2 * t["std"]
+                    up = None if t is None else t["upper"]
+                    reason = None if t is not None else "no final-stretch code rate"
+                elif name == "bound":
                     # The predictor's code length: its bias is its excess over the rate.
                     point = lo = up = rate.bound
                     reason = None if rate.bound is not None else "no predictor ran"
@@ -91,11 +101,35 @@ def run(tokens: int, seeds: int, quick: bool) -> dict[str, Any]:
                         "seconds": seconds,
                     }
                 )
+            diagnostics.append(diagnose(label, seed, truth, rate))
             print(
                 f"{label} seed {seed}: {rate.point:.4f} [{rate.lower:.4f}, {rate.upper:.4f}] "
-                f"truth {truth:.4f} ({seconds:.1f} s)"
+                f"truth {truth:.4f} ({seconds:.1f} s)",
+                flush=True,
             )
-    return {"tokens": tokens, "seeds": seeds, "rows": rows, "summary": summarise(rows)}
+    return {
+        "tokens": tokens,
+        "seeds": seeds,
+        "rows": rows,
+        "summary": summarise(rows),
+        "diagnostics": diagnostics,
+    }
+
+
+def diagnose(label: str, seed: int, truth: float, rate: Any) -> dict[str, Any]:
+    """What each run's estimators saw, for telling when the slope may set the lower end."""
+    out: dict[str, Any] = {"source": label, "seed": seed, "truth": truth, "tail": rate.tail}
+    for name, m in rate.methods.items():
+        out[name] = None if not m.ok else [m.value, m.lower, m.upper]
+    matches = rate.methods.get("matches")
+    if matches is not None and matches.ok:
+        out["slope"] = matches.detail.get("slope")
+        out["kasw"] = matches.detail.get("kasw")
+    curve = rate.methods.get("curve")
+    if curve is not None and curve.ok:
+        out["curve_fits"] = {k: v for k, v in curve.detail.items() if isinstance(v, dict)}
+    out["bound"] = rate.bound
+    return out
 
 
 def summarise(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -166,6 +200,8 @@ def text_check(path: str, size: int) -> dict[str, Any]:
         for k, m in floor.rate.methods.items()
     }
     out["bound"] = floor.bound / np.log(2)
+    tail = floor.rate.tail
+    out["tail"] = None if tail is None else [tail["mean"] / np.log(2), tail["upper"] / np.log(2)]
     out["ngram"] = {"order": floor.order, "h_n": floor.ngram_point / np.log(2)}
     out["compressors"] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -220,6 +256,9 @@ def tokenizer_overlap(path: str, size: int, vocabs: list[int]) -> list[dict[str,
                 "informative": floor.rate.informative,
                 "used": list(floor.rate.used),
                 "bound": floor.bound * scale if floor.bound is not None else None,
+                "tail": None
+                if floor.rate.tail is None
+                else [floor.rate.tail["mean"] * scale, floor.rate.tail["upper"] * scale],
                 "ngram": [floor.order, floor.ngram_point * scale],
                 "methods": methods,
                 "seconds": time.perf_counter() - t,
@@ -242,6 +281,8 @@ def print_text(t: dict[str, Any]) -> None:
     print(f"\n{t['text']}, first {t['bytes']:,} bytes as bytes ({t['seconds']:.1f} s), bits/byte:")
     print(f"  h_n at order {t['ngram']['order']}: {t['ngram']['h_n']:.3f}")
     print(f"  online predictor: {t['bound']:.3f}")
+    if t.get("tail"):
+        print(f"  its final half: {t['tail'][0]:.3f} (+ 2 se: {t['tail'][1]:.3f})")
     print(f"  rate: {r['point']:.3f} [{r['lower']:.3f}, {r['upper']:.3f}]")
     for k, v in t["methods"].items():
         print(f"    {k}: " + ("-" if v is None else f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"))

@@ -42,6 +42,8 @@ __all__ = [
     "rate_grassberger",
     "rate_matches",
     "rate_orders",
+    "rate_slope_alone",
+    "rate_tail",
     "suffix_background_sorts",
     "suffix_build",
     "suffix_header",
@@ -233,8 +235,16 @@ def rate_matches(
     lengths: npt.NDArray[np.uint32],
 ) -> tuple[float, float, float, _Match, _Match, _Slope]: ...
 def rate_grassberger(lengths: npt.NDArray[np.uint32]) -> _Match: ...
+def rate_slope_alone(
+    slope: tuple[float, float, float],
+    slope_chi2_dof: float,
+    curve: tuple[float, float, float] | None = None,
+) -> bool: ...
+def rate_tail(costs: npt.NDArray[np.float32]) -> tuple[float, float, float, int, int]: ...
 def rate_combine(
-    intervals: Sequence[tuple[float, float, float]], bound: float | None = None
+    intervals: Sequence[tuple[float, float, float]],
+    bound: float | None = None,
+    tail: float | None = None,
 ) -> tuple[float, float, float, bool, bool, list[bool]]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or

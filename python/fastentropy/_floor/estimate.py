@@ -10,6 +10,8 @@ estimates the sample still supports.
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -31,13 +33,22 @@ from .._profile import Profile
 from .._progress import stage
 from .._suffix import SuffixIndex
 from .._types import MemoryLimit
-from ..rate._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
+from ..rate._estimators import (
+    combine_rates,
+    final_stretch_rate,
+    rate_from_curve,
+    rate_from_matches,
+    rate_from_orders,
+)
 from ..rate._result import MethodResult
 from .model import INTERVAL_STDS, Floor, OrderReport, Value
 
 __all__ = ["DEFAULT_METHODS", "context_mask", "estimate_floor"]
 
 
+#: Tokens up to which the predictor's per-token costs are kept in memory (4 bytes each);
+#: above, in a temporary memory-mapped file.
+COSTS_IN_MEMORY = 1 << 26
 #: The rate estimators, in the order they are reported.
 RATE_METHODS = ("curve", "orders", "matches")
 #: Methods ``estimate_floor`` runs by default.
@@ -186,17 +197,29 @@ def estimate_floor(
     vocab = stats.get("vocab_size")
     if vocab is not None and separator is not None:
         vocab = max(vocab, separator + 1)
-    try:
-        code: CodeLength | None = prequential(
-            arr,
-            vocab_size=vocab,
-            bytes_per_token=stats.get("bytes_per_token"),
-            progress=progress,
-            **common,
-        )
-    except MemoryError as e:
-        code = None
-        notes.append(f"the online predictor does not fit the memory limit ({e}): no bound")
+    tail: dict[str, float] | None = None
+    with tempfile.TemporaryDirectory(prefix="fastentropy-costs-") as tmp:
+        # Each token's cost, for the final stretch's code rate: in memory up to 256 MiB,
+        # else a memory-mapped file deleted with the directory (bounded memory).
+        costs = True if arr.size <= COSTS_IN_MEMORY else os.path.join(tmp, "costs.npy")
+        try:
+            code: CodeLength | None = prequential(
+                arr,
+                vocab_size=vocab,
+                bytes_per_token=stats.get("bytes_per_token"),
+                progress=progress,
+                per_token=costs,
+                **common,
+            )
+        except MemoryError as e:
+            code = None
+            notes.append(f"the online predictor does not fit the memory limit ({e}): no bound")
+        if code is not None and code.per_token is not None:
+            try:
+                tail = final_stretch_rate(code.per_token)
+            except ValueError as e:
+                notes.append(f"no final-stretch code rate: {e}")
+            code.per_token = None  # the file goes with the directory
     results = []
     if "curve" in chosen_rates:
         if code is None:
@@ -215,6 +238,7 @@ def estimate_floor(
     rate = combine_rates(
         results,
         bound=code.nats_per_token if code is not None and code.n else None,
+        tail=tail,
         curve=None
         if code is None
         else {"n": code.curve.n.tolist(), "nats": code.curve.nats.tolist()},

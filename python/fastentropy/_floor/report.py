@@ -159,6 +159,13 @@ def _floor_lines(floor: Floor) -> list[str]:
     if floor.bound is not None:
         out.append("Online predictor's code length (an upper bound on the rate):")
         out += _in_units(floor, (floor.bound,), units)
+    tail = None if floor.rate is None else floor.rate.tail
+    if tail is not None:
+        out.append(
+            f"Its code rate over the final half, {tail['mean']:.4f} nats/token "
+            f"({int(tail['tokens']):,} tokens), + 2 se, also an upper bound:"
+        )
+        out += _in_units(floor, (tail["upper"],), units)
     label = "Entropy rate" if floor.rate is not None else "Floor"
     out.append(f"{label} (point and interval; the floor is its lower end):")
     out += _in_units(floor, (floor.point, floor.lower, floor.upper), units)

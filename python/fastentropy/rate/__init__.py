@@ -4,7 +4,13 @@ Public names are re-exported by :mod:`fastentropy`; the modules here are private
 """
 
 from ._estimate import estimate_rate
-from ._estimators import combine_rates, rate_from_curve, rate_from_matches, rate_from_orders
+from ._estimators import (
+    combine_rates,
+    final_stretch_rate,
+    rate_from_curve,
+    rate_from_matches,
+    rate_from_orders,
+)
 from ._result import MethodResult, Rate
 
 __all__ = [
@@ -12,6 +18,7 @@ __all__ = [
     "Rate",
     "combine_rates",
     "estimate_rate",
+    "final_stretch_rate",
     "rate_from_curve",
     "rate_from_matches",
     "rate_from_orders",

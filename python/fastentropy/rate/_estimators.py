@@ -7,7 +7,9 @@ validity are in the headers of ``rust/fastentropy-core/src/rate/*.rs``) and retu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,14 @@ import numpy as np
 from .. import _core
 from ._result import MethodResult, Rate, finite_or_none
 
-__all__ = ["RULE", "combine_rates", "rate_from_curve", "rate_from_matches", "rate_from_orders"]
+__all__ = [
+    "RULE",
+    "combine_rates",
+    "final_stretch_rate",
+    "rate_from_curve",
+    "rate_from_matches",
+    "rate_from_orders",
+]
 
 #: An estimator whose interval is wider than this share of its point does not constrain the
 #: rate (the core's ``rate::combine::MAX_RELATIVE_WIDTH``, whose comment gives the evidence).
@@ -24,10 +33,48 @@ MAX_RELATIVE_WIDTH: float = _core.RATE_MAX_RELATIVE_WIDTH
 RULE = (
     "estimators whose interval is wider than 25% of their point do not constrain the rate; "
     "lower end = the lowest lower end of the others, point = the median of "
-    "their points (capped at the prequential bound), upper end = the prequential bound (the "
-    "highest upper end when no predictor ran); if every interval lies above the bound, the "
-    "interval is [0, bound] (not informative)"
+    "their points (capped at the upper end), upper end = the lower of the prequential code "
+    "length L/N and the final half's code rate + 2 se (the highest upper end when no "
+    "predictor ran); if every interval lies above the upper end, the interval is "
+    "[0, upper end] (not informative); the match-length interval spans the slope and KASW "
+    "estimates, or the slope's alone when its regression fits (chi2/dof <= 1.5) and the "
+    "learning-curve extrapolation is narrow enough to count and agrees with it"
 )
+
+
+def final_stretch_rate(costs: Any) -> dict[str, float]:
+    """The predictor's code rate over the last half of the scored tokens, an upper bound.
+
+    Every token's expected code length is at least H(X_t | X_<t) >= h for a stationary
+    source, so the mean over the final half bounds the rate from above without the learning
+    cost the cumulative L/N carries. Standard error by batch means over 32 contiguous
+    batches; ``upper = mean + 2 std`` (the core's ``rate::tail`` has the formula).
+
+    Parameters
+    ----------
+    costs : array_like of float32
+        ``-ln q(x_t | x_<t)`` per position, NaN where nothing is scored (what
+        ``prequential(..., per_token=True).per_token`` holds). At least 2048 scored tokens.
+
+    Returns
+    -------
+    dict
+        ``mean``, ``std``, ``upper`` (nats per token), ``tokens`` (in the stretch) and
+        ``start`` (index of its first token).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> costs = np.r_[np.full(2048, 5.0), np.full(2048, 2.0)].astype(np.float32)
+    >>> t = final_stretch_rate(costs)
+    >>> t["mean"], t["std"], t["tokens"], t["start"]
+    (2.0, 0.0, 2048, 2048)
+    """
+    x = np.ascontiguousarray(costs, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError("costs must be 1-D")
+    mean, std, upper, tokens, start = _core.rate_tail(x)
+    return {"mean": mean, "std": std, "upper": upper, "tokens": tokens, "start": start}
 
 
 def _fits(fits: list[Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -191,10 +238,31 @@ def rate_from_matches(lengths: Any) -> MethodResult:
     return MethodResult("matches", point, lower, upper, detail=detail)
 
 
+def _slope_alone(ms: dict[str, MethodResult]) -> dict[str, MethodResult]:
+    """Rule 4: the match estimator's interval narrows to the slope's when the slope's
+    regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is narrow enough to
+    count and agrees with it (the core's
+    ``rate::combine::slope_alone``; evidence in its header)."""
+    m, c = ms.get("matches"), ms.get("curve")
+    slope = None if m is None or not m.ok else m.detail.get("slope")
+    if slope is None or slope.get("std") is None or c is None or not c.ok:
+        return ms
+    assert m is not None and c.value is not None and c.lower is not None and c.upper is not None
+    v, se = float(slope["value"]), float(slope["std"])
+    iv = (v, v - 2 * se, v + 2 * se)
+    chi2 = float(slope.get("chi2_dof", math.inf))
+    if not _core.rate_slope_alone(iv, chi2, (c.value, c.lower, c.upper)):
+        return ms
+    note = "slope alone: it fits, and the learning curve agrees"
+    narrowed = replace(m, lower=iv[1], upper=iv[2], detail={**m.detail, "interval": note})
+    return {**ms, "matches": narrowed}
+
+
 def combine_rates(
     methods: Iterable[MethodResult],
     *,
     bound: float | None = None,
+    tail: Mapping[str, float] | None = None,
     curve: Mapping[str, Sequence[float]] | None = None,
     bytes_per_token: float | None = None,
     chars_per_token: float | None = None,
@@ -202,9 +270,10 @@ def combine_rates(
     """One rate from several estimators' answers, never above the prequential ``bound``.
 
     The rule (:data:`RULE`): the lowest lower end of the estimators that gave one, the median
-    of their points capped at ``bound``, and ``bound`` as the upper end (the highest upper
-    end without one); if all lie above the bound the interval is ``[0, bound]``, flagged not
-    informative. With no estimate and no bound the values are NaN (not informative).
+    of their points capped at the upper end, and as the upper end the lower of ``bound`` and
+    ``tail["upper"]`` (the highest upper end without either); if all lie above it the
+    interval is ``[0, upper end]``, flagged not informative. With no estimate and no bound
+    the values are NaN (not informative).
 
     Parameters
     ----------
@@ -212,6 +281,9 @@ def combine_rates(
         The estimators' answers (failed ones are kept in ``.methods`` and contribute nothing).
     bound : float, optional
         The prequential code length per token, an upper bound on the rate.
+    tail : mapping, optional
+        The final stretch's code rate (:func:`final_stretch_rate`); its ``upper`` is an upper
+        bound on the rate too, usually the tighter one.
     curve : mapping with ``"n"`` and ``"nats"``, optional
         The learning curve, kept for plots.
     bytes_per_token, chars_per_token : float, optional
@@ -228,8 +300,11 @@ def combine_rates(
     >>> r = fe.combine_rates(ms, bound=3.85)
     >>> (r.point, r.lower, r.upper, r.capped)
     (3.65, 3.5, 3.85, True)
+    >>> r = fe.combine_rates(ms, bound=3.85, tail={"mean": 3.7, "std": 0.01, "upper": 3.72})
+    >>> (r.point, r.lower, r.upper, r.bound)
+    (3.65, 3.5, 3.72, 3.85)
     """
-    ms = {m.name: m for m in methods}
+    ms = _slope_alone({m.name: m for m in methods})
     ok = [
         m
         for m in ms.values()
@@ -238,7 +313,8 @@ def combine_rates(
     ivs = [(m.value, m.lower, m.upper) for m in ok]
     used: tuple[str, ...] = ()
     narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]  # type: ignore[operator]
-    if not any(narrow) and finite_or_none(bound) is None:
+    tail_upper = None if tail is None else finite_or_none(tail["upper"])
+    if not any(narrow) and finite_or_none(bound) is None and tail_upper is None:
         # Nothing usable and nothing bounds it: say so with NaNs, not an exception.
         nan = float("nan")
         point, lower, upper, capped, informative = nan, nan, nan, False, False
@@ -246,6 +322,7 @@ def combine_rates(
         point, lower, upper, capped, informative, flags = _core.rate_combine(
             ivs,  # type: ignore[arg-type]
             finite_or_none(bound),
+            tail_upper,
         )
         used = tuple(m.name for m, u in zip(ok, flags, strict=True) if u)
     plain_curve = (
@@ -264,4 +341,5 @@ def combine_rates(
         bytes_per_token,
         chars_per_token,
         used,
+        None if tail is None else dict(tail),
     )

@@ -114,6 +114,21 @@ def plot(rate: Rate, path: str | os.PathLike[str] | None = None, ax: Any = None)
         ax.axhline(rate.lower, color="tab:red", lw=0.8, ls="--")
     if rate.bound is not None:
         bound_line(ax, rate.bound, f"bound {rate.bound:.3f} (predictor's code length)")
+    if rate.tail is not None and curve is not None and len(curve["n"]) > 0:
+        # The final half's mean cost ± 2 se, drawn over the stretch it covers.
+        t = rate.tail
+        last = float(curve["n"][-1])
+        ax.errorbar(
+            [math.sqrt(last * (last - t["tokens"]))],
+            [t["mean"]],
+            yerr=[[t["upper"] - t["mean"]], [t["upper"] - t["mean"]]],
+            xerr=None,
+            fmt="D",
+            color="tab:blue",
+            capsize=4,
+            ms=4,
+            label=f"final half {t['mean']:.3f} (+2 se {t['upper']:.3f}, an upper bound)",
+        )
     label_axes(
         ax,
         "tokens N (learning curve; estimator intervals at the right)",

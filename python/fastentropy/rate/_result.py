@@ -83,6 +83,10 @@ class Rate:
     used : tuple of str
         The estimators that set the interval (the others failed, or their interval was too
         wide to constrain the rate).
+    tail : dict or None
+        The predictor's code rate over the final half of the tokens (``mean``, ``std``,
+        ``upper`` = mean + 2 std, ``tokens``, ``start``): an upper bound on the rate without
+        the learning cost ``bound`` carries; the upper end when it is the lower of the two.
 
     Examples
     --------
@@ -106,6 +110,7 @@ class Rate:
     bytes_per_token: float | None = None
     chars_per_token: float | None = None
     used: tuple[str, ...] = ()
+    tail: dict[str, float] | None = None
 
     def __repr__(self) -> str:
         bound = "" if self.bound is None else f", bound={self.bound:.4g}"
@@ -126,6 +131,9 @@ class Rate:
         rows.append(["rate", num(self.point), num(self.lower), num(self.upper), ""])
         if self.bound is not None:
             rows.append(["bound (prequential)", num(self.bound), "", "", ""])
+        if self.tail is not None:
+            t = self.tail
+            rows.append(["final half", num(t["mean"]), "", num(t["upper"]), ""])
         header = ["estimator", "point", "lower", "upper", "used"]
         return table("Rate (nats/token)", header, rows)
 
@@ -181,6 +189,7 @@ class Rate:
             "bytes_per_token": self.bytes_per_token,
             "chars_per_token": self.chars_per_token,
             "used": list(self.used),
+            "tail": self.tail,
             "curve": self.curve,
             "methods": {
                 k: {
@@ -224,6 +233,7 @@ class Rate:
                 data["bytes_per_token"],
                 data["chars_per_token"],
                 tuple(data.get("used", ())),
+                data.get("tail"),
             )
         except (KeyError, TypeError, AttributeError) as e:
             raise ValueError(f"{where}: a rate's JSON with a missing or malformed {e}") from None
@@ -236,7 +246,14 @@ class Rate:
         if self.bound is not None:
             lines.append(
                 f"Prequential bound {self.bound:.4f} nats/token"
-                + ("  (it capped the estimate)" if self.capped else "")
+                + ("  (it capped the estimate)" if self.capped and self.tail is None else "")
+            )
+        if self.tail is not None:
+            t = self.tail
+            lines.append(
+                f"Final half's code rate {t['mean']:.4f} ± {t['std']:.4f} nats/token over "
+                f"{int(t['tokens']):,} tokens: the upper end is the lower of L/N and "
+                f"{t['upper']:.4f}" + ("  (it capped the estimate)" if self.capped else "")
             )
         for unit in UNITS[1:]:
             try:
@@ -248,6 +265,8 @@ class Rate:
         for name, m in self.methods.items():
             if m.ok:
                 mark = "" if name in self.used else "  (too wide to constrain the rate)"
+                if "interval" in m.detail:
+                    mark += f"  ({m.detail['interval']})"
                 lines.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]{mark}")
             else:
                 lines.append(f"  {name:<8} -  ({m.reason})")

@@ -42,7 +42,10 @@ mod _core {
     };
 
     #[pymodule_export]
-    use super::rate::{rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders};
+    use super::rate::{
+        rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders, rate_slope_alone,
+        rate_tail,
+    };
     #[pymodule_export]
     use super::suffix::{
         suffix_background_sorts, suffix_build, suffix_header, suffix_open, SuffixIndex,

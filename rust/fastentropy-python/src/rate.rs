@@ -2,7 +2,7 @@
 //! that combines them. Small inputs, so no GIL release: each call is microseconds to a few
 //! milliseconds, except the match-length sums (one pass over n values, GIL released).
 
-use fastentropy_core::rate::{combine, curve, matches, order};
+use fastentropy_core::rate::{combine, curve, matches, order, tail};
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 
@@ -102,12 +102,43 @@ pub fn rate_grassberger(py: Python<'_>, lengths: PyReadonlyArray1<'_, u32>) -> P
     Ok((e.value, e.std, e.terms))
 }
 
-/// The combination rule: `(point, lower, upper, capped, informative)`.
+/// The final stretch's code rate from per-token code lengths (NaN = not scored):
+/// `(mean, std, upper, tokens, start)`.
 #[pyfunction]
-#[pyo3(signature = (intervals, bound=None))]
+pub fn rate_tail(
+    py: Python<'_>,
+    costs: PyReadonlyArray1<'_, f32>,
+) -> PyResult<(f64, f64, f64, usize, usize)> {
+    let x = costs.as_slice()?;
+    let t = py.detach(|| tail::final_stretch(x)).map_err(CoreError)?;
+    Ok((t.mean, t.std, t.upper, t.tokens, t.start))
+}
+
+/// Rule 4 of the combination: whether the slope's `(point, lower, upper)` (with its
+/// regression's χ²/dof) alone may stand for the match estimators beside the learning-curve
+/// extrapolation's.
+#[pyfunction]
+#[pyo3(signature = (slope, slope_chi2_dof, curve=None))]
+pub fn rate_slope_alone(
+    slope: (f64, f64, f64),
+    slope_chi2_dof: f64,
+    curve: Option<(f64, f64, f64)>,
+) -> bool {
+    let iv = |(point, lower, upper)| combine::Interval {
+        point,
+        lower,
+        upper,
+    };
+    combine::slope_alone(&iv(slope), slope_chi2_dof, curve.map(iv).as_ref())
+}
+
+/// The combination rule: `(point, lower, upper, capped, informative, used)`.
+#[pyfunction]
+#[pyo3(signature = (intervals, bound=None, tail=None))]
 pub fn rate_combine(
     intervals: Vec<(f64, f64, f64)>,
     bound: Option<f64>,
+    tail: Option<f64>,
 ) -> PyResult<(f64, f64, f64, bool, bool, Vec<bool>)> {
     let ivs: Vec<combine::Interval> = intervals
         .into_iter()
@@ -117,6 +148,6 @@ pub fn rate_combine(
             upper,
         })
         .collect();
-    let c = combine::combine(&ivs, bound).map_err(CoreError)?;
+    let c = combine::combine(&ivs, bound, tail).map_err(CoreError)?;
     Ok((c.point, c.lower, c.upper, c.capped, c.informative, c.used))
 }

@@ -5,6 +5,7 @@
 //! - [`curve`]: extrapolation of a prequential learning curve in the sample size N;
 //! - [`order`]: extrapolation of the conditional entropies h_n in the order n;
 //! - [`matches`]: match-length (Lempel–Ziv type) estimators;
+//! - [`tail`]: the final stretch's code rate, an upper bound without the learning cost;
 //! - [`combine`]: the rule that makes one interval of theirs, under the prequential bound.
 
 pub mod combine;
@@ -12,3 +13,4 @@ pub mod curve;
 mod fit;
 pub mod matches;
 pub mod order;
+pub mod tail;
