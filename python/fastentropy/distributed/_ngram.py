@@ -24,6 +24,7 @@ import bisect
 import errno
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,10 @@ class Summary:
 
     tokens: int
     masked: bool
+    #: Wall seconds of each stage: "edges" (continued only), "map", "reduce".
+    seconds: dict[str, float]
+    #: Bytes the map tasks wrote to scratch (their published tables).
+    scratch_bytes: int
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,7 @@ class _Mapped:
     tokens: int
     masked: bool
     folder: str
+    bytes: int
     rows: dict[TableKey, int]
     samples: npt.NDArray[np.uint64]
     weights: npt.NDArray[np.float64]
@@ -117,7 +123,8 @@ def _map(
         sep = file_separator if separator is None else separator
         local, local_mask = tokens, mask
         if before.size:
-            local = np.concatenate([before.astype(np.uint64), tokens.astype(np.uint64)])
+            dtype = np.promote_types(tokens.dtype, np.min_scalar_type(int(before.max())))
+            local = np.concatenate([before.astype(dtype), tokens.astype(dtype, copy=False)])
             own = np.ones(tokens.size, bool) if mask is None else np.asarray(mask)
             local_mask = np.concatenate([np.zeros(before.size, bool), own])
         threads = worker_threads()
@@ -148,12 +155,14 @@ def _map(
                 at = np.unique(np.linspace(0, rows[key] - 1, SAMPLES).astype(np.int64))
                 samples.append(np.asarray(first[at], dtype=np.uint64))
                 weights.append(np.full(at.size, rows[key] / at.size))
+        written = sum(e.stat().st_size for e in os.scandir(work))
         folder = publish()
     return _Mapped(
         shard.index,
         int(tokens.size),
         mask is not None,
         folder,
+        written,
         rows,
         np.concatenate(samples) if samples else np.zeros(0, np.uint64),
         np.concatenate(weights) if weights else np.zeros(0),
@@ -252,7 +261,9 @@ def count_tables(
     try:
         with stage(progress, "distributed count", unit="tasks") as report:
             done = _Tasks(report, 2 * len(items) + partitions)
+            t0 = time.perf_counter()
             befores, afters = _neighbours(client, items, tables, continued, done)
+            t1 = time.perf_counter()
             futures = [
                 client.submit(
                     _map, s, run, tables, separator, befores[i], afters[i], limit, pure=False
@@ -260,6 +271,7 @@ def count_tables(
                 for i, s in enumerate(items)
             ]
             maps = done.gather(client, futures)
+            t2 = time.perf_counter()
             ranges = _bounds(maps, partitions)
             done.total = 2 * len(items) + len(ranges)
             reduced = done.gather(
@@ -267,6 +279,7 @@ def count_tables(
                 [client.submit(_reduce, maps, tables, lo, hi, pure=False) for lo, hi in ranges],
             )
             done.finish()
+            t3 = time.perf_counter()
     finally:
         if not keep_scratch:
             shutil.rmtree(run, ignore_errors=True)
@@ -276,7 +289,9 @@ def count_tables(
             total[key] = total[key] + p
     # The concatenation has a separator between each two shards unless they are continued.
     tokens = sum(m.tokens for m in maps) + (0 if continued else len(maps) - 1)
-    return total, Summary(tokens, any(m.masked for m in maps))
+    seconds = {"edges": t1 - t0, "map": t2 - t1, "reduce": t3 - t2}
+    written = sum(m.bytes for m in maps)
+    return total, Summary(tokens, any(m.masked for m in maps), seconds, written)
 
 
 class _Tasks:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
@@ -36,6 +37,12 @@ def new_run(scratch: str | os.PathLike[str] | None) -> str:
 def attempt(run: str, name: str) -> Iterator[tuple[str, Callable[[], str]]]:
     """``(attempt_dir, publish)``: write into ``attempt_dir``, then ``publish()`` renames it
     to ``run/name`` and returns that path. On any error the attempt directory is removed."""
+    if not os.path.isdir(run):
+        raise FileNotFoundError(
+            errno.ENOENT,
+            f"the scratch directory {run} is not on this worker ({socket.gethostname()}): "
+            "give scratch= a directory every worker and the client share",
+        )
     work = os.path.join(run, f"{name}.attempt-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     os.makedirs(work)
     final = os.path.join(run, name)
