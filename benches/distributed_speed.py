@@ -40,7 +40,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -66,17 +65,6 @@ def worker_reset() -> bool:
 
 def worker_peak_mib() -> float:
     return common.status_kib("VmHWM") / 1024.0
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def arrays(profiles: dict[int, fe.Profile]) -> dict[str, tuple[list[int], list[int]]]:
@@ -166,7 +154,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "date": date,
         **common.provenance(),
-        "cpu": cpu_model(),
+        "cpu": common.cpu_model(),
         "cores": os.cpu_count(),
         "load_before": load_before,
         "load_after": os.getloadavg(),

@@ -96,9 +96,12 @@ shard_st = st.lists(st.integers(0, 4), max_size=12)
     use_separator=st.booleans(),
     continued=st.booleans(),
     masked=st.booleans(),
+    partitions=st.integers(1, 6),
     seed=st.integers(0, 2**32 - 1),
 )
-def test_profiles_equal_the_concatenation(client, shards, use_separator, continued, masked, seed):
+def test_profiles_equal_the_concatenation(
+    client, shards, use_separator, continued, masked, partitions, seed
+):
     rng = np.random.default_rng(seed)
     arrays = [np.array(s, dtype=np.uint16) for s in shards]
     masks = [rng.random(a.size) < 0.7 for a in arrays] if masked else None
@@ -109,7 +112,13 @@ def test_profiles_equal_the_concatenation(client, shards, use_separator, continu
     tokens, mask = joined(arrays, masks, ref_sep, continued)
     counted_sep = separator if continued else ref_sep
     got = fed.ngram_profiles(
-        arrays, ORDERS, separator=separator, mask=masks, continued=continued, client=client
+        arrays,
+        ORDERS,
+        separator=separator,
+        mask=masks,
+        continued=continued,
+        client=client,
+        partitions=partitions,
     )
     assert got == brute_profiles(tokens, ORDERS, counted_sep, mask)
     assert got == fe.ngram_profiles(tokens, ORDERS, separator=counted_sep, mask=mask)
