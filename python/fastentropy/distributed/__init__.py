@@ -10,9 +10,11 @@ Examples
 >>> import numpy as np
 >>> from distributed import Client, LocalCluster
 >>> from fastentropy import distributed as fed
->>> with Client(LocalCluster(n_workers=1, processes=False, dashboard_address=":0")):
+>>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
+>>> with Client(cluster):
 ...     fed.ngram_profiles([np.array([5, 6, 5]), np.array([6, 5])], orders=[1])[1]
 Profile(n=5, distinct=2, {2: 1, 3: 1})
+>>> cluster.close()
 """
 
 from ._floor import estimate_floor

@@ -74,8 +74,10 @@ def estimate_floor(
     >>> from fastentropy import distributed as fed
     >>> src = fe.MarkovSource(vocab_size=4, order=1, seed=0)
     >>> shards = [src.sample(20_000, seed=s) for s in (1, 2)]
-    >>> with Client(LocalCluster(n_workers=1, processes=False, dashboard_address=":0")):
+    >>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
+    >>> with Client(cluster):
     ...     floor = fed.estimate_floor(shards, orders=[1, 2, 3])
+    >>> cluster.close()
     >>> floor.order, floor.n_tokens
     (3, 40001)
     """

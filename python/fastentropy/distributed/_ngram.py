@@ -374,7 +374,8 @@ def ngram_profiles(
         :func:`fastentropy.open_tokens` takes them (``.npy``, raw with ``dtype``, or a
         :func:`fastentropy.tokenize` output, whose separator and mask come along),
         :class:`fastentropy.TokenFile` objects, or numpy arrays (sent to the workers: for
-        small inputs). Every worker must be able to read the paths.
+        small inputs). Every worker must be able to read the paths (local paths or a shared
+        filesystem; fsspec URLs are not supported).
     orders : iterable of int, default range(1, 9)
         The n-gram orders, each >= 1.
     separator : int, optional

@@ -92,8 +92,10 @@ def cross_entropy(
     >>> from distributed import Client, LocalCluster
     >>> from fastentropy import distributed as fed
     >>> logits = [np.zeros((3, 8), np.float32), np.zeros((2, 8), np.float32)]
-    >>> with Client(LocalCluster(n_workers=1, processes=False, dashboard_address=":0")):
+    >>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
+    >>> with Client(cluster):
     ...     acc = fed.cross_entropy(logits, [np.array([1, 2, 3]), np.array([4, 5])])
+    >>> cluster.close()
     >>> acc.count, round(acc.mean, 6)   # ln 8
     (5, 2.079442)
     """
