@@ -154,6 +154,18 @@ def write_doc(path: str, head: list[str], body: str) -> None:
     print(f"wrote {path}")
 
 
+def cpu_model() -> str:
+    """The processor's name from /proc/cpuinfo (Linux), else platform's guess."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def status_kib(field: str) -> int:
     """A ``/proc/self/status`` field in KiB (``VmRSS``, ``VmHWM``); Linux only."""
     with open("/proc/self/status", encoding="ascii") as f:

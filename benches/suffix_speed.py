@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -173,17 +172,6 @@ def _line(r: dict[str, Any]) -> str:
     return f"{r['seconds']:.2f} s, {rate:.2f} M tokens/s, peak +{r['peak_rss_growth_mib']:.0f} MiB"
 
 
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def tables(results: dict[str, Any]) -> str:
     rows = [
         "| corpus | tokens | step | seconds | M tokens/s | CPU seconds | peak RSS growth "
@@ -269,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "date": datetime.date.today().isoformat(),
         **common.provenance(),
-        "cpu": cpu_model(),
+        "cpu": common.cpu_model(),
         "cores": os.cpu_count(),
         "tokens_arg": n,
         "corpora": [],

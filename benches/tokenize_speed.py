@@ -234,7 +234,7 @@ def run(args: Any) -> dict[str, Any]:
         **common.provenance(),
         "tokenizers": __import__("tokenizers").__version__,
         "machine": f"{platform.machine()}, {os.cpu_count()} cpus",
-        "cpu_model": cpu_model(),
+        "cpu_model": common.cpu_model(),
         "threads": args.threads,
         "encoders": encoders,
         "corpus": {"source": source, "bytes": n_bytes, "lines": len(lines)},
@@ -390,18 +390,6 @@ def ids_check(results: dict[str, Any]) -> dict[str, list[str]]:
     if encoders and encoders.get("ours, fast-bpe") != "fast-bpe":
         bad.append(f"the fast path was not taken: {encoders}")
     return {"ids equal to the baseline's": bad}
-
-
-def cpu_model() -> str:
-    """The processor's name from /proc/cpuinfo (Linux), else platform's guess."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 if __name__ == "__main__":

@@ -439,7 +439,29 @@ def _tokenize(args: argparse.Namespace) -> int:
 
 
 def _build_count(p: argparse.ArgumentParser) -> None:
-    p.add_argument("input", metavar="TOKENS", help=".npy or raw .bin token file")
+    p.add_argument(
+        "inputs",
+        metavar="TOKENS",
+        nargs="+",
+        help=".npy or raw .bin token file; several (shards) with --scheduler or --workers",
+    )
+    cluster = p.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="count the shards on this Dask cluster (e.g. tcp://host:8786; extra 'dask')",
+    )
+    cluster.add_argument(
+        "--workers",
+        type=_positive_int_type,
+        metavar="N",
+        help="count the shards on a local Dask cluster of N worker processes (extra 'dask')",
+    )
+    p.add_argument(
+        "--continued",
+        action="store_true",
+        help="with shards: they are one stream, count the n-grams across their boundaries",
+    )
     p.add_argument(
         "--orders",
         type=_parse_orders_or_all,
@@ -456,6 +478,15 @@ def _parse_orders_or_all(text: str) -> list[int] | None:
 
 
 def _count(args: argparse.Namespace) -> int:
+    if args.scheduler is not None or args.workers is not None:
+        n_tokens, profiles = _count_on_cluster(args)
+        return _print_profiles(args, n_tokens, profiles)
+    if len(args.inputs) > 1 or args.continued:
+        raise UsageError(
+            "several token files (shards) or --continued need a Dask cluster: add "
+            "--workers N (a local cluster) or --scheduler ADDRESS"
+        )
+    args.input = args.inputs[0]
     tokens, mask, separator, _ = _load_tokens(args)
     if args.orders is None:
         profiles = SuffixIndex.build(
@@ -476,8 +507,42 @@ def _count(args: argparse.Namespace) -> int:
             threads=args.threads,
             progress=_progress(args),
         )
+    return _print_profiles(args, int(tokens.size), profiles)
+
+
+def _count_on_cluster(args: argparse.Namespace) -> tuple[int, dict[int, Profile]]:
+    """Tokens (of the shards concatenated) and profiles, counted on a Dask cluster."""
+    if args.orders is None:
+        raise UsageError("--orders all needs the suffix index of one machine: give orders")
+    if args.mask is not None:
+        raise UsageError("--mask names one file: with shards, use tokenize's masks")
+    from .distributed._client import cluster_client
+    from .distributed._ngram import TableKey, count_tables
+
+    for path in args.inputs:
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no such file: {path}")
+    tables: list[TableKey] = [("ngrams", n) for n in args.orders]
+    with cluster_client(args.scheduler, args.workers, args.threads) as client:
+        counted, summary = count_tables(
+            args.inputs,
+            tables,
+            separator=args.separator,
+            mask=None,
+            dtype=args.dtype,
+            continued=args.continued,
+            client=client,
+            partitions=None,
+            scratch=None,
+            memory_limit_per_task=args.memory_limit,
+            progress=_progress(args),
+        )
+    return summary.tokens, {n: counted[("ngrams", n)] for n in args.orders}
+
+
+def _print_profiles(args: argparse.Namespace, n_tokens: int, profiles: dict[int, Profile]) -> int:
     data = {
-        "tokens": int(tokens.size),
+        "tokens": n_tokens,
         "orders": {
             str(n): {"n": p.n, "distinct": p.distinct, "ks": p.ks.tolist(), "mks": p.mks.tolist()}
             for n, p in profiles.items()

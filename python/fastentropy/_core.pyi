@@ -30,6 +30,7 @@ __all__ = [
     "max_ngram_order",
     "method_refusal",
     "ngram_profiles",
+    "merge_ngram_tables",
     "ngram_table",
     "prequential",
     "prequential_distributions",
@@ -126,6 +127,12 @@ def count_ngrams(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> NgramCounts: ...
+def merge_ngram_tables(
+    runs: Sequence[tuple[_U64, _U64]],
+    order: int,
+    *,
+    progress: _Progress | None = None,
+) -> _Pairs: ...
 def ngram_table(
     tokens: _Tokens,
     order: int,

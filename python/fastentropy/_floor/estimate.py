@@ -43,7 +43,7 @@ from ..rate._estimators import (
 from ..rate._result import MethodResult
 from .model import INTERVAL_STDS, Floor, OrderReport, Value
 
-__all__ = ["DEFAULT_METHODS", "context_mask", "estimate_floor"]
+__all__ = ["DEFAULT_METHODS", "context_mask", "estimate_floor", "ngram_floor"]
 
 
 #: Tokens up to which the predictor's per-token costs are kept in memory (4 bytes each);
@@ -184,14 +184,13 @@ def estimate_floor(
         notes += limit
     else:
         blocks, contexts = _counted_profiles(arr, orders, stats, common, progress)
-    wanted = sorted(blocks)
-    reports = tuple(_order_report(n, blocks[n], contexts.get(n), method_list) for n in wanted)
-    ngram = _choose(
-        reports,
+    ngram = ngram_floor(
+        blocks,
+        contexts,
         method_list,
         n_tokens=int(arr.size),
         masked=mask_arr is not None,
-        **stats,
+        meta=meta,
     )
     # A sidecar's vocabulary may leave out the separator it added (bytes: 256 ids + 256).
     vocab = stats.get("vocab_size")
@@ -262,6 +261,39 @@ def estimate_floor(
         rule=f"{ngram.rule}. The floor is the rate: {rate.rule}",
         notes=(*ngram.notes, *notes),
     )
+
+
+def ngram_floor(
+    blocks: Mapping[int, Profile],
+    contexts: Mapping[int, Profile],
+    methods: Iterable[str] = DEFAULT_METHODS,
+    *,
+    n_tokens: int,
+    masked: bool,
+    meta: Any = None,
+) -> Floor:
+    """The floor's h_n table from count profiles, and the floor it reads off them (no rate).
+
+    What :func:`estimate_floor` makes of the profiles of any engine: ``blocks[n]`` counts
+    the n-grams, ``contexts[n]`` their (n-1)-gram contexts (counted under
+    :func:`context_mask`; absent for order 1). Profiles counted elsewhere (on a cluster, by
+    :mod:`fastentropy.distributed`) give the same table.
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> tokens = fe.MarkovSource(vocab_size=4, order=1, seed=0).sample(20_000, seed=1)
+    >>> blocks = fe.ngram_profiles(tokens, [1, 2])
+    >>> ctx = fe.ngram_profiles(tokens, [1], mask=context_mask(tokens, None, None))
+    >>> floor = ngram_floor(blocks, {2: ctx[1]}, ["plugin"], n_tokens=tokens.size, masked=False)
+    >>> floor.order, [r.order for r in floor.orders]
+    (2, [1, 2])
+    """
+    method_list = _methods(methods)
+    reports = tuple(
+        _order_report(n, blocks[n], contexts.get(n), method_list) for n in sorted(blocks)
+    )
+    return _choose(reports, method_list, n_tokens=n_tokens, masked=masked, **_meta_stats(meta))
 
 
 #: Orders reported past the highest one sampled at least marginally: they show where the

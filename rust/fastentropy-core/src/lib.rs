@@ -27,7 +27,8 @@ pub use estimators::{estimate, Concentration, Estimate, Method, Options};
 pub use hmm::{ForwardRate, HiddenMarkovSource};
 pub use markov::MarkovSource;
 pub use ngram::{
-    count_ngrams, max_order, ngram_profiles, ngram_table, CountOptions, NgramCounts, TableSink,
+    count_ngrams, max_order, merge_ngram_tables, ngram_profiles, ngram_table, CountOptions,
+    NgramCounts, TableSink,
 };
 pub use predict::{prequential, CodeLength, PredictOptions};
 pub use profile::Profile;

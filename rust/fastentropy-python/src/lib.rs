@@ -33,7 +33,9 @@ mod _core {
     #[pymodule_export]
     use super::markov::MarkovSource;
     #[pymodule_export]
-    use super::ngram::{count_ngrams, ngram_profiles, ngram_table, NgramCounts};
+    use super::ngram::{
+        count_ngrams, merge_ngram_tables, ngram_profiles, ngram_table, NgramCounts,
+    };
     #[pymodule_export]
     use super::predict::{prequential, prequential_distributions};
     #[pymodule_export]

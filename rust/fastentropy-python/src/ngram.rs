@@ -2,7 +2,7 @@
 //! (GIL released, Ctrl-C and progress polled from the calling thread).
 
 use fastentropy_core::CountOptions;
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::prelude::*;
 
 use crate::array::{into_arrays, with_slice, IntArray, Pairs};
@@ -167,4 +167,24 @@ pub fn ngram_table(
         }
     ))?;
     Ok(rows)
+}
+
+/// The count profile of sorted n-gram tables taken together (`ngram_table`'s rows, one
+/// `(ngrams[rows, order], counts[rows])` pair per run), equal rows adding: `(ks, mks)`.
+#[pyfunction]
+#[pyo3(signature = (runs, order, *, progress=None))]
+pub fn merge_ngram_tables<'py>(
+    py: Python<'py>,
+    runs: Vec<(PyReadonlyArray2<'py, u64>, PyReadonlyArray1<'py, u64>)>,
+    order: usize,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Pairs<'py>> {
+    let slices = runs
+        .iter()
+        .map(|(g, c)| Ok((g.as_slice()?, c.as_slice()?)))
+        .collect::<PyResult<Vec<_>>>()?;
+    let profile = detached(py, Some(1), progress.as_ref(), |ctl| {
+        fastentropy_core::merge_ngram_tables(&slices, order, ctl)
+    })?;
+    Ok(into_arrays(py, &profile))
 }

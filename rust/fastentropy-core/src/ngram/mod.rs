@@ -27,6 +27,7 @@ pub(crate) mod buffer;
 mod keys;
 #[cfg(target_arch = "x86_64")]
 mod lanes;
+mod merge;
 mod partition;
 mod scan;
 mod scatter;
@@ -40,6 +41,7 @@ use std::sync::Mutex;
 
 pub use keys::max_order;
 use keys::{Key, Layout};
+pub use merge::{merge_ngram_tables, Run};
 use partition::Job;
 use scan::{Histogram, Kept};
 use vocab::{Rank, Ranks};

@@ -1,0 +1,486 @@
+"""Exact n-gram count profiles over a Dask cluster, by map and reduce.
+
+Map (one task per shard): the shard is counted by the one-machine engine
+(``_core.ngram_table``), which writes every n-gram of each order with its count, sorted by
+token ids, to the shard's scratch directory. Sorted by ids, each table is a run of sorted
+runs, one per range of first tokens: the partition of an n-gram is the range its first token
+falls in, and a reduce task finds its run in each table by binary search.
+
+Reduce (one task per partition): the runs of one partition from every shard are merged,
+counts of equal n-grams adding (``_core.merge_ngram_tables``), into count profiles.
+Partitions hold disjoint n-grams, so the profiles of the partitions add to the profile of
+the whole corpus, exactly (Brants et al. 2007 counted n-grams with MapReduce this way).
+
+Shards are documents apart: the result is one count of the shards concatenated with a
+separator between them. With ``continued=True`` the shards are one stream: each map task
+also reads the last ``K - 1`` tokens before its shard (masked out, so their own n-grams stay
+the previous shard's), so the n-grams across a boundary are counted once, by the shard they
+end in.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import errno
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .. import _core
+from .._args import MAX_INDEX, counting_options, int_arg, parse_size
+from .._floor.estimate import context_mask
+from .._profile import Profile
+from .._progress import Progress, stage
+from ._client import resolve_client, worker_threads
+from ._scratch import attempt, new_run, on_disk_full
+from ._shards import Shard, ShardSpec, named, shard_list
+
+__all__ = ["Summary", "TableKey", "count_tables", "ngram_profiles"]
+
+#: A table a map task writes: ``("ngrams", n)`` counts n-grams under the caller's mask,
+#: ``("contexts", n)`` counts (n)-grams as contexts of the (n+1)-grams (the floor's mask).
+TableKey = tuple[str, int]
+#: First tokens sampled per table to plan the partitions.
+SAMPLES = 256
+#: Partitions per worker thread by default: enough to balance, few enough that each
+#: reduce task's fixed costs stay small.
+PARTITIONS_PER_THREAD = 2
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a distributed count read: the tokens of the concatenation it stands for, and
+    whether any shard had a mask."""
+
+    tokens: int
+    masked: bool
+    #: Wall seconds of each stage: "edges" (continued only), "map", "reduce".
+    seconds: dict[str, float]
+    #: Bytes the map tasks wrote to scratch (their published tables).
+    scratch_bytes: int
+
+
+@dataclass(frozen=True)
+class _Edge:
+    """What a neighbouring shard contributes in ``continued`` mode: its first and last
+    ``K - 1`` tokens (the whole shard when shorter) and the mask of its first token."""
+
+    size: int
+    head: npt.NDArray[np.integer[Any]]
+    tail: npt.NDArray[np.integer[Any]]
+    head_masked: bool
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """A map task's result: where its tables are, their row counts and sampled first
+    tokens."""
+
+    shard: int
+    tokens: int
+    masked: bool
+    folder: str
+    bytes: int
+    rows: dict[TableKey, int]
+    samples: npt.NDArray[np.uint64]
+    weights: npt.NDArray[np.float64]
+
+
+def _edge(shard: Shard, k: int) -> _Edge:
+    try:
+        tokens, mask, _ = shard.open()
+    except Exception as e:
+        raise named(shard, e) from e
+    head = np.array(tokens[:k])
+    tail = np.array(tokens[max(tokens.size - k, 0) :])
+    masked = bool(mask[0]) if mask is not None and mask.size else True
+    return _Edge(int(tokens.size), head, tail, masked)
+
+
+def _file(folder: str, key: TableKey, what: str) -> str:
+    return os.path.join(folder, f"{key[0]}-{key[1]}.{what}.npy")
+
+
+#: glibc's mallopt parameter for the trim threshold.
+_M_TRIM_THRESHOLD = -1
+#: The trim threshold while a map task runs: glibc's largest dynamic one (32 MiB on 64-bit).
+_MAP_TRIM = 32 << 20
+
+
+@contextmanager
+def _untrimmed() -> Iterator[None]:
+    """glibc's heap left untrimmed below 32 MiB while a map task runs, then as it was.
+
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, so every large free
+    hands pages back to the kernel and the next allocation faults them in again: the count
+    tables' row buffers then took 1.55x as long (2.8 s against 1.8 s per 2.5e6 tokens, one
+    thread, same run). Only a threshold set that way is changed, and it is set back; without
+    it (glibc's own dynamic threshold) or without glibc nothing changes."""
+    before = os.environ.get("MALLOC_TRIM_THRESHOLD_", "")
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is None or not before.isdigit() or int(before) >= _MAP_TRIM:
+        yield
+        return
+    mallopt(_M_TRIM_THRESHOLD, _MAP_TRIM)
+    try:
+        yield
+    finally:
+        mallopt(_M_TRIM_THRESHOLD, int(before))
+
+
+def _map(
+    shard: Shard,
+    run: str,
+    tables: list[TableKey],
+    separator: int | None,
+    before: npt.NDArray[np.integer[Any]],
+    after: tuple[int, bool] | None,
+    memory_limit: int | None,
+) -> _Mapped:
+    """Counts one shard into its tables; ``before`` is the stream's tokens just before it
+    (``continued`` mode), ``after`` the next token and its mask flag."""
+    try:
+        tokens, mask, file_separator = shard.open()
+        sep = file_separator if separator is None else separator
+        local, local_mask = tokens, mask
+        if before.size:
+            dtype = np.promote_types(tokens.dtype, np.min_scalar_type(int(before.max())))
+            local = np.concatenate([before.astype(dtype), tokens.astype(dtype, copy=False)])
+            own = np.ones(tokens.size, bool) if mask is None else np.asarray(mask)
+            local_mask = np.concatenate([np.zeros(before.size, bool), own])
+        threads = worker_threads()
+        opts = counting_options(local, sep, local_mask, memory_limit, threads)
+        ctx = None
+        if any(kind == "contexts" for kind, _ in tables):
+            ctx = _context_mask(local, sep, local_mask, before.size, after)
+    except Exception as e:
+        raise named(shard, e) from e
+    with _untrimmed(), attempt(run, f"shard-{shard.index}") as (work, publish):
+        rows: dict[TableKey, int] = {}
+        samples, weights = [], []
+        for key in tables:
+            kind, n = key
+            kwargs = dict(opts, mask=ctx if kind == "contexts" else opts["mask"])
+            try:
+                rows[key] = _core.ngram_table(
+                    local, n, _file(work, key, "ngrams"), _file(work, key, "counts"), **kwargs
+                )
+            except OSError as e:
+                if e.errno == errno.ENOSPC or "No space left on device" in str(e):
+                    raise on_disk_full(run, e) from e
+                raise named(shard, e) from e
+            except Exception as e:
+                raise named(shard, e) from e
+            if rows[key]:
+                first = np.load(_file(work, key, "ngrams"), mmap_mode="r")[:, 0]
+                at = np.unique(np.linspace(0, rows[key] - 1, SAMPLES).astype(np.int64))
+                samples.append(np.asarray(first[at], dtype=np.uint64))
+                weights.append(np.full(at.size, rows[key] / at.size))
+        written = sum(e.stat().st_size for e in os.scandir(work))
+        folder = publish()
+    return _Mapped(
+        shard.index,
+        int(tokens.size),
+        mask is not None,
+        folder,
+        written,
+        rows,
+        np.concatenate(samples) if samples else np.zeros(0, np.uint64),
+        np.concatenate(weights) if weights else np.zeros(0),
+    )
+
+
+def _context_mask(
+    local: npt.NDArray[np.integer[Any]],
+    separator: int | None,
+    mask: npt.NDArray[np.bool_] | None,
+    skip: int,
+    after: tuple[int, bool] | None,
+) -> npt.NDArray[np.bool_]:
+    """The floor's context mask of the shard, as it is in the whole stream: the last
+    position looks at the next shard's first token (``continued``) or at the separator
+    between shards (otherwise: never counted); the ``skip`` tokens before the shard are
+    the previous shard's."""
+    if after is not None:
+        ext = np.concatenate([local.astype(np.uint64), np.array([after[0]], np.uint64)])
+        ext_mask = None
+        if mask is not None or not after[1]:
+            own = np.ones(local.size, bool) if mask is None else mask
+            ext_mask = np.concatenate([own, np.array([after[1]])])
+        out = context_mask(ext, separator, ext_mask)[: local.size]
+    else:
+        out = context_mask(local, separator, mask)
+    out[:skip] = False
+    return out
+
+
+def _cut(first: npt.NDArray[np.uint64], value: int) -> int:
+    """Rows of a table (sorted by first token) whose first token is below ``value``."""
+    return bisect.bisect_left(range(first.size), value, key=lambda j: int(first[j]))
+
+
+def _reduce(
+    maps: list[_Mapped], tables: list[TableKey], lo: int, hi: int | None
+) -> dict[TableKey, Profile]:
+    """The profiles of the n-grams whose first token is in ``lo..hi`` (``None``: no end)."""
+    out = {}
+    for key in tables:
+        runs = []
+        for m in maps:
+            if not m.rows.get(key):
+                continue
+            ngrams = np.load(_file(m.folder, key, "ngrams"), mmap_mode="r")
+            counts = np.load(_file(m.folder, key, "counts"), mmap_mode="r")
+            a = _cut(ngrams[:, 0], lo)
+            b = ngrams.shape[0] if hi is None else _cut(ngrams[:, 0], hi)
+            if b > a:
+                runs.append((ngrams[a:b], counts[a:b]))
+        ks, mks = _core.merge_ngram_tables(runs, key[1])
+        out[key] = Profile(ks, mks)
+    return out
+
+
+def _bounds(maps: list[_Mapped], parts: int) -> list[tuple[int, int | None]]:
+    """First-token ranges holding about equal numbers of table rows, from the samples."""
+    samples = np.concatenate([m.samples for m in maps])
+    weights = np.concatenate([m.weights for m in maps])
+    if samples.size == 0 or parts == 1:
+        return [(0, None)]
+    order = np.argsort(samples, kind="stable")
+    samples, cum = samples[order], np.cumsum(weights[order])
+    targets = cum[-1] * np.arange(1, parts) / parts
+    cuts = sorted({int(samples[i]) for i in np.searchsorted(cum, targets)} - {0})
+    edges = [0, *cuts]
+    return [(a, b) for a, b in zip(edges, [*cuts, None], strict=True)]
+
+
+def count_tables(
+    shards: str | Sequence[ShardSpec],
+    tables: list[TableKey],
+    *,
+    separator: int | None,
+    mask: Sequence[Any] | None,
+    dtype: str | None,
+    continued: bool,
+    client: Any,
+    partitions: int | None,
+    scratch: str | os.PathLike[str] | None,
+    memory_limit_per_task: int | str | None,
+    progress: Progress,
+    keep_scratch: bool = False,
+) -> tuple[dict[TableKey, Profile], Summary]:
+    """The profile of each table over all shards, and what was read."""
+    client = resolve_client(client)
+    items = shard_list(shards, dtype, mask)
+    limit = None if memory_limit_per_task is None else parse_size(memory_limit_per_task)
+    if partitions is not None:
+        partitions = int_arg(partitions, "partitions", minimum=1, maximum=MAX_INDEX)
+    else:
+        threads = sum(client.nthreads().values()) or 1
+        partitions = PARTITIONS_PER_THREAD * threads
+    run = new_run(scratch)
+    try:
+        with stage(progress, "distributed count", unit="tasks") as report:
+            done = _Tasks(report, 2 * len(items) + partitions)
+            t0 = time.perf_counter()
+            befores, afters = _neighbours(client, items, tables, continued, done)
+            t1 = time.perf_counter()
+            futures = [
+                client.submit(
+                    _map, s, run, tables, separator, befores[i], afters[i], limit, pure=False
+                )
+                for i, s in enumerate(items)
+            ]
+            maps = done.gather(client, futures)
+            t2 = time.perf_counter()
+            ranges = _bounds(maps, partitions)
+            done.total = 2 * len(items) + len(ranges)
+            reduced = done.gather(
+                client,
+                [client.submit(_reduce, maps, tables, lo, hi, pure=False) for lo, hi in ranges],
+            )
+            done.finish()
+            t3 = time.perf_counter()
+    finally:
+        if not keep_scratch:
+            shutil.rmtree(run, ignore_errors=True)
+    total = {key: Profile([], []) for key in tables}
+    for part in reduced:
+        for key, p in part.items():
+            total[key] = total[key] + p
+    # The concatenation has a separator between each two shards unless they are continued.
+    tokens = sum(m.tokens for m in maps) + (0 if continued else len(maps) - 1)
+    seconds = {"edges": t1 - t0, "map": t2 - t1, "reduce": t3 - t2}
+    written = sum(m.bytes for m in maps)
+    return total, Summary(tokens, any(m.masked for m in maps), seconds, written)
+
+
+class _Tasks:
+    """Progress in finished tasks: edges (or a skipped step), maps, reduces."""
+
+    def __init__(self, report: Callable[[int, int], None] | None, total: int) -> None:
+        self.report, self.total, self.done = report, total, 0
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if self.report is not None:
+            self.report(min(self.done, self.total), self.total)
+
+    def gather(self, client: Any, futures: list[Any]) -> list[Any]:
+        from distributed import as_completed
+
+        for _ in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
+            self.step()
+        return list(client.gather(futures))
+
+    def finish(self) -> None:
+        self.step(self.total - self.done)
+
+
+def _neighbours(
+    client: Any, items: list[Shard], tables: list[TableKey], continued: bool, done: _Tasks
+) -> tuple[list[npt.NDArray[np.uint64]], list[tuple[int, bool] | None]]:
+    """For each shard, the tokens before it and the token after it in ``continued`` mode
+    (empty and None otherwise)."""
+    empty = np.zeros(0, np.uint64)
+    if not continued:
+        done.step(len(items))
+        return [empty] * len(items), [None] * len(items)
+    k = max(n for _, n in tables) + 1  # contexts of order n look one token further
+    edges: list[_Edge] = done.gather(
+        client, [client.submit(_edge, s, k, pure=False) for s in items]
+    )
+    befores = []
+    for i in range(len(items)):
+        parts: list[npt.NDArray[Any]] = []
+        have = 0
+        for e in reversed(edges[:i]):
+            if have >= k - 1:
+                break
+            parts.insert(0, e.tail.astype(np.uint64))
+            have += e.tail.size
+        joined = np.concatenate(parts) if parts else empty
+        befores.append(joined[max(joined.size - (k - 1), 0) :])
+    afters: list[tuple[int, bool] | None] = []
+    for i in range(len(items)):
+        nxt = next((e for e in edges[i + 1 :] if e.size), None)
+        afters.append(None if nxt is None else (int(nxt.head[0]), nxt.head_masked))
+    return befores, afters
+
+
+def ngram_profiles(
+    shards: str | Sequence[ShardSpec],
+    orders: Iterable[int] = range(1, 9),
+    *,
+    separator: int | None = None,
+    mask: Sequence[Any] | None = None,
+    dtype: str | None = None,
+    continued: bool = False,
+    client: Any = None,
+    partitions: int | None = None,
+    scratch: str | os.PathLike[str] | None = None,
+    memory_limit_per_task: int | str | None = None,
+    progress: Progress = False,
+) -> dict[int, Profile]:
+    """Count profiles of several n-gram orders over token shards, on a Dask cluster.
+
+    Identical to :func:`fastentropy.ngram_profiles` on the shards concatenated with a
+    separator between each two (documents never span shards), or, with ``continued=True``,
+    on the plain concatenation (the n-grams across each boundary are counted too).
+
+    Parameters
+    ----------
+    shards : str or list
+        A glob (``"corpus/*.bin"``) or a list of token files: paths as
+        :func:`fastentropy.open_tokens` takes them (``.npy``, raw with ``dtype``, or a
+        :func:`fastentropy.tokenize` output, whose separator and mask come along),
+        :class:`fastentropy.TokenFile` objects, or numpy arrays (sent to the workers: for
+        small inputs). Every worker must be able to read the paths (local paths or a shared
+        filesystem; fsspec URLs are not supported).
+    orders : iterable of int, default range(1, 9)
+        The n-gram orders, each >= 1.
+    separator : int, optional
+        A token id that ends a document (default: the token files' own).
+    mask : list, optional
+        One loss mask per shard (a ``.npy`` of bool, a raw file of one byte per token, an
+        array, or None for all tokens): only n-grams whose last token is masked in count.
+        Default: the token files' own masks.
+    dtype : str, optional
+        The dtype of raw token files.
+    continued : bool, default False
+        The shards are one stream cut in pieces: count the n-grams across boundaries.
+    client : distributed.Client, optional
+        Default: the current client. Without one, the error says how to start one.
+    partitions : int, optional
+        Reduce tasks (ranges of first tokens). Default: two per worker thread.
+    scratch : str or os.PathLike, optional
+        A directory every worker can write and read (local for a ``LocalCluster``, shared
+        by all machines otherwise) for the map tasks' tables. Default: the temp directory.
+        About ``8 * (n + 1)`` bytes per distinct n-gram of each order n, per shard; removed
+        at the end.
+    memory_limit_per_task : int or str, optional
+        The counting engine's memory limit in each map task (default: half of the RAM).
+    progress : bool, "auto" or callable, default False
+        As in :func:`fastentropy.ngram_profiles`, in finished tasks.
+
+    Returns
+    -------
+    dict of int to Profile
+        The profile of each order, by increasing order.
+
+    Raises
+    ------
+    ImportError
+        dask or distributed is not installed (``pip install 'fastentropy[dask]'``).
+    ValueError
+        No client; a bad argument; a shard that cannot be counted (the message names it).
+    OSError
+        A shard cannot be read (named), or the scratch directory is full.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fastentropy as fe
+    >>> from distributed import Client, LocalCluster
+    >>> from fastentropy import distributed as fed
+    >>> cluster = LocalCluster(n_workers=1, processes=False, dashboard_address=":0")
+    >>> client = Client(cluster)
+    >>> shards = [np.array([1, 2, 1, 2]), np.array([2, 1, 2])]
+    >>> p = fed.ngram_profiles(shards, orders=[1, 2], client=client)
+    >>> p[2] == fe.ngram_profiles([1, 2, 1, 2, 0, 2, 1, 2], [2], separator=0)[2]
+    True
+    >>> fed.ngram_profiles(shards, orders=[2], continued=True, client=client)[2]
+    Profile(n=6, distinct=3, {1: 1, 2: 1, 3: 1})
+    >>> client.close(); cluster.close()
+    """
+    if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
+        raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
+    wanted = sorted({int_arg(n, "orders", minimum=1, maximum=MAX_INDEX) for n in orders})
+    if not wanted:
+        raise ValueError("orders must name at least one order")
+    tables = [("ngrams", n) for n in wanted]
+    profiles, _ = count_tables(
+        shards,
+        tables,
+        separator=separator,
+        mask=mask,
+        dtype=dtype,
+        continued=continued,
+        client=client,
+        partitions=partitions,
+        scratch=scratch,
+        memory_limit_per_task=memory_limit_per_task,
+        progress=progress,
+    )
+    return {n: profiles[("ngrams", n)] for n in wanted}

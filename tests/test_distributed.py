@@ -1,0 +1,323 @@
+"""fastentropy.distributed on a LocalCluster of 2 worker processes (1 thread each): profiles
+identical to a brute-force count of the concatenated shards (and to one machine's counter),
+the same floor table and cross-entropy totals, a worker killed during the map stage, a full
+scratch disk, a bad shard, no client, and the CLI."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+
+import fastentropy as fe
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+distributed = pytest.importorskip("distributed")  # the extra 'dask'; CI installs it
+from fastentropy import distributed as fed  # noqa: E402
+
+ORDERS = [1, 2, 3, 4]
+
+# The worker plugin and the patched writer below are defined here: send them by value (the
+# workers cannot import this file).
+cloudpickle = pytest.importorskip("cloudpickle")
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
+    # Not the default client: the no-client test needs none to be current.
+    c = distributed.Client(cluster, set_as_default=False)
+    yield c
+    c.close()
+    cluster.close()
+
+
+def brute_profiles(tokens, orders, separator=None, mask=None):
+    """Profiles by a Counter of windows: the independent reference."""
+    t = [int(x) for x in tokens]
+    out = {}
+    for n in orders:
+        c: Counter = Counter()
+        for i in range(len(t) - n + 1):
+            w = t[i : i + n]
+            if separator is not None and separator in w:
+                continue
+            if mask is not None and not mask[i + n - 1]:
+                continue
+            c[tuple(w)] += 1
+        out[n] = fe.Profile.from_counts(np.array(list(c.values()), dtype=np.uint64))
+    return out
+
+
+def joined(shards, masks, separator, continued):
+    """The concatenation the distributed count stands for, and its mask."""
+    if continued:
+        tokens = np.concatenate([np.asarray(s, np.int64) for s in shards])
+        mask = None if masks is None else np.concatenate(masks)
+        return tokens, mask
+    parts, mparts = [], []
+    for i, s in enumerate(shards):
+        if i:
+            parts.append(np.array([separator], np.int64))
+            mparts.append(np.array([False]))
+        parts.append(np.asarray(s, np.int64))
+        if masks is not None:
+            mparts.append(masks[i])
+    mask = None if masks is None else np.concatenate(mparts)
+    return np.concatenate(parts), mask
+
+
+def test_import_fastentropy_does_not_import_dask():
+    code = (
+        "import sys, fastentropy; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'dask', 'distributed'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+shard_st = st.lists(st.integers(0, 4), max_size=12)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    shards=st.lists(shard_st, min_size=1, max_size=4),
+    use_separator=st.booleans(),
+    continued=st.booleans(),
+    masked=st.booleans(),
+    partitions=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_profiles_equal_the_concatenation(
+    client, shards, use_separator, continued, masked, partitions, seed
+):
+    rng = np.random.default_rng(seed)
+    arrays = [np.array(s, dtype=np.uint16) for s in shards]
+    masks = [rng.random(a.size) < 0.7 for a in arrays] if masked else None
+    # Without a separator of the user's, shards are still documents apart: the reference
+    # puts a fresh id between them.
+    separator = 4 if use_separator else None
+    ref_sep = 4 if use_separator else 9
+    tokens, mask = joined(arrays, masks, ref_sep, continued)
+    counted_sep = separator if continued else ref_sep
+    got = fed.ngram_profiles(
+        arrays,
+        ORDERS,
+        separator=separator,
+        mask=masks,
+        continued=continued,
+        client=client,
+        partitions=partitions,
+    )
+    assert got == brute_profiles(tokens, ORDERS, counted_sep, mask)
+    assert got == fe.ngram_profiles(tokens, ORDERS, separator=counted_sep, mask=mask)
+
+
+def test_files_tokenfiles_and_globs(client, tmp_path):
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.integers(0, 50, n).astype(np.uint16) for n in (3000, 2, 1500))
+    np.save(tmp_path / "a.npy", a)
+    b.tofile(tmp_path / "b.bin")
+    np.save(tmp_path / "c.npy", c)
+    files = [tmp_path / "a.npy", tmp_path / "c.npy"]
+    got = fed.ngram_profiles(files, [1, 3], client=client, continued=True)
+    assert got == fe.ngram_profiles(np.concatenate([a, c]), [1, 3])
+    assert fed.ngram_profiles(str(tmp_path / "*.npy"), [1, 3], client=client) == got | {
+        3: fe.ngram_profiles(np.concatenate([a, [60], c]), [3], separator=60)[3]
+    }
+    raw = fed.ngram_profiles([tmp_path / "b.bin"], [1, 2], dtype="uint16", client=client)
+    assert raw == fe.ngram_profiles(b, [1, 2])
+    # tokenize's outputs bring their separator: documents never span it.
+    (tmp_path / "x.txt").write_text("abcabc\nabd\n")
+    (tmp_path / "y.txt").write_text("dab\n")
+    tx = fe.tokenize(tmp_path / "x.txt", "bytes", tmp_path / "tx")
+    ty = fe.tokenize(tmp_path / "y.txt", "bytes", tmp_path / "ty")
+    got = fed.ngram_profiles([tx, ty.path], [1, 2, 3], client=client, continued=True)
+    both = np.concatenate([tx.tokens(), ty.tokens()])
+    assert got == brute_profiles(both, [1, 2, 3], separator=tx.separator)
+
+
+def test_floor_table_equals_one_machine(client):
+    src = fe.MarkovSource(vocab_size=5, order=1, seed=4)
+    shards = [src.sample(n, seed=s) for s, n in ((1, 20_000), (2, 3), (3, 15_000))]
+    masks = [np.random.default_rng(s).random(len(x)) < 0.8 for s, x in enumerate(shards)]
+    for continued in (False, True):
+        tokens, mask = joined(shards, masks, 5, continued)
+        sep = 5 if not continued else None
+        mine = fed.estimate_floor(
+            shards,
+            orders=[1, 2, 3],
+            mask=masks,
+            separator=sep,
+            continued=continued,
+            client=client,
+        )
+        one = fe.estimate_floor(tokens, orders=[1, 2, 3], separator=sep, mask=mask)
+        assert mine.orders == one.orders
+        assert (mine.order, mine.method, mine.n_tokens) == (one.order, one.method, one.n_tokens)
+        assert mine.ngram_point == one.ngram_point
+
+
+def test_cross_entropy_totals_are_bit_identical(client):
+    rng = np.random.default_rng(1)
+    logits = [rng.normal(size=(n, 11)).astype(np.float32) for n in (40, 1, 25)]
+    targets = [rng.integers(0, 11, n) for n in (40, 1, 25)]
+    targets[0][3] = -100
+    mine = fed.cross_entropy(logits, targets, client=client)
+    one = fe.CrossEntropy()
+    for lg, tg in zip(logits, targets, strict=True):
+        one.update(lg, tg)
+    assert (mine.count, mine.sum, mine.mean) == (one.count, one.sum, one.mean)
+    # And the value itself, in float64 by numpy.
+    x = np.concatenate(logits).astype(np.float64)
+    t = np.concatenate(targets)
+    keep = t != -100
+    lse = np.log(np.exp(x - x.max(1, keepdims=True)).sum(1)) + x.max(1)
+    ref = float(np.sum(lse[keep] - x[keep, t[keep]]))
+    assert mine.count == int(keep.sum())
+    assert math.isclose(mine.sum, ref, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="one target shard per logit shard"):
+        fed.cross_entropy(logits, targets[:2], client=client)
+
+
+class KillOnce(distributed.WorkerPlugin):
+    """Kills its worker (SIGKILL) the first time a map task of the run is writing its
+    tables: an attempt directory of this process exists. A marker file makes it happen once
+    in the whole cluster (the restarted worker gets the plugin again)."""
+
+    def __init__(self, scratch: str, marker: str) -> None:
+        self.scratch, self.marker = scratch, marker
+
+    def setup(self, worker):
+        import threading
+        import time
+
+        def watch():
+            me = f".attempt-{os.getpid()}-"
+            while not os.path.exists(self.marker):
+                for root, dirs, _ in os.walk(self.scratch):
+                    hit = [d for d in dirs if me in d]
+                    if hit:
+                        try:
+                            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+                        except FileExistsError:
+                            return
+                        os.write(fd, os.path.join(root, hit[0]).encode())
+                        os.close(fd)
+                        os.kill(os.getpid(), signal.SIGKILL)
+                time.sleep(0.001)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+
+def test_a_worker_killed_during_the_map_stage(client, tmp_path):
+    rng = np.random.default_rng(5)
+    shards = [rng.integers(0, 300, 60_000).astype(np.uint16) for _ in range(6)]
+    scratch, marker = tmp_path / "scratch", tmp_path / "killed"
+    scratch.mkdir()
+    client.register_plugin(KillOnce(str(scratch), str(marker)), name="kill-once")
+    try:
+        got = fed.ngram_profiles(
+            shards, [1, 2, 3, 5], client=client, continued=True, scratch=scratch
+        )
+    finally:
+        client.unregister_worker_plugin("kill-once")
+        client.wait_for_workers(2, timeout=60)
+    # A worker died in the middle of writing a shard's tables...
+    assert marker.exists() and ".attempt-" in marker.read_text()
+    # ... and the answer is the one machine's.
+    assert got == fe.ngram_profiles(np.concatenate(shards), [1, 2, 3, 5])
+    # The run's scratch directory is gone, failed attempt included.
+    assert list(scratch.iterdir()) == []
+
+
+def _disk_full(*args, **kwargs):
+    # What the Rust writer raises on ENOSPC: an OSError with the path and the OS's words.
+    raise OSError(f"{args[2]}: No space left on device (os error 28)")
+
+
+def test_a_full_scratch_disk_is_said_plainly(client, tmp_path):
+    """Simulated with a patched table writer in the workers (``_core.ngram_table`` raising
+    the error the Rust writer raises on ENOSPC): no tiny filesystem can be mounted here."""
+
+    def patch(on):
+        from fastentropy import _core
+
+        if on:
+            _core._real_ngram_table = _core.ngram_table
+            _core.ngram_table = _disk_full
+        else:
+            _core.ngram_table = _core._real_ngram_table
+
+    client.run(patch, True)
+    try:
+        with pytest.raises(OSError, match="scratch directory .* is full") as e:
+            fed.ngram_profiles([np.arange(10)], [1, 2], client=client, scratch=tmp_path)
+    finally:
+        client.run(patch, False)
+    assert e.value.errno == errno.ENOSPC
+    assert str(tmp_path) in str(e.value)
+    assert list(tmp_path.iterdir()) == []  # the run's directory is removed
+
+
+def test_a_bad_shard_is_named(client, tmp_path):
+    good = tmp_path / "good.npy"
+    np.save(good, np.arange(5, dtype=np.uint16))
+    truncated = tmp_path / "truncated.bin"
+    truncated.write_bytes(b"\x01\x00\x02")  # 3 bytes of uint16 ids
+    with pytest.raises(ValueError, match=r"shard 1 \(.*truncated\.bin\).*3 bytes"):
+        fed.ngram_profiles([good, truncated], [1], dtype="uint16", client=client)
+    with pytest.raises(FileNotFoundError, match=r"shard 1 \(.*missing\.npy\)"):
+        fed.ngram_profiles([good, tmp_path / "missing.npy"], [1], client=client)
+    with pytest.raises(FileNotFoundError, match="no shard matches"):
+        fed.ngram_profiles(str(tmp_path / "*.none"), [1], client=client)
+    floats = tmp_path / "floats.npy"
+    np.save(floats, np.ones(3))
+    with pytest.raises(TypeError, match=r"shard 0 \(.*floats\.npy\)"):
+        fed.ngram_profiles([floats], [1], continued=True, client=client)
+
+
+def test_no_client_says_how_to_start_one():
+    with pytest.raises(ValueError, match="LocalCluster"):
+        fed.ngram_profiles([np.arange(3)], [1])
+
+
+def test_cli_counts_shards_on_a_scheduler(client, tmp_path, capsys):
+    from fastentropy._cli import main
+
+    rng = np.random.default_rng(2)
+    a, b = rng.integers(0, 20, 500).astype(np.uint16), rng.integers(0, 20, 7).astype(np.uint16)
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    files = [str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]
+    address = client.scheduler.address
+    args = ["count", *files, "--orders", "1-3", "--json", "-q", "--scheduler", address]
+    assert main([*args, "--continued"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ref = brute_profiles(np.concatenate([a, b]), [1, 2, 3])
+    assert data["tokens"] == 507
+    for n, p in ref.items():
+        assert data["orders"][str(n)]["ks"] == p.ks.tolist()
+        assert data["orders"][str(n)]["mks"] == p.mks.tolist()
+    # A local cluster of its own, shards as documents apart.
+    assert main(["count", *files, "--orders", "2", "--json", "-q", "--workers", "1"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    ref = brute_profiles(np.concatenate([a, [99], b]), [2], separator=99)[2]
+    assert (data["orders"]["2"]["ks"], data["orders"]["2"]["mks"]) == (
+        ref.ks.tolist(),
+        ref.mks.tolist(),
+    )
+    # Several files without a cluster: a usage error that says what to add.
+    assert main(["count", *files]) == 2
+    assert "--workers" in capsys.readouterr().err
