@@ -48,6 +48,15 @@ impl Apm {
         self.knots[self.at] = (t + ((target - t) >> self.rate)) as u16;
     }
 
+    /// Asks the memory for the rows of contexts `cx` and `cx + 1` ahead of use.
+    #[inline]
+    pub fn prefetch(&self, cx: usize) {
+        let at = (cx * KNOTS).min(self.knots.len() - 1);
+        super::contexts::prefetch(self.knots.as_ptr().wrapping_add(at));
+        let end = (at + 2 * KNOTS).min(self.knots.len() - 1);
+        super::contexts::prefetch(self.knots.as_ptr().wrapping_add(end));
+    }
+
     pub fn bytes(&self) -> usize {
         self.knots.len() * 2
     }

@@ -10,83 +10,102 @@ use super::counters::seen;
 
 /// Slots per bucket.
 pub const WAYS: usize = 4;
+/// Bytes of a slot: `[0]` the check byte, `[1..16]` the node states.
+const SLOT: usize = 16;
+const BUCKET: usize = SLOT * WAYS;
 
-/// One context's nibble: `[0]` the check byte, `[1..16]` the node states.
-pub type Slot = [u8; 16];
-
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Bucket([Slot; WAYS]);
-
+/// Buckets of four slots in one zeroed byte array, each bucket on its own cache line.
 #[derive(Clone)]
 pub struct SlotTable {
-    buckets: Vec<Bucket>,
-    mask: usize,
+    /// `vec![0; ..]` (so the kernel's zero pages, untouched until used, and 2 MB pages can
+    /// be asked for first); the buckets start at `base`, a multiple of 64.
+    bytes: Vec<u8>,
+    base: usize,
+    buckets: u64,
 }
 
 impl SlotTable {
-    /// A table of `buckets` buckets (a power of two).
+    /// A table of `buckets` buckets (at least 1, below 2^32).
     pub fn new(buckets: usize) -> Self {
-        debug_assert!(buckets.is_power_of_two());
-        let mut buckets_v = vec![Bucket([[0; 16]; WAYS]); buckets];
-        super::super::table::huge_pages(&mut buckets_v);
+        let buckets = buckets.clamp(1, u32::MAX as usize);
+        let mut bytes = vec![0u8; buckets * BUCKET + BUCKET];
+        super::super::table::huge_pages(&mut bytes);
+        let base = bytes.as_ptr().align_offset(BUCKET).min(BUCKET);
         Self {
-            buckets: buckets_v,
-            mask: buckets - 1,
+            bytes,
+            base,
+            buckets: buckets as u64,
         }
     }
 
     pub fn bytes(&self) -> usize {
-        self.buckets.len() * std::mem::size_of::<Bucket>()
+        self.bytes.len()
     }
 
     pub fn buckets(&self) -> usize {
-        self.buckets.len()
+        self.buckets as usize
     }
 
-    /// The slot of context hash `h` (found, or taken over and zeroed): its index.
+    /// The byte offset of the bucket of `h`: its low 32 bits scaled to the bucket count
+    /// (Lemire's multiply-shift range reduction), so any count works; the check byte is
+    /// the top 8 bits.
+    #[inline]
+    fn start(&self, h: u64) -> usize {
+        self.base + (((h & 0xffff_ffff) * self.buckets) >> 32) as usize * BUCKET
+    }
+
+    /// The slot of context hash `h` (found, or taken over and zeroed): its byte offset.
     #[inline]
     pub fn find(&mut self, h: u64) -> usize {
-        let b = (h as usize) & self.mask;
+        let start = self.start(h);
         let check = ((h >> 56) as u8).max(1);
-        let bucket = &mut self.buckets[b].0;
+        let bucket = &mut self.bytes[start..start + BUCKET];
         let mut weakest = 0;
-        for (i, slot) in bucket.iter().enumerate() {
-            if slot[0] == check {
-                return b * WAYS + i;
+        for i in 0..WAYS {
+            if bucket[i * SLOT] == check {
+                return start + i * SLOT;
             }
-            if seen(slot[1]) < seen(bucket[weakest][1]) {
+            if seen(bucket[i * SLOT + 1]) < seen(bucket[weakest * SLOT + 1]) {
                 weakest = i;
             }
         }
-        bucket[weakest] = [0; 16];
-        bucket[weakest][0] = check;
-        b * WAYS + weakest
+        let slot = &mut bucket[weakest * SLOT..(weakest + 1) * SLOT];
+        slot.fill(0);
+        slot[0] = check;
+        start + weakest * SLOT
+    }
+
+    /// The state of `node` (1..16) in the slot at `at`.
+    #[inline]
+    pub fn state(&self, at: usize, node: usize) -> u8 {
+        self.bytes[at + node]
     }
 
     #[inline]
-    pub fn slot(&mut self, i: usize) -> &mut Slot {
-        &mut self.buckets[i / WAYS].0[i % WAYS]
-    }
-
-    #[inline]
-    pub fn state(&self, i: usize, node: usize) -> u8 {
-        self.buckets[i / WAYS].0[i % WAYS][node]
+    pub fn state_mut(&mut self, at: usize, node: usize) -> &mut u8 {
+        &mut self.bytes[at + node]
     }
 
     /// Asks the memory for the bucket of `h` ahead of its use.
     #[inline]
     pub fn prefetch(&self, h: u64) {
-        let b = (h as usize) & self.mask;
-        #[cfg(target_arch = "x86_64")]
-        // SAFETY: a prefetch is a hint: it reads nothing and the address is in bounds.
-        unsafe {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            _mm_prefetch::<_MM_HINT_T0>(self.buckets.as_ptr().add(b).cast::<i8>());
-        }
-        #[cfg(not(target_arch = "x86_64"))]
-        let _ = b;
+        let start = self.start(h);
+        prefetch(self.bytes.as_ptr().wrapping_add(start));
     }
+}
+
+/// Asks the memory for the cache line at `p` (a hint: nothing is read, any address is
+/// harmless).
+#[inline]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch never faults and changes no memory contents.
+    unsafe {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 /// A 64-bit finaliser (splitmix64's), so that nearby contexts land far apart.

@@ -56,6 +56,16 @@ impl ByteMatch {
         })
     }
 
+    /// Asks the memory for the table entry of `hash` ahead of its use.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        super::contexts::prefetch(
+            self.table
+                .as_ptr()
+                .wrapping_add((hash & self.table_mask) as usize),
+        );
+    }
+
     /// A new document: no match (the ring and table are kept).
     pub fn reset(&mut self) {
         self.len = 0;
