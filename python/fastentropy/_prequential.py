@@ -297,8 +297,9 @@ def prequential(
         a path writes it as a ``.npy`` file there (memory-mapped, for huge corpora).
     model : {"bits", "tokens"}, optional
         Which predictor. Default: ``"bits"`` (bit-level context mixing) for at most 256
-        codable ids (the separator not counted) when no ``order`` is given, else
-        ``"tokens"`` (the blend of whole-token distributions).
+        codable ids (the separator not counted) when no ``order`` is given and
+        ``memory_limit`` holds its fixed tables (about 1 MB; 5 MB with the full SSE table),
+        else ``"tokens"`` (the blend of whole-token distributions).
 
     Returns
     -------

@@ -41,8 +41,9 @@ pub enum ModelKind {
 }
 
 /// The model that runs when none is asked for: the bit model for at most 256 codable ids
-/// (bytes) when no order is given (it codes English text 8% shorter and runs faster; see
-/// docs/prequential.md), the token model otherwise.
+/// (bytes) when no order is given (it codes English text shorter and runs faster; see
+/// docs/prequential.md), the token model otherwise — and also when the memory limit is
+/// below the bit model's fixed tables (see [`build`]).
 pub fn choose(vocab: u64, opts: &PredictOptions<'_>) -> ModelKind {
     let codable = vocab - u64::from(opts.separator.is_some_and(|s| s < vocab));
     opts.model
@@ -181,29 +182,30 @@ pub(super) fn build(
     opts: &PredictOptions<'_>,
 ) -> Result<Engine> {
     let memory = opts.memory_limit.unwrap_or(DEFAULT_MEMORY);
-    Ok(match kind {
-        ModelKind::Tokens => {
-            let order = opts.order.unwrap_or_else(|| default_order(vocab as usize));
-            Engine::Tokens(Box::new(Model::new(
-                order,
-                vocab,
-                symbols,
-                opts.separator.is_some(),
-                memory,
-                tokens,
-            )?))
-        }
+    let tokens_model = |symbols: u64| -> Result<Engine> {
+        let order = opts.order.unwrap_or_else(|| default_order(vocab as usize));
+        Ok(Engine::Tokens(Box::new(Model::new(
+            order,
+            vocab,
+            symbols,
+            opts.separator.is_some(),
+            memory,
+            tokens,
+        )?)))
+    };
+    match kind {
+        ModelKind::Tokens => tokens_model(symbols),
         ModelKind::Bits => {
             let order = opts.order.unwrap_or(DEFAULT_BIT_ORDER);
-            Engine::Bits(Box::new(BitModel::new(
-                vocab,
-                opts.separator,
-                order,
-                memory,
-                tokens,
-            )?))
+            match BitModel::new(vocab, opts.separator, order, memory, tokens) {
+                Ok(m) => Ok(Engine::Bits(Box::new(m))),
+                // Chosen, not asked for, and the limit is below its fixed tables: the
+                // token model over the ids themselves (what it codes with any remap).
+                Err(Error::MemoryLimit { .. }) if opts.model.is_none() => tokens_model(vocab),
+                Err(e) => Err(e),
+            }
         }
-    })
+    }
 }
 
 /// Runs the model over `tokens` (ids read as `ranks` says); `per_token[t]` (if given, same length) receives

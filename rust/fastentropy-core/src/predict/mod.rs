@@ -15,6 +15,11 @@
 //! Sparse ids are held as dense ranks ([`ranks`]), the probabilities still proper over the
 //! whole declared vocabulary.
 //!
+//! For at most 256 codable ids (bytes) a second model runs by default ([`bits`], see
+//! [`choose`]): bit-level context mixing in the family of PAQ8 / lpaq (Mahoney 2005), each
+//! symbol coded as its binary decisions, which codes English text shorter and faster than a
+//! blend of whole-symbol distributions.
+//!
 //! The loop is sequential, so the result is the same for any thread count; the `threads`
 //! of a [`Control`] are not used (the memory latency is hidden by prefetching the contexts
 //! of tokens a few positions ahead instead).

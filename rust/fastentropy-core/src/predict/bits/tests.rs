@@ -220,4 +220,10 @@ fn chosen_for_bytes_without_an_order_only() {
         ..Default::default()
     };
     assert_eq!(run(&with_sep), "bits");
+    // Below the bit model's fixed tables (~0.8 MB), the choice falls back to the token model.
+    let small = PredictOptions {
+        memory_limit: Some(200_000),
+        ..Default::default()
+    };
+    assert_eq!(run(&small), "tokens");
 }
