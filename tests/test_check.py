@@ -252,7 +252,13 @@ def test_report_and_json(tmp_path):
     data = json.loads(v.to_json(tmp_path / "v.json"))
     assert json.loads((tmp_path / "v.json").read_text()) == data
     assert data["status"] == "memorization" and data["first_under_lower"] == 210
-    assert data["floor"] == {"point": 2.0, "lower": 1.9, "upper": 2.1, "conversion": None}
+    assert data["floor"] == {
+        "point": 2.0,
+        "lower": 1.9,
+        "upper": 2.1,
+        "conversion": None,
+        "tokenizer": GPT2,
+    }
     assert data["steps"]["loss"] == log.loss.tolist()
     assert data["boundaries"][0]["lr_before"] is None  # NaN (not logged) becomes null
     assert data["per_sample"] is None

@@ -17,6 +17,7 @@ __all__ = [
     "METHODS",
     "NEEDS_ALPHABET",
     "RATE_MAX_RELATIVE_WIDTH",
+    "SUFFIX_BUILD_STAGES",
     "BpeEncoder",
     "HiddenMarkovSource",
     "MarkovSource",
@@ -58,6 +59,8 @@ NEEDS_ALPHABET: tuple[str, ...]
 CONCENTRATIONS: tuple[str, ...]
 RATE_MAX_RELATIVE_WIDTH: float
 ANSB_REGIME_LIMIT: float
+#: A suffix build's stages in order: name, length in units of n tokens, reports inside it.
+SUFFIX_BUILD_STAGES: tuple[tuple[str, int, bool], ...]
 
 def profile_from_counts(counts: npt.NDArray[np.integer[Any]]) -> _Pairs: ...
 def profile_from_samples(samples: npt.NDArray[np.integer[Any]]) -> _Pairs: ...

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["figure_and_axes", "second_scale"]
+__all__ = ["bound_line", "figure_and_axes", "interval_band", "label_axes", "second_scale"]
 
 
 def figure_and_axes(
@@ -51,3 +51,26 @@ def second_scale(ax: Axes, scale: float, label: str) -> None:
         return np.asarray(y) / scale
 
     ax.secondary_yaxis("right", functions=(forward, inverse)).set_ylabel(label)
+
+
+def interval_band(ax: Axes, lower: float, upper: float, label: str) -> None:
+    """An interval of values (the floor's, the rate's) as a light red band across ``ax``."""
+    ax.axhspan(lower, upper, color="tab:red", alpha=0.15, lw=0, label=label)
+
+
+def bound_line(ax: Axes, bound: float, label: str) -> None:
+    """The online predictor's code length (an upper bound on the rate): a blue dash-dot line."""
+    ax.axhline(bound, color="tab:blue", ls="-.", lw=1.2, label=label)
+
+
+def label_axes(
+    ax: Axes, xlabel: str, ylabel: str, title: str, scale: tuple[float, str] | None = None
+) -> None:
+    """Axis labels, title and a light grid; with ``scale``, a second y axis (see
+    :func:`second_scale`)."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if scale is not None:
+        second_scale(ax, *scale)
+    ax.grid(alpha=0.3)

@@ -18,13 +18,17 @@ from ._args import int_arg as _int_arg
 from ._args import parse_size
 from ._args import threads_arg as _threads_arg
 from ._profile import Profile
-from ._progress import Progress, stage
+from ._progress import Progress, Stages, StageTimes, stage
 from ._tokens import open_array
 from ._types import MemoryLimit, PathLike
 
 __all__ = ["SuffixIndex"]
 
 MatchKind = Literal["previous", "any"]
+
+#: Per thread count, the last measured run of each silent build stage (the suffix sort):
+#: what the next build's estimate of its time left is taken from.
+_BUILD_TIMES: dict[int | None, StageTimes] = {}
 
 
 class SuffixIndex:
@@ -88,8 +92,13 @@ class SuffixIndex:
             Bytes the build may use beside the tokens (9 per token at its peak, 17 past
             about 2**31 tokens), e.g. ``"8GB"``; default half of the available RAM. Refused
             up front if too small. Also the default limit of :meth:`profiles` under a mask.
-        progress : bool or callable, default False
-            ``True`` draws a progress line; a callable gets ``(done, total)``.
+        progress : bool, "auto" or callable, default False
+            ``True`` draws each stage on stderr: remapping ids, sorting suffixes, LCP. The
+            sort reports nothing until it ends (libsais gives no progress): it shows the
+            time it has run, and, once a sort on as many threads was measured in this
+            process, about how long it has left at that sort's throughput. A callable gets
+            ``(done, total)``, done never decreasing; ``total`` is 4 per token, the sort
+            the second quarter (``done`` stays at its start while it runs).
         path : str or os.PathLike, optional
             Also write the index there. The tokens are not copied: the file records their
             dtype, source file (when they are memory-mapped from one) and a hash of their
@@ -126,13 +135,14 @@ class SuffixIndex:
         """
         arr, separator, mask, source = _tokens_of(tokens, separator, mask)
         kwargs = _options(arr, separator, mask, memory_limit, threads)
-        with stage(progress, "indexing") as callback:
+        times = _BUILD_TIMES.setdefault(kwargs["threads"], {})
+        with Stages(progress, _core.SUFFIX_BUILD_STAGES, times=times) as staged:
             index = _core.suffix_build(
                 arr,
                 separator=kwargs["separator"],
                 memory_limit=kwargs["memory_limit"],
                 threads=kwargs["threads"],
-                progress=callback,
+                progress=None if progress is None or progress is False else staged,
             )
         out = cls(index, kwargs["mask"], kwargs["memory_limit"])
         if path is not None:
@@ -253,8 +263,9 @@ class SuffixIndex:
             index); default the limit the index was built with. Unused without a mask.
         threads : int, optional
             Worker threads; the result is the same for any count.
-        progress : bool or callable, default False
-            As in :meth:`build`.
+        progress : bool, "auto" or callable, default False
+            As in :meth:`build`: under a mask, the reversed text's build stages come
+            first, then "profiles".
 
         Returns
         -------
@@ -380,7 +391,12 @@ class SuffixIndex:
             wanted = [_int_arg(n, "orders", minimum=1) for n in orders]
         threads = _threads_arg(threads)
         limit = self._memory_limit if memory_limit is None else parse_size(memory_limit)
-        with stage(progress, "profiles") as callback:
+        # Under a mask the reversed text is indexed first: the build's stages, then the scans.
+        stages = [("profiles", 0, True)]
+        if self._mask is not None:
+            stages = [*_core.SUFFIX_BUILD_STAGES, *stages]
+        times = _BUILD_TIMES.setdefault(threads, {})
+        with Stages(progress, stages, times=times, size=len(self)) as staged:
             blocks, ctx = self._index.profiles(
                 mask=self._mask,
                 orders=wanted,
@@ -388,7 +404,7 @@ class SuffixIndex:
                 contexts=contexts,
                 memory_limit=limit,
                 threads=threads,
-                progress=callback,
+                progress=None if progress is None or progress is False else staged,
             )
         return (
             {n: Profile._from_core(p) for n, p in blocks},

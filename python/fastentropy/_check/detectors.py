@@ -184,12 +184,14 @@ def eval_levels(
 
 def eval_scaling(
     eval_step: npt.NDArray[np.int64], eval_loss: FloatArray, train_level: FloatArray
-) -> list[Artefact]:
+) -> tuple[list[Artefact], int | None]:
     """Training losses a near-integer multiple of the evaluation losses at every evaluation:
-    the loss logged multiplied by the gradient-accumulation steps, over the whole run."""
+    the loss logged multiplied by the gradient-accumulation steps, over the whole run. Also
+    the factor when it is certain (the only integer that fits), which the check divides out;
+    ``None`` when several fit or none."""
     ok = np.isfinite(train_level) & (eval_loss > 0)
     if ok.sum() < 2:
-        return []
+        return [], None
     ratio = train_level[ok] / eval_loss[ok]
     # The factor is an integer the ratio sits within SCALED_SLACK of at every evaluation;
     # the training loss may honestly sit a little above or below the evaluation loss, so
@@ -203,28 +205,37 @@ def eval_scaling(
         if np.all(np.abs(ratio / f - 1) <= SCALED_SLACK)
     ]
     if not factors:
-        return []
+        return [], None
     steps = eval_step[ok]
-    which = " or ".join(map(str, factors)).replace(" or ", ", ", len(factors) - 2)
     times = f"{ratio.min():.3g}-{ratio.max():.3g}"
     if f"{ratio.min():.3g}" == f"{ratio.max():.3g}":
         times = f"{ratio.min():.3g}"
-    return [
-        Artefact(
-            "grad_accumulation",
-            int(steps[0]),
-            f"the training loss is {times} times the evaluation "
-            f"loss at every evaluation (steps {steps[0]}-{steps[-1]}): logged multiplied by "
-            f"the gradient-accumulation steps ({which}, whichever the run used), as some "
-            "Trainer versions do; divide it by that number before reading it against the floor",
-        )
-    ]
+    if len(factors) == 1:
+        (factor,) = factors
+        which = f"{factor}"
+        then = f"the check divides it by {factor} before reading it against the floor"
+    else:
+        factor = None
+        which = " or ".join(map(str, factors)).replace(" or ", ", ", len(factors) - 2)
+        which += ", whichever the run used"
+        then = "divide it by that number before reading it against the floor"
+    message = (
+        f"the training loss is {times} times the evaluation loss at every evaluation (steps "
+        f"{steps[0]}-{steps[-1]}): logged multiplied by the gradient-accumulation steps "
+        f"({which}), as some Trainer versions do; {then}"
+    )
+    return [Artefact("grad_accumulation", int(steps[0]), message)], factor
 
 
-def scaling(step: npt.NDArray[np.int64], loss: FloatArray) -> list[Artefact]:
-    """Jumps of the loss by a near-integer factor between two flat stretches."""
+def scaling(
+    step: npt.NDArray[np.int64], loss: FloatArray, boundaries: Sequence[EpochBoundary] = ()
+) -> list[Artefact]:
+    """Jumps of the loss by a near-integer factor between two flat stretches. A drop at an
+    epoch boundary is named but not explained away: memorization drops the loss there too,
+    and an exact factor (a halving) is no proof of a logging bug."""
     found = []
     w = MIN_RUN
+    at = [b.step for b in boundaries]
     for i in range(w, len(loss) - w + 1):
         before, after = loss[i - w : i], loss[i : i + w]
         hi, lo = np.median(before), np.median(after)
@@ -236,16 +247,23 @@ def scaling(step: npt.NDArray[np.int64], loss: FloatArray) -> list[Artefact]:
         flat = np.ptp(before) < FLAT_SHARE * jump and np.ptp(after) < FLAT_SHARE * jump
         if factor >= 2 and abs(ratio - factor) <= INTEGER_TOLERANCE * factor and flat:
             direction = "falls" if hi > lo else "rises"
-            found.append(
-                Artefact(
-                    "grad_accumulation",
-                    int(step[i]),
-                    f"at step {step[i]} the loss {direction} from {hi:.3g} to {lo:.3g}, a "
-                    f"factor of {ratio:.3f}, close to {factor}: with gradient accumulation of "
-                    f"{factor} this is the logging bug of some Trainer versions (loss multiplied "
-                    "by the accumulation steps), not a change in the model",
-                )
+            seen = (
+                f"at step {step[i]} the loss {direction} from {hi:.3g} to {lo:.3g}, a factor of "
+                f"{ratio:.3f}, close to {factor}: with gradient accumulation of {factor} "
             )
+            if hi > lo and any(step[i - 1] <= b <= step[i] for b in at):
+                why = (
+                    "this may be the logging bug of some Trainer versions (loss multiplied by "
+                    "the accumulation steps), but it is at an epoch boundary, where a model "
+                    "that reproduces its training text drops too: the factor alone does not "
+                    "explain it"
+                )
+            else:
+                why = (
+                    "this is the logging bug of some Trainer versions (loss multiplied by the "
+                    "accumulation steps), not a change in the model"
+                )
+            found.append(Artefact("grad_accumulation", int(step[i]), seen + why))
     return found
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._plotting import interval_band, label_axes
 from .._types import PathLike
 
 if TYPE_CHECKING:
@@ -44,14 +45,8 @@ def draw(
         own = True
     else:
         fig, own = ax.figure.figure, False  # the root figure, also for a subfigure's axes
-    ax.axhspan(
-        v.floor_lower,
-        v.floor_upper,
-        color="tab:red",
-        alpha=0.15,
-        lw=0,
-        label=f"floor interval [{v.floor_lower:.4g}, {v.floor_upper:.4g}]",
-    )
+    span = f"floor interval [{v.floor_lower:.4g}, {v.floor_upper:.4g}]"
+    interval_band(ax, v.floor_lower, v.floor_upper, span)
     ax.axhline(
         v.floor_point,
         color="tab:red",
@@ -104,10 +99,7 @@ def draw(
             color="0.3",
             rotation=90,
         )
-    ax.set_xlabel("step")
-    ax.set_ylabel("loss, nats/token")
-    ax.set_title(f"Training loss vs entropy floor: {v.status}")
-    ax.grid(alpha=0.3)
+    label_axes(ax, "step", "loss, nats/token", f"Training loss vs entropy floor: {v.status}")
     ax.legend(fontsize=8, loc="upper right")
     if own:
         fig.tight_layout()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -148,7 +149,10 @@ class Verdict:
     conversion : str or None
         How the floor was converted to the model's tokenizer, if it was.
     step, epoch, loss, margin : numpy.ndarray
-        Each logged training loss, its step and epoch, and ``loss - floor_point``.
+        Each logged training loss, its step and epoch, and ``loss - floor_point``. A loss
+        logged multiplied by the gradient-accumulation steps over the whole run (a whole
+        multiple of the evaluation loss, only one multiple fitting) is divided by it here,
+        and the status is read from the divided loss (the headline says so).
     first_under_lower, first_under_point : int or None
         First step whose training loss is under the floor's lower end / point.
     sustained_from, sustained_until : int or None
@@ -164,7 +168,9 @@ class Verdict:
     per_sample : PerSample or None
         Per-example losses, when given.
     log : LossLog
-        The log checked.
+        The log checked (with its training losses divided, as above, when they were).
+    tokenizer : dict or None
+        The floor's tokenizer (``name`` and ``hash``), when the floor names one.
 
     Examples
     --------
@@ -199,6 +205,7 @@ class Verdict:
     eval_gap: FloatArray
     per_sample: PerSample | None
     log: LossLog
+    tokenizer: Mapping[str, str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The verdict as plain JSON-ready data (``None`` for NaN)."""
@@ -213,6 +220,7 @@ class Verdict:
                 "lower": self.floor_lower,
                 "upper": self.floor_upper,
                 "conversion": self.conversion,
+                "tokenizer": None if self.tokenizer is None else dict(self.tokenizer),
             },
             "log": {
                 "source": self.log.source,

@@ -104,26 +104,30 @@ def check(
         floor = Floor.from_json(floor)
     scale, conversion = _conversion(floor, tokenizer, bytes_per_token)
     point, lower, upper = floor.point * scale, floor.lower * scale, floor.upper * scale
-    train = np.isfinite(log.loss)
-    step, loss, epoch = log.step[train], log.loss[train], log.epoch[train]
+    step, loss, epoch, eval_step, eval_loss = _rows(log)
     if (loss < 0).any() and log.objective is None:
         i = int(np.argmax(loss < 0))
         raise ValueError(
             f"the training loss at step {step[i]} is {loss[i]}: a cross-entropy cannot be "
             "negative; is this the right loss field (loss_column=)?"
         )
+    # Robust training levels at each evaluation: one noisy batch is not the model's loss.
+    scaled, factor = eval_scaling(eval_step, eval_loss, eval_levels(step, loss, eval_step)[0])
+    if factor is not None and log.objective is None:
+        # Logged `factor` times over the whole run, and no other factor fits: everything
+        # below reads the loss divided by it.
+        log = _divided(log, factor)
+        step, loss, epoch, eval_step, eval_loss = _rows(log)
+    else:
+        factor = None
     under_lower, under_upper = loss < lower, loss < upper
     run = _first_run(under_lower)
     boundaries = boundaries_of(log, step, loss, epoch)
-    eval_rows = np.isfinite(log.eval_loss)
-    eval_step, eval_loss = log.step[eval_rows], log.eval_loss[eval_rows]
-    # Robust training levels at each evaluation: one noisy batch is not the model's loss.
     train_level, train_error = eval_levels(step, loss, eval_step)
     eval_gap = eval_loss - train_level
-    scaled = eval_scaling(eval_step, eval_loss, train_level)
     artefacts = (
         scaled
-        + (scaling(step, loss) if not scaled else [])
+        + (scaling(step, loss, boundaries) if not scaled else [])
         + artefacts_at(boundaries, log, step, loss, epoch)
     )
 
@@ -215,7 +219,13 @@ def check(
             "tell a model at the rate from one just under it; a loss under the lower end "
             "would be memorization"
         )
-    if scaled and log.objective is None:
+    if factor is not None:
+        headline += (
+            f"; the training loss was divided by {factor} first: it is logged {factor} times "
+            "the evaluation loss throughout, multiplied by the gradient-accumulation steps "
+            "(see the caveats)"
+        )
+    elif scaled and log.objective is None:
         headline += (
             "; but the training loss is logged scaled (a whole multiple of the evaluation "
             "loss throughout; see the caveats), so this compares a scaled loss with the floor"
@@ -231,7 +241,7 @@ def check(
     if sparse is not None:
         caveats.append(sparse)
     caveats.extend(a.message for a in artefacts)
-    if not scaled:
+    if not scaled or factor is not None:
         caveats.extend(_gap_caveat(eval_gap, eval_step, train_error))
     margin = loss - point
     return Verdict(
@@ -258,6 +268,43 @@ def check(
         eval_gap=eval_gap,
         per_sample=None if per_sample is None else per_sample_losses(per_sample, point, lower),
         log=log,
+        tokenizer=None if floor.tokenizer is None else dict(floor.tokenizer),
+    )
+
+
+def _rows(
+    log: LossLog,
+) -> tuple[npt.NDArray[np.int64], FloatArray, FloatArray, npt.NDArray[np.int64], FloatArray]:
+    """Step, loss and epoch of the training losses; step and loss of the evaluations."""
+    train, evals = np.isfinite(log.loss), np.isfinite(log.eval_loss)
+    return (
+        log.step[train],
+        log.loss[train],
+        log.epoch[train],
+        log.step[evals],
+        log.eval_loss[evals],
+    )
+
+
+def _divided(log: LossLog, factor: int) -> LossLog:
+    """``log`` with its training losses (and epoch means) divided by ``factor``."""
+    return LossLog(
+        step=log.step,
+        loss=log.loss / factor,
+        epoch=log.epoch,
+        eval_loss=log.eval_loss,
+        learning_rate=log.learning_rate,
+        tokens=log.tokens,
+        epoch_loss=log.epoch_loss / factor,
+        objective=log.objective,
+        format=log.format,
+        source=log.source,
+        loss_field=log.loss_field,
+        notes=(
+            *log.notes,
+            f"training losses divided by {factor}: logged multiplied by the "
+            "gradient-accumulation steps",
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from .._plotting import figure_and_axes, second_scale
+from .._plotting import bound_line, figure_and_axes, label_axes
 from .._units import LN2
 from .references import REFERENCES
 
@@ -64,13 +64,7 @@ def plot(
         ),
     )
     if floor.bound is not None:
-        ax.axhline(
-            floor.bound,
-            color="tab:blue",
-            ls="-.",
-            lw=1.2,
-            label=f"online predictor {floor.bound:.3f} (upper bound on the rate)",
-        )
+        bound_line(ax, floor.bound, f"online predictor {floor.bound:.3f} (upper bound on the rate)")
     if truth is not None:
         ax.axhline(truth, color="k", ls="--", lw=1.2, label=f"true rate {truth:.3f}")
     if floor.chars_per_token is not None:
@@ -108,12 +102,15 @@ def plot(
     )
     ax.set_xlim(orders[0] - 0.6, last.order + 0.6)
     ax.set_xticks(orders)
-    ax.set_xlabel("order n (context of n-1 tokens)")
-    ax.set_ylabel("h_n, nats/token")
-    ax.set_title("h_n by order, the predictor's code length, and the entropy rate")
-    if floor.bytes_per_token is not None:
-        second_scale(ax, 1.0 / (LN2 * floor.bytes_per_token), "bits/byte")
-    ax.grid(alpha=0.3)
+    label_axes(
+        ax,
+        "order n (context of n-1 tokens)",
+        "h_n, nats/token",
+        "h_n by order, the predictor's code length, and the entropy rate",
+        None
+        if floor.bytes_per_token is None
+        else (1.0 / (LN2 * floor.bytes_per_token), "bits/byte"),
+    )
     # Outside the axes, so that no entry covers a point.
     if own:
         fig.legend(loc="outside lower center", ncols=LEGEND_COLUMNS, fontsize=8)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._plotting import bound_line, interval_band, label_axes
 from .._units import LN2
 
 if TYPE_CHECKING:
@@ -105,33 +106,21 @@ def plot(rate: Rate, path: str | os.PathLike[str] | None = None, ax: Any = None)
             color="0.3",
         )
     if math.isfinite(rate.point):
-        ax.axhspan(
-            rate.lower,
-            rate.upper,
-            color="tab:red",
-            alpha=0.15,
-            lw=0,
-            label=f"rate {rate.point:.3f} [{rate.lower:.3f}, {rate.upper:.3f}]"
-            + ("" if rate.informative else " (not informative)"),
+        span = f"rate {rate.point:.3f} [{rate.lower:.3f}, {rate.upper:.3f}]"
+        interval_band(
+            ax, rate.lower, rate.upper, span + ("" if rate.informative else " (not informative)")
         )
         ax.axhline(rate.point, color="tab:red", lw=1.2)
         ax.axhline(rate.lower, color="tab:red", lw=0.8, ls="--")
     if rate.bound is not None:
-        ax.axhline(
-            rate.bound,
-            color="tab:blue",
-            ls="-.",
-            lw=1.2,
-            label=f"bound {rate.bound:.3f} (predictor's code length)",
-        )
-    ax.set_xlabel("tokens N (learning curve; estimator intervals at the right)")
-    ax.set_ylabel("nats/token")
-    ax.set_title("Entropy rate: learning curve, estimators and combined interval")
-    if rate.bytes_per_token is not None:
-        scale = 1.0 / (LN2 * rate.bytes_per_token)
-        sec = ax.secondary_yaxis("right", functions=(lambda y: y * scale, lambda y: y / scale))
-        sec.set_ylabel("bits/byte")
-    ax.grid(alpha=0.3)
+        bound_line(ax, rate.bound, f"bound {rate.bound:.3f} (predictor's code length)")
+    label_axes(
+        ax,
+        "tokens N (learning curve; estimator intervals at the right)",
+        "nats/token",
+        "Entropy rate: learning curve, estimators and combined interval",
+        None if rate.bytes_per_token is None else (1.0 / (LN2 * rate.bytes_per_token), "bits/byte"),
+    )
     ax.legend(fontsize=7.5, loc="lower left", framealpha=0.9)
     if path is not None:
         fig.tight_layout()

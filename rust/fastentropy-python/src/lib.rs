@@ -76,6 +76,10 @@ mod _core {
         )?;
         m.add("MAX_THREADS", fastentropy_core::control::MAX_THREADS)?;
         m.add(
+            "SUFFIX_BUILD_STAGES",
+            pyo3::types::PyTuple::new(m.py(), fastentropy_core::suffix::BUILD_STAGES)?,
+        )?;
+        m.add(
             "ANSB_REGIME_LIMIT",
             fastentropy_core::estimators::ANSB_REGIME_LIMIT,
         )?;

@@ -38,62 +38,54 @@ where
     F: FnOnce(&Control<'_>) -> CoreResult<T> + Send,
 {
     let cancel = AtomicBool::new(false);
-    let done = AtomicU64::new(0);
-    let total = AtomicU64::new(0);
-    let record = |d: u64, t: u64| {
-        done.store(d, Ordering::Relaxed);
-        total.store(t, Ordering::Relaxed);
-    };
-    let ctl = Control {
-        threads,
-        cancel: Some(&cancel),
-        progress: Some(&record),
-    };
-    let (result, raised) = py.detach(|| {
-        let mut raised: Option<PyErr> = None;
-        let mut reported: Option<u64> = None;
-        // Checks signals, then reports progress if it moved; the first error cancels.
-        let mut poll = |finished: bool| {
-            if raised.is_some() {
-                return;
-            }
-            Python::attach(|py| {
-                let outcome = py.check_signals().and_then(|()| {
-                    let (d, t) = (done.load(Ordering::Relaxed), total.load(Ordering::Relaxed));
-                    let moved = match reported {
-                        None => d > 0 || finished,
-                        Some(r) => d > r,
-                    };
-                    match progress {
-                        Some(cb) if moved => {
-                            reported = Some(d);
-                            cb.call1(py, (d, t)).map(drop)
+    let last = Last::default();
+    let (result, raised) = with_control(threads, Some(&cancel), &last, |ctl| {
+        py.detach(|| {
+            let mut raised: Option<PyErr> = None;
+            let mut reported: Option<u64> = None;
+            // Checks signals, then reports progress if it moved; the first error cancels.
+            let mut poll = |finished: bool| {
+                if raised.is_some() {
+                    return;
+                }
+                Python::attach(|py| {
+                    let outcome = py.check_signals().and_then(|()| {
+                        let (d, t) = last.now();
+                        let moved = match reported {
+                            None => d > 0 || finished,
+                            Some(r) => d > r,
+                        };
+                        match progress {
+                            Some(cb) if moved => {
+                                reported = Some(d);
+                                cb.call1(py, (d, t)).map(drop)
+                            }
+                            _ => Ok(()),
                         }
-                        _ => Ok(()),
+                    });
+                    if let Err(e) = outcome {
+                        cancel.store(true, Ordering::Relaxed);
+                        raised = Some(e);
                     }
                 });
-                if let Err(e) = outcome {
-                    cancel.store(true, Ordering::Relaxed);
-                    raised = Some(e);
+            };
+            let result = std::thread::scope(|scope| {
+                let (tx, rx) = mpsc::channel::<()>();
+                let worker = scope.spawn(move || {
+                    let r = work(ctl);
+                    drop(tx);
+                    r
+                });
+                while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(POLL) {
+                    poll(false);
                 }
+                worker.join()
             });
-        };
-        let result = std::thread::scope(|scope| {
-            let (tx, rx) = mpsc::channel::<()>();
-            let worker = scope.spawn(move || {
-                let r = work(&ctl);
-                drop(tx);
-                r
-            });
-            while let Err(mpsc::RecvTimeoutError::Timeout) = rx.recv_timeout(POLL) {
-                poll(false);
+            if let Ok(Ok(_)) = &result {
+                poll(true);
             }
-            worker.join()
-        });
-        if let Ok(Ok(_)) = &result {
-            poll(true);
-        }
-        (result, raised)
+            (result, raised)
+        })
     });
     if let Some(e) = raised {
         return Err(e);
@@ -117,19 +109,56 @@ where
     T: Send,
     F: FnOnce(&Control<'_>) -> CoreResult<T> + Send,
 {
-    let last = std::sync::Mutex::new(None);
-    let record = |d: u64, t: u64| {
-        *last.lock().unwrap_or_else(|e| e.into_inner()) = Some((d, t));
-    };
-    let ctl = Control {
-        threads,
-        cancel: None,
-        progress: Some(&record),
-    };
-    let result = py.detach(|| work(&ctl)).map_err(CoreError)?;
-    let last = last.into_inner().unwrap_or_else(|e| e.into_inner());
-    if let (Some(cb), Some(done)) = (progress, last) {
+    let last = Last::default();
+    let result = with_control(threads, None, &last, |ctl| py.detach(|| work(ctl)));
+    let result = result.map_err(CoreError)?;
+    if let (Some(cb), Some(done)) = (progress, last.last()) {
         cb.call1(py, done)?;
     }
     Ok(result)
+}
+
+/// The work's last progress report, kept for the calling thread to hand to Python.
+#[derive(Default)]
+struct Last {
+    done: AtomicU64,
+    total: AtomicU64,
+    any: AtomicBool,
+}
+
+impl Last {
+    fn record(&self, done: u64, total: u64) {
+        self.done.store(done, Ordering::Relaxed);
+        self.total.store(total, Ordering::Relaxed);
+        self.any.store(true, Ordering::Relaxed);
+    }
+
+    /// `(done, total)` so far: `(0, 0)` before any report.
+    fn now(&self) -> (u64, u64) {
+        (
+            self.done.load(Ordering::Relaxed),
+            self.total.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The last report, if there was one.
+    fn last(&self) -> Option<(u64, u64)> {
+        self.any.load(Ordering::Relaxed).then(|| self.now())
+    }
+}
+
+/// Runs `run` with the [`Control`] both ways in share: `threads` workers, `cancel`, and
+/// progress recorded in `last`.
+fn with_control<R>(
+    threads: Option<usize>,
+    cancel: Option<&AtomicBool>,
+    last: &Last,
+    run: impl FnOnce(&Control<'_>) -> R,
+) -> R {
+    let record = |d: u64, t: u64| last.record(d, t);
+    run(&Control {
+        threads,
+        cancel,
+        progress: Some(&record),
+    })
 }

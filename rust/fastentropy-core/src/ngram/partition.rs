@@ -221,6 +221,34 @@ impl<'a, R> Job<'a, R> {
     }
 }
 
+/// One partition's histograms (one per order) and kept n-grams.
+type Counted = (Vec<Histogram>, Kept);
+
+/// The body of the parallel loops of [`run`] and [`stream`]: counts one partition of
+/// `parts` in a worker's buffers, made on its first partition to hold the longest one's keys
+/// (which the limit allows per thread) and reused (fresh pages cost a fault each), and
+/// reports it.
+fn worker<'a, K: Key, R: Rank>(
+    job: &'a Job<'a, R>,
+    counts: &'a [u64],
+    parts: &[Part],
+    opts: &'a CountOptions<'a>,
+    ctl: &'a Control<'a>,
+    progress: &'a Progress<'a>,
+) -> impl Fn(&mut Option<Buffers<K>>, &Part) -> Result<Counted> + Send + Sync + 'a {
+    let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
+    move |bufs, part| {
+        ctl.check()?;
+        let bufs = match bufs {
+            Some(b) => b,
+            None => bufs.insert(Buffers::new(longest, opts.memory_limit)?),
+        };
+        let counted = count_partition(job, counts, part, bufs, ctl)?;
+        progress.counted(part.windows);
+        Ok(counted)
+    }
+}
+
 /// Counts every partition and adds their histograms (and kept n-grams, in partition order).
 pub(crate) fn run<K: Key, R: Rank>(
     job: &Job<'_, R>,
@@ -230,7 +258,6 @@ pub(crate) fn run<K: Key, R: Rank>(
     ctl: &Control<'_>,
     progress: &Progress<'_>,
 ) -> Result<(Vec<Histogram>, Kept)> {
-    let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
     let empty = || {
         (
             vec![Histogram::default(); job.orders.len()],
@@ -239,20 +266,10 @@ pub(crate) fn run<K: Key, R: Rank>(
     };
     parts
         .par_iter()
-        // One set of buffers per worker (rayon's split), reused: fresh pages cost a fault
-        // each. Each holds the longest partition's keys, which the limit allows per thread.
+        // One set of buffers per worker (rayon's split), reused.
         .map_init(
             || None,
-            |bufs: &mut Option<Buffers<K>>, part| {
-                ctl.check()?;
-                let bufs = match bufs {
-                    Some(b) => b,
-                    None => bufs.insert(Buffers::new(longest, opts.memory_limit)?),
-                };
-                let result = count_partition(job, counts, part, bufs, ctl)?;
-                progress.counted(part.windows);
-                Ok(result)
-            },
+            worker::<K, R>(job, counts, parts, opts, ctl, progress),
         )
         // Merged as they come, not collected: a tight limit makes many partitions, and each
         // one's histograms take 8 KiB per order. Rayon's reduction keeps partition order,
@@ -276,24 +293,15 @@ pub(crate) fn stream<K: Key, R: Rank>(
     progress: &Progress<'_>,
     emit: &mut Emit<'_>,
 ) -> Result<()> {
-    let longest = parts.iter().map(|p| p.keys).max().unwrap_or(0) as usize;
     let threads = rayon::current_num_threads().max(1);
     for round in parts.chunks(threads) {
         let kept: Vec<Result<Kept>> = round
             .par_iter()
             .map_init(
                 || None,
-                |bufs: &mut Option<Buffers<K>>, part| {
-                    ctl.check()?;
-                    let bufs = match bufs {
-                        Some(b) => b,
-                        None => bufs.insert(Buffers::new(longest, opts.memory_limit)?),
-                    };
-                    let (_, kept) = count_partition(job, counts, part, bufs, ctl)?;
-                    progress.counted(part.windows);
-                    Ok(kept)
-                },
+                worker::<K, R>(job, counts, parts, opts, ctl, progress),
             )
+            .map(|counted| Ok(counted?.1))
             .collect();
         for k in kept {
             emit(k?)?;

@@ -22,7 +22,7 @@ use super::store::{Entry, Sa, Store};
 use super::CHUNK;
 use crate::control::Control;
 use crate::error::{Error, Result};
-use crate::ngram::buffer::KeyBuf;
+use crate::ngram::buffer::{KeyBuf, Zeroed};
 use crate::ngram::vocab::{self, IdRank, Ranks};
 use crate::tokens::Token;
 
@@ -38,9 +38,23 @@ fn extra_space(alphabet: usize) -> usize {
 
 /// The text handed to the sort, owned: 16-bit symbols, or 32-bit ranks.
 enum Symbols {
-    Buf16(KeyBuf<u16>),
-    Vec16(Vec<u16>),
+    Narrow(Text16),
     Ranks(KeyBuf<u32>),
+}
+
+/// 16-bit symbols: the remap's ranks, or ids copied.
+enum Text16 {
+    Buf(KeyBuf<u16>),
+    Vec(Vec<u16>),
+}
+
+impl Text16 {
+    fn as_slice(&self) -> &[u16] {
+        match self {
+            Self::Buf(b) => b.as_slice(),
+            Self::Vec(v) => v,
+        }
+    }
 }
 
 /// The suffix array of `tokens` (of their reversal when `reversed`), in the order of
@@ -92,24 +106,24 @@ pub(crate) fn suffix_array<T: Token>(
             if reversed {
                 ranks.as_mut_slice().reverse();
             }
-            Symbols::Buf16(ranks)
+            Symbols::Narrow(Text16::Buf(ranks))
         }
         Ranks::Ids16(ids) => {
             let ids = IdRank::ids(ids);
-            Symbols::Vec16(if reversed {
+            Symbols::Narrow(Text16::Vec(if reversed {
                 ids.iter().rev().copied().collect()
             } else {
                 ids.to_vec()
-            })
+            }))
         }
         Ranks::Ids32(ids) => {
             // Only ids below 2^16 are read in place as ranks.
             let narrow = |&id: &u32| id as u16;
-            Symbols::Vec16(if reversed {
+            Symbols::Narrow(Text16::Vec(if reversed {
                 IdRank::ids(ids).iter().rev().map(narrow).collect()
             } else {
                 IdRank::ids(ids).iter().map(narrow).collect()
-            })
+            }))
         }
         Ranks::Wide(mut ranks) => {
             if reversed {
@@ -118,33 +132,99 @@ pub(crate) fn suffix_array<T: Token>(
             Symbols::Ranks(ranks)
         }
     };
-    if wide {
-        Ok(Sa::Wide(Store::Buf(
-            sort64(n, symbols, alphabet, threads, limit, ctl)?,
-            n,
-        )))
+    let sort = Sort {
+        n,
+        alphabet,
+        threads,
+        limit,
+    };
+    Ok(if wide {
+        Sa::Wide(Store::Buf(sort.run(symbols, ctl)?, n))
     } else {
-        Ok(Sa::Narrow(Store::Buf(
-            sort32(n, symbols, alphabet, threads, limit, ctl)?,
-            n,
-        )))
-    }
+        Sa::Narrow(Store::Buf(sort.run(symbols, ctl)?, n))
+    })
 }
 
-/// libsais's 32-bit interface: 16-bit symbols, or ranks below `alphabet` (< 2^31).
-fn sort32(
+/// One sort's sizes: `n` symbols, ranks below `alphabet`, on `threads`, within `limit`.
+struct Sort {
     n: usize,
-    symbols: Symbols,
     alphabet: usize,
     threads: usize,
     limit: Option<usize>,
-    ctl: &Control<'_>,
-) -> Result<KeyBuf<u32>> {
-    let threads = threads as i32;
-    let sort16 = move |text: &[u16], sa: &mut [u32]| {
-        assert!(text.len() == n && n <= sa.len());
-        // SAFETY: `text` holds n entries and `sa` at least n (n < 2^31, checked by the
-        // caller); libsais writes suffix positions 0..n, valid as u32.
+}
+
+impl Sort {
+    /// The suffix array of `symbols`, with entries of `E`'s width, sorted on a thread of its
+    /// own ([`background`]).
+    fn run<E: Sais>(&self, symbols: Symbols, ctl: &Control<'_>) -> Result<KeyBuf<E>> {
+        let Self {
+            n,
+            alphabet,
+            threads,
+            limit,
+        } = *self;
+        match symbols {
+            Symbols::Narrow(text) => {
+                let sa = KeyBuf::new(n, limit)?;
+                background(n, sa, ctl, move |sa| {
+                    let text = text.as_slice();
+                    assert!(text.len() == n && n <= sa.len());
+                    E::sort16(text, sa, threads)
+                })
+            }
+            Symbols::Ranks(ranks) => {
+                let mut text = E::rank_text(ranks, limit, ctl)?;
+                let fs = extra_space(alphabet);
+                let sa = KeyBuf::new(n + fs, limit)?;
+                background(n, sa, ctl, move |sa| {
+                    let text = text.as_mut_slice();
+                    assert!(text.len() == n && sa.len() == n + fs);
+                    E::sort_ranks(text, sa, alphabet, fs, threads)
+                })
+            }
+        }
+    }
+}
+
+/// libsais's interface for suffix-array entries of one width: 32-bit (up to 2^31 - 1
+/// symbols) or 64-bit.
+trait Sais: Entry + Send + 'static {
+    /// The integer text of the rank sort: the ranks themselves (32-bit), or widened to
+    /// 64 bits (libsais64 takes no narrower integer text).
+    type Int: Zeroed + Send + 'static;
+
+    /// Sorts the suffixes of `text` into `sa[..text.len()]`; libsais's return code.
+    fn sort16(text: &[u16], sa: &mut [Self], threads: usize) -> i64;
+
+    /// The rank sort's text from the 32-bit ranks, which are freed before it returns.
+    ///
+    /// # Errors
+    /// An unmet memory limit, or cancellation.
+    fn rank_text(
+        ranks: KeyBuf<u32>,
+        limit: Option<usize>,
+        ctl: &Control<'_>,
+    ) -> Result<KeyBuf<Self::Int>>;
+
+    /// Sorts the suffixes of `text` (ranks below `alphabet`, restored before it returns)
+    /// into `sa`, `fs` entries longer than the text (libsais's extra space); the return code.
+    fn sort_ranks(
+        text: &mut [Self::Int],
+        sa: &mut [Self],
+        alphabet: usize,
+        fs: usize,
+        threads: usize,
+    ) -> i64;
+}
+
+impl Sais for u32 {
+    type Int = u32;
+
+    fn sort16(text: &[u16], sa: &mut [u32], threads: usize) -> i64 {
+        let n = text.len();
+        assert!(n <= MAX_NARROW_TOKENS && n <= sa.len());
+        // SAFETY: `text` holds n entries and `sa` at least n (n < 2^31, checked above);
+        // libsais writes suffix positions 0..n, valid as u32.
         i64::from(unsafe {
             libsais16::libsais16_omp(
                 text.as_ptr(),
@@ -152,58 +232,48 @@ fn sort32(
                 n as i32,
                 0,
                 std::ptr::null_mut(),
-                threads,
+                threads as i32,
             )
         })
-    };
-    match symbols {
-        Symbols::Buf16(text) => {
-            let sa = KeyBuf::new(n, limit)?;
-            background(n, sa, ctl, move |sa| sort16(text.as_slice(), sa))
-        }
-        Symbols::Vec16(text) => {
-            let sa = KeyBuf::new(n, limit)?;
-            background(n, sa, ctl, move |sa| sort16(&text, sa))
-        }
-        Symbols::Ranks(mut ranks) => {
-            let fs = extra_space(alphabet);
-            let sa = KeyBuf::new(n + fs, limit)?;
-            background(n, sa, ctl, move |sa| {
-                let ranks = ranks.as_mut_slice();
-                assert!(ranks.len() == n && sa.len() == n + fs);
-                // SAFETY: ranks are below `alphabet` <= n + 1 < 2^31, so they are valid
-                // non-negative i32s in the same memory; `sa` holds n + fs entries; libsais
-                // restores the text before it returns.
-                i64::from(unsafe {
-                    libsais::libsais_int_omp(
-                        ranks.as_mut_ptr().cast::<i32>(),
-                        sa.as_mut_ptr().cast::<i32>(),
-                        n as i32,
-                        alphabet as i32,
-                        fs as i32,
-                        threads,
-                    )
-                })
-            })
-        }
+    }
+
+    fn rank_text(ranks: KeyBuf<u32>, _: Option<usize>, _: &Control<'_>) -> Result<KeyBuf<u32>> {
+        Ok(ranks)
+    }
+
+    fn sort_ranks(
+        text: &mut [u32],
+        sa: &mut [u32],
+        alphabet: usize,
+        fs: usize,
+        threads: usize,
+    ) -> i64 {
+        let n = text.len();
+        assert!(n <= MAX_NARROW_TOKENS && alphabet <= n + 1 && sa.len() == n + fs);
+        // SAFETY: ranks are below `alphabet` <= n + 1 < 2^31, so they are valid non-negative
+        // i32s in the same memory; `sa` holds n + fs entries; libsais restores the text
+        // before it returns.
+        i64::from(unsafe {
+            libsais::libsais_int_omp(
+                text.as_mut_ptr().cast::<i32>(),
+                sa.as_mut_ptr().cast::<i32>(),
+                n as i32,
+                alphabet as i32,
+                fs as i32,
+                threads as i32,
+            )
+        })
     }
 }
 
-/// libsais's 64-bit interfaces: 16-bit symbols, or ranks widened to 64 bits (libsais64
-/// takes no narrower integer text), the 32-bit ranks freed before the array is allocated.
-fn sort64(
-    n: usize,
-    symbols: Symbols,
-    alphabet: usize,
-    threads: usize,
-    limit: Option<usize>,
-    ctl: &Control<'_>,
-) -> Result<KeyBuf<u64>> {
-    let threads = threads as i64;
-    let sort16 = move |text: &[u16], sa: &mut [u64]| {
-        assert!(text.len() == n && n <= sa.len());
-        // SAFETY: `text` and `sa` hold n entries each (n < 2^63); libsais writes suffix
-        // positions 0..n, valid as u64.
+impl Sais for u64 {
+    type Int = u64;
+
+    fn sort16(text: &[u16], sa: &mut [u64], threads: usize) -> i64 {
+        let n = text.len();
+        assert!(n <= sa.len());
+        // SAFETY: `text` holds n entries and `sa` at least n (n < 2^63); libsais writes
+        // suffix positions 0..n, valid as u64.
         unsafe {
             libsais16x64::libsais16x64_omp(
                 text.as_ptr(),
@@ -211,49 +281,49 @@ fn sort64(
                 n as i64,
                 0,
                 std::ptr::null_mut(),
-                threads,
+                threads as i64,
             )
         }
-    };
-    match symbols {
-        Symbols::Buf16(text) => {
-            let sa = KeyBuf::new(n, limit)?;
-            background(n, sa, ctl, move |sa| sort16(text.as_slice(), sa))
-        }
-        Symbols::Vec16(text) => {
-            let sa = KeyBuf::new(n, limit)?;
-            background(n, sa, ctl, move |sa| sort16(&text, sa))
-        }
-        Symbols::Ranks(ranks) => {
-            let mut text = KeyBuf::<u64>::new(n, limit)?;
-            text.as_mut_slice()
-                .par_chunks_mut(CHUNK)
-                .zip(ranks.as_slice().par_chunks(CHUNK))
-                .try_for_each(|(out, r)| {
-                    ctl.check()?;
-                    out.iter_mut().zip(r).for_each(|(o, &r)| *o = u64::from(r));
-                    Ok(())
-                })?;
-            drop(ranks);
-            let fs = extra_space(alphabet);
-            let sa = KeyBuf::new(n + fs, limit)?;
-            background(n, sa, ctl, move |sa| {
-                let text = text.as_mut_slice();
-                assert!(text.len() == n && sa.len() == n + fs);
-                // SAFETY: ranks are below `alphabet` <= n + 1 < 2^63, valid non-negative
-                // i64s in the same memory; `sa` holds n + fs entries; libsais restores the
-                // text before it returns.
-                unsafe {
-                    libsais64::libsais64_long_omp(
-                        text.as_mut_ptr().cast::<i64>(),
-                        sa.as_mut_ptr().cast::<i64>(),
-                        n as i64,
-                        alphabet as i64,
-                        fs as i64,
-                        threads,
-                    )
-                }
-            })
+    }
+
+    fn rank_text(
+        ranks: KeyBuf<u32>,
+        limit: Option<usize>,
+        ctl: &Control<'_>,
+    ) -> Result<KeyBuf<u64>> {
+        let mut text = KeyBuf::<u64>::new(ranks.as_slice().len(), limit)?;
+        text.as_mut_slice()
+            .par_chunks_mut(CHUNK)
+            .zip(ranks.as_slice().par_chunks(CHUNK))
+            .try_for_each(|(out, r)| {
+                ctl.check()?;
+                out.iter_mut().zip(r).for_each(|(o, &r)| *o = u64::from(r));
+                Ok(())
+            })?;
+        Ok(text)
+    }
+
+    fn sort_ranks(
+        text: &mut [u64],
+        sa: &mut [u64],
+        alphabet: usize,
+        fs: usize,
+        threads: usize,
+    ) -> i64 {
+        let n = text.len();
+        assert!(alphabet <= n + 1 && sa.len() == n + fs);
+        // SAFETY: ranks are below `alphabet` <= n + 1 < 2^63, valid non-negative i64s in
+        // the same memory; `sa` holds n + fs entries; libsais restores the text before it
+        // returns.
+        unsafe {
+            libsais64::libsais64_long_omp(
+                text.as_mut_ptr().cast::<i64>(),
+                sa.as_mut_ptr().cast::<i64>(),
+                n as i64,
+                alphabet as i64,
+                fs as i64,
+                threads as i64,
+            )
         }
     }
 }

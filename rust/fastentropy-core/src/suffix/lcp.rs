@@ -17,13 +17,15 @@ use rayon::prelude::*;
 
 use super::store::{Entry, Store};
 use super::text::{common, prefetch_at, prefetch_ptr, Text};
-use super::CHUNK;
+use super::{Progress, CHUNK};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::ngram::buffer::KeyBuf;
 
 const FLAG: u8 = 0x80;
 const BIG: u8 = 0x7f;
+/// Passes over the array a build makes (Φ, PLCP, bytes), each reported as it goes.
+pub(super) const PASSES: u64 = 3;
 /// How many positions ahead the PLCP pass prefetches (enough to cover a memory latency).
 const AHEAD: usize = 16;
 
@@ -107,7 +109,7 @@ impl<E: Entry> Slots<E> {
 }
 
 /// Φ: `phi[sa[i]] = sa[i - 1]`, and [`Entry::NONE`] for `sa[0]`.
-fn phi<E: Entry>(sa: &[E], ctl: &Control<'_>) -> Result<KeyBuf<E>> {
+fn phi<E: Entry>(sa: &[E], ctl: &Control<'_>, progress: &Progress<'_>) -> Result<KeyBuf<E>> {
     let n = sa.len();
     let mut phi = KeyBuf::<E>::new(n, None)?;
     let slots = Slots(phi.as_mut_slice().as_mut_ptr());
@@ -130,19 +132,26 @@ fn phi<E: Entry>(sa: &[E], ctl: &Control<'_>) -> Result<KeyBuf<E>> {
                 // written by exactly one iteration, and `phi` outlives the loop.
                 unsafe { slots.write(p.idx(), prev) };
             }
+            progress.add(chunk.len() as u64);
             Ok(())
         })?;
     Ok(phi)
 }
 
-/// Builds the capped LCP array of `text` and its suffix array `sa`.
+/// Builds the capped LCP array of `text` and its suffix array `sa`, telling `progress` of
+/// entries done in each of its [`PASSES`].
 ///
 /// # Errors
 /// Cancellation, or a common prefix of 2^32 - 1 tokens or more (possible only past 2^32
 /// tokens: values are kept in 32 bits).
-pub(crate) fn build<X: Text, E: Entry>(text: &X, sa: &[E], ctl: &Control<'_>) -> Result<Lcp> {
+pub(crate) fn build<X: Text, E: Entry>(
+    text: &X,
+    sa: &[E],
+    ctl: &Control<'_>,
+    progress: &Progress<'_>,
+) -> Result<Lcp> {
     let n = sa.len();
-    let mut buf = phi(sa, ctl)?;
+    let mut buf = phi(sa, ctl, progress)?;
     let plcp = buf.as_mut_slice();
     // Φ becomes the PLCP in place: each slot is read once, then overwritten.
     plcp.par_chunks_mut(CHUNK)
@@ -170,6 +179,7 @@ pub(crate) fn build<X: Text, E: Entry>(text: &X, sa: &[E], ctl: &Control<'_>) ->
                 chunk[k] = E::pack(len, stop);
                 l = len.saturating_sub(1);
             }
+            progress.add(chunk.len() as u64);
             Ok(())
         })?;
     let plcp: &[E] = plcp;
@@ -214,6 +224,7 @@ pub(crate) fn build<X: Text, E: Entry>(text: &X, sa: &[E], ctl: &Control<'_>) ->
                 };
                 *b = low | if flag { FLAG } else { 0 };
             }
+            progress.add(chunk.len() as u64);
             Ok((at, val, max))
         })
         .collect::<Result<_>>()?;

@@ -42,6 +42,7 @@ pub use file::{read_header, token_hash, Header, FORMAT_VERSION};
 pub use matches::MatchKind;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use crate::control::Control;
 use crate::error::{Error, Result};
@@ -54,6 +55,26 @@ use text::{Forward, Reversed, Text};
 
 /// Fixed chunk length of parallel passes (fixed so work splits the same way every time).
 const CHUNK: usize = 1 << 18;
+
+/// The stages of a build, one after another, as its progress reports them: name, length in
+/// units of `n` tokens, and whether the stage reports progress inside it. The suffix sort is
+/// one call into libsais, which gives none: progress stands still at its start until it
+/// ends, and a caller can say so (show the time it has run) rather than a frozen fraction.
+pub const BUILD_STAGES: [(&str, u64, bool); 3] = [
+    ("remapping ids", 1, true),
+    ("sorting suffixes", 1, false),
+    ("LCP", 2, true),
+];
+
+/// The build's length in units of `n` tokens: those of its [`BUILD_STAGES`].
+const BUILD_UNITS: u64 = {
+    let (mut units, mut i) = (0, 0);
+    while i < BUILD_STAGES.len() {
+        units += BUILD_STAGES[i].1;
+        i += 1;
+    }
+    units
+};
 
 /// Bytes per token the build needs at its peak beside the tokens: the suffix array (4), the
 /// permuted LCP (4) and the LCP bytes (1); with 64-bit entries (past [`MAX_NARROW_TOKENS`]),
@@ -116,8 +137,10 @@ impl SuffixIndex {
         let (per, wide) = build_bytes(n, wide);
         check_memory(n, per, wide, memory_limit, "the suffix index of")?;
         ctl.run(|| {
-            let (sa, lcp) = sorted(tokens, separator, false, wide, memory_limit, ctl, (0, 4))?;
-            ctl.report(4 * n as u64, 4 * n as u64);
+            let units = (0, BUILD_UNITS);
+            let (sa, lcp) = sorted(tokens, separator, false, wide, memory_limit, ctl, units)?;
+            let total = BUILD_UNITS * n as u64;
+            ctl.report(total, total);
             Ok(Self { sa, lcp, separator })
         })
     }
@@ -402,7 +425,8 @@ impl SuffixIndex {
 }
 
 /// The suffix array and capped LCP of `tokens` (reversed or not). `progress` is
-/// `(first, total)` in units of `n` tokens: this takes four of them.
+/// `(first, total)` in units of `n` tokens: this takes those of [`BUILD_STAGES`], whose ends
+/// it reports.
 fn sorted<T: Token>(
     tokens: &[T],
     separator: Option<u64>,
@@ -413,19 +437,70 @@ fn sorted<T: Token>(
     progress: (u64, u64),
 ) -> Result<(Sa, Lcp)> {
     let n = tokens.len() as u64;
+    let [(_, remap, _), (_, sort, _), (_, lcp, _)] = BUILD_STAGES.map(|s| (s.0, s.1 * n, s.2));
     let (first, total) = (progress.0 * n, progress.1 * n);
-    let remapped = construct::Remapped(std::sync::atomic::AtomicU64::new(0));
-    let report = |k: u64| ctl.report(first + remapped.add(k), total);
+    let remapped = construct::Remapped(AtomicU64::new(0));
+    // Capped: the remap may read the tokens twice (a count, then the ranks written).
+    let report = |k: u64| ctl.report(first + remapped.add(k).min(remap), total);
     let sa = construct::suffix_array(tokens, separator, reversed, wide, limit, ctl, &report)?;
-    ctl.report(first + 2 * n, total);
+    ctl.report(first + remap, total);
+    let first = first + remap + sort;
+    ctl.report(first, total);
     let fwd = Forward { tokens, separator };
+    let progress = Progress::new(ctl, (first, total), (lcp, lcp::PASSES * n));
     let lcp = with_sa!(&sa, |s| if reversed {
-        lcp::build(&Reversed(fwd), s, ctl)?
+        lcp::build(&Reversed(fwd), s, ctl, &progress)?
     } else {
-        lcp::build(&fwd, s, ctl)?
+        lcp::build(&fwd, s, ctl, &progress)?
     });
-    ctl.report(first + 4 * n, total);
+    progress.finish();
     Ok((sa, lcp))
+}
+
+/// Reports progress that never goes backwards from parallel segments: `work` units of the
+/// pass's own, done in any order, are reported as `span` of the call's, from `base`.
+struct Progress<'a> {
+    ctl: &'a Control<'a>,
+    done: Mutex<u64>,
+    base: u64,
+    total: u64,
+    span: u64,
+    work: u64,
+}
+
+impl<'a> Progress<'a> {
+    /// `(base, total)` in the call's units; `(span, work)` the scale (`(1, 1)`: none).
+    fn new(ctl: &'a Control<'a>, (base, total): (u64, u64), (span, work): (u64, u64)) -> Self {
+        Self {
+            ctl,
+            done: Mutex::new(0),
+            base,
+            total,
+            span,
+            work: work.max(1),
+        }
+    }
+
+    fn add(&self, n: u64) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        *done += n;
+        self.ctl.report(self.base + self.scaled(*done), self.total);
+    }
+
+    /// Reports the pass's end, `span` units past `base`.
+    fn finish(&self) {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        self.ctl
+            .report(self.base + self.scaled(self.work.max(*done)), self.total);
+    }
+
+    fn scaled(&self, done: u64) -> u64 {
+        if self.span == self.work {
+            return done;
+        }
+        // In 128 bits: `done * span` passes 2^64 past about 2^32 tokens.
+        (u128::from(done) * u128::from(self.span) / u128::from(self.work)) as u64
+    }
 }
 
 /// Refuses `n` tokens at `per` bytes each above `limit`; `what` starts the reason.
@@ -491,8 +566,8 @@ struct Want {
     contexts: bool,
 }
 
-/// The scans of one profiles call and its progress: 4 units of n tokens for the reversed
-/// index (with a mask), 2 per scan.
+/// The scans of one profiles call and its progress: [`BUILD_UNITS`] units of n tokens for
+/// the reversed index (with a mask), 2 per scan.
 struct Plan {
     want: Want,
     /// Whether the n-grams are scanned: asked for, or needed to know the default orders of
@@ -507,7 +582,7 @@ impl Plan {
     fn new(want: Want, masked: bool, default_orders: bool, n: usize) -> Self {
         let ngrams = want.ngrams || (want.contexts && masked && default_orders);
         let scans = u64::from(ngrams) + u64::from(want.contexts);
-        let first = if masked { 4 } else { 0 };
+        let first = if masked { BUILD_UNITS } else { 0 };
         Self {
             want,
             ngrams,

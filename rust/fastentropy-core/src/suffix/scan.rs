@@ -22,7 +22,6 @@
 //! independent; their tallies are integer sums, the same for any thread count.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -30,7 +29,7 @@ use rustc_hash::FxHashMap;
 use super::lcp::Lcp;
 use super::store::Entry;
 use super::text::Text;
-use super::CHUNK;
+use super::{Progress, CHUNK};
 use crate::control::Control;
 use crate::error::Result;
 use crate::profile::Profile;
@@ -171,22 +170,6 @@ impl Tally {
     }
 }
 
-/// Reports progress that never goes backwards from parallel segments.
-struct Progress<'a> {
-    ctl: &'a Control<'a>,
-    state: Mutex<u64>,
-    base: u64,
-    total: u64,
-}
-
-impl Progress<'_> {
-    fn add(&self, n: u64) {
-        let mut done = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        *done += n;
-        self.ctl.report(self.base + *done, self.total);
-    }
-}
-
 /// The profiles of orders `1..=m` (element `n - 1` for order n) of the classes of
 /// `leaves`. `progress` is `(base, total)`: this scan reports `base..base + 2 len`.
 pub(crate) fn classes<X: Text, E: Entry>(
@@ -198,12 +181,7 @@ pub(crate) fn classes<X: Text, E: Entry>(
     ctl: &Control<'_>,
     progress: (u64, u64),
 ) -> Result<Vec<Profile>> {
-    let progress = Progress {
-        ctl,
-        state: Mutex::new(0),
-        base: progress.0,
-        total: progress.1,
-    };
+    let progress = Progress::new(ctl, progress, (1, 1));
     let windows = windows(text, leaves, m, ctl, &progress)?.totals(m);
     let tally = scan(sa, lcp, leaves, m, ctl, &progress)?;
     assemble(&tally, windows, m)

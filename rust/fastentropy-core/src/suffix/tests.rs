@@ -551,3 +551,37 @@ fn wide_entries_on_large_vocabularies_and_on_disk() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn build_progress_follows_its_stages() {
+    // Long enough for several chunks in every pass, so that each stage that reports inside
+    // it has reports strictly inside it.
+    let n = 3 * CHUNK + 5;
+    let t: Vec<u16> = (0..n).map(|i| (i * 7919 % 251) as u16).collect();
+    let seen = std::sync::Mutex::new(Vec::new());
+    let record = |d, total| seen.lock().unwrap().push((d, total));
+    let ctl = Control {
+        threads: Some(2),
+        progress: Some(&record),
+        ..Control::default()
+    };
+    SuffixIndex::build(&t, None, None, &ctl).unwrap();
+    let seen = seen.into_inner().unwrap();
+    let units: u64 = BUILD_STAGES.iter().map(|s| s.1).sum();
+    let (n, total) = (n as u64, units * n as u64);
+    assert!(seen.iter().all(|&(_, t)| t == total));
+    assert!(seen.windows(2).all(|w| w[0].0 <= w[1].0), "not monotone");
+    assert_eq!(seen.last(), Some(&(total, total)));
+    // Each stage ends with a report at its boundary; those that report inside do.
+    let mut first = 0;
+    for &(name, units, inside) in &BUILD_STAGES {
+        let end = first + units * n;
+        assert!(
+            seen.iter().any(|&(d, _)| d == end),
+            "{name} does not end at {end}"
+        );
+        let within = seen.iter().any(|&(d, _)| first < d && d < end);
+        assert_eq!(within, inside, "{name}: reports inside it");
+        first = end;
+    }
+}
