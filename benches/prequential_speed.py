@@ -9,7 +9,9 @@ by U+FFFD, so that the BPE tokenizer reads the very file the compressors read) a
 ``--bytes`` (default: all of it). On it:
 
 * **ours, bytes**: ``fe.tokenize(text, "bytes")`` then ``fe.prequential(token_file)`` with
-  the default settings (order 12, 1 GiB of tables at most); bits per byte of the text;
+  the default settings (the bit-level context-mixing model, order 8, 1 GiB of tables at
+  most); bits per byte of the text; and the same with ``model="tokens"`` (the token-level
+  blend, order 12), for the comparison in the same run;
 * **ours, 16k BPE**: ``fe.tokenize(text, ("train-bpe", 16000))`` (a BPE trained on this
   text by the ``tokenizers`` library; training and tokenizing are not timed) then
   ``fe.prequential(token_file)`` (order 4): bits per byte through the token file's bytes
@@ -98,11 +100,13 @@ def peak_kib() -> int | None:
         return None
 
 
-def measure_ours(tf: fe.TokenFile, n_bytes: int, label: str) -> dict[str, Any]:
+def measure_ours(
+    tf: fe.TokenFile, n_bytes: int, label: str, model: str | None = None
+) -> dict[str, Any]:
     _common.reset_peak()
     before = peak_kib()
     wall, cpu = time.perf_counter(), time.process_time()
-    cl = fe.prequential(tf)
+    cl = fe.prequential(tf, model=model)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     after = peak_kib()
     peak = None if before is None or after is None else (after - before) / 1024
@@ -197,6 +201,7 @@ def run(args: Any) -> dict[str, Any]:
         rows = []
         bytes_tf = fe.tokenize(path, "bytes", os.path.join(work, "bytes"))
         rows.append(measure_ours(bytes_tf, n_bytes, "ours, bytes"))
+        rows.append(measure_ours(bytes_tf, n_bytes, "ours, bytes, token model", "tokens"))
         bpe_tf = fe.tokenize(path, ("train-bpe", 16000), os.path.join(work, "bpe"))
         results["bpe"] = {
             "tokens": bpe_tf.n_text_tokens,
@@ -246,7 +251,8 @@ def write_docs(results: dict[str, Any], path: str) -> None:
     ours = {r["name"]: r for r in results["rows"]}
     mem = [
         f"- {name}: tables {r['model']['memory_bytes'] / 2**20:.0f} MiB (limit 1 GiB), "
-        f"peak RSS growth {r['peak_rss_growth_mib'] or 0:.0f} MiB, order {r['model']['order']}"
+        f"peak RSS growth {r['peak_rss_growth_mib'] or 0:.0f} MiB, "
+        f"{r['model'].get('name', '?')}, order {r['model']['order']}"
         for name, r in ours.items()
         if name.startswith("ours")
     ]

@@ -41,6 +41,49 @@ def test_distribution_sums_to_one_over_every_id(order, memory):
     np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("vocab", [1, 2, 3, 5, 7, 40, 255, 256])
+@pytest.mark.parametrize("order", [0, 2, None])
+def test_bit_model_sums_to_one_over_every_id(vocab, order):
+    # ceil(log2 V) bits with the branches that lead past V forced: q is proper over exactly
+    # the V ids, summed here by brute force over all of them.
+    tokens = _stream(1500, vocab, vocab).astype(np.uint16)
+    positions = list(range(0, 1501, 125))
+    q = _core.prequential_distributions(
+        tokens, positions, order=order, vocab_size=vocab, model="bits"
+    )
+    assert q.shape == (len(positions), vocab)
+    assert (q > 0).all()
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_bit_model_with_a_separator_gives_it_no_mass():
+    tokens = _stream(2000, 257, 3).astype(np.uint16)
+    tokens[::53] = 256
+    q = _core.prequential_distributions(
+        tokens, [0, 700, 2000], vocab_size=257, separator=256, model="bits"
+    )
+    assert (q[:, 256] == 0).all()
+    assert (q[:, :256] > 0).all()
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_bytes_choose_the_bit_model_unless_an_order_or_model_is_given():
+    tokens = _stream(3000, 256, 4).astype(np.uint8)
+    assert fe.prequential(tokens).model["kind"] == "bits"
+    assert fe.prequential(tokens).model["name"] == "bit-level context mixing"
+    assert fe.prequential(tokens, order=4).model["kind"] == "tokens"
+    assert fe.prequential(tokens, model="tokens").model["kind"] == "tokens"
+    assert fe.prequential(tokens, order=3, model="bits").model["order"] == 3
+    wide = _stream(3000, 300, 4)
+    assert fe.prequential(wide).model["kind"] == "tokens"
+    with pytest.raises(ValueError, match="at most 256"):
+        fe.prequential(wide, model="bits")
+    with pytest.raises(ValueError, match="model must be"):
+        fe.prequential(tokens, model="paq")
+    with pytest.raises(ValueError, match="too long"):
+        fe.prequential(tokens, order=9, model="bits")
+
+
 def test_distribution_with_separator_and_a_large_vocabulary():
     tokens = _stream(3000, 40, 9).astype(np.uint32)
     tokens[::101] = 1999  # the separator

@@ -28,6 +28,19 @@ def test_token_file_summary_json_and_output(tmp_path, capsys):
     )
 
 
+def test_model_option_selects_the_predictor(tmp_path, capsys):
+    path = tmp_path / "tokens.npy"
+    tokens = fe.MarkovSource(12, 1, seed=5).sample(20_000, seed=3)
+    np.save(path, tokens)
+    for model in ("bits", "tokens"):
+        assert main(["prequential", str(path), "--model", model, "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["model"]["kind"] == model
+        assert data["nats"] == fe.prequential(tokens, model=model).nats
+    assert main(["prequential", str(path)]) == 0
+    assert "bit-level context mixing" in capsys.readouterr().out
+
+
 def test_text_is_tokenized_and_gets_bits_per_byte(tmp_path, capsys):
     text = tmp_path / "a.txt"
     text.write_text("the quick brown fox jumps over the lazy dog\n" * 300, encoding="utf-8")

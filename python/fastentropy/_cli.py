@@ -959,7 +959,14 @@ def _build_prequential(p: argparse.ArgumentParser) -> None:
         "or text, tokenized first (--tokenizer)",
     )
     _add_tokenizer_options(p, text_only=True)
-    p.add_argument("--order", type=int, help="longest context (default 12 for bytes, 4-6 else)")
+    p.add_argument(
+        "--order", type=int, help="longest context (default 8 bit model, 12 tokens on bytes, 4-6)"
+    )
+    p.add_argument(
+        "--model",
+        choices=["bits", "tokens"],
+        help="predictor (default: bits for <= 256 ids without --order, else tokens)",
+    )
     p.add_argument("--dtype", help="dtype of a raw token file (uint8, uint16, uint32)")
     p.add_argument("--separator", type=int, help="token id that ends a document")
     p.add_argument("--mask", help="mask file: one byte per token, nonzero = scored")
@@ -995,6 +1002,7 @@ def _prequential(args: argparse.Namespace) -> int:
             memory_limit=args.memory_limit,
             threads=args.threads,
             progress=_progress(args),
+            model=args.model,
         )
         del tokens, mask, tf  # release the maps before the folder goes
     if args.output:
@@ -1006,7 +1014,7 @@ def _prequential(args: argparse.Namespace) -> int:
         f"prequential code length: {cl.nats_per_token:.4f} nats/token "
         f"({cl.bits_per_token:.4f} bits/token"
         + ("" if bpb is None else f", {bpb:.4f} bits/byte")
-        + f") over {cl.n:,} tokens; order {cl.model['order']}, "
+        + f") over {cl.n:,} tokens; {cl.model['name']}, order {cl.model['order']}, "
         f"{cl.model['memory_bytes'] / 2**20:.0f} MiB of tables"
     )
     print(cl.to_json() if args.json else text)

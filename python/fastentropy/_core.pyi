@@ -157,6 +157,7 @@ def prequential(
     per_token: npt.NDArray[np.float32] | None = None,
     threads: int | None = None,
     progress: _Progress | None = None,
+    model: str | None = None,
 ) -> tuple[int, float, _U64, npt.NDArray[np.float64], dict[str, Any]]: ...
 def prequential_distributions(
     tokens: _Tokens,
@@ -166,6 +167,7 @@ def prequential_distributions(
     vocab_size: int | None = None,
     separator: int | None = None,
     memory_limit: int | None = None,
+    model: str | None = None,
 ) -> npt.NDArray[np.float64]: ...
 def ngram_profiles(
     tokens: _Tokens,

@@ -3,8 +3,10 @@
 Each token is scored by ``-ln q(x_t | x_<t)`` *before* the model learns from it (Dawid
 1984), so the total is a code length an arithmetic coder would reach, and its mean per token
 is an upper bound, in expectation, on the entropy rate; the running total is the model's
-learning curve. The model is the core's Pitman–Yor blend of context orders 0..K with
-discounts learned online, mixed by learned weights (see ``docs/prequential.md``).
+learning curve. Two models in the core: for up to 256 codable ids (bytes) a bit-level
+context-mixing model in the family of PAQ8/lpaq (Mahoney 2005); otherwise a Pitman–Yor blend
+of context orders 0..K with discounts learned online, mixed by learned weights (see
+``docs/prequential.md``).
 """
 
 from __future__ import annotations
@@ -99,9 +101,11 @@ class CodeLength:
         ``-ln q(x_t | x_<t)`` for every input position (NaN where nothing is scored), when
         asked for; a memory-mapped ``.npy`` when written to a file.
     model : dict
-        What ran: ``name``, ``order``, ``vocab_size``, ``memory_bytes`` (its tables),
-        ``dense_orders``, ``hashed`` (order, buckets, entries per bucket), ``separator``,
-        ``masked``.
+        What ran: ``kind`` (``"bits"`` or ``"tokens"``), ``name``, ``order``,
+        ``vocab_size``, ``memory_bytes`` (its tables), ``dense_orders``, ``hashed`` (order,
+        buckets, entries per bucket), ``separator``, ``masked``; the bit model adds
+        ``bits_per_symbol``, ``slot_buckets``, ``slots_per_bucket``, ``word_contexts``,
+        ``mixer_weight_sets``, ``sse_stages``, ``match_window``, ``match_min_len``.
     bytes_per_token : float or None
         UTF-8 bytes per token of the text, when known (from a TokenFile or given).
 
@@ -250,6 +254,7 @@ def prequential(
     threads: int | None = None,
     progress: Progress = False,
     per_token: PerToken = False,
+    model: str | None = None,
 ) -> CodeLength:
     """The prequential code length of a token stream under an online n-gram predictor.
 
@@ -264,8 +269,9 @@ def prequential(
         :func:`open_tokens` returns), or the :class:`TokenFile` of :func:`tokenize`, which
         brings its separator, mask, vocabulary size and bytes per token.
     order : int, optional
-        Longest context, 0..48. Default: 12 for up to 257 ids (bytes and a separator), 6 up
-        to 4096, else 4.
+        Longest context. The token model: 0..48, default 6 up to 4096 ids, else 4 (12 for
+        bytes). The bit model: 0..8, default 8. Giving an order for bytes selects the
+        token model unless ``model="bits"``.
     vocab_size : int, optional
         Ids are below this. Default: the TokenFile's (at least the separator + 1), else the
         largest id (or separator) + 1.
@@ -289,6 +295,11 @@ def prequential(
     per_token : bool or path, default False
         ``True`` keeps each token's cost as a float32 array in :attr:`CodeLength.per_token`;
         a path writes it as a ``.npy`` file there (memory-mapped, for huge corpora).
+    model : {"bits", "tokens"}, optional
+        Which predictor. Default: ``"bits"`` (bit-level context mixing) for at most 256
+        codable ids (the separator not counted) when no ``order`` is given and
+        ``memory_limit`` holds its fixed tables (about 1 MB; 5 MB with the full SSE table),
+        else ``"tokens"`` (the blend of whole-token distributions).
 
     Returns
     -------
@@ -300,7 +311,8 @@ def prequential(
         Tokens that are not integers, a mask that is not bool, an option of the wrong type.
     ValueError
         Empty or non-1-D tokens, a negative id, an id >= ``vocab_size``, a separator outside
-        the vocabulary, a mask of the wrong length, an order above 48.
+        the vocabulary, a mask of the wrong length, an order above 48 (above 8 for the bit
+        model), ``model="bits"`` for more than 256 codable ids, an unknown ``model``.
     MemoryError
         ``memory_limit`` too small for the model's smallest tables.
     KeyboardInterrupt
@@ -308,7 +320,13 @@ def prequential(
 
     Notes
     -----
-    Model (Teh 2006; Cleary & Witten 1984; Steinruecken, Ghahramani & MacKay 2015):
+    Bit model (Mahoney 2005, 2007 lpaq1; "Data Compression Explained" ch. 4.3): each id is
+    coded as its ``ceil(log2 V)`` bits, branches with no ids forced, so ``q`` is proper over
+    exactly the ``V`` ids; each bit is predicted by two logistic mixers of order-0/1 counters,
+    hashed orders 2-6 and 8 and two word contexts (bit-history states mapped to
+    probabilities) and a match model, then two SSE stages.
+
+    Token model (Teh 2006; Cleary & Witten 1984; Steinruecken, Ghahramani & MacKay 2015):
     ``q_k(x) = (c_x - d [c_x>0] + (θ + d T) q_{k-1}(x)) / (C + θ)`` over orders ``k = 0..K``
     from a uniform base, with ``(d, θ)`` per order and context class learned by gradient
     steps on ``ln q``, then a learned mixture of the levels ``q_0..q_K``, then binary
@@ -324,8 +342,10 @@ def prequential(
     >>> cl = fe.prequential(src.sample(100_000, seed=1))
     >>> cl.n, len(cl.curve.n), int(cl.curve.n[0])
     (100000, 8, 1024)
+    >>> cl.model["kind"]                                   # 8 ids: the bit model
+    'bits'
     >>> round(cl.nats_per_token - src.entropy_rate, 3)   # above the exact rate, learning
-    0.023
+    0.008
     """
     tf = tokens if _is_token_file(tokens) else None
     if tf is not None:
@@ -342,6 +362,8 @@ def prequential(
         raise ValueError("tokens is empty: the prequential code length needs at least one token")
     if order is not None:
         order = _int_arg(order, "order", minimum=0)
+    if model is not None and model not in ("bits", "tokens"):
+        raise ValueError(f"model must be 'bits' or 'tokens', got {model!r}")
     if vocab_size is not None:
         vocab_size = _int_arg(vocab_size, "vocab_size", minimum=1)
     if bytes_per_token is not None:
@@ -360,12 +382,14 @@ def prequential(
             vocab_size=vocab_size,
             per_token=out,
             progress=callback,
+            model=model,
             **opts,
         )
     if isinstance(out, np.memmap):
         out.flush()
-    model = {
-        "name": "pitman-yor blend + mixture",
+    names = {"bits": "bit-level context mixing", "tokens": "pitman-yor blend + mixture"}
+    model_info = {
+        "name": names[settings["kind"]],
         **settings,
         "hashed": [list(h) for h in settings["hashed"]],
         "separator": opts["separator"],
@@ -375,7 +399,7 @@ def prequential(
         n=n,
         nats=nats,
         curve=Curve(curve_n, curve_nats),
-        model=model,
+        model=model_info,
         bytes_per_token=bytes_per_token,
         per_token=out,
     )

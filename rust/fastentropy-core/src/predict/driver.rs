@@ -7,6 +7,7 @@
 //! A masked-out token is learned from but not scored. The curve holds `L_N` at every
 //! `N = 2^10, 2^11, ...` scored tokens and at the end.
 
+use super::bits::{BitModel, DEFAULT_BIT_ORDER, MAX_BIT_ORDER, MAX_SYMBOLS};
 use super::model::{default_order, Model, Settings, DEFAULT_MEMORY};
 use super::ranks::Ranks;
 use crate::control::Control;
@@ -26,6 +27,70 @@ pub struct PredictOptions<'a> {
     pub mask: Option<&'a [bool]>,
     /// Bytes the count tables may take; `None`: [`DEFAULT_MEMORY`].
     pub memory_limit: Option<usize>,
+    /// Which model; `None`: [`choose`]'s choice.
+    pub model: Option<ModelKind>,
+}
+
+/// The two predictors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// The blend of whole-symbol distributions over orders 0..=K ([`super::model`]).
+    Tokens,
+    /// Bit-level context mixing ([`super::bits`]), for at most 256 codable ids.
+    Bits,
+}
+
+/// The model that runs when none is asked for: the bit model for at most 256 codable ids
+/// (bytes) when no order is given (it codes English text shorter and runs faster; see
+/// docs/prequential.md), the token model otherwise — and also when the memory limit is
+/// below the bit model's fixed tables (see [`build`]).
+pub fn choose(vocab: u64, opts: &PredictOptions<'_>) -> ModelKind {
+    let codable = vocab - u64::from(opts.separator.is_some_and(|s| s < vocab));
+    opts.model
+        .unwrap_or(if opts.order.is_none() && codable <= MAX_SYMBOLS {
+            ModelKind::Bits
+        } else {
+            ModelKind::Tokens
+        })
+}
+
+/// The model that runs.
+pub(super) enum Engine {
+    Tokens(Box<Model>),
+    Bits(Box<BitModel>),
+}
+
+impl Engine {
+    pub(super) fn reset(&mut self) {
+        match self {
+            Self::Tokens(m) => m.reset(),
+            Self::Bits(m) => m.reset(),
+        }
+    }
+
+    /// Codes the token `id`: `q(id | context)`, then learns.
+    #[inline]
+    pub(super) fn code(&mut self, id: u64, ranks: &Ranks) -> f64 {
+        match self {
+            Self::Tokens(m) => m.code(ranks.rank(id)),
+            Self::Bits(m) => m.code(id),
+        }
+    }
+
+    /// `q(id | context)`, nothing changed.
+    pub(super) fn probability(&self, id: u64, ranks: &Ranks) -> f64 {
+        match self {
+            Self::Tokens(m) => m.probability(ranks.rank(id)),
+            Self::Bits(m) => m.probability(id),
+        }
+    }
+
+    fn settings(&self) -> &Settings {
+        match self {
+            Self::Tokens(m) => m.settings(),
+            Self::Bits(m) => m.settings(),
+        }
+    }
 }
 
 /// The result of a prequential run.
@@ -107,23 +172,40 @@ pub(super) fn validate<T: Token>(
     Ok(vocab)
 }
 
-/// Builds the model the options ask for over `vocab` ids held as `symbols` symbols.
+/// Builds the model the options ask for over `vocab` ids held as `symbols` symbols (the
+/// token model) or as themselves (the bit model).
 pub(super) fn build(
+    kind: ModelKind,
     vocab: u64,
     symbols: u64,
     tokens: usize,
     opts: &PredictOptions<'_>,
-) -> Result<Model> {
-    let order = opts.order.unwrap_or_else(|| default_order(vocab as usize));
+) -> Result<Engine> {
     let memory = opts.memory_limit.unwrap_or(DEFAULT_MEMORY);
-    Model::new(
-        order,
-        vocab,
-        symbols,
-        opts.separator.is_some(),
-        memory,
-        tokens,
-    )
+    let tokens_model = |symbols: u64| -> Result<Engine> {
+        let order = opts.order.unwrap_or_else(|| default_order(vocab as usize));
+        Ok(Engine::Tokens(Box::new(Model::new(
+            order,
+            vocab,
+            symbols,
+            opts.separator.is_some(),
+            memory,
+            tokens,
+        )?)))
+    };
+    match kind {
+        ModelKind::Tokens => tokens_model(symbols),
+        ModelKind::Bits => {
+            let order = opts.order.unwrap_or(DEFAULT_BIT_ORDER);
+            match BitModel::new(vocab, opts.separator, order, memory, tokens) {
+                Ok(m) => Ok(Engine::Bits(Box::new(m))),
+                // Chosen, not asked for, and the limit is below its fixed tables: the
+                // token model over the ids themselves (what it codes with any remap).
+                Err(Error::MemoryLimit { .. }) if opts.model.is_none() => tokens_model(vocab),
+                Err(e) => Err(e),
+            }
+        }
+    }
 }
 
 /// Runs the model over `tokens` (ids read as `ranks` says); `per_token[t]` (if given, same length) receives
@@ -131,7 +213,7 @@ pub(super) fn build(
 pub(super) fn run<T: Token>(
     tokens: &[T],
     ranks: &Ranks,
-    model: &mut Model,
+    model: &mut Engine,
     opts: &PredictOptions<'_>,
     mut per_token: Option<&mut [f32]>,
     ctl: &Control<'_>,
@@ -151,7 +233,10 @@ pub(super) fn run<T: Token>(
         let x = t.id().unwrap_or(0); // validated before
         (sep != Some(x)).then(|| ranks.rank(x))
     };
-    let order = model.order();
+    let order = match model {
+        Engine::Tokens(m) => m.order(),
+        Engine::Bits(_) => 0,
+    };
     let mut window: Vec<u32> = Vec::with_capacity(order);
     let mut scratch = Vec::with_capacity(order);
     let (mut n, mut nats) = (0u64, 0.0f64);
@@ -163,16 +248,19 @@ pub(super) fn run<T: Token>(
         ctl.report((c * CHUNK) as u64, total);
         for (i, &t) in chunk.iter().enumerate() {
             let index = c * CHUNK + i;
-            if order > 0 {
+            if let (Engine::Tokens(m), true) = (&*model, order > 0) {
                 prefetch_ahead(
                     tokens,
                     index + AHEAD,
                     order,
                     &symbol,
-                    model,
+                    m,
                     &mut window,
                     &mut scratch,
                 );
+            }
+            if let Engine::Bits(m) = &*model {
+                prefetch_bits(tokens, index + AHEAD, sep, m);
             }
             let x = t.id().unwrap_or(0);
             if sep == Some(x) {
@@ -182,7 +270,7 @@ pub(super) fn run<T: Token>(
                 }
                 continue;
             }
-            let q = model.code(ranks.rank(x));
+            let q = model.code(x, ranks);
             let scored = opts.mask.is_none_or(|m| m[index]);
             let cost = -q.ln();
             if let Some(out) = per_token.as_deref_mut() {
@@ -232,6 +320,31 @@ fn prefetch_ahead<T: Token>(
     }
     window.reverse();
     model.prefetch(window, scratch);
+}
+
+/// Prefetches the context slots of the bit model for the token at `at`: its document's
+/// last symbols (back to a separator, at most [`MAX_BIT_ORDER`]) and the token itself.
+#[inline]
+fn prefetch_bits<T: Token>(tokens: &[T], at: usize, sep: Option<u64>, model: &BitModel) {
+    let Some(next) = tokens.get(at).and_then(|t| t.id()) else {
+        return;
+    };
+    if sep == Some(next) {
+        return;
+    }
+    let mut window = [0u64; MAX_BIT_ORDER];
+    let mut n = 0;
+    for t in tokens[at.saturating_sub(MAX_BIT_ORDER)..at].iter().rev() {
+        let id = t.id().unwrap_or(0);
+        if sep == Some(id) {
+            break;
+        }
+        n += 1;
+        window[MAX_BIT_ORDER - n] = id;
+    }
+    // Whether the document is longer than the window: then its full length is at least
+    // MAX_BIT_ORDER, which is all the hashes look at.
+    model.prefetch(&window[MAX_BIT_ORDER - n..], n as u64, next);
 }
 
 /// The default order of a vocabulary (re-exported for callers that state it up front).

@@ -15,10 +15,16 @@
 //! Sparse ids are held as dense ranks ([`ranks`]), the probabilities still proper over the
 //! whole declared vocabulary.
 //!
+//! For at most 256 codable ids (bytes) a second model runs by default ([`bits`], see
+//! [`choose`]): bit-level context mixing in the family of PAQ8 / lpaq (Mahoney 2005), each
+//! symbol coded as its binary decisions, which codes English text shorter and faster than a
+//! blend of whole-symbol distributions.
+//!
 //! The loop is sequential, so the result is the same for any thread count; the `threads`
 //! of a [`Control`] are not used (the memory latency is hidden by prefetching the contexts
 //! of tokens a few positions ahead instead).
 
+mod bits;
 mod blend;
 mod driver;
 mod matcher;
@@ -29,7 +35,8 @@ mod table;
 #[cfg(test)]
 mod tests;
 
-pub use driver::{order_for, CodeLength, PredictOptions, FIRST_MARK};
+pub use bits::{DEFAULT_BIT_ORDER, MAX_BIT_ORDER};
+pub use driver::{choose, order_for, CodeLength, ModelKind, PredictOptions, FIRST_MARK};
 pub use model::{Settings, DEFAULT_MEMORY, MAX_ORDER};
 
 use crate::control::Control;
@@ -53,8 +60,8 @@ pub fn prequential<T: Token>(
     ctl: &Control<'_>,
 ) -> Result<CodeLength> {
     let vocab = driver::validate(tokens, opts, ctl)?;
-    let ranks = Ranks::of(tokens, vocab, opts.separator, ctl)?;
-    let mut model = driver::build(vocab, ranks.symbols(vocab), tokens.len(), opts)?;
+    let (kind, ranks) = ranks_for(tokens, vocab, opts, ctl)?;
+    let mut model = driver::build(kind, vocab, ranks.symbols(vocab), tokens.len(), opts)?;
     driver::run(tokens, &ranks, &mut model, opts, per_token, ctl)
 }
 
@@ -71,8 +78,8 @@ pub fn distributions<T: Token>(
 ) -> Result<Vec<Vec<f64>>> {
     let ctl = Control::default();
     let vocab = driver::validate(tokens, opts, &ctl)?;
-    let ranks = Ranks::of(tokens, vocab, opts.separator, &ctl)?;
-    let mut model = driver::build(vocab, ranks.symbols(vocab), tokens.len(), opts)?;
+    let (kind, ranks) = ranks_for(tokens, vocab, opts, &ctl)?;
+    let mut model = driver::build(kind, vocab, ranks.symbols(vocab), tokens.len(), opts)?;
     if positions.windows(2).any(|w| w[0] > w[1]) || positions.iter().any(|&p| p > tokens.len()) {
         return Err(Error::Invalid(format!(
             "positions must be increasing and at most {}",
@@ -87,15 +94,26 @@ pub fn distributions<T: Token>(
             if opts.separator == Some(x) {
                 model.reset();
             } else {
-                model.code(ranks.rank(x));
+                model.code(x, &ranks);
             }
         }
         done = p;
-        out.push(
-            (0..vocab)
-                .map(|x| model.probability(ranks.rank(x)))
-                .collect(),
-        );
+        out.push((0..vocab).map(|x| model.probability(x, &ranks)).collect());
     }
     Ok(out)
+}
+
+/// The model to run and how ids map to its symbols: the bit model codes ids themselves.
+fn ranks_for<T: Token>(
+    tokens: &[T],
+    vocab: u64,
+    opts: &PredictOptions<'_>,
+    ctl: &Control<'_>,
+) -> Result<(ModelKind, Ranks)> {
+    let kind = choose(vocab, opts);
+    let ranks = match kind {
+        ModelKind::Bits => Ranks::Identity,
+        ModelKind::Tokens => Ranks::of(tokens, vocab, opts.separator, ctl)?,
+    };
+    Ok((kind, ranks))
 }

@@ -73,8 +73,11 @@ pub fn default_order(vocab: usize) -> usize {
 }
 
 /// What a model was built with.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Settings {
+    /// Which model ran: `"tokens"` (this blend) or `"bits"` (the bit-level context mixing
+    /// of [`super::bits`]).
+    pub name: &'static str,
     /// The longest context, tokens (orders `0..=order` are used).
     pub order: usize,
     /// The vocabulary size: ids are `0..vocab`.
@@ -85,6 +88,8 @@ pub struct Settings {
     pub dense: usize,
     /// Each hashed order: (order, buckets, entries per bucket).
     pub hashed: Vec<(usize, usize, usize)>,
+    /// Further settings of the model that ran, by name.
+    pub parts: Vec<(&'static str, usize)>,
 }
 
 /// The state of the online predictor.
@@ -211,6 +216,8 @@ impl Model {
             .collect::<Option<_>>()
             .ok_or_else(|| Error::Invalid("internal: a hashed share below two buckets".into()))?;
         let settings = Settings {
+            name: "tokens",
+            parts: Vec::new(),
             order,
             vocab,
             memory: dense_bytes + matched + tables.iter().map(Hashed::bytes).sum::<usize>(),

@@ -248,7 +248,7 @@ impl Hashed {
 
 /// Asks the kernel for 2 MB pages under a large table: its buckets are read at random, and
 /// with 4 kB pages nearly every look-up would also miss the TLB.
-fn huge_pages<W>(words: &mut [W]) {
+pub(super) fn huge_pages<W>(words: &mut [W]) {
     #[cfg(target_os = "linux")]
     {
         let bytes = std::mem::size_of_val(words);

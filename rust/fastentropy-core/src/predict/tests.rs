@@ -368,7 +368,7 @@ fn an_unused_id_codes_as_the_model_over_ids() {
     };
     let ctl = Control::default();
     let remapped = prequential(&tokens, &opts, None, &ctl).unwrap();
-    let mut model = driver::build(31, 31, tokens.len(), &opts).unwrap();
+    let mut model = driver::build(ModelKind::Tokens, 31, 31, tokens.len(), &opts).unwrap();
     let direct = driver::run(&tokens, &Ranks::Identity, &mut model, &opts, None, &ctl).unwrap();
     assert_eq!(remapped, direct);
     assert!(matches!(

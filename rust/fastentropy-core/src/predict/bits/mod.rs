@@ -1,0 +1,513 @@
+//! The bit-level context-mixing model for small vocabularies (bytes): each symbol is coded
+//! as its binary decisions, each decision predicted by a logistic mix of many context
+//! models, in the family of PAQ8 / lpaq (Mahoney 2005, "Adaptive weighing of context models
+//! for lossless data compression"; Mahoney 2007, lpaq1; the design facts from "Data
+//! Compression Explained", Mahoney 2013, ch. 4.3).
+//!
+//! - **Binary decomposition.** A vocabulary of `V'` codable ids (the separator excluded)
+//!   takes `B = ceil(log2 V')` bits, most significant first. A branch whose ids all lie at
+//!   or above `V'` is never taken: that bit is forced to 0 and costs nothing. Every other
+//!   node codes its bit with `P(1) = p/65536`, `P(0) = 1 - P(1)`, `1 <= p <= 65535`, so
+//!   `q(x) = Π P(bit)` is positive and sums to exactly 1 over the `V'` ids (a proper binary
+//!   tree of conditionals; the state a node sees depends on the bits above it only).
+//!   `-ln q(x)` is the sum of its bits' costs.
+//! - **Contexts.** Order 0 and order 1 are exact tables of adaptive probabilities (order 1
+//!   twice: a slow and a fast learning rate); orders 2 to 6 and 8 (the default order 8;
+//!   see [`hashed_orders`]) and two word contexts (the current word's letters with the last
+//!   symbol; the previous word with the current one) are hashed into [`contexts`]' slots of
+//!   bit-history states, each state mapped to a probability by a table learned per context
+//!   ([`counters`]). A context is the current document's last symbols: after a separator
+//!   the orders see a shorter history (a different hash), the tables are kept.
+//! - **Match model** ([`matcher`]): the symbol after the last occurrence of the last 6+
+//!   symbols predicts each bit while its prefix agrees, by match length.
+//! - **Mixing** ([`mixer`]): two logistic mixers over the same inputs, one with weight
+//!   vectors selected by the bits of the symbol seen so far and the match state, one by
+//!   the last symbol and the bit position, averaged in the logistic domain (a fixed second
+//!   layer; PAQ8 learns it); then two SSE stages ([`apm`]) by the bits so far and by the
+//!   last symbol with them, averaged with the mix as `(p + a1 + 2·a2)/4`.
+//!
+//! Deterministic: integer arithmetic in a fixed order (the cost of a symbol is the product
+//! of its bits' probabilities in f64, then one `ln`), sequential, so the same bits for any
+//! thread count. Memory: the slot table takes what the limit leaves after the fixed tables
+//! (about 10 MB) and the match model (a ring of recent symbols and a table of positions,
+//! both no larger than the input needs), never more than the input can fill.
+
+mod apm;
+mod contexts;
+mod counters;
+mod matcher;
+mod mixer;
+
+use apm::Apm;
+use contexts::{mix, SlotTable, WAYS};
+use counters::{next_state, Counters, Logistic};
+use matcher::{ByteMatch, MIN_LEN};
+use mixer::{Mixer, INPUTS};
+
+use super::model::Settings;
+use crate::error::{Error, Result};
+
+/// The largest codable vocabulary (bytes).
+pub const MAX_SYMBOLS: u64 = 256;
+/// The longest context order the bit model takes.
+pub const MAX_BIT_ORDER: usize = 8;
+/// The longest context order when none is given.
+pub const DEFAULT_BIT_ORDER: usize = 8;
+
+/// Count limits of the adaptive probabilities: state maps and the slow order-0/1 tables
+/// learn nearly stationary frequencies; the fast order-1 table follows recent text. (4 MB
+/// of English: state-map limits 127 / 255 / 1023 coded 1.5145 / 1.5129 / 1.5119 bits/byte,
+/// a fast limit of 60 1.5120; SSE weights (2, 1, 1) 1.5149, (1, 0, 3) 1.5112.)
+const SLOW: u32 = 1023;
+const FAST: u32 = 30;
+/// Mixer: starting weight (1/65536) and learning rate.
+const W0: i32 = 22_000;
+const LR: i32 = 10;
+/// Input slots.
+const IN_O0: usize = 0;
+const IN_O1: usize = 1;
+const IN_CTX: usize = 3;
+const IN_BIAS: usize = INPUTS - 1;
+/// Match state classes for the mixer's weight sets: none, short, long.
+const MATCH_CLASSES: usize = 3;
+
+/// The hashed orders of a longest order `k`: 2 to 6 (up to `k`), and `k` itself.
+/// On 1 MB of English, orders 2-6 and 8 coded 1.0% shorter than lpaq1's 2, 3, 4, 6.
+pub fn hashed_orders(k: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (2..=k.min(6)).collect();
+    if k > 6 {
+        v.push(k);
+    }
+    v
+}
+
+#[derive(Clone)]
+pub struct BitModel {
+    lg: Logistic,
+    /// Codable ids and bits per symbol.
+    symbols: u32,
+    bits: u32,
+    separator: Option<u64>,
+    order: usize,
+    /// Hashed orders, then the word contexts (when used).
+    orders: Vec<usize>,
+    words: bool,
+    table: SlotTable,
+    /// Per hashed context: state -> P(1).
+    maps: Vec<Counters>,
+    o0: Counters,
+    o1_slow: Counters,
+    o1_fast: Counters,
+    matcher: Option<ByteMatch>,
+    match_map: Counters,
+    mixer: Mixer,
+    mixer2: Mixer,
+    apm1: Apm,
+    apm2: Apm,
+    apm2_mask: usize,
+    // The current document.
+    hist: u64,
+    doc_len: u64,
+    c1: usize,
+    word: u64,
+    prev_word: u64,
+    // The current symbol.
+    hashes: Vec<u64>,
+    slots: Vec<usize>,
+    inputs: [i32; INPUTS],
+    settings: Settings,
+}
+
+/// The `(order 1 row)` of the previous symbol, or the start of a document.
+const START: usize = 256;
+
+impl BitModel {
+    /// A model over ids `0..vocab` (the `separator`, if any, never coded) with contexts up to
+    /// `order`, within `memory` bytes, for a stream of `tokens` tokens.
+    ///
+    /// # Errors
+    /// More than [`MAX_SYMBOLS`] codable ids, an order above [`MAX_BIT_ORDER`], a memory
+    /// limit below the fixed tables plus a minimal slot table.
+    pub fn new(
+        vocab: u64,
+        separator: Option<u64>,
+        order: usize,
+        memory: usize,
+        tokens: usize,
+    ) -> Result<Self> {
+        let symbols = vocab - u64::from(separator.is_some_and(|s| s < vocab));
+        if symbols > MAX_SYMBOLS {
+            return Err(Error::Invalid(format!(
+                "the bit model codes at most {MAX_SYMBOLS} ids, got a vocabulary of {symbols}"
+            )));
+        }
+        if order > MAX_BIT_ORDER {
+            return Err(Error::Invalid(format!(
+                "order = {order} is too long for the bit model: give 0..={MAX_BIT_ORDER}"
+            )));
+        }
+        let symbols = symbols.max(1) as u32;
+        let bits = 32 - (symbols - 1).leading_zeros();
+        let lg = Logistic::new();
+        let orders = if order >= 2 {
+            hashed_orders(order)
+        } else {
+            Vec::new()
+        };
+        let words = order >= 2;
+        let contexts = orders.len() + 2 * usize::from(words);
+        // The order-1 SSE stage: a row per (last symbol, bits so far) while the limit is
+        // large, folded into fewer rows under a small one.
+        let apm2_rows = prev_power_of_two(memory / 8 / 66).clamp(1 << 8, 1 << 16);
+        let mut fixed = Self::fixed_bytes(apm2_rows);
+        // The match model: a ring holding the whole input if it can, a position per symbol.
+        let matcher = (order >= 1).then(|| {
+            let ring = (tokens + 1)
+                .next_power_of_two()
+                .min(prev_power_of_two(memory / 8));
+            let slots = tokens
+                .next_power_of_two()
+                .min(prev_power_of_two(memory / 32));
+            ByteMatch::new(ring.max(1 << 8), slots.max(1 << 8))
+        });
+        fixed += matcher.as_ref().map_or(0, ByteMatch::bytes);
+        let least = fixed + 64 * 17;
+        if memory < least {
+            return Err(Error::MemoryLimit {
+                limit: memory as u64,
+                needed: least as u64,
+                reason: format!(
+                    "the bit model's fixed tables (orders 0-1, mixer, SSE, match model) need \
+                     {fixed} bytes beside at least 16 buckets of context slots"
+                ),
+            });
+        }
+        // Each symbol touches at most two slots per context.
+        let useful = tokens.max(1) * contexts.max(1) * 2 / WAYS + 16;
+        // One bucket of the budget goes to aligning the others to cache lines.
+        let buckets = ((memory - fixed) / 64 - 1).min(useful).max(16);
+        let table = SlotTable::new(buckets);
+        let sets = 256 * MATCH_CLASSES;
+        let mut model = Self {
+            symbols,
+            bits,
+            separator,
+            order,
+            words,
+            table,
+            maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
+            o0: Counters::new(256, SLOW),
+            o1_slow: Counters::new(257 * 256, SLOW),
+            o1_fast: Counters::new(257 * 256, FAST),
+            matcher,
+            match_map: Counters::new(64, SLOW),
+            mixer: Mixer::new(sets, W0, LR),
+            mixer2: Mixer::new(257 * 8, W0, LR),
+            apm1: Apm::new(256, 7, &lg),
+            apm2: Apm::new(apm2_rows, 7, &lg),
+            apm2_mask: apm2_rows - 1,
+            lg,
+            hist: 0,
+            doc_len: 0,
+            c1: START,
+            word: 0,
+            prev_word: 0,
+            hashes: vec![0; contexts],
+            slots: vec![0; contexts],
+            inputs: [0; INPUTS],
+            settings: Settings::default(),
+            orders,
+        };
+        let memory_used = model.bytes();
+        let mut parts = vec![
+            ("bits_per_symbol", bits as usize),
+            ("slot_buckets", model.table.buckets()),
+            ("slots_per_bucket", WAYS),
+            ("word_contexts", 2 * usize::from(words)),
+            ("mixer_weight_sets", sets),
+            ("sse_stages", 2),
+        ];
+        if let Some(m) = &model.matcher {
+            parts.push(("match_window", m.window()));
+            parts.push(("match_min_len", MIN_LEN as usize));
+        }
+        model.settings = Settings {
+            name: "bits",
+            order,
+            vocab,
+            memory: memory_used,
+            dense: if order >= 1 { 2 } else { 1 },
+            hashed: model
+                .orders
+                .iter()
+                .map(|&k| (k, model.table.buckets(), WAYS))
+                .collect(),
+            parts,
+        };
+        model.start_symbol();
+        Ok(model)
+    }
+
+    /// Bytes of the tables that do not depend on the memory limit.
+    fn fixed_bytes(apm2_rows: usize) -> usize {
+        let counters = (256 + 2 * 257 * 256 + 64 + 8 * 256) * 4;
+        let mixer = (256 * MATCH_CLASSES + 257 * 8) * INPUTS * 4;
+        let apm = (256 + apm2_rows) * 33 * 2;
+        counters + mixer + apm + 16 * 1024
+    }
+
+    fn bytes(&self) -> usize {
+        self.table.bytes()
+            + self.maps.iter().map(Counters::bytes).sum::<usize>()
+            + self.o0.bytes()
+            + self.o1_slow.bytes()
+            + self.o1_fast.bytes()
+            + self.match_map.bytes()
+            + self.matcher.as_ref().map_or(0, ByteMatch::bytes)
+            + self.mixer.bytes()
+            + self.mixer2.bytes()
+            + self.apm1.bytes()
+            + self.apm2.bytes()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Starts a new document: no context, statistics kept.
+    pub fn reset(&mut self) {
+        self.hist = 0;
+        self.doc_len = 0;
+        self.c1 = START;
+        self.word = 0;
+        self.prev_word = 0;
+        if let Some(m) = &mut self.matcher {
+            m.reset();
+        }
+        self.start_symbol();
+    }
+
+    /// The code of an id: ids above the separator move down by one.
+    fn code_of(&self, id: u64) -> u32 {
+        (id - u64::from(self.separator.is_some_and(|s| id > s))) as u32
+    }
+
+    /// `q(id | context)` without changing the model (the tests sum it over every id): the
+    /// probability `code` would return. The separator is never coded: 0.
+    pub fn probability(&self, id: u64) -> f64 {
+        if self.separator == Some(id) {
+            return 0.0;
+        }
+        self.clone().code(id)
+    }
+
+    /// Codes `id`: returns `q(id | context)`, learning from each bit as it goes.
+    pub fn code(&mut self, id: u64) -> f64 {
+        let x = self.code_of(id);
+        let (mut q, mut c0, mut node) = (1.0f64, 1u32, 1usize);
+        // Bits of the first chunk (slots cover the last four bits; the first chunk the rest).
+        let first = self.bits.saturating_sub(4);
+        for i in 0..self.bits {
+            let rest = self.bits - 1 - i;
+            let y = (x >> rest) & 1;
+            let prefix = c0 - (1 << i);
+            if ((prefix << 1) | 1) << rest < self.symbols {
+                let p = self.predict(c0, node, i);
+                q *= f64::from(if y == 1 { p } else { 65536 - p }) / 65536.0;
+                self.learn(c0, node, y);
+            } else {
+                debug_assert_eq!(y, 0);
+            }
+            c0 = (c0 << 1) | y;
+            node = (node << 1) | y as usize;
+            if i + 1 == first {
+                self.find_slots(u64::from(c0));
+                node = 1;
+            }
+        }
+        self.end_symbol(x);
+        q
+    }
+
+    /// `P(1)` of bit `i` (16 bits) after the symbol's bits `c0` (with a leading 1), at
+    /// `node` of the current slots.
+    #[inline]
+    fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
+        let lg = &self.lg;
+        let c0u = c0 as usize;
+        let x = &mut self.inputs;
+        x[IN_O0] = lg.stretch(self.o0.p16(c0u));
+        if self.order >= 1 {
+            let r = self.c1 * 256 + c0u;
+            x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
+            x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
+        }
+        for (m, &slot) in self.slots.iter().enumerate() {
+            let s = self.table.state(slot, node);
+            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
+        }
+        let at = IN_CTX + self.slots.len();
+        let mut class = 0;
+        x[at] = 0;
+        x[at + 1] = 0;
+        if let Some((e, len)) = self.matcher.as_ref().and_then(ByteMatch::expected) {
+            let e = e | (1 << self.bits);
+            if e >> (self.bits - i) == c0 {
+                let bit = (e >> (self.bits - 1 - i)) & 1;
+                let lq = if len < 16 {
+                    len
+                } else {
+                    (16 + (len - 16) / 8).min(31)
+                } as usize;
+                let p = self.match_map.p16(lq * 2 + bit as usize);
+                x[at] = lg.stretch(p);
+                let sure = (lq as i32 * 64).min(2047);
+                x[at + 1] = if bit == 1 { sure } else { -sure };
+                class = if lq < 16 { 1 } else { 2 };
+            }
+        }
+        x[IN_BIAS] = 256;
+        self.mixer.mix(x, c0u + 256 * class, lg);
+        let depth = 31 - c0.leading_zeros();
+        self.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
+        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
+        let p_mix = lg.squash(st);
+        let a1 = self.apm1.refine(st, c0u);
+        let a2 = self.apm2.refine(st, (self.c1 * 256 + c0u) & self.apm2_mask);
+        // The next bit's two rows (adjacent), while this bit is coded.
+        self.apm2
+            .prefetch((self.c1 * 256 + 2 * c0u) & self.apm2_mask);
+        ((p_mix + a1 + 2 * a2 + 2) / 4).clamp(1, 65535)
+    }
+
+    /// Every model learns bit `y` of the symbol (prefix `c0`, `node` of the slots).
+    #[inline]
+    fn learn(&mut self, c0: u32, node: usize, y: u32) {
+        let c0u = c0 as usize;
+        self.o0.update(c0u, y);
+        if self.order >= 1 {
+            let r = self.c1 * 256 + c0u;
+            self.o1_slow.update(r, y);
+            self.o1_fast.update(r, y);
+        }
+        for (m, &slot) in self.slots.iter().enumerate() {
+            let s = self.table.state_mut(slot, node);
+            self.maps[m].update(*s as usize, y);
+            *s = next_state(*s, y);
+        }
+        let at = IN_CTX + self.slots.len();
+        if self.inputs[at + 1] != 0 {
+            let (_, len) = self
+                .matcher
+                .as_ref()
+                .and_then(ByteMatch::expected)
+                .unwrap_or((0, 0));
+            let lq = if len < 16 {
+                len
+            } else {
+                (16 + (len - 16) / 8).min(31)
+            } as usize;
+            let bit = u32::from(self.inputs[at + 1] > 0) as usize;
+            self.match_map.update(lq * 2 + bit, y);
+        }
+        self.mixer.learn(&self.inputs, y);
+        self.mixer2.learn(&self.inputs, y);
+        self.apm1.learn(y);
+        self.apm2.learn(y);
+    }
+
+    /// The symbol `x` is coded: move the contexts on.
+    fn end_symbol(&mut self, x: u32) {
+        self.hist = (self.hist << 8) | u64::from(x);
+        self.doc_len += 1;
+        self.c1 = x as usize;
+        let lower = (x as u8).to_ascii_lowercase();
+        if lower.is_ascii_lowercase() {
+            self.word = (self.word ^ u64::from(lower)).wrapping_mul(0x2f0f_3c4b_6a5d_1e87) | 1;
+        } else if self.word != 0 {
+            self.prev_word = self.word;
+            self.word = 0;
+        }
+        if let Some(m) = &mut self.matcher {
+            m.update(x, match_hash(self.hist), self.doc_len);
+        }
+        self.start_symbol();
+    }
+
+    /// The context hashes of the next symbol and its first slots.
+    fn start_symbol(&mut self) {
+        for (m, &k) in self.orders.iter().enumerate() {
+            self.hashes[m] = order_hash(self.hist, self.doc_len, k);
+        }
+        if self.words {
+            let n = self.orders.len();
+            self.hashes[n] = mix(self.word ^ mix(0x100 | self.c1 as u64 | (1 << 40)));
+            self.hashes[n + 1] = mix(self.word ^ mix(self.prev_word ^ (2 << 40)));
+        }
+        self.find_slots(1);
+        self.apm2.prefetch((self.c1 * 256 + 1) & self.apm2_mask);
+    }
+
+    /// Asks the memory for the slots of the hashed orders that a later symbol `next` (an
+    /// id) will use, after the document's symbols `window` (ids, oldest first, at most
+    /// [`MAX_BIT_ORDER`]; `doc_len` symbols of the document before `next`).
+    pub fn prefetch(&self, window: &[u64], doc_len: u64, next: u64) {
+        let hist = window
+            .iter()
+            .fold(0u64, |h, &id| (h << 8) | u64::from(self.code_of(id)));
+        let x = self.code_of(next);
+        if let Some(m) = &self.matcher {
+            m.prefetch(match_hash((hist << 8) | u64::from(x)));
+        }
+        let first = self.bits.saturating_sub(4);
+        let salts = [1u64, u64::from((1 << first) | (x >> (self.bits - first)))];
+        for &k in &self.orders {
+            let h = order_hash(hist, doc_len, k);
+            for (i, salt) in salts.iter().enumerate() {
+                if i == 0 || first > 0 {
+                    self.table
+                        .prefetch(mix(h ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+                }
+            }
+        }
+    }
+
+    /// Finds the slots of every context for the chunk that starts after the bits `c0`.
+    fn find_slots(&mut self, c0: u64) {
+        let salt = c0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        for (h, slot) in self.hashes.iter().zip(&mut self.slots) {
+            *slot = self.table.find(mix(h ^ salt));
+        }
+    }
+}
+
+/// The hash of the last [`MIN_LEN`] symbols (`hist`, newest in the low byte) that the
+/// match model looks up.
+#[inline]
+fn match_hash(hist: u64) -> u64 {
+    mix((hist & ((1 << (8 * MIN_LEN)) - 1)) ^ 0x6d61_7463_6800_0000)
+}
+
+/// The hash of the order-`k` context: the last `k` symbols of the document (`hist`, newest
+/// in the low byte; `doc_len` symbols so far), fewer at its start.
+#[inline]
+fn order_hash(hist: u64, doc_len: u64, k: usize) -> u64 {
+    let avail = (k as u64).min(doc_len);
+    let bytes = if avail >= 8 {
+        hist
+    } else {
+        hist & ((1u64 << (8 * avail)) - 1)
+    };
+    mix(bytes ^ mix(((k as u64) << 8) | avail))
+}
+
+fn prev_power_of_two(n: usize) -> usize {
+    if n == 0 {
+        0
+    } else {
+        1 << (usize::BITS - 1 - n.leading_zeros())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+//! Tests of the bit model: `q` summed over every id of small vocabularies (with forced
+//! bits and a separator), documents, repeats, refusals. References are closed forms or
+//! brute-force sums, never the model's own figures.
+
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::super::{distributions, prequential, ModelKind, PredictOptions};
+use crate::control::Control;
+use crate::error::Error;
+
+fn random(n: usize, vocab: u64, seed: u64) -> Vec<u64> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut out: Vec<u64> = Vec::with_capacity(n);
+    while out.len() < n {
+        if out.len() > 20 && rng.random_bool(0.5) {
+            let from = rng.random_range(0..out.len() - 12);
+            let len = rng.random_range(1..12);
+            for j in 0..len {
+                out.push(out[from + j]);
+            }
+        } else {
+            out.push(rng.random_range(0..vocab));
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+fn bits(order: Option<usize>) -> PredictOptions<'static> {
+    PredictOptions {
+        model: Some(ModelKind::Bits),
+        order,
+        ..Default::default()
+    }
+}
+
+fn assert_sums_to_one(dists: &[Vec<f64>], skip: Option<usize>) {
+    for (i, d) in dists.iter().enumerate() {
+        let mut sum = 0.0;
+        for (x, &q) in d.iter().enumerate() {
+            if Some(x) == skip {
+                assert_eq!(q, 0.0, "the separator gets no mass");
+                continue;
+            }
+            assert!(q > 0.0 && q <= 1.0, "position #{i}: q({x}) = {q}");
+            sum += q;
+        }
+        assert!((sum - 1.0).abs() < 1e-12, "position #{i}: sum = {sum}");
+    }
+}
+
+#[test]
+fn normalised_over_every_id_with_forced_bits() {
+    // Vocabularies that are not powers of two leave branches with no ids: their bits are
+    // forced, and q must still sum to 1 over exactly the V ids.
+    for vocab in [1u64, 2, 3, 5, 7, 17, 40, 255, 256] {
+        let tokens = random(1500, vocab, vocab);
+        let positions: Vec<usize> = (0..=1500).step_by(149).collect();
+        for order in [Some(0), Some(1), Some(3), None] {
+            let opts = PredictOptions {
+                vocab_size: Some(vocab),
+                ..bits(order)
+            };
+            let dists = distributions(&tokens, &opts, &positions).unwrap();
+            assert_eq!(dists[0].len(), vocab as usize);
+            assert_sums_to_one(&dists, None);
+        }
+    }
+}
+
+#[test]
+fn normalised_with_a_separator_anywhere_in_the_vocabulary() {
+    for (vocab, sep) in [(257u64, 256u64), (257, 0), (6, 2), (2, 1)] {
+        let mut tokens = random(2000, vocab, sep + 7);
+        for t in tokens.iter_mut().step_by(41) {
+            *t = sep;
+        }
+        let opts = PredictOptions {
+            vocab_size: Some(vocab),
+            separator: Some(sep),
+            ..bits(None)
+        };
+        let positions: Vec<usize> = (0..=2000).step_by(199).collect();
+        let dists = distributions(&tokens, &opts, &positions).unwrap();
+        assert_sums_to_one(&dists, Some(sep as usize));
+    }
+}
+
+#[test]
+fn one_codable_id_costs_nothing() {
+    // ln 1 = 0: a single possible id (here beside a separator) is certain.
+    let tokens = [0u8, 0, 1, 0, 0, 1, 0];
+    let opts = PredictOptions {
+        separator: Some(1),
+        ..bits(None)
+    };
+    let cl = prequential(&tokens, &opts, None, &Control::default()).unwrap();
+    assert_eq!(cl.n, 5);
+    assert_eq!(cl.nats, 0.0);
+}
+
+#[test]
+fn per_token_costs_are_the_distribution_and_sum_to_the_total() {
+    let tokens = random(3000, 30, 9);
+    let mut per = vec![0f32; tokens.len()];
+    let cl = prequential(&tokens, &bits(None), Some(&mut per), &Control::default()).unwrap();
+    assert_eq!(cl.settings.name, "bits");
+    let positions = [0usize, 1, 2, 77, 1500, 2999];
+    let dists = distributions(&tokens, &bits(None), &positions).unwrap();
+    for (&p, d) in positions.iter().zip(&dists) {
+        let want = -d[tokens[p] as usize].ln();
+        assert!(
+            (f64::from(per[p]) - want).abs() < 1e-5 * want.max(1.0),
+            "{p}"
+        );
+    }
+    let sum: f64 = per.iter().map(|&c| f64::from(c)).sum();
+    assert!((sum - cl.nats).abs() < 1e-3 * cl.nats);
+}
+
+#[test]
+fn a_separator_resets_the_context_and_keeps_what_was_learned() {
+    // Documents of 1-3 tokens over {a, b}: the first is always a, the rest random. Only the
+    // start of a document tells that a comes: after many documents its cost must be near 0
+    // (the statistics of the start context were kept), the random ones near ln 2.
+    let (a, b, sep) = (0u8, 1u8, 2u8);
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
+    let mut tokens = Vec::new();
+    let mut firsts = Vec::new();
+    for _ in 0..3000 {
+        firsts.push(tokens.len());
+        tokens.push(a);
+        for _ in 0..rng.random_range(0..3) {
+            tokens.push(if rng.random_bool(0.5) { a } else { b });
+        }
+        tokens.push(sep);
+    }
+    let opts = PredictOptions {
+        separator: Some(u64::from(sep)),
+        ..bits(None)
+    };
+    let mut per = vec![0f32; tokens.len()];
+    prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
+    let late = &firsts[2000..];
+    let first: f64 = late.iter().map(|&i| f64::from(per[i])).sum::<f64>() / late.len() as f64;
+    let start = firsts[2000];
+    let others: Vec<f64> = (start..tokens.len())
+        .filter(|i| !firsts.contains(i) && tokens[*i] != sep)
+        .map(|i| f64::from(per[i]))
+        .collect();
+    let other = others.iter().sum::<f64>() / others.len() as f64;
+    assert!(first < 0.05, "first tokens: {first} nats");
+    assert!(
+        (other - 2f64.ln()).abs() < 0.1,
+        "random tokens: {other} nats"
+    );
+}
+
+#[test]
+fn the_match_model_codes_repeats_beyond_the_longest_order() {
+    // A random block of 300 bytes repeated: order 8 and less cannot tell where in the block
+    // it is only at its first pass; later copies are predictable by the match model.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+    let block: Vec<u8> = (0..300).map(|_| rng.random_range(0..=255)).collect();
+    let tokens: Vec<u8> = block.iter().copied().cycle().take(6000).collect();
+    let mut per = vec![0f32; tokens.len()];
+    prequential(&tokens, &bits(None), Some(&mut per), &Control::default()).unwrap();
+    let head: f64 = per[..300].iter().map(|&c| f64::from(c)).sum::<f64>() / 300.0;
+    let tail: f64 = per[5400..].iter().map(|&c| f64::from(c)).sum::<f64>() / 600.0;
+    assert!(
+        head > 4.0,
+        "first pass {head} nats (random bytes: ln 256 = 5.55)"
+    );
+    assert!(tail < 0.02, "repeats {tail} nats");
+}
+
+#[test]
+fn refuses_what_it_cannot_code() {
+    let ctl = Control::default();
+    let wide = PredictOptions {
+        vocab_size: Some(300),
+        ..bits(None)
+    };
+    let err = prequential(&[1u16, 2], &wide, None, &ctl).unwrap_err();
+    assert!(err.to_string().contains("at most 256"), "{err}");
+    let deep = bits(Some(9));
+    let err = prequential(&[1u8, 2], &deep, None, &ctl).unwrap_err();
+    assert!(err.to_string().contains("too long"), "{err}");
+    let tiny = PredictOptions {
+        memory_limit: Some(100_000),
+        ..bits(None)
+    };
+    assert!(matches!(
+        prequential(&[1u8, 2], &tiny, None, &ctl),
+        Err(Error::MemoryLimit { .. })
+    ));
+}
+
+#[test]
+fn chosen_for_bytes_without_an_order_only() {
+    let ctl = Control::default();
+    let bytes = random(500, 256, 1);
+    let run =
+        |opts: &PredictOptions<'_>| prequential(&bytes, opts, None, &ctl).unwrap().settings.name;
+    assert_eq!(run(&PredictOptions::default()), "bits");
+    let ordered = PredictOptions {
+        order: Some(3),
+        ..Default::default()
+    };
+    assert_eq!(run(&ordered), "tokens");
+    let wide = PredictOptions {
+        vocab_size: Some(258),
+        ..Default::default()
+    };
+    assert_eq!(run(&wide), "tokens");
+    let with_sep = PredictOptions {
+        vocab_size: Some(257),
+        separator: Some(256),
+        ..Default::default()
+    };
+    assert_eq!(run(&with_sep), "bits");
+    // Below the bit model's fixed tables (~0.8 MB), the choice falls back to the token model.
+    let small = PredictOptions {
+        memory_limit: Some(200_000),
+        ..Default::default()
+    };
+    assert_eq!(run(&small), "tokens");
+}
