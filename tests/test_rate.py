@@ -226,7 +226,7 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     assert all(m.ok for m in rate.methods.values()), rate.methods
     # The bound is the predictor's code length on the same tokens; the upper end is the
     # lower of it and the final half's mean cost + 2 batch-means se (numpy on the costs).
-    code = fe.prequential(tokens, per_token=True)
+    code = fe.prequential(tokens, per_token=True, model="tokens")  # the rate's predictor
     assert rate.bound == pytest.approx(code.nats_per_token, rel=1e-12)
     assert code.per_token is not None and rate.tail is not None
     last = code.per_token[100_000:].astype(np.float64)
