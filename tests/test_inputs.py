@@ -198,3 +198,36 @@ def test_inputs_naming_one_file_twice_are_said(tmp_path):
         tf = fe.tokenize([tmp_path / "a.txt", tmp_path / "*.txt"], "bytes", tmp_path / "out")
     assert tf.n_documents == 1
     assert json.loads((tmp_path / "out.json").read_text())["duplicate_inputs"] == 2
+
+
+def _misaligned(a: np.ndarray) -> np.ndarray:
+    """The same values in a buffer one byte off alignment (as np.frombuffer at an odd offset,
+    an odd memory-map header or an unpickled byte stream give them)."""
+    raw = bytearray(1 + a.nbytes)
+    raw[1:] = a.tobytes()
+    out = np.frombuffer(memoryview(raw)[1:], dtype=a.dtype).reshape(a.shape)
+    assert not out.flags.aligned
+    return out
+
+
+def test_misaligned_arrays_are_read_like_aligned_ones():
+    # They were refused with "The given array is not contiguous or is misaligned."
+    tokens = np.random.default_rng(1).integers(0, 50, 5_000).astype(np.uint32)
+    odd = _misaligned(tokens)
+    want = fe.ngram_profiles(tokens, [1, 2, 3])
+    got = fe.ngram_profiles(odd, [1, 2, 3])
+    assert {n: (p.ks.tolist(), p.mks.tolist()) for n, p in got.items()} == {
+        n: (p.ks.tolist(), p.mks.tolist()) for n, p in want.items()
+    }
+    assert fe.count_ngrams(odd, 2).most_common(5)[1].tolist() == (
+        fe.count_ngrams(tokens, 2).most_common(5)[1].tolist()
+    )
+    logits = np.random.default_rng(2).normal(size=(64, 50)).astype(np.float32)
+    targets = tokens[:64].astype(np.int64)
+    want = fe.CrossEntropy()
+    want.update(logits, targets)
+    for x, y in ((_misaligned(logits), targets), (logits, _misaligned(targets))):
+        assert fe.cross_entropy(x, y) == fe.cross_entropy(logits, targets)
+        acc = fe.CrossEntropy()
+        acc.update(x, y)
+        assert (acc.count, acc.sum) == (want.count, want.sum)

@@ -122,7 +122,7 @@ def counting_options(
                 "and the same length"
             )
         check_mapped(m, "mask")
-        mask = np.ascontiguousarray(m)
+        mask = in_place(m)
     threads = threads_arg(threads)
     limit = default_memory_limit() if memory_limit is None else parse_size(memory_limit)
     return {"separator": separator, "mask": mask, "memory_limit": limit, "threads": threads}
@@ -245,4 +245,14 @@ def as_int_array(values: Any, name: str) -> npt.NDArray[np.integer[Any]]:
         raise TypeError(f"{name} must be integers, got an array of dtype {arr.dtype}")
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    return np.ascontiguousarray(arr)
+    return in_place(arr)
+
+
+def in_place(arr: npt.ArrayLike, dtype: npt.DTypeLike | None = None) -> npt.NDArray[Any]:
+    """``arr`` as the core reads it in place: C-contiguous and aligned, copied only if not.
+
+    Contiguity alone is not enough: ``np.frombuffer`` at an odd offset, a memory map whose
+    header is not a multiple of the item size, or an array unpickled from a byte stream can be
+    misaligned, and the core refuses those.
+    """
+    return np.require(arr, dtype=dtype, requirements=["C", "A"])

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._args import in_place
 from ._args import int_arg as _int_arg
 from ._args import threads_arg as _threads_arg
 from ._progress import Progress, stage
@@ -134,8 +135,8 @@ class HiddenMarkovSource:
         >>> src.stationary().round(4).tolist()
         [0.6667, 0.3333]
         """
-        a = np.ascontiguousarray(transitions, dtype=np.float64)
-        b = np.ascontiguousarray(emissions, dtype=np.float64)
+        a = in_place(transitions, dtype=np.float64)
+        b = in_place(emissions, dtype=np.float64)
         if a.ndim != 2 or b.ndim != 2 or a.shape != (b.shape[0], b.shape[0]):
             raise ValueError(
                 f"transitions must be S x S and emissions S x V; got shapes {a.shape} and {b.shape}"
@@ -195,7 +196,7 @@ class HiddenMarkovSource:
             raise ValueError("tokens must be non-negative ids")
         if x.size and int(x.max()) > np.iinfo(np.uint32).max:
             raise ValueError(f"token id {int(x.max())} does not fit in 32 bits")
-        return self._source.log_likelihood(np.ascontiguousarray(x, dtype=np.uint32))
+        return self._source.log_likelihood(in_place(x, dtype=np.uint32))
 
     def entropy_rate(
         self,

@@ -17,7 +17,7 @@ import numpy.typing as npt
 
 from . import _core
 from ._args import as_int_array as _as_int_array
-from ._args import check_mapped
+from ._args import check_mapped, in_place
 from ._args import shown as _shown
 from ._args import threads_arg as _threads_arg
 from ._progress import Progress, stage
@@ -65,7 +65,7 @@ def _logits(logits: Any, dtype: str | None) -> tuple[npt.NDArray[Any], str, tupl
         )
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    arr = np.ascontiguousarray(arr)
+    arr = in_place(arr)
     lead = arr.shape[:-1]
     rows = arr.reshape(math.prod(lead), arr.shape[-1])
     if name != "float32":
@@ -99,7 +99,7 @@ def _segments(segments: Any, lead: tuple[int, ...]) -> npt.NDArray[np.int64] | N
     ids = _ids(segments, "segments", lead)
     if ids.dtype == np.uint64 and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
         raise ValueError("segments holds an id above 2**63-1")
-    return np.ascontiguousarray(ids, dtype=np.int64)
+    return in_place(ids, np.int64)
 
 
 @overload
@@ -351,7 +351,7 @@ class CrossEntropy:
             raise TypeError(f"logprobs must be float32 or float64, not {arr.dtype}")
         if arr.ndim != 1:
             raise ValueError(f"logprobs must be 1-D, not of shape {arr.shape}")
-        arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
+        arr = in_place(arr, arr.dtype.newbyteorder("="))
         part = _core.XentSums.from_logprobs(arr, segments=_segments(segments, arr.shape))
         self._add(part)
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .. import _core
+from .._args import in_place
 from ._result import MethodResult, Rate, finite_or_none
 
 __all__ = [
@@ -70,7 +71,7 @@ def final_stretch_rate(costs: Any) -> dict[str, float]:
     >>> t["mean"], t["std"], t["tokens"], t["start"]
     (2.0, 0.0, 2048, 2048)
     """
-    x = np.ascontiguousarray(costs, dtype=np.float32)
+    x = in_place(costs, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError("costs must be 1-D")
     mean, std, upper, tokens, start = _core.rate_tail(x)
@@ -113,8 +114,8 @@ def rate_from_curve(n: Any, nats: Any) -> MethodResult:
     >>> round(r.value, 6), r.detail["stretched_exponential"]["beta"].__round__(4)
     (3.0, 0.85)
     """
-    n_ = np.ascontiguousarray(n, dtype=np.float64)
-    nats_ = np.ascontiguousarray(nats, dtype=np.float64)
+    n_ = in_place(n, dtype=np.float64)
+    nats_ = in_place(nats, dtype=np.float64)
     if n_.ndim != 1 or nats_.ndim != 1:
         raise ValueError("n and nats must be 1-D")
     try:
@@ -221,7 +222,7 @@ def rate_from_matches(lengths: Any) -> MethodResult:
         raise ValueError("lengths must be in 0..2**32-1")
     try:
         point, lower, upper, kasw, gao, (slope, slope_error) = _core.rate_matches(
-            np.ascontiguousarray(x, dtype=np.uint32)
+            in_place(x, dtype=np.uint32)
         )
     except ValueError as e:
         return MethodResult.failed("matches", str(e))
