@@ -26,7 +26,9 @@ impl Isa {
         let mut out = Vec::new();
         #[cfg(target_arch = "x86_64")]
         {
-            if is_x86_feature_detected!("avx512f") {
+            // BW too: the 16-bit kernels unpack and compare 16-bit lanes (AVX-512BW), which
+            // every AVX-512 CPU but the Xeon Phi has.
+            if is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw") {
                 out.push(Isa::Avx512);
             }
             if is_x86_feature_detected!("avx2")
@@ -72,7 +74,7 @@ unsafe fn rows_on<L: Lanes, E: Elem>(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn rows_avx512<E: Elem>(
     rows: &[E::Raw],
     vocab: usize,
@@ -119,7 +121,7 @@ pub(crate) fn rows_nll<E: Elem>(
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,avx512bw")]
 unsafe fn exp_avx512(xs: &[f32], out: &mut [f32]) {
     exp_slice::<super::avx512::Avx512>(xs, out)
 }

@@ -634,13 +634,13 @@ fn family_and_model_from_cpuid() {
 }
 
 /// The AVX-512 kernels are compiled into every x86_64 build and tested (every test above
-/// loops over [`Isa::supported`]) wherever the CPU has AVX-512F: nothing hides them.
+/// loops over [`Isa::supported`]) wherever the CPU has AVX-512F and BW: nothing hides them.
 #[test]
 fn avx512_is_tested_where_the_cpu_has_it() {
     #[cfg(target_arch = "x86_64")]
     assert_eq!(
         Isa::supported().contains(&Isa::Avx512),
-        is_x86_feature_detected!("avx512f")
+        is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512bw")
     );
     assert_eq!(Isa::supported().last(), Some(&Isa::Portable));
 }
