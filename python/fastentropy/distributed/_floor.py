@@ -9,11 +9,10 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .._args import MAX_INDEX, int_arg
 from .._floor.estimate import DEFAULT_MAX_ORDER, DEFAULT_METHODS, ngram_floor
 from .._floor.model import Floor
 from .._progress import Progress
-from ._ngram import TableKey, count_tables
+from ._ngram import TableKey, count_tables, wanted_orders
 from ._shards import ShardSpec
 
 __all__ = ["estimate_floor"]
@@ -81,9 +80,7 @@ def estimate_floor(
     >>> floor.order, floor.n_tokens
     (3, 40001)
     """
-    wanted = sorted({int_arg(n, "orders", minimum=1, maximum=MAX_INDEX) for n in orders})
-    if not wanted:
-        raise ValueError("orders must name at least one order")
+    wanted = wanted_orders(orders)
     tables: list[TableKey] = [("ngrams", n) for n in wanted]
     tables += [("contexts", n - 1) for n in wanted if n >= 2]
     profiles, summary = count_tables(

@@ -379,6 +379,16 @@ def _neighbours(
     return befores, afters
 
 
+def wanted_orders(orders: Any) -> list[int]:
+    """The distinct orders asked for, ascending; a clear error for anything else."""
+    if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
+        raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
+    wanted = sorted({int_arg(n, "orders", minimum=1, maximum=MAX_INDEX) for n in orders})
+    if not wanted:
+        raise ValueError("orders must name at least one order")
+    return wanted
+
+
 def ngram_profiles(
     shards: str | Sequence[ShardSpec],
     orders: Iterable[int] = range(1, 9),
@@ -464,11 +474,7 @@ def ngram_profiles(
     Profile(n=6, distinct=3, {1: 1, 2: 1, 3: 1})
     >>> client.close(); cluster.close()
     """
-    if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
-        raise TypeError(f"orders must be an iterable of ints, got {type(orders).__name__}")
-    wanted = sorted({int_arg(n, "orders", minimum=1, maximum=MAX_INDEX) for n in orders})
-    if not wanted:
-        raise ValueError("orders must name at least one order")
+    wanted = wanted_orders(orders)
     tables = [("ngrams", n) for n in wanted]
     profiles, _ = count_tables(
         shards,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .._args import as_int_array
+from .._args import as_int_array, in_place
 from .._text.tokenize import TokenFile, open_tokens
 
 __all__ = ["Shard", "ShardSpec", "named", "shard_list"]
@@ -61,12 +61,12 @@ class Shard:
             else:
                 tokens = as_int_array(opened, "tokens")
         else:
-            # Arrays unpickled on a worker may sit misaligned in the message buffer.
-            tokens = as_int_array(np.require(self.source, requirements=["C", "A"]), "tokens")
+            # Arrays unpickled on a worker may sit misaligned: as_int_array aligns them.
+            tokens = as_int_array(self.source, "tokens")
         if self.mask is not None:
             mask = _open_mask(self.mask)
         if mask is not None:
-            mask = np.require(mask, requirements=["C", "A"])
+            mask = in_place(mask)
             if mask.dtype != np.bool_:
                 raise TypeError(f"its mask must be bool, got dtype {mask.dtype}")
             if mask.shape != tokens.shape:
