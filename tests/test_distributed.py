@@ -248,17 +248,17 @@ def _disk_full(*args, **kwargs):
 
 
 def test_a_full_scratch_disk_is_said_plainly(client, tmp_path):
-    """Simulated with a patched table writer in the workers (``_core.ngram_table`` raising
+    """Simulated with a patched run writer in the workers (``_core.ngram_runs`` raising
     the error the Rust writer raises on ENOSPC): no tiny filesystem can be mounted here."""
 
     def patch(on):
         from fastentropy import _core
 
         if on:
-            _core._real_ngram_table = _core.ngram_table
-            _core.ngram_table = _disk_full
+            _core._real_ngram_runs = _core.ngram_runs
+            _core.ngram_runs = _disk_full
         else:
-            _core.ngram_table = _core._real_ngram_table
+            _core.ngram_runs = _core._real_ngram_runs
 
     client.run(patch, True)
     try:

@@ -69,6 +69,7 @@ def on_disk_full(run: str, error: OSError) -> OSError:
     return OSError(
         errno.ENOSPC,
         f"the scratch directory {run} is full (no space left on device) while writing the "
-        f"n-gram tables ({error}); give scratch= a directory with more free space (about "
-        "8 * (order + 1) bytes per distinct n-gram of each order, per shard)",
+        f"n-gram runs ({error}); give scratch= a directory with more free space (about 12 "
+        "bytes per distinct window of the largest order, 20 when a window's tail takes more "
+        "than 64 bits, per shard)",
     )

@@ -200,6 +200,9 @@ pub(crate) struct Job<'a, R> {
     pub keep: Option<usize>,
     /// For a count table: keep every n-gram of `keep` seen at least this many times.
     pub table: Option<u64>,
+    /// For runs ([`super::ngram_runs`]): keep every distinct window (first token and tail)
+    /// with its count instead of scanning for orders.
+    pub rows: bool,
 }
 
 impl<'a, R> Job<'a, R> {
@@ -217,6 +220,7 @@ impl<'a, R> Job<'a, R> {
             orders,
             keep,
             table: None,
+            rows: false,
         }
     }
 }
@@ -335,13 +339,19 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
     if let Some(min) = job.table {
         scanner = scanner.keeping(Kept::all(min));
     }
+    let width = job.tail.width() as u32;
     let mut sorter = Sorter::new(job.tail.width());
     for (g, &end) in ends.iter().enumerate() {
         // Between groups: one sort takes well under a second unless a split first token
         // fills the whole buffer.
         ctl.check()?;
         scatter::buckets(&groups, g, end, sizes, bufs, |b, bucket| {
-            scanner.bucket(range.start + b as u32, sorter.sort(bucket));
+            let (first, sorted) = (range.start + b as u32, sorter.sort(bucket));
+            if job.rows {
+                scanner.rows(first, sorted, width);
+            } else {
+                scanner.bucket(first, sorted);
+            }
         });
     }
     Ok(scanner.finish())

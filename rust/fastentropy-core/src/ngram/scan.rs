@@ -330,6 +330,18 @@ impl Scanner {
         }
     }
 
+    /// Keeps each distinct tail of the sorted `tails` of first token `first` with its count,
+    /// as `(first << width) | tail` ([`super::ngram_runs`]'s rows); no order is scanned.
+    pub fn rows<K: Key>(&mut self, first: u32, tails: &[K], width: u32) {
+        let head = u128::from(first) << width;
+        let mut rest = tails;
+        while let Some(&key) = rest.first() {
+            let n = rest.iter().take_while(|&&k| k == key).count();
+            self.kept.repeated.push((head | key.to_u128(), n as u64));
+            rest = &rest[n..];
+        }
+    }
+
     pub fn finish(mut self) -> (Vec<Histogram>, Kept) {
         for copy in self.small.chunks(self.hists.len()) {
             for (hist, small) in self.hists.iter_mut().zip(copy) {
