@@ -27,7 +27,6 @@ import ctypes
 import dataclasses
 import errno
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,7 +42,7 @@ from .._floor.estimate import context_mask
 from .._profile import Profile
 from .._progress import Progress, stage
 from ._client import resolve_client, worker_threads
-from ._scratch import attempt, new_run, on_disk_full
+from ._scratch import attempt, load_rows, load_small, new_run, on_disk_full, remove
 from ._shards import Shard, ShardSpec, named, shard_list
 
 __all__ = ["Summary", "TableKey", "count_tables", "ngram_profiles"]
@@ -122,7 +121,8 @@ def _edge(shard: Shard, k: int) -> _Edge:
 
 
 def _file(folder: str, kind: str, what: str) -> str:
-    return os.path.join(folder, f"{kind}.{what}.npy")
+    """A run's file: ``folder`` is a local directory or an fsspec URL."""
+    return f"{folder}/{kind}.{what}.npy"
 
 
 #: glibc's mallopt parameter for the trim threshold.
@@ -195,7 +195,7 @@ def _map(
                 np.save(_file(work, kind, "unigrams"), unigrams)
             except OSError as e:
                 if e.errno == errno.ENOSPC or "No space left on device" in str(e):
-                    raise on_disk_full(run, e) from e
+                    raise on_disk_full(os.path.dirname(work), e) from e
                 raise named(shard, e) from e
             except Exception as e:
                 raise named(shard, e) from e
@@ -257,27 +257,38 @@ def _reduce(
     of the shards' ids) lies in ``lo..hi``."""
     out = {}
     for kind, orders in kinds.items():
-        runs = []
-        for m in maps:
-            r = m.runs[kind]
-            ids = np.load(_file(m.folder, kind, "ids"))
-            ranks = (np.searchsorted(vocabulary, ids) + 1).astype(np.uint32)
-            runs.append(
-                (
-                    np.load(_file(m.folder, kind, "tails"), mmap_mode="r"),
-                    np.load(_file(m.folder, kind, "counts"), mmap_mode="r"),
-                    np.load(_file(m.folder, kind, "index"), mmap_mode="r"),
-                    ranks,
-                    np.load(_file(m.folder, kind, "unigrams"), mmap_mode="r"),
-                    r.bits,
-                    r.masked,
-                )
-            )
-        k = max(orders)
-        merged = _core.merge_ngram_runs(runs, k, orders, vocabulary.size, lo, hi)
+        runs = [_run_slice(m, kind, vocabulary, lo, hi) for m in maps]
+        merged = _core.merge_ngram_runs(runs, max(orders), orders, vocabulary.size, lo, hi)
         for n, (ks, mks) in merged:
             out[(kind, n)] = Profile(ks, mks)
     return out
+
+
+def _run_slice(
+    m: _Mapped, kind: str, vocabulary: npt.NDArray[np.uint64], lo: int, hi: int
+) -> tuple[Any, ...]:
+    """The rows of one shard's run whose first token's merged rank lies in ``lo..hi``, as
+    ``merge_ngram_runs`` takes them: only those rows are read (a slice of the memory map, or
+    one ranged read from a URL), with their stretch of the index."""
+    r = m.runs[kind]
+    ids = load_small(_file(m.folder, kind, "ids"))
+    ranks = (np.searchsorted(vocabulary, ids) + 1).astype(np.uint32)
+    index = np.array(load_small(_file(m.folder, kind, "index")))
+    firsts = ranks[index[:, 0].astype(np.int64) - 1] if index.size else np.zeros(0, np.uint32)
+    j0, j1 = (int(j) for j in np.searchsorted(firsts, [lo, hi]))
+    a = int(index[j0 - 1, 1]) if j0 else 0
+    b = int(index[j1 - 1, 1]) if j1 else 0
+    index = index[j0:j1]
+    index[:, 1] -= a
+    return (
+        load_rows(_file(m.folder, kind, "tails"), a, b),
+        load_rows(_file(m.folder, kind, "counts"), a, b),
+        index,
+        ranks,
+        load_small(_file(m.folder, kind, "unigrams")),
+        r.bits,
+        r.masked,
+    )
 
 
 def _bounds(
@@ -363,7 +374,7 @@ def count_tables(
             t3 = time.perf_counter()
     finally:
         if not keep_scratch:
-            shutil.rmtree(run, ignore_errors=True)
+            remove(run)
     total = {key: Profile([], []) for key in tables}
     for part in reduced:
         for key, p in part.items():

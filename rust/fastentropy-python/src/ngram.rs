@@ -224,13 +224,14 @@ pub fn ngram_runs<'py>(
                 };
                 tails.append(b.tails)?;
                 counts.append(b.counts)?;
-                // One index entry per first token, written when the next one starts.
-                for &f in b.firsts {
+                // One index entry per first token, written when the next one starts (a first
+                // token split by its second may come in several stretches).
+                for &(f, n) in b.firsts {
                     if last.is_some_and(|(l, _)| l != f) {
                         let (l, end) = last.unwrap_or_default();
                         index.append(&[u64::from(l), end])?;
                     }
-                    rows += 1;
+                    rows += n;
                     last = Some((f, rows));
                 }
                 Ok(())

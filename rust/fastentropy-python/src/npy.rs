@@ -11,6 +11,8 @@ use fastentropy_core::{Error, Result};
 
 /// Bytes of the header, magic included: room for any two u64 dimensions.
 const HEADER: usize = 128;
+/// Values converted to bytes at once by [`NpyWriter::append`].
+const BLOCK: usize = 1 << 16;
 
 /// A `.npy` file of uint64 being written: rows of `cols` values (or a 1-D array).
 pub struct NpyWriter {
@@ -42,21 +44,26 @@ impl NpyWriter {
         Ok(w)
     }
 
-    /// Appends values (whole rows); each must fit the width.
+    /// Appends values (whole rows); each must fit the width. Written a block at a time
+    /// (bounded memory for any number of values).
     pub fn append(&mut self, values: &[u64]) -> Result<()> {
-        let mut bytes = Vec::with_capacity(values.len() * self.width);
-        for v in values {
+        let mut bytes = Vec::with_capacity(values.len().min(BLOCK) * self.width);
+        for block in values.chunks(BLOCK) {
+            bytes.clear();
             if self.width == 4 {
-                let v = u32::try_from(*v).map_err(|_| {
-                    Error::Invalid(format!("{v} does not fit the uint32 file {:?}", self.path))
-                })?;
-                bytes.extend_from_slice(&v.to_le_bytes());
+                for &v in block {
+                    let v = u32::try_from(v).map_err(|_| {
+                        Error::Invalid(format!("{v} does not fit the uint32 file {:?}", self.path))
+                    })?;
+                    bytes.extend_from_slice(&v.to_le_bytes());
+                }
             } else {
-                bytes.extend_from_slice(&v.to_le_bytes());
+                bytes.extend(block.iter().flat_map(|v| v.to_le_bytes()));
             }
+            self.put(&bytes)?;
         }
         self.values += values.len() as u64;
-        self.put(&bytes)
+        Ok(())
     }
 
     /// Writes the header with the rows written and flushes the file.

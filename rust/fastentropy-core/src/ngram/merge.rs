@@ -45,14 +45,6 @@ impl RunCounts<'_> {
             Self::U64(c) => c.len(),
         }
     }
-
-    #[inline]
-    fn get(&self, i: usize) -> u64 {
-        match self {
-            Self::U32(c) => u64::from(c[i]),
-            Self::U64(c) => c[i],
-        }
-    }
 }
 
 /// One shard's run, as [`super::ngram_runs`] wrote it.
@@ -173,9 +165,13 @@ fn unigrams(runs: &[RunFile<'_>], merge: &RunMerge<'_>) -> Result<Profile> {
     Profile::from_counts(&counts)
 }
 
+/// Rows a cursor converts at once (24 bytes each in its buffers).
+const CONVERT_ROWS: usize = 1 << 16;
+
 /// A run's rows in the merged layout: `first | tail fields | flags`, high bits to low, each
 /// field a merged rank (`bits` wide), `flags` bits of mask flags (all set for a shard without
-/// a mask, whose every window counts).
+/// a mask, whose every window counts). Rows are converted [`CONVERT_ROWS`] at a time into a
+/// buffer, in tight loops, and handed out from there.
 struct Cursor<'a> {
     run: &'a RunFile<'a>,
     name: usize,
@@ -187,13 +183,21 @@ struct Cursor<'a> {
     /// The same in the merged layout.
     bits: u32,
     flags: u32,
-    /// Next row, the row past the last, the index entry of the next row's first token.
+    /// The merged rank of each local rank (0 for the sentinel), padded to every value a field
+    /// can hold with `u32::MAX` (a rank the shard does not have).
+    map: Vec<u32>,
+    /// Next row to convert, the row past the last, the index entry of the next row.
     row: usize,
     end: usize,
     entry: usize,
-    /// The merged rank of the current first token, and where its rows end.
+    /// The current first token's merged rank (shifted into place) and where its rows end.
     first: u128,
     first_end: usize,
+    /// Converted rows and the next one to hand out.
+    keys: Vec<u128>,
+    counts: Vec<u64>,
+    at: usize,
+    /// The last row converted.
     last: Option<u128>,
 }
 
@@ -227,7 +231,8 @@ impl<'a> Cursor<'a> {
                 .last()
                 .is_some_and(|&g| g as usize > merge.distinct)
             || width > 128
-            || (run.global.len() as u64) >= 1u64 << run.bits.min(63)
+            || run.bits > 32
+            || (run.global.len() as u64) >= 1u64 << run.bits
         {
             return Err(bad(
                 "its ranks are not a strictly increasing map into the merged vocabulary, or \
@@ -236,8 +241,8 @@ impl<'a> Cursor<'a> {
             ));
         }
         let entries: Vec<(u64, u64)> = run.index.chunks(2).map(|e| (e[0], e[1])).collect();
-        if !entries.is_sorted_by(|a, b| a.0 < b.0 && a.1 <= b.1)
-            || entries.first().is_some_and(|e| e.0 == 0)
+        if !entries.is_sorted_by(|a, b| a.0 < b.0 && a.1 < b.1)
+            || entries.first().is_some_and(|e| e.0 == 0 || e.1 == 0)
             || entries
                 .last()
                 .is_some_and(|e| e.1 as usize != rows || e.0 as usize > run.global.len())
@@ -252,7 +257,10 @@ impl<'a> Cursor<'a> {
         let start = entries.partition_point(|e| global(e.0) < merge.firsts.start);
         let stop = entries.partition_point(|e| global(e.0) < merge.firsts.end);
         let row_at = |j: usize| if j == 0 { 0 } else { entries[j - 1].1 as usize };
-        let mut cursor = Self {
+        let mut map = vec![u32::MAX; 1 << run.bits];
+        map[0] = 0;
+        map[1..=run.global.len()].copy_from_slice(run.global);
+        Ok(Self {
             run,
             name,
             words,
@@ -261,78 +269,124 @@ impl<'a> Cursor<'a> {
             local_flags,
             bits,
             flags,
+            map,
             row: row_at(start),
             end: row_at(stop),
             entry: start,
             first: 0,
             first_end: 0,
+            keys: Vec::new(),
+            counts: Vec::new(),
+            at: 0,
             last: None,
-        };
-        cursor.row = cursor.row.min(cursor.end);
-        Ok(cursor)
+        })
     }
 
     /// The next row in the merged layout and its count.
     #[inline]
     fn next(&mut self) -> Result<Option<(u128, u64)>> {
-        if self.row >= self.end {
+        if self.at == self.keys.len() && !self.fill()? {
             return Ok(None);
         }
-        while self.row >= self.first_end {
-            let at = 2 * self.entry;
-            let first = self.run.index[at];
-            self.first = u128::from(self.run.global[first as usize - 1]);
-            self.first_end = self.run.index[at + 1] as usize;
-            self.entry += 1;
+        let at = self.at;
+        self.at += 1;
+        Ok(Some((self.keys[at], self.counts[at])))
+    }
+
+    /// Converts the next rows (at most [`CONVERT_ROWS`]); false when there are none left.
+    /// Many rows of one run at a time: its rank map then stays in cache (converting one first
+    /// token's few rows per run in turn missed it on nearly every field).
+    fn fill(&mut self) -> Result<bool> {
+        if self.row >= self.end {
+            return Ok(false);
         }
-        let i = self.row;
-        self.row += 1;
-        let words = &self.run.tails[i * self.words..][..self.words];
-        let tail = words
-            .iter()
-            .rev()
-            .fold(0u128, |t, &w| (t << 64) | u128::from(w));
-        let field = (1u128 << self.local_bits) - 1;
-        let mut key = self.first;
-        for j in (0..self.fields).rev() {
-            let r = (tail >> (self.local_flags + j * self.local_bits)) & field;
-            let g = if r == 0 {
-                0
+        self.keys.clear();
+        self.counts.clear();
+        let start = self.row;
+        let stop = self.end.min(start + CONVERT_ROWS);
+        let mut missing = 0u32;
+        while self.row < stop {
+            if self.row >= self.first_end {
+                let at = 2 * self.entry;
+                let first = self.run.index[at] as usize;
+                let shift = self.fields * self.bits + self.flags;
+                self.first = u128::from(self.map[first]) << shift;
+                self.first_end = self.run.index[at + 1] as usize;
+                self.entry += 1;
+            }
+            let rows = self.row..self.first_end.min(stop);
+            self.convert(rows.clone(), &mut missing);
+            self.row = rows.end;
+        }
+        let rows = start..stop;
+        match self.run.counts {
+            RunCounts::U32(c) => {
+                (self.counts).extend(c[rows.clone()].iter().map(|&c| u64::from(c)))
+            }
+            RunCounts::U64(c) => self.counts.extend_from_slice(&c[rows.clone()]),
+        }
+        let name = self.name;
+        if missing != 0 {
+            return Err(Error::Invalid(format!(
+                "run {name}, rows {rows:?}: a rank that is not in its vocabulary"
+            )));
+        }
+        // Rows must be strictly increasing, across stretches too (a later first token's
+        // rows are larger by their top field).
+        let after_last = self
+            .last
+            .is_none_or(|l| self.keys.first().is_none_or(|&k| l < k));
+        if !after_last || !self.keys.is_sorted_by(|a, b| a < b) {
+            return Err(Error::Invalid(format!(
+                "run {name} is not sorted in rows {rows:?} (a run's rows are strictly \
+                 increasing, as ngram_runs writes them)"
+            )));
+        }
+        if self.counts.contains(&0) {
+            return Err(Error::Invalid(format!(
+                "run {name}, rows {rows:?}: a count of 0 (a run holds windows seen at least once)"
+            )));
+        }
+        self.last = self.keys.last().copied();
+        self.at = 0;
+        Ok(true)
+    }
+
+    /// Appends the rows `rows` (all of the current first token) in the merged layout to
+    /// `keys`; `missing` becomes non-zero if a rank is not in the run's vocabulary.
+    fn convert(&mut self, rows: std::ops::Range<usize>, missing: &mut u32) {
+        let (lbits, lflags, bits, flags) =
+            (self.local_bits, self.local_flags, self.bits, self.flags);
+        let field = (1u128 << lbits) - 1;
+        // Flags of a shard without a mask: every window counts.
+        let all = (1u128 << flags) - 1;
+        let (map, first, fields) = (&self.map[..], self.first, self.fields);
+        let convert = |tail: u128, missing: &mut u32| {
+            let mut key = 0u128;
+            for j in (0..fields).rev() {
+                let r = ((tail >> (lflags + j * lbits)) & field) as usize;
+                let g = map[r];
+                *missing |= u32::from(g == u32::MAX);
+                key = (key << bits) | u128::from(g);
+            }
+            let f = if lflags > 0 {
+                tail & ((1u128 << lflags) - 1)
             } else {
-                match self.run.global.get(r as usize - 1) {
-                    Some(&g) => u128::from(g),
-                    None => {
-                        return Err(Error::Invalid(format!(
-                            "run {}, row {i}: rank {r} is not in its vocabulary",
-                            self.name
-                        )))
-                    }
-                }
+                all
             };
-            key = (key << self.bits) | g;
-        }
-        let flags = if self.local_flags > 0 {
-            tail & ((1u128 << self.local_flags) - 1)
-        } else {
-            (1u128 << self.flags) - 1
+            first | (key << flags) | f
         };
-        key = (key << self.flags) | flags;
-        if self.last.is_some_and(|last| last >= key) {
-            return Err(Error::Invalid(format!(
-                "run {} is not sorted: row {i} does not come after the row before it (a run's \
-                 rows are strictly increasing, as ngram_runs writes them)",
-                self.name
-            )));
+        if self.words == 1 {
+            let tails = &self.run.tails[rows];
+            (self.keys).extend(tails.iter().map(|&t| convert(u128::from(t), missing)));
+        } else {
+            let tails = &self.run.tails[2 * rows.start..2 * rows.end];
+            self.keys.extend(
+                tails
+                    .chunks_exact(2)
+                    .map(|w| convert(u128::from(w[0]) | u128::from(w[1]) << 64, missing)),
+            );
         }
-        self.last = Some(key);
-        let count = self.run.counts.get(i);
-        if count == 0 {
-            return Err(Error::Invalid(format!(
-                "run {}, row {i}: a count of 0 (a run holds windows seen at least once)",
-                self.name
-            )));
-        }
-        Ok(Some((key, count)))
     }
 }
 
@@ -341,8 +395,9 @@ impl<'a> Cursor<'a> {
 /// winner's head costs one comparison per level.
 struct LoserTree<'a> {
     cursors: Vec<Cursor<'a>>,
-    /// Each run's head, or None once exhausted.
-    heads: Vec<Option<(u128, u64)>>,
+    /// Each run's head and its count; an exhausted run has count 0 and the largest key.
+    heads: Vec<u128>,
+    counts: Vec<u64>,
     /// `tree[0]`: the winner; `tree[1..]`: losers.
     tree: Vec<usize>,
 }
@@ -350,12 +405,16 @@ struct LoserTree<'a> {
 impl<'a> LoserTree<'a> {
     fn new(mut cursors: Vec<Cursor<'a>>) -> Result<Self> {
         let n = cursors.len();
-        let heads = (cursors.iter_mut())
-            .map(Cursor::next)
-            .collect::<Result<_>>()?;
+        let (mut heads, mut counts) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for c in &mut cursors {
+            let (key, count) = c.next()?.unwrap_or((u128::MAX, 0));
+            heads.push(key);
+            counts.push(count);
+        }
         let mut tree = Self {
             cursors,
             heads,
+            counts,
             tree: vec![usize::MAX; n.max(1)],
         };
         for leaf in 0..n {
@@ -379,31 +438,31 @@ impl<'a> LoserTree<'a> {
         Ok(tree)
     }
 
-    /// Whether run a's head comes before run b's (exhausted runs last).
+    /// Whether run a's head comes before run b's: exhausted runs last, even after a real row
+    /// with the largest key.
     #[inline]
     fn less(&self, a: usize, b: usize) -> bool {
-        match (self.heads[a], self.heads[b]) {
-            (Some(x), Some(y)) => x.0 < y.0,
-            (Some(_), None) => true,
-            _ => false,
-        }
+        let (x, y) = (self.heads[a], self.heads[b]);
+        x < y || (x == y && self.counts[b] == 0)
     }
 
     /// The smallest head of all runs (and its count), replaced by that run's next row.
+    #[inline]
     fn pop(&mut self) -> Result<Option<(u128, u64)>> {
         let n = self.cursors.len();
-        let Some(&w) = self.tree.first().filter(|_| n > 0) else {
+        let w = self.tree[0];
+        if n == 0 || self.counts[w] == 0 {
             return Ok(None);
-        };
-        let Some(head) = self.heads[w] else {
-            return Ok(None);
-        };
-        self.heads[w] = self.cursors[w].next()?;
+        }
+        let head = (self.heads[w], self.counts[w]);
+        (self.heads[w], self.counts[w]) = self.cursors[w].next()?.unwrap_or((u128::MAX, 0));
         let mut winner = w;
         let mut node = (w + n) / 2;
         while node > 0 {
-            if self.less(self.tree[node], winner) {
-                std::mem::swap(&mut self.tree[node], &mut winner);
+            let other = self.tree[node];
+            if self.less(other, winner) {
+                self.tree[node] = winner;
+                winner = other;
             }
             node /= 2;
         }
@@ -414,44 +473,62 @@ impl<'a> LoserTree<'a> {
 
 /// One scan over merged windows closing the runs of every order, weighted by counts.
 struct Scan {
-    /// Per order n: `key >> shift` is the n-prefix; the n-th field is `(key >> shift) &
-    /// field`; flag bit `n - 2` says it counts (with a mask).
-    shifts: Vec<u32>,
-    flag_bits: Vec<u32>,
+    /// The orders (>= 2, ascending) and their open runs' counts.
+    orders: Vec<usize>,
     open: Vec<u64>,
     tallies: Vec<Tally>,
-    field: u128,
-    masked: bool,
+    k: usize,
+    bits: u32,
+    flags: u32,
+    /// Bits above the key's fields.
+    unused: u32,
     prev: Option<u128>,
 }
 
 impl Scan {
     fn new(orders: &[usize], k: usize, bits: u32, flags: u32) -> Self {
         Self {
-            shifts: (orders.iter())
-                .map(|&n| flags + (k - n) as u32 * bits)
-                .collect(),
-            flag_bits: orders.iter().map(|&n| n as u32 - 2).collect(),
+            orders: orders.to_vec(),
             open: vec![0; orders.len()],
             tallies: (0..orders.len()).map(|_| Tally::default()).collect(),
-            field: (1u128 << bits) - 1,
-            masked: flags > 0,
+            k,
+            bits,
+            flags,
+            unused: 128 - (k as u32 * bits + flags),
             prev: None,
         }
     }
 
     #[inline]
     fn add(&mut self, key: u128, count: u64) -> Result<()> {
-        let differ = self.prev.map_or(0, |p| p ^ key);
-        self.prev = Some(key);
-        for j in 0..self.shifts.len() {
-            let shift = self.shifts[j];
-            if differ >> shift != 0 && self.open[j] > 0 {
-                self.tallies[j].add(std::mem::take(&mut self.open[j]));
+        if let Some(prev) = self.prev {
+            // Runs of the orders longer than the fields two neighbours share close here.
+            let differ = prev ^ key;
+            let shared = if differ == 0 {
+                self.k
+            } else {
+                ((differ.leading_zeros() - self.unused) / self.bits) as usize
+            };
+            for j in (0..self.orders.len()).rev() {
+                if self.orders[j] <= shared {
+                    break;
+                }
+                let open = std::mem::take(&mut self.open[j]);
+                if open > 0 {
+                    self.tallies[j].add(open);
+                }
             }
-            let valid = (key >> shift) & self.field != 0;
-            let on = !self.masked || (key >> self.flag_bits[j]) & 1 == 1;
-            if valid && on {
+        }
+        self.prev = Some(key);
+        // The window's length: its fields up to the first sentinel (which zeroes the rest).
+        let fields = key >> self.flags;
+        let len = self.k - (fields.trailing_zeros() / self.bits) as usize;
+        for j in 0..self.orders.len() {
+            let n = self.orders[j];
+            if n > len {
+                break;
+            }
+            if self.flags == 0 || (key >> (n - 2)) & 1 == 1 {
                 self.open[j] = self.open[j].checked_add(count).ok_or_else(overflow)?;
             }
         }
@@ -526,13 +603,15 @@ mod tests {
             memory_limit: None,
         };
         let info = ngram_runs(tokens, k, &opts, &Control::default(), &mut |b| {
-            for (i, &f) in b.firsts.iter().enumerate() {
+            let mut end = counts.len() as u64;
+            for &(f, n) in b.firsts {
+                end += n;
                 if index.len() >= 2 && index[index.len() - 2] == u64::from(f) {
                     index.pop();
                 } else {
                     index.push(u64::from(f));
                 }
-                index.push(counts.len() as u64 + i as u64 + 1);
+                index.push(end);
             }
             tails.extend_from_slice(b.tails);
             counts.extend_from_slice(b.counts);
@@ -629,6 +708,48 @@ mod tests {
             };
             let one = ngram_profiles(&joined, &orders, &opts, &Control::default()).unwrap();
             prop_assert_eq!(merged(&written, k, &orders, parts), one);
+        }
+    }
+
+    #[test]
+    fn runs_longer_than_a_conversion_merge_whole() {
+        // Rows past CONVERT_ROWS per run, masked windows of u128 tails (3 x 10 bits + 3 flags
+        // fit u64; 7 x 10 + 7 do not): several conversions per cursor, both tail widths.
+        let mut x = 1u64;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            x >> 33
+        };
+        let shards: Vec<Vec<u32>> = (0..3)
+            .map(|_| (0..90_000).map(|_| (next() % 1000) as u32).collect())
+            .collect();
+        let masks: Vec<Vec<bool>> = (shards.iter())
+            .map(|s| s.iter().map(|_| next() % 4 > 0).collect())
+            .collect();
+        for k in [4, 8] {
+            let written: Vec<Written> = (shards.iter().zip(&masks))
+                .map(|(s, m)| write(s, k, Some(m), None))
+                .collect();
+            assert!(written[0].counts.len() > CONVERT_ROWS);
+            let (mut joined, mut joined_mask) = (Vec::new(), Vec::new());
+            for (s, m) in shards.iter().zip(&masks) {
+                if !joined.is_empty() {
+                    joined.push(5000);
+                    joined_mask.push(false);
+                }
+                joined.extend_from_slice(s);
+                joined_mask.extend_from_slice(m);
+            }
+            let opts = CountOptions {
+                separator: Some(5000),
+                mask: Some(&joined_mask),
+                memory_limit: None,
+            };
+            let orders: Vec<usize> = (1..=k).collect();
+            let one = ngram_profiles(&joined, &orders, &opts, &Control::default()).unwrap();
+            assert_eq!(merged(&written, k, &orders, 2), one, "order {k}");
         }
     }
 

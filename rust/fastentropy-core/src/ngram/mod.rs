@@ -165,12 +165,13 @@ fn emit_rows(kept: Kept, layout: &Layout, ids: &[u64], sink: &mut TableSink<'_>)
     Ok(())
 }
 
-/// A batch of [`ngram_runs`] rows, in sorted order: row i is the window starting with local
-/// rank `firsts[i]`, its tail packed in `tails[i * words..][..words]` (little-endian words of
-/// the tail key), seen `counts[i]` times.
+/// A batch of [`ngram_runs`] rows, in sorted order: the windows starting with local rank
+/// `firsts[j].0` are the next `firsts[j].1` rows; row i's tail is packed in
+/// `tails[i * words..][..words]` (little-endian words of the tail key), seen `counts[i]`
+/// times.
 pub struct RunBatch<'a> {
-    /// Each row's first token (local rank).
-    pub firsts: &'a [u32],
+    /// `(first token's local rank, rows)` per stretch of rows of one first token.
+    pub firsts: &'a [(u32, u64)],
     /// Each row's tail key, `words` little-endian u64 words.
     pub tails: &'a [u64],
     /// Words per tail: 1 when the tail takes at most 64 bits, else 2.
@@ -230,29 +231,19 @@ pub fn ngram_runs<T: Token>(
     })
 }
 
-/// Hands the rows of `kept` (`(first << width) | tail`) to `sink`, [`TABLE_BATCH`] at once.
+/// Hands the rows of `kept` to `sink` at once: the words of the tail keys as the scanner
+/// wrote them, no copy.
 fn emit_runs(kept: Kept, width: u32, sink: &mut RunSink<'_>) -> Result<()> {
-    let words = if width <= 64 { 1 } else { 2 };
-    let field = u128::MAX >> (128 - width.max(1));
-    for batch in kept.repeated.chunks(TABLE_BATCH) {
-        let firsts: Vec<u32> = batch.iter().map(|&(g, _)| (g >> width) as u32).collect();
-        let mut tails = Vec::with_capacity(batch.len() * words);
-        for &(g, _) in batch {
-            let tail = g & field;
-            tails.push(tail as u64);
-            if words == 2 {
-                tails.push((tail >> 64) as u64);
-            }
-        }
-        let counts: Vec<u64> = batch.iter().map(|&(_, c)| c).collect();
-        sink(&RunBatch {
-            firsts: &firsts,
-            tails: &tails,
-            words,
-            counts: &counts,
-        })?;
+    let runs = kept.runs;
+    if runs.counts.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    sink(&RunBatch {
+        firsts: &runs.firsts,
+        tails: &runs.tails,
+        words: if width <= 64 { 1 } else { 2 },
+        counts: &runs.counts,
+    })
 }
 
 /// The n-gram counts of one order.

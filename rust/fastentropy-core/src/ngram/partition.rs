@@ -337,9 +337,15 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
     let ends = scatter::scatter_part(job, part, &groups, bufs, ctl)?;
     let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
     if let Some(min) = job.table {
-        scanner = scanner.keeping(Kept::all(min));
+        let mut kept = Kept::all(min);
+        if job.rows {
+            // At most one row per key (the limit counts them): no regrowth on the way.
+            let words = job.tail.width().div_ceil(64);
+            kept.runs.tails.reserve(part.keys as usize * words);
+            kept.runs.counts.reserve(part.keys as usize);
+        }
+        scanner = scanner.keeping(kept);
     }
-    let width = job.tail.width() as u32;
     let mut sorter = Sorter::new(job.tail.width());
     for (g, &end) in ends.iter().enumerate() {
         // Between groups: one sort takes well under a second unless a split first token
@@ -348,7 +354,7 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
         scatter::buckets(&groups, g, end, sizes, bufs, |b, bucket| {
             let (first, sorted) = (range.start + b as u32, sorter.sort(bucket));
             if job.rows {
-                scanner.rows(first, sorted, width);
+                scanner.rows(first, sorted);
             } else {
                 scanner.bucket(first, sorted);
             }
