@@ -13,9 +13,9 @@ import os
 import signal
 import subprocess
 import sys
-from collections import Counter
 
 import fastentropy as fe
+import ngram_reference as ref
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -45,20 +45,8 @@ def client():
 
 
 def brute_profiles(tokens, orders, separator=None, mask=None):
-    """Profiles by a Counter of windows: the independent reference."""
-    t = [int(x) for x in tokens]
-    out = {}
-    for n in orders:
-        c: Counter = Counter()
-        for i in range(len(t) - n + 1):
-            w = t[i : i + n]
-            if separator is not None and separator in w:
-                continue
-            if mask is not None and not mask[i + n - 1]:
-                continue
-            c[tuple(w)] += 1
-        out[n] = fe.Profile.from_counts(np.array(list(c.values()), dtype=np.uint64))
-    return out
+    """Profiles by brute force (tests/ngram_reference.py): the independent reference."""
+    return {n: ref.profile(ref.counts(tokens, n, separator, mask)) for n in orders}
 
 
 def joined(shards, masks, separator, continued):
@@ -299,8 +287,9 @@ def test_a_worker_killed_during_the_map_stage(client, tmp_path):
 
 
 def _disk_full(*args, **kwargs):
-    # What the Rust writer raises on ENOSPC: an OSError with the path and the OS's words.
-    raise OSError(f"{args[2]}: No space left on device (os error 28)")
+    # What the Rust writer raises on ENOSPC: an OSError with the errno, the OS's words and
+    # the path.
+    raise OSError(errno.ENOSPC, "No space left on device", str(args[2]))
 
 
 def test_a_full_scratch_disk_is_said_plainly(client, tmp_path):

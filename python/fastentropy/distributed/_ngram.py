@@ -194,7 +194,7 @@ def _map(
                 np.save(_file(work, kind, "ids"), ids)
                 np.save(_file(work, kind, "unigrams"), unigrams)
             except OSError as e:
-                if e.errno == errno.ENOSPC or "No space left on device" in str(e):
+                if e.errno == errno.ENOSPC:
                     raise on_disk_full(os.path.dirname(work), e) from e
                 raise named(shard, e) from e
             except Exception as e:
