@@ -82,6 +82,7 @@ def attempt(run: str, name: str) -> Iterator[tuple[str, Callable[[], str]]]:
 
         def publish() -> str:
             fs, path = filesystem(target)
+            fs.makedirs(path, exist_ok=True)
             for entry in sorted(os.listdir(work)):
                 fs.put_file(os.path.join(work, entry), f"{path}/{entry}")
             shutil.rmtree(work, ignore_errors=True)
