@@ -18,11 +18,12 @@ equal raw files. Orders 1..5 are counted:
 
 Both must give identical profiles (exit 1 otherwise). Reported: the times and their ratio
 (the overhead; the issue's target is <= 1.5x on this 2-core machine, where Dask can only add
-cost), the CPU seconds each side used (the one process's own, ``getrusage``; the workers'
-processes' and the client's together: a ratio a loaded machine disturbs less), bytes written to scratch per token, and the peak RSS of each worker process during
-the call (``VmHWM`` reset through ``/proc/self/clear_refs`` just before; the interpreter,
-dask and numpy are included, about 100 MB) beside the one process's peak RSS growth. From
-these figures the page extrapolates the time of 10^11 tokens on 16 machines.
+cost), the CPU seconds each side used (``time.process_time`` of the one process, and of the
+worker processes and the client together: a ratio a loaded machine disturbs less), bytes
+written to scratch per token, and the peak RSS of each worker process during the call
+(``VmHWM`` reset through ``/proc/self/clear_refs`` just before; the interpreter, dask and
+numpy are included, about 100 MB) beside the one process's peak RSS growth. From these
+figures the page extrapolates the time of 10^11 tokens on 16 machines.
 
 How to run
 ----------

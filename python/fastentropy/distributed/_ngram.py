@@ -476,8 +476,10 @@ def ngram_profiles(
         :func:`fastentropy.open_tokens` takes them (``.npy``, raw with ``dtype``, or a
         :func:`fastentropy.tokenize` output, whose separator and mask come along),
         :class:`fastentropy.TokenFile` objects, or numpy arrays (sent to the workers: for
-        small inputs). Every worker must be able to read the paths (local paths or a shared
-        filesystem; fsspec URLs are not supported).
+        small inputs). Every worker must be able to read the paths: local paths, a shared
+        filesystem, or fsspec URLs (``s3://...``, ``gcs://...``; each shard is copied to
+        the worker's temp directory first; a ``tokenize`` output's sidecar is read only
+        from a path).
     orders : iterable of int, default range(1, 9)
         The n-gram orders, each >= 1.
     separator : int, optional
@@ -496,14 +498,16 @@ def ngram_profiles(
         Reduce tasks (ranges of first tokens). Default: two per worker thread.
     scratch : str or os.PathLike, optional
         A directory every worker can write and read (local for a ``LocalCluster``, shared
-        by all machines otherwise) for the map tasks' runs. Default: the temp directory.
-        About 12 bytes per distinct window of the largest order K in each shard (20 when
-        ``(K - 1) * bits`` plus one mask bit per token with a mask exceeds 64 bits, ``bits``
-        the bit length of the shard's distinct ids); removed at the end.
+        by all machines otherwise), or an fsspec URL (``s3://bucket/tmp``), for the map
+        tasks' runs. Default: the temp directory. About 12 bytes per distinct window of
+        the largest order K in each shard (20 when ``(K - 1) * bits``, plus K - 1 mask
+        bits with a mask, exceeds 64, ``bits`` the bit length of the shard's number of
+        distinct ids); removed at the end.
     memory_limit_per_task : int or str, optional
         The counting engine's memory limit in each map task (default: half of the RAM),
-        and the most bytes of runs one reduce task reads: more ranges of first tokens are
-        made when the runs would exceed it.
+        and the most bytes of runs one reduce task reads (mapped from a directory, or held
+        when read from a URL): more ranges of first tokens are made when the runs would
+        exceed it.
     progress : bool, "auto" or callable, default False
         As in :func:`fastentropy.ngram_profiles`, in finished tasks.
 

@@ -204,7 +204,7 @@ pub fn ngram_runs<'py>(
         mask: mask.as_ref().map(|m| m.as_slice()).transpose()?,
         memory_limit,
     };
-    let info = with_slice!(tokens, |s| detached(
+    let (info, rows) = with_slice!(tokens, |s| detached(
         py,
         threads,
         progress.as_ref(),
@@ -249,7 +249,7 @@ pub fn ngram_runs<'py>(
             tails.finish()?;
             counts.finish()?;
             index.finish()?;
-            Ok(info)
+            Ok((info, rows))
         }
     ))?;
     Ok((
@@ -257,7 +257,7 @@ pub fn ngram_runs<'py>(
         info.unigrams.into_pyarray(py),
         info.bits,
         info.masked,
-        info.rows,
+        rows,
     ))
 }
 

@@ -216,7 +216,7 @@ impl<'a> Cursor<'a> {
         let width = fields * run.bits + local_flags;
         let words = if width <= 64 { 1 } else { 2 };
         let rows = run.counts.len();
-        if run.tails.len() != rows * words || run.index.len() % 2 != 0 {
+        if run.tails.len() != rows * words || !run.index.len().is_multiple_of(2) {
             return Err(bad(format!(
                 "{} tail words and {} index values for {rows} rows of {words} word(s)",
                 run.tails.len(),

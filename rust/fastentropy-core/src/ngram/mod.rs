@@ -195,8 +195,6 @@ pub struct RunInfo {
     pub bits: u32,
     /// Whether the tails carry flag bits (one per tail field, below the fields).
     pub masked: bool,
-    /// Rows handed to the sink.
-    pub rows: u64,
 }
 
 /// The map step of a count over shards: every distinct window of up to `order` tokens
@@ -216,18 +214,12 @@ pub fn ngram_runs<T: Token>(
     ctl: &Control<'_>,
     sink: &mut RunSink<'_>,
 ) -> Result<RunInfo> {
-    let mut rows = 0u64;
-    let mut counted = |batch: &RunBatch<'_>| {
-        rows += batch.counts.len() as u64;
-        sink(batch)
-    };
-    let counted = count(tokens, &[order], None, opts, ctl, None, Some(&mut counted))?;
+    let counted = count(tokens, &[order], None, opts, ctl, None, Some(sink))?;
     Ok(RunInfo {
         unigrams: counted.unigrams,
         bits: counted.bits,
         masked: opts.mask.is_some(),
         ids: counted.ids,
-        rows,
     })
 }
 
