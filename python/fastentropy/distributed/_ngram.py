@@ -439,6 +439,26 @@ def _neighbours(
     return befores, afters
 
 
+#: The keyword arguments of :func:`count_tables` that every public function takes alike.
+SHARD_OPTIONS = (
+    "separator",
+    "mask",
+    "dtype",
+    "continued",
+    "client",
+    "partitions",
+    "scratch",
+    "memory_limit_per_task",
+    "progress",
+)
+
+
+def shard_options(scope: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`SHARD_OPTIONS` of a public function's ``locals()``, to hand on to
+    :func:`count_tables` as they came."""
+    return {name: scope[name] for name in SHARD_OPTIONS}
+
+
 def wanted_orders(orders: Any) -> list[int]:
     """The distinct orders asked for, ascending; a clear error for anything else."""
     if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
@@ -543,17 +563,5 @@ def ngram_profiles(
     """
     wanted = wanted_orders(orders)
     tables = [("ngrams", n) for n in wanted]
-    profiles, _ = count_tables(
-        shards,
-        tables,
-        separator=separator,
-        mask=mask,
-        dtype=dtype,
-        continued=continued,
-        client=client,
-        partitions=partitions,
-        scratch=scratch,
-        memory_limit_per_task=memory_limit_per_task,
-        progress=progress,
-    )
+    profiles, _ = count_tables(shards, tables, **shard_options(locals()))
     return {n: profiles[("ngrams", n)] for n in wanted}
