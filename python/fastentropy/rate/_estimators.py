@@ -16,12 +16,14 @@ import numpy as np
 
 from .. import _core
 from .._args import in_place
+from .._prequential import CodeLength, Curve
 from ._result import MethodResult, Rate, finite_or_none
 
 __all__ = [
     "RULE",
     "combine_rates",
     "final_stretch_rate",
+    "mixed_code_length",
     "rate_from_curve",
     "rate_from_matches",
     "rate_from_orders",
@@ -39,7 +41,9 @@ RULE = (
     "predictor ran); if every interval lies above the upper end, the interval is "
     "[0, upper end] (not informative); the match-length interval spans the slope and KASW "
     "estimates, or the slope's alone when its regression fits (chi2/dof <= 1.5) and the "
-    "learning-curve extrapolation is narrow enough to count and agrees with it"
+    "learning-curve extrapolation is narrow enough to count and agrees with it; the curve "
+    "then enters with its lower end raised to the slope's when its point lies inside the "
+    "slope's interval (it vouched for the slope and does not widen the floor)"
 )
 
 
@@ -76,6 +80,78 @@ def final_stretch_rate(costs: Any) -> dict[str, float]:
         raise ValueError("costs must be 1-D")
     mean, std, upper, tokens, start = _core.rate_tail(x)
     return {"mean": mean, "std": std, "upper": upper, "tokens": tokens, "start": start}
+
+
+#: Share rates of the fixed-share mixtures that :func:`mixed_code_length` mixes by Bayes
+#: (the core's ``rate::mix::ALPHAS``, whose comment gives the evidence).
+MIX_ALPHAS: tuple[float, ...] = _core.RATE_MIX_ALPHAS
+
+
+def mixed_code_length(codes: Sequence[CodeLength]) -> CodeLength:
+    """The code length of a mixture of online predictors, from their per-token costs.
+
+    A linear mixture ``q = Σ_j w_j q_j`` with weights set before each token is seen is a
+    proper causal predictor, and its probability of the token needs only the ``q_j`` of that
+    token: ``exp(-cost)``. The weights follow fixed share (Herbster & Warmuth 1998) at each
+    share rate in :data:`MIX_ALPHAS`, and those three mixtures are mixed by Bayes (at most
+    ln 3 nats in all over the best of them); the core's ``rate::mix`` has the formula. Its
+    code length is never far above the better predictor's, and below both where they take
+    turns (text: the bit model and the token model).
+
+    Parameters
+    ----------
+    codes : sequence of CodeLength
+        At least two, from :func:`prequential` on the same tokens with ``per_token``; the
+        first one's ``per_token`` array is overwritten with the mixture's costs.
+
+    Returns
+    -------
+    CodeLength
+        ``model["kind"] == "mixture"``, ``model["models"]`` the mixed models' descriptions;
+        ``per_token`` the mixture's costs (the first input's array).
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> x = fe.MarkovSource(8, 1, seed=1).sample(20_000, seed=2)
+    >>> a, b = (fe.prequential(x, model=m, per_token=True) for m in ("bits", "tokens"))
+    >>> best = min(a.nats, b.nats)
+    >>> mix = fe.mixed_code_length([a, b])
+    >>> mix.model["kind"], bool(mix.nats <= best + 3)
+    ('mixture', True)
+    """
+    if len(codes) < 2:
+        raise ValueError("a mixture needs at least two code lengths")
+    costs = [c.per_token for c in codes]
+    if any(c is None for c in costs):
+        raise ValueError("every code length must carry its per-token costs (per_token=...)")
+    first = codes[0]
+    if any(c.n != first.n or not np.array_equal(c.curve.n, first.curve.n) for c in codes):
+        raise ValueError("the code lengths must score the same tokens")
+    target = costs[0]
+    assert target is not None
+    if not target.flags.writeable:
+        target = np.array(target, dtype=np.float32)
+    others = [in_place(c, dtype=np.float32) for c in costs[1:]]
+    points = [int(n) for n in first.curve.n]
+    end = points[-1:] != [first.n] and first.n > 0  # the total, if the curve lacks it
+    cumulative = _core.rate_mix(target, others, points + [first.n] * end)
+    total = cumulative.pop() if end else (cumulative[-1] if cumulative else 0.0)
+    model = {
+        "kind": "mixture",
+        "name": "fixed-share mixtures (share rates "
+        + ", ".join(f"{a:g}" for a in MIX_ALPHAS)
+        + ") mixed by Bayes",
+        "models": [dict(c.model) for c in codes],
+    }
+    return CodeLength(
+        n=first.n,
+        nats=total,
+        curve=Curve(first.curve.n, cumulative),
+        model=model,
+        bytes_per_token=first.bytes_per_token,
+        per_token=target,
+    )
 
 
 def _fits(fits: list[Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -239,24 +315,39 @@ def rate_from_matches(lengths: Any) -> MethodResult:
     return MethodResult("matches", point, lower, upper, detail=detail)
 
 
-def _slope_alone(ms: dict[str, MethodResult]) -> dict[str, MethodResult]:
-    """Rule 4: the match estimator's interval narrows to the slope's when the slope's
-    regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is narrow enough to
-    count and agrees with it (the core's
-    ``rate::combine::slope_alone``; evidence in its header)."""
+Iv = tuple[float, float, float]
+
+
+def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], dict[str, Iv]]:
+    """Rules 4 and 5 (the core's ``rate::combine::slope_alone`` and ``curve_absorbed``;
+    evidence in its header). Rule 4: the match estimator's interval narrows to the slope's
+    when the slope's regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is
+    narrow enough to count and agrees with it. Rule 5: the curve, having vouched for the
+    slope, then enters the combination with its lower end raised to the slope's when its
+    point lies inside the slope's interval. Returns the (narrowed) results and the intervals
+    that enter the combination in place of a result's own."""
     m, c = ms.get("matches"), ms.get("curve")
     slope = None if m is None or not m.ok else m.detail.get("slope")
     if slope is None or slope.get("std") is None or c is None or not c.ok:
-        return ms
+        return ms, {}
     assert m is not None and c.value is not None and c.lower is not None and c.upper is not None
     v, se = float(slope["value"]), float(slope["std"])
     iv = (v, v - 2 * se, v + 2 * se)
     chi2 = float(slope.get("chi2_dof", math.inf))
-    if not _core.rate_slope_alone(iv, chi2, (c.value, c.lower, c.upper)):
-        return ms
+    curve = (c.value, c.lower, c.upper)
+    if not _core.rate_slope_alone(iv, chi2, curve):
+        return ms, {}
     note = "slope alone: it fits, and the learning curve agrees"
     narrowed = replace(m, lower=iv[1], upper=iv[2], detail={**m.detail, "interval": note})
-    return {**ms, "matches": narrowed}
+    ms = {**ms, "matches": narrowed}
+    if not _core.rate_curve_absorbed(iv, chi2, curve):
+        return ms, {}
+    note = (
+        "its point lies inside the slope's interval it vouched for: it enters the rate with "
+        f"its lower end raised to the slope's ({iv[1]:.6g})"
+    )
+    ms["curve"] = replace(c, detail={**c.detail, "enters": note})
+    return ms, {"curve": (c.value, max(c.lower, iv[1]), c.upper)}
 
 
 def combine_rates(
@@ -305,13 +396,13 @@ def combine_rates(
     >>> (r.point, r.lower, r.upper, r.bound)
     (3.65, 3.5, 3.72, 3.85)
     """
-    ms = _slope_alone({m.name: m for m in methods})
+    ms, enters = _match_rules({m.name: m for m in methods})
     ok = [
         m
         for m in ms.values()
         if m.value is not None and m.lower is not None and m.upper is not None
     ]
-    ivs = [(m.value, m.lower, m.upper) for m in ok]
+    ivs = [enters.get(m.name, (m.value, m.lower, m.upper)) for m in ok]
     used: tuple[str, ...] = ()
     narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]  # type: ignore[operator]
     tail_upper = None if tail is None else finite_or_none(tail["upper"])
