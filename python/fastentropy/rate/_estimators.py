@@ -122,14 +122,15 @@ def mixed_code_length(codes: Sequence[CodeLength]) -> CodeLength:
     """
     if len(codes) < 2:
         raise ValueError("a mixture needs at least two code lengths")
-    costs = [c.per_token for c in codes]
-    if any(c is None for c in costs):
-        raise ValueError("every code length must carry its per-token costs (per_token=...)")
+    costs = []
+    for c in codes:
+        if c.per_token is None:
+            raise ValueError("every code length must carry its per-token costs (per_token=...)")
+        costs.append(c.per_token)
     first = codes[0]
     if any(c.n != first.n or not np.array_equal(c.curve.n, first.curve.n) for c in codes):
         raise ValueError("the code lengths must score the same tokens")
     target = costs[0]
-    assert target is not None
     if not target.flags.writeable:
         target = np.array(target, dtype=np.float32)
     others = [in_place(c, dtype=np.float32) for c in costs[1:]]

@@ -48,7 +48,7 @@
 //!    Why: "the lowest lower end of the estimators that count" let one that barely counts
 //!    set the floor far below the others — with the bit-level predictor on the 16-state
 //!    hidden-Markov source (10^6 tokens) the curve, 23% of its point wide, put the lower end
-//!    at 2.61 beside the slope's [3.03, 3.26] and the truth 3.24 (docs/rate.md, "Rule 5").
+//!    at 2.61 beside the slope's [3.03, 3.26] and the truth 3.24 (docs/rate.md, "The rule", 6).
 //!
 //! Validity: the floor is as honest as the most pessimistic estimator and the upper end as
 //! honest as the predictor's code length; coverage and width are measured, not assumed.
