@@ -400,13 +400,44 @@ def test_a_curve_that_vouched_for_the_slope_and_agrees_does_not_widen_the_floor(
     # The reported curve keeps its own interval; its detail says how it entered.
     assert (r.methods["curve"].lower, r.methods["curve"].upper) == (2.61, 3.35)
     assert "raised to the slope's" in r.methods["curve"].detail["enters"]
-    # Its point below the slope's interval: a disagreement, the union's lower end stands.
+    # Its point below the slope's interval: a disagreement, not absorbed; but more than twice
+    # as wide as the slope (0.74 > 2 x 0.22), so its reach stops at its point (rule 6).
     below = fe.MethodResult("curve", 3.02, 2.61, 3.35)
-    assert fe.combine_rates([below, m], bound=3.61).lower == 2.61
-    # Without rule 4 (a misfitting slope) nothing is raised: the lowest lower end, 2.61.
+    r = fe.combine_rates([below, m], bound=3.61)
+    assert r.lower == 3.02 and "2x as wide" in r.methods["curve"].detail["enters"]
+    # ... and when it is not that wide, the union's lower end stands.
+    near = fe.MethodResult("curve", 3.02, 2.95, 3.35)  # 0.40 <= 2 x 0.22
+    assert fe.combine_rates([near, m], bound=3.61).lower == 2.95
+    # Without rule 4 (a misfitting slope) the matches interval is the union with KASW's,
+    # [3.0, 3.25]: the curve is not absorbed, and rule 6 stops it at the others' 3.0.
     misfit = _matches(3.14, 0.055, 3.0, chi2=2.1)
     r = fe.combine_rates([curve, misfit], bound=3.61)
-    assert r.lower == 2.61 and "enters" not in r.methods["curve"].detail
+    assert r.lower == 3.0 and "raised to the slope's" not in r.methods["curve"].detail["enters"]
+    wide_kasw = _matches(3.14, 0.055, 2.7, chi2=2.1)  # union 0.55 wide: the curve counts
+    assert fe.combine_rates([curve, wide_kasw], bound=3.61).lower == 2.61
+
+
+def test_an_imprecise_extrapolation_does_not_reach_below_the_others() -> None:
+    # Markov V=40, order 2, 10^6 tokens (truth 2.728): the curve, 20% of its point wide,
+    # read 2.538 [2.143, 2.655] beside matches 2.759 [2.632, 2.828]; the floor went to 2.143.
+    m = fe.MethodResult("matches", 2.759, 2.632, 2.828)
+    curve = fe.MethodResult("curve", 2.538, 2.143, 2.655)
+    r = fe.combine_rates([curve, m], bound=2.772)
+    # 0.512 > 2 x 0.196: its reach below the matches' 2.632 is cut, its point still counts.
+    assert r.lower == 2.538 and r.used == ("curve", "matches")
+    assert r.methods["curve"].lower == 2.143 and "2x as wide" in r.methods["curve"].detail["enters"]
+    # Its point above the others' lower end: it does not lower the floor at all.
+    high = fe.MethodResult("curve", 2.70, 2.30, 2.80)
+    assert fe.combine_rates([high, m], bound=2.9).lower == 2.632
+    # At most twice as wide: the union's lowest lower end, as before.
+    close = fe.MethodResult("curve", 2.60, 2.40, 2.78)
+    assert fe.combine_rates([close, m], bound=2.9).lower == 2.40
+    # The match-length interval is never cut, however wide beside a narrow curve.
+    narrow = fe.MethodResult("curve", 2.80, 2.78, 2.82)
+    assert fe.combine_rates([narrow, m], bound=2.9).lower == 2.632
+    # orders is an extrapolation too.
+    orders = fe.MethodResult("orders", 2.538, 2.143, 2.655)
+    assert fe.combine_rates([orders, m], bound=2.772).lower == 2.538
 
 
 def test_nothing_to_combine_is_nan_not_an_error() -> None:

@@ -43,7 +43,9 @@ RULE = (
     "estimates, or the slope's alone when its regression fits (chi2/dof <= 1.5) and the "
     "learning-curve extrapolation is narrow enough to count and agrees with it; the curve "
     "then enters with its lower end raised to the slope's when its point lies inside the "
-    "slope's interval (it vouched for the slope and does not widen the floor)"
+    "slope's interval (it vouched for the slope and does not widen the floor); an "
+    "extrapolation (curve, orders) whose interval is more than 2x as wide as the narrowest "
+    "one used does not reach below the lowest lower end of the others"
 )
 
 
@@ -351,6 +353,36 @@ def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], 
     return ms, {"curve": (c.value, max(c.lower, iv[1]), c.upper)}
 
 
+#: Rule 6: an extrapolation whose interval is more than this many times as wide as the
+#: narrowest interval used does not reach below the others' lowest lower end.
+MAX_WIDTH_RATIO = 2.0
+#: The estimators rule 6 applies to: extrapolations, whose width is their fit's imprecision.
+#: The match-length interval always sets the lower end: KASW's part of it is low by design.
+EXTRAPOLATIONS = ("curve", "orders")
+
+
+def _imprecise_extrapolations(ok: list[MethodResult], ivs: list[Iv]) -> dict[str, Iv]:
+    """Rule 6: the intervals that enter in place of an extrapolation's (``curve``, ``orders``)
+    too imprecise beside the narrowest interval used: its lower end raised to the lowest of
+    the others that set it (never above its own point)."""
+    width = {
+        m.name: up - lo
+        for m, (p, lo, up) in zip(ok, ivs, strict=True)
+        if up - lo <= MAX_RELATIVE_WIDTH * p
+    }
+    if not width:
+        return {}
+    narrowest = min(width.values())
+    loose = {n for n, w in width.items() if n in EXTRAPOLATIONS and w > MAX_WIDTH_RATIO * narrowest}
+    # The narrowest is never loose, so some interval sets the lower end.
+    floor = min(iv[1] for m, iv in zip(ok, ivs, strict=True) if m.name in width.keys() - loose)
+    return {
+        m.name: (p, min(p, floor), up)
+        for m, (p, lo, up) in zip(ok, ivs, strict=True)
+        if m.name in loose and lo < floor
+    }
+
+
 def combine_rates(
     methods: Iterable[MethodResult],
     *,
@@ -404,6 +436,14 @@ def combine_rates(
         if m.value is not None and m.lower is not None and m.upper is not None
     ]
     ivs = [enters.get(m.name, (m.value, m.lower, m.upper)) for m in ok]
+    for name, iv in _imprecise_extrapolations(ok, ivs).items():
+        i = next(i for i, m in enumerate(ok) if m.name == name)
+        note = (
+            f"its interval is more than {MAX_WIDTH_RATIO:g}x as wide as the narrowest one used: "
+            f"it enters with its lower end raised to {iv[1]:.6g}, the others' lowest"
+        )
+        ok[i] = ms[name] = replace(ok[i], detail={**ok[i].detail, "enters": note})
+        ivs[i] = iv
     used: tuple[str, ...] = ()
     narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]  # type: ignore[operator]
     tail_upper = None if tail is None else finite_or_none(tail["upper"])

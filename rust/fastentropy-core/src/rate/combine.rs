@@ -49,6 +49,18 @@
 //!    set the floor far below the others — with the bit-level predictor on the 16-state
 //!    hidden-Markov source (10^6 tokens) the curve, 23% of its point wide, put the lower end
 //!    at 2.61 beside the slope's [3.03, 3.26] and the truth 3.24 (docs/rate.md, "The rule", 6).
+//! 6. **An imprecise extrapolation does not reach below the others** (applied in
+//!    python/fastentropy/rate/_estimators.py, `_imprecise_extrapolations`, after rule 5): a
+//!    curve or orders interval more than twice as wide as the narrowest interval used enters
+//!    with its lower end raised to the lowest lower end of the others (never above its own
+//!    point, which still counts). Its width is its fit's imprecision; the match-length
+//!    interval is never cut (KASW's part of it is low by design). Evidence: the curve, 20%
+//!    of its point wide on the Markov V = 40 chain at 10^6 tokens and biased low there
+//!    (ln N / N redundancy), put the floor 0.59 under the truth beside matches 0.20 wide;
+//!    re-combined on every stored run of benches/rate_accuracy.py (10^6 and 10^7 tokens,
+//!    this session's and the last) coverage stays 100% (docs/rate.md). A narrow
+//!    extrapolation still sets the floor: on the 64-state source at 10^7 the curve read
+//!    high, and the rule never lets it overrule the matches' lower end.
 //!
 //! Validity: the floor is as honest as the most pessimistic estimator and the upper end as
 //! honest as the predictor's code length; coverage and width are measured, not assumed.
