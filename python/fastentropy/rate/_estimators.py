@@ -435,7 +435,10 @@ def combine_rates(
         for m in ms.values()
         if m.value is not None and m.lower is not None and m.upper is not None
     ]
-    ivs = [enters.get(m.name, (m.value, m.lower, m.upper)) for m in ok]
+    ivs: list[Iv] = [
+        enters.get(m.name, (float(m.value), float(m.lower), float(m.upper)))  # type: ignore[arg-type]
+        for m in ok
+    ]
     for name, iv in _imprecise_extrapolations(ok, ivs).items():
         i = next(i for i, m in enumerate(ok) if m.name == name)
         note = (
@@ -445,7 +448,7 @@ def combine_rates(
         ok[i] = ms[name] = replace(ok[i], detail={**ok[i].detail, "enters": note})
         ivs[i] = iv
     used: tuple[str, ...] = ()
-    narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]  # type: ignore[operator]
+    narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]
     tail_upper = None if tail is None else finite_or_none(tail["upper"])
     if not any(narrow) and finite_or_none(bound) is None and tail_upper is None:
         # Nothing usable and nothing bounds it: say so with NaNs, not an exception.
@@ -453,7 +456,7 @@ def combine_rates(
         point, lower, upper, capped, informative = nan, nan, nan, False, False
     else:
         point, lower, upper, capped, informative, flags = _core.rate_combine(
-            ivs,  # type: ignore[arg-type]
+            ivs,
             finite_or_none(bound),
             tail_upper,
         )
