@@ -107,8 +107,9 @@ def estimate_floor(
 
     Three engines run: a suffix index of the corpus (count profiles of every order, and the
     longest previous match at every position), the online predictor of :func:`prequential`
-    (its code length bounds the rate from above; its learning curve is extrapolated), and the
-    entropy estimators on each order's profile. The rate combines the curve, the order
+    (its code length bounds the rate from above; its learning curve is extrapolated; for at
+    most 256 ids the mixture of its bit and token models, :func:`mixed_code_length`), and
+    the entropy estimators on each order's profile. The rate combines the curve, the order
     extrapolation of h_n and the match-length estimators (see :func:`estimate_rate`); its
     lower end is the floor.
 
