@@ -17,6 +17,7 @@ __all__ = [
     "METHODS",
     "NEEDS_ALPHABET",
     "RATE_MAX_RELATIVE_WIDTH",
+    "RATE_MIX_ALPHAS",
     "SUFFIX_BUILD_STAGES",
     "BpeEncoder",
     "HiddenMarkovSource",
@@ -41,8 +42,10 @@ __all__ = [
     "profile_from_samples",
     "rate_combine",
     "rate_curve",
+    "rate_curve_absorbed",
     "rate_grassberger",
     "rate_matches",
+    "rate_mix",
     "rate_orders",
     "rate_slope_alone",
     "rate_tail",
@@ -62,6 +65,7 @@ METHODS: tuple[str, ...]
 NEEDS_ALPHABET: tuple[str, ...]
 CONCENTRATIONS: tuple[str, ...]
 RATE_MAX_RELATIVE_WIDTH: float
+RATE_MIX_ALPHAS: tuple[float, ...]
 ANSB_REGIME_LIMIT: float
 #: A suffix build's stages in order: name, length in units of n tokens, reports inside it.
 SUFFIX_BUILD_STAGES: tuple[tuple[str, int, bool], ...]
@@ -269,6 +273,16 @@ def rate_slope_alone(
     slope_chi2_dof: float,
     curve: tuple[float, float, float] | None = None,
 ) -> bool: ...
+def rate_curve_absorbed(
+    slope: tuple[float, float, float],
+    slope_chi2_dof: float,
+    curve: tuple[float, float, float],
+) -> bool: ...
+def rate_mix(
+    target: npt.NDArray[np.float32],
+    others: Sequence[npt.NDArray[np.float32]],
+    checkpoints: Sequence[int],
+) -> list[float]: ...
 def rate_tail(costs: npt.NDArray[np.float32]) -> tuple[float, float, float, int, int]: ...
 def rate_combine(
     intervals: Sequence[tuple[float, float, float]],
