@@ -67,7 +67,7 @@ def test_bit_model_with_a_separator_gives_it_no_mass():
     np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
-def test_bytes_choose_the_bit_model_unless_an_order_or_model_is_given():
+def test_the_bit_model_is_chosen_unless_an_order_or_model_is_given():
     tokens = _stream(3000, 256, 4).astype(np.uint8)
     assert fe.prequential(tokens).model["kind"] == "bits"
     assert fe.prequential(tokens).model["name"] == "bit-level context mixing"
@@ -75,9 +75,13 @@ def test_bytes_choose_the_bit_model_unless_an_order_or_model_is_given():
     assert fe.prequential(tokens, model="tokens").model["kind"] == "tokens"
     assert fe.prequential(tokens, order=3, model="bits").model["order"] == 3
     wide = _stream(3000, 300, 4)
-    assert fe.prequential(wide).model["kind"] == "tokens"
-    with pytest.raises(ValueError, match="at most 256"):
-        fe.prequential(wide, model="bits")
+    assert fe.prequential(wide).model["kind"] == "bits"
+    assert fe.prequential(wide).model["bits_per_symbol"] == 9
+    assert fe.prequential(wide, order=4).model["kind"] == "tokens"
+    widest = {"vocab_size": 2**20 + 1}
+    assert fe.prequential(wide, **widest).model["kind"] == "tokens"
+    with pytest.raises(ValueError, match="at most 2\\^20"):
+        fe.prequential(wide, model="bits", **widest)
     with pytest.raises(ValueError, match="model must be"):
         fe.prequential(tokens, model="paq")
     with pytest.raises(ValueError, match="too long"):

@@ -37,12 +37,15 @@ mod contexts;
 mod counters;
 mod matcher;
 mod mixer;
+mod wide;
 
 use apm::Apm;
 use contexts::{mix, SlotTable, WAYS};
 use counters::{next_state, Counters, Logistic};
-use matcher::{ByteMatch, MIN_LEN};
+use matcher::{len_class, vote, ByteMatch, MIN_LEN};
 use mixer::{Mixer, INPUTS};
+
+pub use wide::{WideModel, DEFAULT_WIDE_ORDER, MAX_WIDE_BITS};
 
 use super::model::Settings;
 use crate::error::{Error, Result};
@@ -350,21 +353,13 @@ impl BitModel {
         let mut class = 0;
         x[at] = 0;
         x[at + 1] = 0;
-        if let Some((e, len)) = self.matcher.as_ref().and_then(ByteMatch::expected) {
-            let e = e | (1 << self.bits);
-            if e >> (self.bits - i) == c0 {
-                let bit = (e >> (self.bits - 1 - i)) & 1;
-                let lq = if len < 16 {
-                    len
-                } else {
-                    (16 + (len - 16) / 8).min(31)
-                } as usize;
-                let p = self.match_map.p16(lq * 2 + bit as usize);
-                x[at] = lg.stretch(p);
-                let sure = (lq as i32 * 64).min(2047);
-                x[at + 1] = if bit == 1 { sure } else { -sure };
-                class = if lq < 16 { 1 } else { 2 };
-            }
+        let expected = self.matcher.as_ref().and_then(ByteMatch::expected);
+        if let Some((bit, lq)) = vote(expected, self.bits, i, c0) {
+            let p = self.match_map.p16(lq * 2 + bit as usize);
+            x[at] = lg.stretch(p);
+            let sure = (lq as i32 * 64).min(2047);
+            x[at + 1] = if bit == 1 { sure } else { -sure };
+            class = if lq < 16 { 1 } else { 2 };
         }
         x[IN_BIAS] = 256;
         self.mixer.mix(x, c0u + 256 * class, lg);
@@ -402,11 +397,7 @@ impl BitModel {
                 .as_ref()
                 .and_then(ByteMatch::expected)
                 .unwrap_or((0, 0));
-            let lq = if len < 16 {
-                len
-            } else {
-                (16 + (len - 16) / 8).min(31)
-            } as usize;
+            let lq = len_class(len);
             let bit = u32::from(self.inputs[at + 1] > 0) as usize;
             self.match_map.update(lq * 2 + bit, y);
         }
@@ -429,7 +420,7 @@ impl BitModel {
             self.word = 0;
         }
         if let Some(m) = &mut self.matcher {
-            m.update(x, match_hash(self.hist), self.doc_len);
+            m.update(x, match_hash(self.hist), self.doc_len, MIN_LEN);
         }
         self.start_symbol();
     }
