@@ -213,7 +213,11 @@ impl WideModel {
             o1_mask: o1 - 1,
             run_maps: (0..orders.len()).map(|_| Counters::new(64, SLOW)).collect(),
             prefix_sets,
-            first: if bits.is_multiple_of(4) { bits.min(3) } else { bits % 4 },
+            first: if bits.is_multiple_of(4) {
+                bits.min(3)
+            } else {
+                bits % 4
+            },
             run_slots: vec![0; orders.len()],
             runs: vec![None; orders.len()],
             matcher,
