@@ -213,7 +213,10 @@ def run(args: Any) -> dict[str, Any]:
         rows.append(measure_ours(bpe_tf, n_bytes, "ours, 16k BPE"))
         rows.append(measure_ours(bpe_tf, n_bytes, "ours, 16k BPE, token model", "tokens"))
         del bytes_tf, bpe_tf
+        wanted = None if args.compressors is None else set(args.compressors.split(","))
         for name, argv, suffix, package in COMPRESSORS:
+            if wanted is not None and name.split()[0] not in wanted:
+                continue
             tool = argv("x", "y")[0]
             tool = name.split()[0] if tool == "sh" else tool
             if shutil.which(tool) is None:
@@ -304,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", help="a text file instead of dict-gcide")
     parser.add_argument("--bytes", type=int, help="cut the text to this many bytes")
     parser.add_argument("--markov-tokens", type=int, default=10**7, help="default 10^7")
+    parser.add_argument(
+        "--compressors",
+        help="comma-separated first words of the compressors to run (e.g. 7z,zpaq); default all",
+    )
     _common.add_output_args(parser, "markdown page (default docs/prequential.md)")
     args = parser.parse_args(argv)
     if args.quick:

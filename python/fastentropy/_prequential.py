@@ -325,7 +325,7 @@ def prequential(
     coded as its ``ceil(log2 V)`` bits, branches with no ids forced, so ``q`` is proper over
     exactly the ``V`` ids; each bit is predicted by two logistic mixers of order-0/1 counters,
     hashed orders 2-6 and 8 and two word contexts (bit-history states mapped to
-    probabilities) and a match model, then two SSE stages. Above 256 ids the contexts are
+    probabilities) and a match model, then an SSE stage. Above 256 ids the contexts are
     whole previous tokens: order 0 exact, order 1 as adaptive probabilities, orders 1-4 and
     6 as bit-history states in slots of up to 4 bits of the id, each with the last token
     seen in it and how often in a row (PAQ8's run model), and a match model.
