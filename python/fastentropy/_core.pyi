@@ -30,7 +30,8 @@ __all__ = [
     "max_ngram_order",
     "method_refusal",
     "ngram_profiles",
-    "merge_ngram_tables",
+    "merge_ngram_runs",
+    "ngram_runs",
     "ngram_table",
     "prequential",
     "prequential_distributions",
@@ -127,12 +128,31 @@ def count_ngrams(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> NgramCounts: ...
-def merge_ngram_tables(
-    runs: Sequence[tuple[_U64, _U64]],
+def merge_ngram_runs(
+    runs: Sequence[
+        tuple[_U64, npt.NDArray[np.uint32] | _U64, _U64, npt.NDArray[np.uint32], _U64, int, bool]
+    ],
     order: int,
+    orders: Sequence[int],
+    distinct: int,
+    first_lo: int,
+    first_hi: int,
     *,
     progress: _Progress | None = None,
-) -> _Pairs: ...
+) -> list[tuple[int, _Pairs]]: ...
+def ngram_runs(
+    tokens: _Tokens,
+    order: int,
+    tails_path: str | os.PathLike[str],
+    counts_path: str | os.PathLike[str],
+    index_path: str | os.PathLike[str],
+    *,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> tuple[_U64, _U64, int, bool, int]: ...
 def ngram_table(
     tokens: _Tokens,
     order: int,

@@ -34,7 +34,7 @@ mod _core {
     use super::markov::MarkovSource;
     #[pymodule_export]
     use super::ngram::{
-        count_ngrams, merge_ngram_tables, ngram_profiles, ngram_table, NgramCounts,
+        count_ngrams, merge_ngram_runs, ngram_profiles, ngram_runs, ngram_table, NgramCounts,
     };
     #[pymodule_export]
     use super::predict::{prequential, prequential_distributions};
