@@ -41,6 +41,26 @@ def test_distribution_sums_to_one_over_every_id(order, memory):
     np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize(("vocab", "separator"), [(257, None), (700, None), (1030, 3)])
+def test_bit_model_over_tokens_sums_to_one_over_every_id(vocab, separator):
+    # Above 256 ids the bit model's contexts are whole tokens and the id's bits come in
+    # chunks: q is still proper over exactly the ids (the separator gets none).
+    tokens = _stream(1200, vocab, vocab).astype(np.uint16)
+    if separator is not None:
+        tokens[::97] = separator
+    positions = [0, 1, 400, 1200]
+    q = _core.prequential_distributions(
+        tokens, positions, vocab_size=vocab, separator=separator, model="bits"
+    )
+    assert q.shape == (len(positions), vocab)
+    codable = np.ones(vocab, dtype=bool)
+    if separator is not None:
+        codable[separator] = False
+        assert (q[:, separator] == 0).all()
+    assert (q[:, codable] > 0).all()
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("vocab", [1, 2, 3, 5, 7, 40, 255, 256])
 @pytest.mark.parametrize("order", [0, 2, None])
 def test_bit_model_sums_to_one_over_every_id(vocab, order):
