@@ -299,7 +299,7 @@ def prequential(
         Which predictor. Default: ``"bits"`` (bit-level context mixing) for at most 2^20
         codable ids (the separator not counted) when no ``order`` is given and
         ``memory_limit`` holds its fixed tables (for bytes about 1 MB, 5 MB with the full
-        SSE table; for 16k ids about 10 MB), else ``"tokens"`` (the blend of whole-token
+        SSE table; for 16k ids about 2 MB), else ``"tokens"`` (the blend of whole-token
         distributions).
 
     Returns
