@@ -14,8 +14,9 @@ by U+FFFD, so that the BPE tokenizer reads the very file the compressors read) a
   blend, order 12), for the comparison in the same run;
 * **ours, 16k BPE**: ``fe.tokenize(text, ("train-bpe", 16000))`` (a BPE trained on this
   text by the ``tokenizers`` library; training and tokenizing are not timed) then
-  ``fe.prequential(token_file)`` (order 4): bits per byte through the token file's bytes
-  per token;
+  ``fe.prequential(token_file)`` (the default: the bit model with contexts of whole
+  tokens, order 6) and with ``model="tokens"`` (the token-level blend, order 4): bits per
+  byte through the token file's bytes per token;
 * **compressors** on the same file, each in a subprocess, size of the output in bits per
   byte of the input: ``xz -9``, ``bzip2 -9``, ``zstd -19``, ``7z a -m0=PPMd:o=16:mem=1g``
   (PPMd var. H order 16, Debian ``p7zip-full``) and ``zpaq a -m5`` (Debian ``zpaq``). A coder
@@ -191,6 +192,7 @@ def run(args: Any) -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **_common.provenance(),
         "cpus": os.cpu_count(),
+        "load_average_start": os.getloadavg()[0],
         "skipped": [],
     }
     with tempfile.TemporaryDirectory(prefix="fe-prequential-") as work:
@@ -209,8 +211,12 @@ def run(args: Any) -> dict[str, Any]:
             "vocab_size": bpe_tf.vocab_size,
         }
         rows.append(measure_ours(bpe_tf, n_bytes, "ours, 16k BPE"))
+        rows.append(measure_ours(bpe_tf, n_bytes, "ours, 16k BPE, token model", "tokens"))
         del bytes_tf, bpe_tf
+        wanted = None if args.compressors is None else set(args.compressors.split(","))
         for name, argv, suffix, package in COMPRESSORS:
+            if wanted is not None and name.split()[0] not in wanted:
+                continue
             tool = argv("x", "y")[0]
             tool = name.split()[0] if tool == "sh" else tool
             if shutil.which(tool) is None:
@@ -224,6 +230,7 @@ def run(args: Any) -> dict[str, Any]:
         results["rows"] = rows
     results["markov"] = measure_markov(args.markov_tokens)
     results["wall_seconds"] = time.perf_counter() - start
+    results["load_average_end"] = os.getloadavg()[0]
     return results
 
 
@@ -260,7 +267,9 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "## Results",
         "",
         f"Measured {results['date']} (git {results['git']}, build {results['build']}, "
-        f"{results['cpus']} CPUs shared with other work).",
+        f"{results['cpus']} CPUs shared with other work, load average "
+        f"{results.get('load_average_start', float('nan')):.1f} at the start, "
+        f"{results.get('load_average_end', float('nan')):.1f} at the end).",
         "",
         f"Text: {results['text']['origin']} ({results['text']['bytes']:,} bytes). 16k BPE: "
         f"{bpe['tokens']:,} tokens, {bpe['bytes_per_token']:.3f} bytes/token.",
@@ -298,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text", help="a text file instead of dict-gcide")
     parser.add_argument("--bytes", type=int, help="cut the text to this many bytes")
     parser.add_argument("--markov-tokens", type=int, default=10**7, help="default 10^7")
+    parser.add_argument(
+        "--compressors",
+        help="comma-separated first words of the compressors to run (e.g. 7z,zpaq); default all",
+    )
     _common.add_output_args(parser, "markdown page (default docs/prequential.md)")
     args = parser.parse_args(argv)
     if args.quick:

@@ -41,6 +41,26 @@ def test_distribution_sums_to_one_over_every_id(order, memory):
     np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize(("vocab", "separator"), [(257, None), (700, None), (1030, 3)])
+def test_bit_model_over_tokens_sums_to_one_over_every_id(vocab, separator):
+    # Above 256 ids the bit model's contexts are whole tokens and the id's bits come in
+    # chunks: q is still proper over exactly the ids (the separator gets none).
+    tokens = _stream(1200, vocab, vocab).astype(np.uint16)
+    if separator is not None:
+        tokens[::97] = separator
+    positions = [0, 1, 400, 1200]
+    q = _core.prequential_distributions(
+        tokens, positions, vocab_size=vocab, separator=separator, model="bits"
+    )
+    assert q.shape == (len(positions), vocab)
+    codable = np.ones(vocab, dtype=bool)
+    if separator is not None:
+        codable[separator] = False
+        assert (q[:, separator] == 0).all()
+    assert (q[:, codable] > 0).all()
+    np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("vocab", [1, 2, 3, 5, 7, 40, 255, 256])
 @pytest.mark.parametrize("order", [0, 2, None])
 def test_bit_model_sums_to_one_over_every_id(vocab, order):
@@ -67,7 +87,7 @@ def test_bit_model_with_a_separator_gives_it_no_mass():
     np.testing.assert_allclose(q.sum(axis=1), 1.0, rtol=0, atol=1e-12)
 
 
-def test_bytes_choose_the_bit_model_unless_an_order_or_model_is_given():
+def test_the_bit_model_is_chosen_unless_an_order_or_model_is_given():
     tokens = _stream(3000, 256, 4).astype(np.uint8)
     assert fe.prequential(tokens).model["kind"] == "bits"
     assert fe.prequential(tokens).model["name"] == "bit-level context mixing"
@@ -75,9 +95,13 @@ def test_bytes_choose_the_bit_model_unless_an_order_or_model_is_given():
     assert fe.prequential(tokens, model="tokens").model["kind"] == "tokens"
     assert fe.prequential(tokens, order=3, model="bits").model["order"] == 3
     wide = _stream(3000, 300, 4)
-    assert fe.prequential(wide).model["kind"] == "tokens"
-    with pytest.raises(ValueError, match="at most 256"):
-        fe.prequential(wide, model="bits")
+    assert fe.prequential(wide).model["kind"] == "bits"
+    assert fe.prequential(wide).model["bits_per_symbol"] == 9
+    assert fe.prequential(wide, order=4).model["kind"] == "tokens"
+    widest = {"vocab_size": 2**20 + 1}
+    assert fe.prequential(wide, **widest).model["kind"] == "tokens"
+    with pytest.raises(ValueError, match="at most 2\\^20"):
+        fe.prequential(wide, model="bits", **widest)
     with pytest.raises(ValueError, match="model must be"):
         fe.prequential(tokens, model="paq")
     with pytest.raises(ValueError, match="too long"):

@@ -3,10 +3,10 @@
 Each token is scored by ``-ln q(x_t | x_<t)`` *before* the model learns from it (Dawid
 1984), so the total is a code length an arithmetic coder would reach, and its mean per token
 is an upper bound, in expectation, on the entropy rate; the running total is the model's
-learning curve. Two models in the core: for up to 256 codable ids (bytes) a bit-level
-context-mixing model in the family of PAQ8/lpaq (Mahoney 2005); otherwise a Pitman–Yor blend
-of context orders 0..K with discounts learned online, mixed by learned weights (see
-``docs/prequential.md``).
+learning curve. Two models in the core: by default, for up to 2^20 codable ids, a bit-level
+context-mixing model in the family of PAQ8/lpaq (Mahoney 2005), its contexts bytes for up to
+256 ids and whole previous tokens above; or a Pitman–Yor blend of context orders 0..K with
+discounts learned online, mixed by learned weights (see ``docs/prequential.md``).
 """
 
 from __future__ import annotations
@@ -270,8 +270,8 @@ def prequential(
         brings its separator, mask, vocabulary size and bytes per token.
     order : int, optional
         Longest context. The token model: 0..48, default 6 up to 4096 ids, else 4 (12 for
-        bytes). The bit model: 0..8, default 8. Giving an order for bytes selects the
-        token model unless ``model="bits"``.
+        bytes). The bit model: 0..8, default 8 for bytes, 6 above 256 ids. Giving an order
+        selects the token model unless ``model="bits"``.
     vocab_size : int, optional
         Ids are below this. Default: the TokenFile's (at least the separator + 1), else the
         largest id (or separator) + 1.
@@ -296,10 +296,11 @@ def prequential(
         ``True`` keeps each token's cost as a float32 array in :attr:`CodeLength.per_token`;
         a path writes it as a ``.npy`` file there (memory-mapped, for huge corpora).
     model : {"bits", "tokens"}, optional
-        Which predictor. Default: ``"bits"`` (bit-level context mixing) for at most 256
+        Which predictor. Default: ``"bits"`` (bit-level context mixing) for at most 2^20
         codable ids (the separator not counted) when no ``order`` is given and
-        ``memory_limit`` holds its fixed tables (about 1 MB; 5 MB with the full SSE table),
-        else ``"tokens"`` (the blend of whole-token distributions).
+        ``memory_limit`` holds its fixed tables (for bytes about 1 MB, 5 MB with the full
+        SSE table; for 16k ids about 2 MB), else ``"tokens"`` (the blend of whole-token
+        distributions).
 
     Returns
     -------
@@ -312,7 +313,7 @@ def prequential(
     ValueError
         Empty or non-1-D tokens, a negative id, an id >= ``vocab_size``, a separator outside
         the vocabulary, a mask of the wrong length, an order above 48 (above 8 for the bit
-        model), ``model="bits"`` for more than 256 codable ids, an unknown ``model``.
+        model), ``model="bits"`` for more than 2^20 codable ids, an unknown ``model``.
     MemoryError
         ``memory_limit`` too small for the model's smallest tables.
     KeyboardInterrupt
@@ -324,7 +325,10 @@ def prequential(
     coded as its ``ceil(log2 V)`` bits, branches with no ids forced, so ``q`` is proper over
     exactly the ``V`` ids; each bit is predicted by two logistic mixers of order-0/1 counters,
     hashed orders 2-6 and 8 and two word contexts (bit-history states mapped to
-    probabilities) and a match model, then two SSE stages.
+    probabilities) and a match model, then an SSE stage. Above 256 ids the contexts are
+    whole previous tokens: order 0 exact, order 1 as adaptive probabilities, orders 1-4 and
+    6 as bit-history states in slots of up to 4 bits of the id, each with the last token
+    seen in it and how often in a row (PAQ8's run model), and a match model.
 
     Token model (Teh 2006; Cleary & Witten 1984; Steinruecken, Ghahramani & MacKay 2015):
     ``q_k(x) = (c_x - d [c_x>0] + (θ + d T) q_{k-1}(x)) / (C + θ)`` over orders ``k = 0..K``

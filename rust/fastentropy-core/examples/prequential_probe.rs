@@ -1,6 +1,6 @@
 //! Development probe: the prequential code length of a file's bytes.
 //! `cargo run --release -p fastentropy-core --example prequential_probe -- FILE [bits|tokens] [BYTES]`
-//! or `-- markov N` (an order-1 chain, V = 40, N tokens). Wall-clock MB/s on a shared machine.
+//! or `-- TOKENS.u16 [bits|tokens] BYTES VOCAB [ORDER]` (16-bit ids), or `-- markov N` (an order-1 chain, V = 40, N tokens). Wall-clock MB/s on a shared machine.
 use fastentropy_core::control::Control;
 use fastentropy_core::predict::{prequential, ModelKind, PredictOptions};
 
@@ -29,20 +29,50 @@ fn main() {
         return;
     }
     let mut data = std::fs::read(&args[1]).expect("read");
-    if let Some(n) = args.get(3) {
-        data.truncate(n.parse().expect("bytes"));
-    }
     let model = match args.get(2).map(String::as_str) {
         Some("tokens") => Some(ModelKind::Tokens),
         Some("bits") => Some(ModelKind::Bits),
         _ => None,
     };
+    let t = std::time::Instant::now();
+    if args[1].ends_with(".u16") {
+        // 16-bit token ids (a fastentropy token file's .bin): `-- FILE.u16 MODEL BYTES VOCAB`,
+        // the separator is VOCAB (as fastentropy's token files declare it).
+        let bytes: f64 = args[3].parse().expect("bytes of text");
+        let vocab: u64 = args[4].parse().expect("vocab");
+        let tokens: Vec<u16> = data
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        let opts = PredictOptions {
+            model,
+            vocab_size: Some(vocab + 1),
+            separator: Some(vocab),
+            order: args.get(5).map(|o| o.parse().expect("order")),
+            ..Default::default()
+        };
+        let cl = prequential(&tokens, &opts, None, &Control::default()).expect("run");
+        let s = t.elapsed().as_secs_f64();
+        println!(
+            "{} tokens: {:.4} bits/byte, {:.4} nats/token, {:.2} MB/s, {} MiB, {:?} order {}",
+            tokens.len(),
+            cl.nats / bytes / std::f64::consts::LN_2,
+            cl.nats / cl.n as f64,
+            bytes / s / 1e6,
+            cl.settings.memory >> 20,
+            cl.settings.name,
+            cl.settings.order
+        );
+        return;
+    }
+    if let Some(n) = args.get(3) {
+        data.truncate(n.parse().expect("bytes"));
+    }
     let opts = PredictOptions {
         model,
         vocab_size: Some(256),
         ..Default::default()
     };
-    let t = std::time::Instant::now();
     let cl = prequential(&data, &opts, None, &Control::default()).expect("run");
     let s = t.elapsed().as_secs_f64();
     println!(

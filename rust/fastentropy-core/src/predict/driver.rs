@@ -7,7 +7,10 @@
 //! A masked-out token is learned from but not scored. The curve holds `L_N` at every
 //! `N = 2^10, 2^11, ...` scored tokens and at the end.
 
-use super::bits::{BitModel, DEFAULT_BIT_ORDER, MAX_BIT_ORDER, MAX_SYMBOLS};
+use super::bits::{
+    BitModel, WideModel, DEFAULT_BIT_ORDER, DEFAULT_WIDE_ORDER, MAX_BIT_ORDER, MAX_SYMBOLS,
+    MAX_WIDE_BITS,
+};
 use super::model::{default_order, Model, Settings, DEFAULT_MEMORY};
 use super::ranks::Ranks;
 use crate::control::Control;
@@ -36,18 +39,19 @@ pub struct PredictOptions<'a> {
 pub enum ModelKind {
     /// The blend of whole-symbol distributions over orders 0..=K ([`super::model`]).
     Tokens,
-    /// Bit-level context mixing ([`super::bits`]), for at most 256 codable ids.
+    /// Bit-level context mixing ([`super::bits`]), for at most 2^20 codable ids (bytes, or
+    /// tokens with contexts of whole tokens).
     Bits,
 }
 
-/// The model that runs when none is asked for: the bit model for at most 256 codable ids
-/// (bytes) when no order is given (it codes English text shorter and runs faster; see
-/// docs/prequential.md), the token model otherwise — and also when the memory limit is
+/// The model that runs when none is asked for: the bit model for at most 2^20 codable ids
+/// when no order is given (it codes English text, as bytes and as 16k BPE tokens, shorter
+/// and runs faster; see docs/prequential.md), the token model otherwise — and also when the memory limit is
 /// below the bit model's fixed tables (see [`build`]).
 pub fn choose(vocab: u64, opts: &PredictOptions<'_>) -> ModelKind {
     let codable = vocab - u64::from(opts.separator.is_some_and(|s| s < vocab));
     opts.model
-        .unwrap_or(if opts.order.is_none() && codable <= MAX_SYMBOLS {
+        .unwrap_or(if opts.order.is_none() && codable <= 1 << MAX_WIDE_BITS {
             ModelKind::Bits
         } else {
             ModelKind::Tokens
@@ -58,6 +62,7 @@ pub fn choose(vocab: u64, opts: &PredictOptions<'_>) -> ModelKind {
 pub(super) enum Engine {
     Tokens(Box<Model>),
     Bits(Box<BitModel>),
+    Wide(Box<WideModel>),
 }
 
 impl Engine {
@@ -65,6 +70,7 @@ impl Engine {
         match self {
             Self::Tokens(m) => m.reset(),
             Self::Bits(m) => m.reset(),
+            Self::Wide(m) => m.reset(),
         }
     }
 
@@ -74,6 +80,7 @@ impl Engine {
         match self {
             Self::Tokens(m) => m.code(ranks.rank(id)),
             Self::Bits(m) => m.code(id),
+            Self::Wide(m) => m.code(id),
         }
     }
 
@@ -82,6 +89,7 @@ impl Engine {
         match self {
             Self::Tokens(m) => m.probability(ranks.rank(id)),
             Self::Bits(m) => m.probability(id),
+            Self::Wide(m) => m.probability(id),
         }
     }
 
@@ -89,6 +97,7 @@ impl Engine {
         match self {
             Self::Tokens(m) => m.settings(),
             Self::Bits(m) => m.settings(),
+            Self::Wide(m) => m.settings(),
         }
     }
 }
@@ -196,9 +205,18 @@ pub(super) fn build(
     match kind {
         ModelKind::Tokens => tokens_model(symbols),
         ModelKind::Bits => {
-            let order = opts.order.unwrap_or(DEFAULT_BIT_ORDER);
-            match BitModel::new(vocab, opts.separator, order, memory, tokens) {
-                Ok(m) => Ok(Engine::Bits(Box::new(m))),
+            let codable = vocab - u64::from(opts.separator.is_some_and(|s| s < vocab));
+            let built = if codable <= MAX_SYMBOLS {
+                let order = opts.order.unwrap_or(DEFAULT_BIT_ORDER);
+                BitModel::new(vocab, opts.separator, order, memory, tokens)
+                    .map(|m| Engine::Bits(Box::new(m)))
+            } else {
+                let order = opts.order.unwrap_or(DEFAULT_WIDE_ORDER);
+                WideModel::new(vocab, opts.separator, order, memory, tokens)
+                    .map(|m| Engine::Wide(Box::new(m)))
+            };
+            match built {
+                Ok(m) => Ok(m),
                 // Chosen, not asked for, and the limit is below its fixed tables: the
                 // token model over the ids themselves (what it codes with any remap).
                 Err(Error::MemoryLimit { .. }) if opts.model.is_none() => tokens_model(vocab),
@@ -235,7 +253,7 @@ pub(super) fn run<T: Token>(
     };
     let order = match model {
         Engine::Tokens(m) => m.order(),
-        Engine::Bits(_) => 0,
+        Engine::Bits(_) | Engine::Wide(_) => 0,
     };
     let mut window: Vec<u32> = Vec::with_capacity(order);
     let mut scratch = Vec::with_capacity(order);
@@ -259,8 +277,14 @@ pub(super) fn run<T: Token>(
                     &mut scratch,
                 );
             }
-            if let Engine::Bits(m) = &*model {
-                prefetch_bits(tokens, index + AHEAD, sep, m);
+            match &*model {
+                Engine::Bits(m) => prefetch_bits(tokens, index + AHEAD, sep, |w, n, x| {
+                    m.prefetch(w, n, x);
+                }),
+                Engine::Wide(m) => prefetch_bits(tokens, index + AHEAD, sep, |w, n, x| {
+                    m.prefetch(w, n, x);
+                }),
+                Engine::Tokens(_) => {}
             }
             let x = t.id().unwrap_or(0);
             if sep == Some(x) {
@@ -325,7 +349,12 @@ fn prefetch_ahead<T: Token>(
 /// Prefetches the context slots of the bit model for the token at `at`: its document's
 /// last symbols (back to a separator, at most [`MAX_BIT_ORDER`]) and the token itself.
 #[inline]
-fn prefetch_bits<T: Token>(tokens: &[T], at: usize, sep: Option<u64>, model: &BitModel) {
+fn prefetch_bits<T: Token>(
+    tokens: &[T],
+    at: usize,
+    sep: Option<u64>,
+    prefetch: impl Fn(&[u64], u64, u64),
+) {
     let Some(next) = tokens.get(at).and_then(|t| t.id()) else {
         return;
     };
@@ -344,7 +373,7 @@ fn prefetch_bits<T: Token>(tokens: &[T], at: usize, sep: Option<u64>, model: &Bi
     }
     // Whether the document is longer than the window: then its full length is at least
     // MAX_BIT_ORDER, which is all the hashes look at.
-    model.prefetch(&window[MAX_BIT_ORDER - n..], n as u64, next);
+    prefetch(&window[MAX_BIT_ORDER - n..], n as u64, next);
 }
 
 /// The default order of a vocabulary (re-exported for callers that state it up front).

@@ -33,6 +33,8 @@ mod ranks;
 mod sse;
 mod table;
 #[cfg(test)]
+mod testing;
+#[cfg(test)]
 mod tests;
 
 pub use bits::{DEFAULT_BIT_ORDER, MAX_BIT_ORDER};

@@ -10,9 +10,41 @@ pub const MIN_LEN: u64 = 6;
 /// Longest backward verification of a new candidate (longer matches grow from there).
 const VERIFY: u64 = 32;
 
+/// A symbol the ring holds: bytes for the byte model (a byte of memory per symbol of
+/// history), ids for the wide model.
+pub trait Sym: Copy + Eq + Default {
+    fn of(x: u32) -> Self;
+    fn get(self) -> u32;
+}
+
+impl Sym for u8 {
+    #[inline]
+    fn of(x: u32) -> Self {
+        x as u8
+    }
+    #[inline]
+    fn get(self) -> u32 {
+        u32::from(self)
+    }
+}
+
+impl Sym for u32 {
+    #[inline]
+    fn of(x: u32) -> Self {
+        x
+    }
+    #[inline]
+    fn get(self) -> u32 {
+        self
+    }
+}
+
+/// The match model over bytes.
+pub type ByteMatch = Match<u8>;
+
 #[derive(Clone)]
-pub struct ByteMatch {
-    ring: Vec<u8>,
+pub struct Match<S: Sym> {
+    ring: Vec<S>,
     ring_mask: u64,
     /// Symbols appended so far.
     pos: u64,
@@ -23,11 +55,11 @@ pub struct ByteMatch {
     len: u64,
 }
 
-impl ByteMatch {
+impl<S: Sym> Match<S> {
     /// A ring of `ring` symbols and a table of `slots` positions (powers of two).
     pub fn new(ring: usize, slots: usize) -> Self {
         Self {
-            ring: vec![0; ring],
+            ring: vec![S::default(); ring],
             ring_mask: ring as u64 - 1,
             pos: 0,
             table: vec![0; slots],
@@ -38,7 +70,7 @@ impl ByteMatch {
     }
 
     pub fn bytes(&self) -> usize {
-        self.ring.len() + self.table.len() * 4
+        self.ring.len() * std::mem::size_of::<S>() + self.table.len() * 4
     }
 
     pub fn window(&self) -> usize {
@@ -50,7 +82,7 @@ impl ByteMatch {
     pub fn expected(&self) -> Option<(u32, u64)> {
         (self.len > 0).then(|| {
             (
-                u32::from(self.ring[(self.ptr & self.ring_mask) as usize]),
+                self.ring[(self.ptr & self.ring_mask) as usize].get(),
                 self.len,
             )
         })
@@ -71,9 +103,9 @@ impl ByteMatch {
         self.len = 0;
     }
 
-    /// Appends `x`; `hash` is the hash of the last [`MIN_LEN`] symbols including `x`,
+    /// Appends `x`; `hash` is the hash of the last `min_len` symbols including `x`,
     /// `doc_len` the symbols of the current document including `x`.
-    pub fn update(&mut self, x: u32, hash: u64, doc_len: u64) {
+    pub fn update(&mut self, x: u32, hash: u64, doc_len: u64, min_len: u64) {
         if self.len > 0 {
             if self.expected().map(|(e, _)| e) == Some(x) {
                 self.len += 1;
@@ -82,9 +114,9 @@ impl ByteMatch {
                 self.len = 0;
             }
         }
-        self.ring[(self.pos & self.ring_mask) as usize] = x as u8;
+        self.ring[(self.pos & self.ring_mask) as usize] = S::of(x);
         self.pos += 1;
-        if doc_len < MIN_LEN {
+        if doc_len < min_len {
             return;
         }
         let at = (hash & self.table_mask) as usize;
@@ -100,7 +132,7 @@ impl ByteMatch {
                 {
                     l += 1;
                 }
-                if l >= MIN_LEN {
+                if l >= min_len {
                     self.len = l;
                     self.ptr = cand;
                 }
@@ -108,4 +140,24 @@ impl ByteMatch {
         }
         self.table[at] = self.pos as u32;
     }
+}
+
+/// The class of a match of `len` symbols (0..32): lengths up to 15 one by one, then by 8s.
+#[inline]
+pub fn len_class(len: u64) -> usize {
+    if len < 16 {
+        len as usize
+    } else {
+        (16 + (len - 16) / 8).min(31) as usize
+    }
+}
+
+/// What a match says about bit `i` of a `bits`-bit symbol whose bits so far are `c0` (with
+/// a leading 1): the bit the expected symbol has there and its match's length class, or
+/// `None` when no match holds or the expected symbol's first bits differ from `c0`.
+#[inline]
+pub fn vote(expected: Option<(u32, u64)>, bits: u32, i: u32, c0: u32) -> Option<(u32, usize)> {
+    let (e, len) = expected?;
+    let e = e | (1 << bits);
+    (e >> (bits - i) == c0).then(|| ((e >> (bits - 1 - i)) & 1, len_class(len)))
 }

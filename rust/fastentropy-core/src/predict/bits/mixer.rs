@@ -12,8 +12,8 @@ use super::counters::{Logistic, ST_MAX};
 pub const INPUTS: usize = 16;
 
 #[derive(Clone)]
-pub struct Mixer {
-    weights: Vec<[i32; INPUTS]>,
+pub struct Mixer<const N: usize = INPUTS> {
+    weights: Vec<[i32; N]>,
     /// The selected weight vector and the last output, for the update.
     set: usize,
     dot: i32,
@@ -21,11 +21,11 @@ pub struct Mixer {
     rate: i32,
 }
 
-impl Mixer {
+impl<const N: usize> Mixer<N> {
     /// `sets` weight vectors, each starting at `start / 65536` per input.
     pub fn new(sets: usize, start: i32, rate: i32) -> Self {
         Self {
-            weights: vec![[start; INPUTS]; sets],
+            weights: vec![[start; N]; sets],
             set: 0,
             dot: 0,
             p16: 1 << 15,
@@ -35,7 +35,7 @@ impl Mixer {
 
     /// Mixes `x` with weight vector `set`: `P(1)` in 16 bits.
     #[inline]
-    pub fn mix(&mut self, x: &[i32; INPUTS], set: usize, lg: &Logistic) -> u32 {
+    pub fn mix(&mut self, x: &[i32; N], set: usize, lg: &Logistic) -> u32 {
         let w = &self.weights[set];
         let dot: i64 = x
             .iter()
@@ -56,7 +56,7 @@ impl Mixer {
 
     /// One gradient step towards the coded bit `y`.
     #[inline]
-    pub fn learn(&mut self, x: &[i32; INPUTS], y: u32) {
+    pub fn learn(&mut self, x: &[i32; N], y: u32) {
         let err = ((((y as i32) << 16) - self.p16 as i32) >> 4) * self.rate;
         let w = &mut self.weights[self.set];
         for (wi, &xi) in w.iter_mut().zip(x) {
@@ -65,6 +65,6 @@ impl Mixer {
     }
 
     pub fn bytes(&self) -> usize {
-        self.weights.len() * INPUTS * 4
+        self.weights.len() * N * 4
     }
 }

@@ -5,26 +5,17 @@
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::super::testing::{assert_normalised, stream};
 use super::super::{distributions, prequential, ModelKind, PredictOptions};
 use crate::control::Control;
 use crate::error::Error;
 
+/// [`stream`] as the u64 ids the bit model's tests use.
 fn random(n: usize, vocab: u64, seed: u64) -> Vec<u64> {
-    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let mut out: Vec<u64> = Vec::with_capacity(n);
-    while out.len() < n {
-        if out.len() > 20 && rng.random_bool(0.5) {
-            let from = rng.random_range(0..out.len() - 12);
-            let len = rng.random_range(1..12);
-            for j in 0..len {
-                out.push(out[from + j]);
-            }
-        } else {
-            out.push(rng.random_range(0..vocab));
-        }
-    }
-    out.truncate(n);
-    out
+    stream(n, vocab as u32, seed)
+        .into_iter()
+        .map(u64::from)
+        .collect()
 }
 
 fn bits(order: Option<usize>) -> PredictOptions<'static> {
@@ -35,18 +26,14 @@ fn bits(order: Option<usize>) -> PredictOptions<'static> {
     }
 }
 
+/// Sums to 1 over every id but `skip` (the separator), which gets exactly 0.
 fn assert_sums_to_one(dists: &[Vec<f64>], skip: Option<usize>) {
-    for (i, d) in dists.iter().enumerate() {
-        let mut sum = 0.0;
-        for (x, &q) in d.iter().enumerate() {
-            if Some(x) == skip {
-                assert_eq!(q, 0.0, "the separator gets no mass");
-                continue;
-            }
-            assert!(q > 0.0 && q <= 1.0, "position #{i}: q({x}) = {q}");
-            sum += q;
-        }
-        assert!((sum - 1.0).abs() < 1e-12, "position #{i}: sum = {sum}");
+    assert_normalised(dists, skip);
+    if let Some(s) = skip {
+        assert!(
+            dists.iter().all(|d| d[s] == 0.0),
+            "the separator gets no mass"
+        );
     }
 }
 
@@ -179,11 +166,11 @@ fn the_match_model_codes_repeats_beyond_the_longest_order() {
 fn refuses_what_it_cannot_code() {
     let ctl = Control::default();
     let wide = PredictOptions {
-        vocab_size: Some(300),
+        vocab_size: Some((1 << 20) + 1),
         ..bits(None)
     };
-    let err = prequential(&[1u16, 2], &wide, None, &ctl).unwrap_err();
-    assert!(err.to_string().contains("at most 256"), "{err}");
+    let err = prequential(&[1u32, 2], &wide, None, &ctl).unwrap_err();
+    assert!(err.to_string().contains("at most 2^20"), "{err}");
     let deep = bits(Some(9));
     let err = prequential(&[1u8, 2], &deep, None, &ctl).unwrap_err();
     assert!(err.to_string().contains("too long"), "{err}");
@@ -198,7 +185,7 @@ fn refuses_what_it_cannot_code() {
 }
 
 #[test]
-fn chosen_for_bytes_without_an_order_only() {
+fn chosen_without_an_order_up_to_2_20_ids() {
     let ctl = Control::default();
     let bytes = random(500, 256, 1);
     let run =
@@ -213,7 +200,12 @@ fn chosen_for_bytes_without_an_order_only() {
         vocab_size: Some(258),
         ..Default::default()
     };
-    assert_eq!(run(&wide), "tokens");
+    assert_eq!(run(&wide), "bits");
+    let widest = PredictOptions {
+        vocab_size: Some((1 << 20) + 1),
+        ..Default::default()
+    };
+    assert_eq!(run(&widest), "tokens");
     let with_sep = PredictOptions {
         vocab_size: Some(257),
         separator: Some(256),
@@ -226,4 +218,94 @@ fn chosen_for_bytes_without_an_order_only() {
         ..Default::default()
     };
     assert_eq!(run(&small), "tokens");
+}
+
+#[test]
+fn wide_vocabularies_are_normalised_over_every_id() {
+    // Ids of more than 8 bits: chunks of 1-4 bits, each with its own slots; vocabularies
+    // just above a power of two force most of the first bit's subtree.
+    for (vocab, n) in [
+        (257u64, 1500usize),
+        (300, 1500),
+        (1000, 1200),
+        (1025, 800),
+        (4099, 600),
+    ] {
+        let tokens = random(n, vocab, vocab + 1);
+        let positions: Vec<usize> = (0..=n).step_by(n / 4).collect();
+        for order in [Some(0), Some(1), Some(2), None] {
+            let opts = PredictOptions {
+                vocab_size: Some(vocab),
+                ..bits(order)
+            };
+            let dists = distributions(&tokens, &opts, &positions).unwrap();
+            assert_eq!(dists[0].len(), vocab as usize);
+            assert_sums_to_one(&dists, None);
+        }
+    }
+}
+
+#[test]
+fn wide_normalised_with_a_separator_and_a_small_limit() {
+    // The separator anywhere (ids above it code one lower); the smallest tables the limit
+    // allows (heavy collisions, runs overwritten by other contexts).
+    for (vocab, sep, memory) in [
+        (1001u64, 500u64, None),
+        (4097, 4096, Some(1 << 20)),
+        (300, 0, Some(700_000)),
+    ] {
+        let mut tokens = random(1200, vocab, sep);
+        for t in tokens.iter_mut().step_by(37) {
+            *t = sep;
+        }
+        let opts = PredictOptions {
+            vocab_size: Some(vocab),
+            separator: Some(sep),
+            memory_limit: memory,
+            ..bits(None)
+        };
+        let positions: Vec<usize> = (0..=1200).step_by(300).collect();
+        let dists = distributions(&tokens, &opts, &positions).unwrap();
+        assert_sums_to_one(&dists, Some(sep as usize));
+    }
+}
+
+#[test]
+fn wide_per_token_costs_are_the_distribution() {
+    let tokens = random(2000, 700, 4);
+    let opts = PredictOptions {
+        vocab_size: Some(700),
+        ..bits(None)
+    };
+    let mut per = vec![0f32; tokens.len()];
+    let cl = prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
+    assert_eq!(cl.settings.name, "bits");
+    let positions = [0usize, 1, 5, 999, 1999];
+    let dists = distributions(&tokens, &opts, &positions).unwrap();
+    for (&p, d) in positions.iter().zip(&dists) {
+        let want = -d[tokens[p] as usize].ln();
+        assert!(
+            (f64::from(per[p]) - want).abs() < 1e-5 * want.max(1.0),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn wide_repeats_cost_little() {
+    // A random block of 300 ids of 5000 repeated: the first pass costs about ln 5000 (8.5
+    // nats) a token, the copies (contexts seen before, their runs, the match) very little.
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(6);
+    let block: Vec<u32> = (0..300).map(|_| rng.random_range(0..5000)).collect();
+    let tokens: Vec<u32> = block.iter().copied().cycle().take(6000).collect();
+    let opts = PredictOptions {
+        vocab_size: Some(5000),
+        ..bits(None)
+    };
+    let mut per = vec![0f32; tokens.len()];
+    prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
+    let head: f64 = per[..300].iter().map(|&c| f64::from(c)).sum::<f64>() / 300.0;
+    let tail: f64 = per[5400..].iter().map(|&c| f64::from(c)).sum::<f64>() / 600.0;
+    assert!(head > 7.0, "first pass {head} nats (ln 5000 = 8.52)");
+    assert!(tail < 0.02, "repeats {tail} nats");
 }

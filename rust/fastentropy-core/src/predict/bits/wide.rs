@@ -1,0 +1,546 @@
+//! The bit-level context-mixing model for large vocabularies (BPE tokens and the like): the
+//! byte model's machinery ([`super`]: Mahoney 2005, lpaq1 2007, "Data Compression
+//! Explained" ch. 4.3) with contexts made of whole previous tokens.
+//!
+//! - **Binary decomposition.** As for bytes: `B = ceil(log2 V')` bits, most significant
+//!   first, a branch holding only ids `>= V'` forced (no cost), every other bit coded with
+//!   `1 <= p <= 65535` in 1/65536, so `q(x) = Π P(bit)` is positive and sums to exactly 1 over
+//!   the `V'` codable ids. The bits are cut into chunks of at most four from the least
+//!   significant end (`B = 14`: 2, 4, 4, 4); each chunk of each context finds its own slot
+//!   of 15 bit-history states ([`super::contexts`]), keyed by the context and the bits of
+//!   the symbol above the chunk, so a slot is a node subtree of that context's successor
+//!   distribution (PPM's successor list, held as a binary tree of adaptive probabilities).
+//! - **Contexts.** Order 0: an exact table of adaptive probabilities per node of the tree.
+//!   Order 1 twice more as adaptive probabilities (slow and fast), hashed by (previous token,
+//!   node) without a check (a collision costs compression, never normalisation). Orders
+//!   1..=4, 6 and the longest order (see [`wide_orders`]) as hashed slots of bit-history
+//!   states. A context is the current document's last tokens.
+//! - **Match model**: the token after the last occurrence of the last [`WIDE_MIN_LEN`]
+//!   tokens predicts each bit while its prefix agrees.
+//! - **Mixing**: a logistic mixer whose weight set is chosen by the deepest context that has
+//!   seen the current node (the role of PPM's escape to the longest matching order), the
+//!   match state and the bit position; a second by the bits so far; two SSE stages (by the
+//!   bits so far, by the previous token with them), averaged as for bytes.
+//!
+//! Deterministic (integer arithmetic in a fixed order, sequential).
+
+use super::apm::Apm;
+use super::contexts::{mix, SlotTable, WAYS};
+use super::counters::{next_state, Counters, Logistic};
+use super::matcher::{vote, Match};
+use super::mixer::Mixer;
+use super::{prev_power_of_two, FAST, SLOW};
+use crate::error::{Error, Result};
+use crate::predict::model::Settings;
+
+/// The most bits per id the wide model codes (`V' <= 2^20`).
+pub const MAX_WIDE_BITS: u32 = 20;
+/// Tokens hashed to find a match (and the least length of a verified one).
+/// (4 MB of English in 16k BPE tokens: 1 and 2 tokens code 1.6863 and 1.6874 bits/byte; 3
+/// and 5, measured before the run inputs were added, 0.2% and 0.5% more than 2.)
+pub const WIDE_MIN_LEN: u64 = 1;
+/// Mixer starting weight (1/65536, more inputs than bytes: smaller) and learning rate.
+const W0_WIDE: i32 = 16_000;
+const LR_WIDE: i32 = 6;
+/// The longest order when none is given.
+pub const DEFAULT_WIDE_ORDER: usize = 6;
+/// Counters of each order-1 table of adaptive probabilities (at most).
+const O1_SIZE: usize = 1 << 22;
+/// Match state classes: none, short, long.
+const MATCH_CLASSES: usize = 3;
+/// Weight sets of the second mixer chosen by the bits so far (deeper bits share by depth).
+const PREFIX_SETS: usize = 4096;
+/// Inputs: order 0, order 1 slow and fast, then the hashed contexts, the match model's two,
+/// the bias last.
+const IN_O1: usize = 1;
+const IN_CTX: usize = 3;
+/// Inputs of the wide model's mixers: up to 8 contexts with a run input each.
+const INPUTS: usize = 24;
+const IN_BIAS: usize = INPUTS - 1;
+/// Bytes of a context's first slot that hold its run (the first chunk has at most 3 bits,
+/// so nodes 1..=7 only): the last token seen in the context (3 bytes) and how many times in
+/// a row (1 byte).
+const RUN: usize = 8;
+
+/// The hashed orders of a longest order `k`: 1 to 4 (up to `k`), 6, and `k` itself.
+pub fn wide_orders(k: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (1..=k.min(4)).collect();
+    for extra in [6, k] {
+        if extra <= k && !v.contains(&extra) {
+            v.push(extra);
+        }
+    }
+    v
+}
+
+#[derive(Clone)]
+pub struct WideModel {
+    lg: Logistic,
+    symbols: u32,
+    bits: u32,
+    separator: Option<u64>,
+    orders: Vec<usize>,
+    table: SlotTable,
+    maps: Vec<Counters>,
+    o0: Counters,
+    o1_slow: Counters,
+    o1_fast: Counters,
+    o1_mask: usize,
+    matcher: Option<Match<u32>>,
+    match_map: Counters,
+    mixer: Mixer<INPUTS>,
+    mixer2: Mixer<INPUTS>,
+    /// Per context: (run length class, bit) -> P(1) when the run's token agrees so far.
+    run_maps: Vec<Counters>,
+    /// Weight sets of the second mixer chosen by the bits so far.
+    prefix_sets: usize,
+    /// Bits of the first chunk (at most 3, so its slot has room for the run).
+    first: u32,
+    apm1: Apm,
+    apm1_mask: usize,
+    apm2: Apm,
+    apm2_mask: usize,
+    // The current document: its last tokens, newest first.
+    hist: [u32; 8],
+    doc_len: u64,
+    /// Hash of the previous token (0 at a document's start).
+    h1: u64,
+    // The current symbol.
+    hashes: Vec<u64>,
+    slots: Vec<usize>,
+    /// The first-chunk slot of each context, where its run is kept.
+    run_slots: Vec<usize>,
+    /// Each context's run vote on the current bit.
+    runs: Vec<Option<(u32, usize)>>,
+    inputs: [i32; INPUTS],
+    /// The match input's length class and bit, for the update.
+    vote: Option<(u32, usize)>,
+    settings: Settings,
+}
+
+impl WideModel {
+    /// A model over ids `0..vocab` (the `separator`, if any, never coded) with contexts up to
+    /// `order` tokens, within `memory` bytes, for a stream of `tokens` tokens.
+    ///
+    /// # Errors
+    /// More than `2^`[`MAX_WIDE_BITS`] codable ids, an order above
+    /// [`super::MAX_BIT_ORDER`], a memory limit below the fixed tables plus a minimal slot
+    /// table.
+    pub fn new(
+        vocab: u64,
+        separator: Option<u64>,
+        order: usize,
+        memory: usize,
+        tokens: usize,
+    ) -> Result<Self> {
+        let symbols = vocab - u64::from(separator.is_some_and(|s| s < vocab));
+        if symbols > 1 << MAX_WIDE_BITS {
+            return Err(Error::Invalid(format!(
+                "the bit model codes at most 2^{MAX_WIDE_BITS} ids, got a vocabulary of \
+                 {symbols}: give model=\"tokens\""
+            )));
+        }
+        if order > super::MAX_BIT_ORDER {
+            return Err(Error::Invalid(format!(
+                "order = {order} is too long for the bit model: give 0..={}",
+                super::MAX_BIT_ORDER
+            )));
+        }
+        let symbols = symbols.max(1) as u32;
+        let bits = 32 - (symbols - 1).leading_zeros();
+        let lg = Logistic::new();
+        let orders = wide_orders(order);
+        let nodes = 1usize << bits;
+        // Tables never larger than the input can fill (a node per bit per token).
+        let fill = (tokens.max(1) * bits.max(1) as usize).next_power_of_two();
+        let o1 = if order >= 1 {
+            prev_power_of_two(memory / 64)
+                .clamp(1 << 8, O1_SIZE)
+                .min(fill.max(1 << 8))
+        } else {
+            1
+        };
+        let apm1_rows = nodes.min(1 << 16);
+        let apm2_rows = prev_power_of_two(memory / 8 / 66)
+            .clamp(1 << 8, 1 << 16)
+            .min(fill.max(1 << 8));
+        if orders.len() > 8 {
+            return Err(Error::Invalid("internal: more than 8 contexts".into()));
+        }
+        let sets1 = (orders.len() + 1) * MATCH_CLASSES * bits.max(1) as usize;
+        let prefix_sets = PREFIX_SETS.min(nodes);
+        let sets2 = prefix_sets + bits as usize;
+        let matcher = (order >= 1).then(|| {
+            let ring = (tokens + 1)
+                .next_power_of_two()
+                .min(prev_power_of_two(memory / 32));
+            let slots = tokens
+                .next_power_of_two()
+                .min(prev_power_of_two(memory / 32));
+            Match::new(ring.max(1 << 8), slots.max(1 << 8))
+        });
+        let fixed = (nodes + 2 * o1 + orders.len() * 256 + 64) * 4
+            + (sets1 + sets2) * INPUTS * 4
+            + (apm1_rows + apm2_rows) * 33 * 2
+            + matcher.as_ref().map_or(0, Match::bytes)
+            + 16 * 1024;
+        let least = fixed + 64 * 17;
+        if memory < least {
+            return Err(Error::MemoryLimit {
+                limit: memory as u64,
+                needed: least as u64,
+                reason: format!(
+                    "the bit model's fixed tables over {symbols} ids (order 0, order 1, mixers, \
+                     SSE, match model) need {fixed} bytes beside at least 16 buckets of context \
+                     slots"
+                ),
+            });
+        }
+        let chunks = bits.div_ceil(4) as usize;
+        // A slot per chunk per context per token at most, most of them seen before: room
+        // for half (4 MB of 16k BPE: 1.6848 -> 1.6866 bits/byte, 404 -> 228 MiB).
+        let useful = tokens.max(1) * orders.len().max(1) * chunks / (2 * WAYS) + 16;
+        let buckets = ((memory - fixed) / 64 - 1).min(useful).max(16);
+        let mut model = Self {
+            symbols,
+            bits,
+            separator,
+            table: SlotTable::new(buckets),
+            maps: (0..orders.len())
+                .map(|_| Counters::new(256, SLOW))
+                .collect(),
+            o0: Counters::new(nodes, SLOW),
+            o1_slow: Counters::new(o1, SLOW),
+            o1_fast: Counters::new(o1, FAST),
+            o1_mask: o1 - 1,
+            run_maps: (0..orders.len()).map(|_| Counters::new(64, SLOW)).collect(),
+            prefix_sets,
+            first: if bits.is_multiple_of(4) {
+                bits.min(3)
+            } else {
+                bits % 4
+            },
+            run_slots: vec![0; orders.len()],
+            runs: vec![None; orders.len()],
+            matcher,
+            match_map: Counters::new(64, SLOW),
+            mixer: Mixer::new(sets1, W0_WIDE, LR_WIDE),
+            mixer2: Mixer::new(sets2, W0_WIDE, LR_WIDE),
+            apm1: Apm::new(apm1_rows, 7, &lg),
+            apm1_mask: apm1_rows - 1,
+            apm2: Apm::new(apm2_rows, 7, &lg),
+            apm2_mask: apm2_rows - 1,
+            lg,
+            hist: [0; 8],
+            doc_len: 0,
+            h1: 0,
+            hashes: vec![0; orders.len()],
+            slots: vec![0; orders.len()],
+            inputs: [0; INPUTS],
+            vote: None,
+            settings: Settings::default(),
+            orders,
+        };
+        let mut parts = vec![
+            ("bits_per_symbol", bits as usize),
+            ("slot_buckets", model.table.buckets()),
+            ("slots_per_bucket", WAYS),
+            ("order1_counters", o1),
+            ("mixer_weight_sets", sets1),
+            ("sse_stages", 2),
+        ];
+        if let Some(m) = &model.matcher {
+            parts.push(("match_window", m.window()));
+            parts.push(("match_min_len", WIDE_MIN_LEN as usize));
+        }
+        model.settings = Settings {
+            name: "bits",
+            order,
+            vocab,
+            memory: model.bytes(),
+            dense: 1,
+            hashed: model
+                .orders
+                .iter()
+                .map(|&k| (k, model.table.buckets(), WAYS))
+                .collect(),
+            parts,
+        };
+        model.start_symbol();
+        Ok(model)
+    }
+
+    fn bytes(&self) -> usize {
+        self.table.bytes()
+            + self.maps.iter().map(Counters::bytes).sum::<usize>()
+            + self.o0.bytes()
+            + self.o1_slow.bytes()
+            + self.o1_fast.bytes()
+            + self.match_map.bytes()
+            + self.matcher.as_ref().map_or(0, Match::bytes)
+            + self.mixer.bytes()
+            + self.mixer2.bytes()
+            + self.apm1.bytes()
+            + self.apm2.bytes()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Starts a new document: no context, statistics kept.
+    pub fn reset(&mut self) {
+        self.hist = [0; 8];
+        self.doc_len = 0;
+        self.h1 = 0;
+        if let Some(m) = &mut self.matcher {
+            m.reset();
+        }
+        self.start_symbol();
+    }
+
+    /// The code of an id: ids above the separator move down by one.
+    fn code_of(&self, id: u64) -> u32 {
+        (id - u64::from(self.separator.is_some_and(|s| id > s))) as u32
+    }
+
+    /// `q(id | context)` without changing the model: the probability `code` would return.
+    /// The separator is never coded: 0.
+    pub fn probability(&self, id: u64) -> f64 {
+        if self.separator == Some(id) {
+            return 0.0;
+        }
+        self.clone().code(id)
+    }
+
+    /// Codes `id`: returns `q(id | context)`, learning from each bit as it goes.
+    pub fn code(&mut self, id: u64) -> f64 {
+        let x = self.code_of(id);
+        let (mut q, mut c0, mut node) = (1.0f64, 1u32, 1usize);
+        for i in 0..self.bits {
+            let rest = self.bits - 1 - i;
+            if i > 0 && i >= self.first && (i - self.first).is_multiple_of(4) {
+                self.find_slots(c0);
+                node = 1;
+            }
+            let y = (x >> rest) & 1;
+            let prefix = c0 - (1 << i);
+            if ((prefix << 1) | 1) << rest < self.symbols {
+                let p = self.predict(c0, node, i);
+                q *= f64::from(if y == 1 { p } else { 65536 - p }) / 65536.0;
+                self.learn(c0, node, y);
+            } else {
+                debug_assert_eq!(y, 0);
+            }
+            c0 = (c0 << 1) | y;
+            node = (node << 1) | y as usize;
+        }
+        self.end_symbol(x);
+        q
+    }
+
+    /// `P(1)` of bit `i` (16 bits) after the symbol's bits `c0` (with a leading 1), at
+    /// `node` of the current slots.
+    #[inline]
+    fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
+        let lg = &self.lg;
+        let c0u = c0 as usize;
+        let r = self.o1_row(c0);
+        let a2_row = self.apm2_row(c0);
+        let x = &mut self.inputs;
+        x[0] = lg.stretch(self.o0.p16(c0u));
+        x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
+        x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
+        // The deepest context that has seen this node (0: none).
+        let mut seen = 0;
+        for (m, &slot) in self.slots.iter().enumerate() {
+            let s = self.table.state(slot, node);
+            seen += usize::from(s != 0);
+            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
+        }
+        let n = self.slots.len();
+        for m in 0..n {
+            let at = self.run_slots[m];
+            let count = self.table.state(at, RUN + 3);
+            let vote_m = if count > 0 {
+                let token = u32::from(self.table.state(at, RUN))
+                    | u32::from(self.table.state(at, RUN + 1)) << 8
+                    | u32::from(self.table.state(at, RUN + 2)) << 16;
+                vote(Some((token, u64::from(count))), self.bits, i, c0)
+            } else {
+                None
+            };
+            self.runs[m] = vote_m;
+            x[IN_CTX + n + m] = match vote_m {
+                Some((bit, lq)) => lg.stretch(self.run_maps[m].p16(lq * 2 + bit as usize)),
+                None => 0,
+            };
+        }
+        let at = IN_CTX + 2 * n;
+        let expected = self.matcher.as_ref().and_then(Match::expected);
+        self.vote = vote(expected, self.bits, i, c0);
+        let mut class = 0;
+        if let Some((bit, lq)) = self.vote {
+            x[at] = lg.stretch(self.match_map.p16(lq * 2 + bit as usize));
+            let sure = (lq as i32 * 64).min(2047);
+            x[at + 1] = if bit == 1 { sure } else { -sure };
+            class = if lq < 16 { 1 } else { 2 };
+        } else {
+            x[at] = 0;
+            x[at + 1] = 0;
+        }
+        x[IN_BIAS] = 256;
+        let set1 = (seen * MATCH_CLASSES + class) * self.bits as usize + i as usize;
+        self.mixer.mix(x, set1, lg);
+        let set2 = if c0u < self.prefix_sets {
+            c0u
+        } else {
+            self.prefix_sets + i as usize
+        };
+        self.mixer2.mix(x, set2, lg);
+        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
+        let p_mix = lg.squash(st);
+        let a1 = self.apm1.refine(st, c0u & self.apm1_mask);
+        let a2 = self.apm2.refine(st, a2_row);
+        ((p_mix + a1 + 2 * a2 + 2) / 4).clamp(1, 65535)
+    }
+
+    /// The order-1 counters' index of node `c0` after the previous token.
+    #[inline]
+    fn o1_row(&self, c0: u32) -> usize {
+        (self
+            .h1
+            .wrapping_add(u64::from(c0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            >> 20) as usize
+            & self.o1_mask
+    }
+
+    #[inline]
+    fn apm2_row(&self, c0: u32) -> usize {
+        (self
+            .h1
+            .wrapping_add(u64::from(c0).wrapping_mul(0x2545_f491_4f6c_dd1d))
+            >> 24) as usize
+            & self.apm2_mask
+    }
+
+    /// Every model learns bit `y` of the symbol (prefix `c0`, `node` of the slots).
+    #[inline]
+    fn learn(&mut self, c0: u32, node: usize, y: u32) {
+        self.o0.update(c0 as usize, y);
+        let r = self.o1_row(c0);
+        self.o1_slow.update(r, y);
+        self.o1_fast.update(r, y);
+        for (m, &slot) in self.slots.iter().enumerate() {
+            let s = self.table.state_mut(slot, node);
+            self.maps[m].update(*s as usize, y);
+            *s = next_state(*s, y);
+        }
+        if let Some((bit, lq)) = self.vote {
+            self.match_map.update(lq * 2 + bit as usize, y);
+        }
+        for (map, run) in self.run_maps.iter_mut().zip(&self.runs) {
+            if let Some((bit, lq)) = run {
+                map.update(lq * 2 + *bit as usize, y);
+            }
+        }
+        self.mixer.learn(&self.inputs, y);
+        self.mixer2.learn(&self.inputs, y);
+        self.apm1.learn(y);
+        self.apm2.learn(y);
+    }
+
+    /// The symbol `x` is coded: move the contexts on.
+    fn end_symbol(&mut self, x: u32) {
+        for &at in &self.run_slots {
+            let token = u32::from(self.table.state(at, RUN))
+                | u32::from(self.table.state(at, RUN + 1)) << 8
+                | u32::from(self.table.state(at, RUN + 2)) << 16;
+            let count = self.table.state(at, RUN + 3);
+            if count > 0 && token == x {
+                *self.table.state_mut(at, RUN + 3) = count.saturating_add(1);
+            } else {
+                for (k, b) in x.to_le_bytes()[..3].iter().enumerate() {
+                    *self.table.state_mut(at, RUN + k) = *b;
+                }
+                *self.table.state_mut(at, RUN + 3) = 1;
+            }
+        }
+        self.hist.copy_within(0..7, 1);
+        self.hist[0] = x;
+        self.doc_len += 1;
+        self.h1 = mix(u64::from(x) | (1 << 40));
+        if let Some(m) = &mut self.matcher {
+            let hash = match_hash(&self.hist, self.doc_len, WIDE_MIN_LEN as usize);
+            m.update(x, hash, self.doc_len, WIDE_MIN_LEN);
+        }
+        self.start_symbol();
+    }
+
+    /// The context hashes of the next symbol and its first slots.
+    fn start_symbol(&mut self) {
+        for (m, &k) in self.orders.iter().enumerate() {
+            self.hashes[m] = order_hash(&self.hist, self.doc_len, k);
+        }
+        self.find_slots(1);
+        self.run_slots.copy_from_slice(&self.slots);
+    }
+
+    /// Asks the memory for every slot a later symbol `next` (an id) will use, after the
+    /// document's symbols `window` (ids, oldest first, at most [`super::MAX_BIT_ORDER`];
+    /// `doc_len` symbols of the document before `next`).
+    pub fn prefetch(&self, window: &[u64], doc_len: u64, next: u64) {
+        let mut hist = [0u32; 8];
+        for (h, &id) in hist.iter_mut().zip(window.iter().rev()) {
+            *h = self.code_of(id);
+        }
+        let x = self.code_of(next);
+        if let Some(m) = &self.matcher {
+            let mut with = [0u32; 8];
+            with[0] = x;
+            with[1..].copy_from_slice(&hist[..7]);
+            m.prefetch(match_hash(&with, doc_len + 1, WIDE_MIN_LEN as usize));
+        }
+        let first = self.first;
+        for &k in &self.orders {
+            let h = order_hash(&hist, doc_len, k);
+            let mut done = 0;
+            while done < self.bits {
+                let c0 = (1 << done) | (x >> (self.bits - done));
+                self.table.prefetch(slot_hash(h, c0));
+                done += if done == 0 { first } else { 4 };
+            }
+        }
+    }
+
+    /// Finds the slots of every context for the chunk that starts after the bits `c0`.
+    fn find_slots(&mut self, c0: u32) {
+        for (h, slot) in self.hashes.iter().zip(&mut self.slots) {
+            *slot = self.table.find(slot_hash(*h, c0));
+        }
+    }
+}
+
+/// The slot hash of a context for the chunk after the bits `c0` (with a leading 1).
+#[inline]
+fn slot_hash(h: u64, c0: u32) -> u64 {
+    mix(h ^ u64::from(c0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+}
+
+/// The hash of the last [`WIDE_MIN_LEN`] tokens (`hist`, newest first) for the match model.
+#[inline]
+fn match_hash(hist: &[u32; 8], doc_len: u64, n: usize) -> u64 {
+    order_hash(hist, doc_len, n) ^ 0x6d61_7463_6800_0000
+}
+
+/// The hash of the order-`k` context: the last `k` tokens of the document (`hist`, newest
+/// first; `doc_len` tokens so far), fewer at its start.
+#[inline]
+fn order_hash(hist: &[u32; 8], doc_len: u64, k: usize) -> u64 {
+    let avail = (k as u64).min(doc_len) as usize;
+    let mut h = mix(((k as u64) << 8) | avail as u64 | (1 << 48));
+    for &t in &hist[..avail] {
+        h = mix(h ^ u64::from(t));
+    }
+    h
+}
