@@ -281,7 +281,9 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     assert rate.tail["mean"] == pytest.approx(last.mean(), rel=1e-9)
     assert rate.tail["std"] == pytest.approx(se, rel=1e-6)
     assert rate.upper == pytest.approx(min(rate.bound, last.mean() + 2 * se), rel=1e-9)
-    assert rate.upper < rate.bound  # the learning cost is left out
+    # The final half leaves out the learning cost (whether + 2 se still undercuts L/N on so
+    # quick a learner depends on the predictor: min() above is the rule).
+    assert last.mean() < mixed.mean()
     assert rate.lower <= src.entropy_rate <= rate.upper
     assert rate.curve is not None and rate.curve["n"][-1] == 200_000
     again = fe.Rate.from_json(rate.to_json())
@@ -590,3 +592,12 @@ def test_a_short_text_gives_a_floor_not_an_error() -> None:
     curve = floor.rate.methods["curve"] if floor.rate is not None else None
     if curve is not None and curve.value is not None:
         assert curve.value >= 0.0
+
+
+def test_above_256_ids_the_rate_reads_the_token_model_alone() -> None:
+    """The pairing the rate's rules were validated on (docs/rate.md), whatever
+    ``prequential``'s own default for the vocabulary is."""
+    tokens = fe.MarkovSource(300, 1, seed=4).sample(20_000, seed=5)
+    rate = fe.estimate_rate(tokens)
+    alone = fe.prequential(tokens, model="tokens")
+    assert rate.bound == pytest.approx(alone.nats_per_token, rel=1e-12)

@@ -50,6 +50,9 @@ __all__ = ["DEFAULT_METHODS", "context_mask", "estimate_floor", "ngram_floor"]
 #: Tokens up to which the predictor's per-token costs are kept in memory (4 bytes each);
 #: above, in a temporary memory-mapped file.
 COSTS_IN_MEMORY = 1 << 26
+#: Up to this many codable ids the rate reads the mixture of the bit and token models, above it
+#: the token model alone: the pairings benches/rate_accuracy.py validated.
+MIXED_MAX_IDS = 256
 #: The rate estimators, in the order they are reported.
 RATE_METHODS = ("curve", "orders", "matches")
 #: Methods ``estimate_floor`` runs by default.
@@ -262,8 +265,14 @@ def _predictor(
     """
     notes: list[str] = []
     codes: list[CodeLength] = []
+    # The rate's rules were validated on these pairings (docs/rate.md); prequential's own
+    # default also takes the bit model for larger vocabularies, not validated for the rate.
+    size = vocab if vocab is not None else int(arr.max()) + 1 if arr.size else 0
+    separator = common.get("separator")
+    codable = size - (separator is not None and separator < size)
+    models = ("bits", "tokens") if codable <= MIXED_MAX_IDS else ("tokens",)
     with tempfile.TemporaryDirectory(prefix="fastentropy-costs-") as tmp:
-        for model in (None, "tokens"):
+        for model in models:
             # Each token's cost, for the mixture and the final stretch's code rate: in memory
             # up to 256 MiB, else a memory-mapped file deleted with the directory.
             costs = True if arr.size <= COSTS_IN_MEMORY else os.path.join(tmp, f"{model}.npy")
@@ -282,8 +291,6 @@ def _predictor(
             except MemoryError as e:
                 what = "no bound" if not codes else "the rate reads the other model alone"
                 notes.append(f"the online predictor does not fit the memory limit ({e}): {what}")
-                break
-            if codes[-1].model["kind"] == "tokens":
                 break
         if not codes:
             return None, None, notes
