@@ -97,16 +97,49 @@ pub(crate) fn common<X: Text + ?Sized>(
     b: usize,
     known: usize,
 ) -> (usize, bool) {
+    match matched(text, a, b, known, usize::MAX) {
+        (l, Some(stop)) => (l, stop),
+        // Unreachable: no text is usize::MAX tokens long.
+        (l, None) => (l, true),
+    }
+}
+
+/// [`common`] from the start, looking at most `cap` tokens: `None` when the first `cap`
+/// tokens all match (the prefix is at least `cap` long, its end unknown).
+#[inline]
+pub(crate) fn common_upto<X: Text + ?Sized>(
+    text: &X,
+    a: usize,
+    b: usize,
+    cap: usize,
+) -> Option<(usize, bool)> {
+    match matched(text, a, b, 0, cap) {
+        (l, Some(stop)) => Some((l, stop)),
+        (_, None) => None,
+    }
+}
+
+/// Matched length from `from` up to `cap`, and how it ended: `Some(stop)` as in [`common`],
+/// `None` at the cap.
+#[inline(always)]
+fn matched<X: Text + ?Sized>(
+    text: &X,
+    a: usize,
+    b: usize,
+    from: usize,
+    cap: usize,
+) -> (usize, Option<bool>) {
     let n = text.len();
-    let mut l = known;
-    loop {
+    let mut l = from;
+    while l < cap {
         if a + l >= n || b + l >= n {
-            return (l, true);
+            return (l, Some(true));
         }
         match (text.get(a + l), text.get(b + l)) {
             (Some(x), Some(y)) if x == y => l += 1,
-            (Some(_), Some(_)) => return (l, false),
-            _ => return (l, true),
+            (Some(_), Some(_)) => return (l, Some(false)),
+            _ => return (l, Some(true)),
         }
     }
+    (l, None)
 }
