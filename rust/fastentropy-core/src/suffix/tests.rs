@@ -675,3 +675,35 @@ fn lcp_methods_on_long_repeats() {
     lcp_methods_agree(&vec![3u16; 600], None, 1);
     lcp_methods_agree(&vec![3u16; 600], Some(3), 1);
 }
+
+#[test]
+fn profiles_over_many_chunks_match_naive_counts() {
+    // Several chunks without a separator (the windows' closed form per chunk), and with
+    // separators in some chunks only.
+    let n = 2 * CHUNK + 1000;
+    let mut x = 99u64;
+    let mut t: Vec<u16> = (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % 5) as u16
+        })
+        .collect();
+    let orders: Vec<usize> = (1..=9).collect();
+    for sep in [None, Some(7)] {
+        if sep.is_some() {
+            for at in [10, CHUNK + 5, CHUNK + 6, n - 2] {
+                t[at] = 7;
+            }
+        }
+        let idx = SuffixIndex::build(&t, sep, None, &ctl(2)).unwrap();
+        let got = idx
+            .profiles_and_contexts(&t, None, Some(&orders), None, &ctl(2))
+            .unwrap();
+        for ((o, p), (_, c)) in got.0.iter().zip(&got.1) {
+            assert_eq!(p, &naive_profile(&t, sep, None, *o), "order {o}");
+            assert_eq!(c, &naive_context(&t, sep, None, *o), "context order {o}");
+        }
+    }
+}

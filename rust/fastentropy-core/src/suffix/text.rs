@@ -12,6 +12,8 @@ pub(crate) trait Text: Sync {
     fn get(&self, i: usize) -> Option<u64>;
     /// Asks the CPU to bring token `i` (< len) into cache: a hint, no effect on results.
     fn prefetch(&self, i: usize);
+    /// Whether any position may be a separator (`false`: none is).
+    fn has_separator(&self) -> bool;
 }
 
 /// Asks the CPU to bring `slot` into cache: a hint, no effect on results.
@@ -63,6 +65,10 @@ impl<T: Token> Text for Forward<'_, T> {
     fn prefetch(&self, i: usize) {
         prefetch_at(&self.tokens[i]);
     }
+
+    fn has_separator(&self) -> bool {
+        self.separator.is_some()
+    }
 }
 
 /// The tokens read from the last to the first: an n-gram ending at `e` is the suffix at
@@ -84,6 +90,10 @@ impl<T: Token> Text for Reversed<'_, T> {
     #[inline]
     fn prefetch(&self, i: usize) {
         self.0.prefetch(self.0.len() - 1 - i);
+    }
+
+    fn has_separator(&self) -> bool {
+        self.0.has_separator()
     }
 }
 
