@@ -14,7 +14,17 @@ pub(crate) trait Text: Sync {
     fn prefetch(&self, i: usize);
     /// Whether any position may be a separator (`false`: none is).
     fn has_separator(&self) -> bool;
+    /// Whether the [`BLOCK`] tokens from `a` and from `b` all exist, are equal and hold no
+    /// separator (`false` when unsure: the caller then compares token by token).
+    #[inline]
+    fn same_block(&self, _a: usize, _b: usize) -> bool {
+        false
+    }
 }
+
+/// Tokens compared at once by [`Text::same_block`]: long common prefixes (a text's mean LCP
+/// is ~14 bytes) cost a block compare per 8 tokens instead of 8 branches.
+pub(crate) const BLOCK: usize = 8;
 
 /// Asks the CPU to bring `slot` into cache: a hint, no effect on results.
 #[inline(always)]
@@ -68,6 +78,20 @@ impl<T: Token> Text for Forward<'_, T> {
 
     fn has_separator(&self) -> bool {
         self.separator.is_some()
+    }
+
+    #[inline]
+    fn same_block(&self, a: usize, b: usize) -> bool {
+        let (Some(x), Some(y)) = (self.tokens.get(a..a + BLOCK), self.tokens.get(b..b + BLOCK))
+        else {
+            return false;
+        };
+        let sep = self.separator;
+        // No short circuit: eight independent compares the compiler can do at once.
+        x.iter().zip(y).fold(true, |all, (&p, &q)| {
+            let p = p.id();
+            all & (p == q.id()) & (p != sep)
+        })
     }
 }
 
@@ -141,6 +165,9 @@ fn matched<X: Text + ?Sized>(
 ) -> (usize, Option<bool>) {
     let n = text.len();
     let mut l = from;
+    while l + BLOCK <= cap && text.same_block(a + l, b + l) {
+        l += BLOCK;
+    }
     while l < cap {
         if a + l >= n || b + l >= n {
             return (l, Some(true));
