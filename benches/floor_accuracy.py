@@ -6,14 +6,17 @@ Corpora are drawn from ``fe.MarkovSource`` chains (Zipfian rows over a random pe
 of the vocabulary per state, row exponents uniform in [0.8, 1.6]; exact rate from the
 stationary distribution): i.i.d. draws (order 0, V = 1000), order 1 (V = 200), order 2
 (V = 40) and order 3 (V = 16), each at 10^5, 10^6 and 10^7 tokens, with several seeds per
-cell (a new chain and a new sample each). ``fe.estimate_floor`` runs orders 1..6 with the
-methods below. For every order it records the regime the report assigns (from Good-Turing
-coverage and the plug-in's first-order bias (distinct - contexts)/2N; see the rule
-below), both measures, and each method's error h_n(estimate) - h_n(exact), where the exact
-h_n comes from the chain (``MarkovSource.conditional_entropies``). For the floor
-it records the error of the point estimate against the exact h_n at the order it was read
-at, whether the interval covers that h_n, its width, and how far that h_n lies above the
-rate (zero once the order exceeds the Markov order k).
+cell (a new chain and a new sample each). The floor's h_n table (what ``fe.estimate_floor``
+reports beside the rate, by the same ``ngram_floor``) is made from the n-gram counter's
+profiles of orders 1..6 and their contexts, with the methods below; the rate, which
+estimate_floor also runs, is measured by benches/rate_accuracy.py (docs/rate.md). For
+every order it records the regime the report assigns (from Good-Turing coverage, the
+plug-in's first-order bias (distinct - contexts)/2N and the agreement of Grassberger, NSB
+and PYM; see the rule below), both measures, and each method's error h_n(estimate) -
+h_n(exact), where the exact h_n comes from the chain (``MarkovSource.conditional_entropies``).
+For the floor it records the error of the point estimate against the exact h_n at the
+order it was read at, whether the interval covers that h_n, its width, and how far that
+h_n lies above the rate (zero once the order exceeds the Markov order k).
 
 Outputs
 -------
@@ -41,7 +44,10 @@ from typing import Any
 import _common as common
 import fastentropy as fe
 import numpy as np
+from fastentropy._floor.estimate import context_mask, ngram_floor
 
+#: Threads for the counter (the machine has 2 cores).
+THREADS = 2
 METHODS = (
     "plugin",
     "miller_madow",
@@ -61,7 +67,17 @@ REGIMES = ("reliable", "marginal", "unreliable")
 def run_one(vocab: int, order: int, n_tokens: int, seed: int) -> dict[str, Any]:
     src = fe.MarkovSource(vocab, order, seed=seed)
     tokens = src.sample(n_tokens, seed=10_000 + seed)
-    floor = fe.estimate_floor(tokens, orders=range(1, 7), methods=METHODS)
+    # The h_n table alone, from the n-gram counter: what these tables measure. The rate's
+    # engines (suffix index, online predictor) that estimate_floor also runs are measured by
+    # benches/rate_accuracy.py; here they would cost 2-3 minutes per 10^7-token run.
+    orders = list(range(1, 7))
+    blocks = fe.ngram_profiles(tokens, orders, threads=THREADS)
+    ctx = fe.ngram_profiles(
+        tokens, orders[:-1], mask=context_mask(tokens, None, None), threads=THREADS
+    )
+    floor = ngram_floor(
+        blocks, {n + 1: p for n, p in ctx.items()}, METHODS, n_tokens=tokens.size, masked=False
+    )
     assert [r.order for r in floor.orders] == list(range(1, 7))
     exact = src.conditional_entropies(6)
     rate = src.entropy_rate

@@ -7,7 +7,7 @@ bfloat16 as uint16 bits), about ``--gb`` GB (default 1) of logits ``[T, V]`` (st
 times 3, fixed seed; T = bytes / (V · item size)) and uniform random targets:
 
 * **ours**: ``fe.cross_entropy(logits, targets, reduction="sum")`` on all cores, and with
-  ``threads=1``; the minimum of ``--repeats`` calls;
+  ``threads=1``;
 * **numpy**: a blocked float64-free numpy implementation, rows in ~1 MB blocks: widen 16-bit
   blocks to float32, ``max``, ``exp(x - max)``, ``sum``, ``log``, gather the target; one call;
 * **torch**: ``torch.nn.functional.cross_entropy(..., reduction="sum")`` on CPU, in the input
@@ -18,26 +18,39 @@ path16="table" | "widen")``, all threads): the exact per-pattern table and the F
 widening into the float32 kernel; "ours" is the path this CPU takes by default
 (``_core.xent_path16(dtype)``).
 
+**Interleaved rounds.** Our speed is stated as a fraction of the machine's memory read
+bandwidth, measured as ``np.sum`` over a float64 array of the cases' size (``--gb``, at least
+256 MB; one thread, and two threads each summing half). Both move from one call to the next
+on a shared or virtual machine (by ±10% between consecutive calls of the same code on a
+quiet one), so a reference measured once, or the best of a few calls, gives a ratio that
+moves as much. Each case therefore runs ``--repeats`` rounds (default 7); a round times, in
+an order rotated from round to round, the two-thread reference, ours on all threads, the
+one-thread reference, ours on one thread and (16-bit) the two forced paths, and every ratio
+is taken within its round: our GB/s over the reference's, the widened path's over the
+table's. Reported: the median over the rounds and the range (least to greatest). Speeds
+in GB/s are medians too.
+
 Figures: GB/s of logits read, tokens/s, ratios (baseline time / our time, same run: above 1
-means we are faster), and our speed as a fraction of the machine's memory read bandwidth,
-measured in the same run as ``np.sum`` over a float64 array of the cases' size (``--gb``,
-at least 256 MB; one thread, and two threads each summing half). Targets (docs): float32 at
-least 0.85 of the two-thread bandwidth, float16 and bfloat16 at least 0.5 on a CPU with
-full-width 256-bit vector units. The one-thread figure is also given as a fraction of the
-one-thread bandwidth, and per CPU-second of the process against ``np.sum``'s per CPU-second
-on one thread: on a shared machine, where the second core is often taken and wall time
-counts the time other jobs ran, that last pair is the fairest ratio. Recorded with them:
-the CPU model, family and model numbers, the instruction set and 16-bit path chosen, and
-the load average before and after (the machine is shared). Peak memory: the growth of
-peak RSS over the RSS before the call (peak reset through ``/proc/self/clear_refs``), i.e.
-the call's extra memory. Ours and numpy must agree to 1e-6 relative on the sum (numpy's
-float32 log-sum-exp is the less accurate one).
+means we are faster). Targets (docs): float32 at least 0.85 of the two-thread bandwidth,
+float16 and bfloat16 at least 0.5 on a CPU with full-width 256-bit vector units. The
+one-thread figure is also given as a fraction of the one-thread bandwidth, and per
+CPU-second of the process against ``np.sum``'s per CPU-second on one thread: on a machine
+whose second core is taken, where wall time counts the time other jobs ran, that last pair
+is the fairest ratio. The two-thread figure per CPU-second of both threads, against
+``np.sum``'s on two threads in the same round, is printed and kept in the JSON (not on the
+page: on a loaded machine a descheduled worker leaves the other spinning, and it ran below
+the quiet machine's wall ratios). Recorded with them: the CPU model, family and
+model numbers, the instruction set and 16-bit path chosen, and the load average before and
+after each case (the machine is shared). Peak memory: the growth of peak RSS over the RSS
+before ours' calls (peak reset through ``/proc/self/clear_refs``), i.e. the call's extra
+memory. Ours and numpy must agree to 1e-6 relative on the sum (numpy's float32
+log-sum-exp is the less accurate one).
 
 How to run
 ----------
 ::
 
-    python benches/xent_speed.py              # ~1 GB of logits per case, a few minutes
+    python benches/xent_speed.py --gb 0.5     # 0.5 GB of logits per case, ~2 minutes
     python benches/xent_speed.py --quick      # 64 MB per case, prints only
 
 Writes ``benches/results/xent_speed.json`` and ``docs/xent_speed.md`` (a summary between
@@ -110,25 +123,55 @@ def torch_fn() -> Callable[[np.ndarray, np.ndarray, str], float] | None:
     return run
 
 
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any, float]:
-    """(best seconds, last result, extra peak RSS in MiB over the RSS before the calls)."""
-    best, out, mib, _ = timed_cpu(fn, repeats)
-    return best, out, mib
+def clocked(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall seconds, CPU seconds of the process, result) of one call. CPU time counts all
+    the process's threads: on one thread, the time that thread ran, which a shared
+    machine's other jobs do not lengthen as they do the wall time."""
+    start, start_cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return time.perf_counter() - start, time.process_time() - start_cpu, out
 
 
-def timed_cpu(fn: Callable[[], Any], repeats: int) -> tuple[float, Any, float, float]:
-    """As ``timed``, and the least CPU time of the process over the calls (all its threads:
-    on one thread, the time that thread ran, which a shared machine's other jobs do not
-    lengthen as they do the wall time)."""
+def timed(fn: Callable[[], Any]) -> tuple[float, Any, float]:
+    """(seconds, result, extra peak RSS in MiB over the RSS before) of one call."""
     common.reset_peak()
     before = common.status_kib("VmRSS")
-    best, cpu, out = float("inf"), float("inf"), None
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        best = min(best, time.perf_counter() - start)
-        cpu = min(cpu, time.process_time() - start_cpu)
-    return best, out, (common.status_kib("VmHWM") - before) / 1024, cpu
+    sec, _, out = clocked(fn)
+    return sec, out, (common.status_kib("VmHWM") - before) / 1024
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median and range of per-round figures."""
+    return {"median": float(np.median(values)), "min": min(values), "max": max(values)}
+
+
+class Reference:
+    """The machine's memory read bandwidth: ``np.sum`` over a float64 array of at least
+    256 MB, on one thread and as two halves summed at once on two."""
+
+    def __init__(self, nbytes: int, pool: ThreadPoolExecutor) -> None:
+        self.array = np.ones(max(nbytes, 256 << 20) // 8)
+        self.array.sum()
+        half = len(self.array) // 2
+        self.halves = (self.array[:half], self.array[half:])
+        self.pool = pool
+        self.nbytes = self.array.nbytes
+
+    def one(self) -> float:
+        return float(self.array.sum())
+
+    def two(self) -> list[float]:
+        return list(self.pool.map(np.sum, self.halves))
+
+    def start(self) -> dict[str, float]:
+        """Best of three of each, before the cases (the page's header figures)."""
+        ones = [clocked(self.one) for _ in range(3)]
+        two = min(clocked(self.two)[0] for _ in range(3))
+        return {
+            "one_thread": self.nbytes / min(r[0] for r in ones) / 1e9,
+            "two_threads": self.nbytes / two / 1e9,
+            "one_thread_per_cpu_second": self.nbytes / min(r[1] for r in ones) / 1e9,
+        }
 
 
 def cpu() -> dict[str, Any]:
@@ -155,24 +198,6 @@ def cpu() -> dict[str, Any]:
     return info
 
 
-def bandwidth(nbytes: int) -> dict[str, float]:
-    """Memory read bandwidth in GB/s: np.sum over nbytes of float64, one thread and two
-    halves at once."""
-    a = np.ones(max(nbytes, 256 << 20) // 8)
-    a.sum()
-    runs = [timed_cpu(a.sum, 1) for _ in range(3)]
-    one = min(r[0] for r in runs)
-    one_cpu = min(r[3] for r in runs)
-    halves = (a[: len(a) // 2], a[len(a) // 2 :])
-    with ThreadPoolExecutor(2) as pool:
-        two = min(timed(lambda: list(pool.map(np.sum, halves)), 1)[0] for _ in range(3))
-    return {
-        "one_thread": a.nbytes / one / 1e9,
-        "two_threads": a.nbytes / two / 1e9,
-        "one_thread_per_cpu_second": a.nbytes / one_cpu / 1e9,
-    }
-
-
 def make_inputs(gb: float) -> dict[str, np.ndarray]:
     """~gb GB of logits per dtype, flat; the 16-bit ones hold twice as many values."""
     rng = np.random.default_rng(SEED)
@@ -186,13 +211,21 @@ def make_inputs(gb: float) -> dict[str, np.ndarray]:
     }
 
 
-def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: Any) -> dict:
+def run_case(
+    flat: np.ndarray, vocab: int, dtype: str, rounds: int, torch_run: Any, ref: Reference
+) -> dict:
     rows = flat.size // vocab
     logits = flat[: rows * vocab].reshape(rows, vocab)
     targets = np.random.default_rng(vocab).integers(0, vocab, rows)
     nbytes = logits.nbytes
     kw = {"dtype": "bfloat16"} if dtype == "bfloat16" else {}
-    case: dict[str, Any] = {"vocab": vocab, "dtype": dtype, "tokens": rows, "bytes": nbytes}
+    case: dict[str, Any] = {
+        "vocab": vocab,
+        "dtype": dtype,
+        "tokens": rows,
+        "bytes": nbytes,
+        "load": os.getloadavg()[0],
+    }
 
     def ours(threads: int | None) -> Callable[[], float]:
         return lambda: fe.cross_entropy(logits, targets, reduction="sum", threads=threads, **kw)
@@ -201,45 +234,101 @@ def run_case(flat: np.ndarray, vocab: int, dtype: str, repeats: int, torch_run: 
         bits = logits.view(np.uint16)
         return lambda: fe._core.XentSums.from_logits(bits, targets, dtype=dtype, path16=path)
 
-    steps: list[tuple[str, Callable[[], Any], int]] = [
-        ("ours", ours(None), repeats),
-        ("ours_1_thread", ours(1), repeats),
-        ("numpy", lambda: numpy_blocked(logits, targets, dtype), 1),
-    ]
+    steps: dict[str, Callable[[], Any]] = {
+        "ref_2": ref.two,
+        "ours": ours(None),
+        "ref_1": ref.one,
+        "ours_1_thread": ours(1),
+    }
     if dtype != "float32":
-        steps += [(f"ours_{p}", forced(p), repeats) for p in ("table", "widen")]
+        steps.update({f"ours_{p}": forced(p) for p in ("table", "widen")})
+    names = list(steps)
+    times: dict[str, list[tuple[float, float]]] = {n: [] for n in names}
+    common.reset_peak()
+    before = common.status_kib("VmRSS")
+    for r in range(rounds):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            wall, cpu_sec, value = clocked(steps[name])
+            times[name].append((wall, cpu_sec))
+            if name.startswith("ours"):
+                value = value.sum if isinstance(value, fe._core.XentSums) else value
+                case.setdefault(name, {})["sum_nats"] = value
+    mib = (common.status_kib("VmHWM") - before) / 1024
+
+    def speeds(name: str, nb: int, cpu_time: bool = False) -> list[float]:
+        return [nb / t[1 if cpu_time else 0] / 1e9 for t in times[name]]
+
+    def of(name: str, reference: str, cpu_time: bool = False) -> dict[str, float]:
+        mine, bw = speeds(name, nbytes, cpu_time), speeds(reference, ref.nbytes, cpu_time)
+        return spread([m / b for m, b in zip(mine, bw, strict=True)])
+
+    for name in names:
+        if not name.startswith("ours"):
+            continue
+        walls = [t[0] for t in times[name]]
+        sec = float(np.median(walls))
+        case[name].update(
+            {
+                "seconds": sec,
+                "seconds_min": min(walls),
+                "gb_per_s": nbytes / sec / 1e9,
+                "gb_per_s_range": [nbytes / max(walls) / 1e9, nbytes / min(walls) / 1e9],
+                "tokens_per_s": rows / sec,
+                "gb_per_cpu_s": float(np.median(speeds(name, nbytes, cpu_time=True))),
+                "extra_peak_mib": mib,
+            }
+        )
+        one = name == "ours_1_thread"
+        case[name]["of_bandwidth"] = of(name, "ref_1" if one else "ref_2")
+    case["ours_1_thread"]["of_bandwidth_per_cpu_s"] = of("ours_1_thread", "ref_1", True)
+    # Per CPU-second of both threads, against np.sum's on two threads in the same round: on a
+    # loaded machine, what the two cores would do if both were free.
+    case["ours"]["of_bandwidth_per_cpu_s"] = of("ours", "ref_2", True)
+    case["bandwidth_gb_per_s"] = {
+        "two_threads": spread(speeds("ref_2", ref.nbytes)),
+        "one_thread": spread(speeds("ref_1", ref.nbytes)),
+        "one_thread_per_cpu_second": spread(speeds("ref_1", ref.nbytes, cpu_time=True)),
+    }
+    if "ours_table" in case:
+        table, widen = times["ours_table"], times["ours_widen"]
+        pairs = list(zip(table, widen, strict=True))
+        case["widen_over_table"] = spread([t[0] / w[0] for t, w in pairs])
+        # By CPU time too: the time other jobs ran is not counted.
+        case["widen_over_table_cpu"] = spread([t[1] / w[1] for t, w in pairs])
+    sec, value, mib = timed(lambda: numpy_blocked(logits, targets, dtype))
+    case["numpy"] = {"seconds": sec, "gb_per_s": nbytes / sec / 1e9, "sum_nats": value}
+    case["numpy"]["extra_peak_mib"] = mib
     if torch_run is not None:
-        steps.append(("torch", lambda: torch_run(logits, targets, dtype), 1))
-    for name, fn, reps in steps:
-        sec, value, mib, cpu_sec = timed_cpu(fn, reps)
-        if isinstance(value, fe._core.XentSums):
-            value = value.sum
-        case[name] = {
-            "seconds": sec,
-            "gb_per_s": nbytes / sec / 1e9,
-            "tokens_per_s": rows / sec,
-            "extra_peak_mib": mib,
-            "sum_nats": value,
-            "gb_per_cpu_s": nbytes / cpu_sec / 1e9,
-        }
-    ref = case["ours"]["sum_nats"]
-    case["numpy_rel_diff"] = abs(case["numpy"]["sum_nats"] - ref) / ref
+        sec, value, mib = timed(lambda: torch_run(logits, targets, dtype))
+        case["torch"] = {"seconds": sec, "gb_per_s": nbytes / sec / 1e9, "sum_nats": value}
+        case["torch"]["extra_peak_mib"] = mib
+    ref_sum = case["ours"]["sum_nats"]
+    case["numpy_rel_diff"] = abs(case["numpy"]["sum_nats"] - ref_sum) / ref_sum
     for name in ("numpy", "torch"):
         if name in case:
             case[f"ratio_{name}"] = case[name]["seconds"] / case["ours"]["seconds"]
     return case
 
 
+def fraction(case: dict[str, Any], name: str, key: str, bandwidth: float | None) -> str:
+    """A case's fraction of the bandwidth: median (range) over the rounds, or, for results
+    from before the rounds, its speed over the page's one bandwidth figure."""
+    if key in case[name]:
+        f = case[name][key]
+        return f"{f['median']:.2f} ({f['min']:.2f}–{f['max']:.2f})"
+    rate = case[name].get("gb_per_cpu_s" if key.endswith("cpu_s") else "gb_per_s")
+    return "–" if rate is None or bandwidth is None else f"{rate / bandwidth:.2f}"
+
+
 def render(results: dict[str, Any]) -> str:
-    bw = results["bandwidth_gb_per_s"]["two_threads"]
-    bw1 = results["bandwidth_gb_per_s"]["one_thread"]
-    bw1_cpu = results["bandwidth_gb_per_s"].get("one_thread_per_cpu_second")
+    bw = results["bandwidth_gb_per_s"]
     lines = [
         "| V | dtype | tokens | ours GB/s (2 thr) | of 2-thr bandwidth | ours GB/s (1 thr) | "
-        "of 1-thr bandwidth | 1 thr GB per CPU-s (of bandwidth per CPU-s) | "
-        "table / widen GB/s (2 thr) | M tokens/s | numpy GB/s | "
-        "× numpy | torch GB/s | × torch | extra peak MiB ours / numpy / torch |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "of 1-thr bandwidth | 1 thr GB per CPU-s | of np.sum's per CPU-s | "
+        "table / widen GB/s (2 thr) | widen ÷ table (wall) | widen ÷ table (CPU) | "
+        "M tokens/s | numpy GB/s | "
+        "× numpy | torch GB/s | × torch | extra peak MiB ours / numpy / torch | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in results["cases"]:
         torch = c.get("torch")
@@ -248,25 +337,31 @@ def render(results: dict[str, Any]) -> str:
             if "ours_table" in c
             else "–"
         )
+        ratio = " | ".join(
+            f"{w['median']:.2f} ({w['min']:.2f}–{w['max']:.2f})" if w else "–"
+            for w in (c.get("widen_over_table"), c.get("widen_over_table_cpu"))
+        )
+        one = c["ours_1_thread"]
         lines.append(
             f"| {c['vocab']} | {c['dtype']} | {c['tokens']} | {c['ours']['gb_per_s']:.1f} | "
-            f"{c['ours']['gb_per_s'] / bw:.2f} | {c['ours_1_thread']['gb_per_s']:.1f} | "
-            f"{c['ours_1_thread']['gb_per_s'] / bw1:.2f} | {per_cpu(c, bw1_cpu)} | {paths} | "
-            f"{c['ours']['tokens_per_s'] / 1e6:.3f} | "
+            f"{fraction(c, 'ours', 'of_bandwidth', bw['two_threads'])} | "
+            f"{one['gb_per_s']:.1f} | "
+            f"{fraction(c, 'ours_1_thread', 'of_bandwidth', bw['one_thread'])} | "
+            f"{one['gb_per_cpu_s']:.1f} | "
+            + fraction(
+                c,
+                "ours_1_thread",
+                "of_bandwidth_per_cpu_s",
+                bw.get("one_thread_per_cpu_second"),
+            )
+            + f" | {paths} | {ratio} | {c['ours']['tokens_per_s'] / 1e6:.3f} | "
             f"{c['numpy']['gb_per_s']:.2f} | {c['ratio_numpy']:.1f} | "
             + (f"{torch['gb_per_s']:.2f} | {c['ratio_torch']:.1f} | " if torch else "– | – | ")
             + f"{c['ours']['extra_peak_mib']:.0f} / {c['numpy']['extra_peak_mib']:.0f} / "
-            + (f"{torch['extra_peak_mib']:.0f} |" if torch else "– |")
+            + (f"{torch['extra_peak_mib']:.0f} | " if torch else "– | ")
+            + (f"{c['load']:.1f} |" if "load" in c else "– |")
         )
     return "\n".join(lines) + "\n"
-
-
-def per_cpu(case: dict[str, Any], bandwidth_cpu: float | None) -> str:
-    """One thread's GB per CPU-second, and its fraction of np.sum's (older runs: –)."""
-    rate = case["ours_1_thread"].get("gb_per_cpu_s")
-    if rate is None or bandwidth_cpu is None:
-        return "–"
-    return f"{rate:.1f} ({rate / bandwidth_cpu:.2f})"
 
 
 def write_docs(results: dict[str, Any], path: str) -> None:
@@ -284,23 +379,54 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         "(`--quick`: 64 MB per case, prints only).",
         "",
         f"**Setup.** About {results['gb']:g} GB of logits per case (standard normal × 3), "
-        'uniform random targets, `fe.cross_entropy(..., reduction="sum")` (minimum of '
-        f"{results['repeats']} calls) against blocked numpy (~1 MB row blocks, float32) and "
-        "torch's `F.cross_entropy` on CPU where installed. Memory read bandwidth measured in "
-        f"the same run (`np.sum` over {results.get('bandwidth_bytes', 2e9) / 1e9:.2g} GB of "
-        f"float64): {bw['one_thread']:.1f} GB/s on one thread, "
-        f"{bw['two_threads']:.1f} GB/s on two"
+        'uniform random targets, `fe.cross_entropy(..., reduction="sum")` against blocked '
+        "numpy (~1 MB row blocks, float32; one call) and torch's `F.cross_entropy` on CPU "
+        "where installed (one call). Memory read bandwidth: `np.sum` over "
+        f"{results.get('bandwidth_bytes', 2e9) / 1e9:.2g} GB of float64"
+        + (
+            f", timed in each of {results['repeats']} interleaved rounds per case beside ours "
+            "(order rotated per round); fractions of it are medians over the rounds with "
+            "their range, GB/s are medians. Before the cases (best of 3): "
+            if results.get("rounds")
+            else f" (ours: the minimum of {results['repeats']} calls): "
+        )
+        + f"{bw['one_thread']:.1f} GB/s on one thread, {bw['two_threads']:.1f} GB/s on two"
         + (
             f", {bw['one_thread_per_cpu_second']:.1f} GB per CPU-second on one thread"
             if "one_thread_per_cpu_second" in bw
             else ""
         )
-        + ". Extra peak memory: growth of peak RSS during "
-        "the call. The machine is shared and noisy: ratios within the run are the figures "
-        "that count.",
+        + ". Extra peak memory: growth of peak RSS during the calls. Load: the load average "
+        "at the start of each case.",
         "",
     ]
     common.write_doc(path, head, render(results))
+
+
+def progress_line(case: dict[str, Any]) -> str:
+    """One case in a line, as it finishes."""
+
+    def f(x: dict[str, float]) -> str:
+        return f"{x['median']:.2f} ({x['min']:.2f}–{x['max']:.2f})"
+
+    one = case["ours_1_thread"]
+    paths = (
+        f", table {case['ours_table']['gb_per_s']:.1f} / widen "
+        f"{case['ours_widen']['gb_per_s']:.1f} GB/s, widen ÷ table "
+        f"{f(case['widen_over_table'])}, by CPU time {f(case['widen_over_table_cpu'])}"
+        if "ours_table" in case
+        else ""
+    )
+    return (
+        f"V={case['vocab']} {case['dtype']} (load {case['load']:.1f}): ours "
+        f"{case['ours']['gb_per_s']:.1f} GB/s, {f(case['ours']['of_bandwidth'])} of 2-thr "
+        f"bandwidth ({f(case['ours']['of_bandwidth_per_cpu_s'])} per CPU-s){paths}; 1 thread "
+        f"{one['gb_per_s']:.1f} GB/s, "
+        f"{f(one['of_bandwidth'])} of 1-thr bandwidth, {one['gb_per_cpu_s']:.1f} GB per "
+        f"CPU-s, {f(one['of_bandwidth_per_cpu_s'])} of np.sum's; numpy "
+        f"{case['numpy']['gb_per_s']:.2f} GB/s (×{case['ratio_numpy']:.1f}), extra peak "
+        f"{case['ours']['extra_peak_mib']:.0f} MiB, numpy rel diff {case['numpy_rel_diff']:.1e}"
+    )
 
 
 def cpu_label(info: dict[str, Any]) -> str:
@@ -326,7 +452,9 @@ def load_label(results: dict[str, Any]) -> str:
 def main() -> int:
     parser = common.arg_parser(__doc__ or "", "64 MB of logits per case")
     parser.add_argument("--gb", type=float, help="GB of logits per case (default 1)")
-    parser.add_argument("--repeats", type=int, default=3, help="calls of ours per case")
+    parser.add_argument(
+        "--repeats", type=int, default=7, help="interleaved rounds per case (default 7)"
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -353,6 +481,8 @@ def main() -> int:
     gb = args.gb or (0.064 if args.quick else 1.0)
     torch_run = torch_fn()
     start = time.perf_counter()
+    pool = ThreadPoolExecutor(2)
+    ref = Reference(int(gb * 1e9), pool)
     results: dict[str, Any] = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat()}
     results.update(common.provenance())
     results.update(
@@ -366,8 +496,9 @@ def main() -> int:
             "torch": None,
             "gb": gb,
             "repeats": args.repeats,
-            "bandwidth_bytes": max(int(gb * 1e9), 256 << 20),
-            "bandwidth_gb_per_s": bandwidth(int(gb * 1e9)),
+            "rounds": True,
+            "bandwidth_bytes": ref.nbytes,
+            "bandwidth_gb_per_s": ref.start(),
             "cases": [],
         }
     )
@@ -384,29 +515,10 @@ def main() -> int:
     inputs = make_inputs(gb)
     for dtype in DTYPES:
         for vocab in VOCABS:
-            case = run_case(inputs[dtype], vocab, dtype, args.repeats, torch_run)
+            case = run_case(inputs[dtype], vocab, dtype, args.repeats, torch_run, ref)
             results["cases"].append(case)
-            two = results["bandwidth_gb_per_s"]["two_threads"]
-            one = results["bandwidth_gb_per_s"]["one_thread"]
-            one_cpu = results["bandwidth_gb_per_s"]["one_thread_per_cpu_second"]
-            paths = (
-                f", table {case['ours_table']['gb_per_s']:.1f} / widen "
-                f"{case['ours_widen']['gb_per_s']:.1f}"
-                if "ours_table" in case
-                else ""
-            )
-            print(
-                f"V={vocab} {dtype}: ours {case['ours']['gb_per_s']:.1f} GB/s "
-                f"({case['ours']['gb_per_s'] / two:.2f} of 2-thr bandwidth{paths}) "
-                f"(1 thread {case['ours_1_thread']['gb_per_s']:.1f}, "
-                f"{case['ours_1_thread']['gb_per_s'] / one:.2f} of 1-thr bandwidth; "
-                f"{case['ours_1_thread']['gb_per_cpu_s']:.1f} GB per CPU-s, "
-                f"{case['ours_1_thread']['gb_per_cpu_s'] / one_cpu:.2f} of np.sum's), numpy "
-                f"{case['numpy']['gb_per_s']:.2f} GB/s (×{case['ratio_numpy']:.1f}), extra "
-                f"peak {case['ours']['extra_peak_mib']:.0f} MiB, numpy rel diff "
-                f"{case['numpy_rel_diff']:.1e}",
-                flush=True,
-            )
+            print(progress_line(case), flush=True)
+    pool.shutdown()
     results["wall_seconds"] = time.perf_counter() - start
     results["load_after"] = list(os.getloadavg())
     print(render(results))

@@ -6,15 +6,16 @@ scratch disk, a bad shard, no client, and the CLI."""
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import math
 import os
 import signal
 import subprocess
 import sys
-from collections import Counter
 
 import fastentropy as fe
+import ngram_reference as ref
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -44,20 +45,8 @@ def client():
 
 
 def brute_profiles(tokens, orders, separator=None, mask=None):
-    """Profiles by a Counter of windows: the independent reference."""
-    t = [int(x) for x in tokens]
-    out = {}
-    for n in orders:
-        c: Counter = Counter()
-        for i in range(len(t) - n + 1):
-            w = t[i : i + n]
-            if separator is not None and separator in w:
-                continue
-            if mask is not None and not mask[i + n - 1]:
-                continue
-            c[tuple(w)] += 1
-        out[n] = fe.Profile.from_counts(np.array(list(c.values()), dtype=np.uint64))
-    return out
+    """Profiles by brute force (tests/ngram_reference.py): the independent reference."""
+    return {n: ref.profile(ref.counts(tokens, n, separator, mask)) for n in orders}
 
 
 def joined(shards, masks, separator, continued):
@@ -146,6 +135,61 @@ def test_files_tokenfiles_and_globs(client, tmp_path):
     got = fed.ngram_profiles([tx, ty.path], [1, 2, 3], client=client, continued=True)
     both = np.concatenate([tx.tokens(), ty.tokens()])
     assert got == brute_profiles(both, [1, 2, 3], separator=tx.separator)
+
+
+def test_fsspec_urls_for_shards_and_scratch(client, tmp_path):
+    """Shards and scratch named by fsspec URLs (``file://`` here: a real filesystem the
+    workers share; object stores take the same path through fsspec)."""
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 40, 4000).astype(np.uint16), rng.integers(0, 40, 900).astype(np.uint16)
+    np.save(tmp_path / "a.npy", a)
+    b.tofile(tmp_path / "b.bin")
+    masks = [rng.random(a.size) < 0.6, rng.random(b.size) < 0.6]
+    np.save(tmp_path / "ma.npy", masks[0])
+    masks[1].tofile(tmp_path / "mb.mask")
+    scratch = tmp_path / "scratch"
+    urls = [f"file://{tmp_path}/a.npy", f"file://{tmp_path}/b.bin"]
+    mask_urls = [f"file://{tmp_path}/ma.npy", f"file://{tmp_path}/mb.mask"]
+    got = fed.ngram_profiles(
+        urls,
+        [1, 2, 3],
+        mask=mask_urls,
+        dtype="uint16",
+        continued=True,
+        client=client,
+        scratch=f"file://{scratch}",
+        partitions=3,
+    )
+    tokens, mask = np.concatenate([a, b]), np.concatenate(masks)
+    assert got == brute_profiles(tokens, [1, 2, 3], mask=mask)
+    assert list(scratch.iterdir()) == []  # the run's directory is removed
+    # A glob URL.
+    got = fed.ngram_profiles(f"file://{tmp_path}/a.*", [2], client=client)
+    assert got == fe.ngram_profiles(a, [2])
+
+
+def test_reduce_ranges_fit_the_memory_limit():
+    """The reduce is planned so no range reads more bytes of runs than the limit."""
+    from fastentropy.distributed._ngram import _bounds, _Mapped, _Run
+
+    vocabulary = np.arange(1, 1001, dtype=np.uint64) * 3
+    samples = vocabulary[::4]
+    run = _Run(5, 10, False, 100_000, 12, samples, np.full(samples.size, 100_000 / samples.size))
+    maps = [_Mapped(i, 100_000, False, "", 0, {"ngrams": run}, None) for i in range(3)]
+    total = 3 * 100_000 * 12
+    for limit, parts in ((None, 2), (total // 10, 2), (total, 4)):
+        ranges = _bounds(maps, vocabulary, parts, limit)
+        assert len(ranges) >= (parts if limit is None else max(parts, -(-total // limit)))
+        # Contiguous and covering every rank.
+        assert ranges[0][0] == 1 and ranges[-1][1] == vocabulary.size + 1
+        assert all(x[1] == y[0] for x, y in itertools.pairwise(ranges))
+        # Balanced by the samples: each range holds at most about 1/len of the rows.
+        for lo, hi in ranges:
+            share = np.mean(
+                (np.searchsorted(vocabulary, samples) + 1 >= lo)
+                & (np.searchsorted(vocabulary, samples) + 1 < hi)
+            )
+            assert share <= 1.5 / len(ranges) + 1 / samples.size
 
 
 def test_floor_table_equals_one_machine(client):
@@ -243,22 +287,23 @@ def test_a_worker_killed_during_the_map_stage(client, tmp_path):
 
 
 def _disk_full(*args, **kwargs):
-    # What the Rust writer raises on ENOSPC: an OSError with the path and the OS's words.
-    raise OSError(f"{args[2]}: No space left on device (os error 28)")
+    # What the Rust writer raises on ENOSPC: an OSError with the errno, the OS's words and
+    # the path.
+    raise OSError(errno.ENOSPC, "No space left on device", str(args[2]))
 
 
 def test_a_full_scratch_disk_is_said_plainly(client, tmp_path):
-    """Simulated with a patched table writer in the workers (``_core.ngram_table`` raising
+    """Simulated with a patched run writer in the workers (``_core.ngram_runs`` raising
     the error the Rust writer raises on ENOSPC): no tiny filesystem can be mounted here."""
 
     def patch(on):
         from fastentropy import _core
 
         if on:
-            _core._real_ngram_table = _core.ngram_table
-            _core.ngram_table = _disk_full
+            _core._real_ngram_runs = _core.ngram_runs
+            _core.ngram_runs = _disk_full
         else:
-            _core.ngram_table = _core._real_ngram_table
+            _core.ngram_runs = _core._real_ngram_runs
 
     client.run(patch, True)
     try:

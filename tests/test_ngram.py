@@ -15,6 +15,7 @@ import time
 from collections import Counter
 
 import fastentropy as fe
+import ngram_reference as bruteforce
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -23,34 +24,17 @@ from hypothesis import strategies as st
 DTYPES = [np.uint8, np.uint16, np.uint32, np.int32, np.int64]
 
 
-def ref_counter(tokens, order, separator=None, mask=None) -> Counter:
-    t = [int(x) for x in tokens]
-    c: Counter = Counter()
-    for i in range(len(t) - order + 1):
-        w = t[i : i + order]
-        if separator is not None and separator in w:
-            continue
-        if mask is not None and not mask[i + order - 1]:
-            continue
-        c[tuple(w)] += 1
-    return c
-
-
-def ref_profile(c: Counter) -> fe.Profile:
-    return fe.Profile.from_counts(np.array(list(c.values()), dtype=np.uint64))
-
-
 def ref_most_common(c: Counter, k: int):
     return sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 
 
 def check(tokens, order, separator=None, mask=None, **kw):
-    ref = ref_counter(tokens, order, separator, mask)
+    ref = bruteforce.counts(tokens, order, separator, mask)
     c = fe.count_ngrams(tokens, order, separator=separator, mask=mask, **kw)
     assert c.order == order
     assert c.n == sum(ref.values())
     assert c.distinct == len(ref)
-    assert c.profile() == ref_profile(ref)
+    assert c.profile() == bruteforce.profile(ref)
     k = min(len(ref), 50)
     ngrams, counts = c.most_common(k)
     assert ngrams.dtype == np.uint64 and counts.dtype == np.uint64
@@ -88,7 +72,7 @@ def test_profiles_match_counter_wide_ids(tokens, orders):
     profiles = fe.ngram_profiles(arr, orders)
     assert list(profiles) == sorted(set(orders))
     for n, p in profiles.items():
-        assert p == ref_profile(ref_counter(tokens, n))
+        assert p == bruteforce.profile(bruteforce.counts(tokens, n))
 
 
 @pytest.mark.parametrize("dtype", DTYPES + [np.uint64, np.int8, np.int16])
@@ -161,7 +145,7 @@ def test_list_input():
 def test_most_common_order_and_bounds():
     arr = np.array([3, 1, 2, 3, 1, 2, 9, 9, 9, 1, 2], dtype=np.uint16)
     c = fe.count_ngrams(arr, 2)
-    ref = ref_counter(arr, 2)
+    ref = bruteforce.counts(arr, 2)
     for k in range(0, len(ref) + 3):
         ngrams, counts = c.most_common(k)
         got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts, strict=True)]
@@ -173,7 +157,7 @@ def test_most_common_past_the_kept_singletons():
     # 4096 singletons are kept; more rows take a second pass, as the docstring says.
     arr = np.concatenate([np.arange(10_000), [5, 6, 5, 6]]).astype(np.uint32)
     c = fe.count_ngrams(arr, 2)
-    ref = ref_counter(arr, 2)
+    ref = bruteforce.counts(arr, 2)
     for k in (4000, c.distinct, c.distinct + 10):
         ngrams, counts = c.most_common(k)
         got = [(tuple(int(x) for x in row), int(n)) for row, n in zip(ngrams, counts, strict=True)]
@@ -205,7 +189,7 @@ def test_same_profiles_for_threads_and_memory_limits():
     tiny = 2 * len(arr) + 2 * 8 * int(np.bincount(arr).max()) + 32 * 1024
     assert fe.ngram_profiles(arr, orders, separator=0, threads=2, memory_limit=tiny) == base
     for n in (2, 5):
-        assert ref_profile(ref_counter(arr, n, separator=0)) == base[n]
+        assert bruteforce.profile(bruteforce.counts(arr, n, separator=0)) == base[n]
     c1 = fe.count_ngrams(arr, 3, threads=1)
     c2 = fe.count_ngrams(arr, 3, threads=2, memory_limit=tiny)
     for a, b in zip(c1.most_common(100), c2.most_common(100), strict=True):
@@ -335,7 +319,7 @@ def test_ctrl_c_stops_a_long_count():
 
 def test_entropy_of_counts_is_plugin_of_counter():
     arr = _corpus(5000)
-    ref = ref_counter(arr, 2)
+    ref = bruteforce.counts(arr, 2)
     n = sum(ref.values())
     plugin = -sum(c / n * math.log(c / n) for c in ref.values())
     est = fe.entropy(fe.count_ngrams(arr, 2), "plugin")
@@ -491,7 +475,7 @@ def _scan_corpus() -> np.ndarray:
 
 
 def _counter_profile(tokens, n) -> dict[int, int]:
-    return dict(Counter(ref_counter(tokens, n).values()))
+    return dict(Counter(bruteforce.counts(tokens, n).values()))
 
 
 def _as_dict(p: fe.Profile) -> dict[int, int]:

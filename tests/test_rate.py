@@ -218,6 +218,49 @@ def test_combination_is_a_capped_union(ms: list[fe.MethodResult], bound: float |
             assert min(m.upper or 0, math.inf if bound is None else bound) <= r.upper
 
 
+def _mixture_reference(costs: list[Any], alphas: tuple[float, ...] = (0.002, 0.02, 0.2)) -> Any:
+    """Fixed share over the predictors at each share rate, those mixed by Bayes: per token,
+    in plain Python floats (Herbster & Warmuth 1998; the weights before each token)."""
+    k, a = len(costs), len(alphas)
+    w = [[1 / k] * k for _ in alphas]
+    v = [1 / a] * a
+    out = []
+    for cs in zip(*(c.tolist() for c in costs), strict=True):
+        q = [math.exp(-c) for c in cs]
+        qa = [sum(x * y for x, y in zip(wi, q, strict=True)) for wi in w]
+        p = sum(x * y for x, y in zip(v, qa, strict=True))
+        out.append(-math.log(p))
+        v = [x * y / p for x, y in zip(v, qa, strict=True)]
+        w = [
+            [(1 - al) * x * y / qi + al / k for x, y in zip(wi, q, strict=True)]
+            for wi, qi, al in zip(w, qa, alphas, strict=True)
+        ]
+    return np.array(out)
+
+
+def test_the_mixture_of_predictors_against_brute_force() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.exponential(2.0, 3000).astype(np.float32)
+    b = np.where(np.arange(3000) < 1500, a + 1.0, a - 0.5).clip(0).astype(np.float32)
+    ref = _mixture_reference([a, b])
+    curve = fe.Curve([1024, 2048, 3000], [0.0, 0.0, 0.0])
+    codes = [fe.CodeLength(3000, float(c.sum()), curve, per_token=c.copy()) for c in (a, b)]
+    mix = fe.mixed_code_length(codes)
+    assert mix.per_token is not None
+    np.testing.assert_allclose(mix.per_token, ref, rtol=1e-5)
+    np.testing.assert_allclose(mix.curve.nats, np.cumsum(ref)[[1023, 2047, 2999]], rtol=1e-9)
+    assert mix.nats == pytest.approx(ref.sum(), rel=1e-9)
+    # It follows the better model in each half: below both single code lengths.
+    assert mix.nats < min(a.sum(), b.sum())
+    with pytest.raises(ValueError, match="at least two"):
+        fe.mixed_code_length(codes[:1])
+    with pytest.raises(ValueError, match="per-token costs"):
+        fe.mixed_code_length([codes[1], fe.CodeLength(3000, 1.0, curve)])
+    shifted = np.r_[np.float32(np.nan), b[1:]]
+    with pytest.raises(ValueError, match="same positions"):
+        fe.mixed_code_length([codes[1], fe.CodeLength(3000, 1.0, curve, per_token=shifted)])
+
+
 def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     src = fe.MarkovSource(8, 1, seed=1)
     tokens = src.sample(200_000, seed=2)
@@ -226,10 +269,14 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     assert all(m.ok for m in rate.methods.values()), rate.methods
     # The bound is the predictor's code length on the same tokens; the upper end is the
     # lower of it and the final half's mean cost + 2 batch-means se (numpy on the costs).
-    code = fe.prequential(tokens, per_token=True, model="tokens")  # the rate's predictor
-    assert rate.bound == pytest.approx(code.nats_per_token, rel=1e-12)
-    assert code.per_token is not None and rate.tail is not None
-    last = code.per_token[100_000:].astype(np.float64)
+    # 8 ids: the rate reads the mixture of the bit and the token model (brute force below).
+    bits, toks = (fe.prequential(tokens, per_token=True, model=m) for m in ("bits", "tokens"))
+    assert bits.per_token is not None and toks.per_token is not None
+    mixed = _mixture_reference([bits.per_token, toks.per_token])
+    assert rate.bound == pytest.approx(mixed.mean(), rel=1e-9)
+    assert rate.bound <= min(bits.nats, toks.nats) / tokens.size + math.log(3) / tokens.size
+    assert rate.tail is not None
+    last = mixed[100_000:]
     se = last.reshape(32, -1).mean(axis=1).std(ddof=1) / math.sqrt(32)
     assert rate.tail["mean"] == pytest.approx(last.mean(), rel=1e-9)
     assert rate.tail["std"] == pytest.approx(se, rel=1e-6)
@@ -295,9 +342,10 @@ def test_costs_of_a_large_corpus_go_through_a_temporary_file(
     monkeypatch.setattr(floor_estimate, "prequential", spy)
     on_disk = fe.estimate_rate(tokens, methods=["matches"])
     assert on_disk.tail == in_memory.tail and on_disk.upper == in_memory.upper
-    (path,) = asked
-    assert isinstance(path, str) and path.endswith(".npy")
-    assert not os.path.exists(path)  # removed with its directory
+    assert len(asked) == 2  # 8 ids: the bit model and the token model, each to its file
+    for path in asked:
+        assert isinstance(path, str) and path.endswith(".npy")
+        assert not os.path.exists(path)  # removed with its directory
 
 
 def test_the_final_stretch_sets_the_upper_end_when_lower() -> None:
@@ -339,6 +387,57 @@ def test_the_slope_alone_sets_the_lower_end_beside_a_curve_that_agrees() -> None
     # A slope whose regression over octaves misfits (chi2/dof 2.1 > 1.5): KASW's lower end.
     misfit = _matches(3.45, 0.05, 3.10, chi2=2.1)
     assert fe.combine_rates([agrees, misfit], bound=3.9).lower == 3.10
+
+
+def test_a_curve_that_vouched_for_the_slope_and_agrees_does_not_widen_the_floor() -> None:
+    # The 16-state source with the bit model (10^6 tokens): the curve, 23% of its point
+    # wide, reached 2.61 beside the slope's [3.03, 3.25]; the truth was 3.24.
+    m = _matches(3.14, 0.055, 3.0)
+    curve = fe.MethodResult("curve", 3.16, 2.61, 3.35)
+    r = fe.combine_rates([curve, m], bound=3.61)
+    assert r.lower == pytest.approx(3.14 - 0.11)  # the slope's lower end, not the curve's
+    assert r.used == ("curve", "matches") and r.point == pytest.approx((3.16 + 3.14) / 2)
+    # The reported curve keeps its own interval; its detail says how it entered.
+    assert (r.methods["curve"].lower, r.methods["curve"].upper) == (2.61, 3.35)
+    assert "raised to the slope's" in r.methods["curve"].detail["enters"]
+    # Its point below the slope's interval: a disagreement, not absorbed; but more than twice
+    # as wide as the slope (0.74 > 2 x 0.22), so its reach stops at its point (rule 6).
+    below = fe.MethodResult("curve", 3.02, 2.61, 3.35)
+    r = fe.combine_rates([below, m], bound=3.61)
+    assert r.lower == 3.02 and "2x as wide" in r.methods["curve"].detail["enters"]
+    # ... and when it is not that wide, the union's lower end stands.
+    near = fe.MethodResult("curve", 3.02, 2.95, 3.35)  # 0.40 <= 2 x 0.22
+    assert fe.combine_rates([near, m], bound=3.61).lower == 2.95
+    # Without rule 4 (a misfitting slope) the matches interval is the union with KASW's,
+    # [3.0, 3.25]: the curve is not absorbed, and rule 6 stops it at the others' 3.0.
+    misfit = _matches(3.14, 0.055, 3.0, chi2=2.1)
+    r = fe.combine_rates([curve, misfit], bound=3.61)
+    assert r.lower == 3.0 and "raised to the slope's" not in r.methods["curve"].detail["enters"]
+    wide_kasw = _matches(3.14, 0.055, 2.7, chi2=2.1)  # union 0.55 wide: the curve counts
+    assert fe.combine_rates([curve, wide_kasw], bound=3.61).lower == 2.61
+
+
+def test_an_imprecise_extrapolation_does_not_reach_below_the_others() -> None:
+    # Markov V=40, order 2, 10^6 tokens (truth 2.728): the curve, 20% of its point wide,
+    # read 2.538 [2.143, 2.655] beside matches 2.759 [2.632, 2.828]; the floor went to 2.143.
+    m = fe.MethodResult("matches", 2.759, 2.632, 2.828)
+    curve = fe.MethodResult("curve", 2.538, 2.143, 2.655)
+    r = fe.combine_rates([curve, m], bound=2.772)
+    # 0.512 > 2 x 0.196: its reach below the matches' 2.632 is cut, its point still counts.
+    assert r.lower == 2.538 and r.used == ("curve", "matches")
+    assert r.methods["curve"].lower == 2.143 and "2x as wide" in r.methods["curve"].detail["enters"]
+    # Its point above the others' lower end: it does not lower the floor at all.
+    high = fe.MethodResult("curve", 2.70, 2.30, 2.80)
+    assert fe.combine_rates([high, m], bound=2.9).lower == 2.632
+    # At most twice as wide: the union's lowest lower end, as before.
+    close = fe.MethodResult("curve", 2.60, 2.40, 2.78)
+    assert fe.combine_rates([close, m], bound=2.9).lower == 2.40
+    # The match-length interval is never cut, however wide beside a narrow curve.
+    narrow = fe.MethodResult("curve", 2.80, 2.78, 2.82)
+    assert fe.combine_rates([narrow, m], bound=2.9).lower == 2.632
+    # orders is an extrapolation too.
+    orders = fe.MethodResult("orders", 2.538, 2.143, 2.655)
+    assert fe.combine_rates([orders, m], bound=2.772).lower == 2.538
 
 
 def test_nothing_to_combine_is_nan_not_an_error() -> None:

@@ -9,6 +9,7 @@ Everything else here reproduces one reported case of data loss, a hang or a cras
 # ruff: noqa: E501 (the tables keep one case per line)
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import math
@@ -169,6 +170,22 @@ def test_bad_input_gives_a_clear_error(tmp_path, call, error, match):
 
 
 # --- valid inputs that were refused ------------------------------------------------------
+
+
+def test_os_errors_from_the_core_carry_errno_and_filename(tmp_path):
+    """A full disk is told from a missing file by ``.errno``, not by the OS's words (the Dask
+    layer's scratch check relies on it); Python picks the subclass from the number."""
+    tokens = np.arange(100, dtype=np.uint16) % 7
+    with pytest.raises(OSError) as full:  # /dev/full: every write fails with ENOSPC
+        fe.SuffixIndex.build(tokens, path="/dev/full")
+    assert full.value.errno == errno.ENOSPC
+    assert full.value.filename == "/dev/full"
+    missing = tmp_path / "no" / "such.idx"
+    with pytest.raises(FileNotFoundError) as gone:
+        fe.SuffixIndex.open(missing)
+    assert gone.value.errno == errno.ENOENT
+    assert gone.value.filename == str(missing)
+    assert "os error" not in str(gone.value)
 
 
 def test_huge_sizes_mean_no_limit():

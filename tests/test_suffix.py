@@ -7,6 +7,7 @@ import os
 from collections import Counter
 
 import fastentropy as fe
+import ngram_reference as bruteforce
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,20 +16,9 @@ from hypothesis import strategies as st
 DTYPES = [np.uint8, np.uint16, np.uint32, np.int32, np.int64]
 
 
-def windows(t, n, separator, mask):
-    for i in range(len(t) - n + 1):
-        w = t[i : i + n]
-        if separator is not None and separator in w:
-            continue
-        if mask is not None and not mask[i + n - 1]:
-            continue
-        yield i
-
-
 def ref_profile(t, n, separator=None, mask=None, contexts=False):
-    t = [int(x) for x in t]
-    c = Counter(tuple(t[i : i + n - contexts]) for i in windows(t, n, separator, mask))
-    return fe.Profile.from_counts(np.array(list(c.values()), dtype=np.uint64))
+    """The brute-force profile of the n-grams (or of their contexts)."""
+    return bruteforce.profile(bruteforce.counts(t, n, separator, mask, contexts))
 
 
 def ref_all_orders(t, separator=None, mask=None):

@@ -17,6 +17,7 @@ __all__ = [
     "METHODS",
     "NEEDS_ALPHABET",
     "RATE_MAX_RELATIVE_WIDTH",
+    "RATE_MIX_ALPHAS",
     "SUFFIX_BUILD_STAGES",
     "BpeEncoder",
     "HiddenMarkovSource",
@@ -30,7 +31,8 @@ __all__ = [
     "max_ngram_order",
     "method_refusal",
     "ngram_profiles",
-    "merge_ngram_tables",
+    "merge_ngram_runs",
+    "ngram_runs",
     "ngram_table",
     "prequential",
     "prequential_distributions",
@@ -40,8 +42,10 @@ __all__ = [
     "profile_from_samples",
     "rate_combine",
     "rate_curve",
+    "rate_curve_absorbed",
     "rate_grassberger",
     "rate_matches",
+    "rate_mix",
     "rate_orders",
     "rate_slope_alone",
     "rate_tail",
@@ -61,6 +65,7 @@ METHODS: tuple[str, ...]
 NEEDS_ALPHABET: tuple[str, ...]
 CONCENTRATIONS: tuple[str, ...]
 RATE_MAX_RELATIVE_WIDTH: float
+RATE_MIX_ALPHAS: tuple[float, ...]
 ANSB_REGIME_LIMIT: float
 #: A suffix build's stages in order: name, length in units of n tokens, reports inside it.
 SUFFIX_BUILD_STAGES: tuple[tuple[str, int, bool], ...]
@@ -127,12 +132,31 @@ def count_ngrams(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> NgramCounts: ...
-def merge_ngram_tables(
-    runs: Sequence[tuple[_U64, _U64]],
+def merge_ngram_runs(
+    runs: Sequence[
+        tuple[_U64, npt.NDArray[np.uint32] | _U64, _U64, npt.NDArray[np.uint32], _U64, int, bool]
+    ],
     order: int,
+    orders: Sequence[int],
+    distinct: int,
+    first_lo: int,
+    first_hi: int,
     *,
     progress: _Progress | None = None,
-) -> _Pairs: ...
+) -> list[tuple[int, _Pairs]]: ...
+def ngram_runs(
+    tokens: _Tokens,
+    order: int,
+    tails_path: str | os.PathLike[str],
+    counts_path: str | os.PathLike[str],
+    index_path: str | os.PathLike[str],
+    *,
+    separator: int | None = None,
+    mask: _Mask | None = None,
+    memory_limit: int | None = None,
+    threads: int | None = None,
+    progress: _Progress | None = None,
+) -> tuple[_U64, _U64, int, bool, int]: ...
 def ngram_table(
     tokens: _Tokens,
     order: int,
@@ -249,6 +273,16 @@ def rate_slope_alone(
     slope_chi2_dof: float,
     curve: tuple[float, float, float] | None = None,
 ) -> bool: ...
+def rate_curve_absorbed(
+    slope: tuple[float, float, float],
+    slope_chi2_dof: float,
+    curve: tuple[float, float, float],
+) -> bool: ...
+def rate_mix(
+    target: npt.NDArray[np.float32],
+    others: Sequence[npt.NDArray[np.float32]],
+    checkpoints: Sequence[int],
+) -> list[float]: ...
 def rate_tail(costs: npt.NDArray[np.float32]) -> tuple[float, float, float, int, int]: ...
 def rate_combine(
     intervals: Sequence[tuple[float, float, float]],

@@ -36,6 +36,7 @@ from .._types import MemoryLimit
 from ..rate._estimators import (
     combine_rates,
     final_stretch_rate,
+    mixed_code_length,
     rate_from_curve,
     rate_from_matches,
     rate_from_orders,
@@ -85,14 +86,6 @@ RISE_TOLERANCE = 1e-9
 #: corpus size.
 CONTEXT_MASK_CHUNK = 1 << 24
 
-#: The predictor whose learning curve and costs the rate reads. The rate's rules and their
-#: validation (docs/rate.md) were measured on the token model; the bit model, fe.prequential's
-#: default for bytes, learns faster and changes the curve's shape (on the 16-state
-#: hidden-Markov source of tests/test_check.py its extrapolation became narrow enough to count
-#: and set the lower end 0.63 nats under the truth), so the rate stays on the validated model
-#: until benches/rate_accuracy.py has been run with the other.
-RATE_PREDICTOR = "tokens"
-
 TokensLike = npt.ArrayLike | Any
 
 
@@ -114,8 +107,9 @@ def estimate_floor(
 
     Three engines run: a suffix index of the corpus (count profiles of every order, and the
     longest previous match at every position), the online predictor of :func:`prequential`
-    (its code length bounds the rate from above; its learning curve is extrapolated), and the
-    entropy estimators on each order's profile. The rate combines the curve, the order
+    (its code length bounds the rate from above; its learning curve is extrapolated; for at
+    most 256 ids the mixture of its bit and token models, :func:`mixed_code_length`), and
+    the entropy estimators on each order's profile. The rate combines the curve, the order
     extrapolation of h_n and the match-length estimators (see :func:`estimate_rate`); its
     lower end is the floor.
 
@@ -204,30 +198,10 @@ def estimate_floor(
     vocab = stats.get("vocab_size")
     if vocab is not None and separator is not None:
         vocab = max(vocab, separator + 1)
-    tail: dict[str, float] | None = None
-    with tempfile.TemporaryDirectory(prefix="fastentropy-costs-") as tmp:
-        # Each token's cost, for the final stretch's code rate: in memory up to 256 MiB,
-        # else a memory-mapped file deleted with the directory (bounded memory).
-        costs = True if arr.size <= COSTS_IN_MEMORY else os.path.join(tmp, "costs.npy")
-        try:
-            code: CodeLength | None = prequential(
-                arr,
-                vocab_size=vocab,
-                bytes_per_token=stats.get("bytes_per_token"),
-                progress=progress,
-                per_token=costs,
-                model=RATE_PREDICTOR,
-                **common,
-            )
-        except MemoryError as e:
-            code = None
-            notes.append(f"the online predictor does not fit the memory limit ({e}): no bound")
-        if code is not None and code.per_token is not None:
-            try:
-                tail = final_stretch_rate(code.per_token)
-            except ValueError as e:
-                notes.append(f"no final-stretch code rate: {e}")
-            code.per_token = None  # the file goes with the directory
+    code, tail, predictor_notes = _predictor(
+        arr, vocab, stats.get("bytes_per_token"), progress, common
+    )
+    notes += predictor_notes
     results = []
     if "curve" in chosen_rates:
         if code is None:
@@ -270,6 +244,65 @@ def estimate_floor(
         rule=f"{ngram.rule}. The floor is the rate: {rate.rule}",
         notes=(*ngram.notes, *notes),
     )
+
+
+def _predictor(
+    arr: npt.NDArray[np.integer[Any]],
+    vocab: int | None,
+    bytes_per_token: float | None,
+    progress: Progress,
+    common: Mapping[str, Any],
+) -> tuple[CodeLength | None, dict[str, float] | None, list[str]]:
+    """The online predictor the rate reads, with its final stretch's code rate.
+
+    For at most 256 codable ids both of :func:`prequential`'s models run and the rate reads
+    their mixture (:func:`mixed_code_length`): the bit model codes text better, the token
+    model finite-order and hidden-Markov chains, and the mixture follows whichever predicts
+    the current stretch better (docs/rate.md). For more ids the token model alone.
+    """
+    notes: list[str] = []
+    codes: list[CodeLength] = []
+    with tempfile.TemporaryDirectory(prefix="fastentropy-costs-") as tmp:
+        for model in (None, "tokens"):
+            # Each token's cost, for the mixture and the final stretch's code rate: in memory
+            # up to 256 MiB, else a memory-mapped file deleted with the directory.
+            costs = True if arr.size <= COSTS_IN_MEMORY else os.path.join(tmp, f"{model}.npy")
+            try:
+                codes.append(
+                    prequential(
+                        arr,
+                        vocab_size=vocab,
+                        bytes_per_token=bytes_per_token,
+                        progress=progress,
+                        per_token=costs,
+                        model=model,
+                        **common,
+                    )
+                )
+            except MemoryError as e:
+                what = "no bound" if not codes else "the rate reads the other model alone"
+                notes.append(f"the online predictor does not fit the memory limit ({e}): {what}")
+                break
+            if codes[-1].model["kind"] == "tokens":
+                break
+        if not codes:
+            return None, None, notes
+        code = codes[0] if len(codes) == 1 else mixed_code_length(codes)
+        if len(codes) > 1:
+            parts = ", ".join(f"{c.model['kind']} model {c.nats_per_token:.4g}" for c in codes)
+            notes.append(
+                f"the online predictor is the mixture of the bit and token models: "
+                f"{code.nats_per_token:.4g} nats/token ({parts})"
+            )
+        tail = None
+        if code.per_token is not None:
+            try:
+                tail = final_stretch_rate(code.per_token)
+            except ValueError as e:
+                notes.append(f"no final-stretch code rate: {e}")
+        for c in (*codes, code):
+            c.per_token = None  # a file goes with the directory
+    return code, tail, notes
 
 
 def ngram_floor(

@@ -12,7 +12,7 @@ from typing import Any
 from .._floor.estimate import DEFAULT_MAX_ORDER, DEFAULT_METHODS, ngram_floor
 from .._floor.model import Floor
 from .._progress import Progress
-from ._ngram import TableKey, count_tables, wanted_orders
+from ._ngram import TableKey, count_tables, shard_options, wanted_orders
 from ._shards import ShardSpec
 
 __all__ = ["estimate_floor"]
@@ -83,19 +83,7 @@ def estimate_floor(
     wanted = wanted_orders(orders)
     tables: list[TableKey] = [("ngrams", n) for n in wanted]
     tables += [("contexts", n - 1) for n in wanted if n >= 2]
-    profiles, summary = count_tables(
-        shards,
-        tables,
-        separator=separator,
-        mask=mask,
-        dtype=dtype,
-        continued=continued,
-        client=client,
-        partitions=partitions,
-        scratch=scratch,
-        memory_limit_per_task=memory_limit_per_task,
-        progress=progress,
-    )
+    profiles, summary = count_tables(shards, tables, **shard_options(locals()))
     blocks = {n: profiles[("ngrams", n)] for n in wanted}
     contexts = {n: profiles[("contexts", n - 1)] for n in wanted if n >= 2}
     return ngram_floor(

@@ -1,15 +1,18 @@
 """Exact n-gram count profiles over a Dask cluster, by map and reduce.
 
-Map (one task per shard): the shard is counted by the one-machine engine
-(``_core.ngram_table``), which writes every n-gram of each order with its count, sorted by
-token ids, to the shard's scratch directory. Sorted by ids, each table is a run of sorted
-runs, one per range of first tokens: the partition of an n-gram is the range its first token
-falls in, and a reduce task finds its run in each table by binary search.
+Map (one task per shard): the shard is counted by the one-machine engine in one pass
+(``_core.ngram_runs``): one sort of every window of up to K tokens, and every distinct
+window (first token, sentinel-padded tail, mask flags) written with its count, sorted by
+first token, to the shard's scratch directory, with an index of where each first token's
+rows end. The counts of every order 2..K are sums over these rows, so one run per shard
+serves all orders (and the floor's contexts, under their own mask, are a second run).
 
-Reduce (one task per partition): the runs of one partition from every shard are merged,
-counts of equal n-grams adding (``_core.merge_ngram_tables``), into count profiles.
-Partitions hold disjoint n-grams, so the profiles of the partitions add to the profile of
-the whole corpus, exactly (Brants et al. 2007 counted n-grams with MapReduce this way).
+Reduce (one task per range of first tokens): the rows of that range from every shard are
+merged in Rust (``_core.merge_ngram_runs``: each shard's ranks mapped to the ranks of the
+union of the shards' vocabularies, a loser tree over the shards, one scan closing the runs
+of every order), into count profiles. Ranges hold disjoint n-grams, so their profiles add
+to the profile of the whole corpus, exactly (Brants et al. 2007 counted n-grams with
+MapReduce this way). Only profiles travel back to the client.
 
 Shards are documents apart: the result is one count of the shards concatenated with a
 separator between them. With ``continued=True`` the shards are one stream: each map task
@@ -20,11 +23,10 @@ end in.
 
 from __future__ import annotations
 
-import bisect
 import ctypes
+import dataclasses
 import errno
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -40,7 +42,7 @@ from .._floor.estimate import context_mask
 from .._profile import Profile
 from .._progress import Progress, stage
 from ._client import resolve_client, worker_threads
-from ._scratch import attempt, new_run, on_disk_full
+from ._scratch import attempt, load_rows, load_small, new_run, on_disk_full, remove
 from ._shards import Shard, ShardSpec, named, shard_list
 
 __all__ = ["Summary", "TableKey", "count_tables", "ngram_profiles"]
@@ -80,18 +82,31 @@ class _Edge:
 
 
 @dataclass(frozen=True)
+class _Run:
+    """One run a map task wrote: its layout and, to plan the reduce, first tokens sampled
+    evenly by rows with the rows each stands for."""
+
+    order: int
+    bits: int
+    masked: bool
+    rows: int
+    row_bytes: int
+    samples: npt.NDArray[np.uint64]
+    weights: npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
 class _Mapped:
-    """A map task's result: where its tables are, their row counts and sampled first
-    tokens."""
+    """A map task's result: where its runs are (one per kind of table) and the distinct
+    ids of its shard (``None`` once the client has merged them)."""
 
     shard: int
     tokens: int
     masked: bool
     folder: str
     bytes: int
-    rows: dict[TableKey, int]
-    samples: npt.NDArray[np.uint64]
-    weights: npt.NDArray[np.float64]
+    runs: dict[str, _Run]
+    ids: npt.NDArray[np.uint64] | None
 
 
 def _edge(shard: Shard, k: int) -> _Edge:
@@ -105,8 +120,9 @@ def _edge(shard: Shard, k: int) -> _Edge:
     return _Edge(int(tokens.size), head, tail, masked)
 
 
-def _file(folder: str, key: TableKey, what: str) -> str:
-    return os.path.join(folder, f"{key[0]}-{key[1]}.{what}.npy")
+def _file(folder: str, kind: str, what: str) -> str:
+    """A run's file: ``folder`` is a local directory or an fsspec URL."""
+    return f"{folder}/{kind}.{what}.npy"
 
 
 #: glibc's mallopt parameter for the trim threshold.
@@ -142,14 +158,15 @@ def _untrimmed() -> Iterator[None]:
 def _map(
     shard: Shard,
     run: str,
-    tables: list[TableKey],
+    kinds: dict[str, int],
     separator: int | None,
     before: npt.NDArray[np.integer[Any]],
     after: tuple[int, bool] | None,
     memory_limit: int | None,
 ) -> _Mapped:
-    """Counts one shard into its tables; ``before`` is the stream's tokens just before it
-    (``continued`` mode), ``after`` the next token and its mask flag."""
+    """Counts one shard into one run per kind of table (``kinds``: kind -> K); ``before``
+    is the stream's tokens just before it (``continued`` mode), ``after`` the next token and
+    its mask flag."""
     try:
         tokens, mask, file_separator = shard.open()
         sep = file_separator if separator is None else separator
@@ -162,43 +179,47 @@ def _map(
         threads = worker_threads()
         opts = counting_options(local, sep, local_mask, memory_limit, threads)
         ctx = None
-        if any(kind == "contexts" for kind, _ in tables):
+        if "contexts" in kinds:
             ctx = _context_mask(local, sep, local_mask, before.size, after)
     except Exception as e:
         raise named(shard, e) from e
     with _untrimmed(), attempt(run, f"shard-{shard.index}") as (work, publish):
-        rows: dict[TableKey, int] = {}
-        samples, weights = [], []
-        for key in tables:
-            kind, n = key
+        runs: dict[str, _Run] = {}
+        ids = np.zeros(0, np.uint64)
+        for kind, k in kinds.items():
             kwargs = dict(opts, mask=ctx if kind == "contexts" else opts["mask"])
+            paths = [_file(work, kind, what) for what in ("tails", "counts", "index")]
             try:
-                rows[key] = _core.ngram_table(
-                    local, n, _file(work, key, "ngrams"), _file(work, key, "counts"), **kwargs
-                )
+                ids, unigrams, bits, masked, rows = _core.ngram_runs(local, k, *paths, **kwargs)
+                np.save(_file(work, kind, "ids"), ids)
+                np.save(_file(work, kind, "unigrams"), unigrams)
             except OSError as e:
-                if e.errno == errno.ENOSPC or "No space left on device" in str(e):
-                    raise on_disk_full(run, e) from e
+                if e.errno == errno.ENOSPC:
+                    raise on_disk_full(os.path.dirname(work), e) from e
                 raise named(shard, e) from e
             except Exception as e:
                 raise named(shard, e) from e
-            if rows[key]:
-                first = np.load(_file(work, key, "ngrams"), mmap_mode="r")[:, 0]
-                at = np.unique(np.linspace(0, rows[key] - 1, SAMPLES).astype(np.int64))
-                samples.append(np.asarray(first[at], dtype=np.uint64))
-                weights.append(np.full(at.size, rows[key] / at.size))
+            runs[kind] = _sampled(work, kind, ids, k, bits, masked, rows)
         written = sum(e.stat().st_size for e in os.scandir(work))
         folder = publish()
-    return _Mapped(
-        shard.index,
-        int(tokens.size),
-        mask is not None,
-        folder,
-        written,
-        rows,
-        np.concatenate(samples) if samples else np.zeros(0, np.uint64),
-        np.concatenate(weights) if weights else np.zeros(0),
-    )
+    return _Mapped(shard.index, int(tokens.size), mask is not None, folder, written, runs, ids)
+
+
+def _sampled(
+    folder: str, kind: str, ids: npt.NDArray[np.uint64], k: int, bits: int, masked: bool, rows: int
+) -> _Run:
+    """A run's layout, and its first tokens (ids) at ``SAMPLES`` evenly spaced rows."""
+    tails = np.load(_file(folder, kind, "tails"), mmap_mode="r")
+    counts = np.load(_file(folder, kind, "counts"), mmap_mode="r")
+    row_bytes = tails.shape[1] * 8 + counts.dtype.itemsize
+    samples, weights = np.zeros(0, np.uint64), np.zeros(0)
+    if rows:
+        index = np.load(_file(folder, kind, "index"))
+        at = np.unique(np.linspace(0, rows - 1, SAMPLES).astype(np.uint64))
+        entry = np.searchsorted(index[:, 1], at, side="right")
+        samples = ids[index[entry, 0].astype(np.int64) - 1]
+        weights = np.full(at.size, rows / at.size)
+    return _Run(k, int(bits), bool(masked), int(rows), row_bytes, samples, weights)
 
 
 def _context_mask(
@@ -225,44 +246,72 @@ def _context_mask(
     return out
 
 
-def _cut(first: npt.NDArray[np.uint64], value: int) -> int:
-    """Rows of a table (sorted by first token) whose first token is below ``value``."""
-    return bisect.bisect_left(range(first.size), value, key=lambda j: int(first[j]))
-
-
 def _reduce(
-    maps: list[_Mapped], tables: list[TableKey], lo: int, hi: int | None
+    maps: list[_Mapped],
+    kinds: dict[str, list[int]],
+    vocabulary: npt.NDArray[np.uint64],
+    lo: int,
+    hi: int,
 ) -> dict[TableKey, Profile]:
-    """The profiles of the n-grams whose first token is in ``lo..hi`` (``None``: no end)."""
+    """The profiles of the n-grams whose first token's rank in ``vocabulary`` (the union
+    of the shards' ids) lies in ``lo..hi``."""
     out = {}
-    for key in tables:
-        runs = []
-        for m in maps:
-            if not m.rows.get(key):
-                continue
-            ngrams = np.load(_file(m.folder, key, "ngrams"), mmap_mode="r")
-            counts = np.load(_file(m.folder, key, "counts"), mmap_mode="r")
-            a = _cut(ngrams[:, 0], lo)
-            b = ngrams.shape[0] if hi is None else _cut(ngrams[:, 0], hi)
-            if b > a:
-                runs.append((ngrams[a:b], counts[a:b]))
-        ks, mks = _core.merge_ngram_tables(runs, key[1])
-        out[key] = Profile(ks, mks)
+    for kind, orders in kinds.items():
+        runs = [_run_slice(m, kind, vocabulary, lo, hi) for m in maps]
+        merged = _core.merge_ngram_runs(runs, max(orders), orders, vocabulary.size, lo, hi)
+        for n, (ks, mks) in merged:
+            out[(kind, n)] = Profile(ks, mks)
     return out
 
 
-def _bounds(maps: list[_Mapped], parts: int) -> list[tuple[int, int | None]]:
-    """First-token ranges holding about equal numbers of table rows, from the samples."""
-    samples = np.concatenate([m.samples for m in maps])
-    weights = np.concatenate([m.weights for m in maps])
+def _run_slice(
+    m: _Mapped, kind: str, vocabulary: npt.NDArray[np.uint64], lo: int, hi: int
+) -> tuple[Any, ...]:
+    """The rows of one shard's run whose first token's merged rank lies in ``lo..hi``, as
+    ``merge_ngram_runs`` takes them: only those rows are read (a slice of the memory map, or
+    one ranged read from a URL), with their stretch of the index."""
+    r = m.runs[kind]
+    ids = load_small(_file(m.folder, kind, "ids"))
+    ranks = (np.searchsorted(vocabulary, ids) + 1).astype(np.uint32)
+    index = np.array(load_small(_file(m.folder, kind, "index")))
+    firsts = ranks[index[:, 0].astype(np.int64) - 1] if index.size else np.zeros(0, np.uint32)
+    j0, j1 = (int(j) for j in np.searchsorted(firsts, [lo, hi]))
+    a = int(index[j0 - 1, 1]) if j0 else 0
+    b = int(index[j1 - 1, 1]) if j1 else 0
+    index = index[j0:j1]
+    index[:, 1] -= a
+    return (
+        load_rows(_file(m.folder, kind, "tails"), a, b),
+        load_rows(_file(m.folder, kind, "counts"), a, b),
+        index,
+        ranks,
+        load_small(_file(m.folder, kind, "unigrams")),
+        r.bits,
+        r.masked,
+    )
+
+
+def _bounds(
+    maps: list[_Mapped], vocabulary: npt.NDArray[np.uint64], parts: int, limit: int | None
+) -> list[tuple[int, int]]:
+    """Ranges of first-token ranks holding about equal numbers of rows (from the samples),
+    at least ``parts`` of them, and enough that each reads at most ``limit`` bytes of runs."""
+    runs = [r for m in maps for r in m.runs.values()]
+    end = vocabulary.size + 1
+    total = sum(r.rows * r.row_bytes for r in runs)
+    if limit:
+        parts = max(parts, -(-total // limit))
+    samples = np.concatenate([r.samples for r in runs] + [np.zeros(0, np.uint64)])
+    weights = np.concatenate([r.weights for r in runs] + [np.zeros(0)])
     if samples.size == 0 or parts == 1:
-        return [(0, None)]
-    order = np.argsort(samples, kind="stable")
-    samples, cum = samples[order], np.cumsum(weights[order])
+        return [(1, end)]
+    ranks = np.searchsorted(vocabulary, samples) + 1
+    order = np.argsort(ranks, kind="stable")
+    ranks, cum = ranks[order], np.cumsum(weights[order])
     targets = cum[-1] * np.arange(1, parts) / parts
-    cuts = sorted({int(samples[i]) for i in np.searchsorted(cum, targets)} - {0})
-    edges = [0, *cuts]
-    return [(a, b) for a, b in zip(edges, [*cuts, None], strict=True)]
+    cuts = sorted({int(ranks[i]) for i in np.searchsorted(cum, targets)} - {1})
+    edges = [1, *cuts]
+    return list(zip(edges, [*cuts, end], strict=True))
 
 
 def count_tables(
@@ -296,25 +345,36 @@ def count_tables(
             t0 = time.perf_counter()
             befores, afters = _neighbours(client, items, tables, continued, done)
             t1 = time.perf_counter()
+            kinds: dict[str, list[int]] = {}
+            for kind, n in tables:
+                kinds.setdefault(kind, []).append(n)
+            tops = {kind: max(orders) for kind, orders in kinds.items()}
             futures = [
                 client.submit(
-                    _map, s, run, tables, separator, befores[i], afters[i], limit, pure=False
+                    _map, s, run, tops, separator, befores[i], afters[i], limit, pure=False
                 )
                 for i, s in enumerate(items)
             ]
-            maps = done.gather(client, futures)
+            mapped: list[_Mapped] = done.gather(client, futures)
             t2 = time.perf_counter()
-            ranges = _bounds(maps, partitions)
+            # The union of the shards' ids: every shard's ranks map into its ranks in order.
+            vocabulary = np.unique(np.concatenate([m.ids for m in mapped if m.ids is not None]))
+            maps = [dataclasses.replace(m, ids=None) for m in mapped]
+            ranges = _bounds(maps, vocabulary, partitions, limit)
             done.total = 2 * len(items) + len(ranges)
+            shared = client.scatter([maps, vocabulary], broadcast=True)
             reduced = done.gather(
                 client,
-                [client.submit(_reduce, maps, tables, lo, hi, pure=False) for lo, hi in ranges],
+                [
+                    client.submit(_reduce, shared[0], kinds, shared[1], lo, hi, pure=False)
+                    for lo, hi in ranges
+                ],
             )
             done.finish()
             t3 = time.perf_counter()
     finally:
         if not keep_scratch:
-            shutil.rmtree(run, ignore_errors=True)
+            remove(run)
     total = {key: Profile([], []) for key in tables}
     for part in reduced:
         for key, p in part.items():
@@ -379,6 +439,26 @@ def _neighbours(
     return befores, afters
 
 
+#: The keyword arguments of :func:`count_tables` that every public function takes alike.
+SHARD_OPTIONS = (
+    "separator",
+    "mask",
+    "dtype",
+    "continued",
+    "client",
+    "partitions",
+    "scratch",
+    "memory_limit_per_task",
+    "progress",
+)
+
+
+def shard_options(scope: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`SHARD_OPTIONS` of a public function's ``locals()``, to hand on to
+    :func:`count_tables` as they came."""
+    return {name: scope[name] for name in SHARD_OPTIONS}
+
+
 def wanted_orders(orders: Any) -> list[int]:
     """The distinct orders asked for, ascending; a clear error for anything else."""
     if isinstance(orders, (str, bytes)) or not isinstance(orders, Iterable):
@@ -416,8 +496,10 @@ def ngram_profiles(
         :func:`fastentropy.open_tokens` takes them (``.npy``, raw with ``dtype``, or a
         :func:`fastentropy.tokenize` output, whose separator and mask come along),
         :class:`fastentropy.TokenFile` objects, or numpy arrays (sent to the workers: for
-        small inputs). Every worker must be able to read the paths (local paths or a shared
-        filesystem; fsspec URLs are not supported).
+        small inputs). Every worker must be able to read the paths: local paths, a shared
+        filesystem, or fsspec URLs (``s3://...``, ``gcs://...``; each shard is copied to
+        the worker's temp directory first; a ``tokenize`` output's sidecar is read only
+        from a path).
     orders : iterable of int, default range(1, 9)
         The n-gram orders, each >= 1.
     separator : int, optional
@@ -436,11 +518,16 @@ def ngram_profiles(
         Reduce tasks (ranges of first tokens). Default: two per worker thread.
     scratch : str or os.PathLike, optional
         A directory every worker can write and read (local for a ``LocalCluster``, shared
-        by all machines otherwise) for the map tasks' tables. Default: the temp directory.
-        About ``8 * (n + 1)`` bytes per distinct n-gram of each order n, per shard; removed
-        at the end.
+        by all machines otherwise), or an fsspec URL (``s3://bucket/tmp``), for the map
+        tasks' runs. Default: the temp directory. About 12 bytes per distinct window of
+        the largest order K in each shard (20 when ``(K - 1) * bits``, plus K - 1 mask
+        bits with a mask, exceeds 64, ``bits`` the bit length of the shard's number of
+        distinct ids); removed at the end.
     memory_limit_per_task : int or str, optional
-        The counting engine's memory limit in each map task (default: half of the RAM).
+        The counting engine's memory limit in each map task (default: half of the RAM),
+        and the most bytes of runs one reduce task reads (mapped from a directory, or held
+        when read from a URL): more ranges of first tokens are made when the runs would
+        exceed it.
     progress : bool, "auto" or callable, default False
         As in :func:`fastentropy.ngram_profiles`, in finished tasks.
 
@@ -476,17 +563,5 @@ def ngram_profiles(
     """
     wanted = wanted_orders(orders)
     tables = [("ngrams", n) for n in wanted]
-    profiles, _ = count_tables(
-        shards,
-        tables,
-        separator=separator,
-        mask=mask,
-        dtype=dtype,
-        continued=continued,
-        client=client,
-        partitions=partitions,
-        scratch=scratch,
-        memory_limit_per_task=memory_limit_per_task,
-        progress=progress,
-    )
+    profiles, _ = count_tables(shards, tables, **shard_options(locals()))
     return {n: profiles[("ngrams", n)] for n in wanted}

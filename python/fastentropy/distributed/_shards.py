@@ -1,9 +1,10 @@
 """Shards: the token files a distributed count reads, described so a worker can open them.
 
-A shard travels to a worker as a small picklable :class:`Shard` (a path, or for tests and
-small inputs an array), never as its tokens; the worker opens it with the same readers as
-one machine (:func:`fastentropy.open_tokens`, :class:`fastentropy.TokenFile`), so a
-separator and a loss mask written by :func:`fastentropy.tokenize` come along.
+A shard travels to a worker as a small picklable :class:`Shard` (a path, an fsspec URL, or
+for tests and small inputs an array), never as its tokens; the worker opens it with the same
+readers as one machine (:func:`fastentropy.open_tokens`, :class:`fastentropy.TokenFile`), so
+a separator and a loss mask written by :func:`fastentropy.tokenize` come along. A shard (or
+mask) at a URL is first copied to the worker's temp directory and read from there.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ from __future__ import annotations
 import errno
 import glob
 import os
-from collections.abc import Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +24,7 @@ import numpy.typing as npt
 
 from .._args import as_int_array, in_place
 from .._text.tokenize import TokenFile, open_tokens
+from ._scratch import filesystem, is_url
 
 __all__ = ["Shard", "ShardSpec", "named", "shard_list"]
 
@@ -53,13 +58,14 @@ class Shard:
         separator = None
         mask: Any = None
         if isinstance(self.source, str):
-            opened = open_tokens(self.source, self.dtype)
-            if isinstance(opened, TokenFile):
-                separator = opened.separator
-                mask = opened.mask()
-                tokens = as_int_array(opened.tokens(), "tokens")
-            else:
-                tokens = as_int_array(opened, "tokens")
+            with _local(self.source) as path:
+                opened = open_tokens(path, self.dtype)
+                if isinstance(opened, TokenFile):
+                    separator = opened.separator
+                    mask = opened.mask()
+                    tokens = as_int_array(opened.tokens(), "tokens")
+                else:
+                    tokens = as_int_array(opened, "tokens")
         else:
             # Arrays unpickled on a worker may sit misaligned: as_int_array aligns them.
             tokens = as_int_array(self.source, "tokens")
@@ -76,12 +82,32 @@ class Shard:
         return tokens, mask, separator
 
 
+@contextmanager
+def _local(path: str) -> Iterator[str]:
+    """``path`` itself, or for a URL a copy in the temp directory, removed on leaving (the
+    memory maps opened on it stay readable: POSIX keeps an unlinked file while mapped)."""
+    if not is_url(path):
+        yield path
+        return
+    fs, remote = filesystem(path)
+    folder = tempfile.mkdtemp(prefix="fastentropy-shard-")
+    try:
+        local = os.path.join(folder, os.path.basename(remote.rstrip("/")) or "shard")
+        fs.get_file(remote, local)
+        yield local
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _open_mask(mask: str | npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     if not isinstance(mask, str):
         return np.asarray(mask)
-    if mask.lower().endswith(".npy"):
-        return np.asarray(np.load(mask, mmap_mode="r"))
-    return np.memmap(mask, dtype=np.bool_, mode="r") if os.path.getsize(mask) else np.zeros(0, bool)
+    with _local(mask) as path:
+        if path.lower().endswith(".npy"):
+            return np.asarray(np.load(path, mmap_mode="r"))
+        if not os.path.getsize(path):
+            return np.zeros(0, bool)
+        return np.memmap(path, dtype=np.bool_, mode="r")
 
 
 def shard_list(
@@ -90,7 +116,11 @@ def shard_list(
     """The shards of ``shards`` (a glob, or a list), each with its mask."""
     if isinstance(shards, (str, os.PathLike)):
         pattern = os.fspath(shards)
-        found = sorted(glob.glob(pattern))
+        if is_url(pattern):
+            fs, path = filesystem(pattern)
+            found = sorted(fs.unstrip_protocol(p) for p in fs.glob(path))
+        else:
+            found = sorted(glob.glob(pattern))
         if not found:
             raise FileNotFoundError(
                 errno.ENOENT, f"no shard matches {pattern!r}: give a glob or a list of files"
@@ -112,8 +142,12 @@ def shard_list(
         mask = None if masks is None else masks[i]
         if isinstance(mask, os.PathLike):
             mask = os.fspath(mask)
+        if isinstance(mask, str) and not is_url(mask):
+            mask = os.path.abspath(mask)
         if isinstance(item, TokenFile):
             source: Any = item.path
+        elif isinstance(item, str) and is_url(item):
+            source = item
         elif isinstance(item, (str, os.PathLike)):
             source = os.path.abspath(os.fspath(item))
         elif isinstance(item, np.ndarray):

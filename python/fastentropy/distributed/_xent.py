@@ -20,10 +20,12 @@ __all__ = ["cross_entropy"]
 
 
 def _open(source: Any) -> Any:
+    """A shard as ``CrossEntropy.update`` takes it: a path memory-mapped, an array as it is
+    (arrays unpickled on a worker may sit misaligned: ``update`` aligns them, through
+    ``_args.in_place``, like every array the core reads)."""
     if isinstance(source, (str, os.PathLike)):
         return np.load(os.fspath(source), mmap_mode="r")
-    # Arrays unpickled on a worker may sit misaligned in the message buffer.
-    return np.require(source, requirements=["C", "A"])
+    return source
 
 
 def _shard(

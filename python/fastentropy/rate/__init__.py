@@ -7,6 +7,7 @@ from ._estimate import estimate_rate
 from ._estimators import (
     combine_rates,
     final_stretch_rate,
+    mixed_code_length,
     rate_from_curve,
     rate_from_matches,
     rate_from_orders,
@@ -19,6 +20,7 @@ __all__ = [
     "combine_rates",
     "estimate_rate",
     "final_stretch_rate",
+    "mixed_code_length",
     "rate_from_curve",
     "rate_from_matches",
     "rate_from_orders",

@@ -16,12 +16,14 @@ import numpy as np
 
 from .. import _core
 from .._args import in_place
+from .._prequential import CodeLength, Curve
 from ._result import MethodResult, Rate, finite_or_none
 
 __all__ = [
     "RULE",
     "combine_rates",
     "final_stretch_rate",
+    "mixed_code_length",
     "rate_from_curve",
     "rate_from_matches",
     "rate_from_orders",
@@ -39,7 +41,11 @@ RULE = (
     "predictor ran); if every interval lies above the upper end, the interval is "
     "[0, upper end] (not informative); the match-length interval spans the slope and KASW "
     "estimates, or the slope's alone when its regression fits (chi2/dof <= 1.5) and the "
-    "learning-curve extrapolation is narrow enough to count and agrees with it"
+    "learning-curve extrapolation is narrow enough to count and agrees with it; the curve "
+    "then enters with its lower end raised to the slope's when its point lies inside the "
+    "slope's interval (it vouched for the slope and does not widen the floor); an "
+    "extrapolation (curve, orders) whose interval is more than 2x as wide as the narrowest "
+    "one used does not reach below the lowest lower end of the others"
 )
 
 
@@ -76,6 +82,79 @@ def final_stretch_rate(costs: Any) -> dict[str, float]:
         raise ValueError("costs must be 1-D")
     mean, std, upper, tokens, start = _core.rate_tail(x)
     return {"mean": mean, "std": std, "upper": upper, "tokens": tokens, "start": start}
+
+
+#: Share rates of the fixed-share mixtures that :func:`mixed_code_length` mixes by Bayes
+#: (the core's ``rate::mix::ALPHAS``, whose comment gives the evidence).
+MIX_ALPHAS: tuple[float, ...] = _core.RATE_MIX_ALPHAS
+
+
+def mixed_code_length(codes: Sequence[CodeLength]) -> CodeLength:
+    """The code length of a mixture of online predictors, from their per-token costs.
+
+    A linear mixture ``q = Σ_j w_j q_j`` with weights set before each token is seen is a
+    proper causal predictor, and its probability of the token needs only the ``q_j`` of that
+    token: ``exp(-cost)``. The weights follow fixed share (Herbster & Warmuth 1998) at each
+    share rate in :data:`MIX_ALPHAS`, and those three mixtures are mixed by Bayes (at most
+    ln 3 nats in all over the best of them); the core's ``rate::mix`` has the formula. Its
+    code length is never far above the better predictor's, and below both where they take
+    turns (text: the bit model and the token model).
+
+    Parameters
+    ----------
+    codes : sequence of CodeLength
+        At least two, from :func:`prequential` on the same tokens with ``per_token``; the
+        first one's ``per_token`` array is overwritten with the mixture's costs.
+
+    Returns
+    -------
+    CodeLength
+        ``model["kind"] == "mixture"``, ``model["models"]`` the mixed models' descriptions;
+        ``per_token`` the mixture's costs (the first input's array).
+
+    Examples
+    --------
+    >>> import fastentropy as fe
+    >>> x = fe.MarkovSource(8, 1, seed=1).sample(20_000, seed=2)
+    >>> a, b = (fe.prequential(x, model=m, per_token=True) for m in ("bits", "tokens"))
+    >>> best = min(a.nats, b.nats)
+    >>> mix = fe.mixed_code_length([a, b])
+    >>> mix.model["kind"], bool(mix.nats <= best + 3)
+    ('mixture', True)
+    """
+    if len(codes) < 2:
+        raise ValueError("a mixture needs at least two code lengths")
+    costs = []
+    for c in codes:
+        if c.per_token is None:
+            raise ValueError("every code length must carry its per-token costs (per_token=...)")
+        costs.append(c.per_token)
+    first = codes[0]
+    if any(c.n != first.n or not np.array_equal(c.curve.n, first.curve.n) for c in codes):
+        raise ValueError("the code lengths must score the same tokens")
+    target = costs[0]
+    if not target.flags.writeable:
+        target = np.array(target, dtype=np.float32)
+    others = [in_place(c, dtype=np.float32) for c in costs[1:]]
+    points = [int(n) for n in first.curve.n]
+    end = points[-1:] != [first.n] and first.n > 0  # the total, if the curve lacks it
+    cumulative = _core.rate_mix(target, others, points + [first.n] * end)
+    total = cumulative.pop() if end else (cumulative[-1] if cumulative else 0.0)
+    model = {
+        "kind": "mixture",
+        "name": "fixed-share mixtures (share rates "
+        + ", ".join(f"{a:g}" for a in MIX_ALPHAS)
+        + ") mixed by Bayes",
+        "models": [dict(c.model) for c in codes],
+    }
+    return CodeLength(
+        n=first.n,
+        nats=total,
+        curve=Curve(first.curve.n, cumulative),
+        model=model,
+        bytes_per_token=first.bytes_per_token,
+        per_token=target,
+    )
 
 
 def _fits(fits: list[Any], keys: tuple[str, ...]) -> dict[str, Any]:
@@ -239,24 +318,69 @@ def rate_from_matches(lengths: Any) -> MethodResult:
     return MethodResult("matches", point, lower, upper, detail=detail)
 
 
-def _slope_alone(ms: dict[str, MethodResult]) -> dict[str, MethodResult]:
-    """Rule 4: the match estimator's interval narrows to the slope's when the slope's
-    regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is narrow enough to
-    count and agrees with it (the core's
-    ``rate::combine::slope_alone``; evidence in its header)."""
+Iv = tuple[float, float, float]
+
+
+def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], dict[str, Iv]]:
+    """Rules 4 and 5 (the core's ``rate::combine::slope_alone`` and ``curve_absorbed``;
+    evidence in its header). Rule 4: the match estimator's interval narrows to the slope's
+    when the slope's regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is
+    narrow enough to count and agrees with it. Rule 5: the curve, having vouched for the
+    slope, then enters the combination with its lower end raised to the slope's when its
+    point lies inside the slope's interval. Returns the (narrowed) results and the intervals
+    that enter the combination in place of a result's own."""
     m, c = ms.get("matches"), ms.get("curve")
     slope = None if m is None or not m.ok else m.detail.get("slope")
     if slope is None or slope.get("std") is None or c is None or not c.ok:
-        return ms
+        return ms, {}
     assert m is not None and c.value is not None and c.lower is not None and c.upper is not None
     v, se = float(slope["value"]), float(slope["std"])
     iv = (v, v - 2 * se, v + 2 * se)
     chi2 = float(slope.get("chi2_dof", math.inf))
-    if not _core.rate_slope_alone(iv, chi2, (c.value, c.lower, c.upper)):
-        return ms
+    curve = (c.value, c.lower, c.upper)
+    if not _core.rate_slope_alone(iv, chi2, curve):
+        return ms, {}
     note = "slope alone: it fits, and the learning curve agrees"
     narrowed = replace(m, lower=iv[1], upper=iv[2], detail={**m.detail, "interval": note})
-    return {**ms, "matches": narrowed}
+    ms = {**ms, "matches": narrowed}
+    if not _core.rate_curve_absorbed(iv, chi2, curve):
+        return ms, {}
+    note = (
+        "its point lies inside the slope's interval it vouched for: it enters the rate with "
+        f"its lower end raised to the slope's ({iv[1]:.6g})"
+    )
+    ms["curve"] = replace(c, detail={**c.detail, "enters": note})
+    return ms, {"curve": (c.value, max(c.lower, iv[1]), c.upper)}
+
+
+#: Rule 6: an extrapolation whose interval is more than this many times as wide as the
+#: narrowest interval used does not reach below the others' lowest lower end.
+MAX_WIDTH_RATIO = 2.0
+#: The estimators rule 6 applies to: extrapolations, whose width is their fit's imprecision.
+#: The match-length interval always sets the lower end: KASW's part of it is low by design.
+EXTRAPOLATIONS = ("curve", "orders")
+
+
+def _imprecise_extrapolations(ok: list[MethodResult], ivs: list[Iv]) -> dict[str, Iv]:
+    """Rule 6: the intervals that enter in place of an extrapolation's (``curve``, ``orders``)
+    too imprecise beside the narrowest interval used: its lower end raised to the lowest of
+    the others that set it (never above its own point)."""
+    width = {
+        m.name: up - lo
+        for m, (p, lo, up) in zip(ok, ivs, strict=True)
+        if up - lo <= MAX_RELATIVE_WIDTH * p
+    }
+    if not width:
+        return {}
+    narrowest = min(width.values())
+    loose = {n for n, w in width.items() if n in EXTRAPOLATIONS and w > MAX_WIDTH_RATIO * narrowest}
+    # The narrowest is never loose, so some interval sets the lower end.
+    floor = min(iv[1] for m, iv in zip(ok, ivs, strict=True) if m.name in width.keys() - loose)
+    return {
+        m.name: (p, min(p, floor), up)
+        for m, (p, lo, up) in zip(ok, ivs, strict=True)
+        if m.name in loose and lo < floor
+    }
 
 
 def combine_rates(
@@ -305,15 +429,26 @@ def combine_rates(
     >>> (r.point, r.lower, r.upper, r.bound)
     (3.65, 3.5, 3.72, 3.85)
     """
-    ms = _slope_alone({m.name: m for m in methods})
+    ms, enters = _match_rules({m.name: m for m in methods})
     ok = [
         m
         for m in ms.values()
         if m.value is not None and m.lower is not None and m.upper is not None
     ]
-    ivs = [(m.value, m.lower, m.upper) for m in ok]
+    ivs: list[Iv] = [
+        enters.get(m.name, (float(m.value), float(m.lower), float(m.upper)))  # type: ignore[arg-type]
+        for m in ok
+    ]
+    for name, iv in _imprecise_extrapolations(ok, ivs).items():
+        i = next(i for i, m in enumerate(ok) if m.name == name)
+        note = (
+            f"its interval is more than {MAX_WIDTH_RATIO:g}x as wide as the narrowest one used: "
+            f"it enters with its lower end raised to {iv[1]:.6g}, the others' lowest"
+        )
+        ok[i] = ms[name] = replace(ok[i], detail={**ok[i].detail, "enters": note})
+        ivs[i] = iv
     used: tuple[str, ...] = ()
-    narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]  # type: ignore[operator]
+    narrow = [up - lo <= MAX_RELATIVE_WIDTH * p for p, lo, up in ivs]
     tail_upper = None if tail is None else finite_or_none(tail["upper"])
     if not any(narrow) and finite_or_none(bound) is None and tail_upper is None:
         # Nothing usable and nothing bounds it: say so with NaNs, not an exception.
@@ -321,7 +456,7 @@ def combine_rates(
         point, lower, upper, capped, informative = nan, nan, nan, False, False
     else:
         point, lower, upper, capped, informative, flags = _core.rate_combine(
-            ivs,  # type: ignore[arg-type]
+            ivs,
             finite_or_none(bound),
             tail_upper,
         )

@@ -11,6 +11,7 @@
 //! callback and sets the flag from wherever it learns of an interrupt.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::error::{Error, Result};
 
@@ -76,9 +77,9 @@ impl Control<'_> {
     }
 
     /// Runs `work` so that rayon's parallel iterators inside it use exactly the threads asked
-    /// for: in a pool of its own for `Some(threads)`, in the current pool (rayon's global
-    /// one, all cores, from outside any pool) for `None`, which spares a short call the cost
-    /// of starting threads.
+    /// for: in a pool of that many threads for `Some(threads)` (the last one built is kept,
+    /// so a run of calls with the same count starts its threads once), in the current pool
+    /// (rayon's global one, all cores, from outside any pool) for `None`.
     ///
     /// # Errors
     /// A bad thread count, a pool that cannot start, or whatever `work` returns.
@@ -86,13 +87,29 @@ impl Control<'_> {
         if self.threads.is_none() {
             return work();
         }
-        let threads = self.thread_count()?;
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
-        pool.install(work)
+        pool(self.thread_count()?)?.install(work)
     }
+}
+
+/// The pool of the last `Some(threads)` call. One pool only: calls that alternate counts
+/// rebuild, but idle threads never pile up (a dropped pool's threads exit).
+static LAST_POOL: Mutex<Option<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(None);
+
+/// A pool of `threads` workers, reused from the last call when the count is the same.
+fn pool(threads: usize) -> Result<Arc<rayon::ThreadPool>> {
+    let mut last = LAST_POOL.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((n, pool)) = last.as_ref() {
+        if *n == threads {
+            return Ok(Arc::clone(pool));
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Error::Invalid(format!("cannot start {threads} threads: {e}")))?;
+    let pool = Arc::new(pool);
+    *last = Some((threads, Arc::clone(&pool)));
+    Ok(pool)
 }
 
 #[cfg(test)]

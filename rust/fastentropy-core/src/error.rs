@@ -44,6 +44,9 @@ pub enum Error {
         path: String,
         /// The kind of the underlying I/O error.
         kind: std::io::ErrorKind,
+        /// The operating system's error number, when the error came from the OS (Python's
+        /// `OSError.errno`: callers tell a full disk from a missing file by it, not by words).
+        errno: Option<i32>,
         /// The underlying I/O error's message.
         message: String,
     },
@@ -58,6 +61,7 @@ impl Error {
         Self::Io {
             path: path.display().to_string(),
             kind: e.kind(),
+            errno: e.raw_os_error(),
             message: e.to_string(),
         }
     }

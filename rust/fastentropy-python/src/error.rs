@@ -24,6 +24,18 @@ impl From<CoreError> for PyErr {
             }
             Error::MemoryLimit { .. } => PyMemoryError::new_err(e.to_string()),
             Error::Cancelled => PyKeyboardInterrupt::new_err(e.to_string()),
+            // With the OS's error number, OSError(errno, strerror, filename): Python then picks
+            // the subclass (FileNotFoundError, PermissionError, ...) and sets .errno/.filename.
+            Error::Io {
+                errno: Some(code),
+                ref path,
+                ref message,
+                ..
+            } => {
+                let suffix = format!(" (os error {code})");
+                let strerror = message.strip_suffix(&suffix).unwrap_or(message);
+                PyOSError::new_err((code, strerror.to_owned(), path.clone()))
+            }
             Error::Io { kind, .. } => match kind {
                 std::io::ErrorKind::NotFound => PyFileNotFoundError::new_err(e.to_string()),
                 std::io::ErrorKind::PermissionDenied => PyPermissionError::new_err(e.to_string()),

@@ -34,7 +34,7 @@ mod _core {
     use super::markov::MarkovSource;
     #[pymodule_export]
     use super::ngram::{
-        count_ngrams, merge_ngram_tables, ngram_profiles, ngram_table, NgramCounts,
+        count_ngrams, merge_ngram_runs, ngram_profiles, ngram_runs, ngram_table, NgramCounts,
     };
     #[pymodule_export]
     use super::predict::{prequential, prequential_distributions};
@@ -45,8 +45,8 @@ mod _core {
 
     #[pymodule_export]
     use super::rate::{
-        rate_combine, rate_curve, rate_grassberger, rate_matches, rate_orders, rate_slope_alone,
-        rate_tail,
+        rate_combine, rate_curve, rate_curve_absorbed, rate_grassberger, rate_matches, rate_mix,
+        rate_orders, rate_slope_alone, rate_tail,
     };
     #[pymodule_export]
     use super::suffix::{
@@ -78,6 +78,10 @@ mod _core {
         m.add(
             "RATE_MAX_RELATIVE_WIDTH",
             fastentropy_core::rate::combine::MAX_RELATIVE_WIDTH,
+        )?;
+        m.add(
+            "RATE_MIX_ALPHAS",
+            pyo3::types::PyTuple::new(m.py(), fastentropy_core::rate::mix::ALPHAS)?,
         )?;
         m.add("MAX_THREADS", fastentropy_core::control::MAX_THREADS)?;
         m.add(

@@ -169,22 +169,159 @@ pub fn ngram_table(
     Ok(rows)
 }
 
-/// The count profile of sorted n-gram tables taken together (`ngram_table`'s rows, one
-/// `(ngrams[rows, order], counts[rows])` pair per run), equal rows adding: `(ks, mks)`.
+/// What `ngram_runs` returns: `(ids, unigrams, bits, masked, rows)`.
+type RunInfo<'py> = (
+    Bound<'py, PyArray1<u64>>,
+    Bound<'py, PyArray1<u64>>,
+    u32,
+    bool,
+    u64,
+);
+
+/// The map step of a count over shards: writes every distinct window of up to `order`
+/// tokens and its count, sorted by (first token, tail), to three `.npy` files: `tails[rows,
+/// words]` (uint64), `counts[rows]` (uint32 for fewer than 2^32 tokens, else uint64) and
+/// `index[firsts, 2]` (first rank, end row). Returns the local vocabulary (`ids`, and the
+/// masked-in `unigrams` of each rank), bits per field, whether tails carry mask flags, rows.
 #[pyfunction]
-#[pyo3(signature = (runs, order, *, progress=None))]
-pub fn merge_ngram_tables<'py>(
+#[pyo3(signature = (tokens, order, tails_path, counts_path, index_path, *, separator=None, mask=None, memory_limit=None, threads=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn ngram_runs<'py>(
     py: Python<'py>,
-    runs: Vec<(PyReadonlyArray2<'py, u64>, PyReadonlyArray1<'py, u64>)>,
+    tokens: IntArray<'_>,
     order: usize,
+    tails_path: std::path::PathBuf,
+    counts_path: std::path::PathBuf,
+    index_path: std::path::PathBuf,
+    separator: Option<u64>,
+    mask: Option<PyReadonlyArray1<'_, bool>>,
+    memory_limit: Option<usize>,
+    threads: Option<usize>,
     progress: Option<Py<PyAny>>,
-) -> PyResult<Pairs<'py>> {
-    let slices = runs
+) -> PyResult<RunInfo<'py>> {
+    let opts = CountOptions {
+        separator,
+        mask: mask.as_ref().map(|m| m.as_slice()).transpose()?,
+        memory_limit,
+    };
+    let (info, rows) = with_slice!(tokens, |s| detached(
+        py,
+        threads,
+        progress.as_ref(),
+        |ctl| {
+            // A count never exceeds the windows of the shard.
+            let count_width = if (s.len() as u64) < 1 << 32 { 4 } else { 8 };
+            let mut writers: Option<(NpyWriter, NpyWriter)> = None;
+            let mut index = NpyWriter::create(&index_path, Some(2))?;
+            let (mut last, mut rows) = (None, 0u64);
+            let info = fastentropy_core::ngram_runs(s, order, &opts, ctl, &mut |b| {
+                let (tails, counts) = match writers.as_mut() {
+                    Some(w) => w,
+                    None => writers.insert((
+                        NpyWriter::create(&tails_path, Some(b.words))?,
+                        NpyWriter::with_width(&counts_path, None, count_width)?,
+                    )),
+                };
+                tails.append(b.tails)?;
+                counts.append(b.counts)?;
+                // One index entry per first token, written when the next one starts (a first
+                // token split by its second may come in several stretches).
+                for &(f, n) in b.firsts {
+                    if last.is_some_and(|(l, _)| l != f) {
+                        let (l, end) = last.unwrap_or_default();
+                        index.append(&[u64::from(l), end])?;
+                    }
+                    rows += n;
+                    last = Some((f, rows));
+                }
+                Ok(())
+            })?;
+            if let Some((l, end)) = last {
+                index.append(&[u64::from(l), end])?;
+            }
+            let (tails, counts) = match writers {
+                Some(w) => w,
+                None => (
+                    NpyWriter::create(&tails_path, Some(1))?,
+                    NpyWriter::with_width(&counts_path, None, count_width)?,
+                ),
+            };
+            tails.finish()?;
+            counts.finish()?;
+            index.finish()?;
+            Ok((info, rows))
+        }
+    ))?;
+    Ok((
+        info.ids.into_pyarray(py),
+        info.unigrams.into_pyarray(py),
+        info.bits,
+        info.masked,
+        rows,
+    ))
+}
+
+/// A run's counts, as wide as its file.
+#[derive(FromPyObject)]
+pub enum RunCounts<'py> {
+    U32(PyReadonlyArray1<'py, u32>),
+    U64(PyReadonlyArray1<'py, u64>),
+}
+
+/// One run for `merge_ngram_runs`: `(tails, counts, index, global, unigrams, bits, masked)`.
+type RunArrays<'py> = (
+    PyReadonlyArray2<'py, u64>,
+    RunCounts<'py>,
+    PyReadonlyArray2<'py, u64>,
+    PyReadonlyArray1<'py, u32>,
+    PyReadonlyArray1<'py, u64>,
+    u32,
+    bool,
+);
+
+/// The reduce step: the count profiles of `orders` over the runs taken together, for the
+/// n-grams whose first token's merged rank lies in `first_lo..first_hi`: `[(n, (ks, mks))]`.
+#[pyfunction]
+#[pyo3(signature = (runs, order, orders, distinct, first_lo, first_hi, *, progress=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn merge_ngram_runs<'py>(
+    py: Python<'py>,
+    runs: Vec<RunArrays<'py>>,
+    order: usize,
+    orders: Vec<usize>,
+    distinct: usize,
+    first_lo: u32,
+    first_hi: u32,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Vec<(usize, Pairs<'py>)>> {
+    let files = runs
         .iter()
-        .map(|(g, c)| Ok((g.as_slice()?, c.as_slice()?)))
+        .map(|(tails, counts, index, global, unigrams, bits, masked)| {
+            Ok(fastentropy_core::RunFile {
+                tails: tails.as_slice()?,
+                counts: match counts {
+                    RunCounts::U32(c) => fastentropy_core::RunCounts::U32(c.as_slice()?),
+                    RunCounts::U64(c) => fastentropy_core::RunCounts::U64(c.as_slice()?),
+                },
+                index: index.as_slice()?,
+                global: global.as_slice()?,
+                unigrams: unigrams.as_slice()?,
+                bits: *bits,
+                masked: *masked,
+            })
+        })
         .collect::<PyResult<Vec<_>>>()?;
-    let profile = detached(py, Some(1), progress.as_ref(), |ctl| {
-        fastentropy_core::merge_ngram_tables(&slices, order, ctl)
+    let merge = fastentropy_core::RunMerge {
+        order,
+        orders: &orders,
+        distinct,
+        firsts: first_lo..first_hi,
+    };
+    let profiles = detached(py, Some(1), progress.as_ref(), |ctl| {
+        fastentropy_core::merge_ngram_runs(&files, &merge, ctl)
     })?;
-    Ok(into_arrays(py, &profile))
+    Ok(profiles
+        .iter()
+        .map(|(n, p)| (*n, into_arrays(py, p)))
+        .collect())
 }

@@ -2,8 +2,8 @@
 //! that combines them. Small inputs, so no GIL release: each call is microseconds to a few
 //! milliseconds, except the match-length sums (one pass over n values, GIL released).
 
-use fastentropy_core::rate::{combine, curve, matches, order, tail};
-use numpy::PyReadonlyArray1;
+use fastentropy_core::rate::{combine, curve, matches, mix, order, tail};
+use numpy::{PyReadonlyArray1, PyReadwriteArray1};
 use pyo3::prelude::*;
 
 use crate::error::CoreError;
@@ -114,6 +114,25 @@ pub fn rate_tail(
     Ok((t.mean, t.std, t.upper, t.tokens, t.start))
 }
 
+/// The mixture of several predictors' per-token costs (NaN = not scored): `target` (the
+/// first predictor's) is overwritten with the mixture's; returns its cumulative code length
+/// at each count of scored tokens in `checkpoints`. One pass, GIL released.
+#[pyfunction]
+pub fn rate_mix(
+    py: Python<'_>,
+    mut target: PyReadwriteArray1<'_, f32>,
+    others: Vec<PyReadonlyArray1<'_, f32>>,
+    checkpoints: Vec<u64>,
+) -> PyResult<Vec<f64>> {
+    let t = target.as_slice_mut()?;
+    let o = others
+        .iter()
+        .map(|a| a.as_slice())
+        .collect::<Result<Vec<_>, _>>()?;
+    py.detach(|| mix::mix_costs(t, &o, &checkpoints))
+        .map_err(|e| CoreError(e).into())
+}
+
 /// Rule 4 of the combination: whether the slope's `(point, lower, upper)` (with its
 /// regression's χ²/dof) alone may stand for the match estimators beside the learning-curve
 /// extrapolation's.
@@ -124,12 +143,30 @@ pub fn rate_slope_alone(
     slope_chi2_dof: f64,
     curve: Option<(f64, f64, f64)>,
 ) -> bool {
-    let iv = |(point, lower, upper)| combine::Interval {
+    combine::slope_alone(
+        &interval(slope),
+        slope_chi2_dof,
+        curve.map(interval).as_ref(),
+    )
+}
+
+fn interval((point, lower, upper): (f64, f64, f64)) -> combine::Interval {
+    combine::Interval {
         point,
         lower,
         upper,
-    };
-    combine::slope_alone(&iv(slope), slope_chi2_dof, curve.map(iv).as_ref())
+    }
+}
+
+/// Rule 5 of the combination: whether the learning curve's `(point, lower, upper)` enters
+/// with its lower end raised to the slope's (it vouched for the slope and agrees with it).
+#[pyfunction]
+pub fn rate_curve_absorbed(
+    slope: (f64, f64, f64),
+    slope_chi2_dof: f64,
+    curve: (f64, f64, f64),
+) -> bool {
+    combine::curve_absorbed(&interval(slope), slope_chi2_dof, &interval(curve))
 }
 
 /// The combination rule: `(point, lower, upper, capped, informative, used)`.
@@ -140,14 +177,7 @@ pub fn rate_combine(
     bound: Option<f64>,
     tail: Option<f64>,
 ) -> PyResult<(f64, f64, f64, bool, bool, Vec<bool>)> {
-    let ivs: Vec<combine::Interval> = intervals
-        .into_iter()
-        .map(|(point, lower, upper)| combine::Interval {
-            point,
-            lower,
-            upper,
-        })
-        .collect();
+    let ivs: Vec<combine::Interval> = intervals.into_iter().map(interval).collect();
     let c = combine::combine(&ivs, bound, tail).map_err(CoreError)?;
     Ok((c.point, c.lower, c.upper, c.capped, c.informative, c.used))
 }

@@ -41,7 +41,7 @@ use std::sync::Mutex;
 
 pub use keys::max_order;
 use keys::{Key, Layout};
-pub use merge::{merge_ngram_tables, Run};
+pub use merge::{merge_ngram_runs, RunCounts, RunFile, RunMerge};
 use partition::Job;
 use scan::{Histogram, Kept};
 use vocab::{Rank, Ranks};
@@ -83,7 +83,7 @@ pub fn ngram_profiles<T: Token>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
 ) -> Result<Vec<(usize, Profile)>> {
-    Ok(count(tokens, orders, None, opts, ctl, None)?.profiles)
+    Ok(count(tokens, orders, None, opts, ctl, None, None)?.profiles)
 }
 
 /// Counts the n-grams of one order, keeping what [`NgramCounts::most_common`] needs.
@@ -96,7 +96,7 @@ pub fn count_ngrams<T: Token>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
 ) -> Result<NgramCounts> {
-    let counted = count(tokens, &[order], Some(order), opts, ctl, None)?;
+    let counted = count(tokens, &[order], Some(order), opts, ctl, None, None)?;
     let mut kept = counted.kept;
     // Most common first; the stable sort keeps n-gram order among equal counts.
     kept.repeated.sort_by_key(|&(_, c)| std::cmp::Reverse(c));
@@ -147,6 +147,7 @@ pub fn ngram_table<T: Token>(
         opts,
         ctl,
         Some((min_count, &mut counted)),
+        None,
     )?;
     Ok(rows)
 }
@@ -162,6 +163,79 @@ fn emit_rows(kept: Kept, layout: &Layout, ids: &[u64], sink: &mut TableSink<'_>)
         sink(&ngrams, &counts)?;
     }
     Ok(())
+}
+
+/// A batch of [`ngram_runs`] rows, in sorted order: the windows starting with local rank
+/// `firsts[j].0` are the next `firsts[j].1` rows; row i's tail is packed in
+/// `tails[i * words..][..words]` (little-endian words of the tail key), seen `counts[i]`
+/// times.
+pub struct RunBatch<'a> {
+    /// `(first token's local rank, rows)` per stretch of rows of one first token.
+    pub firsts: &'a [(u32, u64)],
+    /// Each row's tail key, `words` little-endian u64 words.
+    pub tails: &'a [u64],
+    /// Words per tail: 1 when the tail takes at most 64 bits, else 2.
+    pub words: usize,
+    /// Each row's count (>= 1).
+    pub counts: &'a [u64],
+}
+
+/// Where [`ngram_runs`] hands its rows.
+pub type RunSink<'a> = dyn FnMut(&RunBatch<'_>) -> Result<()> + Send + 'a;
+
+/// What [`ngram_runs`] found beside its rows: the local vocabulary its ranks stand for and
+/// the layout of its tails.
+#[derive(Debug, Clone, Default)]
+pub struct RunInfo {
+    /// The distinct ids, ascending: local rank r is `ids[r - 1]`.
+    pub ids: Vec<u64>,
+    /// Tokens of each rank that are masked in (the unigram counts): `unigrams[r - 1]`.
+    pub unigrams: Vec<u64>,
+    /// Bits per token field of the tails.
+    pub bits: u32,
+    /// Whether the tails carry flag bits (one per tail field, below the fields).
+    pub masked: bool,
+}
+
+/// The map step of a count over shards: every distinct window of up to `order` tokens
+/// (sentinel-padded, at least two tokens, with its mask flags) and its count, handed to
+/// `sink` sorted by (first token, tail), in the local ranks of [`RunInfo::ids`]. The n-gram
+/// counts of every order 2..=`order` are sums over runs of these rows (the windows sharing
+/// an n-prefix), so one sort serves every order, and the rows of several shards merge
+/// ([`merge_ngram_runs`]). The tail of a window is the key of its `order - 1` tokens after
+/// the first ([`keys`]; flag bit j set iff the window's token j + 1 is masked in).
+///
+/// # Errors
+/// As [`ngram_profiles`], and whatever `sink` returns.
+pub fn ngram_runs<T: Token>(
+    tokens: &[T],
+    order: usize,
+    opts: &CountOptions<'_>,
+    ctl: &Control<'_>,
+    sink: &mut RunSink<'_>,
+) -> Result<RunInfo> {
+    let counted = count(tokens, &[order], None, opts, ctl, None, Some(sink))?;
+    Ok(RunInfo {
+        unigrams: counted.unigrams,
+        bits: counted.bits,
+        masked: opts.mask.is_some(),
+        ids: counted.ids,
+    })
+}
+
+/// Hands the rows of `kept` to `sink` at once: the words of the tail keys as the scanner
+/// wrote them, no copy.
+fn emit_runs(kept: Kept, width: u32, sink: &mut RunSink<'_>) -> Result<()> {
+    let runs = kept.runs;
+    if runs.counts.is_empty() {
+        return Ok(());
+    }
+    sink(&RunBatch {
+        firsts: &runs.firsts,
+        tails: &runs.tails,
+        words: if width <= 64 { 1 } else { 2 },
+        counts: &runs.counts,
+    })
 }
 
 /// The n-gram counts of one order.
@@ -239,6 +313,8 @@ struct Counted {
     kept: Kept,
     bits: u32,
     ids: Vec<u64>,
+    /// Masked-in tokens of each rank 1..=V.
+    unigrams: Vec<u64>,
 }
 
 /// A count table's minimum count and where its rows go.
@@ -251,6 +327,7 @@ fn count<T: Token>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
     table: Table<'_, '_>,
+    runs: Option<&mut RunSink<'_>>,
 ) -> Result<Counted> {
     let mut orders = orders.to_vec();
     orders.sort_unstable();
@@ -269,7 +346,7 @@ fn count<T: Token>(
             )));
         }
     }
-    ctl.run(|| count_in_pool(tokens, &orders, keep, opts, ctl, table))
+    ctl.run(|| count_in_pool(tokens, &orders, keep, opts, ctl, table, runs))
 }
 
 fn count_in_pool<T: Token>(
@@ -279,6 +356,7 @@ fn count_in_pool<T: Token>(
     opts: &CountOptions<'_>,
     ctl: &Control<'_>,
     table: Table<'_, '_>,
+    runs: Option<&mut RunSink<'_>>,
 ) -> Result<Counted> {
     let progress = Progress {
         ctl,
@@ -313,10 +391,14 @@ fn count_in_pool<T: Token>(
         let ids = &vocab.ids;
         move |kept: Kept| emit_rows(kept, &layout, ids, sink)
     });
-    // Orders past the input length, or with nothing to count, never need a key.
+    // Orders past the input length, or with nothing to count, never need a key. Runs keep
+    // the windows shorter than their order too (near the end of the input).
     let keyed: Vec<usize> = (orders.iter().copied())
-        .filter(|&n| n >= 2 && n <= tokens.len() && vocab.distinct() > 0)
+        .filter(|&n| n >= 2 && vocab.distinct() > 0)
+        .filter(|&n| n <= tokens.len() || (runs.is_some() && tokens.len() >= 2))
         .collect();
+    let rows = runs.is_some();
+    let mut runs = runs.map(|sink| move |kept: Kept, width: u32| emit_runs(kept, width, sink));
     let (hists, mut kept) = match keyed.last() {
         None => (Vec::new(), Kept::default()),
         Some(&k) => {
@@ -324,17 +406,28 @@ fn count_in_pool<T: Token>(
             // Checks that the whole K-gram packs, though only its tail is ever keyed.
             Layout::new(k, vocab.distinct(), masked, k)?;
             let tail = Layout::new(k - 1, vocab.distinct(), masked, k)?;
-            let tail_orders: Vec<usize> = keyed.iter().map(|&n| n - 1).collect();
+            // Runs keep windows of every length >= 2 (tail orders 1..K-1), with all flags.
+            let tail_orders: Vec<usize> = if rows {
+                (1..k).collect()
+            } else {
+                keyed.iter().map(|&n| n - 1).collect()
+            };
+            let width = tail.width() as u32;
+            let mut as_rows = runs.as_mut().map(|f| move |kept: Kept| f(kept, width));
             let keep = keep.filter(|&n| n >= 2).map(|n| n - 1);
             let (mask, orders) = (opts.mask, &tail_orders[..]);
             let (counts, progress) = (&vocab.counts[..], &progress);
-            let mut emit = table.as_mut().map(|f| f as &mut partition::Emit<'_>);
+            let mut emit = match as_rows.as_mut() {
+                Some(f) => Some(f as &mut partition::Emit<'_>),
+                None => table.as_mut().map(|f| f as &mut partition::Emit<'_>),
+            };
             // One arm per rank type: each compiles the engine for it.
             macro_rules! count {
                 ($ranks:expr) => {
                     count_job(
                         &Job {
-                            table: min_count,
+                            table: if rows { Some(1) } else { min_count },
+                            rows,
                             ..Job::new($ranks, mask, tail, orders, keep)
                         },
                         counts,
@@ -384,6 +477,7 @@ fn count_in_pool<T: Token>(
         profiles,
         kept,
         bits,
+        unigrams: vocab.masked[1..].to_vec(),
         ids: vocab.ids,
     })
 }

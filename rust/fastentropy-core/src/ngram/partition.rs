@@ -200,6 +200,9 @@ pub(crate) struct Job<'a, R> {
     pub keep: Option<usize>,
     /// For a count table: keep every n-gram of `keep` seen at least this many times.
     pub table: Option<u64>,
+    /// For runs ([`super::ngram_runs`]): keep every distinct window (first token and tail)
+    /// with its count instead of scanning for orders.
+    pub rows: bool,
 }
 
 impl<'a, R> Job<'a, R> {
@@ -217,6 +220,7 @@ impl<'a, R> Job<'a, R> {
             orders,
             keep,
             table: None,
+            rows: false,
         }
     }
 }
@@ -333,7 +337,14 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
     let ends = scatter::scatter_part(job, part, &groups, bufs, ctl)?;
     let mut scanner = Scanner::new(&job.tail, job.orders, job.keep);
     if let Some(min) = job.table {
-        scanner = scanner.keeping(Kept::all(min));
+        let mut kept = Kept::all(min);
+        if job.rows {
+            // At most one row per key (the limit counts them): no regrowth on the way.
+            let words = job.tail.width().div_ceil(64);
+            kept.runs.tails.reserve(part.keys as usize * words);
+            kept.runs.counts.reserve(part.keys as usize);
+        }
+        scanner = scanner.keeping(kept);
     }
     let mut sorter = Sorter::new(job.tail.width());
     for (g, &end) in ends.iter().enumerate() {
@@ -341,7 +352,12 @@ pub(crate) fn count_partition<K: Key, R: Rank>(
         // fills the whole buffer.
         ctl.check()?;
         scatter::buckets(&groups, g, end, sizes, bufs, |b, bucket| {
-            scanner.bucket(range.start + b as u32, sorter.sort(bucket));
+            let (first, sorted) = (range.start + b as u32, sorter.sort(bucket));
+            if job.rows {
+                scanner.rows(first, sorted);
+            } else {
+                scanner.bucket(first, sorted);
+            }
         });
     }
     Ok(scanner.finish())

@@ -78,6 +78,18 @@ pub(crate) struct Kept {
     pub singletons: Vec<u128>,
     all: bool,
     min: u64,
+    /// For runs ([`super::ngram_runs`]): every distinct window, in window order.
+    pub runs: Rows,
+}
+
+/// Distinct windows with their counts, as [`super::ngram_runs`] hands them on: `(first
+/// token, rows)` per stretch of one first token, then each row's tail (`words` u64 words,
+/// little-endian) and count.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Rows {
+    pub firsts: Vec<(u32, u64)>,
+    pub tails: Vec<u64>,
+    pub counts: Vec<u64>,
 }
 
 impl Kept {
@@ -327,6 +339,30 @@ impl Scanner {
         }
         for (o, hist) in self.orders.iter_mut().zip(&mut self.hists) {
             close(o, hist, &mut self.kept, first, self.bits, prev);
+        }
+    }
+
+    /// Keeps each distinct tail of the sorted `tails` of first token `first` with its count
+    /// ([`super::ngram_runs`]'s rows) in `kept.runs`; no order is scanned. Tails wider than
+    /// 64 bits take two words.
+    pub fn rows<K: Key>(&mut self, first: u32, tails: &[K]) {
+        let runs = &mut self.kept.runs;
+        let wide = K::BITS > 64;
+        let before = runs.counts.len();
+        let mut rest = tails;
+        while let Some(&key) = rest.first() {
+            let n = rest.iter().take_while(|&&k| k == key).count();
+            let t = key.to_u128();
+            runs.tails.push(t as u64);
+            if wide {
+                runs.tails.push((t >> 64) as u64);
+            }
+            runs.counts.push(n as u64);
+            rest = &rest[n..];
+        }
+        let added = (runs.counts.len() - before) as u64;
+        if added > 0 {
+            runs.firsts.push((first, added));
         }
     }
 

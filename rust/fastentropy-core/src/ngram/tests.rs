@@ -691,6 +691,7 @@ fn cancellation_stops_a_partition() {
         orders: &[2],
         keep: None,
         table: None,
+        rows: false,
     };
     let parts = partition::plan(&counts, u64::MAX, 1, &[], &[]).unwrap();
     let mut keys = scatter::Buffers::<u64>::new(t.len(), None).unwrap();

@@ -6,11 +6,13 @@
 //! - [`order`]: extrapolation of the conditional entropies h_n in the order n;
 //! - [`matches`]: match-length (Lempel–Ziv type) estimators;
 //! - [`tail`]: the final stretch's code rate, an upper bound without the learning cost;
+//! - [`mix`]: a mixture of online predictors from their per-token costs;
 //! - [`combine`]: the rule that makes one interval of theirs, under the prequential bound.
 
 pub mod combine;
 pub mod curve;
 mod fit;
 pub mod matches;
+pub mod mix;
 pub mod order;
 pub mod tail;
