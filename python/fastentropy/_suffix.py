@@ -463,9 +463,9 @@ class SuffixIndex:
         2
         """
         ids = _ids(ngram, "ngram")
-        if ids.size == 0:
+        if not ids:
             raise ValueError("ngram is empty: give at least one token id")
-        return self._index.count(ids.tolist())
+        return self._index.count(ids)
 
     def next_counts(
         self, context: npt.ArrayLike, k: int | None = None
@@ -495,19 +495,29 @@ class SuffixIndex:
         ids = _ids(context, "context")
         if k is not None:
             k = _int_arg(k, "k", minimum=0)
-        return self._index.next_counts(ids.tolist(), k)
+        return self._index.next_counts(ids, k)
 
     def __repr__(self) -> str:
         return f"SuffixIndex(n={self.n}, separator={self.separator}, max_lcp={self.max_lcp})"
 
 
-def _ids(values: Any, name: str) -> npt.NDArray[np.uint64]:
+def _ids(values: Any, name: str) -> list[int]:
+    """Token ids of a query as Python ints, checked. A query costs a few microseconds in the
+    core, so a list or tuple of ints in range (the usual query) skips numpy (~10 µs a call);
+    anything else, or an id out of range, goes through it (and its errors)."""
+    plain = type(values) in (list, tuple) and all(type(v) is int for v in values)
+    if plain and (not values or (min(values) >= 0 and max(values) <= _MAX_ID)):
+        return list(values)
     if isinstance(values, numbers.Integral):
         raise TypeError(f"{name} must be a sequence of token ids, got a single int")
     arr = _as_int_array(values, name)
     if arr.size and arr.dtype.kind == "i" and int(arr.min()) < 0:
         raise ValueError(f"{name} holds a negative id: token ids are >= 0")
-    return arr.astype(np.uint64)
+    ids: list[int] = arr.astype(np.uint64).tolist()
+    return ids
+
+
+_MAX_ID = 2**64 - 1
 
 
 def _tokens_of(tokens: Any, separator: Any, mask: Any) -> tuple[Any, Any, Any, str | None]:

@@ -36,30 +36,67 @@ fn extra_space(alphabet: usize) -> usize {
     (6 * alphabet).min(1 << 20)
 }
 
-/// The text handed to the sort, owned: 16-bit symbols, or 32-bit ranks.
+/// The text handed to the sort, owned: 16-bit symbols (the remap's ranks, or ids copied),
+/// or 32-bit ranks. Both in buffers advised onto huge pages: the sort reads them at random.
 enum Symbols {
-    Narrow(Text16),
+    Narrow(KeyBuf<u16>),
     Ranks(KeyBuf<u32>),
 }
 
-/// 16-bit symbols: the remap's ranks, or ids copied.
-enum Text16 {
-    Buf(KeyBuf<u16>),
-    Vec(Vec<u16>),
+/// Ids below 2^16 copied as the sort's 16-bit text (reversed when `reversed`), in parallel
+/// into a huge-page buffer: induced sorting reads the text at random, and 4 KiB pages cost
+/// a TLB miss nearly every read.
+fn narrow_copy<U: Copy + Into<u32> + Sync>(
+    ids: &[U],
+    reversed: bool,
+    limit: Option<usize>,
+    ctl: &Control<'_>,
+) -> Result<KeyBuf<u16>> {
+    let n = ids.len();
+    let mut text = KeyBuf::<u16>::new(n, limit)?;
+    text.as_mut_slice()
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .try_for_each(|(c, out)| {
+            ctl.check()?;
+            let first = c * CHUNK;
+            // Ids here are below 2^16: they were counted per id.
+            if reversed {
+                for (k, o) in out.iter_mut().enumerate() {
+                    *o = ids[n - 1 - (first + k)].into() as u16;
+                }
+            } else {
+                for (o, &id) in out.iter_mut().zip(&ids[first..]) {
+                    *o = id.into() as u16;
+                }
+            }
+            Ok(())
+        })?;
+    Ok(text)
 }
 
-impl Text16 {
-    fn as_slice(&self) -> &[u16] {
-        match self {
-            Self::Buf(b) => b.as_slice(),
-            Self::Vec(v) => v,
-        }
-    }
+/// The text a sort ran on, handed back for the LCP: ranks (or ids) in buffers on huge pages,
+/// where random reads cost a cache miss and no page walk (the caller's tokens are often a
+/// file mapped in 4 KiB pages: an LCP pass over them was 3x slower). `separator` is what a
+/// separator became in them (rank 0), if the text holds any.
+pub(crate) struct SortText {
+    pub symbols: SortSymbols,
+    pub separator: Option<u64>,
+}
+
+/// The symbols of a [`SortText`], as wide as the sort needed them.
+pub(crate) enum SortSymbols {
+    U16(KeyBuf<u16>),
+    U32(KeyBuf<u32>),
+    U64(KeyBuf<u64>),
+    /// No text (an empty input).
+    Empty,
 }
 
 /// The suffix array of `tokens` (of their reversal when `reversed`), in the order of
-/// [`super::text`], with 64-bit entries when `wide`. Runs in the caller's thread pool;
-/// `progress` is told of tokens remapped.
+/// [`super::text`], with 64-bit entries when `wide`, and the text it was sorted on (in the
+/// same order: reversed when `reversed`). Runs in the caller's thread pool; `progress` is
+/// told of tokens remapped.
 ///
 /// # Errors
 /// A negative id, an unmet memory limit, cancellation, or a failure inside libsais.
@@ -71,7 +108,7 @@ pub(crate) fn suffix_array<T: Token>(
     limit: Option<usize>,
     ctl: &Control<'_>,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Sa> {
+) -> Result<(Sa, SortText)> {
     let n = tokens.len();
     if n > MAX_NARROW_TOKENS && !wide {
         return Err(Error::Invalid(format!(
@@ -91,12 +128,22 @@ pub(crate) fn suffix_array<T: Token>(
     )?;
     ctl.check()?;
     if n == 0 {
-        return Ok(if wide {
+        let sa = if wide {
             Sa::Wide(Store::Owned(Vec::new()))
         } else {
             Sa::Narrow(Store::Owned(Vec::new()))
-        });
+        };
+        let text = SortText {
+            symbols: SortSymbols::Empty,
+            separator: None,
+        };
+        return Ok((sa, text));
     }
+    // Remapped ranks put a separator at 0; ids read as their own ranks hold none.
+    let separator = match vocab.ranks {
+        Ranks::Narrow(_) | Ranks::Wide(_) => Some(0),
+        Ranks::Ids16(_) | Ranks::Ids32(_) => None,
+    };
     let threads = rayon::current_num_threads();
     let alphabet = vocab.distinct() + 1;
     // The sort runs on a thread of its own that owns its text, so that the caller can leave
@@ -106,25 +153,11 @@ pub(crate) fn suffix_array<T: Token>(
             if reversed {
                 ranks.as_mut_slice().reverse();
             }
-            Symbols::Narrow(Text16::Buf(ranks))
+            Symbols::Narrow(ranks)
         }
-        Ranks::Ids16(ids) => {
-            let ids = IdRank::ids(ids);
-            Symbols::Narrow(Text16::Vec(if reversed {
-                ids.iter().rev().copied().collect()
-            } else {
-                ids.to_vec()
-            }))
-        }
-        Ranks::Ids32(ids) => {
-            // Only ids below 2^16 are read in place as ranks.
-            let narrow = |&id: &u32| id as u16;
-            Symbols::Narrow(Text16::Vec(if reversed {
-                IdRank::ids(ids).iter().rev().map(narrow).collect()
-            } else {
-                IdRank::ids(ids).iter().map(narrow).collect()
-            }))
-        }
+        Ranks::Ids16(ids) => Symbols::Narrow(narrow_copy(IdRank::ids(ids), reversed, limit, ctl)?),
+        // Only ids below 2^16 are read in place as ranks.
+        Ranks::Ids32(ids) => Symbols::Narrow(narrow_copy(IdRank::ids(ids), reversed, limit, ctl)?),
         Ranks::Wide(mut ranks) => {
             if reversed {
                 ranks.as_mut_slice().reverse();
@@ -138,11 +171,14 @@ pub(crate) fn suffix_array<T: Token>(
         threads,
         limit,
     };
-    Ok(if wide {
-        Sa::Wide(Store::Buf(sort.run(symbols, ctl)?, n))
+    let (sa, symbols) = if wide {
+        let (sa, text) = sort.run(symbols, ctl)?;
+        (Sa::Wide(Store::Buf(sa, n)), text)
     } else {
-        Sa::Narrow(Store::Buf(sort.run(symbols, ctl)?, n))
-    })
+        let (sa, text) = sort.run(symbols, ctl)?;
+        (Sa::Narrow(Store::Buf(sa, n)), text)
+    };
+    Ok((sa, SortText { symbols, separator }))
 }
 
 /// One sort's sizes: `n` symbols, ranks below `alphabet`, on `threads`, within `limit`.
@@ -156,7 +192,11 @@ struct Sort {
 impl Sort {
     /// The suffix array of `symbols`, with entries of `E`'s width, sorted on a thread of its
     /// own ([`background`]).
-    fn run<E: Sais>(&self, symbols: Symbols, ctl: &Control<'_>) -> Result<KeyBuf<E>> {
+    fn run<E: Sais>(
+        &self,
+        symbols: Symbols,
+        ctl: &Control<'_>,
+    ) -> Result<(KeyBuf<E>, SortSymbols)> {
         let Self {
             n,
             alphabet,
@@ -167,9 +207,9 @@ impl Sort {
             Symbols::Narrow(text) => {
                 let sa = KeyBuf::new(n, limit)?;
                 background(n, sa, ctl, move |sa| {
-                    let text = text.as_slice();
-                    assert!(text.len() == n && n <= sa.len());
-                    E::sort16(text, sa, threads)
+                    let t = text.as_slice();
+                    assert!(t.len() == n && n <= sa.len());
+                    (E::sort16(t, sa, threads), SortSymbols::U16(text))
                 })
             }
             Symbols::Ranks(ranks) => {
@@ -177,9 +217,12 @@ impl Sort {
                 let fs = extra_space(alphabet);
                 let sa = KeyBuf::new(n + fs, limit)?;
                 background(n, sa, ctl, move |sa| {
-                    let text = text.as_mut_slice();
-                    assert!(text.len() == n && sa.len() == n + fs);
-                    E::sort_ranks(text, sa, alphabet, fs, threads)
+                    let t = text.as_mut_slice();
+                    assert!(t.len() == n && sa.len() == n + fs);
+                    (
+                        E::sort_ranks(t, sa, alphabet, fs, threads),
+                        E::symbols(text),
+                    )
                 })
             }
         }
@@ -205,6 +248,9 @@ trait Sais: Entry + Send + 'static {
         limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<KeyBuf<Self::Int>>;
+
+    /// The rank text handed back after the sort.
+    fn symbols(text: KeyBuf<Self::Int>) -> SortSymbols;
 
     /// Sorts the suffixes of `text` (ranks below `alphabet`, restored before it returns)
     /// into `sa`, `fs` entries longer than the text (libsais's extra space); the return code.
@@ -239,6 +285,10 @@ impl Sais for u32 {
 
     fn rank_text(ranks: KeyBuf<u32>, _: Option<usize>, _: &Control<'_>) -> Result<KeyBuf<u32>> {
         Ok(ranks)
+    }
+
+    fn symbols(text: KeyBuf<u32>) -> SortSymbols {
+        SortSymbols::U32(text)
     }
 
     fn sort_ranks(
@@ -301,6 +351,10 @@ impl Sais for u64 {
                 Ok(())
             })?;
         Ok(text)
+    }
+
+    fn symbols(text: KeyBuf<u64>) -> SortSymbols {
+        SortSymbols::U64(text)
     }
 
     fn sort_ranks(
@@ -368,16 +422,17 @@ impl Drop for Finished {
 }
 
 /// Runs `sort` (libsais: one call that cannot be interrupted) on `sa` on a thread of its
-/// own, which owns the text (inside `sort`) and the array. The caller waits, checking for
+/// own, which owns the text (inside `sort`, which hands it back with its return code) and
+/// the array. The caller waits, checking for
 /// cancellation every [`POLL`]; when cancelled it returns at once and the thread, left
 /// running, frees both buffers when the sort ends ([`background_sorts`] counts it until
 /// then). Progress is not reported during the sort: libsais gives none.
-fn background<E: Entry>(
+fn background<E: Entry, S: Send + 'static>(
     n: usize,
     mut sa: KeyBuf<E>,
     ctl: &Control<'_>,
-    sort: impl FnOnce(&mut [E]) -> i64 + Send + 'static,
-) -> Result<KeyBuf<E>> {
+    sort: impl FnOnce(&mut [E]) -> (i64, S) + Send + 'static,
+) -> Result<(KeyBuf<E>, S)> {
     let fate = Arc::new(Mutex::new(Fate::default()));
     let (tx, rx) = mpsc::channel();
     RUNNING.fetch_add(1, Ordering::SeqCst);
@@ -388,15 +443,15 @@ fn background<E: Entry>(
         let _done = done;
         #[cfg(test)]
         super::tests::hold(n);
-        let code = sort(sa.as_mut_slice());
-        // The text went with `sort`; the array goes with a failed send (no one is waiting).
-        drop(tx.send((sa, code)));
+        let (code, text) = sort(sa.as_mut_slice());
+        // The array and text go with a failed send (no one is waiting).
+        drop(tx.send((sa, code, text)));
     };
     let thread = std::thread::Builder::new()
         .name("fastentropy-sais".into())
         .spawn(job)
         .map_err(|e| Error::Invalid(format!("cannot start the suffix-sort thread: {e}")))?;
-    let (sa, code) = loop {
+    let (sa, code, text) = loop {
         match rx.recv_timeout(POLL) {
             Ok(done) => {
                 // The thread ends right after sending: wait for it, so that it no longer
@@ -427,7 +482,7 @@ fn background<E: Entry>(
         )));
     }
     ctl.check()?;
-    Ok(sa)
+    Ok((sa, text))
 }
 
 /// Waits (checking for cancellation) until no cancelled sort is still running, so that

@@ -2,8 +2,8 @@
 //! scan, match lengths at every position, and n-gram count queries.
 //!
 //! Parts, each in its own file: the suffix array by induced sorting on dense ranks
-//! ([`construct`], libsais); the LCP array by the Φ method, capped at separators and kept in
-//! one byte per entry ([`lcp`]); the profiles of all orders from one bottom-up pass over the
+//! ([`construct`], libsais); the LCP array, capped at separators and kept in one byte per
+//! entry, by direct comparison on the sort's ranks or by the Φ method ([`lcp`]); the profiles of all orders from one bottom-up pass over the
 //! LCP-interval tree ([`scan`]); longest-previous-factor and any-match lengths ([`matches`]);
 //! binary-search queries ([`query`]); the file format ([`file`]).
 //!
@@ -15,10 +15,11 @@
 //! memory of the index itself.
 //!
 //! Memory: the index holds the suffix array (4 bytes/token) and the LCP bytes (1 byte/token,
-//! plus 12 bytes per LCP of 127 or more); building peaks at 9 bytes/token beside the tokens
-//! (array, permuted LCP, LCP bytes), or at the array plus the ranks (2 or 4 bytes/token)
-//! while sorting. Past [`MAX_NARROW_TOKENS`] the array's entries are 64-bit: 9 bytes/token
-//! held, 17 while building. Every result is the same for any thread count: the suffix array
+//! plus 12 bytes per LCP of 127 or more); building peaks at the array, the sort's ranks (2
+//! bytes/token up to 65,535 distinct ids, else 4) and the LCP bytes: 7 or 9 bytes/token
+//! beside the tokens; at most 9 when the LCP falls back to Φ (array, permuted LCP, LCP
+//! bytes; the ranks freed first). Past [`MAX_NARROW_TOKENS`] the array's entries are
+//! 64-bit: 9 bytes/token held, at most 17 while building. Every result is the same for any thread count: the suffix array
 //! is unique and every sum is an integer sum.
 //!
 //! Cancellation: the suffix sort is one call into libsais, which cannot be stopped; it runs
@@ -76,11 +77,13 @@ const BUILD_UNITS: u64 = {
     units
 };
 
-/// Bytes per token the build needs at its peak beside the tokens: the suffix array (4), the
-/// permuted LCP (4) and the LCP bytes (1); with 64-bit entries (past [`MAX_NARROW_TOKENS`]),
-/// [`BUILD_BYTES_PER_TOKEN_WIDE`].
+/// Bytes per token the build may need at its peak beside the tokens: the suffix array (4),
+/// the sort's ranks or the permuted LCP (4) and the LCP bytes (1); with 64-bit entries (past
+/// [`MAX_NARROW_TOKENS`]), [`BUILD_BYTES_PER_TOKEN_WIDE`]. With up to 65,535 distinct ids
+/// the ranks take 2 and a build without the Φ fallback peaks at 7.
 pub const BUILD_BYTES_PER_TOKEN: usize = 9;
-/// As [`BUILD_BYTES_PER_TOKEN`] with 64-bit entries: array 8, permuted LCP 8, LCP bytes 1.
+/// As [`BUILD_BYTES_PER_TOKEN`] with 64-bit entries: array 8, ranks or permuted LCP 8,
+/// LCP bytes 1.
 pub const BUILD_BYTES_PER_TOKEN_WIDE: usize = 17;
 
 /// Bytes per token a build of `n` tokens needs at its peak, and whether its entries are
@@ -442,16 +445,26 @@ fn sorted<T: Token>(
     let remapped = construct::Remapped(AtomicU64::new(0));
     // Capped: the remap may read the tokens twice (a count, then the ranks written).
     let report = |k: u64| ctl.report(first + remapped.add(k).min(remap), total);
-    let sa = construct::suffix_array(tokens, separator, reversed, wide, limit, ctl, &report)?;
+    let (sa, text) =
+        construct::suffix_array(tokens, separator, reversed, wide, limit, ctl, &report)?;
     ctl.report(first + remap, total);
     let first = first + remap + sort;
     ctl.report(first, total);
-    let fwd = Forward { tokens, separator };
     let progress = Progress::new(ctl, (first, total), (lcp, lcp::PASSES * n));
+    // On the sort's text while it is there (huge pages, often narrower than the tokens);
+    // if that gives up, the text goes before Φ's permuted array comes, which reads the
+    // tokens.
+    if let Some(lcp) = with_sa!(&sa, |s| lcp::on_sort_text(&text, s, ctl, &progress)?) {
+        progress.finish();
+        return Ok((sa, lcp));
+    }
+    drop(text);
+    let fwd = Forward { tokens, separator };
+    let progress = progress.rest(lcp::PASSES * n);
     let lcp = with_sa!(&sa, |s| if reversed {
-        lcp::build(&Reversed(fwd), s, ctl, &progress)?
+        lcp::by_phi(&Reversed(fwd), s, ctl, &progress)?
     } else {
-        lcp::build(&fwd, s, ctl, &progress)?
+        lcp::by_phi(&fwd, s, ctl, &progress)?
     });
     progress.finish();
     Ok((sa, lcp))
@@ -487,6 +500,18 @@ impl<'a> Progress<'a> {
         self.ctl.report(self.base + self.scaled(*done), self.total);
     }
 
+    /// Progress for the rest of this pass's span, over `work` units of another pass (for a
+    /// pass given up part way): it goes on from where this one stands.
+    fn rest(&self, work: u64) -> Progress<'a> {
+        let done = *self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let at = self.scaled(done.min(self.work));
+        Progress::new(
+            self.ctl,
+            (self.base + at, self.total),
+            (self.span - at, work),
+        )
+    }
+
     /// Reports the pass's end, `span` units past `base`.
     fn finish(&self) {
         let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
@@ -514,7 +539,8 @@ fn check_memory(n: usize, per: usize, wide: bool, limit: Option<usize>, what: &s
                 needed: needed as u64,
                 reason: format!(
                     "{what} {n} tokens needs {per} bytes per token while it is built \
-                     ({bits}-bit suffix array {e}, permuted LCP {e}, LCP bytes 1)"
+                     ({bits}-bit suffix array {e}, ranks or permuted LCP up to {e}, LCP \
+                     bytes 1)"
                 ),
             })
         }

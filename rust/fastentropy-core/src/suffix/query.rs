@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 
 use super::store::Entry;
-use super::text::Text;
+use super::text::{prefetch_at, Text};
 
 /// The suffix at `p` against `pattern` on `pattern.len()` tokens; a suffix that ends first
 /// is smaller, as in the array.
@@ -24,16 +24,72 @@ fn compare<X: Text>(text: &X, p: usize, pattern: &[Option<u64>]) -> Ordering {
     Ordering::Equal
 }
 
-/// The range of `sa` whose suffixes start with `pattern`.
+/// The range of `sa` whose suffixes start with `pattern`. One bisection narrows both ends
+/// until a suffix matches, then each end is found inside what is left: about log2(n) probes
+/// in all for a rare pattern, where two independent searches make twice as many. Each probe
+/// is two dependent cache misses on a large index (the entry, then the tokens it points
+/// at); [`bisect`] fetches the next probes' entries and tokens ahead.
 pub(crate) fn range<X: Text, E: Entry>(
     text: &X,
     sa: &[E],
     pattern: &[Option<u64>],
 ) -> (usize, usize) {
-    let lo = sa.partition_point(|&p| compare(text, p.idx(), pattern) == Ordering::Less);
-    let hi =
-        lo + sa[lo..].partition_point(|&p| compare(text, p.idx(), pattern) != Ordering::Greater);
-    (lo, hi)
+    let cmp = |i: usize| compare(text, sa[i].idx(), pattern);
+    let (mut lo, mut hi) = (0, sa.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        ahead(text, sa, (lo, mid), (mid + 1, hi));
+        match cmp(mid) {
+            Ordering::Less => lo = mid + 1,
+            Ordering::Greater => hi = mid,
+            Ordering::Equal => {
+                let first = bisect(text, sa, lo, mid, |i| cmp(i) == Ordering::Less);
+                let end = bisect(text, sa, mid + 1, hi, |i| cmp(i) == Ordering::Equal);
+                return (first, end);
+            }
+        }
+    }
+    (lo, lo)
+}
+
+/// The first `i` in `lo..hi` where `pred` fails (`pred` true then false over the range).
+fn bisect<X: Text, E: Entry>(
+    text: &X,
+    sa: &[E],
+    mut lo: usize,
+    mut hi: usize,
+    pred: impl Fn(usize) -> bool,
+) -> usize {
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        ahead(text, sa, (lo, mid), (mid + 1, hi));
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Before probing the middle of `left` + `right`: fetches the tokens of both next probes
+/// (their entries were fetched a step before) and the entries of the four after them, so
+/// that a probe's two misses overlap with the probes before it.
+#[inline(always)]
+fn ahead<X: Text, E: Entry>(text: &X, sa: &[E], left: (usize, usize), right: (usize, usize)) {
+    for (lo, hi) in [left, right] {
+        if lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if let Some(p) = sa.get(mid).map(|e| e.idx()).filter(|&p| p < text.len()) {
+                text.prefetch(p);
+            }
+            for (a, b) in [(lo, mid), (mid + 1, hi)] {
+                if a < b {
+                    prefetch_at(&sa[a + (b - a) / 2]);
+                }
+            }
+        }
+    }
 }
 
 /// The ids that follow `context` and how often, most frequent first (ties by id), at most

@@ -198,10 +198,14 @@ fn windows<X: Text>(
     let n = text.len();
     let chunks = n.div_ceil(CHUNK);
     // The first separator of each chunk, then the first at or after each chunk's end.
-    let first: Vec<Option<usize>> = (0..chunks)
-        .into_par_iter()
-        .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).find(|&p| text.get(p).is_none()))
-        .collect();
+    let first: Vec<Option<usize>> = if text.has_separator() {
+        (0..chunks)
+            .into_par_iter()
+            .map(|c| (c * CHUNK..((c + 1) * CHUNK).min(n)).find(|&p| text.get(p).is_none()))
+            .collect()
+    } else {
+        vec![None; chunks]
+    };
     let mut after = vec![n; chunks];
     for c in (0..chunks.saturating_sub(1)).rev() {
         after[c] = first[c + 1].unwrap_or(after[c + 1]);
@@ -211,9 +215,20 @@ fn windows<X: Text>(
         .into_par_iter()
         .try_fold(OrderDiff::new, |mut d, c| {
             ctl.check()?;
-            let start = c * CHUNK;
+            let (start, end) = (c * CHUNK, ((c + 1) * CHUNK).min(n));
             let mut next = after[c];
-            for p in (start..((c + 1) * CHUNK).min(n)).rev() {
+            if first[c].is_none() && leaves.weight.is_none() {
+                // No separator inside and weight 1: the lengths are consecutive.
+                runs(
+                    &mut d,
+                    (next - end + 1).saturating_sub(short),
+                    next - start - short,
+                    m,
+                );
+                progress.add((end - start) as u64);
+                return Ok(d);
+            }
+            for p in (start..end).rev() {
                 if text.get(p).is_none() {
                     next = p;
                     continue;
@@ -225,10 +240,27 @@ fn windows<X: Text>(
                     d.add(len.min(m) + 1, -(w as i64));
                 }
             }
-            progress.add((((c + 1) * CHUNK).min(n) - start) as u64);
+            progress.add((end - start) as u64);
             Ok(d)
         })
         .try_reduce(OrderDiff::new, |a, b| Ok(a.merge(b)))
+}
+
+/// Adds, to `d`, suffixes of weight 1 whose separator-free lengths are `lo..=hi` (one
+/// each), as the per-token loop of [`windows`] would: O(m) where that is O(hi - lo).
+fn runs(d: &mut OrderDiff, lo: usize, hi: usize, m: usize) {
+    let lo = lo.max(1);
+    if hi < lo {
+        return;
+    }
+    d.add(1, (hi - lo + 1) as i64);
+    for len in lo..=hi.min(m.saturating_sub(1)) {
+        d.add(len + 1, -1);
+    }
+    let from = lo.max(m);
+    if from <= hi {
+        d.add(m + 1, -((hi - from + 1) as i64));
+    }
 }
 
 /// Visits the LCP-interval tree segment by segment and tallies its intervals.

@@ -585,3 +585,125 @@ fn build_progress_follows_its_stages() {
         first = end;
     }
 }
+
+/// Every LCP method gives the same array (values, stop flags, overflow table) as naive
+/// comparison: the direct pass with small caps (so that most entries are finished in text
+/// order, in runs), at the byte's cap, Φ, and the automatic choice (which gives up on
+/// repetitive texts).
+fn lcp_methods_agree(t: &[u16], sep: Option<u64>, threads: usize) {
+    use lcp::{build_by, Method};
+    let c = ctl(threads);
+    let idx = SuffixIndex::build(t, sep, None, &c).unwrap();
+    let sa = idx.suffix_array();
+    let fwd = Forward {
+        tokens: t,
+        separator: sep,
+    };
+    let n = t.len();
+    let stop = |a: usize, b: usize| {
+        let l = naive_lcp(t, sep, a, b) as usize;
+        a + l >= n
+            || b + l >= n
+            || Some(u64::from(t[a + l])) == sep
+            || Some(u64::from(t[b + l])) == sep
+    };
+    let methods = [
+        Method::Auto,
+        Method::Phi,
+        Method::Direct(1),
+        Method::Direct(2),
+        Method::Direct(5),
+        Method::Direct(127),
+    ];
+    for method in methods {
+        let progress = Progress::new(&c, (0, 1), (1, 1));
+        let lcp = with_sa!(&idx.sa, |s| lcp::build_by(&fwd, s, &c, &progress, method)).unwrap();
+        let mut max = 0;
+        for i in 1..n {
+            let (a, b) = (sa[i - 1] as usize, sa[i] as usize);
+            let want = (naive_lcp(t, sep, a, b), stop(a, b));
+            assert_eq!(lcp.get(i), want, "{method:?} at {i}");
+            max = max.max(want.0);
+        }
+        if n > 0 {
+            assert_eq!(lcp.get(0), (0, false));
+        }
+        assert_eq!(lcp.max, max, "{method:?}");
+        let at: Vec<u64> = (1..n)
+            .filter(|&i| lcp.get(i).0 >= 127)
+            .map(|i| i as u64)
+            .collect();
+        assert_eq!(lcp.over_at.as_slice(), &at[..], "{method:?}");
+    }
+    let _ = build_by::<Forward<'_, u16>, u32>;
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn lcp_methods_match_naive((t, sep, _m) in text(), threads in 1usize..3) {
+        lcp_methods_agree(&t, sep, threads);
+    }
+}
+
+#[test]
+fn lcp_methods_on_long_repeats() {
+    // Pseudo-random text with a block of 700 copied three times (runs of long prefixes,
+    // over the byte's 127), a periodic text (every prefix long: the automatic choice gives
+    // up), one token repeated, and separators inside repeats.
+    let mut x = 12345u64;
+    let mut rand = |m: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((x >> 33) % m) as u16
+    };
+    let mut t: Vec<u16> = (0..20_000).map(|_| rand(50)).collect();
+    let block: Vec<u16> = t[1000..1700].to_vec();
+    for at in [5000, 9000, 15000] {
+        t[at..at + 700].copy_from_slice(&block);
+    }
+    lcp_methods_agree(&t, None, 2);
+    let mut s = t.clone();
+    for at in [5300, 9300] {
+        s[at] = 50;
+    }
+    lcp_methods_agree(&s, Some(50), 2);
+    let periodic: Vec<u16> = (0..3000).map(|i| (i * 7 % 13) as u16).collect();
+    lcp_methods_agree(&periodic, None, 2);
+    lcp_methods_agree(&vec![3u16; 600], None, 1);
+    lcp_methods_agree(&vec![3u16; 600], Some(3), 1);
+}
+
+#[test]
+fn profiles_over_many_chunks_match_naive_counts() {
+    // Several chunks without a separator (the windows' closed form per chunk), and with
+    // separators in some chunks only.
+    let n = 2 * CHUNK + 1000;
+    let mut x = 99u64;
+    let mut t: Vec<u16> = (0..n)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % 5) as u16
+        })
+        .collect();
+    let orders: Vec<usize> = (1..=9).collect();
+    for sep in [None, Some(7)] {
+        if sep.is_some() {
+            for at in [10, CHUNK + 5, CHUNK + 6, n - 2] {
+                t[at] = 7;
+            }
+        }
+        let idx = SuffixIndex::build(&t, sep, None, &ctl(2)).unwrap();
+        let got = idx
+            .profiles_and_contexts(&t, None, Some(&orders), None, &ctl(2))
+            .unwrap();
+        for ((o, p), (_, c)) in got.0.iter().zip(&got.1) {
+            assert_eq!(p, &naive_profile(&t, sep, None, *o), "order {o}");
+            assert_eq!(c, &naive_context(&t, sep, None, *o), "context order {o}");
+        }
+    }
+}
