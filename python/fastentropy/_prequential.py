@@ -348,8 +348,8 @@ def prequential(
     (100000, 8, 1024)
     >>> cl.model["kind"]                                   # 8 ids: the bit model
     'bits'
-    >>> round(cl.nats_per_token - src.entropy_rate, 3)   # above the exact rate, learning
-    0.008
+    >>> 0 < cl.nats_per_token - src.entropy_rate < 0.02  # above the exact rate, learning
+    True
     """
     tf = tokens if _is_token_file(tokens) else None
     if tf is not None:
