@@ -3,6 +3,9 @@
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::{distributions, PredictOptions};
+use crate::tokens::Token;
+
 /// A stream over `vocab` ids with repeats at several lags, so that contexts of many orders
 /// recur and the tables fill, collide and evict.
 pub fn stream(n: usize, vocab: u32, seed: u64) -> Vec<u32> {
@@ -35,5 +38,23 @@ pub fn assert_normalised(dists: &[Vec<f64>], skip: Option<usize>) {
             sum += q;
         }
         assert!((sum - 1.0).abs() < 1e-12, "position #{i}: sum = {sum}");
+    }
+}
+
+/// Each scored token's cost in `per` is −ln of its probability in the model's distribution
+/// at that position (computed afresh by [`distributions`]).
+pub fn assert_costs_follow_distributions<T: Token>(
+    tokens: &[T],
+    opts: &PredictOptions<'_>,
+    per: &[f32],
+    positions: &[usize],
+) {
+    let dists = distributions(tokens, opts, positions).unwrap();
+    for (&p, d) in positions.iter().zip(&dists) {
+        let want = -d[tokens[p].id().unwrap() as usize].ln();
+        assert!(
+            (f64::from(per[p]) - want).abs() < 1e-5 * want.max(1.0),
+            "{p}"
+        );
     }
 }

@@ -5,7 +5,7 @@
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::super::testing::{assert_normalised, stream};
+use super::super::testing::{assert_costs_follow_distributions, assert_normalised, stream};
 use super::super::{distributions, prequential, ModelKind, PredictOptions};
 use crate::control::Control;
 use crate::error::Error;
@@ -94,14 +94,7 @@ fn per_token_costs_are_the_distribution_and_sum_to_the_total() {
     let cl = prequential(&tokens, &bits(None), Some(&mut per), &Control::default()).unwrap();
     assert_eq!(cl.settings.name, "bits");
     let positions = [0usize, 1, 2, 77, 1500, 2999];
-    let dists = distributions(&tokens, &bits(None), &positions).unwrap();
-    for (&p, d) in positions.iter().zip(&dists) {
-        let want = -d[tokens[p] as usize].ln();
-        assert!(
-            (f64::from(per[p]) - want).abs() < 1e-5 * want.max(1.0),
-            "{p}"
-        );
-    }
+    assert_costs_follow_distributions(&tokens, &bits(None), &per, &positions);
     let sum: f64 = per.iter().map(|&c| f64::from(c)).sum();
     assert!((sum - cl.nats).abs() < 1e-3 * cl.nats);
 }
@@ -281,14 +274,7 @@ fn wide_per_token_costs_are_the_distribution() {
     let cl = prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
     assert_eq!(cl.settings.name, "bits");
     let positions = [0usize, 1, 5, 999, 1999];
-    let dists = distributions(&tokens, &opts, &positions).unwrap();
-    for (&p, d) in positions.iter().zip(&dists) {
-        let want = -d[tokens[p] as usize].ln();
-        assert!(
-            (f64::from(per[p]) - want).abs() < 1e-5 * want.max(1.0),
-            "{p}"
-        );
-    }
+    assert_costs_follow_distributions(&tokens, &opts, &per, &positions);
 }
 
 #[test]
