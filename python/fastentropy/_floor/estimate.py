@@ -267,7 +267,7 @@ def _predictor(
     codes: list[CodeLength] = []
     # The rate's rules were validated on these pairings (docs/rate.md); prequential's own
     # default also takes the bit model for larger vocabularies, not validated for the rate.
-    size = vocab if vocab is not None else int(arr.max()) + 1 if arr.size else 0
+    size = _id_count(arr, vocab)
     separator = common.get("separator")
     codable = size - (separator is not None and separator < size)
     models = ("bits", "tokens") if codable <= MIXED_MAX_IDS else ("tokens",)
@@ -588,11 +588,15 @@ def _orders(orders: Iterable[int]) -> list[int]:
     return wanted
 
 
+def _id_count(tokens: npt.NDArray[np.integer[Any]], vocab_size: int | None) -> int:
+    """The vocabulary size if known, else the largest id + 1 (1 for no tokens)."""
+    return vocab_size if vocab_size is not None else int(tokens.max()) + 1 if tokens.size else 1
+
+
 def _counter_orders(tokens: npt.NDArray[np.integer[Any]], vocab_size: int | None) -> list[int]:
     """The counter's default orders: 1..6, fewer when a key cannot hold them. The context
     pass always uses a mask (one flag bit per token in the key)."""
-    top = vocab_size if vocab_size is not None else (int(tokens.max()) + 1 if tokens.size else 1)
-    most = _core.max_ngram_order(int(top), masked=True)
+    most = _core.max_ngram_order(_id_count(tokens, vocab_size), masked=True)
     return list(range(1, min(DEFAULT_MAX_ORDER, most) + 1))
 
 
