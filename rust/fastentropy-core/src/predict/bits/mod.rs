@@ -38,6 +38,7 @@ mod contexts;
 mod counters;
 mod matcher;
 mod mixer;
+mod recency;
 mod wide;
 
 use apm::Apm;

@@ -244,7 +244,7 @@ fn wide_normalised_with_a_separator_and_a_small_limit() {
     // allows (heavy collisions, runs overwritten by other contexts).
     for (vocab, sep, memory) in [
         (1001u64, 500u64, None),
-        (4097, 4096, Some(1 << 20)),
+        (4097, 4096, Some(1_300_000)),
         (300, 0, Some(700_000)),
     ] {
         let mut tokens = random(1200, vocab, sep);
