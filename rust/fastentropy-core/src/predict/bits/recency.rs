@@ -145,36 +145,44 @@ impl Recency {
     }
 }
 
-/// Classes of a count `0..=32`: 0, 1, 2, 3, 4-5, 6-9, 10-17, 18+.
+/// Class bounds of a count `0..=32`: 0, 1, 2, 3, 4-5, 6-9, 10-17, 18+.
+const COUNT_BOUNDS: [usize; 7] = [1, 2, 3, 4, 6, 10, 18];
+/// Class bounds of a distance `0..32` (0: the previous token): 0-3, 4-5, 6-7, 8-11, 12-15,
+/// 16-23, 24+.
+const DISTANCE_BOUNDS: [usize; 9] = [1, 2, 3, 4, 6, 8, 12, 16, 24];
+
 #[inline]
 fn count_class(n: usize) -> usize {
-    match n {
-        0..=3 => n,
-        4..=5 => 4,
-        6..=9 => 5,
-        10..=17 => 6,
-        _ => 7,
-    }
+    class_of(n, &COUNT_BOUNDS)
 }
 
-/// Classes of a distance `0..32` (0: the previous token): 0-3, 4-5, 6-7, 8-11, 12-15,
-/// 16-23, 24+.
 #[inline]
 fn distance_class(d: usize) -> usize {
-    match d {
-        0..=3 => d,
-        4..=5 => 4,
-        6..=7 => 5,
-        8..=11 => 6,
-        12..=15 => 7,
-        16..=23 => 8,
-        _ => 9,
-    }
+    class_of(d, &DISTANCE_BOUNDS)
+}
+
+/// The class of `n`: how many of the increasing `bounds` it reaches.
+#[inline]
+fn class_of(n: usize, bounds: &[usize]) -> usize {
+    bounds.iter().take_while(|&&b| b <= n).count()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The classes by hand at their edges.
+    #[test]
+    fn classes_at_their_edges() {
+        let counts: Vec<usize> = [0, 1, 2, 3, 4, 5, 6, 9, 10, 17, 18, 32]
+            .map(count_class)
+            .to_vec();
+        assert_eq!(counts, [0, 1, 2, 3, 4, 4, 5, 5, 6, 6, 7, 7]);
+        let distances: Vec<usize> = [0, 3, 4, 5, 6, 7, 8, 11, 12, 15, 16, 23, 24, 31]
+            .map(distance_class)
+            .to_vec();
+        assert_eq!(distances, [0, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8, 9, 9]);
+    }
 
     /// The mode against a count by hand; ties go to the most recent.
     #[test]

@@ -30,8 +30,11 @@
 //! Deterministic (integer arithmetic in a fixed order, sequential).
 
 use super::apm::Apm;
+use super::coder::{
+    bit_settings, find_slots, learn_states, slot_buckets, slot_hash, BitCoder, Ids,
+};
 use super::contexts::{mix, SlotTable, WAYS};
-use super::counters::{next_state, Counters, Logistic};
+use super::counters::{Counters, Logistic};
 use super::matcher::{vote, Match};
 use super::mixer::Mixer;
 use super::recency::{Recency, CACHE_CLASSES, CACHE_INPUTS};
@@ -109,9 +112,7 @@ pub fn wide_orders(k: usize) -> Vec<usize> {
 #[derive(Clone)]
 pub struct WideModel {
     lg: Logistic,
-    symbols: u32,
-    bits: u32,
-    separator: Option<u64>,
+    ids: Ids,
     orders: Vec<usize>,
     /// The long-memory contexts, after the orders in the slots.
     extras: Vec<Extra>,
@@ -170,21 +171,13 @@ impl WideModel {
         memory: usize,
         tokens: usize,
     ) -> Result<Self> {
-        let symbols = vocab - u64::from(separator.is_some_and(|s| s < vocab));
-        if symbols > 1 << MAX_WIDE_BITS {
-            return Err(Error::Invalid(format!(
-                "the bit model codes at most 2^{MAX_WIDE_BITS} ids, got a vocabulary of \
-                 {symbols}: give model=\"tokens\""
-            )));
-        }
-        if order > super::MAX_BIT_ORDER {
-            return Err(Error::Invalid(format!(
-                "order = {order} is too long for the bit model: give 0..={}",
-                super::MAX_BIT_ORDER
-            )));
-        }
-        let symbols = symbols.max(1) as u32;
-        let bits = 32 - (symbols - 1).leading_zeros();
+        let ids = Ids::new(
+            vocab,
+            separator,
+            order,
+            (MAX_WIDE_BITS, ": give model=\"tokens\""),
+        )?;
+        let bits = ids.bits;
         let lg = Logistic::new();
         let orders = wide_orders(order);
         let extras = extras(order);
@@ -225,27 +218,17 @@ impl WideModel {
             + (apm1_rows + apm2_rows) * 33 * 2
             + matcher.as_ref().map_or(0, Match::bytes)
             + 16 * 1024;
-        let least = fixed + 64 * 17;
-        if memory < least {
-            return Err(Error::MemoryLimit {
-                limit: memory as u64,
-                needed: least as u64,
-                reason: format!(
-                    "the bit model's fixed tables over {symbols} ids (order 0, order 1, mixers, \
-                     SSE, match model) need {fixed} bytes beside at least 16 buckets of context \
-                     slots"
-                ),
-            });
-        }
         let chunks = bits.div_ceil(4) as usize;
         // A slot per chunk per context per token at most, most of them seen before: room
         // for half (4 MB of 16k BPE: 1.6848 -> 1.6866 bits/byte, 404 -> 228 MiB).
         let useful = tokens.max(1) * contexts.max(1) * chunks / (2 * WAYS) + 16;
-        let buckets = ((memory - fixed) / 64 - 1).min(useful).max(16);
+        let what = format!(
+            "over {} ids: order 0, order 1, mixers, SSE, match model",
+            ids.symbols
+        );
+        let buckets = slot_buckets(memory, fixed, useful, &what)?;
         let mut model = Self {
-            symbols,
-            bits,
-            separator,
+            ids,
             table: SlotTable::new(buckets),
             maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
             o0: Counters::new(nodes, SLOW),
@@ -282,40 +265,25 @@ impl WideModel {
             extras,
             recency,
         };
-        let mut parts = vec![
-            ("bits_per_symbol", bits as usize),
-            ("slot_buckets", model.table.buckets()),
-            ("slots_per_bucket", WAYS),
-            ("order1_counters", o1),
-            ("mixer_weight_sets", sets1),
-            ("sse_stages", 2),
-            ("sparse_contexts", model.extras.len()),
-            (
-                "recent_tokens",
-                if model.recency.is_some() {
-                    super::recency::RECENT
-                } else {
-                    0
-                },
-            ),
-        ];
-        if let Some(m) = &model.matcher {
-            parts.push(("match_window", m.window()));
-            parts.push(("match_min_len", WIDE_MIN_LEN as usize));
-        }
-        model.settings = Settings {
-            name: "bits",
-            order,
-            vocab,
-            memory: model.bytes(),
-            dense: 1,
-            hashed: model
-                .orders
-                .iter()
-                .map(|&k| (k, model.table.buckets(), WAYS))
-                .collect(),
-            parts,
+        let recent = if model.recency.is_some() {
+            super::recency::RECENT
+        } else {
+            0
         };
+        model.settings = bit_settings(
+            (vocab, order, model.bytes()),
+            bits,
+            (&model.orders, 1),
+            &model.table,
+            model.matcher.as_ref().map(|m| (m.window(), WIDE_MIN_LEN)),
+            &[
+                ("order1_counters", o1),
+                ("mixer_weight_sets", sets1),
+                ("sse_stages", 2),
+                ("sparse_contexts", model.extras.len()),
+                ("recent_tokens", recent),
+            ],
+        );
         model.start_symbol();
         Ok(model)
     }
@@ -354,122 +322,6 @@ impl WideModel {
         self.start_symbol();
     }
 
-    /// The code of an id: ids above the separator move down by one.
-    fn code_of(&self, id: u64) -> u32 {
-        (id - u64::from(self.separator.is_some_and(|s| id > s))) as u32
-    }
-
-    /// `q(id | context)` without changing the model: the probability `code` would return.
-    /// The separator is never coded: 0.
-    pub fn probability(&self, id: u64) -> f64 {
-        if self.separator == Some(id) {
-            return 0.0;
-        }
-        self.clone().code(id)
-    }
-
-    /// Codes `id`: returns `q(id | context)`, learning from each bit as it goes.
-    pub fn code(&mut self, id: u64) -> f64 {
-        let x = self.code_of(id);
-        let (mut q, mut c0, mut node) = (1.0f64, 1u32, 1usize);
-        for i in 0..self.bits {
-            let rest = self.bits - 1 - i;
-            if i > 0 && i >= self.first && (i - self.first).is_multiple_of(4) {
-                self.find_slots(c0);
-                node = 1;
-            }
-            let y = (x >> rest) & 1;
-            let prefix = c0 - (1 << i);
-            if ((prefix << 1) | 1) << rest < self.symbols {
-                let p = self.predict(c0, node, i);
-                q *= f64::from(if y == 1 { p } else { 65536 - p }) / 65536.0;
-                self.learn(c0, node, y);
-            } else {
-                debug_assert_eq!(y, 0);
-            }
-            c0 = (c0 << 1) | y;
-            node = (node << 1) | y as usize;
-        }
-        self.end_symbol(x);
-        q
-    }
-
-    /// `P(1)` of bit `i` (16 bits) after the symbol's bits `c0` (with a leading 1), at
-    /// `node` of the current slots.
-    #[inline]
-    fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
-        let lg = &self.lg;
-        let c0u = c0 as usize;
-        let r = self.o1_row(c0);
-        let a2_row = self.apm2_row(c0);
-        let x = &mut self.inputs;
-        x[0] = lg.stretch(self.o0.p16(c0u));
-        x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
-        x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
-        // The deepest context that has seen this node (0: none).
-        let mut seen = 0;
-        let orders = self.orders.len();
-        for (m, &slot) in self.slots.iter().enumerate() {
-            let s = self.table.state(slot, node);
-            seen += usize::from(s != 0 && m < orders);
-            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
-        }
-        let n = self.slots.len();
-        for m in 0..n {
-            let at = self.run_slots[m];
-            let count = self.table.state(at, RUN + 3);
-            let vote_m = if count > 0 {
-                let token = u32::from(self.table.state(at, RUN))
-                    | u32::from(self.table.state(at, RUN + 1)) << 8
-                    | u32::from(self.table.state(at, RUN + 2)) << 16;
-                vote(Some((token, u64::from(count))), self.bits, i, c0)
-            } else {
-                None
-            };
-            self.runs[m] = vote_m;
-            x[IN_CTX + n + m] = match vote_m {
-                Some((bit, lq)) => lg.stretch(self.run_maps[m].p16(lq * 2 + bit as usize)),
-                None => 0,
-            };
-        }
-        let at = IN_CTX + 2 * n;
-        let expected = self.matcher.as_ref().and_then(Match::expected);
-        self.vote = vote(expected, self.bits, i, c0);
-        let mut class = 0;
-        if let Some((bit, lq)) = self.vote {
-            x[at] = lg.stretch(self.match_map.p16(lq * 2 + bit as usize));
-            let sure = (lq as i32 * 64).min(2047);
-            x[at + 1] = if bit == 1 { sure } else { -sure };
-            class = if lq < 16 { 1 } else { 2 };
-        } else {
-            x[at] = 0;
-            x[at + 1] = 0;
-        }
-        let mut cache = 0;
-        if let Some(r) = &mut self.recency {
-            r.predict(self.bits, i, c0, lg, &mut x[at + 2..at + 2 + CACHE_INPUTS]);
-            cache = r.class();
-        }
-        x[IN_BIAS] = 256;
-        // (4 MB of 16k BPE: with the cache's class 1.6198 -> 1.6163 bits/byte; the 64-state
-        // source at 10^6: 0.4508 -> 0.4514 nats/token above it.)
-        let set1 = ((seen * MATCH_CLASSES + class) * self.bits as usize + i as usize)
-            * CACHE_CLASSES
-            + cache;
-        self.mixer.mix(x, set1, lg);
-        let set2 = if c0u < self.prefix_sets {
-            c0u
-        } else {
-            self.prefix_sets + i as usize
-        };
-        self.mixer2.mix(x, set2, lg);
-        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
-        let p_mix = lg.squash(st);
-        let a1 = self.apm1.refine(st, c0u & self.apm1_mask);
-        let a2 = self.apm2.refine(st, a2_row);
-        ((p_mix + a1 + 2 * a2 + 2) / 4).clamp(1, 65535)
-    }
-
     /// The order-1 counters' index of node `c0` after the previous token.
     #[inline]
     fn o1_row(&self, c0: u32) -> usize {
@@ -487,65 +339,6 @@ impl WideModel {
             .wrapping_add(u64::from(c0).wrapping_mul(0x2545_f491_4f6c_dd1d))
             >> 24) as usize
             & self.apm2_mask
-    }
-
-    /// Every model learns bit `y` of the symbol (prefix `c0`, `node` of the slots).
-    #[inline]
-    fn learn(&mut self, c0: u32, node: usize, y: u32) {
-        self.o0.update(c0 as usize, y);
-        let r = self.o1_row(c0);
-        self.o1_slow.update(r, y);
-        self.o1_fast.update(r, y);
-        for (m, &slot) in self.slots.iter().enumerate() {
-            let s = self.table.state_mut(slot, node);
-            self.maps[m].update(*s as usize, y);
-            *s = next_state(*s, y);
-        }
-        if let Some((bit, lq)) = self.vote {
-            self.match_map.update(lq * 2 + bit as usize, y);
-        }
-        for (map, run) in self.run_maps.iter_mut().zip(&self.runs) {
-            if let Some((bit, lq)) = run {
-                map.update(lq * 2 + *bit as usize, y);
-            }
-        }
-        if let Some(r) = &mut self.recency {
-            r.learn(y);
-        }
-        self.mixer.learn(&self.inputs, y);
-        self.mixer2.learn(&self.inputs, y);
-        self.apm1.learn(y);
-        self.apm2.learn(y);
-    }
-
-    /// The symbol `x` is coded: move the contexts on.
-    fn end_symbol(&mut self, x: u32) {
-        for &at in &self.run_slots {
-            let token = u32::from(self.table.state(at, RUN))
-                | u32::from(self.table.state(at, RUN + 1)) << 8
-                | u32::from(self.table.state(at, RUN + 2)) << 16;
-            let count = self.table.state(at, RUN + 3);
-            if count > 0 && token == x {
-                *self.table.state_mut(at, RUN + 3) = count.saturating_add(1);
-            } else {
-                for (k, b) in x.to_le_bytes()[..3].iter().enumerate() {
-                    *self.table.state_mut(at, RUN + k) = *b;
-                }
-                *self.table.state_mut(at, RUN + 3) = 1;
-            }
-        }
-        self.hist.copy_within(0..7, 1);
-        self.hist[0] = x;
-        self.doc_len += 1;
-        if let Some(r) = &mut self.recency {
-            r.push(x);
-        }
-        self.h1 = mix(u64::from(x) | (1 << 40));
-        if let Some(m) = &mut self.matcher {
-            let hash = match_hash(&self.hist, self.doc_len, WIDE_MIN_LEN as usize);
-            m.update(x, hash, self.doc_len, WIDE_MIN_LEN);
-        }
-        self.start_symbol();
     }
 
     /// The context hashes of the next symbol and its first slots.
@@ -590,19 +383,162 @@ impl WideModel {
             .chain(skips)
         {
             let mut done = 0;
-            while done < self.bits {
-                let c0 = (1 << done) | (x >> (self.bits - done));
+            while done < self.ids.bits {
+                let c0 = (1 << done) | (x >> (self.ids.bits - done));
                 self.table.prefetch(slot_hash(h, c0));
                 done += if done == 0 { first } else { 4 };
             }
         }
     }
+}
 
-    /// Finds the slots of every context for the chunk that starts after the bits `c0`.
+impl BitCoder for WideModel {
+    fn ids(&self) -> &Ids {
+        &self.ids
+    }
+
+    /// Chunks of four bits after the first of `first`.
+    #[inline]
+    fn starts_chunk(&self, i: u32) -> bool {
+        i >= self.first && (i - self.first).is_multiple_of(4)
+    }
+
+    #[inline]
     fn find_slots(&mut self, c0: u32) {
-        for (h, slot) in self.hashes.iter().zip(&mut self.slots) {
-            *slot = self.table.find(slot_hash(*h, c0));
+        find_slots(&mut self.table, &self.hashes, &mut self.slots, c0);
+    }
+
+    #[inline]
+    fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
+        let lg = &self.lg;
+        let c0u = c0 as usize;
+        let r = self.o1_row(c0);
+        let a2_row = self.apm2_row(c0);
+        let x = &mut self.inputs;
+        x[0] = lg.stretch(self.o0.p16(c0u));
+        x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
+        x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
+        // The deepest context that has seen this node (0: none).
+        let mut seen = 0;
+        let orders = self.orders.len();
+        for (m, &slot) in self.slots.iter().enumerate() {
+            let s = self.table.state(slot, node);
+            seen += usize::from(s != 0 && m < orders);
+            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
         }
+        let n = self.slots.len();
+        for m in 0..n {
+            let at = self.run_slots[m];
+            let count = self.table.state(at, RUN + 3);
+            let vote_m = if count > 0 {
+                let token = u32::from(self.table.state(at, RUN))
+                    | u32::from(self.table.state(at, RUN + 1)) << 8
+                    | u32::from(self.table.state(at, RUN + 2)) << 16;
+                vote(Some((token, u64::from(count))), self.ids.bits, i, c0)
+            } else {
+                None
+            };
+            self.runs[m] = vote_m;
+            x[IN_CTX + n + m] = match vote_m {
+                Some((bit, lq)) => lg.stretch(self.run_maps[m].p16(lq * 2 + bit as usize)),
+                None => 0,
+            };
+        }
+        let at = IN_CTX + 2 * n;
+        let expected = self.matcher.as_ref().and_then(Match::expected);
+        self.vote = vote(expected, self.ids.bits, i, c0);
+        let mut class = 0;
+        if let Some((bit, lq)) = self.vote {
+            x[at] = lg.stretch(self.match_map.p16(lq * 2 + bit as usize));
+            let sure = (lq as i32 * 64).min(2047);
+            x[at + 1] = if bit == 1 { sure } else { -sure };
+            class = if lq < 16 { 1 } else { 2 };
+        } else {
+            x[at] = 0;
+            x[at + 1] = 0;
+        }
+        let mut cache = 0;
+        if let Some(r) = &mut self.recency {
+            r.predict(
+                self.ids.bits,
+                i,
+                c0,
+                lg,
+                &mut x[at + 2..at + 2 + CACHE_INPUTS],
+            );
+            cache = r.class();
+        }
+        x[IN_BIAS] = 256;
+        // (4 MB of 16k BPE: with the cache's class 1.6198 -> 1.6163 bits/byte; the 64-state
+        // source at 10^6: 0.4508 -> 0.4514 nats/token above it.)
+        let set1 = ((seen * MATCH_CLASSES + class) * self.ids.bits as usize + i as usize)
+            * CACHE_CLASSES
+            + cache;
+        self.mixer.mix(x, set1, lg);
+        let set2 = if c0u < self.prefix_sets {
+            c0u
+        } else {
+            self.prefix_sets + i as usize
+        };
+        self.mixer2.mix(x, set2, lg);
+        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
+        let p_mix = lg.squash(st);
+        let a1 = self.apm1.refine(st, c0u & self.apm1_mask);
+        let a2 = self.apm2.refine(st, a2_row);
+        ((p_mix + a1 + 2 * a2 + 2) / 4).clamp(1, 65535)
+    }
+
+    #[inline]
+    fn learn(&mut self, c0: u32, node: usize, y: u32) {
+        self.o0.update(c0 as usize, y);
+        let r = self.o1_row(c0);
+        self.o1_slow.update(r, y);
+        self.o1_fast.update(r, y);
+        learn_states(&mut self.table, &self.slots, &mut self.maps, node, y);
+        if let Some((bit, lq)) = self.vote {
+            self.match_map.update(lq * 2 + bit as usize, y);
+        }
+        for (map, run) in self.run_maps.iter_mut().zip(&self.runs) {
+            if let Some((bit, lq)) = run {
+                map.update(lq * 2 + *bit as usize, y);
+            }
+        }
+        if let Some(r) = &mut self.recency {
+            r.learn(y);
+        }
+        self.mixer.learn(&self.inputs, y);
+        self.mixer2.learn(&self.inputs, y);
+        self.apm1.learn(y);
+        self.apm2.learn(y);
+    }
+
+    fn end_symbol(&mut self, x: u32) {
+        for &at in &self.run_slots {
+            let token = u32::from(self.table.state(at, RUN))
+                | u32::from(self.table.state(at, RUN + 1)) << 8
+                | u32::from(self.table.state(at, RUN + 2)) << 16;
+            let count = self.table.state(at, RUN + 3);
+            if count > 0 && token == x {
+                *self.table.state_mut(at, RUN + 3) = count.saturating_add(1);
+            } else {
+                for (k, b) in x.to_le_bytes()[..3].iter().enumerate() {
+                    *self.table.state_mut(at, RUN + k) = *b;
+                }
+                *self.table.state_mut(at, RUN + 3) = 1;
+            }
+        }
+        self.hist.copy_within(0..7, 1);
+        self.hist[0] = x;
+        self.doc_len += 1;
+        if let Some(r) = &mut self.recency {
+            r.push(x);
+        }
+        self.h1 = mix(u64::from(x) | (1 << 40));
+        if let Some(m) = &mut self.matcher {
+            let hash = match_hash(&self.hist, self.doc_len, WIDE_MIN_LEN as usize);
+            m.update(x, hash, self.doc_len, WIDE_MIN_LEN);
+        }
+        self.start_symbol();
     }
 }
 
@@ -621,12 +557,6 @@ fn extra_hash(e: Extra, hist: &[u32; 8], doc_len: u64, mode: u64) -> u64 {
         }
         Extra::Mode => mix(mix(6 << 32 | 0xe0_0000_0000_0000) ^ mode),
     }
-}
-
-/// The slot hash of a context for the chunk after the bits `c0` (with a leading 1).
-#[inline]
-fn slot_hash(h: u64, c0: u32) -> u64 {
-    mix(h ^ u64::from(c0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
 /// The hash of the last [`WIDE_MIN_LEN`] tokens (`hist`, newest first) for the match model.
