@@ -19,7 +19,7 @@
 use super::counters::{Counters, Logistic};
 use super::SLOW;
 
-/// Tokens the cache remembers.
+/// Tokens the cache remembers (the bits of a `u32` plane).
 pub const RECENT: usize = 32;
 /// The nearest tokens counted exactly.
 const NEAR: usize = 8;
@@ -39,6 +39,9 @@ pub struct Recency {
     /// The document's last tokens, newest first; `len` of them valid.
     tokens: [u32; RECENT],
     len: usize,
+    /// Bit planes of the same tokens: bit `j` of `planes[b]` is bit `b` of the token at
+    /// distance `j` (so the tokens that agree with a prefix are a few ANDs, no scan).
+    planes: [u32; 32],
     /// Per input: (counts or distance class, bit position) -> P(1).
     maps: [Counters; CACHE_INPUTS],
     /// Each input's row for the current bit (None: no recent token agrees).
@@ -52,6 +55,7 @@ impl Recency {
         Self {
             tokens: [0; RECENT],
             len: 0,
+            planes: [0; 32],
             maps: [
                 Counters::new((NEAR + 1) * (NEAR + 1) * DEPTHS, SLOW),
                 Counters::new(8 * 8 * DEPTHS, SLOW),
@@ -72,6 +76,9 @@ impl Recency {
         self.tokens.copy_within(0..RECENT - 1, 1);
         self.tokens[0] = x;
         self.len = (self.len + 1).min(RECENT);
+        for (b, plane) in self.planes.iter_mut().enumerate() {
+            *plane = (*plane << 1) | ((x >> b) & 1);
+        }
     }
 
     /// The most frequent of the last [`MODE_WINDOW`] tokens (ties: the most recent) + 1, or
@@ -92,21 +99,33 @@ impl Recency {
     /// symbol's bits `c0` (with a leading 1) into `x` (0 where no recent token agrees).
     #[inline]
     pub fn predict(&mut self, bits: u32, i: u32, c0: u32, lg: &Logistic, x: &mut [i32]) {
-        let prefix = c0 ^ (1 << i);
-        let shift = bits - i;
-        let (mut far, mut near) = ([0usize; 2], [0usize; 2]);
-        let mut last = None;
-        for (j, &t) in self.tokens[..self.len].iter().enumerate() {
-            // u64: a shift by 32 (bit 0 of a 32-bit id) leaves no bits above it.
-            if u64::from(t) >> shift == u64::from(prefix) {
-                let b = ((t >> (shift - 1)) & 1) as usize;
-                last.get_or_insert((j, b));
-                far[b] += 1;
-                if j < NEAR {
-                    near[b] += 1;
-                }
-            }
+        // The recent tokens whose bits above bit i are the bits coded so far (c0's, most
+        // significant first), then those of them whose bit i is 1.
+        let mut agree = if self.len == 0 {
+            0
+        } else {
+            u32::MAX >> (RECENT - self.len)
+        };
+        for k in 0..i {
+            let plane = self.planes[(bits - 1 - k) as usize];
+            agree &= if (c0 >> (i - 1 - k)) & 1 == 1 {
+                plane
+            } else {
+                !plane
+            };
         }
+        let plane = self.planes[(bits - 1 - i) as usize];
+        let (ones, zeros) = (agree & plane, agree & !plane);
+        let near_mask = (1u32 << NEAR) - 1;
+        let far = [zeros.count_ones() as usize, ones.count_ones() as usize];
+        let near = [
+            (zeros & near_mask).count_ones() as usize,
+            (ones & near_mask).count_ones() as usize,
+        ];
+        let last = (agree != 0).then(|| {
+            let j = agree.trailing_zeros();
+            (j as usize, ((plane >> j) & 1) as usize)
+        });
         let depth = (i as usize).min(DEPTHS - 1);
         self.rows = [
             (near[0] + near[1] > 0).then(|| (near[0] * (NEAR + 1) + near[1]) * DEPTHS + depth),
