@@ -22,9 +22,9 @@
 //!   shows in each of them, where an n-gram context of a few tokens rarely has been seen.
 //! - **Match model**: the token after the last occurrence of the last [`WIDE_MIN_LEN`]
 //!   tokens predicts each bit while its prefix agrees.
-//! - **Mixing**: a logistic mixer whose weight set is chosen by the deepest context that has
+//! - **Mixing**: a logistic mixer whose weight set is chosen by how many n-gram contexts have
 //!   seen the current node (the role of PPM's escape to the longest matching order), the
-//!   match state and the bit position; a second by the bits so far; two SSE stages (by the
+//!   match state, the bit position and the cache's class; a second by the bits so far; two SSE stages (by the
 //!   bits so far, by the previous token with them), averaged as for bytes.
 //!
 //! Deterministic (integer arithmetic in a fixed order, sequential).
