@@ -325,20 +325,19 @@ impl WideModel {
     /// The order-1 counters' index of node `c0` after the previous token.
     #[inline]
     fn o1_row(&self, c0: u32) -> usize {
-        (self
-            .h1
-            .wrapping_add(u64::from(c0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
-            >> 20) as usize
-            & self.o1_mask
+        self.node_row(c0, 0x9e37_79b9_7f4a_7c15, 20) & self.o1_mask
     }
 
+    /// The order-1 SSE stage's row of node `c0` after the previous token.
     #[inline]
     fn apm2_row(&self, c0: u32) -> usize {
-        (self
-            .h1
-            .wrapping_add(u64::from(c0).wrapping_mul(0x2545_f491_4f6c_dd1d))
-            >> 24) as usize
-            & self.apm2_mask
+        self.node_row(c0, 0x2545_f491_4f6c_dd1d, 24) & self.apm2_mask
+    }
+
+    /// A hash of (previous token, node `c0`): `salt` and `shift` keep the tables apart.
+    #[inline]
+    fn node_row(&self, c0: u32, salt: u64, shift: u32) -> usize {
+        (self.h1.wrapping_add(u64::from(c0).wrapping_mul(salt)) >> shift) as usize
     }
 
     /// The context hashes of the next symbol and its first slots.
