@@ -334,6 +334,17 @@ impl WideModel {
         self.node_row(c0, 0x2545_f491_4f6c_dd1d, 24) & self.apm2_mask
     }
 
+    /// Asks the memory for the rows of the hashed tables by (previous token, node) that
+    /// the node `c0` will read: they are far apart, a miss each (4 MB of BPE: a third of
+    /// the time went to waiting for them before).
+    #[inline]
+    fn prefetch_node(&self, c0: u32) {
+        let r = self.o1_row(c0);
+        self.o1_slow.prefetch(r);
+        self.o1_fast.prefetch(r);
+        self.apm2.prefetch_row(self.apm2_row(c0));
+    }
+
     /// A hash of (previous token, node `c0`): `salt` and `shift` keep the tables apart.
     #[inline]
     fn node_row(&self, c0: u32, salt: u64, shift: u32) -> usize {
@@ -351,6 +362,7 @@ impl WideModel {
         }
         self.find_slots(1);
         self.run_slots.copy_from_slice(&self.slots);
+        self.prefetch_node(1);
     }
 
     /// Asks the memory for every slot a later symbol `next` (an id) will use, after the
@@ -413,6 +425,9 @@ impl BitCoder for WideModel {
         let c0u = c0 as usize;
         let r = self.o1_row(c0);
         let a2_row = self.apm2_row(c0);
+        // Both children of this node: the next bit reads one of them.
+        self.prefetch_node(c0 << 1);
+        self.prefetch_node((c0 << 1) | 1);
         let x = &mut self.inputs;
         x[0] = lg.stretch(self.o0.p16(c0u));
         x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
