@@ -120,6 +120,16 @@ impl Counters {
         self.table[i].update(y, self.limit);
     }
 
+    /// Asks the memory for counter `i` ahead of use.
+    #[inline]
+    pub fn prefetch(&self, i: usize) {
+        super::contexts::prefetch(
+            self.table
+                .as_ptr()
+                .wrapping_add(i.min(self.table.len() - 1)),
+        );
+    }
+
     pub fn bytes(&self) -> usize {
         self.table.len() * 4
     }
