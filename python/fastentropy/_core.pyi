@@ -157,6 +157,24 @@ def ngram_runs(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> tuple[_U64, _U64, int, bool, int]: ...
+def token_counts(tokens: _Tokens, *, separator: int | None = None) -> _Pairs: ...
+
+@final
+class FirstRange:
+    def __new__(
+        cls,
+        vocabulary: _U64,
+        first: int,
+        sizes: _U64,
+        orders: Sequence[int],
+        *,
+        separator: int | None = None,
+        masked: bool = False,
+        memory_limit: int | None = None,
+    ) -> FirstRange: ...
+    def add(self, tokens: _Tokens, mask: _Mask | None = None) -> None: ...
+    def finish(self) -> list[tuple[int, _Pairs]]: ...
+
 def ngram_table(
     tokens: _Tokens,
     order: int,
