@@ -105,9 +105,10 @@ pub struct FirstRange {
     range: Range<u32>,
     /// Most windows each first rank of the range may start, in all slices.
     sizes: Vec<u64>,
-    /// Occurrences of each first rank seen so far.
-    seen: Vec<u64>,
-    /// Masked-in occurrences of each first rank: the unigram counts.
+    /// By rank 0..=V: how many more times it may occur as a first token (u64::MAX outside
+    /// the range and for the sentinel, which no slice can exhaust).
+    left: Vec<u64>,
+    /// Masked-in occurrences by rank 0..=V (a masked count only): the unigram counts.
     unigrams: Vec<u64>,
     /// The orders asked for, ascending, distinct.
     orders: Vec<usize>,
@@ -171,7 +172,7 @@ impl FirstRange {
         let range = first..end as u32;
         let groups = Groups::new(if tail.is_some() { sizes } else { &[] });
         let total: u64 = sizes.iter().sum();
-        let fixed = table.bytes() + 24 * sizes.len() + 5 * (RANK_CHUNK + 64);
+        let fixed = table.bytes() + 16 * (distinct + 1) + 5 * (RANK_CHUNK + 64);
         let keys = match tail {
             None => None,
             Some(t) => {
@@ -201,9 +202,18 @@ impl FirstRange {
                 windows: total,
             },
             range,
-            sizes: sizes.iter().copied().chain([u64::MAX]).collect(),
-            seen: vec![0; sizes.len() + 1],
-            unigrams: vec![0; sizes.len() + 1],
+            sizes: sizes.to_vec(),
+            left: (0..=distinct)
+                .map(|r| match (r as u32).checked_sub(first) {
+                    Some(b) if (b as usize) < sizes.len() => sizes[b as usize],
+                    _ => u64::MAX,
+                })
+                .collect(),
+            unigrams: if masked {
+                vec![0; distinct + 1]
+            } else {
+                Vec::new()
+            },
             orders,
             tails,
             tail,
@@ -299,9 +309,7 @@ impl FirstRange {
     ) -> Result<()> {
         let out = Tally {
             ranks: &mut self.ranks,
-            lo: self.range.start,
-            seen: &mut self.seen,
-            sizes: &self.sizes,
+            left: &mut self.left,
             unigrams: &mut self.unigrams,
         };
         let sep = self.separator;
@@ -329,6 +337,7 @@ impl FirstRange {
     /// # Errors
     /// Cancellation.
     pub fn finish(self, ctl: &Control<'_>) -> Result<Vec<(usize, Profile)>> {
+        let unigrams = self.unigram_counts();
         let mut hists = Vec::new();
         if let (Some(tail), Some(keys)) = (self.tail, self.keys) {
             let (groups, sizes, first) = (&self.groups, &self.sizes, self.range.start);
@@ -341,7 +350,7 @@ impl FirstRange {
         let mut out = Vec::with_capacity(self.orders.len());
         for &n in &self.orders {
             let profile = if n == 1 {
-                Profile::from_counts(&self.unigrams[..self.unigrams.len() - 1])?
+                Profile::from_counts(&unigrams)?
             } else {
                 match hists.next() {
                     Some(h) => h.into_profile()?,
@@ -354,18 +363,33 @@ impl FirstRange {
     }
 }
 
-/// Where a chunk's ranks and tallies go. `seen`, `sizes` and `unigrams` have one slot past
-/// the range that every token outside it hits (sized `u64::MAX`): no branch on whether a
-/// token is in the range, which is unpredictable.
+impl FirstRange {
+    /// Masked-in occurrences of each rank of the range: counted with a mask, else the
+    /// occurrences (the sizes less what is left).
+    fn unigram_counts(&self) -> Vec<u64> {
+        let ranks = self.range.start as usize..self.range.end as usize;
+        if self.masked {
+            self.unigrams[ranks].to_vec()
+        } else {
+            (self.sizes.iter().zip(&self.left[ranks]))
+                .map(|(&size, &left)| size - left)
+                .collect()
+        }
+    }
+}
+
+/// Where a chunk's ranks and tallies go. Tallies are by rank over the whole vocabulary, so
+/// no token needs a test of whether it lies in the range (which is unpredictable), and
+/// consecutive tokens rarely touch the same counter (which would chain their updates).
 struct Tally<'a> {
     ranks: &'a mut Vec<u32>,
-    lo: u32,
-    seen: &'a mut [u64],
-    sizes: &'a [u64],
+    left: &'a mut [u64],
+    /// Masked-in occurrences by rank, when the count is masked (else empty).
     unigrams: &'a mut [u64],
 }
 
 impl Tally<'_> {
+    /// Writes the ranks of `tokens`; tallies the first `own` (the rest are only tails).
     /// Returns whether a first token went past its size.
     #[inline(always)]
     fn rank<T: Token>(
@@ -378,8 +402,6 @@ impl Tally<'_> {
         lookup: impl Fn(u64) -> u32,
     ) -> Result<bool> {
         self.ranks.clear();
-        let width = (self.seen.len() - 1) as u32;
-        let mut over = false;
         for (i, &t) in tokens.iter().enumerate() {
             let id = t.id().ok_or_else(|| negative_token(at + i, t))?;
             let sep = Some(id) == separator;
@@ -392,11 +414,17 @@ impl Tally<'_> {
                 )));
             }
             self.ranks.push(r);
-            let b = r.wrapping_sub(self.lo);
-            let b = if (i < own) & (b < width) { b } else { width } as usize;
-            self.seen[b] += 1;
-            over |= self.seen[b] > self.sizes[b];
-            self.unigrams[b] += u64::from(mask.is_none_or(|m| m[i]));
+        }
+        let mut over = false;
+        for &r in &self.ranks[..own] {
+            let (left, under) = self.left[r as usize].overflowing_sub(1);
+            self.left[r as usize] = left;
+            over |= under;
+        }
+        if !self.unigrams.is_empty() {
+            for (i, &r) in self.ranks[..own].iter().enumerate() {
+                self.unigrams[r as usize] += u64::from(mask.is_none_or(|m| m[i]));
+            }
         }
         Ok(over)
     }
