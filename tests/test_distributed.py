@@ -479,13 +479,14 @@ def test_cli_counts_shards_on_a_scheduler(client, tmp_path, capsys):
     files = [str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]
     address = client.scheduler.address
     args = ["count", *files, "--orders", "1-3", "--json", "-q", "--scheduler", address]
-    assert main([*args, "--continued"]) == 0
-    data = json.loads(capsys.readouterr().out)
     ref = brute_profiles(np.concatenate([a, b]), [1, 2, 3])
-    assert data["tokens"] == 507
-    for n, p in ref.items():
-        assert data["orders"][str(n)]["ks"] == p.ks.tolist()
-        assert data["orders"][str(n)]["mks"] == p.mks.tolist()
+    for strategy in ([], ["--strategy", "scan"], ["--strategy", "shuffle"]):
+        assert main([*args, "--continued", *strategy]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["tokens"] == 507
+        for n, p in ref.items():
+            assert data["orders"][str(n)]["ks"] == p.ks.tolist()
+            assert data["orders"][str(n)]["mks"] == p.mks.tolist()
     # A local cluster of its own, shards as documents apart.
     assert main(["count", *files, "--orders", "2", "--json", "-q", "--workers", "1"]) == 0
     data = json.loads(capsys.readouterr().out)
