@@ -309,16 +309,13 @@ def test_a_worker_killed_during_the_map_stage(client, tmp_path):
 
 
 class KillOnceScanning(distributed.WorkerPlugin):
-    """Kills its worker (SIGKILL) shortly after a scan task starts on it, once in the
-    whole cluster (a marker file)."""
+    """Kills its worker (SIGKILL) as a scan task starts executing on it, once in the whole
+    cluster (a marker file)."""
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
 
     def transition(self, key, start, finish, **kwargs):
-        import threading
-        import time
-
         name = key[0] if isinstance(key, tuple) else key
         if finish != "executing" or not str(name).startswith("scan-"):
             return
@@ -328,12 +325,8 @@ class KillOnceScanning(distributed.WorkerPlugin):
             return
         os.write(fd, str(name).encode())
         os.close(fd)
-
-        def kill():
-            time.sleep(0.05)  # in the middle of reading the shards
-            os.kill(os.getpid(), signal.SIGKILL)
-
-        threading.Thread(target=kill, daemon=True).start()
+        # Now, as the task starts: it cannot have finished (a delay could let it).
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_a_worker_killed_during_a_scan(client, tmp_path):
@@ -365,12 +358,12 @@ def test_the_strategy_follows_the_cost_model():
         (2, 13, True),
         (2, 14, False),
     ):
-        found = [Vocab(ids, np.full(1000, 50, np.uint64), 50_000, itemsize, False, None)]
+        found = [Vocab(ids, np.full(1000, 50, np.uint64), 50_000, 50_000 * itemsize, False, {None})]
         p = plan(found, [np.zeros(0, np.uint64)], 5, False, 1, threads, None, None)
         assert len(p.ranges) == threads
         assert choose(p) is scan, (itemsize, threads)
     # Keys that do not fit the memory limit make more ranges, and then the shuffle wins.
-    found = [Vocab(ids, np.full(1000, 10_000, np.uint64), 10**7, 4, False, None)]
+    found = [Vocab(ids, np.full(1000, 10_000, np.uint64), 10**7, 4 * 10**7, False, {None})]
     p = plan(found, [np.zeros(0, np.uint64)], 5, False, 1, 2, None, fixed_bytes(ids) + 10**7)
     assert len(p.ranges) >= 10**7 * 9 // 10**7
     assert sum(p.sizes[lo - 1 : hi - 1].sum() for lo, hi in p.ranges) == 10**7

@@ -391,10 +391,12 @@ def count_tables(
         befores, afters = _neighbours(client, items, tables, continued, done)
         t1 = time.perf_counter()
         if strategy != "shuffle":
+            groups = [items[i::threads] for i in range(min(threads, len(items)))]
             found: list[_scan.Vocab] = done.gather(
                 client,
-                [client.submit(_scan.vocab, s, separator, pure=False) for s in items],
+                [client.submit(_scan.vocab, g, separator, pure=False) for g in groups],
             )
+            done.step(len(items) - len(groups))
             masked = any(v.masked for v in found) or any(b.size for b in befores)
             planned = _scan.plan(
                 found,

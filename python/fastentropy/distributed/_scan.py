@@ -57,25 +57,58 @@ def fixed_bytes(vocabulary: npt.NDArray[np.uint64]) -> int:
 
 @dataclass(frozen=True)
 class Vocab:
-    """What the vocabulary pass found in one shard."""
+    """What the vocabulary pass found in some shards: their distinct ids (separator
+    excluded), how often each occurs, their tokens and bytes of tokens, whether any has a
+    mask, and the separators they are counted with."""
 
     ids: npt.NDArray[np.uint64]
     counts: npt.NDArray[np.uint64]
     tokens: int
-    itemsize: int
+    bytes: int
     masked: bool
-    separator: int | None
+    separators: frozenset[int | None]
 
 
-def vocab(shard: Shard, separator: int | None) -> Vocab:
-    """One shard's distinct ids (separator excluded) and their counts: a task."""
-    try:
-        tokens, mask, file_separator = shard.open()
-        sep = file_separator if separator is None else separator
-        ids, counts = _core.token_counts(tokens, separator=sep)
-    except Exception as e:
-        raise named(shard, e) from e
-    return Vocab(ids, counts, int(tokens.size), tokens.dtype.itemsize, mask is not None, sep)
+def vocab(shards: list[Shard], separator: int | None) -> Vocab:
+    """The vocabulary of several shards, merged: a task (one per worker thread, not per
+    shard: fewer tasks, and one merged vocabulary sent back)."""
+    ids, counts = [], []
+    tokens = size = 0
+    masked = False
+    seps: set[int | None] = set()
+    for shard in shards:
+        try:
+            t, mask, file_separator = shard.open()
+            sep = file_separator if separator is None else separator
+            i, c = _core.token_counts(t, separator=sep)
+        except Exception as e:
+            raise named(shard, e) from e
+        ids.append(i)
+        counts.append(c)
+        tokens += int(t.size)
+        size += int(t.nbytes)
+        masked |= mask is not None
+        seps.add(sep)
+    merged, summed = merge(ids, counts)
+    return Vocab(merged, summed, tokens, size, masked, frozenset(seps))
+
+
+def merge(
+    ids: list[npt.NDArray[np.uint64]], counts: list[npt.NDArray[np.uint64]]
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """The union of sets of ids (each ascending) and the summed counts of each."""
+    if len(ids) == 1:
+        return ids[0], counts[0]
+    every = np.concatenate([*ids, np.zeros(0, np.uint64)])
+    union, inverse = np.unique(every, return_inverse=True)
+    each = np.concatenate([*counts, np.zeros(0, np.uint64)])
+    if int(each.sum(dtype=np.uint64)) < 2**53:
+        # Sums below 2^53 are exact in float64, and bincount is ~10x faster than add.at.
+        summed = np.bincount(inverse, weights=each, minlength=union.size).astype(np.uint64)
+    else:
+        summed = np.zeros(union.size, np.uint64)
+        np.add.at(summed, inverse, each)
+    return union, summed
 
 
 @dataclass(frozen=True)
@@ -117,20 +150,17 @@ def plan(
     """The union vocabulary, its counts and the ranges of first tokens: ``partitions`` of
     them, or one per worker thread and more where the keys of a range would not fit
     ``limit`` (shared by the ``kinds`` counts of a task)."""
-    seps = {v.separator for v in found}
+    seps = set().union(*(v.separators for v in found))
     separator = next(iter(seps)) if len(seps) == 1 else None
-    ids = np.concatenate([v.ids for v in found] + [np.zeros(0, np.uint64)])
-    counts = np.concatenate([v.counts for v in found] + [np.zeros(0, np.uint64)])
-    vocabulary, inverse = np.unique(ids, return_inverse=True)
-    sizes = np.zeros(vocabulary.size, np.uint64)
-    np.add.at(sizes, inverse, counts)
+    vocabulary, sizes = merge([v.ids for v in found], [v.counts for v in found])
+    sizes = sizes.copy()
     for b in befores:
         # Continued shards re-read the tokens before them (as tails, masked out).
         b = b[b != separator] if separator is not None else b
         if b.size:
             np.add.at(sizes, np.searchsorted(vocabulary, b.astype(np.uint64)), 1)
     tokens = sum(v.tokens for v in found)
-    token_bytes = sum(v.tokens * v.itemsize for v in found) / max(tokens, 1)
+    token_bytes = sum(v.bytes for v in found) / max(tokens, 1)
     key = _key_bytes(top, vocabulary.size, masked)
     run_bytes = RUN_ROW_BYTES[key == 16]
     refusal = None
@@ -167,6 +197,9 @@ def _ranges(sizes: npt.NDArray[np.uint64], parts: int, cap: int | None) -> list[
         # Split further any range whose keys exceed the cap.
         fine = [1]
         for lo, hi in zip(edges, edges[1:], strict=False):
+            if int(sizes[lo - 1 : hi - 1].sum()) <= cap:
+                fine.append(hi)
+                continue
             total = 0
             for r in range(lo, hi):
                 c = int(sizes[r - 1])
