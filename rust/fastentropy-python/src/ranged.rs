@@ -56,7 +56,8 @@ impl FirstRange {
         Ok(Self(Some(count)))
     }
 
-    /// Counts the windows of one shard (its end is a document's end).
+    /// Counts the windows of one shard (its end is a document's end). After an error the
+    /// count is finished: a shard it stopped in may be counted in part.
     #[pyo3(signature = (tokens, mask=None))]
     fn add(
         &mut self,
@@ -66,8 +67,12 @@ impl FirstRange {
     ) -> PyResult<()> {
         let count = self.0.as_mut().ok_or_else(finished)?;
         let mask = mask.as_ref().map(|m| m.as_slice()).transpose()?;
-        with_slice!(tokens, |s| detached(py, Some(1), None, |ctl| count
-            .add(s, mask, ctl)))
+        let added = with_slice!(tokens, |s| detached(py, Some(1), None, |ctl| count
+            .add(s, mask, ctl)));
+        if added.is_err() {
+            self.0 = None;
+        }
+        added
     }
 
     /// The profile of each order: a list of `(order, (ks, mks))`, ascending.

@@ -113,8 +113,7 @@ pub struct FirstRange {
     range: Range<u32>,
     /// Most windows each first rank of the range may start, in all slices.
     sizes: Vec<u64>,
-    /// How many more times each first token of the range may occur, then [`SPARE`] slots
-    /// (u64::MAX, which no slice can exhaust) for the tokens outside it ([`Tally`]).
+    /// How many more times each first token of the range may occur.
     left: Vec<u64>,
     /// Masked-in occurrences by rank 0..=V (a masked count only): the unigram counts.
     unigrams: Vec<u64>,
@@ -180,7 +179,7 @@ impl FirstRange {
         let range = first..end as u32;
         let groups = Groups::new(if tail.is_some() { sizes } else { &[] });
         let total: u64 = sizes.iter().sum();
-        let fixed = table.bytes() + 16 * (distinct + 1) + 8 * SPARE + 5 * (RANK_CHUNK + 64);
+        let fixed = table.bytes() + 16 * (distinct + 1) + 5 * (RANK_CHUNK + 64);
         let keys = match tail {
             None => None,
             Some(t) => {
@@ -211,7 +210,7 @@ impl FirstRange {
             },
             range,
             sizes: sizes.to_vec(),
-            left: (sizes.iter().copied()).chain([u64::MAX; SPARE]).collect(),
+            left: sizes.to_vec(),
             unigrams: if masked {
                 vec![0; distinct + 1]
             } else {
@@ -385,17 +384,11 @@ impl FirstRange {
     }
 }
 
-/// Spare tallies for the tokens outside the range: the one a token hits depends on its
-/// rank, so consecutive tokens outside the range rarely update the same counter (one shared
-/// counter chained every update to the one before: 8.6 ns a token where 4 would do).
-const SPARE: usize = 64;
-
-/// Where a chunk's ranks and tallies go. A token outside the range is tallied in a spare
-/// slot rather than tested with a branch, which would be unpredictable.
+/// Where a chunk's ranks and tallies go.
 struct Tally<'a> {
     ranks: &'a mut Vec<u32>,
     lo: u32,
-    /// The range's [`FirstRange::left`], spares included.
+    /// The range's [`FirstRange::left`].
     left: &'a mut [u64],
     /// Masked-in occurrences by rank, when the count is masked (else empty).
     unigrams: &'a mut [u64],
@@ -414,7 +407,8 @@ impl Tally<'_> {
         separator: Option<u64>,
         lookup: impl Fn(u64) -> u32,
     ) -> Result<bool> {
-        let rank = |i: usize, t: T| {
+        self.ranks.clear();
+        for (i, &t) in tokens.iter().enumerate() {
             let id = t.id().ok_or_else(|| negative_token(at + i, t))?;
             let sep = Some(id) == separator;
             let r = if sep { 0 } else { lookup(id) };
@@ -425,26 +419,22 @@ impl Tally<'_> {
                     at + i
                 )));
             }
-            Ok(r)
-        };
-        self.ranks.clear();
-        let width = (self.left.len() - SPARE) as u32;
-        let mut over = false;
-        for (i, &t) in tokens[..own].iter().enumerate() {
-            let r = rank(i, t)?;
             self.ranks.push(r);
-            let b = r.wrapping_sub(self.lo);
-            let b = if b < width {
-                b
-            } else {
-                width + (r % SPARE as u32)
-            } as usize;
-            let (left, under) = self.left[b].overflowing_sub(1);
-            self.left[b] = left;
-            over |= under;
         }
-        for (i, &t) in tokens.iter().enumerate().skip(own) {
-            self.ranks.push(rank(i, t)?);
+        // Only the tokens in the range are tallied, found 64 at a time branch-free as the
+        // scatter finds them: a branch per token would mispredict, and tallying every
+        // token (those outside the range in spare slots) cost about 2 ns a token.
+        let width = self.left.len() as u32;
+        let mut over = false;
+        for chunk in self.ranks[..own].chunks(64) {
+            let mut hits = scatter::hit_mask(chunk, self.lo, width);
+            while hits != 0 {
+                let b = (chunk[hits.trailing_zeros() as usize] - self.lo) as usize;
+                hits &= hits - 1;
+                let (left, under) = self.left[b].overflowing_sub(1);
+                self.left[b] = left;
+                over |= under;
+            }
         }
         if !self.unigrams.is_empty() {
             for (i, &r) in self.ranks[..own].iter().enumerate() {

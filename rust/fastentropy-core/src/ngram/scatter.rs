@@ -412,7 +412,7 @@ fn prefetch<R>(ranks: &[R], at: usize) {
 /// to a byte lets the compiler compare in narrow vector lanes; one fold over all 64 widened
 /// every comparison to a 64-bit lane (measured 1.6x slower a pass).
 #[inline(always)]
-fn hit_mask<R: Rank>(chunk: &[R], start: u32, width: u32) -> u64 {
+pub(crate) fn hit_mask<R: Rank>(chunk: &[R], start: u32, width: u32) -> u64 {
     let byte = |eight: &[R]| {
         (eight.iter().enumerate()).fold(0u8, |m, (j, &r)| {
             m | ((r.get().wrapping_sub(start) < width) as u8) << j
