@@ -10,20 +10,28 @@ equal raw files. Orders 1..5 are counted:
   50,000) between each two, memory-mapped, on all cores (``threads=None``: 2 here);
 * **distributed**: ``fastentropy.distributed.ngram_profiles`` on the shard files, on a
   ``distributed.LocalCluster`` of ``--workers`` (2) worker processes with one thread each,
-  scratch in the temp directory. Its stages are timed: map (each shard counted in one pass
-  into one sorted run of every distinct window of up to 5 tokens, written to scratch) and
-  reduce (the runs merged by ranges of first tokens). The cluster is started before the
-  timed call. ``--scratch`` (repeatable) measures each scratch directory given, e.g. a disk
-  and a tmpfs, to tell the cost of writing the runs from the cost of making them.
+  by each strategy, interleaved, ``--repeats`` times (the best of each is reported):
 
-Both must give identical profiles (exit 1 otherwise). Reported: the times and their ratio
-(the overhead; the issue's target is <= 1.5x on this 2-core machine, where Dask can only add
-cost), the CPU seconds each side used (``time.process_time`` of the one process, and of the
-worker processes and the client together: a ratio a loaded machine disturbs less), bytes
-written to scratch per token, and the peak RSS of each worker process during the call
-(``VmHWM`` reset through ``/proc/self/clear_refs`` just before; the interpreter, dask and
-numpy are included, about 100 MB) beside the one process's peak RSS growth. From these
-figures the page extrapolates the time of 10^11 tokens on 16 machines.
+  - **scan**: a vocabulary pass (one task per worker thread: each shard's ids and counts),
+    then one task per range of first tokens (one per thread here) reading every shard and
+    counting the windows of its range with the engine; no scratch;
+  - **shuffle**: map (each shard counted in one pass into one sorted run of every distinct
+    window of up to 5 tokens, written to scratch in the temp directory) and reduce (the runs
+    merged by ranges of first tokens). ``--scratch`` (repeatable) measures each scratch
+    directory given, e.g. a disk and a tmpfs.
+
+  The cluster is started before the timed calls.
+
+All must give identical profiles (exit 1 otherwise). Reported: the times and their ratio to
+the one process (the overhead; the issue's target is <= 1.5x on this 2-core machine, where
+Dask can only add cost), the CPU seconds each side used (``time.process_time`` of the one
+process, and of the worker processes and the client together: a ratio a loaded machine
+disturbs less), bytes written to scratch per token, and the peak RSS of each worker process
+during the call (``VmHWM`` reset through ``/proc/self/clear_refs`` just before; the
+interpreter, dask and numpy are included, about 100 MB) beside the one process's peak RSS
+growth; and, timed alone in this process, what one scan task's read of every shard costs a
+token. From these figures the page extrapolates 10^11 tokens on 16 machines, by each
+strategy.
 
 How to run
 ----------
@@ -347,13 +355,15 @@ def document(r: dict[str, Any]) -> str:
         "rates above:",
         "",
         f"- **Shuffle: about {x['map_hours']:.1f} h of map and {x['reduce_hours']:.1f} h of "
-        f"reduce** in CPU, and {x['scratch_tb']:.1f} TB of scratch written and read back "
+        f"reduce** on the {x['threads']} threads, and {x['scratch_tb']:.1f} TB of scratch "
+        "written and read back "
         f"(with the shards' read, {x['shuffle_io_hours']:.2f} h of I/O at the assumed "
         "bandwidth).",
         f"- **Scan: {x['scan_ranges']} ranges** (the keys of 10^11 windows in "
         f"{TASK_BYTES / 1e9:.1f} GB per task), each reading all 400 GB of shards: "
         f"**{x['scan_read_tb']:.0f} TB read, {x['scan_io_hours']:.1f} h of I/O**, and "
-        f"{x['scan_cpu_hours']:.1f} h of CPU. The shuffle wins at this scale, as the "
+        f"{x['scan_cpu_hours']:.1f} h of computing on the {x['threads']} threads. The "
+        "shuffle wins at this scale, as the "
         "cost model (`strategy=None`) chooses; the scan wins where the ranges are few.",
         f"- One process of this machine: {x['one_process_hours']:.1f} h, if it could hold "
         "the corpus's ranks and keys (it cannot: 2 bytes a token of ranks alone).",
@@ -372,7 +382,7 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=20_000_000)
     parser.add_argument("--shards", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--scratch",
         action="append",

@@ -2,7 +2,7 @@
 //! the n-grams of one range of first tokens fed shard by shard (each call through
 //! [`detached`]: GIL released, Ctrl-C polled).
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use numpy::{IntoPyArray, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
@@ -18,7 +18,7 @@ pub fn token_counts<'py>(
     py: Python<'py>,
     tokens: IntArray<'py>,
     separator: Option<u64>,
-) -> PyResult<(Bound<'py, PyArray1<u64>>, Bound<'py, PyArray1<u64>>)> {
+) -> PyResult<Pairs<'py>> {
     let (ids, counts) = with_slice!(tokens, |s| detached(py, Some(1), None, |ctl| {
         fastentropy_core::token_counts(s, separator, ctl)
     }))?;
