@@ -1,7 +1,9 @@
 """fastentropy.distributed on a LocalCluster of 2 worker processes (1 thread each): profiles
 identical to a brute-force count of the concatenated shards (and to one machine's counter),
-the same floor table and cross-entropy totals, a worker killed during the map stage, a full
-scratch disk, a bad shard, no client, and the CLI."""
+the same floor table and cross-entropy totals, a worker killed during the map stage or a
+scan, a full scratch disk, a bad shard, no client, the choice of strategy, and the CLI. Both
+strategies (shuffle through scratch, scan of every shard by range) are held to the same
+answers."""
 
 from __future__ import annotations
 
@@ -79,17 +81,18 @@ def test_import_fastentropy_does_not_import_dask():
 shard_st = st.lists(st.integers(0, 4), max_size=12)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=24, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     shards=st.lists(shard_st, min_size=1, max_size=4),
     use_separator=st.booleans(),
     continued=st.booleans(),
     masked=st.booleans(),
     partitions=st.integers(1, 6),
+    strategy=st.sampled_from(["scan", "shuffle", None]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_profiles_equal_the_concatenation(
-    client, shards, use_separator, continued, masked, partitions, seed
+    client, shards, use_separator, continued, masked, partitions, strategy, seed
 ):
     rng = np.random.default_rng(seed)
     arrays = [np.array(s, dtype=np.uint16) for s in shards]
@@ -108,6 +111,7 @@ def test_profiles_equal_the_concatenation(
         continued=continued,
         client=client,
         partitions=partitions,
+        strategy=strategy,
     )
     assert got == brute_profiles(tokens, ORDERS, counted_sep, mask)
     assert got == fe.ngram_profiles(tokens, ORDERS, separator=counted_sep, mask=mask)
@@ -159,10 +163,22 @@ def test_fsspec_urls_for_shards_and_scratch(client, tmp_path):
         client=client,
         scratch=f"file://{scratch}",
         partitions=3,
+        strategy="shuffle",
     )
     tokens, mask = np.concatenate([a, b]), np.concatenate(masks)
     assert got == brute_profiles(tokens, [1, 2, 3], mask=mask)
     assert list(scratch.iterdir()) == []  # the run's directory is removed
+    scanned = fed.ngram_profiles(
+        urls,
+        [1, 2, 3],
+        mask=mask_urls,
+        dtype="uint16",
+        continued=True,
+        client=client,
+        partitions=3,
+        strategy="scan",
+    )
+    assert scanned == got
     # A glob URL.
     got = fed.ngram_profiles(f"file://{tmp_path}/a.*", [2], client=client)
     assert got == fe.ngram_profiles(a, [2])
@@ -196,7 +212,7 @@ def test_floor_table_equals_one_machine(client):
     src = fe.MarkovSource(vocab_size=5, order=1, seed=4)
     shards = [src.sample(n, seed=s) for s, n in ((1, 20_000), (2, 3), (3, 15_000))]
     masks = [np.random.default_rng(s).random(len(x)) < 0.8 for s, x in enumerate(shards)]
-    for continued in (False, True):
+    for continued, strategy in itertools.product((False, True), ("scan", "shuffle")):
         tokens, mask = joined(shards, masks, 5, continued)
         sep = 5 if not continued else None
         mine = fed.estimate_floor(
@@ -206,6 +222,7 @@ def test_floor_table_equals_one_machine(client):
             separator=sep,
             continued=continued,
             client=client,
+            strategy=strategy,
         )
         one = fe.estimate_floor(tokens, orders=[1, 2, 3], separator=sep, mask=mask)
         assert mine.orders == one.orders
@@ -273,7 +290,12 @@ def test_a_worker_killed_during_the_map_stage(client, tmp_path):
     client.register_plugin(KillOnce(str(scratch), str(marker)), name="kill-once")
     try:
         got = fed.ngram_profiles(
-            shards, [1, 2, 3, 5], client=client, continued=True, scratch=scratch
+            shards,
+            [1, 2, 3, 5],
+            client=client,
+            continued=True,
+            scratch=scratch,
+            strategy="shuffle",
         )
     finally:
         client.unregister_worker_plugin("kill-once")
@@ -284,6 +306,100 @@ def test_a_worker_killed_during_the_map_stage(client, tmp_path):
     assert got == fe.ngram_profiles(np.concatenate(shards), [1, 2, 3, 5])
     # The run's scratch directory is gone, failed attempt included.
     assert list(scratch.iterdir()) == []
+
+
+class KillOnceScanning(distributed.WorkerPlugin):
+    """Kills its worker (SIGKILL) as a scan task starts executing on it, once in the whole
+    cluster (a marker file)."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def transition(self, key, start, finish, **kwargs):
+        name = key[0] if isinstance(key, tuple) else key
+        if finish != "executing" or not str(name).startswith("scan-"):
+            return
+        try:
+            fd = os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        os.write(fd, str(name).encode())
+        os.close(fd)
+        # Now, as the task starts: it cannot have finished (a delay could let it).
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_a_worker_killed_during_a_scan(client, tmp_path):
+    rng = np.random.default_rng(6)
+    shards = [rng.integers(0, 300, 200_000).astype(np.uint16) for _ in range(6)]
+    marker = tmp_path / "killed"
+    client.register_plugin(KillOnceScanning(str(marker)), name="kill-scan")
+    try:
+        got = fed.ngram_profiles(
+            shards, [1, 2, 3, 5], client=client, continued=True, strategy="scan", partitions=3
+        )
+    finally:
+        client.unregister_worker_plugin("kill-scan")
+        client.wait_for_workers(2, timeout=60)
+    assert marker.exists() and marker.read_text().startswith("scan-")
+    assert got == fe.ngram_profiles(np.concatenate(shards), [1, 2, 3, 5])
+
+
+def test_the_strategy_follows_the_cost_model():
+    """The scan runs while P ranges reading every token cost fewer bytes than the
+    shuffle's read, write and read back of its runs: P x b <= b + 2 s."""
+    from fastentropy.distributed._scan import Vocab, choose, fixed_bytes, plan
+
+    ids = np.arange(1000, dtype=np.uint64)
+    for itemsize, threads, scan in (
+        (4, 2, True),
+        (4, 7, True),
+        (4, 8, False),
+        (2, 13, True),
+        (2, 14, False),
+    ):
+        found = [Vocab(ids, np.full(1000, 50, np.uint64), 50_000, 50_000 * itemsize, False, {None})]
+        p = plan(found, [np.zeros(0, np.uint64)], 5, False, 1, threads, None, None)
+        assert len(p.ranges) == threads
+        assert choose(p) is scan, (itemsize, threads)
+    # Keys that do not fit the memory limit make more ranges, and then the shuffle wins.
+    found = [Vocab(ids, np.full(1000, 10_000, np.uint64), 10**7, 4 * 10**7, False, {None})]
+    p = plan(found, [np.zeros(0, np.uint64)], 5, False, 1, 2, None, fixed_bytes(ids) + 10**7)
+    assert len(p.ranges) >= 10**7 * 9 // 10**7
+    assert sum(p.sizes[lo - 1 : hi - 1].sum() for lo, hi in p.ranges) == 10**7
+    assert not choose(p)
+    # One first token alone past the limit: the scan cannot run.
+    p = plan(found, [np.zeros(0, np.uint64)], 5, False, 1, 2, None, fixed_bytes(ids) + 1000)
+    assert p.refusal is not None and not choose(p)
+
+
+def test_the_scan_under_a_memory_limit(client):
+    rng = np.random.default_rng(7)
+    shards = [rng.integers(0, 500, 30_000).astype(np.uint32) for _ in range(3)]
+    one = fe.ngram_profiles(np.concatenate(shards), [1, 2, 4], separator=None)
+    from fastentropy.distributed._scan import fixed_bytes
+
+    # Room for 250 kB of keys (about 9 bytes each, 90,000 windows): several ranges.
+    limit = fixed_bytes(np.arange(500, dtype=np.uint64)) + 250_000
+    got = fed.ngram_profiles(
+        shards,
+        [1, 2, 4],
+        client=client,
+        continued=True,
+        strategy="scan",
+        memory_limit_per_task=limit,
+    )
+    assert got == one
+    with pytest.raises(MemoryError, match="scan strategy cannot run"):
+        fed.ngram_profiles(
+            [np.zeros(100_000, np.uint32)],
+            [2],
+            client=client,
+            strategy="scan",
+            memory_limit_per_task=fixed_bytes(np.zeros(1, np.uint64)) + 1000,
+        )
+    with pytest.raises(ValueError, match="strategy must be"):
+        fed.ngram_profiles(shards, [2], client=client, strategy="hash")
 
 
 def _disk_full(*args, **kwargs):
@@ -308,7 +424,9 @@ def test_a_full_scratch_disk_is_said_plainly(client, tmp_path):
     client.run(patch, True)
     try:
         with pytest.raises(OSError, match="scratch directory .* is full") as e:
-            fed.ngram_profiles([np.arange(10)], [1, 2], client=client, scratch=tmp_path)
+            fed.ngram_profiles(
+                [np.arange(10)], [1, 2], client=client, scratch=tmp_path, strategy="shuffle"
+            )
     finally:
         client.run(patch, False)
     assert e.value.errno == errno.ENOSPC
@@ -316,21 +434,27 @@ def test_a_full_scratch_disk_is_said_plainly(client, tmp_path):
     assert list(tmp_path.iterdir()) == []  # the run's directory is removed
 
 
-def test_a_bad_shard_is_named(client, tmp_path):
+@pytest.mark.parametrize("strategy", ["scan", "shuffle"])
+def test_a_bad_shard_is_named(client, tmp_path, strategy):
+    count = dict(client=client, strategy=strategy)
     good = tmp_path / "good.npy"
     np.save(good, np.arange(5, dtype=np.uint16))
     truncated = tmp_path / "truncated.bin"
     truncated.write_bytes(b"\x01\x00\x02")  # 3 bytes of uint16 ids
     with pytest.raises(ValueError, match=r"shard 1 \(.*truncated\.bin\).*3 bytes"):
-        fed.ngram_profiles([good, truncated], [1], dtype="uint16", client=client)
+        fed.ngram_profiles([good, truncated], [1], dtype="uint16", **count)
     with pytest.raises(FileNotFoundError, match=r"shard 1 \(.*missing\.npy\)"):
-        fed.ngram_profiles([good, tmp_path / "missing.npy"], [1], client=client)
+        fed.ngram_profiles([good, tmp_path / "missing.npy"], [1], **count)
     with pytest.raises(FileNotFoundError, match="no shard matches"):
-        fed.ngram_profiles(str(tmp_path / "*.none"), [1], client=client)
+        fed.ngram_profiles(str(tmp_path / "*.none"), [1], **count)
     floats = tmp_path / "floats.npy"
     np.save(floats, np.ones(3))
     with pytest.raises(TypeError, match=r"shard 0 \(.*floats\.npy\)"):
-        fed.ngram_profiles([floats], [1], continued=True, client=client)
+        fed.ngram_profiles([floats], [1], continued=True, **count)
+    negative = tmp_path / "negative.npy"
+    np.save(negative, np.array([1, -2, 3], np.int32))
+    with pytest.raises(ValueError, match=r"shard 1 \(.*negative\.npy\).*-2"):
+        fed.ngram_profiles([good, negative], [1, 2], **count)
 
 
 def test_no_client_says_how_to_start_one():
@@ -348,13 +472,14 @@ def test_cli_counts_shards_on_a_scheduler(client, tmp_path, capsys):
     files = [str(tmp_path / "a.npy"), str(tmp_path / "b.npy")]
     address = client.scheduler.address
     args = ["count", *files, "--orders", "1-3", "--json", "-q", "--scheduler", address]
-    assert main([*args, "--continued"]) == 0
-    data = json.loads(capsys.readouterr().out)
     ref = brute_profiles(np.concatenate([a, b]), [1, 2, 3])
-    assert data["tokens"] == 507
-    for n, p in ref.items():
-        assert data["orders"][str(n)]["ks"] == p.ks.tolist()
-        assert data["orders"][str(n)]["mks"] == p.mks.tolist()
+    for strategy in ([], ["--strategy", "scan"], ["--strategy", "shuffle"]):
+        assert main([*args, "--continued", *strategy]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert data["tokens"] == 507
+        for n, p in ref.items():
+            assert data["orders"][str(n)]["ks"] == p.ks.tolist()
+            assert data["orders"][str(n)]["mks"] == p.mks.tolist()
     # A local cluster of its own, shards as documents apart.
     assert main(["count", *files, "--orders", "2", "--json", "-q", "--workers", "1"]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -20,6 +20,7 @@ __all__ = [
     "RATE_MIX_ALPHAS",
     "SUFFIX_BUILD_STAGES",
     "BpeEncoder",
+    "FirstRange",
     "HiddenMarkovSource",
     "MarkovSource",
     "NgramCounts",
@@ -53,6 +54,7 @@ __all__ = [
     "suffix_build",
     "suffix_header",
     "suffix_open",
+    "token_counts",
     "xent_exp",
     "xent_isas",
     "xent_path16",
@@ -157,6 +159,24 @@ def ngram_runs(
     threads: int | None = None,
     progress: _Progress | None = None,
 ) -> tuple[_U64, _U64, int, bool, int]: ...
+def token_counts(tokens: _Tokens, *, separator: int | None = None) -> _Pairs: ...
+
+@final
+class FirstRange:
+    def __new__(
+        cls,
+        vocabulary: _U64,
+        first: int,
+        sizes: _U64,
+        orders: Sequence[int],
+        *,
+        separator: int | None = None,
+        masked: bool = False,
+        memory_limit: int | None = None,
+    ) -> FirstRange: ...
+    def add(self, tokens: _Tokens, mask: _Mask | None = None) -> None: ...
+    def finish(self) -> list[tuple[int, _Pairs]]: ...
+
 def ngram_table(
     tokens: _Tokens,
     order: int,

@@ -45,6 +45,12 @@ def build_count(p: argparse.ArgumentParser) -> None:
         help="with shards: they are one stream, count the n-grams across their boundaries",
     )
     p.add_argument(
+        "--strategy",
+        choices=["scan", "shuffle"],
+        help="with shards: 'shuffle' (runs through scratch) or 'scan' (each range task reads "
+        "every shard); default: the one that moves fewer bytes",
+    )
+    p.add_argument(
         "--orders",
         type=_parse_orders_or_all,
         default=[1, 2, 3, 4, 5],
@@ -63,9 +69,9 @@ def run_count(args: argparse.Namespace) -> int:
     if args.scheduler is not None or args.workers is not None:
         n_tokens, profiles = _count_on_cluster(args)
         return _print_profiles(args, n_tokens, profiles)
-    if len(args.inputs) > 1 or args.continued:
+    if len(args.inputs) > 1 or args.continued or args.strategy is not None:
         raise UsageError(
-            "several token files (shards) or --continued need a Dask cluster: add "
+            "several token files (shards), --continued or --strategy need a Dask cluster: add "
             "--workers N (a local cluster) or --scheduler ADDRESS"
         )
     args.input = args.inputs[0]
@@ -118,6 +124,7 @@ def _count_on_cluster(args: argparse.Namespace) -> tuple[int, dict[int, Profile]
             scratch=None,
             memory_limit_per_task=args.memory_limit,
             progress=progress_option(args),
+            strategy=args.strategy,
         )
     return summary.tokens, {n: counted[("ngrams", n)] for n in args.orders}
 

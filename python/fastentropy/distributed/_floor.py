@@ -32,6 +32,7 @@ def estimate_floor(
     partitions: int | None = None,
     scratch: str | os.PathLike[str] | None = None,
     memory_limit_per_task: int | str | None = None,
+    strategy: str | None = None,
     progress: Progress = False,
 ) -> Floor:
     """The floor's n-gram table (h_n by order and the floor read off it) over token shards.
@@ -52,7 +53,7 @@ def estimate_floor(
         Entropy estimators, as in :func:`fastentropy.estimate_floor`.
     meta : TokenFile or mapping, optional
         The tokenization sidecar (bytes and characters per token, vocabulary size).
-    memory_limit_per_task, progress
+    memory_limit_per_task, strategy, progress
         As in :func:`ngram_profiles`.
 
     Returns

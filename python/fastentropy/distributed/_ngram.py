@@ -41,6 +41,7 @@ from .._args import MAX_INDEX, counting_options, int_arg, parse_size
 from .._floor.estimate import context_mask
 from .._profile import Profile
 from .._progress import Progress, stage
+from . import _scan
 from ._client import resolve_client, worker_threads
 from ._scratch import attempt, load_rows, load_small, new_run, on_disk_full, remove
 from ._shards import Shard, ShardSpec, named, shard_list
@@ -68,6 +69,10 @@ class Summary:
     seconds: dict[str, float]
     #: Bytes the map tasks wrote to scratch (their published tables).
     scratch_bytes: int
+    #: "scan" or "shuffle": how it was counted.
+    strategy: str = "shuffle"
+    #: Range tasks (scan) or reduce tasks (shuffle).
+    ranges: int = 0
 
 
 @dataclass(frozen=True)
@@ -168,19 +173,11 @@ def _map(
     is the stream's tokens just before it (``continued`` mode), ``after`` the next token and
     its mask flag."""
     try:
-        tokens, mask, file_separator = shard.open()
-        sep = file_separator if separator is None else separator
-        local, local_mask = tokens, mask
-        if before.size:
-            dtype = np.promote_types(tokens.dtype, np.min_scalar_type(int(before.max())))
-            local = np.concatenate([before.astype(dtype), tokens.astype(dtype, copy=False)])
-            own = np.ones(tokens.size, bool) if mask is None else np.asarray(mask)
-            local_mask = np.concatenate([np.zeros(before.size, bool), own])
+        tokens, mask, sep, local, local_mask, ctx = _local(
+            shard, separator, before, after, "contexts" in kinds
+        )
         threads = worker_threads()
         opts = counting_options(local, sep, local_mask, memory_limit, threads)
-        ctx = None
-        if "contexts" in kinds:
-            ctx = _context_mask(local, sep, local_mask, before.size, after)
     except Exception as e:
         raise named(shard, e) from e
     with _untrimmed(), attempt(run, f"shard-{shard.index}") as (work, publish):
@@ -203,6 +200,51 @@ def _map(
         written = sum(e.stat().st_size for e in os.scandir(work))
         folder = publish()
     return _Mapped(shard.index, int(tokens.size), mask is not None, folder, written, runs, ids)
+
+
+def _local(
+    shard: Shard,
+    separator: int | None,
+    before: npt.NDArray[np.integer[Any]],
+    after: tuple[int, bool] | None,
+    contexts: bool,
+) -> tuple[Any, ...]:
+    """A shard as a task counts it: ``(tokens, mask, separator, local tokens, local mask,
+    context mask or None)``; the local tokens are the shard's with ``before`` (the stream's
+    tokens just before it, ``continued`` mode) in front, masked out."""
+    tokens, mask, file_separator = shard.open()
+    sep = file_separator if separator is None else separator
+    local, local_mask = tokens, mask
+    if before.size:
+        dtype = np.promote_types(tokens.dtype, np.min_scalar_type(int(before.max())))
+        local = np.concatenate([before.astype(dtype), tokens.astype(dtype, copy=False)])
+        own = np.ones(tokens.size, bool) if mask is None else np.asarray(mask)
+        local_mask = np.concatenate([np.zeros(before.size, bool), own])
+    ctx = _context_mask(local, sep, local_mask, before.size, after) if contexts else None
+    return tokens, mask, sep, local, local_mask, ctx
+
+
+@dataclass(frozen=True)
+class _Prepare:
+    """What a scan task needs to read each shard as a map task would (picklable)."""
+
+    separator: int | None
+    befores: list[npt.NDArray[np.uint64]]
+    afters: list[tuple[int, bool] | None]
+    contexts: bool
+
+    def __call__(self, shard: Shard) -> tuple[Any, Any, Any]:
+        try:
+            _, _, _, local, local_mask, ctx = _local(
+                shard,
+                self.separator,
+                self.befores[shard.index],
+                self.afters[shard.index],
+                self.contexts,
+            )
+        except Exception as e:
+            raise named(shard, e) from e
+        return local, local_mask, ctx
 
 
 def _sampled(
@@ -327,51 +369,184 @@ def count_tables(
     scratch: str | os.PathLike[str] | None,
     memory_limit_per_task: int | str | None,
     progress: Progress,
+    strategy: str | None = None,
     keep_scratch: bool = False,
 ) -> tuple[dict[TableKey, Profile], Summary]:
     """The profile of each table over all shards, and what was read."""
     client = resolve_client(client)
+    if strategy not in (None, "scan", "shuffle"):
+        raise ValueError(f"strategy must be 'scan', 'shuffle' or None, got {strategy!r}")
     items = shard_list(shards, dtype, mask)
     limit = None if memory_limit_per_task is None else parse_size(memory_limit_per_task)
+    threads = sum(client.nthreads().values()) or 1
     if partitions is not None:
         partitions = int_arg(partitions, "partitions", minimum=1, maximum=MAX_INDEX)
-    else:
-        threads = sum(client.nthreads().values()) or 1
-        partitions = PARTITIONS_PER_THREAD * threads
+    kinds: dict[str, list[int]] = {}
+    for kind, n in tables:
+        kinds.setdefault(kind, []).append(n)
+    tops = {kind: max(orders) for kind, orders in kinds.items()}
+    with stage(progress, "distributed count", unit="tasks") as report:
+        done = _Tasks(report, 2 * len(items) + (partitions or threads))
+        t0 = time.perf_counter()
+        befores, afters = _neighbours(client, items, tables, continued, done)
+        t1 = time.perf_counter()
+        if strategy != "shuffle":
+            groups = [items[i::threads] for i in range(min(threads, len(items)))]
+            found: list[_scan.Vocab] = done.gather(
+                client,
+                [client.submit(_scan.vocab, g, separator, pure=False) for g in groups],
+            )
+            done.step(len(items) - len(groups))
+            masked = any(v.masked for v in found) or any(b.size for b in befores)
+            planned = _scan.plan(
+                found,
+                befores,
+                max(tops.values()),
+                masked or "contexts" in kinds,
+                len(kinds),
+                threads,
+                partitions,
+                _task_limit(client, limit),
+            )
+            if strategy == "scan" and planned.refusal is not None:
+                raise MemoryError(f"the scan strategy cannot run: {planned.refusal}")
+            if strategy == "scan" or _scan.choose(planned):
+                prepare = _Prepare(separator, befores, afters, "contexts" in kinds)
+                return _count_scan(
+                    client,
+                    items,
+                    kinds,
+                    tables,
+                    planned,
+                    masked,
+                    prepare,
+                    limit,
+                    done,
+                    {"edges": t1 - t0, "vocabulary": time.perf_counter() - t1},
+                    continued,
+                )
+        if partitions is None:
+            partitions = PARTITIONS_PER_THREAD * threads
+        return _count_shuffle(
+            client,
+            items,
+            kinds,
+            tops,
+            tables,
+            befores,
+            afters,
+            separator,
+            partitions,
+            scratch,
+            limit,
+            keep_scratch,
+            done,
+            {"edges": t1 - t0},
+            continued,
+        )
+
+
+def _task_limit(client: Any, limit: int | None) -> int | None:
+    """The memory a scan task may use: ``limit``, else half of the smallest worker memory
+    limit per thread (None when the workers have none)."""
+    if limit is not None:
+        return limit
+    shares = [
+        int(w["memory_limit"]) // max(int(w.get("nthreads", 1)), 1) // 2
+        for w in client.scheduler_info().get("workers", {}).values()
+        if w.get("memory_limit")
+    ]
+    return min(shares) if shares else None
+
+
+def _count_scan(
+    client: Any,
+    items: list[Shard],
+    kinds: dict[str, list[int]],
+    tables: list[TableKey],
+    planned: _scan.Plan,
+    masked: bool,
+    prepare: _Prepare,
+    limit: int | None,
+    done: _Tasks,
+    seconds: dict[str, float],
+    continued: bool,
+) -> tuple[dict[TableKey, Profile], Summary]:
+    """The scan: one task per range of first tokens, each reading every shard."""
+    t0 = time.perf_counter()
+    done.total = done.done + len(planned.ranges)
+    flags = {kind: masked or kind == "contexts" for kind in kinds}
+    shared = client.scatter([items, planned.vocabulary, prepare], broadcast=True)
+    futures = [
+        client.submit(
+            _scan.scan,
+            shared[0],
+            kinds,
+            shared[1],
+            planned.sizes[lo - 1 : hi - 1],
+            lo,
+            planned.separator,
+            flags,
+            shared[2],
+            limit,
+            pure=False,
+        )
+        for lo, hi in planned.ranges
+    ]
+    reduced = done.gather(client, futures)
+    done.finish()
+    seconds["scan"] = time.perf_counter() - t0
+    total = {key: Profile([], []) for key in tables}
+    for part in reduced:
+        for key, p in part.items():
+            total[key] = total[key] + p
+    tokens = planned.tokens + (0 if continued else len(items) - 1)
+    return total, Summary(tokens, masked, seconds, 0, strategy="scan", ranges=len(planned.ranges))
+
+
+def _count_shuffle(
+    client: Any,
+    items: list[Shard],
+    kinds: dict[str, list[int]],
+    tops: dict[str, int],
+    tables: list[TableKey],
+    befores: list[npt.NDArray[np.uint64]],
+    afters: list[tuple[int, bool] | None],
+    separator: int | None,
+    partitions: int,
+    scratch: str | os.PathLike[str] | None,
+    limit: int | None,
+    keep_scratch: bool,
+    done: _Tasks,
+    seconds: dict[str, float],
+    continued: bool,
+) -> tuple[dict[TableKey, Profile], Summary]:
+    """The shuffle: map tasks write runs to scratch, reduce tasks merge them by range."""
+    done.total = done.done + len(items) + partitions
     run = new_run(scratch)
     try:
-        with stage(progress, "distributed count", unit="tasks") as report:
-            done = _Tasks(report, 2 * len(items) + partitions)
-            t0 = time.perf_counter()
-            befores, afters = _neighbours(client, items, tables, continued, done)
-            t1 = time.perf_counter()
-            kinds: dict[str, list[int]] = {}
-            for kind, n in tables:
-                kinds.setdefault(kind, []).append(n)
-            tops = {kind: max(orders) for kind, orders in kinds.items()}
-            futures = [
-                client.submit(
-                    _map, s, run, tops, separator, befores[i], afters[i], limit, pure=False
-                )
-                for i, s in enumerate(items)
-            ]
-            mapped: list[_Mapped] = done.gather(client, futures)
-            t2 = time.perf_counter()
-            # The union of the shards' ids: every shard's ranks map into its ranks in order.
-            vocabulary = np.unique(np.concatenate([m.ids for m in mapped if m.ids is not None]))
-            maps = [dataclasses.replace(m, ids=None) for m in mapped]
-            ranges = _bounds(maps, vocabulary, partitions, limit)
-            done.total = 2 * len(items) + len(ranges)
-            shared = client.scatter([maps, vocabulary], broadcast=True)
-            reduced = done.gather(
-                client,
-                [
-                    client.submit(_reduce, shared[0], kinds, shared[1], lo, hi, pure=False)
-                    for lo, hi in ranges
-                ],
-            )
-            done.finish()
-            t3 = time.perf_counter()
+        t1 = time.perf_counter()
+        futures = [
+            client.submit(_map, s, run, tops, separator, befores[i], afters[i], limit, pure=False)
+            for i, s in enumerate(items)
+        ]
+        mapped: list[_Mapped] = done.gather(client, futures)
+        t2 = time.perf_counter()
+        # The union of the shards' ids: every shard's ranks map into its ranks in order.
+        vocabulary = np.unique(np.concatenate([m.ids for m in mapped if m.ids is not None]))
+        maps = [dataclasses.replace(m, ids=None) for m in mapped]
+        ranges = _bounds(maps, vocabulary, partitions, limit)
+        done.total = done.done + len(ranges)
+        shared = client.scatter([maps, vocabulary], broadcast=True)
+        reduced = done.gather(
+            client,
+            [
+                client.submit(_reduce, shared[0], kinds, shared[1], lo, hi, pure=False)
+                for lo, hi in ranges
+            ],
+        )
+        done.finish()
+        t3 = time.perf_counter()
     finally:
         if not keep_scratch:
             remove(run)
@@ -381,9 +556,10 @@ def count_tables(
             total[key] = total[key] + p
     # The concatenation has a separator between each two shards unless they are continued.
     tokens = sum(m.tokens for m in maps) + (0 if continued else len(maps) - 1)
-    seconds = {"edges": t1 - t0, "map": t2 - t1, "reduce": t3 - t2}
+    seconds.update({"map": t2 - t1, "reduce": t3 - t2})
     written = sum(m.bytes for m in maps)
-    return total, Summary(tokens, any(m.masked for m in maps), seconds, written)
+    masked = any(m.masked for m in maps)
+    return total, Summary(tokens, masked, seconds, written, ranges=len(ranges))
 
 
 class _Tasks:
@@ -449,6 +625,7 @@ SHARD_OPTIONS = (
     "partitions",
     "scratch",
     "memory_limit_per_task",
+    "strategy",
     "progress",
 )
 
@@ -481,6 +658,7 @@ def ngram_profiles(
     partitions: int | None = None,
     scratch: str | os.PathLike[str] | None = None,
     memory_limit_per_task: int | str | None = None,
+    strategy: str | None = None,
     progress: Progress = False,
 ) -> dict[int, Profile]:
     """Count profiles of several n-gram orders over token shards, on a Dask cluster.
@@ -524,10 +702,22 @@ def ngram_profiles(
         bits with a mask, exceeds 64, ``bits`` the bit length of the shard's number of
         distinct ids); removed at the end.
     memory_limit_per_task : int or str, optional
-        The counting engine's memory limit in each map task (default: half of the RAM),
-        and the most bytes of runs one reduce task reads (mapped from a directory, or held
-        when read from a URL): more ranges of first tokens are made when the runs would
-        exceed it.
+        Shuffle: the counting engine's memory limit in each map task (default: half of
+        the RAM), and the most bytes of runs one reduce task reads (mapped from a
+        directory, or held when read from a URL): more ranges of first tokens are made
+        when the runs would exceed it. Scan: the most bytes of keys one range task holds
+        (default: half of the smallest worker's memory limit per thread); more ranges are
+        made when the keys would exceed it.
+    strategy : {"scan", "shuffle"} or None, default None
+        ``"shuffle"``: map tasks count each shard into sorted runs written to ``scratch``,
+        reduce tasks merge the runs by ranges of first tokens. ``"scan"``: no scratch;
+        after a pass that collects each shard's ids and counts, each of P range tasks
+        reads every shard and counts the windows whose first token lies in its range (the
+        corpus is sorted once in all). None chooses by the bytes each moves: the scan
+        reads ``P x b`` bytes a token (``b`` bytes per token id), the shuffle ``b + 2 x
+        12`` (its runs written and read back), so the scan runs while ``P`` (one range per
+        worker thread, more when the keys would not fit the memory limit) stays below
+        ``1 + 24 / b``: small corpora and small clusters; see ``docs/distributed.md``.
     progress : bool, "auto" or callable, default False
         As in :func:`fastentropy.ngram_profiles`, in finished tasks.
 

@@ -28,7 +28,8 @@ pub use hmm::{ForwardRate, HiddenMarkovSource};
 pub use markov::MarkovSource;
 pub use ngram::{
     count_ngrams, max_order, merge_ngram_runs, ngram_profiles, ngram_runs, ngram_table,
-    CountOptions, NgramCounts, RunBatch, RunCounts, RunFile, RunInfo, RunMerge, RunSink, TableSink,
+    token_counts, CountOptions, FirstRange, NgramCounts, RunBatch, RunCounts, RunFile, RunInfo,
+    RunMerge, RunSink, TableSink,
 };
 pub use predict::{prequential, CodeLength, PredictOptions};
 pub use profile::Profile;

@@ -15,6 +15,7 @@ mod ngram;
 mod npy;
 mod predict;
 mod profile;
+mod ranged;
 mod rate;
 mod run;
 mod suffix;
@@ -42,6 +43,8 @@ mod _core {
     use super::profile::{
         profile_add, profile_from_counts, profile_from_pairs, profile_from_samples,
     };
+    #[pymodule_export]
+    use super::ranged::{token_counts, FirstRange};
 
     #[pymodule_export]
     use super::rate::{

@@ -29,6 +29,7 @@ mod keys;
 mod lanes;
 mod merge;
 mod partition;
+mod ranged;
 mod scan;
 mod scatter;
 mod sort;
@@ -43,6 +44,7 @@ pub use keys::max_order;
 use keys::{Key, Layout};
 pub use merge::{merge_ngram_runs, RunCounts, RunFile, RunMerge};
 use partition::Job;
+pub use ranged::{token_counts, FirstRange};
 use scan::{Histogram, Kept};
 use vocab::{Rank, Ranks};
 

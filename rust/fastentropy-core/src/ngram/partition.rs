@@ -203,6 +203,9 @@ pub(crate) struct Job<'a, R> {
     /// For runs ([`super::ngram_runs`]): keep every distinct window (first token and tail)
     /// with its count instead of scanning for orders.
     pub rows: bool,
+    /// Only windows starting before this position are counted; the ranks after it are
+    /// only read as the tails of those (a chunk of a longer slice, [`super::ranged`]).
+    pub starts: usize,
 }
 
 impl<'a, R> Job<'a, R> {
@@ -221,6 +224,7 @@ impl<'a, R> Job<'a, R> {
             keep,
             table: None,
             rows: false,
+            starts: usize::MAX,
         }
     }
 }

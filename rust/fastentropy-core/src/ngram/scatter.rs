@@ -269,7 +269,8 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
     groups: &Groups,
     bufs: &mut Buffers<K>,
     ctl: &Control<'_>,
-) -> Result<Vec<usize>> {
+    state: &mut Scattering<K>,
+) -> Result<()> {
     let layout = Layout {
         order: if ORDER == 0 { job.tail.order } else { ORDER },
         ..job.tail
@@ -281,9 +282,7 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
     let width = range.end - range.start;
     let min_len = job.orders[0];
     let wanted = job.orders.iter().fold(0u64, |f, &n| f | 1 << (n - 1));
-    let mut stage = Stage::<K>::new(groups.len());
-    // Per group: its next place.
-    let mut fill: Vec<usize> = (0..groups.len()).map(|g| groups.start(g)).collect();
+    let Scattering { stage, fill } = state;
     // A chunk's keys with their groups and offsets, found before any is placed, so the
     // group look-ups (in a table larger than L1) need not queue behind placements: 1-2%
     // faster on one thread, about the noise here.
@@ -291,7 +290,8 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
     // Whether a token starts a window of this partition is unpredictable (a branch per
     // token would mispredict often), so 64 tokens at a time are tested branch-free into a
     // bit mask and only the set bits are visited.
-    for (c, chunk) in job.ranks.chunks(64).enumerate() {
+    let firsts = &job.ranks[..job.starts.min(job.ranks.len())];
+    for (c, chunk) in firsts.chunks(64).enumerate() {
         if c % (CHUNK / 64) == 0 {
             ctl.check()?;
         }
@@ -331,12 +331,58 @@ fn scatter<K: Key, R: Rank, const ORDER: usize>(
             stage.put(g, at, tail, offset, tails, offsets);
         }
     }
-    let ends = fill;
-    fence();
-    for (g, &end) in ends.iter().enumerate() {
-        stage.finish(g, groups.start(g), end, tails, offsets);
+    Ok(())
+}
+
+/// Pass 1 in progress: the staged lines and each group's next place, kept between the
+/// slices of tokens that scatter into one partition ([`Scattering::add`]).
+pub(crate) struct Scattering<K> {
+    stage: Stage<K>,
+    /// Per group: its next place.
+    fill: Vec<usize>,
+}
+
+impl<K: Key> Scattering<K> {
+    pub fn new(groups: &Groups) -> Self {
+        Self {
+            stage: Stage::new(groups.len()),
+            fill: (0..groups.len()).map(|g| groups.start(g)).collect(),
+        }
     }
-    Ok(ends)
+
+    /// Scatters the windows of `job`'s ranks whose first token lies in `part`, after those
+    /// scattered before. Every bucket must have room: at most `sizes[b]` keys in all.
+    pub fn add<R: Rank>(
+        &mut self,
+        job: &Job<'_, R>,
+        part: &Part,
+        groups: &Groups,
+        bufs: &mut Buffers<K>,
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        match job.tail.order {
+            1 => scatter::<K, R, 1>(job, part, groups, bufs, ctl, self),
+            2 => scatter::<K, R, 2>(job, part, groups, bufs, ctl, self),
+            3 => scatter::<K, R, 3>(job, part, groups, bufs, ctl, self),
+            4 => scatter::<K, R, 4>(job, part, groups, bufs, ctl, self),
+            5 => scatter::<K, R, 5>(job, part, groups, bufs, ctl, self),
+            6 => scatter::<K, R, 6>(job, part, groups, bufs, ctl, self),
+            7 => scatter::<K, R, 7>(job, part, groups, bufs, ctl, self),
+            _ => scatter::<K, R, 0>(job, part, groups, bufs, ctl, self),
+        }
+    }
+
+    /// Writes out what is staged; returns where each group's keys end.
+    pub fn finish(self, groups: &Groups, bufs: &mut Buffers<K>) -> Vec<usize> {
+        let len = groups.keys();
+        let tails = &mut bufs.tails.as_mut_slice()[..len];
+        let offsets = &mut bufs.offsets.as_mut_slice()[..len];
+        fence();
+        for (g, &end) in self.fill.iter().enumerate() {
+            self.stage.finish(g, groups.start(g), end, tails, offsets);
+        }
+        self.fill
+    }
 }
 
 /// How far ahead of the scatter the ranks are prefetched.
@@ -366,7 +412,7 @@ fn prefetch<R>(ranks: &[R], at: usize) {
 /// to a byte lets the compiler compare in narrow vector lanes; one fold over all 64 widened
 /// every comparison to a 64-bit lane (measured 1.6x slower a pass).
 #[inline(always)]
-fn hit_mask<R: Rank>(chunk: &[R], start: u32, width: u32) -> u64 {
+pub(crate) fn hit_mask<R: Rank>(chunk: &[R], start: u32, width: u32) -> u64 {
     let byte = |eight: &[R]| {
         (eight.iter().enumerate()).fold(0u8, |m, (j, &r)| {
             m | ((r.get().wrapping_sub(start) < width) as u8) << j
@@ -384,7 +430,7 @@ fn hit_mask<R: Rank>(chunk: &[R], start: u32, width: u32) -> u64 {
 }
 
 /// Pass 1 with the tail order fixed at compile time when it is small: it unrolls the
-/// packing of each key.
+/// packing of each key. Returns where each group's keys end.
 pub(crate) fn scatter_part<K: Key, R: Rank>(
     job: &Job<'_, R>,
     part: &Part,
@@ -392,16 +438,9 @@ pub(crate) fn scatter_part<K: Key, R: Rank>(
     bufs: &mut Buffers<K>,
     ctl: &Control<'_>,
 ) -> Result<Vec<usize>> {
-    match job.tail.order {
-        1 => scatter::<K, R, 1>(job, part, groups, bufs, ctl),
-        2 => scatter::<K, R, 2>(job, part, groups, bufs, ctl),
-        3 => scatter::<K, R, 3>(job, part, groups, bufs, ctl),
-        4 => scatter::<K, R, 4>(job, part, groups, bufs, ctl),
-        5 => scatter::<K, R, 5>(job, part, groups, bufs, ctl),
-        6 => scatter::<K, R, 6>(job, part, groups, bufs, ctl),
-        7 => scatter::<K, R, 7>(job, part, groups, bufs, ctl),
-        _ => scatter::<K, R, 0>(job, part, groups, bufs, ctl),
-    }
+    let mut state = Scattering::new(groups);
+    state.add(job, part, groups, bufs, ctl)?;
+    Ok(state.finish(groups, bufs))
 }
 
 /// The keys of group g, `keys` places from its start, as buckets: `visit(b, bucket)` for each

@@ -692,6 +692,7 @@ fn cancellation_stops_a_partition() {
         keep: None,
         table: None,
         rows: false,
+        starts: usize::MAX,
     };
     let parts = partition::plan(&counts, u64::MAX, 1, &[], &[]).unwrap();
     let mut keys = scatter::Buffers::<u64>::new(t.len(), None).unwrap();

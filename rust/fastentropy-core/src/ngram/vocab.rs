@@ -27,7 +27,7 @@ use crate::error::{Error, Result};
 use crate::tokens::{negative_token, Narrow, Token};
 
 /// Ids up to this bound (or up to the input length, if larger) get a dense rank table.
-const DENSE_IDS: u64 = 1 << 22;
+pub(crate) const DENSE_IDS: u64 = 1 << 22;
 /// Ids below this are counted per id in the pass that finds them (per-thread arrays of at
 /// about 512 KiB), so the pass that writes the ranks needs no histogram.
 const COUNTED_IDS: u64 = 1 << 16;

@@ -1,0 +1,666 @@
+//! Counting only the n-grams whose first token lies in one range of ranks, over slices of
+//! tokens read one after another (the shards of a corpus): the "scan" strategy of a
+//! distributed count, where each task reads every shard and keeps its own range.
+//!
+//! It is one partition of [`super::partition`] fed from many slices: the ranks are the
+//! positions of the ids in a vocabulary given by the caller (the union of the shards' ids,
+//! the same for every task, so every task packs keys alike), written a chunk of tokens at a
+//! time (with the `K - 1` tokens after it, read only as tails); each chunk's windows that
+//! start in the range are scattered into the partition's buckets ([`Scattering`]), which
+//! keep filling across chunks and slices; at the end each bucket is sorted and scanned as
+//! one machine's count does. The end of each slice is a sentinel, as a separator is, so no
+//! n-gram spans two slices. Bucket sizes come from the caller (occurrences of each first
+//! token in all slices, e.g. from [`token_counts`]); a slice holding more than they allow is
+//! an error, never an overrun. Memory: the partition's keys (sized by those counts and
+//! checked against the limit) and one chunk of ranks; nothing grows with the slices.
+
+use std::ops::Range;
+
+use rustc_hash::FxHashMap;
+
+use super::check_limit;
+use super::keys::{Key, Layout};
+use super::partition::{Job, Part};
+use super::scan::Scanner;
+use super::scatter::{self, Buffers, Groups, Scattering};
+use super::sort::Sorter;
+use super::vocab::DENSE_IDS;
+use crate::control::Control;
+use crate::error::{Error, Result};
+use crate::profile::Profile;
+use crate::tokens::{negative_token, Token};
+
+/// Tokens whose ranks are written at once: 256 KiB of ranks stay in the L2 cache between
+/// being written and being scattered.
+const RANK_CHUNK: usize = 1 << 16;
+
+/// Where each id of the vocabulary stands: rank `r` (from 1) is `vocabulary[r - 1]`.
+enum Table {
+    /// `ranks[id]`, 0 for an id not in the vocabulary: two bytes a rank when they fit,
+    /// so that the table stays in the L2 cache beside the tallies.
+    Narrow(Vec<u16>),
+    Dense(Vec<u32>),
+    Sparse(FxHashMap<u64, u32>),
+}
+
+impl Table {
+    fn new(vocabulary: &[u64]) -> Result<Self> {
+        if !vocabulary.is_sorted_by(|a, b| a < b) {
+            return Err(Error::Invalid(
+                "the vocabulary must be strictly increasing ids".into(),
+            ));
+        }
+        if vocabulary.len() >= u32::MAX as usize {
+            return Err(Error::Invalid(format!(
+                "a vocabulary of {} ids is too large: at most {} ranks",
+                vocabulary.len(),
+                u32::MAX - 1
+            )));
+        }
+        let ranked = vocabulary.iter().zip(1u32..);
+        Ok(match vocabulary.last() {
+            Some(&top) if top < DENSE_IDS && vocabulary.len() < u16::MAX as usize => {
+                let mut ranks = vec![0u16; top as usize + 1];
+                ranked.for_each(|(&id, r)| ranks[id as usize] = r as u16);
+                Self::Narrow(ranks)
+            }
+            Some(&top) if top < DENSE_IDS => {
+                let mut ranks = vec![0u32; top as usize + 1];
+                ranked.for_each(|(&id, r)| ranks[id as usize] = r);
+                Self::Dense(ranks)
+            }
+            _ => Self::Sparse(ranked.map(|(&id, r)| (id, r)).collect()),
+        })
+    }
+
+    fn bytes(&self) -> usize {
+        match self {
+            Self::Narrow(ranks) => 2 * ranks.len(),
+            Self::Dense(ranks) => 4 * ranks.len(),
+            Self::Sparse(ranks) => 24 * ranks.capacity(),
+        }
+    }
+}
+
+/// The keys of the partition, as wide as its tails need.
+enum Keys {
+    Narrow(State<u64>),
+    Wide(State<u128>),
+}
+
+struct State<K: Key> {
+    bufs: Buffers<K>,
+    scattering: Scattering<K>,
+}
+
+impl<K: Key> State<K> {
+    fn new(groups: &Groups, limit: Option<usize>) -> Result<Self> {
+        Ok(Self {
+            bufs: Buffers::new(groups.keys(), limit)?,
+            scattering: Scattering::new(groups),
+        })
+    }
+}
+
+/// A count of the n-grams whose first token's rank lies in one range, fed slice by slice
+/// ([`FirstRange::add`]) and closed by [`FirstRange::finish`]. The profiles of disjoint
+/// ranges covering every rank add up to the count of the slices joined with a separator
+/// between each two.
+pub struct FirstRange {
+    table: Table,
+    separator: Option<u64>,
+    /// Ranks counted here.
+    range: Range<u32>,
+    /// Most windows each first rank of the range may start, in all slices.
+    sizes: Vec<u64>,
+    /// How many more times each first token of the range may occur.
+    left: Vec<u64>,
+    /// Masked-in occurrences by rank 0..=V (a masked count only): the unigram counts.
+    unigrams: Vec<u64>,
+    /// The orders asked for, ascending, distinct.
+    orders: Vec<usize>,
+    /// Tail orders `n - 1` of the orders >= 2.
+    tails: Vec<usize>,
+    /// The tails' layout, when an order >= 2 is counted.
+    tail: Option<Layout>,
+    groups: Groups,
+    keys: Option<Keys>,
+    part: Part,
+    /// One chunk's ranks (and, with a mask, flags), reused.
+    ranks: Vec<u32>,
+    flags: Vec<bool>,
+    /// Whether the slices come with masks.
+    masked: bool,
+}
+
+impl FirstRange {
+    /// A count of the n-grams of `orders` whose first token has rank `first..first +
+    /// sizes.len()` in `vocabulary` (strictly increasing ids, rank r for `vocabulary[r -
+    /// 1]`), where first token `first + b` starts at most `sizes[b]` windows in all.
+    /// `masked`: the slices come with masks (the keys carry flag bits).
+    ///
+    /// # Errors
+    /// An order of 0, a vocabulary not increasing, a range outside it, an order too large to
+    /// pack for this vocabulary, or keys that do not fit `memory_limit`.
+    pub fn new(
+        vocabulary: &[u64],
+        first: u32,
+        sizes: &[u64],
+        orders: &[usize],
+        separator: Option<u64>,
+        masked: bool,
+        memory_limit: Option<usize>,
+    ) -> Result<Self> {
+        let mut orders = orders.to_vec();
+        orders.sort_unstable();
+        orders.dedup();
+        if orders.first() == Some(&0) {
+            return Err(Error::Invalid(
+                "order 0 is not an n-gram order: orders must be >= 1".into(),
+            ));
+        }
+        let end = u64::from(first) + sizes.len() as u64;
+        if first == 0 || end > vocabulary.len() as u64 + 1 {
+            return Err(Error::Invalid(format!(
+                "first-token ranks {first}..{end} are not within the vocabulary's 1..{}",
+                vocabulary.len() + 1
+            )));
+        }
+        let table = Table::new(vocabulary)?;
+        let distinct = vocabulary.len();
+        let tail = match orders.last() {
+            Some(&k) if k >= 2 && distinct > 0 => {
+                Layout::new(k, distinct, masked, k)?;
+                Some(Layout::new(k - 1, distinct, masked, k)?)
+            }
+            _ => None,
+        };
+        let tails: Vec<usize> = orders.iter().filter(|&&n| n >= 2).map(|&n| n - 1).collect();
+        let range = first..end as u32;
+        let groups = Groups::new(if tail.is_some() { sizes } else { &[] });
+        let total: u64 = sizes.iter().sum();
+        let fixed = table.bytes() + 16 * (distinct + 1) + 5 * (RANK_CHUNK + 64);
+        let keys = match tail {
+            None => None,
+            Some(t) => {
+                let key_bytes = if t.width() <= 64 { 8 } else { 16 };
+                let worker = scatter::worker_bytes(total, sizes.len(), key_bytes);
+                let needed = fixed.saturating_add(usize::try_from(worker).unwrap_or(usize::MAX));
+                check_limit(
+                    memory_limit,
+                    needed,
+                    &format!("the keys of the {total} windows of first ranks {first}..{end}"),
+                )?;
+                let room = memory_limit.map(|l| l - fixed);
+                Some(if t.width() <= 64 {
+                    Keys::Narrow(State::new(&groups, room)?)
+                } else {
+                    Keys::Wide(State::new(&groups, room)?)
+                })
+            }
+        };
+        Ok(Self {
+            table,
+            separator,
+            part: Part {
+                firsts: range.clone(),
+                seconds: None,
+                keys: total,
+                windows: total,
+            },
+            range,
+            sizes: sizes.to_vec(),
+            left: sizes.to_vec(),
+            unigrams: if masked {
+                vec![0; distinct + 1]
+            } else {
+                Vec::new()
+            },
+            orders,
+            tails,
+            tail,
+            groups,
+            keys,
+            ranks: Vec::with_capacity(RANK_CHUNK + 64),
+            flags: Vec::with_capacity(RANK_CHUNK + 64),
+            masked,
+        })
+    }
+
+    /// Counts the windows of one slice (with its mask, if the count is masked) that start
+    /// in the range; the slice's end is a document's end.
+    ///
+    /// # Errors
+    /// A negative id, an id not in the vocabulary, a mask of the wrong length (or a mask
+    /// given to an unmasked count), more windows of a first token than its size allows, or
+    /// cancellation.
+    pub fn add<T: Token>(
+        &mut self,
+        tokens: &[T],
+        mask: Option<&[bool]>,
+        ctl: &Control<'_>,
+    ) -> Result<()> {
+        let masked = self.tail.is_some_and(|t| t.flags > 0);
+        if mask.is_some() && !self.masked {
+            return Err(Error::Invalid(
+                "a mask was given to a count planned without masks".into(),
+            ));
+        }
+        if let Some(m) = mask {
+            if m.len() != tokens.len() {
+                return Err(Error::Invalid(format!(
+                    "mask has {} entries but tokens has {}: they must have the same length",
+                    m.len(),
+                    tokens.len()
+                )));
+            }
+        }
+        let reach = self.tail.map_or(0, |t| t.order);
+        for start in (0..tokens.len()).step_by(RANK_CHUNK) {
+            ctl.check()?;
+            let own = RANK_CHUNK.min(tokens.len() - start);
+            let stop = (start + own + reach).min(tokens.len());
+            self.rank_chunk(
+                &tokens[start..stop],
+                start,
+                own,
+                mask.map(|m| &m[start..stop]),
+            )?;
+            let (Some(tail), Some(keys)) = (self.tail, self.keys.as_mut()) else {
+                continue;
+            };
+            if masked {
+                self.flags.clear();
+                match mask {
+                    Some(m) => self.flags.extend_from_slice(&m[start..stop]),
+                    None => self.flags.resize(stop - start, true),
+                }
+            }
+            let job = Job {
+                starts: own,
+                ..Job::new(
+                    &self.ranks[..],
+                    masked.then_some(&self.flags[..]),
+                    tail,
+                    &self.tails,
+                    None,
+                )
+            };
+            match keys {
+                Keys::Narrow(s) => {
+                    s.scattering
+                        .add(&job, &self.part, &self.groups, &mut s.bufs, ctl)?
+                }
+                Keys::Wide(s) => {
+                    s.scattering
+                        .add(&job, &self.part, &self.groups, &mut s.bufs, ctl)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the ranks of `tokens` (at `at` in their slice); tallies the first `own`
+    /// tokens that fall in the range, and checks they stay within their sizes.
+    fn rank_chunk<T: Token>(
+        &mut self,
+        tokens: &[T],
+        at: usize,
+        own: usize,
+        mask: Option<&[bool]>,
+    ) -> Result<()> {
+        let out = Tally {
+            ranks: &mut self.ranks,
+            lo: self.range.start,
+            left: &mut self.left,
+            unigrams: &mut self.unigrams,
+        };
+        let sep = self.separator;
+        let over = match &self.table {
+            Table::Narrow(t) => out.rank(tokens, at, own, mask, sep, |id| {
+                t.get(id as usize).map_or(0, |&r| u32::from(r))
+            })?,
+            Table::Dense(t) => out.rank(tokens, at, own, mask, sep, |id| {
+                t.get(id as usize).copied().unwrap_or(0)
+            })?,
+            Table::Sparse(t) => out.rank(tokens, at, own, mask, sep, |id| {
+                t.get(&id).copied().unwrap_or(0)
+            })?,
+        };
+        if over {
+            return Err(Error::Invalid(
+                "a first token occurs more often than the counts the count was planned with \
+                 (was a shard changed since?)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The profile of each order asked for (ascending): the n-grams whose first token lies
+    /// in the range, from every slice added.
+    ///
+    /// # Errors
+    /// Cancellation.
+    pub fn finish(self, ctl: &Control<'_>) -> Result<Vec<(usize, Profile)>> {
+        let unigrams = self.unigram_counts();
+        let mut hists = Vec::new();
+        if let (Some(tail), Some(keys)) = (self.tail, self.keys) {
+            let (groups, sizes, first) = (&self.groups, &self.sizes, self.range.start);
+            hists = match keys {
+                Keys::Narrow(s) => scan_buckets(s, &tail, &self.tails, groups, sizes, first, ctl)?,
+                Keys::Wide(s) => scan_buckets(s, &tail, &self.tails, groups, sizes, first, ctl)?,
+            };
+        }
+        let mut hists = hists.into_iter();
+        let mut out = Vec::with_capacity(self.orders.len());
+        for &n in &self.orders {
+            let profile = if n == 1 {
+                Profile::from_counts(&unigrams)?
+            } else {
+                match hists.next() {
+                    Some(h) => h.into_profile()?,
+                    None => Profile::default(),
+                }
+            };
+            out.push((n, profile));
+        }
+        Ok(out)
+    }
+}
+
+impl FirstRange {
+    /// Masked-in occurrences of each rank of the range: counted with a mask, else the
+    /// occurrences (the sizes less what is left).
+    fn unigram_counts(&self) -> Vec<u64> {
+        let ranks = self.range.start as usize..self.range.end as usize;
+        if self.masked {
+            self.unigrams[ranks].to_vec()
+        } else {
+            (self.sizes.iter().zip(&self.left))
+                .map(|(&size, &left)| size - left)
+                .collect()
+        }
+    }
+}
+
+/// Where a chunk's ranks and tallies go.
+struct Tally<'a> {
+    ranks: &'a mut Vec<u32>,
+    lo: u32,
+    /// The range's [`FirstRange::left`].
+    left: &'a mut [u64],
+    /// Masked-in occurrences by rank, when the count is masked (else empty).
+    unigrams: &'a mut [u64],
+}
+
+impl Tally<'_> {
+    /// Writes the ranks of `tokens`; tallies the first `own` (the rest are only tails).
+    /// Returns whether a first token went past its size.
+    #[inline(always)]
+    fn rank<T: Token>(
+        self,
+        tokens: &[T],
+        at: usize,
+        own: usize,
+        mask: Option<&[bool]>,
+        separator: Option<u64>,
+        lookup: impl Fn(u64) -> u32,
+    ) -> Result<bool> {
+        self.ranks.clear();
+        for (i, &t) in tokens.iter().enumerate() {
+            let id = t.id().ok_or_else(|| negative_token(at + i, t))?;
+            let sep = Some(id) == separator;
+            let r = if sep { 0 } else { lookup(id) };
+            if r == 0 && !sep {
+                return Err(Error::Invalid(format!(
+                    "tokens[{}] = {id} is not in the vocabulary the count was planned with \
+                     (was the shard changed since?)",
+                    at + i
+                )));
+            }
+            self.ranks.push(r);
+        }
+        // Only the tokens in the range are tallied, found 64 at a time branch-free as the
+        // scatter finds them: a branch per token would mispredict, and tallying every
+        // token (those outside the range in spare slots) cost about 2 ns a token.
+        let width = self.left.len() as u32;
+        let mut over = false;
+        for chunk in self.ranks[..own].chunks(64) {
+            let mut hits = scatter::hit_mask(chunk, self.lo, width);
+            while hits != 0 {
+                let b = (chunk[hits.trailing_zeros() as usize] - self.lo) as usize;
+                hits &= hits - 1;
+                let (left, under) = self.left[b].overflowing_sub(1);
+                self.left[b] = left;
+                over |= under;
+            }
+        }
+        if !self.unigrams.is_empty() {
+            for (i, &r) in self.ranks[..own].iter().enumerate() {
+                self.unigrams[r as usize] += u64::from(mask.is_none_or(|m| m[i]));
+            }
+        }
+        Ok(over)
+    }
+}
+
+/// Sorts each bucket and scans it: the histograms of the tail orders.
+fn scan_buckets<K: Key>(
+    state: State<K>,
+    tail: &Layout,
+    orders: &[usize],
+    groups: &Groups,
+    sizes: &[u64],
+    first: u32,
+    ctl: &Control<'_>,
+) -> Result<Vec<super::scan::Histogram>> {
+    let State {
+        mut bufs,
+        scattering,
+    } = state;
+    let ends = scattering.finish(groups, &mut bufs);
+    let mut scanner = Scanner::new(tail, orders, None);
+    let mut sorter = Sorter::new(tail.width());
+    for (g, &end) in ends.iter().enumerate() {
+        ctl.check()?;
+        scatter::buckets(groups, g, end, sizes, &mut bufs, |b, bucket| {
+            scanner.bucket(first + b as u32, sorter.sort(bucket));
+        });
+    }
+    Ok(scanner.finish().0)
+}
+
+/// The distinct ids of `tokens` (the separator left out), ascending, and how often each
+/// occurs: a shard's part of the vocabulary and first-token counts a [`FirstRange`] is
+/// planned with.
+///
+/// # Errors
+/// A negative id (the first one is named), or cancellation.
+pub fn token_counts<T: Token>(
+    tokens: &[T],
+    separator: Option<u64>,
+    ctl: &Control<'_>,
+) -> Result<(Vec<u64>, Vec<u64>)> {
+    let mut dense: Vec<u64> = Vec::new();
+    let mut sparse: FxHashMap<u64, u64> = FxHashMap::default();
+    for (c, chunk) in tokens.chunks(super::CHUNK).enumerate() {
+        ctl.check()?;
+        for (i, &t) in chunk.iter().enumerate() {
+            let id = t
+                .id()
+                .ok_or_else(|| negative_token(c * super::CHUNK + i, t))?;
+            if Some(id) == separator {
+                continue;
+            }
+            if id < DENSE_IDS {
+                let id = id as usize;
+                if id >= dense.len() {
+                    dense.resize((id + 1).next_power_of_two().min(DENSE_IDS as usize), 0);
+                }
+                dense[id] += 1;
+            } else {
+                *sparse.entry(id).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut pairs: Vec<(u64, u64)> = (dense.iter().enumerate())
+        .filter(|&(_, &c)| c > 0)
+        .map(|(id, &c)| (id as u64, c))
+        .collect();
+    let mut large: Vec<(u64, u64)> = sparse.into_iter().collect();
+    large.sort_unstable();
+    pairs.extend(large);
+    Ok(pairs.into_iter().unzip())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const ONE: Control<'static> = Control {
+        threads: Some(1),
+        cancel: None,
+        progress: None,
+    };
+
+    /// Brute force over the slices joined by a separator: every n-gram without the
+    /// separator whose last token is masked in.
+    fn naive(slices: &[(Vec<u64>, Vec<bool>)], n: usize, sep: Option<u64>) -> Profile {
+        let mut h: HashMap<&[u64], u64> = HashMap::new();
+        for (tokens, mask) in slices {
+            for (i, w) in tokens.windows(n).enumerate() {
+                if !sep.is_some_and(|s| w.contains(&s)) && mask[i + n - 1] {
+                    *h.entry(w).or_default() += 1;
+                }
+            }
+        }
+        Profile::from_counts(&h.values().copied().collect::<Vec<_>>()).unwrap()
+    }
+
+    /// Counts the slices in `cuts + 1` ranges of ranks and adds the profiles.
+    fn ranged(
+        slices: &[(Vec<u64>, Vec<bool>)],
+        orders: &[usize],
+        sep: Option<u64>,
+        masked: bool,
+        cuts: &[usize],
+    ) -> Vec<(usize, Profile)> {
+        let mut ids = Vec::new();
+        let mut counts: HashMap<u64, u64> = HashMap::new();
+        for (tokens, _) in slices {
+            let (i, c) = token_counts(tokens, sep, &ONE).unwrap();
+            for (id, c) in i.into_iter().zip(c) {
+                *counts.entry(id).or_default() += c;
+            }
+        }
+        ids.extend(counts.keys().copied());
+        ids.sort_unstable();
+        let sizes: Vec<u64> = ids.iter().map(|id| counts[id]).collect();
+        let mut edges: Vec<usize> = cuts.iter().map(|&c| c % (ids.len() + 1)).collect();
+        edges.extend([0, ids.len()]);
+        edges.sort_unstable();
+        let mut total: Vec<(usize, Profile)> = Vec::new();
+        for pair in edges.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let mut count =
+                FirstRange::new(&ids, a as u32 + 1, &sizes[a..b], orders, sep, masked, None)
+                    .unwrap();
+            for (tokens, mask) in slices {
+                count
+                    .add(tokens, masked.then_some(&mask[..]), &ONE)
+                    .unwrap();
+            }
+            let got = count.finish(&ONE).unwrap();
+            if total.is_empty() {
+                total = got;
+            } else {
+                for ((_, t), (_, p)) in total.iter_mut().zip(got) {
+                    *t = t.add(&p).unwrap();
+                }
+            }
+        }
+        total
+    }
+
+    fn slices() -> impl Strategy<Value = Vec<(Vec<u64>, Vec<bool>)>> {
+        let slice = prop::collection::vec((0u64..6, any::<bool>()), 0..40)
+            .prop_map(|v| v.into_iter().unzip());
+        prop::collection::vec(slice, 1..5)
+    }
+
+    proptest! {
+        #[test]
+        fn ranges_add_up_to_the_count_of_the_joined_slices(
+            slices in slices(),
+            cuts in prop::collection::vec(0usize..8, 0..3),
+            sep in prop::option::of(0u64..6),
+            masked in any::<bool>(),
+        ) {
+            let slices: Vec<_> = if masked {
+                slices
+            } else {
+                slices.into_iter().map(|(t, m)| (t, vec![true; m.len()])).collect()
+            };
+            let orders = [1, 2, 3, 5];
+            for (n, p) in ranged(&slices, &orders, sep, masked, &cuts) {
+                prop_assert_eq!(p, naive(&slices, n, sep), "order {}", n);
+            }
+        }
+    }
+
+    #[test]
+    fn wide_ids_and_wide_keys() {
+        // Sparse table (ids past the dense bound) and tails over 64 bits (u128 keys).
+        let big = DENSE_IDS + 7;
+        let a: Vec<u64> = (0..300)
+            .map(|i| [3, big, 9, big + 1, 3][i % 5] + (i as u64 % 7))
+            .collect();
+        let b: Vec<u64> = a.iter().rev().copied().collect();
+        let slices = vec![(a, vec![true; 300]), (b, vec![true; 300])];
+        let orders = [1, 2, 4, 9];
+        for (n, p) in ranged(&slices, &orders, None, false, &[3]) {
+            assert_eq!(p, naive(&slices, n, None), "order {n}");
+        }
+    }
+
+    #[test]
+    fn a_vocabulary_too_large_for_two_byte_ranks() {
+        // 70,000 distinct ids below the dense bound: a four-byte rank table.
+        let a: Vec<u64> = (0..140_000u64).map(|i| (i * 7919) % 70_000).collect();
+        let b: Vec<u64> = a.iter().map(|&x| x % 3).collect();
+        let slices = vec![(a, vec![true; 140_000]), (b, vec![true; 140_000])];
+        for (n, p) in ranged(&slices, &[1, 2, 3], Some(5), false, &[1, 50_000]) {
+            assert_eq!(p, naive(&slices, n, Some(5)), "order {n}");
+        }
+    }
+
+    #[test]
+    fn a_slice_beyond_the_planned_sizes_is_an_error() {
+        let ids = [1u64, 2];
+        let mut count = FirstRange::new(&ids, 1, &[1, 1], &[2], None, false, None).unwrap();
+        count.add(&[1u32, 2], None, &ONE).unwrap();
+        let err = count.add(&[1u32, 2], None, &ONE).unwrap_err().to_string();
+        assert!(err.contains("planned with"), "{err}");
+        let err = (FirstRange::new(&ids, 1, &[1, 1], &[2], None, false, None).unwrap())
+            .add(&[1u32, 5], None, &ONE)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tokens[1] = 5 is not in the vocabulary"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn keys_beyond_the_memory_limit_are_refused() {
+        let ids: Vec<u64> = (0..100).collect();
+        let sizes = vec![1_000_000u64; 100];
+        let err = FirstRange::new(&ids, 1, &sizes, &[3], None, false, Some(1 << 20));
+        assert!(matches!(err, Err(Error::MemoryLimit { .. })));
+    }
+}
