@@ -34,6 +34,7 @@ from .._progress import stage
 from .._suffix import SuffixIndex
 from .._types import MemoryLimit
 from ..rate._estimators import (
+    MARGIN,
     combine_rates,
     final_stretch_rate,
     mixed_code_length,
@@ -233,10 +234,18 @@ def estimate_floor(
     if not math.isfinite(rate.point):
         # Nothing scored and nothing estimated: the n-gram part is all there is.
         return replace(ngram, notes=(*ngram.notes, *notes, "no rate: nothing was scored"))
-    if not rate.informative:
+    if not rate.informative and not rate.lower > 0:
         notes.append(
             "no rate estimator gave an interval below the predictor's code length: the "
             "floor's lower end is 0, uninformative; a larger corpus may help"
+        )
+    elif not rate.informative:
+        notes.append(
+            "no rate estimator constrains the rate from below on this corpus: the floor's "
+            f"lower end ({rate.lower:.4g} nats/token) is the margin floor, the lower of KASW's "
+            f"lower end and the upper end divided by {MARGIN:g} (a margin for what a model "
+            "knows from elsewhere): a training loss under it after the first epoch is called "
+            "memorization, one inside the interval cannot be judged; a larger corpus may help"
         )
     return replace(
         ngram,
