@@ -641,10 +641,12 @@ def test_a_short_text_gives_a_floor_not_an_error() -> None:
         assert curve.value >= 0.0
 
 
-def test_above_256_ids_the_rate_reads_the_token_model_alone() -> None:
-    """The pairing the rate's rules were validated on (docs/rate.md), whatever
-    ``prequential``'s own default for the vocabulary is."""
+def test_above_256_ids_the_rate_reads_the_mixture_with_the_wide_bit_model() -> None:
+    """The pairing the rate's rules were validated on (docs/rate.md: up to 2^20 ids, the
+    mixture of the bit and token models), built here from the two models' own costs."""
     tokens = fe.MarkovSource(300, 1, seed=4).sample(20_000, seed=5)
     rate = fe.estimate_rate(tokens)
-    alone = fe.prequential(tokens, model="tokens")
-    assert rate.bound == pytest.approx(alone.nats_per_token, rel=1e-12)
+    a, b = (fe.prequential(tokens, model=m, per_token=True) for m in ("bits", "tokens"))
+    mix = fe.mixed_code_length([a, b])
+    assert rate.bound == pytest.approx(mix.nats_per_token, rel=1e-12)
+    assert rate.bound != pytest.approx(b.nats_per_token, rel=1e-6)

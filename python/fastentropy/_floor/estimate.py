@@ -51,9 +51,10 @@ __all__ = ["DEFAULT_METHODS", "context_mask", "estimate_floor", "ngram_floor"]
 #: Tokens up to which the predictor's per-token costs are kept in memory (4 bytes each);
 #: above, in a temporary memory-mapped file.
 COSTS_IN_MEMORY = 1 << 26
-#: Up to this many codable ids the rate reads the mixture of the bit and token models, above it
-#: the token model alone: the pairings benches/rate_accuracy.py validated.
-MIXED_MAX_IDS = 256
+#: Up to this many codable ids (the bit model's limit, 2^20) the rate reads the mixture of the
+#: bit and token models, above it the token model alone: the pairings benches/rate_accuracy.py
+#: validated (bytes; ``--wide``: 1000, 512 and 2000 ids at 10^7 tokens, docs/rate.md).
+MIXED_MAX_IDS = 1 << 20
 #: The rate estimators, in the order they are reported.
 RATE_METHODS = ("curve", "orders", "matches")
 #: Methods ``estimate_floor`` runs by default.
@@ -112,7 +113,7 @@ def estimate_floor(
     Three engines run: a suffix index of the corpus (count profiles of every order, and the
     longest previous match at every position), the online predictor of :func:`prequential`
     (its code length bounds the rate from above; its learning curve is extrapolated; for at
-    most 256 ids the mixture of its bit and token models, :func:`mixed_code_length`), and
+    most 2^20 ids the mixture of its bit and token models, :func:`mixed_code_length`), and
     the entropy estimators on each order's profile. The rate combines the curve, the order
     extrapolation of h_n and the match-length estimators (see :func:`estimate_rate`); its
     lower end is the floor.
@@ -267,7 +268,7 @@ def _predictor(
 ) -> tuple[CodeLength | None, dict[str, float] | None, list[str]]:
     """The online predictor the rate reads, with its final stretch's code rate.
 
-    For at most 256 codable ids both of :func:`prequential`'s models run and the rate reads
+    For at most 2^20 codable ids both of :func:`prequential`'s models run and the rate reads
     their mixture (:func:`mixed_code_length`): the bit model codes text better, the token
     model finite-order and hidden-Markov chains, and the mixture follows whichever predicts
     the current stretch better (docs/rate.md). For more ids the token model alone.

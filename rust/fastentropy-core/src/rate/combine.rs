@@ -24,8 +24,9 @@
 //!    is capped at the upper end ("capped" says when this bit). Without a predictor, the
 //!    upper end is the highest of the estimators' upper ends.
 //! 3. If every estimator's interval lies above the upper end, they are contradicted by it
-//!    and nothing is known below it: the interval becomes [0, upper end], flagged not
-//!    informative.
+//!    and nothing is known below it: the interval becomes [margin floor, upper end]
+//!    (rule 7; 0 without KASW), flagged not informative. So does one where no estimator is
+//!    narrow enough to count.
 //!    With no estimator at all the same holds. The lower end is never below 0.
 //! 4. **The match-length interval** is the union of the slope estimate's and KASW's
 //!    (matches.rs), KASW's lower end being the honest one when the source's memory outlasts
