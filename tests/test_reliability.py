@@ -445,6 +445,12 @@ CLI_CASES = [
     pytest.param("floor {tokens_bin} --dtype uint16 -o {tokens_bin}", 2, r"the output .*tokens\.bin is the input", id="floor-output-is-input"),
     pytest.param("floor {text_txt} -o {text_txt}", 2, r"the output .*text\.txt is the input", id="floor-output-is-text"),
     pytest.param("check {log_csv} --floor {floor_json} --plot {log_csv}", 1, r"--plot .*log\.csv is the input", id="check-plot-is-log"),
+    pytest.param("prequential {tokens_bin} --dtype uint16 --threads 0", 2, "--threads: must be from 1 to 1024", id="prequential-threads"),
+    pytest.param("prequential {tokens_bin} --dtype uint16 --separator -1", 2, "--separator: must be >= 0", id="prequential-separator"),
+    pytest.param("prequential {tokens_bin} --dtype uint16 --memory-limit lots", 2, "--memory-limit: not a size", id="prequential-memory-limit"),
+    pytest.param("prequential {tokens_bin} --dtype uint16 --order -1", 2, "--order: must be >= 0", id="prequential-order"),
+    pytest.param("check {log_csv} --floor {floor_json} --bytes-per-token -1", 2, "--bytes-per-token: must be a positive finite", id="check-bytes-per-token"),
+    pytest.param("check {log_csv} --floor {floor_json} --bytes-per-token nan", 2, "--bytes-per-token: must be a positive finite", id="check-bytes-per-token-nan"),
 ]
 # fmt: on
 

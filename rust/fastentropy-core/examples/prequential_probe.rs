@@ -1,6 +1,8 @@
 //! Development probe: the prequential code length of a file's bytes.
 //! `cargo run --release -p fastentropy-core --example prequential_probe -- FILE [bits|tokens] [BYTES]`
-//! or `-- TOKENS.u16 [bits|tokens] BYTES VOCAB [ORDER]` (16-bit ids), or `-- markov N` (an order-1 chain, V = 40, N tokens). Wall-clock MB/s on a shared machine.
+//! or `-- TOKENS.u16 [bits|tokens] BYTES VOCAB [ORDER]` (16-bit ids), or `-- markov N` (an order-1 chain, V = 40, N tokens),
+//! or `-- hmm N [bits|tokens]` (the 64-state hidden-Markov source of benches/rate_accuracy.py, V = 2000, stickiness 0.95,
+//! N tokens of seed 100: the excess over the source's own `-ln P(x)/N` on the same sample). Wall-clock MB/s on a shared machine.
 use fastentropy_core::control::Control;
 use fastentropy_core::predict::{prequential, ModelKind, PredictOptions};
 
@@ -24,6 +26,32 @@ fn main() {
             cl.settings.name,
             src.entropy_rate(),
             ours - src.entropy_rate(),
+            t.elapsed().as_secs_f64()
+        );
+        return;
+    }
+    if args[1] == "hmm" {
+        let n: usize = args[2].parse().expect("n");
+        let src =
+            fastentropy_core::HiddenMarkovSource::new(64, 2000, 0.95, (1.2, 1.6), 1).expect("src");
+        let ctl = Control::default();
+        let tokens = src.sample(n, 100, &ctl).expect("sample");
+        let truth = -src.log_likelihood(&tokens).expect("truth") / n as f64;
+        let opts = PredictOptions {
+            model: match args.get(3).map(String::as_str) {
+                Some("tokens") => Some(ModelKind::Tokens),
+                _ => Some(ModelKind::Bits),
+            },
+            vocab_size: Some(2000),
+            ..Default::default()
+        };
+        let t = std::time::Instant::now();
+        let cl = prequential(&tokens, &opts, None, &ctl).expect("run");
+        let ours = cl.nats / n as f64;
+        println!(
+            "hmm n={n} {}: ours {ours:.5}, the source on the sample {truth:.5}, excess {:.5} ({:.1} s)",
+            cl.settings.name,
+            ours - truth,
             t.elapsed().as_secs_f64()
         );
         return;

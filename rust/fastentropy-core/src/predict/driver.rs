@@ -8,8 +8,8 @@
 //! `N = 2^10, 2^11, ...` scored tokens and at the end.
 
 use super::bits::{
-    BitModel, WideModel, DEFAULT_BIT_ORDER, DEFAULT_WIDE_ORDER, MAX_BIT_ORDER, MAX_SYMBOLS,
-    MAX_WIDE_BITS,
+    BitCoder, BitModel, WideModel, DEFAULT_BIT_ORDER, DEFAULT_WIDE_ORDER, MAX_BIT_ORDER,
+    MAX_SYMBOLS, MAX_WIDE_BITS,
 };
 use super::model::{default_order, Model, Settings, DEFAULT_MEMORY};
 use super::ranks::Ranks;

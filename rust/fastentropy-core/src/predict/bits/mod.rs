@@ -34,25 +34,30 @@
 //! both no larger than the input needs), never more than the input can fill.
 
 mod apm;
+mod coder;
 mod contexts;
 mod counters;
 mod matcher;
 mod mixer;
+mod recency;
 mod wide;
 
 use apm::Apm;
+pub use coder::BitCoder;
+use coder::{bit_settings, find_slots, learn_states, slot_buckets, slot_hash, Ids};
 use contexts::{mix, SlotTable, WAYS};
-use counters::{next_state, Counters, Logistic};
+use counters::{Counters, Logistic};
 use matcher::{len_class, vote, ByteMatch, MIN_LEN};
 use mixer::{Mixer, INPUTS};
 
 pub use wide::{WideModel, DEFAULT_WIDE_ORDER, MAX_WIDE_BITS};
 
 use super::model::Settings;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The largest codable vocabulary (bytes).
-pub const MAX_SYMBOLS: u64 = 256;
+pub const MAX_SYMBOLS: u64 = 1 << BYTE_BITS;
+const BYTE_BITS: u32 = 8;
 /// The longest context order the bit model takes.
 pub const MAX_BIT_ORDER: usize = 8;
 /// The longest context order when none is given.
@@ -88,10 +93,7 @@ pub fn hashed_orders(k: usize) -> Vec<usize> {
 #[derive(Clone)]
 pub struct BitModel {
     lg: Logistic,
-    /// Codable ids and bits per symbol.
-    symbols: u32,
-    bits: u32,
-    separator: Option<u64>,
+    ids: Ids,
     order: usize,
     /// Hashed orders, then the word contexts (when used).
     orders: Vec<usize>,
@@ -138,19 +140,7 @@ impl BitModel {
         memory: usize,
         tokens: usize,
     ) -> Result<Self> {
-        let symbols = vocab - u64::from(separator.is_some_and(|s| s < vocab));
-        if symbols > MAX_SYMBOLS {
-            return Err(Error::Invalid(format!(
-                "the bit model codes at most {MAX_SYMBOLS} ids, got a vocabulary of {symbols}"
-            )));
-        }
-        if order > MAX_BIT_ORDER {
-            return Err(Error::Invalid(format!(
-                "order = {order} is too long for the bit model: give 0..={MAX_BIT_ORDER}"
-            )));
-        }
-        let symbols = symbols.max(1) as u32;
-        let bits = 32 - (symbols - 1).leading_zeros();
+        let ids = Ids::new(vocab, separator, order, (BYTE_BITS, ""))?;
         let lg = Logistic::new();
         let orders = if order >= 2 {
             hashed_orders(order)
@@ -174,29 +164,15 @@ impl BitModel {
             ByteMatch::new(ring.max(1 << 8), slots.max(1 << 8))
         });
         fixed += matcher.as_ref().map_or(0, ByteMatch::bytes);
-        let least = fixed + 64 * 17;
-        if memory < least {
-            return Err(Error::MemoryLimit {
-                limit: memory as u64,
-                needed: least as u64,
-                reason: format!(
-                    "the bit model's fixed tables (orders 0-1, mixer, SSE, match model) need \
-                     {fixed} bytes beside at least 16 buckets of context slots"
-                ),
-            });
-        }
         // Each symbol touches at most two slots per context, most of them slots seen
         // before: room for one per symbol and context (4 MB of English: 1.5112 -> 1.5113
         // bits/byte for half the memory; a quarter 1.5116).
         let useful = tokens.max(1) * contexts.max(1) / WAYS + 16;
-        // One bucket of the budget goes to aligning the others to cache lines.
-        let buckets = ((memory - fixed) / 64 - 1).min(useful).max(16);
+        let buckets = slot_buckets(memory, fixed, useful, "orders 0-1, mixer, SSE, match model")?;
         let table = SlotTable::new(buckets);
         let sets = 256 * MATCH_CLASSES;
         let mut model = Self {
-            symbols,
-            bits,
-            separator,
+            ids,
             order,
             words,
             table,
@@ -222,32 +198,18 @@ impl BitModel {
             settings: Settings::default(),
             orders,
         };
-        let memory_used = model.bytes();
-        let mut parts = vec![
-            ("bits_per_symbol", bits as usize),
-            ("slot_buckets", model.table.buckets()),
-            ("slots_per_bucket", WAYS),
-            ("word_contexts", 2 * usize::from(words)),
-            ("mixer_weight_sets", sets),
-            ("sse_stages", 1),
-        ];
-        if let Some(m) = &model.matcher {
-            parts.push(("match_window", m.window()));
-            parts.push(("match_min_len", MIN_LEN as usize));
-        }
-        model.settings = Settings {
-            name: "bits",
-            order,
-            vocab,
-            memory: memory_used,
-            dense: if order >= 1 { 2 } else { 1 },
-            hashed: model
-                .orders
-                .iter()
-                .map(|&k| (k, model.table.buckets(), WAYS))
-                .collect(),
-            parts,
-        };
+        model.settings = bit_settings(
+            (vocab, order, model.bytes()),
+            ids.bits,
+            (&model.orders, if order >= 1 { 2 } else { 1 }),
+            &model.table,
+            model.matcher.as_ref().map(|m| (m.window(), MIN_LEN)),
+            &[
+                ("word_contexts", 2 * usize::from(words)),
+                ("mixer_weight_sets", sets),
+                ("sse_stages", 1),
+            ],
+        );
         model.start_symbol();
         Ok(model)
     }
@@ -290,139 +252,6 @@ impl BitModel {
         self.start_symbol();
     }
 
-    /// The code of an id: ids above the separator move down by one.
-    fn code_of(&self, id: u64) -> u32 {
-        (id - u64::from(self.separator.is_some_and(|s| id > s))) as u32
-    }
-
-    /// `q(id | context)` without changing the model (the tests sum it over every id): the
-    /// probability `code` would return. The separator is never coded: 0.
-    pub fn probability(&self, id: u64) -> f64 {
-        if self.separator == Some(id) {
-            return 0.0;
-        }
-        self.clone().code(id)
-    }
-
-    /// Codes `id`: returns `q(id | context)`, learning from each bit as it goes.
-    pub fn code(&mut self, id: u64) -> f64 {
-        let x = self.code_of(id);
-        let (mut q, mut c0, mut node) = (1.0f64, 1u32, 1usize);
-        // Bits of the first chunk (slots cover the last four bits; the first chunk the rest).
-        let first = self.bits.saturating_sub(4);
-        for i in 0..self.bits {
-            let rest = self.bits - 1 - i;
-            let y = (x >> rest) & 1;
-            let prefix = c0 - (1 << i);
-            if ((prefix << 1) | 1) << rest < self.symbols {
-                let p = self.predict(c0, node, i);
-                q *= f64::from(if y == 1 { p } else { 65536 - p }) / 65536.0;
-                self.learn(c0, node, y);
-            } else {
-                debug_assert_eq!(y, 0);
-            }
-            c0 = (c0 << 1) | y;
-            node = (node << 1) | y as usize;
-            if i + 1 == first {
-                self.find_slots(u64::from(c0));
-                node = 1;
-            }
-        }
-        self.end_symbol(x);
-        q
-    }
-
-    /// `P(1)` of bit `i` (16 bits) after the symbol's bits `c0` (with a leading 1), at
-    /// `node` of the current slots.
-    #[inline]
-    fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
-        let lg = &self.lg;
-        let c0u = c0 as usize;
-        let x = &mut self.inputs;
-        x[IN_O0] = lg.stretch(self.o0.p16(c0u));
-        if self.order >= 1 {
-            let r = self.c1 * 256 + c0u;
-            x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
-            x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
-        }
-        for (m, &slot) in self.slots.iter().enumerate() {
-            let s = self.table.state(slot, node);
-            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
-        }
-        let at = IN_CTX + self.slots.len();
-        let mut class = 0;
-        x[at] = 0;
-        x[at + 1] = 0;
-        let expected = self.matcher.as_ref().and_then(ByteMatch::expected);
-        if let Some((bit, lq)) = vote(expected, self.bits, i, c0) {
-            let p = self.match_map.p16(lq * 2 + bit as usize);
-            x[at] = lg.stretch(p);
-            let sure = (lq as i32 * 64).min(2047);
-            x[at + 1] = if bit == 1 { sure } else { -sure };
-            class = if lq < 16 { 1 } else { 2 };
-        }
-        x[IN_BIAS] = 256;
-        self.mixer.mix(x, c0u + 256 * class, lg);
-        let depth = 31 - c0.leading_zeros();
-        self.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
-        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
-        let p_mix = lg.squash(st);
-        let a2 = self.apm2.refine(st, (self.c1 * 256 + c0u) & self.apm2_mask);
-        // The next bit's two rows (adjacent), while this bit is coded.
-        self.apm2
-            .prefetch((self.c1 * 256 + 2 * c0u) & self.apm2_mask);
-        ((p_mix + 3 * a2 + 2) / 4).clamp(1, 65535)
-    }
-
-    /// Every model learns bit `y` of the symbol (prefix `c0`, `node` of the slots).
-    #[inline]
-    fn learn(&mut self, c0: u32, node: usize, y: u32) {
-        let c0u = c0 as usize;
-        self.o0.update(c0u, y);
-        if self.order >= 1 {
-            let r = self.c1 * 256 + c0u;
-            self.o1_slow.update(r, y);
-            self.o1_fast.update(r, y);
-        }
-        for (m, &slot) in self.slots.iter().enumerate() {
-            let s = self.table.state_mut(slot, node);
-            self.maps[m].update(*s as usize, y);
-            *s = next_state(*s, y);
-        }
-        let at = IN_CTX + self.slots.len();
-        if self.inputs[at + 1] != 0 {
-            let (_, len) = self
-                .matcher
-                .as_ref()
-                .and_then(ByteMatch::expected)
-                .unwrap_or((0, 0));
-            let lq = len_class(len);
-            let bit = u32::from(self.inputs[at + 1] > 0) as usize;
-            self.match_map.update(lq * 2 + bit, y);
-        }
-        self.mixer.learn(&self.inputs, y);
-        self.mixer2.learn(&self.inputs, y);
-        self.apm2.learn(y);
-    }
-
-    /// The symbol `x` is coded: move the contexts on.
-    fn end_symbol(&mut self, x: u32) {
-        self.hist = (self.hist << 8) | u64::from(x);
-        self.doc_len += 1;
-        self.c1 = x as usize;
-        let lower = (x as u8).to_ascii_lowercase();
-        if lower.is_ascii_lowercase() {
-            self.word = (self.word ^ u64::from(lower)).wrapping_mul(0x2f0f_3c4b_6a5d_1e87) | 1;
-        } else if self.word != 0 {
-            self.prev_word = self.word;
-            self.word = 0;
-        }
-        if let Some(m) = &mut self.matcher {
-            m.update(x, match_hash(self.hist), self.doc_len, MIN_LEN);
-        }
-        self.start_symbol();
-    }
-
     /// The context hashes of the next symbol and its first slots.
     fn start_symbol(&mut self) {
         for (m, &k) in self.orders.iter().enumerate() {
@@ -448,25 +277,116 @@ impl BitModel {
         if let Some(m) = &self.matcher {
             m.prefetch(match_hash((hist << 8) | u64::from(x)));
         }
-        let first = self.bits.saturating_sub(4);
-        let salts = [1u64, u64::from((1 << first) | (x >> (self.bits - first)))];
+        let first = self.ids.bits.saturating_sub(4);
+        let salts = [1, (1 << first) | (x >> (self.ids.bits - first))];
         for &k in &self.orders {
             let h = order_hash(hist, doc_len, k);
-            for (i, salt) in salts.iter().enumerate() {
+            for (i, &salt) in salts.iter().enumerate() {
                 if i == 0 || first > 0 {
-                    self.table
-                        .prefetch(mix(h ^ salt.wrapping_mul(0x9e37_79b9_7f4a_7c15)));
+                    self.table.prefetch(slot_hash(h, salt));
                 }
             }
         }
     }
+}
 
-    /// Finds the slots of every context for the chunk that starts after the bits `c0`.
-    fn find_slots(&mut self, c0: u64) {
-        let salt = c0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        for (h, slot) in self.hashes.iter().zip(&mut self.slots) {
-            *slot = self.table.find(mix(h ^ salt));
+impl BitCoder for BitModel {
+    fn ids(&self) -> &Ids {
+        &self.ids
+    }
+
+    /// Slots cover the last four bits; the first chunk the rest.
+    #[inline]
+    fn starts_chunk(&self, i: u32) -> bool {
+        i == self.ids.bits.saturating_sub(4)
+    }
+
+    #[inline]
+    fn find_slots(&mut self, c0: u32) {
+        find_slots(&mut self.table, &self.hashes, &mut self.slots, c0);
+    }
+
+    #[inline]
+    fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
+        let lg = &self.lg;
+        let c0u = c0 as usize;
+        let x = &mut self.inputs;
+        x[IN_O0] = lg.stretch(self.o0.p16(c0u));
+        if self.order >= 1 {
+            let r = self.c1 * 256 + c0u;
+            x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
+            x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
         }
+        for (m, &slot) in self.slots.iter().enumerate() {
+            let s = self.table.state(slot, node);
+            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
+        }
+        let at = IN_CTX + self.slots.len();
+        let mut class = 0;
+        x[at] = 0;
+        x[at + 1] = 0;
+        let expected = self.matcher.as_ref().and_then(ByteMatch::expected);
+        if let Some((bit, lq)) = vote(expected, self.ids.bits, i, c0) {
+            let p = self.match_map.p16(lq * 2 + bit as usize);
+            x[at] = lg.stretch(p);
+            let sure = (lq as i32 * 64).min(2047);
+            x[at + 1] = if bit == 1 { sure } else { -sure };
+            class = if lq < 16 { 1 } else { 2 };
+        }
+        x[IN_BIAS] = 256;
+        self.mixer.mix(x, c0u + 256 * class, lg);
+        let depth = 31 - c0.leading_zeros();
+        self.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
+        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
+        let p_mix = lg.squash(st);
+        let a2 = self.apm2.refine(st, (self.c1 * 256 + c0u) & self.apm2_mask);
+        // The next bit's two rows (adjacent), while this bit is coded.
+        self.apm2
+            .prefetch((self.c1 * 256 + 2 * c0u) & self.apm2_mask);
+        ((p_mix + 3 * a2 + 2) / 4).clamp(1, 65535)
+    }
+
+    #[inline]
+    fn learn(&mut self, c0: u32, node: usize, y: u32) {
+        let c0u = c0 as usize;
+        self.o0.update(c0u, y);
+        if self.order >= 1 {
+            let r = self.c1 * 256 + c0u;
+            self.o1_slow.update(r, y);
+            self.o1_fast.update(r, y);
+        }
+        learn_states(&mut self.table, &self.slots, &mut self.maps, node, y);
+        let at = IN_CTX + self.slots.len();
+        if self.inputs[at + 1] != 0 {
+            let (_, len) = self
+                .matcher
+                .as_ref()
+                .and_then(ByteMatch::expected)
+                .unwrap_or((0, 0));
+            let lq = len_class(len);
+            let bit = u32::from(self.inputs[at + 1] > 0) as usize;
+            self.match_map.update(lq * 2 + bit, y);
+        }
+        self.mixer.learn(&self.inputs, y);
+        self.mixer2.learn(&self.inputs, y);
+        self.apm2.learn(y);
+    }
+
+    fn end_symbol(&mut self, x: u32) {
+        self.hist = (self.hist << 8) | u64::from(x);
+        self.doc_len += 1;
+        self.c1 = x as usize;
+        let lower = (x as u8).to_ascii_lowercase();
+        if lower.is_ascii_lowercase() {
+            self.word = (self.word ^ u64::from(lower)).wrapping_mul(0x2f0f_3c4b_6a5d_1e87) | 1;
+        } else if self.word != 0 {
+            self.prev_word = self.word;
+            self.word = 0;
+        }
+        if let Some(m) = &mut self.matcher {
+            m.update(x, match_hash(self.hist), self.doc_len, MIN_LEN);
+        }
+        self.start_symbol();
     }
 }
 

@@ -37,40 +37,64 @@ fn assert_sums_to_one(dists: &[Vec<f64>], skip: Option<usize>) {
     }
 }
 
+/// `q` sums to 1 over exactly the `vocab` ids at every `step`-th position of `n` random
+/// tokens (seed `seed`), for each of `orders`.
+fn assert_normalised_at_orders(
+    vocab: u64,
+    n: usize,
+    step: usize,
+    seed: u64,
+    orders: &[Option<usize>],
+) {
+    let tokens = random(n, vocab, seed);
+    let positions: Vec<usize> = (0..=n).step_by(step).collect();
+    for &order in orders {
+        let opts = PredictOptions {
+            vocab_size: Some(vocab),
+            ..bits(order)
+        };
+        let dists = distributions(&tokens, &opts, &positions).unwrap();
+        assert_eq!(dists[0].len(), vocab as usize);
+        assert_sums_to_one(&dists, None);
+    }
+}
+
+/// The same with the separator `sep` at every `every`-th of `n` random tokens (seed
+/// `seed`), within `memory`: the separator gets 0, the other ids sum to 1.
+fn assert_normalised_with_separator(
+    (vocab, sep): (u64, u64),
+    (n, every, step): (usize, usize, usize),
+    seed: u64,
+    memory: Option<usize>,
+) {
+    let mut tokens = random(n, vocab, seed);
+    for t in tokens.iter_mut().step_by(every) {
+        *t = sep;
+    }
+    let opts = PredictOptions {
+        vocab_size: Some(vocab),
+        separator: Some(sep),
+        memory_limit: memory,
+        ..bits(None)
+    };
+    let positions: Vec<usize> = (0..=n).step_by(step).collect();
+    let dists = distributions(&tokens, &opts, &positions).unwrap();
+    assert_sums_to_one(&dists, Some(sep as usize));
+}
+
 #[test]
 fn normalised_over_every_id_with_forced_bits() {
     // Vocabularies that are not powers of two leave branches with no ids: their bits are
     // forced, and q must still sum to 1 over exactly the V ids.
     for vocab in [1u64, 2, 3, 5, 7, 17, 40, 255, 256] {
-        let tokens = random(1500, vocab, vocab);
-        let positions: Vec<usize> = (0..=1500).step_by(149).collect();
-        for order in [Some(0), Some(1), Some(3), None] {
-            let opts = PredictOptions {
-                vocab_size: Some(vocab),
-                ..bits(order)
-            };
-            let dists = distributions(&tokens, &opts, &positions).unwrap();
-            assert_eq!(dists[0].len(), vocab as usize);
-            assert_sums_to_one(&dists, None);
-        }
+        assert_normalised_at_orders(vocab, 1500, 149, vocab, &[Some(0), Some(1), Some(3), None]);
     }
 }
 
 #[test]
 fn normalised_with_a_separator_anywhere_in_the_vocabulary() {
     for (vocab, sep) in [(257u64, 256u64), (257, 0), (6, 2), (2, 1)] {
-        let mut tokens = random(2000, vocab, sep + 7);
-        for t in tokens.iter_mut().step_by(41) {
-            *t = sep;
-        }
-        let opts = PredictOptions {
-            vocab_size: Some(vocab),
-            separator: Some(sep),
-            ..bits(None)
-        };
-        let positions: Vec<usize> = (0..=2000).step_by(199).collect();
-        let dists = distributions(&tokens, &opts, &positions).unwrap();
-        assert_sums_to_one(&dists, Some(sep as usize));
+        assert_normalised_with_separator((vocab, sep), (2000, 41, 199), sep + 7, None);
     }
 }
 
@@ -224,17 +248,13 @@ fn wide_vocabularies_are_normalised_over_every_id() {
         (1025, 800),
         (4099, 600),
     ] {
-        let tokens = random(n, vocab, vocab + 1);
-        let positions: Vec<usize> = (0..=n).step_by(n / 4).collect();
-        for order in [Some(0), Some(1), Some(2), None] {
-            let opts = PredictOptions {
-                vocab_size: Some(vocab),
-                ..bits(order)
-            };
-            let dists = distributions(&tokens, &opts, &positions).unwrap();
-            assert_eq!(dists[0].len(), vocab as usize);
-            assert_sums_to_one(&dists, None);
-        }
+        assert_normalised_at_orders(
+            vocab,
+            n,
+            n / 4,
+            vocab + 1,
+            &[Some(0), Some(1), Some(2), None],
+        );
     }
 }
 
@@ -244,22 +264,10 @@ fn wide_normalised_with_a_separator_and_a_small_limit() {
     // allows (heavy collisions, runs overwritten by other contexts).
     for (vocab, sep, memory) in [
         (1001u64, 500u64, None),
-        (4097, 4096, Some(1 << 20)),
+        (4097, 4096, Some(1_300_000)),
         (300, 0, Some(700_000)),
     ] {
-        let mut tokens = random(1200, vocab, sep);
-        for t in tokens.iter_mut().step_by(37) {
-            *t = sep;
-        }
-        let opts = PredictOptions {
-            vocab_size: Some(vocab),
-            separator: Some(sep),
-            memory_limit: memory,
-            ..bits(None)
-        };
-        let positions: Vec<usize> = (0..=1200).step_by(300).collect();
-        let dists = distributions(&tokens, &opts, &positions).unwrap();
-        assert_sums_to_one(&dists, Some(sep as usize));
+        assert_normalised_with_separator((vocab, sep), (1200, 37, 300), sep, memory);
     }
 }
 

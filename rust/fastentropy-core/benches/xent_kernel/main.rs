@@ -1,10 +1,15 @@
 //! Per-core speed of the cross-entropy row kernels, on rows resident in L2 cache (so the
-//! figure is the kernel's arithmetic, not memory) and on rows streamed from memory, one
-//! thread. Prints values per CPU-second of the process (and per wall second) for each
-//! dtype, instruction set and 16-bit path (the portable lanes only with `XENT_PORTABLE=1`). No assertion: a measuring tool, not a test.
+//! figure is the kernel's arithmetic, not memory) and on rows streamed from memory
+//! (`XENT_MEMORY=1`), one thread. Prints values per CPU-second of the process (and per wall
+//! second) and cycles per 8 values (at the clock measured first) for each dtype,
+//! instruction set and 16-bit path (the portable lanes only with `XENT_PORTABLE=1`);
+//! with `XENT_PORTS=1`, first what each instruction of the kernels costs (`ports.rs`). No
+//! assertion: a measuring tool, not a test.
 //!
 //! `cargo bench -p fastentropy-core --bench xent_kernel` (run it under `nice` on a shared
 //! machine and read the ratios between lines, not the absolute figures).
+
+mod ports;
 
 use std::time::Instant;
 
@@ -60,7 +65,51 @@ fn cpu_time() -> f64 {
     0.0
 }
 
-fn run(name: &str, lg: Logits<'_>, vocab: usize, opts: Options, reps: usize) {
+/// The core's clock in Hz, from a chain of dependent integer additions (one cycle each on
+/// every x86 core of this century), timed by CPU time; 0 where unmeasured.
+fn clock_hz() -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let n = 2_000_000u64;
+        let mut best = f64::MAX;
+        for _ in 0..5 {
+            let (mut x, c0) = (0u64, cpu_time());
+            for _ in 0..n {
+                // SAFETY: register-only arithmetic.
+                unsafe {
+                    std::arch::asm!(".rept 100", "add {0}, 1", ".endr", inout(reg) x);
+                }
+            }
+            std::hint::black_box(x);
+            best = best.min(cpu_time() - c0);
+        }
+        100.0 * n as f64 / best
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    0.0
+}
+
+fn run(name: &str, lg: Logits<'_>, vocab: usize, opts: Options, reps: usize, hz: f64) {
+    run_trials(
+        name,
+        lg,
+        vocab,
+        opts,
+        reps,
+        hz,
+        if lg.len() > 1 << 20 { 5 } else { 200 },
+    );
+}
+
+fn run_trials(
+    name: &str,
+    lg: Logits<'_>,
+    vocab: usize,
+    opts: Options,
+    reps: usize,
+    hz: f64,
+    trials: usize,
+) -> f64 {
     let rows = lg.len() / vocab;
     let targets: Vec<i64> = (0..rows as i64)
         .map(|i| (i * 7919) % vocab as i64)
@@ -74,7 +123,7 @@ fn run(name: &str, lg: Logits<'_>, vocab: usize, opts: Options, reps: usize) {
         .unwrap();
     let ctl = Control::with_threads(None);
     let mut best = (f64::MAX, f64::MAX);
-    for _ in 0..40 {
+    for _ in 0..trials {
         let (c0, t0) = (cpu_time(), Instant::now());
         pool.install(|| {
             for _ in 0..reps {
@@ -88,18 +137,39 @@ fn run(name: &str, lg: Logits<'_>, vocab: usize, opts: Options, reps: usize) {
     }
     let values = (lg.len() * reps) as f64;
     println!(
-        "{name:<24} {:5.2} G values per CPU-second ({:5.2} per wall second)  checksum {:.6}",
+        "{name:<24} {:5.2} G values per CPU-second ({:5.2} per wall second), {:5.2} cycles per 8 values  checksum {:.6}",
         values / best.0 / 1e9,
         values / best.1 / 1e9,
+        8.0 * hz * best.0 / values,
         out.iter().sum::<f64>()
     );
+    best.0 / reps as f64
 }
 
 fn main() {
     let vocab = 32_000;
     let memory = std::env::var_os("XENT_MEMORY").is_some();
-    for (label, rows, reps) in [("L2 (128 KiB rows)", 4, 40), ("memory (256 MB)", 4000, 1)] {
-        if rows > 4 && !memory {
+    let hz = clock_hz();
+    println!("clock {:.3} GHz (dependent additions)", hz / 1e9);
+    // The fixed cost of a call (checks, the pool, the merge), to set beside the L2 figures:
+    // two rows of 64 values.
+    let tiny = logits(128);
+    let t = run_trials(
+        "call, 2 rows of 64",
+        Logits::F32(&tiny),
+        64,
+        Options::default(),
+        200,
+        hz,
+        200,
+    );
+    println!("   fixed cost of a call: {:.2} µs", t * 1e6);
+    if std::env::var_os("XENT_PORTS").is_some() {
+        ports::report(hz);
+    }
+    // L2: two rows, 256 KiB of `f32` (128 KiB of 16-bit values) in a 512 KiB L2.
+    for (label, rows, reps) in [("L2 (two rows)", 2, 16), ("memory (256 MB)", 4000, 1)] {
+        if rows > 2 && !memory {
             continue;
         }
         println!("-- {label}, V = {vocab}, 1 thread");
@@ -122,12 +192,13 @@ fn main() {
                 vocab,
                 o(None),
                 f32_reps,
+                hz,
             );
             for p in [Path16::Table, Path16::Widen] {
                 let n = format!("f16 {} {}", isa.name(), p.name());
-                run(&n, Logits::F16(&h), vocab, o(Some(p)), reps);
+                run(&n, Logits::F16(&h), vocab, o(Some(p)), reps, hz);
                 let n = format!("bf16 {} {}", isa.name(), p.name());
-                run(&n, Logits::Bf16(&b), vocab, o(Some(p)), reps);
+                run(&n, Logits::Bf16(&b), vocab, o(Some(p)), reps, hz);
             }
         }
     }
