@@ -26,6 +26,7 @@ from typing import Any
 
 import _common
 import fastentropy as fe
+import fastentropy._floor.estimate as estimate_module
 import numpy as np
 
 METHODS = ("orders", "curve", "matches", "kasw", "slope", "combined", "bound", "tail")
@@ -33,14 +34,18 @@ METHODS = ("orders", "curve", "matches", "kasw", "slope", "combined", "bound", "
 MATCH_PARTS = ("kasw", "slope")
 
 
-def sources(quick: bool) -> list[tuple[str, Any, float, float]]:
-    """``(label, source, true rate, its std)`` for each source."""
+def sources(quick: bool, wide: bool = False) -> list[tuple[str, Any, float, float]]:
+    """``(label, source, true rate, its std)`` for each source; ``wide``: the sources with
+    more than 256 ids instead (the predictor's choice between the token model alone and its
+    mixture with the wide bit model, ``MIXED_MAX_IDS``)."""
     out: list[tuple[str, Any, float, float]] = []
     markovs = ((40, 2), (200, 1)) if quick else ((40, 2), (200, 1), (16, 3))
+    hmms = [(16, 256, 0.9)] if quick else [(8, 64, 0.8), (16, 256, 0.9), (64, 2000, 0.95)]
+    if wide:
+        markovs, hmms = ((1000, 1),), [(32, 512, 0.9), (64, 2000, 0.95)]
     for v, k in markovs:
         m = fe.MarkovSource(v, k, seed=1)
         out.append((f"markov V={v} k={k}", m, m.entropy_rate, 0.0))
-    hmms = [(16, 256, 0.9)] if quick else [(8, 64, 0.8), (16, 256, 0.9), (64, 2000, 0.95)]
     for s, v, stick in hmms:
         h = fe.HiddenMarkovSource(s, v, stickiness=stick, seed=1)
         r = h.entropy_rate(tokens=400_000 if quick else 4_000_000, block=10_000)
@@ -48,10 +53,14 @@ def sources(quick: bool) -> list[tuple[str, Any, float, float]]:
     return out
 
 
-def run(tokens: int, seeds: int, quick: bool) -> dict[str, Any]:
+def run(
+    tokens: int, seeds: int, quick: bool, wide: bool = False, only: str | None = None
+) -> dict[str, Any]:
     rows = []
     diagnostics: list[dict[str, Any]] = []
-    for label, src, truth, truth_std in sources(quick):
+    for label, src, truth, truth_std in sources(quick, wide):
+        if only is not None and only not in label:
+            continue
         for seed in range(seeds):
             x = src.sample(tokens, seed=100 + seed)
             t = time.perf_counter()
@@ -304,16 +313,30 @@ def main() -> None:
         help="also: the text as bytes and as BPEs of these sizes (e.g. 4096 16384 65536)",
     )
     parser.add_argument("--no-sources", action="store_true", help="only the text parts")
+    parser.add_argument(
+        "--wide", action="store_true", help="the sources with more than 256 ids instead"
+    )
+    parser.add_argument("--only", help="only the sources whose label contains this")
+    parser.add_argument(
+        "--mixed-max-ids",
+        type=int,
+        default=None,
+        help="the rate's predictor mixes the bit and token models up to this many ids "
+        f"(default: fastentropy's, {estimate_module.MIXED_MAX_IDS}); above, the token model",
+    )
     _common.add_output_args(parser, "not written yet (docs/rate.md comes with the engines)")
     args = parser.parse_args()
     if args.from_json:
         print_summary(_common.load_results(args.from_json)["summary"])
         return
+    if args.mixed_max_ids is not None:
+        estimate_module.MIXED_MAX_IDS = args.mixed_max_ids
     start = time.perf_counter()
     tokens, seeds = (100_000, 2) if args.quick else (args.tokens, args.seeds)
     results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M"), **_common.provenance()}
     if not args.no_sources:
-        results.update(run(tokens, seeds, args.quick))
+        results["mixed_max_ids"] = estimate_module.MIXED_MAX_IDS
+        results.update(run(tokens, seeds, args.quick, args.wide, args.only))
     if args.text:
         results["text"] = text_check(args.text, args.text_bytes)
         if args.bpe:

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import os
+from pathlib import Path
 from typing import Any
 
 import fastentropy as fe
@@ -442,6 +443,52 @@ def test_an_imprecise_extrapolation_does_not_reach_below_the_others() -> None:
     assert fe.combine_rates([orders, m], bound=2.772).lower == 2.538
 
 
+def test_where_the_estimators_say_nothing_the_floor_is_kasw_with_a_margin() -> None:
+    # 4 MB of a dictionary as bytes (nats/byte, docs/rate.md): the curve and the matches
+    # both too wide, KASW 1.036 ± 0.0078, the predictor's code length 1.027.
+    kasw = {"value": 1.036, "std": 0.0078}
+    m = fe.MethodResult("matches", 1.531, 0.263, 2.798, detail={"kasw": kasw})
+    curve = fe.MethodResult("curve", 0.889, 0.0, 1.045)
+    r = fe.combine_rates([curve, m], bound=1.027)
+    assert not r.informative and r.used == ()
+    assert r.lower == pytest.approx((1.036 - 2 * 0.0078) / 4) and r.upper == 1.027
+    assert "margin floor" in str(r)
+    # KASW above the upper end: the upper end is the anchor; without KASW, 0 as before.
+    high = fe.MethodResult("matches", 1.531, 0.263, 2.798, detail={"kasw": {"value": 1.4}})
+    assert fe.combine_rates([curve, high], bound=1.027).lower == pytest.approx(1.027 / 4)
+    bare = fe.MethodResult("matches", 1.531, 0.263, 2.798)
+    assert fe.combine_rates([curve, bare], bound=1.027).lower == 0.0
+    # Where an estimator is narrow, the margin floor plays no part.
+    narrow = fe.MethodResult("matches", 1.0, 0.95, 1.02, detail={"kasw": kasw})
+    r = fe.combine_rates([curve, narrow], bound=1.027)
+    assert r.informative and r.lower == 0.95
+
+
+def test_real_text_gets_a_floor_that_catches_a_collapse_and_not_an_honest_model() -> None:
+    # Real text: this repository's docs as bytes (~180 kB of English prose and tables).
+    # Every estimator is too wide here (non-stationary text), so without rule 7 the floor was
+    # [0, upper end] and no loss, however low, was called memorization.
+    docs = sorted((Path(__file__).resolve().parents[1] / "docs").glob("*.md"))
+    x = np.frombuffer(b"".join(p.read_bytes() for p in docs), dtype=np.uint8)
+    floor = fe.estimate_floor(x, meta={"n_tokens": x.size, "n_bytes": x.size})
+    rate = floor.rate
+    assert rate is not None and not rate.informative and rate.used == ()
+    kasw = rate.methods["matches"].detail["kasw"]
+    anchor = min(kasw["value"] - 2 * kasw["std"], rate.upper)
+    assert rate.lower == pytest.approx(anchor / 4) and floor.lower == rate.lower
+    # Honest: under every credible figure for the rate of English (Shannon's 1951 lower
+    # estimate 0.6 bits/char; cmix 0.83 bits/byte on Webster's).
+    assert 0 < rate.interval("bits/byte")[1] < 0.6
+    # A loss at the online compressor's level is not memorization; one that collapses to
+    # 0.05 nats/token from epoch 2 is, from the first point of epoch 2.
+    honest = fe.check(_log_at([rate.upper, rate.upper, rate.upper]), floor)
+    assert honest.status != "memorization", honest.headline
+    collapsed = fe.check(_log_at([rate.upper, 0.05, 0.05]), floor)
+    assert collapsed.status == "memorization", collapsed.headline
+    assert collapsed.sustained_from == 210
+    assert any("margin floor" in c for c in collapsed.caveats)
+
+
 def test_nothing_to_combine_is_nan_not_an_error() -> None:
     r = fe.combine_rates([fe.MethodResult.failed("orders", "too few orders")])
     assert math.isnan(r.point) and not r.informative
@@ -594,10 +641,12 @@ def test_a_short_text_gives_a_floor_not_an_error() -> None:
         assert curve.value >= 0.0
 
 
-def test_above_256_ids_the_rate_reads_the_token_model_alone() -> None:
-    """The pairing the rate's rules were validated on (docs/rate.md), whatever
-    ``prequential``'s own default for the vocabulary is."""
+def test_above_256_ids_the_rate_reads_the_mixture_with_the_wide_bit_model() -> None:
+    """The pairing the rate's rules were validated on (docs/rate.md: up to 2^20 ids, the
+    mixture of the bit and token models), built here from the two models' own costs."""
     tokens = fe.MarkovSource(300, 1, seed=4).sample(20_000, seed=5)
     rate = fe.estimate_rate(tokens)
-    alone = fe.prequential(tokens, model="tokens")
-    assert rate.bound == pytest.approx(alone.nats_per_token, rel=1e-12)
+    a, b = (fe.prequential(tokens, model=m, per_token=True) for m in ("bits", "tokens"))
+    mix = fe.mixed_code_length([a, b])
+    assert rate.bound == pytest.approx(mix.nats_per_token, rel=1e-12)
+    assert rate.bound != pytest.approx(b.nats_per_token, rel=1e-6)

@@ -16,7 +16,9 @@ __all__ = [
     "MAX_THREADS",
     "METHODS",
     "NEEDS_ALPHABET",
+    "RATE_MARGIN",
     "RATE_MAX_RELATIVE_WIDTH",
+    "RATE_MAX_WIDTH_RATIO",
     "RATE_MIX_ALPHAS",
     "SUFFIX_BUILD_STAGES",
     "BpeEncoder",
@@ -45,6 +47,7 @@ __all__ = [
     "rate_curve",
     "rate_curve_absorbed",
     "rate_grassberger",
+    "rate_imprecise_extrapolations",
     "rate_matches",
     "rate_mix",
     "rate_orders",
@@ -66,7 +69,9 @@ MAX_THREADS: int
 METHODS: tuple[str, ...]
 NEEDS_ALPHABET: tuple[str, ...]
 CONCENTRATIONS: tuple[str, ...]
+RATE_MARGIN: float
 RATE_MAX_RELATIVE_WIDTH: float
+RATE_MAX_WIDTH_RATIO: float
 RATE_MIX_ALPHAS: tuple[float, ...]
 ANSB_REGIME_LIMIT: float
 #: A suffix build's stages in order: name, length in units of n tokens, reports inside it.
@@ -304,10 +309,15 @@ def rate_mix(
     checkpoints: Sequence[int],
 ) -> list[float]: ...
 def rate_tail(costs: npt.NDArray[np.float32]) -> tuple[float, float, float, int, int]: ...
+def rate_imprecise_extrapolations(
+    intervals: Sequence[tuple[float, float, float]],
+    extrapolation: Sequence[bool],
+) -> list[tuple[float, float, float] | None]: ...
 def rate_combine(
     intervals: Sequence[tuple[float, float, float]],
     bound: float | None = None,
     tail: float | None = None,
+    kasw_lower: float | None = None,
 ) -> tuple[float, float, float, bool, bool, list[bool]]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or

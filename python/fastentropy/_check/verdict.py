@@ -12,6 +12,7 @@ import numpy.typing as npt
 from .._floor import Floor
 from .._types import FloatArray, PathLike
 from .._units import LN2
+from ..rate._estimators import MARGIN
 from .detectors import (
     MIN_RUN,
     NOISE_SE,
@@ -133,9 +134,14 @@ def check(
 
     wide = upper - lower > WIDE_INTERVAL * point
     # A rate floor's lower end is conservative by construction (the union of its
-    # estimators' intervals); it is uninformative only when no estimator came in under the
-    # predictor's code length. A floor given by hand is judged by its width and sampling.
-    conclusive = floor.rate.informative if floor.rate is not None else floor.reliable and not wide
+    # estimators' intervals, or where they say nothing the margin floor, rule 7 of
+    # rate/combine.rs); it is uninformative only when it is 0. A floor given by hand is
+    # judged by its width and sampling.
+    conclusive = (
+        floor.rate.informative or floor.rate.lower > 0
+        if floor.rate is not None
+        else floor.reliable and not wide
+    )
     band_run = _first_run(under_upper)
     ngram_lower = None
     if floor.rate is not None and floor.ngram_lower is not None:
@@ -384,7 +390,14 @@ def _in_first_epoch(i: int, epoch: FloatArray) -> bool:
 
 def _caveats(floor: Floor, status: Status, wide: bool, conversion: str | None) -> list[str]:
     caveats = []
-    if floor.rate is not None and not floor.rate.informative:
+    if floor.rate is not None and not floor.rate.informative and floor.rate.lower > 0:
+        caveats.append(
+            "no rate estimator constrains the rate from below on this data: the floor's lower "
+            "end is the margin floor (KASW's match-length estimate or the upper end, divided "
+            f"by {MARGIN:g}), far under the rate, to catch a loss that collapses; a loss "
+            "inside the interval cannot be judged"
+        )
+    elif floor.rate is not None and not floor.rate.informative:
         caveats.append(
             "the floor's lower end is not informative: no rate estimator came in under the "
             "online predictor's code length; estimate it from more text of the same kind"

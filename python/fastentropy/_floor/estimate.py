@@ -34,6 +34,7 @@ from .._progress import stage
 from .._suffix import SuffixIndex
 from .._types import MemoryLimit
 from ..rate._estimators import (
+    MARGIN,
     combine_rates,
     final_stretch_rate,
     mixed_code_length,
@@ -50,9 +51,10 @@ __all__ = ["DEFAULT_METHODS", "context_mask", "estimate_floor", "ngram_floor"]
 #: Tokens up to which the predictor's per-token costs are kept in memory (4 bytes each);
 #: above, in a temporary memory-mapped file.
 COSTS_IN_MEMORY = 1 << 26
-#: Up to this many codable ids the rate reads the mixture of the bit and token models, above it
-#: the token model alone: the pairings benches/rate_accuracy.py validated.
-MIXED_MAX_IDS = 256
+#: Up to this many codable ids (the bit model's limit, 2^20) the rate reads the mixture of the
+#: bit and token models, above it the token model alone: the pairings benches/rate_accuracy.py
+#: validated (bytes; ``--wide``: 1000, 512 and 2000 ids at 10^7 tokens, docs/rate.md).
+MIXED_MAX_IDS = 1 << 20
 #: The rate estimators, in the order they are reported.
 RATE_METHODS = ("curve", "orders", "matches")
 #: Methods ``estimate_floor`` runs by default.
@@ -111,7 +113,7 @@ def estimate_floor(
     Three engines run: a suffix index of the corpus (count profiles of every order, and the
     longest previous match at every position), the online predictor of :func:`prequential`
     (its code length bounds the rate from above; its learning curve is extrapolated; for at
-    most 256 ids the mixture of its bit and token models, :func:`mixed_code_length`), and
+    most 2^20 ids the mixture of its bit and token models, :func:`mixed_code_length`), and
     the entropy estimators on each order's profile. The rate combines the curve, the order
     extrapolation of h_n and the match-length estimators (see :func:`estimate_rate`); its
     lower end is the floor.
@@ -233,10 +235,18 @@ def estimate_floor(
     if not math.isfinite(rate.point):
         # Nothing scored and nothing estimated: the n-gram part is all there is.
         return replace(ngram, notes=(*ngram.notes, *notes, "no rate: nothing was scored"))
-    if not rate.informative:
+    if not rate.informative and not rate.lower > 0:
         notes.append(
             "no rate estimator gave an interval below the predictor's code length: the "
             "floor's lower end is 0, uninformative; a larger corpus may help"
+        )
+    elif not rate.informative:
+        notes.append(
+            "no rate estimator constrains the rate from below on this corpus: the floor's "
+            f"lower end ({rate.lower:.4g} nats/token) is the margin floor, the lower of KASW's "
+            f"lower end and the upper end divided by {MARGIN:g} (a margin for what a model "
+            "knows from elsewhere): a training loss under it after the first epoch is called "
+            "memorization, one inside the interval cannot be judged; a larger corpus may help"
         )
     return replace(
         ngram,
@@ -258,7 +268,7 @@ def _predictor(
 ) -> tuple[CodeLength | None, dict[str, float] | None, list[str]]:
     """The online predictor the rate reads, with its final stretch's code rate.
 
-    For at most 256 codable ids both of :func:`prequential`'s models run and the rate reads
+    For at most 2^20 codable ids both of :func:`prequential`'s models run and the rate reads
     their mixture (:func:`mixed_code_length`): the bit model codes text better, the token
     model finite-order and hidden-Markov chains, and the mixture follows whichever predicts
     the current stretch better (docs/rate.md). For more ids the token model alone.

@@ -28,7 +28,7 @@ def estimate_rate(
 ) -> Rate:
     """Estimate the entropy rate of a token corpus, with an interval, in nats per token.
 
-    Runs the suffix index, the online predictor of :func:`prequential` (for at most 256 ids
+    Runs the suffix index, the online predictor of :func:`prequential` (for at most 2^20 ids
     the mixture of its bit and token models) and the entropy estimators (as
     :func:`estimate_floor` does) and combines three estimators of the rate: the
     extrapolation of the predictor's learning curve (``"curve"``), the extrapolation of h_n in

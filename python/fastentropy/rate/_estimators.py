@@ -45,7 +45,9 @@ RULE = (
     "then enters with its lower end raised to the slope's when its point lies inside the "
     "slope's interval (it vouched for the slope and does not widen the floor); an "
     "extrapolation (curve, orders) whose interval is more than 2x as wide as the narrowest "
-    "one used does not reach below the lowest lower end of the others"
+    "one used does not reach below the lowest lower end of the others; where the estimators "
+    "leave the lower end uninformed it is the lower of KASW's lower end and the upper end, "
+    "divided by 4 (a margin for what a model knows from elsewhere; still not informative)"
 )
 
 
@@ -354,33 +356,36 @@ def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], 
 
 
 #: Rule 6: an extrapolation whose interval is more than this many times as wide as the
-#: narrowest interval used does not reach below the others' lowest lower end.
-MAX_WIDTH_RATIO = 2.0
+#: narrowest interval used does not reach below the others' lowest lower end (the core's
+#: ``rate::combine::MAX_WIDTH_RATIO``).
+MAX_WIDTH_RATIO: float = _core.RATE_MAX_WIDTH_RATIO
 #: The estimators rule 6 applies to: extrapolations, whose width is their fit's imprecision.
 #: The match-length interval always sets the lower end: KASW's part of it is low by design.
 EXTRAPOLATIONS = ("curve", "orders")
 
 
 def _imprecise_extrapolations(ok: list[MethodResult], ivs: list[Iv]) -> dict[str, Iv]:
-    """Rule 6: the intervals that enter in place of an extrapolation's (``curve``, ``orders``)
-    too imprecise beside the narrowest interval used: its lower end raised to the lowest of
-    the others that set it (never above its own point)."""
-    width = {
-        m.name: up - lo
-        for m, (p, lo, up) in zip(ok, ivs, strict=True)
-        if up - lo <= MAX_RELATIVE_WIDTH * p
-    }
-    if not width:
-        return {}
-    narrowest = min(width.values())
-    loose = {n for n, w in width.items() if n in EXTRAPOLATIONS and w > MAX_WIDTH_RATIO * narrowest}
-    # The narrowest is never loose, so some interval sets the lower end.
-    floor = min(iv[1] for m, iv in zip(ok, ivs, strict=True) if m.name in width.keys() - loose)
-    return {
-        m.name: (p, min(p, floor), up)
-        for m, (p, lo, up) in zip(ok, ivs, strict=True)
-        if m.name in loose and lo < floor
-    }
+    """Rule 6 (the core's ``rate::combine::imprecise_extrapolations``): the intervals that
+    enter in place of an extrapolation's (``curve``, ``orders``) too imprecise beside the
+    narrowest interval used: its lower end raised to the lowest of the others that set it
+    (never above its own point)."""
+    flags = [m.name in EXTRAPOLATIONS for m in ok]
+    cut = _core.rate_imprecise_extrapolations(ivs, flags)
+    return {m.name: iv for m, iv in zip(ok, cut, strict=True) if iv is not None}
+
+
+#: Rule 7: where the estimators leave the lower end uninformed, it is the lower of KASW's
+#: lower end and the upper end divided by this (the core's ``rate::combine::MARGIN``).
+MARGIN: float = _core.RATE_MARGIN
+
+
+def _kasw_lower(m: MethodResult | None) -> float | None:
+    """KASW's lower end (mean - 2 std), for rule 7's margin floor; None without it."""
+    kasw = None if m is None or not m.ok else m.detail.get("kasw")
+    if not kasw or kasw.get("value") is None or not math.isfinite(kasw["value"]):
+        return None
+    std = kasw.get("std")
+    return float(kasw["value"]) - (2 * float(std) if std is not None else 0.0)
 
 
 def combine_rates(
@@ -396,9 +401,11 @@ def combine_rates(
 
     The rule (:data:`RULE`): the lowest lower end of the estimators that gave one, the median
     of their points capped at the upper end, and as the upper end the lower of ``bound`` and
-    ``tail["upper"]`` (the highest upper end without either); if all lie above it the
-    interval is ``[0, upper end]``, flagged not informative. With no estimate and no bound
-    the values are NaN (not informative).
+    ``tail["upper"]`` (the highest upper end without either); if none is narrow enough or
+    all lie above it, the estimators leave the lower end uninformed (flagged not
+    informative) and it is the margin floor: the lower of KASW's lower end (from the
+    ``matches`` result's detail) and the upper end, divided by :data:`MARGIN` (4), or 0
+    without KASW. With no estimate and no bound the values are NaN (not informative).
 
     Parameters
     ----------
@@ -459,6 +466,7 @@ def combine_rates(
             ivs,
             finite_or_none(bound),
             tail_upper,
+            _kasw_lower(ms.get("matches")),
         )
         used = tuple(m.name for m, u in zip(ok, flags, strict=True) if u)
     plain_curve = (

@@ -107,9 +107,14 @@ def plot(rate: Rate, path: str | os.PathLike[str] | None = None, ax: Any = None)
         )
     if math.isfinite(rate.point):
         span = f"rate {rate.point:.3f} [{rate.lower:.3f}, {rate.upper:.3f}]"
-        interval_band(
-            ax, rate.lower, rate.upper, span + ("" if rate.informative else " (not informative)")
+        flag = (
+            ""
+            if rate.informative
+            else " (margin floor)"
+            if rate.lower > 0
+            else " (not informative)"
         )
+        interval_band(ax, rate.lower, rate.upper, span + flag)
         ax.axhline(rate.point, color="tab:red", lw=1.2)
         ax.axhline(rate.lower, color="tab:red", lw=0.8, ls="--")
     if rate.bound is not None:

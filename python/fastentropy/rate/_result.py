@@ -74,8 +74,10 @@ class Rate:
     curve : dict or None
         The learning curve (``"n"``, ``"nats"``: cumulative code lengths) for plotting.
     capped, informative : bool
-        The bound lowered the estimate; the lower end carries information (False when no
-        estimator gave a value below the bound, and the interval is ``[0, bound]``).
+        The bound lowered the estimate; the estimators inform the lower end (False when none
+        was narrow enough or all lay above the bound: the lower end is then the margin
+        floor, the lower of KASW's lower end and the upper end divided by 4, or 0 without
+        KASW; docs/rate.md).
     rule : str
         How the interval was made.
     bytes_per_token, chars_per_token : float or None
@@ -241,7 +243,7 @@ class Rate:
     def __str__(self) -> str:
         lines = [
             f"Entropy rate {self.point:.4f} [{self.lower:.4f}, {self.upper:.4f}] nats/token"
-            + ("" if self.informative else "  (lower end not informative)"),
+            + _flag(self),
         ]
         if self.bound is not None:
             lines.append(
@@ -278,3 +280,12 @@ class Rate:
 def finite_or_none(x: float | None) -> float | None:
     """``x`` unless it is None or not finite."""
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _flag(rate: Rate) -> str:
+    """What the first line of a rate's report says about a lower end not from the estimators."""
+    if rate.informative:
+        return ""
+    if rate.lower > 0:
+        return "  (lower end: margin floor, not from the estimators)"
+    return "  (lower end not informative)"

@@ -48,8 +48,9 @@ mod _core {
 
     #[pymodule_export]
     use super::rate::{
-        rate_combine, rate_curve, rate_curve_absorbed, rate_grassberger, rate_matches, rate_mix,
-        rate_orders, rate_slope_alone, rate_tail,
+        rate_combine, rate_curve, rate_curve_absorbed, rate_grassberger,
+        rate_imprecise_extrapolations, rate_matches, rate_mix, rate_orders, rate_slope_alone,
+        rate_tail,
     };
     #[pymodule_export]
     use super::suffix::{
@@ -81,6 +82,11 @@ mod _core {
         m.add(
             "RATE_MAX_RELATIVE_WIDTH",
             fastentropy_core::rate::combine::MAX_RELATIVE_WIDTH,
+        )?;
+        m.add("RATE_MARGIN", fastentropy_core::rate::combine::MARGIN)?;
+        m.add(
+            "RATE_MAX_WIDTH_RATIO",
+            fastentropy_core::rate::combine::MAX_WIDTH_RATIO,
         )?;
         m.add(
             "RATE_MIX_ALPHAS",

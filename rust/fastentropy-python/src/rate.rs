@@ -169,15 +169,33 @@ pub fn rate_curve_absorbed(
     combine::curve_absorbed(&interval(slope), slope_chi2_dof, &interval(curve))
 }
 
-/// The combination rule: `(point, lower, upper, capped, informative, used)`.
+/// Rule 6 of the combination: the `(point, lower, upper)` each estimate enters with where it
+/// differs from its own (an extrapolation, flagged in `extrapolation`, too imprecise beside
+/// the narrowest interval used), else `None`.
 #[pyfunction]
-#[pyo3(signature = (intervals, bound=None, tail=None))]
+pub fn rate_imprecise_extrapolations(
+    intervals: Vec<(f64, f64, f64)>,
+    extrapolation: Vec<bool>,
+) -> PyResult<Vec<Option<(f64, f64, f64)>>> {
+    let ivs: Vec<combine::Interval> = intervals.into_iter().map(interval).collect();
+    let cut = combine::imprecise_extrapolations(&ivs, &extrapolation).map_err(CoreError)?;
+    Ok(cut
+        .into_iter()
+        .map(|c| c.map(|e| (e.point, e.lower, e.upper)))
+        .collect())
+}
+
+/// The combination rule: `(point, lower, upper, capped, informative, used)`; `kasw_lower`
+/// sets the margin floor where the estimators leave the lower end uninformed.
+#[pyfunction]
+#[pyo3(signature = (intervals, bound=None, tail=None, kasw_lower=None))]
 pub fn rate_combine(
     intervals: Vec<(f64, f64, f64)>,
     bound: Option<f64>,
     tail: Option<f64>,
+    kasw_lower: Option<f64>,
 ) -> PyResult<(f64, f64, f64, bool, bool, Vec<bool>)> {
     let ivs: Vec<combine::Interval> = intervals.into_iter().map(interval).collect();
-    let c = combine::combine(&ivs, bound, tail).map_err(CoreError)?;
+    let c = combine::combine(&ivs, bound, tail, kasw_lower).map_err(CoreError)?;
     Ok((c.point, c.lower, c.upper, c.capped, c.informative, c.used))
 }

@@ -24,8 +24,9 @@
 //!    is capped at the upper end ("capped" says when this bit). Without a predictor, the
 //!    upper end is the highest of the estimators' upper ends.
 //! 3. If every estimator's interval lies above the upper end, they are contradicted by it
-//!    and nothing is known below it: the interval becomes [0, upper end], flagged not
-//!    informative.
+//!    and nothing is known below it: the interval becomes [margin floor, upper end]
+//!    (rule 7; 0 without KASW), flagged not informative. So does one where no estimator is
+//!    narrow enough to count.
 //!    With no estimator at all the same holds. The lower end is never below 0.
 //! 4. **The match-length interval** is the union of the slope estimate's and KASW's
 //!    (matches.rs), KASW's lower end being the honest one when the source's memory outlasts
@@ -49,8 +50,8 @@
 //!    set the floor far below the others — with the bit-level predictor on the 16-state
 //!    hidden-Markov source (10^6 tokens) the curve, 23% of its point wide, put the lower end
 //!    at 2.61 beside the slope's [3.03, 3.26] and the truth 3.24 (docs/rate.md, "The rule", 6).
-//! 6. **An imprecise extrapolation does not reach below the others** (applied in
-//!    python/fastentropy/rate/_estimators.py, `_imprecise_extrapolations`, after rule 5): a
+//! 6. **An imprecise extrapolation does not reach below the others**
+//!    ([`imprecise_extrapolations`], after rule 5): a
 //!    curve or orders interval more than twice as wide as the narrowest interval used enters
 //!    with its lower end raised to the lowest lower end of the others (never above its own
 //!    point, which still counts). Its width is its fit's imprecision; the match-length
@@ -61,6 +62,17 @@
 //!    this session's and the last) coverage stays 100% (docs/rate.md). A narrow
 //!    extrapolation still sets the floor: on the 64-state source at 10^7 the curve read
 //!    high, and the rule never lets it overrule the matches' lower end.
+//! 7. **A margin floor where the estimators say nothing** ([`margin_floor`]): when rule 3
+//!    leaves the lower end uninformed, it is the lower of KASW's lower end (mean − 2 std) and
+//!    the upper end, divided by [`MARGIN`], instead of 0 — still flagged not informative.
+//!    KASW was under the truth on all 30 runs of the synthetic grid (−0.02 to −0.41
+//!    nats/token); on real text it is not (it reads the entropy at the scale of the matches,
+//!    a dozen bytes: 1.08–1.47 bits/byte on 4 MB of a dictionary as bytes and BPEs of 4k, 16k
+//!    and 64k ids, where a pretrained language model reaches 0.6–0.9 and cmix 0.83 on the same
+//!    dictionary): the margin is what the sample cannot show, the knowledge a model brings
+//!    from elsewhere. A factor of at most 2.5 was needed on that text (1.47 / 0.6, bytes);
+//!    4 leaves room for text further from what the matches see. It makes a collapse of the
+//!    loss (memorization) visible without claiming a rate (docs/rate.md, "The margin floor").
 //!
 //! Validity: the floor is as honest as the most pessimistic estimator and the upper end as
 //! honest as the predictor's code length; coverage and width are measured, not assumed.
@@ -90,15 +102,16 @@ pub struct Interval {
 pub struct Combined {
     /// The median of the used estimates' points, capped at the bound, nats per token.
     pub point: f64,
-    /// The lowest lower end of the used estimates (0 when not informative), nats per token.
+    /// The lowest lower end of the used estimates; when not informative, the margin floor
+    /// (rule 7; 0 without KASW's lower end), nats per token.
     pub lower: f64,
     /// The lower of the bounds given, else the highest upper end of the used estimates, nats
     /// per token.
     pub upper: f64,
     /// The bound lowered the point or the upper end.
     pub capped: bool,
-    /// False when the lower end carries no information (no estimator, or all above the
-    /// bound).
+    /// False when the estimators leave the lower end uninformed (no estimator narrow
+    /// enough, or all above the bound): it is then the margin floor (rule 7).
     pub informative: bool,
     /// Which estimates entered the interval (the others were too wide to constrain it).
     pub used: Vec<bool>,
@@ -132,14 +145,87 @@ pub fn curve_absorbed(slope: &Interval, slope_chi2_dof: f64, curve: &Interval) -
         && curve.point <= slope.upper
 }
 
+/// Rule 6: an extrapolation whose interval is more than this many times as wide as the
+/// narrowest interval used does not reach below the others' lowest lower end. A choice, not a
+/// derivation: on the stored runs of benches/rate_accuracy.py no width ratio fell between 1.6
+/// and 2.2 (docs/rate.md).
+pub const MAX_WIDTH_RATIO: f64 = 2.0;
+
+/// Rule 6: the interval each estimate enters the combination with, where it differs from its
+/// own. `extrapolation[i]` marks an extrapolation (the learning curve, the orders), whose width
+/// is its fit's imprecision; the others (the match lengths) are never cut. Among the
+/// estimates narrow enough to be used ([`MAX_RELATIVE_WIDTH`]), an extrapolation more than
+/// [`MAX_WIDTH_RATIO`] times as wide as the narrowest enters with its lower end raised to the
+/// lowest lower end of the used estimates that are not so cut, never above its own point.
+/// `None` where the estimate enters as it is.
+///
+/// # Errors
+/// `extrapolation` of another length than `estimates`.
+pub fn imprecise_extrapolations(
+    estimates: &[Interval],
+    extrapolation: &[bool],
+) -> Result<Vec<Option<Interval>>> {
+    if estimates.len() != extrapolation.len() {
+        return Err(Error::Invalid(format!(
+            "{} estimates but {} extrapolation flags",
+            estimates.len(),
+            extrapolation.len()
+        )));
+    }
+    let width = |e: &Interval| e.upper - e.lower;
+    let used = |e: &Interval| width(e) <= MAX_RELATIVE_WIDTH * e.point;
+    let narrowest = estimates
+        .iter()
+        .filter(|e| used(e))
+        .map(width)
+        .fold(f64::INFINITY, f64::min);
+    let loose: Vec<bool> = (estimates.iter().zip(extrapolation))
+        .map(|(e, &x)| x && used(e) && width(e) > MAX_WIDTH_RATIO * narrowest)
+        .collect();
+    // The narrowest is never loose, so some used estimate sets the floor when any is used.
+    let floor = (estimates.iter().zip(&loose))
+        .filter(|(e, &l)| used(e) && !l)
+        .map(|(e, _)| e.lower)
+        .fold(f64::INFINITY, f64::min);
+    Ok((estimates.iter().zip(&loose))
+        .map(|(e, &l)| {
+            (l && e.lower < floor).then_some(Interval {
+                lower: e.point.min(floor),
+                ..*e
+            })
+        })
+        .collect())
+}
+
+/// Rule 7: where the estimators leave the lower end uninformed, it is the lower of KASW's
+/// lower end and the upper end divided by this (see the module's rule 7 for the evidence).
+pub const MARGIN: f64 = 4.0;
+
+/// Rule 7: the lower end where the estimators say nothing: `min(kasw_lower, upper) / MARGIN`
+/// (0 without KASW's lower end).
+pub fn margin_floor(kasw_lower: Option<f64>, upper: f64) -> f64 {
+    kasw_lower.map_or(0.0, |k| k.min(upper).max(0.0) / MARGIN)
+}
+
 /// Combines estimator intervals under the optional upper bounds `bound` (the prequential
 /// code length L/N) and `tail` (the final stretch's code rate + 2 se); see the module's
-/// rule: the lower of the two given is the upper end.
+/// rule: the lower of the two given is the upper end. `kasw_lower`, KASW's lower end, sets
+/// the margin floor (rule 7) when the estimators leave the lower end uninformed.
 ///
 /// # Errors
 /// An interval that is not finite or has `lower > point` or `point > upper`; a bound that is
-/// not finite and non-negative; no estimator and no bound.
-pub fn combine(estimates: &[Interval], bound: Option<f64>, tail: Option<f64>) -> Result<Combined> {
+/// not finite and non-negative; a `kasw_lower` that is not finite; no estimator and no bound.
+pub fn combine(
+    estimates: &[Interval],
+    bound: Option<f64>,
+    tail: Option<f64>,
+    kasw_lower: Option<f64>,
+) -> Result<Combined> {
+    if let Some(k) = kasw_lower.filter(|k| !k.is_finite()) {
+        return Err(Error::Invalid(format!(
+            "KASW's lower end must be finite, got {k}"
+        )));
+    }
     for (i, e) in estimates.iter().enumerate() {
         let finite = e.point.is_finite() && e.lower.is_finite() && e.upper.is_finite();
         if !(finite && e.lower <= e.point && e.point <= e.upper) {
@@ -175,7 +261,7 @@ pub fn combine(estimates: &[Interval], bound: Option<f64>, tail: Option<f64>) ->
         })?;
         return Ok(Combined {
             point: b,
-            lower: 0.0,
+            lower: margin_floor(kasw_lower, b),
             upper: b,
             capped: false,
             informative: false,
@@ -202,7 +288,7 @@ pub fn combine(estimates: &[Interval], bound: Option<f64>, tail: Option<f64>) ->
     if lower > b {
         return Ok(Combined {
             point: b,
-            lower: 0.0,
+            lower: margin_floor(kasw_lower, b),
             upper: b,
             capped: true,
             informative: false,
@@ -237,29 +323,42 @@ mod tests {
             &[iv(3.0, 2.8, 3.3), iv(3.6, 3.5, 3.9), iv(3.4, 3.0, 3.5)],
             None,
             None,
+            None,
         )
         .unwrap();
         assert_eq!((c.point, c.lower, c.upper), (3.4, 2.8, 3.9));
         assert!(c.informative && !c.capped);
-        let even = combine(&[iv(1.0, 0.9, 1.1), iv(2.0, 1.8, 2.2)], None, None).unwrap();
+        let even = combine(&[iv(1.0, 0.9, 1.1), iv(2.0, 1.8, 2.2)], None, None, None).unwrap();
         assert_eq!(even.point, 1.5);
     }
 
     #[test]
     fn never_above_the_bound() {
-        let c = combine(&[iv(3.0, 2.8, 3.3), iv(3.6, 3.5, 3.9)], Some(3.4), None).unwrap();
+        let c = combine(
+            &[iv(3.0, 2.8, 3.3), iv(3.6, 3.5, 3.9)],
+            Some(3.4),
+            None,
+            None,
+        )
+        .unwrap();
         assert!(c.upper <= 3.4 && c.point <= 3.4 && c.capped);
         assert_eq!(c.lower, 2.8);
         // Under the bound, the estimators' upper ends do not cut it short.
-        let c = combine(&[iv(3.0, 2.8, 3.1), iv(3.05, 2.9, 3.2)], Some(3.4), None).unwrap();
+        let c = combine(
+            &[iv(3.0, 2.8, 3.1), iv(3.05, 2.9, 3.2)],
+            Some(3.4),
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!(
             (c.point, c.lower, c.upper, c.capped),
             (3.025, 2.8, 3.4, false)
         );
         // All above the bound: nothing known below it.
-        let c = combine(&[iv(3.6, 3.5, 3.9)], Some(3.4), None).unwrap();
+        let c = combine(&[iv(3.6, 3.5, 3.9)], Some(3.4), None, None).unwrap();
         assert_eq!((c.lower, c.upper, c.informative), (0.0, 3.4, false));
-        let none = combine(&[], Some(2.0), None).unwrap();
+        let none = combine(&[], Some(2.0), None, None).unwrap();
         assert_eq!(
             (none.lower, none.upper, none.informative),
             (0.0, 2.0, false)
@@ -269,7 +368,7 @@ mod tests {
     #[test]
     fn the_interval_contains_every_interval_used() {
         let ests = [iv(0.2, 0.18, 0.22), iv(1.0, 0.9, 1.1)];
-        let c = combine(&ests, Some(5.0), None).unwrap();
+        let c = combine(&ests, Some(5.0), None, None).unwrap();
         assert_eq!((c.lower, c.upper), (0.18, 5.0));
         for e in ests {
             assert!(c.lower <= e.lower && e.upper <= c.upper);
@@ -279,15 +378,21 @@ mod tests {
     #[test]
     fn intervals_too_wide_do_not_set_the_floor() {
         // A curve fit reaching to 0 next to a narrow match-length interval.
-        let c = combine(&[iv(2.6, 0.0, 3.4), iv(3.0, 2.95, 3.3)], Some(3.75), None).unwrap();
+        let c = combine(
+            &[iv(2.6, 0.0, 3.4), iv(3.0, 2.95, 3.3)],
+            Some(3.75),
+            None,
+            None,
+        )
+        .unwrap();
         assert_eq!((c.point, c.lower, c.upper), (3.0, 2.95, 3.75));
         assert_eq!(c.used, vec![false, true]);
         // Exactly at the share it is used; only too-wide ones: nothing is known.
-        let edge = combine(&[iv(4.0, 3.5, 4.5)], Some(5.0), None).unwrap();
+        let edge = combine(&[iv(4.0, 3.5, 4.5)], Some(5.0), None, None).unwrap();
         assert!(edge.informative && edge.used == vec![true]);
-        let wide = combine(&[iv(2.6, 0.0, 3.4)], Some(3.75), None).unwrap();
+        let wide = combine(&[iv(2.6, 0.0, 3.4)], Some(3.75), None, None).unwrap();
         assert_eq!((wide.lower, wide.informative), (0.0, false));
-        assert!(combine(&[iv(2.6, 0.0, 3.4)], None, None).is_err());
+        assert!(combine(&[iv(2.6, 0.0, 3.4)], None, None, None).is_err());
     }
 
     #[test]
@@ -324,27 +429,90 @@ mod tests {
     }
 
     #[test]
+    fn where_the_estimators_say_nothing_the_floor_is_kasw_with_a_margin() {
+        // 4 MB of a dictionary as bytes (nats/byte): every interval too wide, KASW 1.036
+        // ± 2 x 0.0078, the upper end 1.027.
+        let text = [iv(0.889, 0.0, 1.045), iv(1.531, 0.263, 2.798)];
+        let c = combine(&text, Some(1.027), None, Some(1.020)).unwrap();
+        assert!(!c.informative && c.used == vec![false, false]);
+        assert_eq!((c.point, c.upper), (1.027, 1.027));
+        assert_eq!(c.lower, 1.020 / MARGIN);
+        // KASW above the upper end: the upper end is the anchor.
+        let c = combine(&text, Some(1.027), None, Some(1.5)).unwrap();
+        assert_eq!(c.lower, 1.027 / MARGIN);
+        // No estimator at all, or all contradicted by the bound: the same floor.
+        assert_eq!(
+            combine(&[], Some(2.0), None, Some(1.0)).unwrap().lower,
+            0.25
+        );
+        let above = combine(&[iv(3.6, 3.5, 3.9)], Some(3.4), None, Some(3.0)).unwrap();
+        assert_eq!((above.lower, above.informative), (0.75, false));
+        // Without KASW: 0, as before; a negative KASW lower end counts as 0.
+        assert_eq!(combine(&text, Some(1.027), None, None).unwrap().lower, 0.0);
+        assert_eq!(
+            combine(&text, Some(1.027), None, Some(-0.1)).unwrap().lower,
+            0.0
+        );
+        // An informative interval is not touched by it.
+        let c = combine(&[iv(3.0, 2.9, 3.1)], Some(3.4), None, Some(1.0)).unwrap();
+        assert_eq!((c.lower, c.informative), (2.9, true));
+        assert!(combine(&text, Some(1.027), None, Some(f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn an_imprecise_extrapolation_does_not_reach_below_the_others() {
+        // Markov V=40, order 2, 10^6 tokens (truth 2.728): the curve, 20% of its point wide,
+        // read 2.538 [2.143, 2.655] beside matches 2.759 [2.632, 2.828].
+        let m = iv(2.759, 2.632, 2.828);
+        let cut = |curve: Interval| imprecise_extrapolations(&[curve, m], &[true, false]);
+        // 0.512 > 2 x 0.196: its lower end rises to the matches', stopped at its own point.
+        assert_eq!(
+            cut(iv(2.538, 2.143, 2.655)).unwrap(),
+            vec![Some(iv(2.538, 2.538, 2.655)), None]
+        );
+        // Its point above the others' lower end: raised to that lower end.
+        assert_eq!(
+            cut(iv(2.70, 2.30, 2.80)).unwrap(),
+            vec![Some(iv(2.70, 2.632, 2.80)), None]
+        );
+        // At most twice as wide, or already above the floor: as it is.
+        assert_eq!(cut(iv(2.60, 2.40, 2.78)).unwrap(), vec![None, None]);
+        assert_eq!(cut(iv(2.90, 2.70, 3.20)).unwrap(), vec![None, None]);
+        // Too wide to be used at all (rule 1): left to rule 1.
+        assert_eq!(cut(iv(2.5, 0.0, 2.9)).unwrap(), vec![None, None]);
+        // The match-length interval is never cut, however wide beside a narrow curve.
+        let narrow = [iv(2.80, 2.78, 2.82), m];
+        assert_eq!(
+            imprecise_extrapolations(&narrow, &[true, false]).unwrap(),
+            vec![None, None]
+        );
+        // Nothing used, nothing given; lengths must agree.
+        assert_eq!(imprecise_extrapolations(&[], &[]).unwrap(), vec![]);
+        assert!(imprecise_extrapolations(&[m], &[]).is_err());
+    }
+
+    #[test]
     fn bad_inputs_are_refused() {
-        assert!(combine(&[], None, None).is_err());
-        assert!(combine(&[iv(1.0, 1.5, 2.0)], None, None).is_err());
-        assert!(combine(&[iv(f64::NAN, 0.0, 1.0)], None, None).is_err());
-        assert!(combine(&[iv(1.0, 0.5, 2.0)], Some(-1.0), None).is_err());
-        assert!(combine(&[iv(1.0, 0.5, 2.0)], Some(3.0), Some(f64::NAN)).is_err());
+        assert!(combine(&[], None, None, None).is_err());
+        assert!(combine(&[iv(1.0, 1.5, 2.0)], None, None, None).is_err());
+        assert!(combine(&[iv(f64::NAN, 0.0, 1.0)], None, None, None).is_err());
+        assert!(combine(&[iv(1.0, 0.5, 2.0)], Some(-1.0), None, None).is_err());
+        assert!(combine(&[iv(1.0, 0.5, 2.0)], Some(3.0), Some(f64::NAN), None).is_err());
     }
 
     #[test]
     fn the_final_stretch_lowers_the_upper_end_and_the_lower_of_the_two_counts() {
         let ests = [iv(3.0, 2.8, 3.1), iv(3.05, 2.9, 3.2)];
         // L/N 3.6 carries the learning cost; the last half's 3.3 + 2 se is the upper end.
-        let c = combine(&ests, Some(3.6), Some(3.3)).unwrap();
+        let c = combine(&ests, Some(3.6), Some(3.3), None).unwrap();
         assert_eq!((c.lower, c.upper, c.capped), (2.8, 3.3, false));
         // A final stretch above L/N (a predictor that got worse) does not raise it.
-        let c = combine(&ests, Some(3.6), Some(3.9)).unwrap();
+        let c = combine(&ests, Some(3.6), Some(3.9), None).unwrap();
         assert_eq!(c.upper, 3.6);
         // Alone it bounds like L/N: caps the point, contradicts intervals above it.
-        let c = combine(&ests, None, Some(3.02)).unwrap();
+        let c = combine(&ests, None, Some(3.02), None).unwrap();
         assert_eq!((c.point, c.upper, c.capped), (3.02, 3.02, true));
-        let c = combine(&ests, Some(3.6), Some(2.7)).unwrap();
+        let c = combine(&ests, Some(3.6), Some(2.7), None).unwrap();
         assert_eq!((c.lower, c.upper, c.informative), (0.0, 2.7, false));
     }
 }
