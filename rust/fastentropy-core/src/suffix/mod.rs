@@ -26,6 +26,7 @@
 //! on a thread of its own, so a cancelled build returns at once and the sort, left to
 //! finish, frees its buffers when it ends (a new build waits for that).
 
+mod bucket;
 mod construct;
 mod file;
 mod lcp;
