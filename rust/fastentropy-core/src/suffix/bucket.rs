@@ -5,21 +5,21 @@
 //! "Fast algorithms for sorting and searching strings", SODA 1997, with machine-word digits
 //! as in Kärkkäinen & Rantala, "Engineering radix sort for strings", SPIRE 2008):
 //!
-//! 1. Count the first symbols: bucket `c` of the array holds the suffixes that start with `c`.
-//! 2. Bucket groups, one at a time within a scratch budget: one pass over the text (split in
-//!    fixed pieces, in parallel) writes each suffix of the group as a 128-bit item, the next
-//!    `k` symbols packed into the high 64 bits (`s` bits each: symbol + 1, 0 past the end,
-//!    so a suffix that ends sorts first) and its position in the low 64. The key slides
-//!    along the text: no random reads.
+//! 1. Count the first symbols and scatter the positions into the array (a counting sort, in
+//!    fixed pieces of the text, in parallel): bucket `c` holds the suffixes starting with `c`.
+//! 2. Bucket groups, one at a time within a scratch budget: each suffix of the group becomes
+//!    a 128-bit item, the next `k` symbols packed into the high 64 bits (`s` bits each:
+//!    symbol + 1, 0 past the end, so a suffix that ends sorts first) and its position in the
+//!    low 64 (one read of the text per suffix, in increasing positions within a bucket).
 //! 3. Each bucket is sorted as integers; runs of equal keys are re-keyed `k` symbols deeper
-//!    (a random read per suffix) and sorted again, until all differ.
+//!    and sorted again, until all differ. The positions go back into the array.
 //!
 //! The order is the lexicographic order of the symbols with the end of the text smallest:
 //! libsais's, so the array is the same (a suffix array is unique).
 //!
 //! It is quadratic on long repeats (duplicated documents): it gives up, returning `false`
 //! for libsais to sort, when a tie needs more than [`Limits::depth`] symbols, when re-keying
-//! passes [`Limits::work`] suffixes per suffix sorted so far (plus a floor), when one bucket
+//! passes [`Limits::work`] suffixes per [`WORK_PER`] sorted so far (plus a floor), when one bucket
 //! is larger than the scratch budget, or when the alphabet is too large for the bucket
 //! tables. What it spent is then lost: at most the counting pass, the groups sorted so far
 //! and the re-keying budget.
@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use rayon::prelude::*;
 
 use super::store::Entry;
+use super::text::prefetch_at;
 use super::{BUILD_BYTES_PER_TOKEN, BUILD_BYTES_PER_TOKEN_WIDE};
 use crate::control::Control;
 use crate::error::Result;
@@ -58,7 +59,7 @@ impl Symbol for u32 {
 pub(crate) struct Limits {
     /// The deepest symbol a comparison may read.
     pub depth: usize,
-    /// Suffixes re-keyed per suffix sorted so far ...
+    /// Suffixes re-keyed per [`WORK_PER`] suffixes sorted so far ...
     pub work: u64,
     /// ... plus this many.
     pub floor: u64,
@@ -68,12 +69,12 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    /// The build's limits: 64 symbols deep; re-keying at most one suffix per suffix on
-    /// average; a scratch of at most 2 bytes/token, so that array (4), 16-bit text (2) and
+    /// The build's limits: 64 symbols deep; re-keying at most one suffix in four on
+    /// average (10^7 synthetic tokens re-key 1 in 7,500); a scratch of at most 2 bytes/token, so that array (4), 16-bit text (2) and
     /// scratch peak at 8 bytes/token.
     pub const AUTO: Self = Self {
         depth: 64,
-        work: 1,
+        work: WORK_PER / 4,
         floor: 1 << 16,
         scratch_per_token: 2,
     };
@@ -88,6 +89,9 @@ impl Limits {
     };
 }
 
+/// The unit of [`Limits::work`].
+pub(crate) const WORK_PER: u64 = 64;
+
 /// Pieces of the text the scattering pass splits into (fixed: same slots for any thread
 /// count; the result does not depend on them anyway).
 const PIECES: usize = 16;
@@ -96,20 +100,38 @@ const PAR_BUCKET: usize = 1 << 16;
 /// Re-keyed suffixes counted locally before the shared count is updated and checked.
 const FLUSH: u64 = 1 << 12;
 
-/// Raw writes to distinct slots of the scratch from many threads.
-#[derive(Clone, Copy)]
-struct Slots(*mut u128);
-// SAFETY: used only for writes to distinct slots (each suffix has one), see `scatter`.
-unsafe impl Send for Slots {}
+/// Items per parallel task of the keying and copying passes.
+const GRAIN: usize = 1 << 16;
+/// How many suffixes ahead the keying pass prefetches.
+const AHEAD: usize = 16;
+
+/// Raw writes to distinct slots of the array from many threads.
+struct Slots<E>(*mut E);
+impl<E> Clone for Slots<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<E> Copy for Slots<E> {}
+impl<E> Slots<E> {
+    /// # Safety
+    /// `i` in bounds of the array, and no other thread touching slot `i`.
+    #[inline(always)]
+    unsafe fn write(self, i: usize, v: E) {
+        // SAFETY: the caller's contract.
+        unsafe { *self.0.add(i) = v };
+    }
+}
+// SAFETY: used only for writes to distinct slots (each position has one), see `sort`.
+unsafe impl<E: Send> Send for Slots<E> {}
 // SAFETY: as above.
-unsafe impl Sync for Slots {}
+unsafe impl<E: Send> Sync for Slots<E> {}
 
 /// The text's symbols packed as keys: `s` bits per symbol, `k` symbols per key.
 #[derive(Clone, Copy)]
 struct Packing {
     s: u32,
     k: usize,
-    mask: u64,
 }
 
 impl Packing {
@@ -117,13 +139,7 @@ impl Packing {
     fn new(alphabet: usize) -> Self {
         let s = usize::BITS - alphabet.leading_zeros();
         let k = (64 / s) as usize;
-        let bits = s as usize * k;
-        let mask = if bits == 64 {
-            u64::MAX
-        } else {
-            (1 << bits) - 1
-        };
-        Self { s, k, mask }
+        Self { s, k }
     }
 
     /// Symbol `i` + 1, or 0 past the end.
@@ -136,12 +152,6 @@ impl Packing {
     #[inline(always)]
     fn key<S: Symbol>(self, text: &[S], i: usize) -> u64 {
         (i..i + self.k).fold(0, |v, j| (v << self.s) | Self::digit(text, j))
-    }
-
-    /// The key from `i + 1` given the one from `i`.
-    #[inline(always)]
-    fn slide<S: Symbol>(self, key: u64, text: &[S], i: usize) -> u64 {
-        ((key << self.s) | Self::digit(text, i + self.k)) & self.mask
     }
 }
 
@@ -197,6 +207,32 @@ pub(crate) fn sort<S: Symbol, E: Entry>(
     if counts.iter().any(|&c| c as usize > cap) {
         return Ok(false);
     }
+    // Positions into their buckets: `hist` becomes where each piece writes each bucket.
+    let mut base = 0u64;
+    let mut hist = hist;
+    for c in 0..alphabet {
+        for h in &mut hist {
+            let k = h[c];
+            h[c] = base;
+            base += k;
+        }
+    }
+    let slots = Slots(sa.as_mut_ptr());
+    hist.par_iter_mut().enumerate().for_each(|(i, at)| {
+        for (p, &c) in text.iter().enumerate().take(bounds[i + 1]).skip(bounds[i]) {
+            let slot = &mut at[c.value()];
+            assert!(
+                (*slot as usize) < n,
+                "a bucket's slots are within the array"
+            );
+            // SAFETY: in bounds (checked); each position has its own slot: the slots of
+            // (piece, bucket) are disjoint ranges, counted from the same histograms.
+            unsafe { slots.write(*slot as usize, E::of(p)) };
+            *slot += 1;
+        }
+    });
+    drop(hist);
+    ctl.check()?;
     let mut scratch = KeyBuf::<u128>::new(cap.min(n), limit)?;
     let run = Run {
         text,
@@ -206,33 +242,44 @@ pub(crate) fn sort<S: Symbol, E: Entry>(
         gave_up: AtomicBool::new(false),
         ctl,
     };
-    let mut start = 0usize;
-    let mut c0 = 0usize;
+    // Groups of buckets, each at most `cap` suffixes: `(first symbol, end, array start,
+    // length, largest bucket)`.
+    let mut groups = Vec::new();
+    let (mut c0, mut start) = (0usize, 0usize);
     while c0 < alphabet {
-        ctl.check()?;
-        // The group: buckets c0..c1, together at most `cap` suffixes.
-        let (mut c1, mut len) = (c0, 0usize);
+        let (mut c1, mut len, mut most) = (c0, 0usize, 0usize);
         while c1 < alphabet && len + counts[c1] as usize <= cap {
             len += counts[c1] as usize;
+            most = most.max(counts[c1] as usize);
             c1 += 1;
         }
+        groups.push((c0, c1, start, len, most));
+        start += len;
+        c0 = c1;
+    }
+    // The group of the largest bucket first: the most frequent symbols start the longest
+    // repeats, so a text that makes the sort give up does so early.
+    groups.sort_by_key(|g| std::cmp::Reverse(g.4));
+    let mut sorted = 0u64;
+    for (c0, c1, start, len, _) in groups {
+        ctl.check()?;
         let items = &mut scratch.as_mut_slice()[..len];
-        run.scatter(items, &hist, &bounds, c0..c1);
+        let group = &mut sa[start..start + len];
+        run.keyed(items, group);
         ctl.check()?;
         let sizes: Vec<usize> = counts[c0..c1].iter().map(|&c| c as usize).collect();
-        if !run.sort_buckets(items, &sizes, (start + len) as u64)? {
+        sorted += len as u64;
+        if !run.sort_buckets(items, &sizes, sorted)? {
             return Ok(false);
         }
-        sa[start..start + len]
-            .par_chunks_mut(1 << 16)
-            .zip(items.par_chunks(1 << 16))
+        group
+            .par_chunks_mut(GRAIN)
+            .zip(items.par_chunks(GRAIN))
             .for_each(|(out, its)| {
                 for (o, &it) in out.iter_mut().zip(its) {
                     *o = E::of(it as u64 as usize);
                 }
             });
-        start += len;
-        c0 = c1;
     }
     Ok(true)
 }
@@ -249,48 +296,24 @@ struct Run<'a, S> {
 }
 
 impl<S: Symbol> Run<'_, S> {
-    /// Writes the suffixes starting with symbols `group` into `items` (bucket by bucket, each
-    /// in text order), keyed by their next `k` symbols.
-    fn scatter(
-        &self,
-        items: &mut [u128],
-        hist: &[Vec<u64>],
-        bounds: &[usize],
-        group: std::ops::Range<usize>,
-    ) {
+    /// The items of the suffixes at `positions`: keyed by their `k` symbols after the first.
+    fn keyed<E: Entry>(&self, items: &mut [u128], positions: &[E]) {
         let (text, packing) = (self.text, self.packing);
-        let first = group.start;
-        // Where piece i writes bucket c: after the buckets before c and the pieces before i.
-        let mut at = vec![vec![0usize; group.len()]; PIECES];
-        let mut base = 0usize;
-        for c in group.clone() {
-            for (i, h) in hist.iter().enumerate() {
-                at[i][c - first] = base;
-                base += h[c] as usize;
-            }
-        }
-        let slots = Slots(items.as_mut_ptr());
-        let len = items.len();
-        at.into_par_iter().enumerate().for_each(|(i, mut at)| {
-            let slots = slots;
-            let (lo, hi) = (bounds[i], bounds[i + 1]);
-            if lo == hi {
-                return;
-            }
-            let mut key = packing.key(text, lo + 1);
-            for p in lo..hi {
-                let c = text[p].value();
-                if group.contains(&c) {
-                    let slot = &mut at[c - first];
-                    assert!(*slot < len, "a bucket's slots are within the group");
-                    // SAFETY: in bounds (checked); each suffix has its own slot: the slots of
-                    // (piece, bucket) are disjoint ranges, counted from the same histograms.
-                    unsafe { *slots.0.add(*slot) = (u128::from(key) << 64) | p as u128 };
-                    *slot += 1;
+        items
+            .par_chunks_mut(GRAIN)
+            .zip(positions.par_chunks(GRAIN))
+            .for_each(|(out, ps)| {
+                for (j, (o, &p)) in out.iter_mut().zip(ps).enumerate() {
+                    // The reads are scattered: fetch a later one's ahead.
+                    if let Some(&ahead) = ps.get(j + AHEAD) {
+                        if let Some(t) = text.get(ahead.idx() + 1) {
+                            prefetch_at(t);
+                        }
+                    }
+                    let p = p.idx();
+                    *o = (u128::from(packing.key(text, p + 1)) << 64) | p as u128;
                 }
-                key = packing.slide(key, text, p + 1);
-            }
-        });
+            });
     }
 
     /// Sorts each bucket of `items` (`sizes`, in order); `false` if it gave up. `sorted` is
@@ -299,7 +322,7 @@ impl<S: Symbol> Run<'_, S> {
         let allowance = self
             .limits
             .work
-            .saturating_mul(sorted)
+            .saturating_mul(sorted / WORK_PER)
             .saturating_add(self.limits.floor);
         let mut buckets = Vec::with_capacity(sizes.len());
         let mut rest = items;
@@ -323,10 +346,11 @@ impl<S: Symbol> Run<'_, S> {
     /// Sorts one bucket: by key, then each run of equal keys `k` symbols deeper, and so on.
     /// `false` if a tie is deeper than the limit or the shared work passes `allowance`.
     fn sort_bucket(&self, bucket: &mut [u128], allowance: u64) -> bool {
+        // By key alone: equal keys are re-keyed below, whatever their order.
         if bucket.len() >= PAR_BUCKET {
-            bucket.par_sort_unstable();
+            bucket.par_sort_unstable_by_key(|&x| high(x));
         } else {
-            bucket.sort_unstable();
+            bucket.sort_unstable_by_key(|&x| high(x));
         }
         let k = self.packing.k;
         let mut stack: Vec<(usize, usize, usize)> = Vec::new();
@@ -350,7 +374,7 @@ impl<S: Symbol> Run<'_, S> {
                 let key = self.packing.key(self.text, p + depth);
                 *it = (u128::from(key) << 64) | p as u128;
             }
-            run.sort_unstable();
+            run.sort_unstable_by_key(|&x| high(x));
             push_ties(run, lo, depth + k, &mut stack);
         }
         let total = self.work.fetch_add(local, Ordering::Relaxed) + local;
@@ -358,14 +382,20 @@ impl<S: Symbol> Run<'_, S> {
     }
 }
 
+/// An item's key.
+#[inline(always)]
+fn high(item: u128) -> u64 {
+    (item >> 64) as u64
+}
+
 /// Pushes `(lo, hi, depth)` (offset by `base`) for each run of two or more equal keys in
 /// sorted `items`.
 fn push_ties(items: &[u128], base: usize, depth: usize, stack: &mut Vec<(usize, usize, usize)>) {
     let mut i = 0;
     while i < items.len() {
-        let key = items[i] >> 64;
+        let key = high(items[i]);
         let mut j = i + 1;
-        while j < items.len() && items[j] >> 64 == key {
+        while j < items.len() && high(items[j]) == key {
             j += 1;
         }
         if j - i > 1 {
