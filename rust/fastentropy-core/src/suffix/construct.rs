@@ -18,6 +18,7 @@ use std::time::Duration;
 use libsais_sys::{libsais, libsais16, libsais16x64, libsais64};
 use rayon::prelude::*;
 
+use super::bucket;
 use super::store::{Entry, Sa, Store};
 use super::CHUNK;
 use crate::control::Control;
@@ -184,6 +185,8 @@ pub(crate) fn suffix_array<T: Token>(
 /// One sort's sizes: `n` symbols, ranks below `alphabet`, on `threads`, within `limit`.
 struct Sort {
     n: usize,
+    /// What the symbols stay below: ranks, or ids read as ranks (every id up to the largest
+    /// is seen, so they are below it too).
     alphabet: usize,
     threads: usize,
     limit: Option<usize>,
@@ -205,7 +208,18 @@ impl Sort {
         } = *self;
         match symbols {
             Symbols::Narrow(text) => {
-                let sa = KeyBuf::new(n, limit)?;
+                let mut sa = KeyBuf::new(n, limit)?;
+                let limits = &bucket::Limits::AUTO;
+                if bucket::sort(
+                    text.as_slice(),
+                    alphabet,
+                    sa.as_mut_slice(),
+                    limits,
+                    limit,
+                    ctl,
+                )? {
+                    return Ok((sa, SortSymbols::U16(text)));
+                }
                 background(n, sa, ctl, move |sa| {
                     let t = text.as_slice();
                     assert!(t.len() == n && n <= sa.len());
@@ -213,9 +227,14 @@ impl Sort {
                 })
             }
             Symbols::Ranks(ranks) => {
-                let mut text = E::rank_text(ranks, limit, ctl)?;
                 let fs = extra_space(alphabet);
-                let sa = KeyBuf::new(n + fs, limit)?;
+                let mut sa = KeyBuf::new(n + fs, limit)?;
+                let limits = &bucket::Limits::AUTO;
+                let head = &mut sa.as_mut_slice()[..n];
+                if bucket::sort(ranks.as_slice(), alphabet, head, limits, limit, ctl)? {
+                    return Ok((sa, SortSymbols::U32(ranks)));
+                }
+                let mut text = E::rank_text(ranks, limit, ctl)?;
                 background(n, sa, ctl, move |sa| {
                     let t = text.as_mut_slice();
                     assert!(t.len() == n && sa.len() == n + fs);

@@ -1,8 +1,9 @@
 //! A suffix-array index of a token sequence: count profiles of every n-gram order from one
 //! scan, match lengths at every position, and n-gram count queries.
 //!
-//! Parts, each in its own file: the suffix array by induced sorting on dense ranks
-//! ([`construct`], libsais); the LCP array, capped at separators and kept in one byte per
+//! Parts, each in its own file: the suffix array on dense ranks, by leading tokens
+//! ([`bucket`], for texts whose suffixes differ within a few tokens) or else by induced
+//! sorting ([`construct`], libsais); the LCP array, capped at separators and kept in one byte per
 //! entry, by direct comparison on the sort's ranks or by the Φ method ([`lcp`]); the profiles of all orders from one bottom-up pass over the
 //! LCP-interval tree ([`scan`]); longest-previous-factor and any-match lengths ([`matches`]);
 //! binary-search queries ([`query`]); the file format ([`file`]).
@@ -22,10 +23,11 @@
 //! 64-bit: 9 bytes/token held, at most 17 while building. Every result is the same for any thread count: the suffix array
 //! is unique and every sum is an integer sum.
 //!
-//! Cancellation: the suffix sort is one call into libsais, which cannot be stopped; it runs
+//! Cancellation: the bucket sort checks between buckets. libsais's sort is one call, which cannot be stopped; it runs
 //! on a thread of its own, so a cancelled build returns at once and the sort, left to
 //! finish, frees its buffers when it ends (a new build waits for that).
 
+mod bucket;
 mod construct;
 mod file;
 mod lcp;
