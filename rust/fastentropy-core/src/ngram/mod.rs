@@ -319,6 +319,19 @@ struct Counted {
     unigrams: Vec<u64>,
 }
 
+/// The orders asked for, ascending and each once; order 0 refused.
+fn sorted_orders(orders: &[usize]) -> Result<Vec<usize>> {
+    let mut orders = orders.to_vec();
+    orders.sort_unstable();
+    orders.dedup();
+    if orders.first() == Some(&0) {
+        return Err(Error::Invalid(
+            "order 0 is not an n-gram order: orders must be >= 1".into(),
+        ));
+    }
+    Ok(orders)
+}
+
 /// A count table's minimum count and where its rows go.
 type Table<'s, 'a> = Option<(u64, &'s mut TableSink<'a>)>;
 
@@ -331,14 +344,7 @@ fn count<T: Token>(
     table: Table<'_, '_>,
     runs: Option<&mut RunSink<'_>>,
 ) -> Result<Counted> {
-    let mut orders = orders.to_vec();
-    orders.sort_unstable();
-    orders.dedup();
-    if orders.first() == Some(&0) {
-        return Err(Error::Invalid(
-            "order 0 is not an n-gram order: orders must be >= 1".into(),
-        ));
-    }
+    let orders = sorted_orders(orders)?;
     if let Some(m) = opts.mask {
         if m.len() != tokens.len() {
             return Err(Error::Invalid(format!(

@@ -18,13 +18,13 @@ use std::ops::Range;
 
 use rustc_hash::FxHashMap;
 
-use super::check_limit;
 use super::keys::{Key, Layout};
 use super::partition::{Job, Part};
 use super::scan::Scanner;
 use super::scatter::{self, Buffers, Groups, Scattering};
 use super::sort::Sorter;
 use super::vocab::DENSE_IDS;
+use super::{check_limit, sorted_orders};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
@@ -151,14 +151,7 @@ impl FirstRange {
         masked: bool,
         memory_limit: Option<usize>,
     ) -> Result<Self> {
-        let mut orders = orders.to_vec();
-        orders.sort_unstable();
-        orders.dedup();
-        if orders.first() == Some(&0) {
-            return Err(Error::Invalid(
-                "order 0 is not an n-gram order: orders must be >= 1".into(),
-            ));
-        }
+        let orders = sorted_orders(orders)?;
         let end = u64::from(first) + sizes.len() as u64;
         if first == 0 || end > vocabulary.len() as u64 + 1 {
             return Err(Error::Invalid(format!(
