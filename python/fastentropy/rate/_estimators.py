@@ -38,8 +38,8 @@ RULE = (
     "lower end = the lowest lower end of the others, point = the median of "
     "their points (capped at the upper end), upper end = the lower of the prequential code "
     "length L/N and the final half's code rate + 2 se (the highest upper end when no "
-    "predictor ran); if every interval lies above the upper end, the interval is "
-    "[0, upper end] (not informative); the match-length interval spans the slope and KASW "
+    "predictor ran); if every interval lies above the upper end, the estimators leave the "
+    "lower end uninformed (not informative); the match-length interval spans the slope and KASW "
     "estimates, or the slope's alone when its regression fits (chi2/dof <= 1.5) and the "
     "learning-curve extrapolation is narrow enough to count and agrees with it; the curve "
     "then enters with its lower end raised to the slope's when its point lies inside the "
@@ -47,7 +47,8 @@ RULE = (
     "extrapolation (curve, orders) whose interval is more than 2x as wide as the narrowest "
     "one used does not reach below the lowest lower end of the others; where the estimators "
     "leave the lower end uninformed it is the lower of KASW's lower end and the upper end, "
-    "divided by 4 (a margin for what a model knows from elsewhere; still not informative)"
+    "divided by 4 (a margin for what a model knows from elsewhere; 0 without a match-length "
+    "estimate; still not informative)"
 )
 
 
