@@ -318,6 +318,7 @@ def rate_combine(
     bound: float | None = None,
     tail: float | None = None,
     kasw_lower: float | None = None,
+    predictor_limit: Sequence[bool] | None = None,
 ) -> tuple[float, float, float, bool, bool, list[bool]]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or
