@@ -28,6 +28,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use super::bucket::Neighbours;
 use super::construct::{SortSymbols, SortText};
 use super::store::{Entry, Store};
 use super::text::{common, common_upto, prefetch_at, prefetch_ptr, Forward, Text};
@@ -35,10 +36,11 @@ use super::{Progress, CHUNK};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::ngram::buffer::KeyBuf;
-use crate::tokens::Token;
 
-const FLAG: u8 = 0x80;
-const BIG: u8 = 0x7f;
+/// The stop flag's bit.
+pub(super) const FLAG: u8 = 0x80;
+/// The largest value kept in the byte: 127 and more are looked up in the overflow table.
+pub(super) const BIG: u8 = 0x7f;
 /// Passes over the array Φ makes (Φ, PLCP, bytes), each reported as it goes; the direct
 /// pass reports each entry as this many.
 pub(super) const PASSES: u64 = 3;
@@ -154,57 +156,146 @@ fn phi<E: Entry>(sa: &[E], ctl: &Control<'_>, progress: &Progress<'_>) -> Result
     Ok(phi)
 }
 
-/// The capped LCP array of the sort's `text` (in the array's order) and its array `sa` by
-/// [`direct`] with the automatic budget: `None` when it gives up (the caller then frees the
-/// text and runs [`by_phi`] on the tokens).
+/// Evaluates `$body` with `$t` bound to the symbols of a [`SortText`] as a [`Forward`] text
+/// (of whichever width).
+macro_rules! with_sort_text {
+    ($text:expr, |$t:ident| $body:expr) => {{
+        let separator = $text.separator;
+        match &$text.symbols {
+            SortSymbols::U16(b) => {
+                let $t = Forward {
+                    tokens: b.as_slice(),
+                    separator,
+                };
+                $body
+            }
+            SortSymbols::U32(b) => {
+                let $t = Forward {
+                    tokens: b.as_slice(),
+                    separator,
+                };
+                $body
+            }
+            SortSymbols::U64(b) => {
+                let $t = Forward {
+                    tokens: b.as_slice(),
+                    separator,
+                };
+                $body
+            }
+            SortSymbols::Empty => {
+                let $t = Forward::<u16> {
+                    tokens: &[],
+                    separator: None,
+                };
+                $body
+            }
+        }
+    }};
+}
+
+/// The capped LCP array of the sort's `text` (in the array's order) and its array `sa`: the
+/// bucket sort's own when it found one, else by [`direct`] with the automatic budget unless
+/// a sample says the prefixes are long. `None`: Φ's turn (the caller then frees the text and
+/// runs [`by_phi`] on the tokens).
 ///
 /// # Errors
 /// Cancellation, or a common prefix of 2^32 - 1 tokens or more.
 pub(crate) fn on_sort_text<E: Entry>(
-    text: &SortText,
+    text: &mut SortText,
     sa: &[E],
     ctl: &Control<'_>,
     progress: &Progress<'_>,
 ) -> Result<Option<Lcp>> {
-    let budget = Budget::auto(sa.len());
-    let separator = text.separator;
-    match &text.symbols {
-        SortSymbols::U16(b) => direct(
-            &ranked(b.as_slice(), separator, sa),
-            sa,
-            ctl,
-            progress,
-            &budget,
-        ),
-        SortSymbols::U32(b) => direct(
-            &ranked(b.as_slice(), separator, sa),
-            sa,
-            ctl,
-            progress,
-            &budget,
-        ),
-        SortSymbols::U64(b) => direct(
-            &ranked(b.as_slice(), separator, sa),
-            sa,
-            ctl,
-            progress,
-            &budget,
-        ),
-        SortSymbols::Empty => direct(&ranked::<u16, E>(&[], None, sa), sa, ctl, progress, &budget),
-    }
+    let found = text.neighbours.take();
+    let text = &*text;
+    with_sort_text!(text, |t| {
+        assert_eq!(t.len(), sa.len(), "the sort's text is as long as its array");
+        match found {
+            Some(found) => from_sort(found, &t, sa, ctl).map(Some),
+            None if sampled_mean(&t, sa) > PHI_MEAN => Ok(None),
+            None => direct(&t, sa, ctl, progress, &Budget::auto(sa.len())),
+        }
+    })
 }
 
-/// The sort's symbols as a text (as long as the array).
-fn ranked<'a, T: Token, E>(symbols: &'a [T], separator: Option<u64>, sa: &[E]) -> Forward<'a, T> {
-    assert_eq!(
-        symbols.len(),
-        sa.len(),
-        "the sort's text is as long as its array"
-    );
-    Forward {
-        tokens: symbols,
-        separator,
+/// The LCP array from the bytes the bucket sort found beside its array: the entries it left
+/// at [`BIG`] (127 tokens or more, which it knew to be separator-free) are finished here,
+/// comparing on from the 127 tokens known.
+///
+/// # Errors
+/// Cancellation, or a common prefix of 2^32 - 1 tokens or more.
+pub(crate) fn from_sort<X: Text, E: Entry>(
+    found: Neighbours,
+    text: &X,
+    sa: &[E],
+    ctl: &Control<'_>,
+) -> Result<Lcp> {
+    let n = sa.len();
+    let Neighbours {
+        mut bytes,
+        mut max,
+        long,
+    } = found;
+    let (mut at, mut val) = (Vec::new(), Vec::new());
+    if long {
+        let known = usize::from(BIG);
+        for (c, chunk) in bytes.as_mut_slice().chunks_mut(CHUNK).enumerate() {
+            ctl.check()?;
+            for (k, b) in chunk.iter_mut().enumerate() {
+                let i = c * CHUNK + k;
+                if *b == BIG && i > 0 {
+                    let (l, stop) = common(text, sa[i].idx(), sa[i - 1].idx(), known);
+                    let l = value(l)?;
+                    max = max.max(l);
+                    *b = encode(i, l, stop, &mut at, &mut val);
+                }
+            }
+        }
     }
+    Ok(Lcp {
+        bytes: Store::Buf(bytes, n),
+        over_at: Store::Owned(at),
+        over_val: Store::Owned(val),
+        max,
+    })
+}
+
+/// Entries the sampled mean LCP reads (evenly spaced in the array: the same for any
+/// thread count), each compared up to the byte's cap.
+const SAMPLES: usize = 4096;
+/// The sampled mean LCP past which Φ is taken without trying [`direct`]: PLACEHOLDER.
+const PHI_MEAN: f64 = 8.0;
+
+/// The mean LCP of [`SAMPLES`] entries of the array (capped at 127 tokens each).
+fn sampled_mean<X: Text, E: Entry>(text: &X, sa: &[E]) -> f64 {
+    let n = sa.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let m = SAMPLES.min(n - 1);
+    let cap = usize::from(BIG);
+    let sum: usize = (0..m)
+        .map(|j| {
+            let i = 1 + j * (n - 1) / m;
+            common_upto(text, sa[i].idx(), sa[i - 1].idx(), cap).map_or(cap, |(l, _)| l)
+        })
+        .sum();
+    sum as f64 / m as f64
+}
+
+/// The byte of an LCP value `h` at entry `i` with its stop flag, noting the value in the
+/// overflow table (`at`, `val`) when it is [`BIG`] or more.
+#[inline]
+fn encode(i: usize, h: u32, stop: bool, at: &mut Vec<u64>, val: &mut Vec<u32>) -> u8 {
+    let low = if h >= u32::from(BIG) {
+        at.push(i as u64);
+        val.push(h);
+        BIG
+    } else {
+        h as u8
+    };
+    low | if stop { FLAG } else { 0 }
 }
 
 /// How an LCP array is computed (tests): [`Method::Auto`] tries [`direct`] and falls back
@@ -385,16 +476,7 @@ pub(crate) fn direct<X: Text, E: Entry>(
     let bytes_mut = bytes.as_mut_slice();
     let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0);
     for &(i, l, stop) in &done {
-        if l >= u32::from(BIG) {
-            at.push(i as u64);
-            val.push(l);
-            bytes_mut[i] = BIG;
-        } else {
-            bytes_mut[i] = l as u8;
-        }
-        if stop {
-            bytes_mut[i] |= FLAG;
-        }
+        bytes_mut[i] = encode(i, l, stop, &mut at, &mut val);
         max = max.max(l);
     }
     Ok(Some(Lcp {
@@ -489,14 +571,7 @@ pub(crate) fn by_phi<X: Text, E: Entry>(
                 };
                 let h = value(h)?;
                 max = max.max(h);
-                let low = if h >= u32::from(BIG) {
-                    at.push(i as u64);
-                    val.push(h);
-                    BIG
-                } else {
-                    h as u8
-                };
-                *b = low | if flag { FLAG } else { 0 };
+                *b = encode(i, h, flag, &mut at, &mut val);
             }
             progress.add(chunk.len() as u64);
             Ok((at, val, max))

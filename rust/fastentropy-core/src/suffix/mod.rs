@@ -447,7 +447,7 @@ fn sorted<T: Token>(
     let remapped = construct::Remapped(AtomicU64::new(0));
     // Capped: the remap may read the tokens twice (a count, then the ranks written).
     let report = |k: u64| ctl.report(first + remapped.add(k).min(remap), total);
-    let (sa, text) =
+    let (sa, mut text) =
         construct::suffix_array(tokens, separator, reversed, wide, limit, ctl, &report)?;
     ctl.report(first + remap, total);
     let first = first + remap + sort;
@@ -456,7 +456,7 @@ fn sorted<T: Token>(
     // On the sort's text while it is there (huge pages, often narrower than the tokens);
     // if that gives up, the text goes before Φ's permuted array comes, which reads the
     // tokens.
-    if let Some(lcp) = with_sa!(&sa, |s| lcp::on_sort_text(&text, s, ctl, &progress)?) {
+    if let Some(lcp) = with_sa!(&sa, |s| lcp::on_sort_text(&mut text, s, ctl, &progress)?) {
         progress.finish();
         return Ok((sa, lcp));
     }

@@ -586,7 +586,7 @@ fn build_progress_follows_its_stages() {
     }
 }
 
-/// Every LCP method gives the same array (values, stop flags, overflow table) as naive
+/// The build's LCP array and every LCP method give the same array (values, stop flags, overflow table) as naive
 /// comparison: the direct pass with small caps (so that most entries are finished in text
 /// order, in runs), at the byte's cap, Φ, and the automatic choice (which gives up on
 /// repetitive texts).
@@ -607,6 +607,15 @@ fn lcp_methods_agree(t: &[u16], sep: Option<u64>, threads: usize) {
             || Some(u64::from(t[a + l])) == sep
             || Some(u64::from(t[b + l])) == sep
     };
+    // The build's own (the bucket sort's, or the fallback's).
+    for i in 1..n {
+        let (a, b) = (sa[i - 1] as usize, sa[i] as usize);
+        assert_eq!(
+            idx.lcp.get(i),
+            (naive_lcp(t, sep, a, b), stop(a, b)),
+            "build at {i}"
+        );
+    }
     let methods = [
         Method::Auto,
         Method::Phi,
