@@ -174,6 +174,22 @@ impl Packing {
         (key >> (self.s as usize * (self.k - 1 - i))) & ((1 << self.s) - 1)
     }
 
+    /// The common prefix of two keys `a < b` in digits, capped at the first separator digit
+    /// `sep` in it, and whether it stopped at a separator or the end (the digit 0, which
+    /// only the smaller key can hold where they differ).
+    #[inline(always)]
+    fn differ(&self, a: u64, b: u64, sep: Option<u64>) -> (usize, bool) {
+        let m = usize::from(self.shared[(a ^ b).leading_zeros() as usize]);
+        let Some(d) = sep else {
+            return (m, self.digit_of(a, m) == 0);
+        };
+        if let Some(f) = self.find(a, m, d) {
+            return (f, true);
+        }
+        let (x, y) = (self.digit_of(a, m), self.digit_of(b, m));
+        (m, x == 0 || x == d || y == d)
+    }
+
     /// The first of the first `m` digits of `key` equal to `d`.
     #[inline(always)]
     fn find(&self, key: u64, m: usize, d: u64) -> Option<usize> {
@@ -536,15 +552,14 @@ impl<S: Symbol> Run<'_, S> {
 
     /// After `run` (at `base` in its bucket) is sorted by its keys of the symbols from
     /// `depth` on, its common prefix capped at offset `at` ([`NO_SEPARATOR`]: uncapped):
-    /// pushes each run of equal keys, to be re-keyed deeper, and writes the LCP byte of
-    /// each suffix whose key differs from its predecessor's into the bucket's `out`;
-    /// `most` keeps the largest value below [`BIG`].
+    /// writes the LCP byte of each suffix whose key differs from its predecessor's into the
+    /// bucket's `out` (`most` keeps the largest value below [`BIG`]), and pushes each run of
+    /// equal keys, to be re-keyed deeper.
     #[allow(clippy::too_many_arguments)]
-    #[inline]
     fn split(
         &self,
         run: &[u128],
-        mut out: Option<&mut [u8]>,
+        out: Option<&mut [u8]>,
         base: usize,
         depth: usize,
         at: usize,
@@ -554,6 +569,37 @@ impl<S: Symbol> Run<'_, S> {
         let p = &self.packing;
         // The digit of a separator, if the text may hold one.
         let sep = self.separator.map(|c| c as u64 + 1);
+        // Ties are rare: one pass for the bytes, another only if a tie was seen.
+        let mut tied = false;
+        if let Some(out) = out {
+            let (mut top, mut long) = (*most, false);
+            let out = &mut out[base + 1..base + run.len().max(1)];
+            for (o, w) in out.iter_mut().zip(run.windows(2)) {
+                let (a, b) = (high(w[0]), high(w[1]));
+                if a == b {
+                    tied = true;
+                    continue;
+                }
+                let (l, stop) = if at == NO_SEPARATOR {
+                    let (m, stop) = p.differ(a, b, sep);
+                    (depth + m, stop)
+                } else {
+                    (at, true)
+                };
+                long |= l >= usize::from(BIG);
+                if l < usize::from(BIG) {
+                    top = top.max(l);
+                }
+                *o = lcp_byte(l, stop);
+            }
+            *most = top;
+            if long {
+                self.long.store(true, Ordering::Relaxed);
+            }
+            if !tied {
+                return;
+            }
+        }
         let mut i = 0;
         while i < run.len() {
             let key = high(run[i]);
@@ -568,29 +614,6 @@ impl<S: Symbol> Run<'_, S> {
                     _ => at,
                 };
                 stack.push((base + i, base + j, depth + p.k, at));
-            }
-            if let (Some(o), Some(&next)) = (out.as_deref_mut(), run.get(j)) {
-                let next = high(next);
-                let (l, stop) = if at != NO_SEPARATOR {
-                    (at, true)
-                } else {
-                    let m = usize::from(p.shared[(key ^ next).leading_zeros() as usize]);
-                    match sep.and_then(|d| p.find(key, m, d)) {
-                        Some(f) => (depth + f, true),
-                        None => {
-                            // Where they differ: the end (0) or a separator on either side?
-                            let (a, b) = (p.digit_of(key, m), p.digit_of(next, m));
-                            let ends = a == 0 || b == 0 || sep.is_some_and(|d| a == d || b == d);
-                            (depth + m, ends)
-                        }
-                    }
-                };
-                if l >= usize::from(BIG) {
-                    self.long.store(true, Ordering::Relaxed);
-                } else {
-                    *most = (*most).max(l);
-                }
-                o[base + j] = lcp_byte(l, stop);
             }
             i = j;
         }

@@ -145,10 +145,10 @@ pub(crate) fn suffix_array<T: Token>(
         return Ok((sa, text));
     }
     // Remapped ranks put a separator at 0; ids read as their own ranks hold none.
-    let separator = match vocab.ranks {
+    let separator = separator.and(match vocab.ranks {
         Ranks::Narrow(_) | Ranks::Wide(_) => Some(0),
         Ranks::Ids16(_) | Ranks::Ids32(_) => None,
-    };
+    });
     let threads = rayon::current_num_threads();
     let alphabet = vocab.distinct() + 1;
     // The sort runs on a thread of its own that owns its text, so that the caller can leave
