@@ -1,7 +1,10 @@
 //! The LCP array of the suffix array, capped at separators, one byte per entry.
 //!
 //! `lcp[i]` is the length of the longest common prefix of the suffixes at `sa[i - 1]` and
-//! `sa[i]` that holds no separator (`lcp[0] = 0`). Two ways, the first tried first:
+//! `sa[i]` that holds no separator (`lcp[0] = 0`). When the bucket sort made the array, it
+//! found the bytes too ([`super::bucket`]: neighbours' keys tell where they differ), and
+//! [`from_sort`] only finishes values of 127 or more. After libsais, two ways, chosen by the
+//! mean LCP of a sample of the array ([`PHI_MEAN`]):
 //!
 //! - [`direct`]: compare each suffix with its predecessor in the array, up to 127 tokens,
 //!   on the sort's ranks (a huge-page buffer, 2 bytes/token for most vocabularies). One
@@ -22,7 +25,7 @@
 //! stopped at a separator or the end of the text on either side rather than at two different
 //! ids. The flag gives the LCP of the (n-1)-token contexts of n-grams ([`super::scan`]).
 //! Peak memory while building: the array (4 bytes/token) and the bytes (1), with the ranks
-//! (2 or 4) or Φ (4).
+//! (2 or 4) and the bucket sort's scratch (at most 1.5), or Φ (4).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
@@ -264,8 +267,11 @@ pub(crate) fn from_sort<X: Text, E: Entry>(
 /// Entries the sampled mean LCP reads (evenly spaced in the array: the same for any
 /// thread count), each compared up to the byte's cap.
 const SAMPLES: usize = 4096;
-/// The sampled mean LCP past which Φ is taken without trying [`direct`]: PLACEHOLDER.
-const PHI_MEAN: f64 = 8.0;
+/// The sampled mean LCP past which Φ is taken without trying [`direct`]. Measured on
+/// 4·10^7 tokens in memory (CPU, load ~9): direct 41 ns per entry at a mean LCP of 1.6
+/// (synthetic) and 114 at 15.6 (dict-gcide as bytes), Φ 53 on both; they cross near 4.
+/// Φ reads the caller's tokens, often a file in 4 KiB pages (slower), so a little above.
+const PHI_MEAN: f64 = 6.0;
 
 /// The mean LCP of [`SAMPLES`] entries of the array (capped at 127 tokens each).
 fn sampled_mean<X: Text, E: Entry>(text: &X, sa: &[E]) -> f64 {
@@ -590,4 +596,53 @@ pub(crate) fn by_phi<X: Text, E: Entry>(
         over_val: Store::Owned(val),
         max,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A text of `n` tokens: one in three 0, else one of 50; then, if `twin`, again with
+    /// every 32nd token changed (pairs of suffixes sharing ~16 tokens).
+    fn text(n: usize, twin: bool) -> Vec<u16> {
+        let mut x = 3u64;
+        let mut rand = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % m) as u16
+        };
+        let mut t: Vec<u16> = (0..n)
+            .map(|_| if rand(3) == 0 { 0 } else { rand(50) })
+            .collect();
+        if twin {
+            let copy: Vec<u16> = (0..n)
+                .map(|i| if i % 32 == 0 { 50 + rand(50) } else { t[i] })
+                .collect();
+            t.extend(copy);
+        }
+        t
+    }
+
+    #[test]
+    fn sampled_mean_takes_phi_where_direct_would_still_finish() {
+        let ctl = Control::with_threads(Some(1));
+        let progress = Progress::new(&ctl, (0, 1), (1, 1));
+        for twin in [false, true] {
+            let t = text(4000, twin);
+            let mut sa: Vec<u32> = (0..t.len() as u32).collect();
+            sa.sort_by(|&a, &b| t[a as usize..].cmp(&t[b as usize..]));
+            let fwd = Forward {
+                tokens: &t[..],
+                separator: None,
+            };
+            let mean = sampled_mean(&fwd, &sa);
+            // The direct pass would finish on both: the choice is the sample's.
+            let budget = Budget::auto(sa.len());
+            assert!(direct(&fwd, &sa, &ctl, &progress, &budget)
+                .unwrap()
+                .is_some());
+            assert_eq!(mean > PHI_MEAN, twin, "mean LCP {mean}");
+        }
+    }
 }
