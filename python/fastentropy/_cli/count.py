@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 from .._ngram import ngram_profiles
 from .._profile import Profile
@@ -76,26 +77,25 @@ def run_count(args: argparse.Namespace) -> int:
         )
     args.input = args.inputs[0]
     tokens, mask, separator, _ = load_tokens(args)
+    counting = _counting(args, separator, mask)
     if args.orders is None:
-        profiles = SuffixIndex.build(
-            tokens,
-            separator=separator,
-            mask=mask,
-            memory_limit=args.memory_limit,
-            threads=args.threads,
-            progress=progress_option(args),
-        ).profiles(threads=args.threads, progress=progress_option(args))
-    else:
-        profiles = ngram_profiles(
-            tokens,
-            args.orders,
-            separator=separator,
-            mask=mask,
-            memory_limit=args.memory_limit,
-            threads=args.threads,
-            progress=progress_option(args),
+        profiles = SuffixIndex.build(tokens, **counting).profiles(
+            threads=args.threads, progress=counting["progress"]
         )
+    else:
+        profiles = ngram_profiles(tokens, args.orders, **counting)
     return _print_profiles(args, int(tokens.size), profiles)
+
+
+def _counting(args: argparse.Namespace, separator: int | None, mask: Any) -> dict[str, Any]:
+    """The keywords the counter and the suffix index share, from the command line."""
+    return {
+        "separator": separator,
+        "mask": mask,
+        "memory_limit": args.memory_limit,
+        "threads": args.threads,
+        "progress": progress_option(args),
+    }
 
 
 def _count_on_cluster(args: argparse.Namespace) -> tuple[int, dict[int, Profile]]:
@@ -157,15 +157,7 @@ def run_index(args: argparse.Namespace) -> int:
 
     tokens, mask, separator, _ = load_tokens(args)
     start = time.perf_counter()
-    idx = SuffixIndex.build(
-        tokens,
-        separator=separator,
-        mask=mask,
-        memory_limit=args.memory_limit,
-        threads=args.threads,
-        progress=progress_option(args),
-        path=args.output,
-    )
+    idx = SuffixIndex.build(tokens, path=args.output, **_counting(args, separator, mask))
     seconds = time.perf_counter() - start
     data = {
         "tokens": len(idx),
