@@ -18,7 +18,7 @@ use std::time::Duration;
 use libsais_sys::{libsais, libsais16, libsais16x64, libsais64};
 use rayon::prelude::*;
 
-use super::bucket;
+use super::bucket::{self, Neighbours, Sorted};
 use super::store::{Entry, Sa, Store};
 use super::CHUNK;
 use crate::control::Control;
@@ -83,6 +83,9 @@ fn narrow_copy<U: Copy + Into<u32> + Sync>(
 pub(crate) struct SortText {
     pub symbols: SortSymbols,
     pub separator: Option<u64>,
+    /// The LCP bytes the bucket sort found beside the array, if it finished with room for
+    /// them.
+    pub neighbours: Option<Neighbours>,
 }
 
 /// The symbols of a [`SortText`], as wide as the sort needed them.
@@ -137,14 +140,15 @@ pub(crate) fn suffix_array<T: Token>(
         let text = SortText {
             symbols: SortSymbols::Empty,
             separator: None,
+            neighbours: None,
         };
         return Ok((sa, text));
     }
     // Remapped ranks put a separator at 0; ids read as their own ranks hold none.
-    let separator = match vocab.ranks {
+    let separator = separator.and(match vocab.ranks {
         Ranks::Narrow(_) | Ranks::Wide(_) => Some(0),
         Ranks::Ids16(_) | Ranks::Ids32(_) => None,
-    };
+    });
     let threads = rayon::current_num_threads();
     let alphabet = vocab.distinct() + 1;
     // The sort runs on a thread of its own that owns its text, so that the caller can leave
@@ -169,17 +173,25 @@ pub(crate) fn suffix_array<T: Token>(
     let sort = Sort {
         n,
         alphabet,
+        separator: separator.map(|s| s as usize),
         threads,
         limit,
     };
-    let (sa, symbols) = if wide {
-        let (sa, text) = sort.run(symbols, ctl)?;
-        (Sa::Wide(Store::Buf(sa, n)), text)
+    let (sa, symbols, neighbours) = if wide {
+        let (sa, text, lcp) = sort.run(symbols, ctl)?;
+        (Sa::Wide(Store::Buf(sa, n)), text, lcp)
     } else {
-        let (sa, text) = sort.run(symbols, ctl)?;
-        (Sa::Narrow(Store::Buf(sa, n)), text)
+        let (sa, text, lcp) = sort.run(symbols, ctl)?;
+        (Sa::Narrow(Store::Buf(sa, n)), text, lcp)
     };
-    Ok((sa, SortText { symbols, separator }))
+    Ok((
+        sa,
+        SortText {
+            symbols,
+            separator,
+            neighbours,
+        },
+    ))
 }
 
 /// One sort's sizes: `n` symbols, ranks below `alphabet`, on `threads`, within `limit`.
@@ -188,61 +200,66 @@ struct Sort {
     /// What the symbols stay below: ranks, or ids read as ranks (every id up to the largest
     /// is seen, so they are below it too).
     alphabet: usize,
+    /// The separator's symbol, if the text may hold one.
+    separator: Option<usize>,
     threads: usize,
     limit: Option<usize>,
 }
 
 impl Sort {
-    /// The suffix array of `symbols`, with entries of `E`'s width, sorted on a thread of its
+    /// The suffix array of `symbols`, with entries of `E`'s width, by leading tokens
+    /// ([`bucket`], with the LCP bytes if it found them) or else sorted on a thread of its
     /// own ([`background`]).
     fn run<E: Sais>(
         &self,
         symbols: Symbols,
         ctl: &Control<'_>,
-    ) -> Result<(KeyBuf<E>, SortSymbols)> {
+    ) -> Result<(KeyBuf<E>, SortSymbols, Option<Neighbours>)> {
         let Self {
             n,
             alphabet,
+            separator,
             threads,
             limit,
         } = *self;
+        let limits = &bucket::Limits::AUTO;
         match symbols {
             Symbols::Narrow(text) => {
                 let mut sa = KeyBuf::new(n, limit)?;
-                let limits = &bucket::Limits::AUTO;
-                if bucket::sort(
-                    text.as_slice(),
-                    alphabet,
-                    sa.as_mut_slice(),
-                    limits,
-                    limit,
-                    ctl,
-                )? {
-                    return Ok((sa, SortSymbols::U16(text)));
+                let t = text.as_slice();
+                let head = sa.as_mut_slice();
+                if let Sorted::Done(lcp) =
+                    bucket::sort(t, alphabet, separator, head, limits, limit, ctl)?
+                {
+                    return Ok((sa, SortSymbols::U16(text), lcp));
                 }
-                background(n, sa, ctl, move |sa| {
+                let (sa, text) = background(n, sa, ctl, move |sa| {
                     let t = text.as_slice();
                     assert!(t.len() == n && n <= sa.len());
                     (E::sort16(t, sa, threads), SortSymbols::U16(text))
-                })
+                })?;
+                Ok((sa, text, None))
             }
             Symbols::Ranks(ranks) => {
                 let fs = extra_space(alphabet);
                 let mut sa = KeyBuf::new(n + fs, limit)?;
-                let limits = &bucket::Limits::AUTO;
+                let t = ranks.as_slice();
                 let head = &mut sa.as_mut_slice()[..n];
-                if bucket::sort(ranks.as_slice(), alphabet, head, limits, limit, ctl)? {
-                    return Ok((sa, SortSymbols::U32(ranks)));
+                if let Sorted::Done(lcp) =
+                    bucket::sort(t, alphabet, separator, head, limits, limit, ctl)?
+                {
+                    return Ok((sa, SortSymbols::U32(ranks), lcp));
                 }
                 let mut text = E::rank_text(ranks, limit, ctl)?;
-                background(n, sa, ctl, move |sa| {
+                let (sa, text) = background(n, sa, ctl, move |sa| {
                     let t = text.as_mut_slice();
                     assert!(t.len() == n && sa.len() == n + fs);
                     (
                         E::sort_ranks(t, sa, alphabet, fs, threads),
                         E::symbols(text),
                     )
-                })
+                })?;
+                Ok((sa, text, None))
             }
         }
     }

@@ -1,7 +1,10 @@
 //! The LCP array of the suffix array, capped at separators, one byte per entry.
 //!
 //! `lcp[i]` is the length of the longest common prefix of the suffixes at `sa[i - 1]` and
-//! `sa[i]` that holds no separator (`lcp[0] = 0`). Two ways, the first tried first:
+//! `sa[i]` that holds no separator (`lcp[0] = 0`). When the bucket sort made the array, it
+//! found the bytes too ([`super::bucket`]: neighbours' keys tell where they differ), and
+//! [`from_sort`] only finishes values of 127 or more. After libsais, two ways, chosen by the
+//! mean LCP of a sample of the array ([`PHI_MEAN`]):
 //!
 //! - [`direct`]: compare each suffix with its predecessor in the array, up to 127 tokens,
 //!   on the sort's ranks (a huge-page buffer, 2 bytes/token for most vocabularies). One
@@ -22,12 +25,13 @@
 //! stopped at a separator or the end of the text on either side rather than at two different
 //! ids. The flag gives the LCP of the (n-1)-token contexts of n-grams ([`super::scan`]).
 //! Peak memory while building: the array (4 bytes/token) and the bytes (1), with the ranks
-//! (2 or 4) or Φ (4).
+//! (2 or 4) and the bucket sort's scratch (at most 1.5), or Φ (4).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
+use super::bucket::Neighbours;
 use super::construct::{SortSymbols, SortText};
 use super::store::{Entry, Store};
 use super::text::{common, common_upto, prefetch_at, prefetch_ptr, Forward, Text};
@@ -35,10 +39,11 @@ use super::{Progress, CHUNK};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::ngram::buffer::KeyBuf;
-use crate::tokens::Token;
 
-const FLAG: u8 = 0x80;
-const BIG: u8 = 0x7f;
+/// The stop flag's bit.
+pub(super) const FLAG: u8 = 0x80;
+/// The largest value kept in the byte: 127 and more are looked up in the overflow table.
+pub(super) const BIG: u8 = 0x7f;
 /// Passes over the array Φ makes (Φ, PLCP, bytes), each reported as it goes; the direct
 /// pass reports each entry as this many.
 pub(super) const PASSES: u64 = 3;
@@ -154,57 +159,149 @@ fn phi<E: Entry>(sa: &[E], ctl: &Control<'_>, progress: &Progress<'_>) -> Result
     Ok(phi)
 }
 
-/// The capped LCP array of the sort's `text` (in the array's order) and its array `sa` by
-/// [`direct`] with the automatic budget: `None` when it gives up (the caller then frees the
-/// text and runs [`by_phi`] on the tokens).
+/// Evaluates `$body` with `$t` bound to the symbols of a [`SortText`] as a [`Forward`] text
+/// (of whichever width).
+macro_rules! with_sort_text {
+    ($text:expr, |$t:ident| $body:expr) => {{
+        let separator = $text.separator;
+        match &$text.symbols {
+            SortSymbols::U16(b) => {
+                let $t = Forward {
+                    tokens: b.as_slice(),
+                    separator,
+                };
+                $body
+            }
+            SortSymbols::U32(b) => {
+                let $t = Forward {
+                    tokens: b.as_slice(),
+                    separator,
+                };
+                $body
+            }
+            SortSymbols::U64(b) => {
+                let $t = Forward {
+                    tokens: b.as_slice(),
+                    separator,
+                };
+                $body
+            }
+            SortSymbols::Empty => {
+                let $t = Forward::<u16> {
+                    tokens: &[],
+                    separator: None,
+                };
+                $body
+            }
+        }
+    }};
+}
+
+/// The capped LCP array of the sort's `text` (in the array's order) and its array `sa`: the
+/// bucket sort's own when it found one, else by [`direct`] with the automatic budget unless
+/// a sample says the prefixes are long. `None`: Φ's turn (the caller then frees the text and
+/// runs [`by_phi`] on the tokens).
 ///
 /// # Errors
 /// Cancellation, or a common prefix of 2^32 - 1 tokens or more.
 pub(crate) fn on_sort_text<E: Entry>(
-    text: &SortText,
+    text: &mut SortText,
     sa: &[E],
     ctl: &Control<'_>,
     progress: &Progress<'_>,
 ) -> Result<Option<Lcp>> {
-    let budget = Budget::auto(sa.len());
-    let separator = text.separator;
-    match &text.symbols {
-        SortSymbols::U16(b) => direct(
-            &ranked(b.as_slice(), separator, sa),
-            sa,
-            ctl,
-            progress,
-            &budget,
-        ),
-        SortSymbols::U32(b) => direct(
-            &ranked(b.as_slice(), separator, sa),
-            sa,
-            ctl,
-            progress,
-            &budget,
-        ),
-        SortSymbols::U64(b) => direct(
-            &ranked(b.as_slice(), separator, sa),
-            sa,
-            ctl,
-            progress,
-            &budget,
-        ),
-        SortSymbols::Empty => direct(&ranked::<u16, E>(&[], None, sa), sa, ctl, progress, &budget),
-    }
+    let found = text.neighbours.take();
+    let text = &*text;
+    with_sort_text!(text, |t| {
+        assert_eq!(t.len(), sa.len(), "the sort's text is as long as its array");
+        match found {
+            Some(found) => from_sort(found, &t, sa, ctl).map(Some),
+            None if sampled_mean(&t, sa) > PHI_MEAN => Ok(None),
+            None => direct(&t, sa, ctl, progress, &Budget::auto(sa.len())),
+        }
+    })
 }
 
-/// The sort's symbols as a text (as long as the array).
-fn ranked<'a, T: Token, E>(symbols: &'a [T], separator: Option<u64>, sa: &[E]) -> Forward<'a, T> {
-    assert_eq!(
-        symbols.len(),
-        sa.len(),
-        "the sort's text is as long as its array"
-    );
-    Forward {
-        tokens: symbols,
-        separator,
+/// The LCP array from the bytes the bucket sort found beside its array: the entries it left
+/// at [`BIG`] (127 tokens or more, which it knew to be separator-free) are finished here,
+/// comparing on from the 127 tokens known.
+///
+/// # Errors
+/// Cancellation, or a common prefix of 2^32 - 1 tokens or more.
+pub(crate) fn from_sort<X: Text, E: Entry>(
+    found: Neighbours,
+    text: &X,
+    sa: &[E],
+    ctl: &Control<'_>,
+) -> Result<Lcp> {
+    let n = sa.len();
+    let Neighbours {
+        mut bytes,
+        mut max,
+        long,
+    } = found;
+    let (mut at, mut val) = (Vec::new(), Vec::new());
+    if long {
+        let known = usize::from(BIG);
+        for (c, chunk) in bytes.as_mut_slice().chunks_mut(CHUNK).enumerate() {
+            ctl.check()?;
+            for (k, b) in chunk.iter_mut().enumerate() {
+                let i = c * CHUNK + k;
+                if *b == BIG && i > 0 {
+                    let (l, stop) = common(text, sa[i].idx(), sa[i - 1].idx(), known);
+                    let l = value(l)?;
+                    max = max.max(l);
+                    *b = encode(i, l, stop, &mut at, &mut val);
+                }
+            }
+        }
     }
+    Ok(Lcp {
+        bytes: Store::Buf(bytes, n),
+        over_at: Store::Owned(at),
+        over_val: Store::Owned(val),
+        max,
+    })
+}
+
+/// Entries the sampled mean LCP reads (evenly spaced in the array: the same for any
+/// thread count), each compared up to the byte's cap.
+const SAMPLES: usize = 4096;
+/// The sampled mean LCP past which Φ is taken without trying [`direct`]. Measured on
+/// 4·10^7 tokens in memory (CPU, load ~9): direct 41 ns per entry at a mean LCP of 1.6
+/// (synthetic) and 114 at 15.6 (dict-gcide as bytes), Φ 53 on both; they cross near 4.
+/// Φ reads the caller's tokens, often a file in 4 KiB pages (slower), so a little above.
+const PHI_MEAN: f64 = 6.0;
+
+/// The mean LCP of [`SAMPLES`] entries of the array (capped at 127 tokens each).
+fn sampled_mean<X: Text, E: Entry>(text: &X, sa: &[E]) -> f64 {
+    let n = sa.len();
+    if n < 2 {
+        return 0.0;
+    }
+    let m = SAMPLES.min(n - 1);
+    let cap = usize::from(BIG);
+    let sum: usize = (0..m)
+        .map(|j| {
+            let i = 1 + j * (n - 1) / m;
+            common_upto(text, sa[i].idx(), sa[i - 1].idx(), cap).map_or(cap, |(l, _)| l)
+        })
+        .sum();
+    sum as f64 / m as f64
+}
+
+/// The byte of an LCP value `h` at entry `i` with its stop flag, noting the value in the
+/// overflow table (`at`, `val`) when it is [`BIG`] or more.
+#[inline]
+fn encode(i: usize, h: u32, stop: bool, at: &mut Vec<u64>, val: &mut Vec<u32>) -> u8 {
+    let low = if h >= u32::from(BIG) {
+        at.push(i as u64);
+        val.push(h);
+        BIG
+    } else {
+        h as u8
+    };
+    low | if stop { FLAG } else { 0 }
 }
 
 /// How an LCP array is computed (tests): [`Method::Auto`] tries [`direct`] and falls back
@@ -385,16 +482,7 @@ pub(crate) fn direct<X: Text, E: Entry>(
     let bytes_mut = bytes.as_mut_slice();
     let (mut at, mut val, mut max) = (Vec::new(), Vec::new(), 0);
     for &(i, l, stop) in &done {
-        if l >= u32::from(BIG) {
-            at.push(i as u64);
-            val.push(l);
-            bytes_mut[i] = BIG;
-        } else {
-            bytes_mut[i] = l as u8;
-        }
-        if stop {
-            bytes_mut[i] |= FLAG;
-        }
+        bytes_mut[i] = encode(i, l, stop, &mut at, &mut val);
         max = max.max(l);
     }
     Ok(Some(Lcp {
@@ -489,14 +577,7 @@ pub(crate) fn by_phi<X: Text, E: Entry>(
                 };
                 let h = value(h)?;
                 max = max.max(h);
-                let low = if h >= u32::from(BIG) {
-                    at.push(i as u64);
-                    val.push(h);
-                    BIG
-                } else {
-                    h as u8
-                };
-                *b = low | if flag { FLAG } else { 0 };
+                *b = encode(i, h, flag, &mut at, &mut val);
             }
             progress.add(chunk.len() as u64);
             Ok((at, val, max))
@@ -515,4 +596,53 @@ pub(crate) fn by_phi<X: Text, E: Entry>(
         over_val: Store::Owned(val),
         max,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A text of `n` tokens: one in three 0, else one of 50; then, if `twin`, again with
+    /// every 32nd token changed (pairs of suffixes sharing ~16 tokens).
+    fn text(n: usize, twin: bool) -> Vec<u16> {
+        let mut x = 3u64;
+        let mut rand = |m: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((x >> 33) % m) as u16
+        };
+        let mut t: Vec<u16> = (0..n)
+            .map(|_| if rand(3) == 0 { 0 } else { rand(50) })
+            .collect();
+        if twin {
+            let copy: Vec<u16> = (0..n)
+                .map(|i| if i % 32 == 0 { 50 + rand(50) } else { t[i] })
+                .collect();
+            t.extend(copy);
+        }
+        t
+    }
+
+    #[test]
+    fn sampled_mean_takes_phi_where_direct_would_still_finish() {
+        let ctl = Control::with_threads(Some(1));
+        let progress = Progress::new(&ctl, (0, 1), (1, 1));
+        for twin in [false, true] {
+            let t = text(4000, twin);
+            let mut sa: Vec<u32> = (0..t.len() as u32).collect();
+            sa.sort_by(|&a, &b| t[a as usize..].cmp(&t[b as usize..]));
+            let fwd = Forward {
+                tokens: &t[..],
+                separator: None,
+            };
+            let mean = sampled_mean(&fwd, &sa);
+            // The direct pass would finish on both: the choice is the sample's.
+            let budget = Budget::auto(sa.len());
+            assert!(direct(&fwd, &sa, &ctl, &progress, &budget)
+                .unwrap()
+                .is_some());
+            assert_eq!(mean > PHI_MEAN, twin, "mean LCP {mean}");
+        }
+    }
 }

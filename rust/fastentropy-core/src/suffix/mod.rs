@@ -4,7 +4,8 @@
 //! Parts, each in its own file: the suffix array on dense ranks, by leading tokens
 //! ([`bucket`], for texts whose suffixes differ within a few tokens) or else by induced
 //! sorting ([`construct`], libsais); the LCP array, capped at separators and kept in one byte per
-//! entry, by direct comparison on the sort's ranks or by the Φ method ([`lcp`]); the profiles of all orders from one bottom-up pass over the
+//! entry, from the bucket sort's own comparisons, or by direct comparison on the sort's ranks
+//! or by the Φ method ([`lcp`]); the profiles of all orders from one bottom-up pass over the
 //! LCP-interval tree ([`scan`]); longest-previous-factor and any-match lengths ([`matches`]);
 //! binary-search queries ([`query`]); the file format ([`file`]).
 //!
@@ -17,9 +18,10 @@
 //!
 //! Memory: the index holds the suffix array (4 bytes/token) and the LCP bytes (1 byte/token,
 //! plus 12 bytes per LCP of 127 or more); building peaks at the array, the sort's ranks (2
-//! bytes/token up to 65,535 distinct ids, else 4) and the LCP bytes: 7 or 9 bytes/token
-//! beside the tokens; at most 9 when the LCP falls back to Φ (array, permuted LCP, LCP
-//! bytes; the ranks freed first). Past [`MAX_NARROW_TOKENS`] the array's entries are
+//! bytes/token up to 65,535 distinct ids, else 4), the LCP bytes and the bucket sort's
+//! scratch (at most 1.5 bytes/token beside the LCP bytes, 2 without them): 8.5 bytes/token
+//! beside the tokens with 16-bit ranks; at most 9 otherwise, and when the LCP falls back to
+//! Φ (array, permuted LCP, LCP bytes; the ranks freed first). Past [`MAX_NARROW_TOKENS`] the array's entries are
 //! 64-bit: 9 bytes/token held, at most 17 while building. Every result is the same for any thread count: the suffix array
 //! is unique and every sum is an integer sum.
 //!
@@ -82,7 +84,8 @@ const BUILD_UNITS: u64 = {
 /// Bytes per token the build may need at its peak beside the tokens: the suffix array (4),
 /// the sort's ranks or the permuted LCP (4) and the LCP bytes (1); with 64-bit entries (past
 /// [`MAX_NARROW_TOKENS`]), [`BUILD_BYTES_PER_TOKEN_WIDE`]. With up to 65,535 distinct ids
-/// the ranks take 2 and a build without the Φ fallback peaks at 7.
+/// the ranks take 2 and a build by the bucket sort peaks at 8.5 (its scratch, 1.5, beside
+/// the LCP bytes it fills), after libsais at 7.
 pub const BUILD_BYTES_PER_TOKEN: usize = 9;
 /// As [`BUILD_BYTES_PER_TOKEN`] with 64-bit entries: array 8, ranks or permuted LCP 8,
 /// LCP bytes 1.
@@ -447,7 +450,7 @@ fn sorted<T: Token>(
     let remapped = construct::Remapped(AtomicU64::new(0));
     // Capped: the remap may read the tokens twice (a count, then the ranks written).
     let report = |k: u64| ctl.report(first + remapped.add(k).min(remap), total);
-    let (sa, text) =
+    let (sa, mut text) =
         construct::suffix_array(tokens, separator, reversed, wide, limit, ctl, &report)?;
     ctl.report(first + remap, total);
     let first = first + remap + sort;
@@ -456,7 +459,7 @@ fn sorted<T: Token>(
     // On the sort's text while it is there (huge pages, often narrower than the tokens);
     // if that gives up, the text goes before Φ's permuted array comes, which reads the
     // tokens.
-    if let Some(lcp) = with_sa!(&sa, |s| lcp::on_sort_text(&text, s, ctl, &progress)?) {
+    if let Some(lcp) = with_sa!(&sa, |s| lcp::on_sort_text(&mut text, s, ctl, &progress)?) {
         progress.finish();
         return Ok((sa, lcp));
     }

@@ -586,7 +586,7 @@ fn build_progress_follows_its_stages() {
     }
 }
 
-/// Every LCP method gives the same array (values, stop flags, overflow table) as naive
+/// The build's LCP array and every LCP method give the same array (values, stop flags, overflow table) as naive
 /// comparison: the direct pass with small caps (so that most entries are finished in text
 /// order, in runs), at the byte's cap, Φ, and the automatic choice (which gives up on
 /// repetitive texts).
@@ -607,6 +607,15 @@ fn lcp_methods_agree(t: &[u16], sep: Option<u64>, threads: usize) {
             || Some(u64::from(t[a + l])) == sep
             || Some(u64::from(t[b + l])) == sep
     };
+    // The build's own (the bucket sort's, or the fallback's).
+    for i in 1..n {
+        let (a, b) = (sa[i - 1] as usize, sa[i] as usize);
+        assert_eq!(
+            idx.lcp.get(i),
+            (naive_lcp(t, sep, a, b), stop(a, b)),
+            "build at {i}"
+        );
+    }
     let methods = [
         Method::Auto,
         Method::Phi,
@@ -674,6 +683,34 @@ fn lcp_methods_on_long_repeats() {
     lcp_methods_agree(&periodic, None, 2);
     lcp_methods_agree(&vec![3u16; 600], None, 1);
     lcp_methods_agree(&vec![3u16; 600], Some(3), 1);
+}
+
+/// After libsais (a bucket larger than the sort's scratch), the LCP method follows the
+/// sampled mean LCP: the direct pass for short prefixes, Φ (`None` here) for long ones.
+#[test]
+fn sampled_mean_lcp_picks_the_method() {
+    let mut x = 7u64;
+    let mut rand = |m: u64| {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((x >> 33) % m) as u16
+    };
+    // One token in three is 0: its bucket outgrows the scratch's floor of 4,096.
+    let short: Vec<u16> = (0..20_000)
+        .map(|_| if rand(3) == 0 { 0 } else { rand(50) })
+        .collect();
+    // A period of 13: every prefix is long.
+    let long: Vec<u16> = (0..20_000).map(|i| (i * 7 % 13) as u16).collect();
+    let c = ctl(2);
+    for (t, direct) in [(&short, true), (&long, false)] {
+        let (sa, mut text) =
+            construct::suffix_array(t, None, false, false, None, &c, &|_| ()).unwrap();
+        assert!(text.neighbours.is_none(), "sorted by libsais");
+        let progress = Progress::new(&c, (0, 1), (1, 1));
+        let lcp = with_sa!(&sa, |s| lcp::on_sort_text(&mut text, s, &c, &progress)).unwrap();
+        assert_eq!(lcp.is_some(), direct);
+    }
 }
 
 #[test]
