@@ -123,6 +123,25 @@ impl Lanes for Avx2 {
     unsafe fn extremes16(xs: &[u16]) -> [u16; 3] {
         extremes16_avx2(xs)
     }
+    #[inline(always)]
+    unsafe fn after(v: Self::V, dep: Self::V) -> Self::V {
+        after_avx(v, dep)
+    }
+}
+
+/// [`Lanes::after`]: an empty `asm!` that takes `dep` and "changes" `v`. (A function of its
+/// own: `ymm` operands need the target feature on the function that holds the `asm!`; it is
+/// inlined into the kernels, which have it.)
+#[inline]
+#[target_feature(enable = "avx")]
+unsafe fn after_avx(mut v: __m256, dep: __m256) -> __m256 {
+    std::arch::asm!(
+        "/* {v} after {dep} */",
+        v = inout(ymm_reg) v,
+        dep = in(ymm_reg) dep,
+        options(pure, nomem, nostack, preserves_flags)
+    );
+    v
 }
 
 /// [`Lanes::extremes16`] sixteen patterns per operation, two vectors per step (also used by

@@ -61,6 +61,16 @@ pub(crate) trait Lanes {
     /// i16, largest as u16]`, each as its bits (`[0x8000, 0x7fff, 0]` for an empty slice).
     /// See [`range16`] for what they say about float16 and bfloat16 values.
     unsafe fn extremes16(xs: &[u16]) -> [u16; 3];
+    /// `v` unchanged, but seen by the compiler as computed from `dep`: no instruction, only
+    /// an order. The kernel's sums use it to keep each pair of vectors' exponentials in
+    /// program order after the previous pair's sum, so that LLVM's scheduler does not
+    /// interleave a whole group and spill registers (see `row.rs`). The CPU still overlaps
+    /// them: it sees no dependency.
+    #[inline(always)]
+    unsafe fn after(v: Self::V, dep: Self::V) -> Self::V {
+        let _ = dep;
+        v
+    }
 }
 
 /// The largest value and a lower bound of the smallest one of a block of 16-bit floats

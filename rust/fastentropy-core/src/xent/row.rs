@@ -149,17 +149,47 @@ pub(crate) enum Fault {
 /// Vectors per group.
 const G: usize = 8;
 
+/// Where a group's vectors come from, a pair at a time: the slice itself ([`Direct`]) or a
+/// padded `f32` copy of its tail ([`Padded`]). Loading where the vectors are used (rather than
+/// all eight first) lets each load fold into the first instruction using it, and keeps
+/// registers free.
+trait Src<L: Lanes> {
+    /// Vectors `2h` and `2h + 1` of the group (in the order of [`Elem::load_pair`]).
+    unsafe fn pair(&self, h: usize) -> [L::V; 2];
+}
+
+/// A full group read in place.
+struct Direct<E: Elem>(*const E::Raw);
+
+impl<L: Lanes, E: Elem> Src<L> for Direct<E> {
+    #[inline(always)]
+    unsafe fn pair(&self, h: usize) -> [L::V; 2] {
+        E::load_pair::<L>(self.0.add(2 * h * L::N))
+    }
+}
+
+/// The last, partial group, widened and padded into `f32`.
+struct Padded(*const f32);
+
+impl<L: Lanes> Src<L> for Padded {
+    #[inline(always)]
+    unsafe fn pair(&self, h: usize) -> [L::V; 2] {
+        [
+            L::load(self.0.add(2 * h * L::N)),
+            L::load(self.0.add((2 * h + 1) * L::N)),
+        ]
+    }
+}
+
 /// What to do with each group of [`G`] vectors of a slice. A trait rather than a closure:
 /// closures do not inherit `#[target_feature]`, so the intrinsics in them would not be
 /// inlined.
 trait Visit<L: Lanes> {
-    unsafe fn group(&mut self, v: [L::V; G]);
+    unsafe fn group(&mut self, src: &impl Src<L>);
 }
 
-/// Visits `xs` in groups of [`G`] vectors, the last one padded with `pad`. The full groups
-/// are loaded where they are visited (not through a common buffer or a merge of the two
-/// paths), so that the loads fold into the first instruction using them. With `ahead`, also
-/// asks for as many bytes from there to be brought into cache, a little with each group.
+/// Visits `xs` in groups of [`G`] vectors, the last one padded with `pad`. With `ahead`,
+/// also asks for as many bytes from there to be brought into cache, a little with each group.
 #[inline(always)]
 unsafe fn visit<L: Lanes, E: Elem>(
     xs: &[E::Raw],
@@ -176,11 +206,7 @@ unsafe fn visit<L: Lanes, E: Elem>(
                 prefetch(a.wrapping_add(i * bytes + line));
             }
         }
-        let (p, mut v) = (g.as_ptr(), [L::splat(0.0); G]);
-        for i in 0..G / 2 {
-            [v[2 * i], v[2 * i + 1]] = E::load_pair::<L>(p.add(2 * i * n));
-        }
-        f.group(v);
+        f.group(&Direct::<E>(g.as_ptr()));
     }
     let rest = groups.remainder();
     if !rest.is_empty() {
@@ -188,11 +214,7 @@ unsafe fn visit<L: Lanes, E: Elem>(
         for (b, &x) in buf.iter_mut().zip(rest) {
             *b = E::to_f32(x);
         }
-        let mut v = [L::splat(0.0); G];
-        for (i, v) in v.iter_mut().enumerate() {
-            *v = L::load(buf.as_ptr().add(i * n));
-        }
-        f.group(v);
+        f.group(&Padded(buf.as_ptr()));
     }
 }
 
@@ -201,9 +223,12 @@ struct MaxOf<L: Lanes>([L::V; 4]);
 
 impl<L: Lanes> Visit<L> for MaxOf<L> {
     #[inline(always)]
-    unsafe fn group(&mut self, v: [L::V; G]) {
-        for (i, x) in v.into_iter().enumerate() {
-            self.0[i % 4] = L::max(self.0[i % 4], x);
+    unsafe fn group(&mut self, src: &impl Src<L>) {
+        for h in 0..G / 2 {
+            let [a, b] = src.pair(h);
+            let i = (2 * h) % 4;
+            self.0[i] = L::max(self.0[i], a);
+            self.0[i + 1] = L::max(self.0[i + 1], b);
         }
     }
 }
@@ -226,72 +251,80 @@ struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool> {
     top: L::V,
     d: L::D,
     at_top: u64,
-    /// Exponentials four vectors at a time (a constant where the kernel is inlined).
-    quad: bool,
+    /// Lanes at the top, counted in `f32` lanes for 16-bit rows (exact: under 2^24 per
+    /// lane), where it was faster than a count per vector in a general register.
+    hits: L::V,
+    /// Products fused into the first level of the sum (a constant where the kernel is
+    /// inlined): for widened 16-bit rows.
+    fuse: bool,
 }
 
-impl<L: Lanes, const TIES: bool, const CLAMP: bool> Visit<L> for SumOf<L, TIES, CLAMP> {
+impl<L: Lanes, const TIES: bool, const CLAMP: bool> SumOf<L, TIES, CLAMP> {
+    /// The first-level sum of the pair `x` of the group: `p0·s0 + p1·s1`, with the terms
+    /// `p·s` of `exp_scaled`, those at the top left out (`TIES`).
     #[inline(always)]
-    unsafe fn group(&mut self, v: [L::V; G]) {
-        let mut e = v;
+    unsafe fn pair(&mut self, x: [L::V; 2]) -> L::V {
+        let mut e = x;
         if CLAMP {
-            for i in 0..G {
+            for i in 0..2 {
                 // `max(lo, x)`, not `max(x, lo)`: NaN must pass.
-                e[i] = L::max(self.lo, v[i]);
+                e[i] = L::max(self.lo, x[i]);
             }
         }
-        // Exponentials as factors `p·sc`, two vectors at a time for `f32` rows, four for
-        // widened 16-bit rows. (No closures: they would not inherit `#[target_feature]`.)
-        let (mut p, mut sc) = (e, e);
-        if self.quad {
-            for h in 0..2 {
-                let x = [e[4 * h], e[4 * h + 1], e[4 * h + 2], e[4 * h + 3]];
-                let (ph, sh) = exp_scaled::<L, 4>(x, self.bias);
-                p[4 * h..4 * h + 4].copy_from_slice(&ph);
-                sc[4 * h..4 * h + 4].copy_from_slice(&sh);
-            }
-        } else {
-            // `f32` rows take the products at once (`sc` is then unused).
-            for h in 0..4 {
-                let (ph, sh) = exp_scaled::<L, 2>([e[2 * h], e[2 * h + 1]], self.bias);
-                p[2 * h] = L::mul(ph[0], sh[0]);
-                p[2 * h + 1] = L::mul(ph[1], sh[1]);
-            }
+        let (mut p, mut sc) = exp_scaled::<L, 2>(e, self.bias);
+        if !self.fuse {
+            p = [L::mul(p[0], sc[0]), L::mul(p[1], sc[1])];
         }
         if TIES {
             // Lanes at the top may be far above the scale (the rescue's scale is the second
             // largest value's), where the scale factor is garbage, possibly inf: so the
             // factor is cleared (`p` is finite there), never `p` alone, or 0·inf = NaN.
-            for i in 0..G {
-                let hit = L::ge(v[i], self.top);
-                self.at_top += u64::from(L::count(hit));
-                if self.quad {
+            for i in 0..2 {
+                let hit = L::ge(x[i], self.top);
+                if self.fuse {
+                    self.hits = L::add(self.hits, L::keep(hit, L::splat(1.0)));
                     sc[i] = L::clear(hit, sc[i]);
                 } else {
+                    self.at_top += u64::from(L::count(hit));
                     p[i] = L::clear(hit, p[i]);
                 }
             }
         }
-        // Then three levels of f32 additions, and f64 (whose widening is slow). For 16-bit
-        // rows the first level fuses the products: `p0·s0 + (p1·s1)` in one multiply-add,
-        // which spares an operation, and leaves each term at most three f32 roundings after
-        // its exponential's, as the plain tree does. Measured per core on Zen 3 (L2-resident
-        // rows, `benches/xent_kernel.rs`): four vectors at a time and the fusion made
-        // widened float16 11% and 3% faster; for `f32` both were slower (4%, 6%: the sixteen
-        // registers spill either way, differently), eight at a time slower for every type,
-        // and Estrin's polynomial (one step less deep, one operation more) slower for all.
-        // On Zen 1, two at a time was 2% faster than four, 10% faster than eight.
-        let mut q = [p[0]; G / 2];
-        for i in 0..G / 2 {
-            q[i] = if self.quad {
-                L::fma(p[2 * i], sc[2 * i], L::mul(p[2 * i + 1], sc[2 * i + 1]))
-            } else {
-                L::add(p[2 * i], p[2 * i + 1])
-            };
+        if self.fuse {
+            L::fma(p[0], sc[0], L::mul(p[1], sc[1]))
+        } else {
+            L::add(p[0], p[1])
         }
-        let s = L::add(L::add(q[0], q[1]), L::add(q[2], q[3]));
+    }
+}
+
+impl<L: Lanes, const TIES: bool, const CLAMP: bool> Visit<L> for SumOf<L, TIES, CLAMP> {
+    #[inline(always)]
+    unsafe fn group(&mut self, src: &impl Src<L>) {
+        // Pair by pair, each after the previous one's sum in the compiler's view
+        // (`Lanes::after`): left to itself LLVM interleaved all eight exponentials of a
+        // group and spilled registers (12 spill slots per 64 `f32` values in the hot loop,
+        // now 2; 1-4% faster per core on Zen 3, see docs/xent_speed.md). The sum tree is
+        // unchanged, `(q0 + q1) + (q2 + q3)` of first-level sums `q`, so are the bits: three
+        // levels of `f32` additions, then `f64` (whose widening is slow). For 16-bit rows
+        // the first level fuses the products, `p0·s0 + (p1·s1)` in one multiply-add, which
+        // spares an operation and leaves each term at most three `f32` roundings after its
+        // exponential's, as the plain tree does (for `f32` rows it was slower, measured
+        // before this order).
+        let q0 = self.pair(src.pair(0));
+        let q1 = self.pair(order::<L>(src.pair(1), q0));
+        let a = L::add(q0, q1);
+        let q2 = self.pair(order::<L>(src.pair(2), a));
+        let q3 = self.pair(order::<L>(src.pair(3), q2));
+        let s = L::add(a, L::add(q2, q3));
         self.d = L::dadd(self.d, s);
     }
+}
+
+/// Both vectors of `v` after `dep` (see [`Lanes::after`]).
+#[inline(always)]
+unsafe fn order<L: Lanes>(v: [L::V; 2], dep: L::V) -> [L::V; 2] {
+    [L::after(v[0], dep), L::after(v[1], dep)]
 }
 
 /// `(Σ e^(x - n·UNIT) over x < top, #{x >= top})` for `xs` with no entry above `top`
@@ -311,11 +344,17 @@ unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool, const CLAMP: bool>(
         top: L::splat(top),
         d: L::dzero(),
         at_top: 0,
-        quad: std::mem::size_of::<E::Raw>() == 2,
+        hits: L::splat(0.0),
+        fuse: std::mem::size_of::<E::Raw>() == 2,
     };
     // Padding at the floor adds at most 2^-124 of the maximum per lane, as a clamped -inf.
     visit::<L, E>(xs, &mut f, ahead, lo);
-    (L::dsum(f.d), f.at_top)
+    let hits = if TIES && f.fuse {
+        L::dsum(L::dadd(L::dzero(), f.hits)) as u64
+    } else {
+        0
+    };
+    (L::dsum(f.d), f.at_top + hits)
 }
 
 /// The largest value below `top`.
@@ -326,10 +365,12 @@ struct MaxBelow<L: Lanes> {
 
 impl<L: Lanes> Visit<L> for MaxBelow<L> {
     #[inline(always)]
-    unsafe fn group(&mut self, v: [L::V; G]) {
+    unsafe fn group(&mut self, src: &impl Src<L>) {
         let ninf = L::splat(f32::NEG_INFINITY);
-        for x in v {
-            self.m = L::max(self.m, L::select(L::lt(x, self.top), x, ninf));
+        for h in 0..G / 2 {
+            for x in src.pair(h) {
+                self.m = L::max(self.m, L::select(L::lt(x, self.top), x, ninf));
+            }
         }
     }
 }
