@@ -126,6 +126,9 @@ def test_subprocess_exit_codes(corpus):
     assert len(bad.stderr.strip().splitlines()) == 1
     helped = run("floor", "--help")
     assert helped.returncode == 0 and "--plot" in helped.stdout
+    # No silent cap on orders (issue 19): the help says what the default is.
+    said = " ".join(helped.stdout.split())
+    assert "two past the highest one the corpus samples (at least marginally)" in said
 
 
 def test_xent_streams_saved_outputs(tmp_path, capsys):

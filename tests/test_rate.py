@@ -464,6 +464,30 @@ def test_where_the_estimators_say_nothing_the_floor_is_kasw_with_a_margin() -> N
     assert r.informative and r.lower == 0.95
 
 
+def test_the_learning_curve_never_sets_the_floor_alone() -> None:
+    # The 64-state source at 10^7 tokens with the long-memory predictor (docs/rate.md; truth
+    # 3.8398): the curve 4.0187 [3.9446, 4.0484] is the predictor's limit, 0.105 above the
+    # truth at its lower end; KASW 3.7794 ± 0.0022; the final half's upper end 4.1280. With
+    # the match-length interval too wide to count (as on text), the curve alone set the floor
+    # at 3.9446, and a model 0.05 over the rate from epoch 2 was called memorization.
+    truth, kasw = 3.8398, {"value": 3.7794, "std": 0.0022}
+    curve = fe.MethodResult("curve", 4.0187, 3.9446, 4.0484)
+    wide = fe.MethodResult("matches", 3.9364, 0.5, 5.0, detail={"kasw": kasw})
+    tail = {"mean": 4.1230, "std": 0.0025, "upper": 4.1280, "tokens": 5e6, "start": 5e6}
+    r = fe.combine_rates([curve, wide], bound=4.1506, tail=tail)
+    assert r.used == ("curve",) and not r.informative
+    assert r.lower == pytest.approx((3.7794 - 2 * 0.0022) / 4)
+    assert (r.point, r.upper) == (4.0187, 4.1280)
+    assert "margin floor" in str(r)
+    floor = fe.Floor(r.point, r.lower, r.upper, order=2, method="nsb", reliable=True, rate=r)
+    honest = fe.check(_log_at([truth + 0.05, truth + 0.05, truth + 0.05]), floor)
+    assert honest.status != "memorization", honest.headline
+    # Beside a match-length interval that counts: the union, as before (KASW's side).
+    m = fe.MethodResult("matches", 3.9364, 3.7749, 4.0032, detail={"kasw": kasw})
+    both = fe.combine_rates([curve, m], bound=4.1506, tail=tail)
+    assert both.informative and both.lower == 3.7749 and both.used == ("curve", "matches")
+
+
 def test_real_text_gets_a_floor_that_catches_a_collapse_and_not_an_honest_model() -> None:
     # Real text: this repository's docs as bytes (~180 kB of English prose and tables).
     # Every estimator is too wide here (non-stationary text), so without rule 7 the floor was

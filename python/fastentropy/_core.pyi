@@ -179,7 +179,9 @@ class FirstRange:
         masked: bool = False,
         memory_limit: int | None = None,
     ) -> FirstRange: ...
-    def add(self, tokens: _Tokens, mask: _Mask | None = None) -> None: ...
+    def add(
+        self, tokens: _Tokens, mask: _Mask | None = None, before: _U64 | None = None
+    ) -> None: ...
     def finish(self) -> list[tuple[int, _Pairs]]: ...
 
 def ngram_table(
@@ -318,6 +320,7 @@ def rate_combine(
     bound: float | None = None,
     tail: float | None = None,
     kasw_lower: float | None = None,
+    predictor_limit: Sequence[bool] | None = None,
 ) -> tuple[float, float, float, bool, bool, list[bool]]: ...
 
 # Cross-entropy. Logits are 2-D C-contiguous float32, or uint16 bits with dtype "float16" or

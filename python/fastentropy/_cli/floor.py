@@ -27,7 +27,13 @@ from .options import (
 
 def build_floor(p: argparse.ArgumentParser) -> None:
     add_corpus(p)
-    p.add_argument("--orders", type=parse_orders, help="default 1-6 (fewer for big vocabularies)")
+    p.add_argument(
+        "--orders",
+        type=parse_orders,
+        help="orders of the h_n table; default: every order up to two past the highest one the "
+        "corpus samples (at least marginally), from the suffix index (orders 1-6 at most only "
+        "when the index does not fit --memory-limit; the report says which)",
+    )
     p.add_argument(
         "--methods",
         type=_parse_floor_methods,

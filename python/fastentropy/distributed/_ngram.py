@@ -214,14 +214,24 @@ def _local(
     tokens just before it, ``continued`` mode) in front, masked out."""
     tokens, mask, file_separator = shard.open()
     sep = file_separator if separator is None else separator
-    local, local_mask = tokens, mask
-    if before.size:
-        dtype = np.promote_types(tokens.dtype, np.min_scalar_type(int(before.max())))
-        local = np.concatenate([before.astype(dtype), tokens.astype(dtype, copy=False)])
-        own = np.ones(tokens.size, bool) if mask is None else np.asarray(mask)
-        local_mask = np.concatenate([np.zeros(before.size, bool), own])
+    local, local_mask = _joined(tokens, mask, before)
     ctx = _context_mask(local, sep, local_mask, before.size, after) if contexts else None
     return tokens, mask, sep, local, local_mask, ctx
+
+
+def _joined(
+    tokens: npt.NDArray[np.integer[Any]],
+    mask: npt.NDArray[np.bool_] | None,
+    before: npt.NDArray[np.integer[Any]],
+) -> tuple[npt.NDArray[np.integer[Any]], npt.NDArray[np.bool_] | None]:
+    """``before`` (masked out) and the shard's tokens joined, with their mask: a copy of
+    the shard when ``before`` is not empty."""
+    if not before.size:
+        return tokens, mask
+    dtype = np.promote_types(tokens.dtype, np.min_scalar_type(int(before.max())))
+    local = np.concatenate([before.astype(dtype), tokens.astype(dtype, copy=False)])
+    own = np.ones(tokens.size, bool) if mask is None else np.asarray(mask)
+    return local, np.concatenate([np.zeros(before.size, bool), own])
 
 
 @dataclass(frozen=True)
@@ -233,18 +243,23 @@ class _Prepare:
     afters: list[tuple[int, bool] | None]
     contexts: bool
 
-    def __call__(self, shard: Shard) -> tuple[Any, Any, Any]:
+    def __call__(self, shard: Shard) -> tuple[Any, Any, Any, Any]:
+        """``(tokens, mask or None, before, context mask or None)``: the shard's own tokens
+        and mask, uncopied (``FirstRange.add`` reads ``before`` in front of them); the
+        floor's context mask of the shard's tokens (computed on the joined tokens)."""
         try:
-            _, _, _, local, local_mask, ctx = _local(
-                shard,
-                self.separator,
-                self.befores[shard.index],
-                self.afters[shard.index],
-                self.contexts,
-            )
+            tokens, mask, file_separator = shard.open()
+            sep = file_separator if self.separator is None else self.separator
+            # Arrays unpickled on a worker may sit misaligned.
+            before = np.require(self.befores[shard.index], np.uint64, ["C", "A"])
+            ctx = None
+            if self.contexts:
+                local, local_mask = _joined(tokens, mask, before)
+                after = self.afters[shard.index]
+                ctx = _context_mask(local, sep, local_mask, before.size, after)[before.size :]
         except Exception as e:
             raise named(shard, e) from e
-        return local, local_mask, ctx
+        return tokens, mask, before, ctx
 
 
 def _sampled(

@@ -234,7 +234,8 @@ def scan(
 ) -> dict[tuple[str, int], Profile]:
     """One range task: the profiles of the n-grams whose first token's rank lies in
     ``lo..lo + len(sizes)``, counted from every shard in turn (``prepare(shard)`` gives its
-    tokens, mask and context mask, as a map task would count them)."""
+    tokens, mask, the tokens before it and its context mask, as a map task would count
+    them; the shard is read in place, ``before`` joined to its first chunk in Rust)."""
     share = None if limit is None else limit // max(len(kinds), 1)
     # Arrays unpickled on a worker may sit misaligned.
     vocabulary = np.require(vocabulary, np.uint64, ["C", "A"])
@@ -252,11 +253,11 @@ def scan(
         for kind, orders in kinds.items()
     }
     for shard in items:
-        local, local_mask, ctx = prepare(shard)
+        tokens, own_mask, before, ctx = prepare(shard)
         for kind, count in counts.items():
-            mask = ctx if kind == "contexts" else local_mask
+            mask = ctx if kind == "contexts" else own_mask
             try:
-                count.add(local, mask if masked[kind] else None)
+                count.add(tokens, mask if masked[kind] else None, before if before.size else None)
             except Exception as e:
                 raise named(shard, e) from e
     out = {}

@@ -45,10 +45,12 @@ RULE = (
     "then enters with its lower end raised to the slope's when its point lies inside the "
     "slope's interval (it vouched for the slope and does not widen the floor); an "
     "extrapolation (curve, orders) whose interval is more than 2x as wide as the narrowest "
-    "one used does not reach below the lowest lower end of the others; where the estimators "
-    "leave the lower end uninformed it is the lower of KASW's lower end and the upper end, "
-    "divided by 4 (a margin for what a model knows from elsewhere; 0 without a match-length "
-    "estimate; still not informative)"
+    "one used does not reach below the lowest lower end of the others; the learning curve, "
+    "whose limit is the predictor's own (above the rate by what it misses), never sets the "
+    "lower end alone: with no other estimator narrow enough to count the estimators leave "
+    "the lower end uninformed; where they leave it uninformed it is the lower of KASW's "
+    "lower end and the upper end, divided by 4 (a margin for what a model knows from "
+    "elsewhere; 0 without a match-length estimate; still not informative)"
 )
 
 
@@ -360,6 +362,9 @@ def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], 
 #: narrowest interval used does not reach below the others' lowest lower end (the core's
 #: ``rate::combine::MAX_WIDTH_RATIO``).
 MAX_WIDTH_RATIO: float = _core.RATE_MAX_WIDTH_RATIO
+#: Rule 8 (the core's ``rate::combine::combine_marked``): the estimators of a predictor's own
+#: limit, which never set the lower end alone.
+PREDICTOR_LIMITS = ("curve",)
 #: The estimators rule 6 applies to: extrapolations, whose width is their fit's imprecision.
 #: The match-length interval always sets the lower end: KASW's part of it is low by design.
 EXTRAPOLATIONS = ("curve", "orders")
@@ -402,8 +407,9 @@ def combine_rates(
 
     The rule (:data:`RULE`): the lowest lower end of the estimators that gave one, the median
     of their points capped at the upper end, and as the upper end the lower of ``bound`` and
-    ``tail["upper"]`` (the highest upper end without either); if none is narrow enough or
-    all lie above it, the estimators leave the lower end uninformed (flagged not
+    ``tail["upper"]`` (the highest upper end without either); if none is narrow enough, all
+    lie above it, or the learning curve (a predictor's own limit) is the only one narrow
+    enough, the estimators leave the lower end uninformed (flagged not
     informative) and it is the margin floor: the lower of KASW's lower end (from the
     ``matches`` result's detail) and the upper end, divided by :data:`MARGIN` (4), or 0
     without KASW. With no estimate and no bound the values are NaN (not informative).
@@ -468,6 +474,7 @@ def combine_rates(
             finite_or_none(bound),
             tail_upper,
             _kasw_lower(ms.get("matches")),
+            [m.name in PREDICTOR_LIMITS for m in ok],
         )
         used = tuple(m.name for m, u in zip(ok, flags, strict=True) if u)
     plain_curve = (

@@ -56,19 +56,29 @@ impl FirstRange {
         Ok(Self(Some(count)))
     }
 
-    /// Counts the windows of one shard (its end is a document's end). After an error the
-    /// count is finished: a shard it stopped in may be counted in part.
-    #[pyo3(signature = (tokens, mask=None))]
+    /// Counts the windows of one shard (its end is a document's end), after `before` (the
+    /// stream's tokens just before it, masked out) if given. After an error the count is
+    /// finished: a shard it stopped in may be counted in part.
+    #[pyo3(signature = (tokens, mask=None, before=None))]
     fn add(
         &mut self,
         py: Python<'_>,
         tokens: IntArray<'_>,
         mask: Option<PyReadonlyArray1<'_, bool>>,
+        before: Option<PyReadonlyArray1<'_, u64>>,
     ) -> PyResult<()> {
         let count = self.0.as_mut().ok_or_else(finished)?;
         let mask = mask.as_ref().map(|m| m.as_slice()).transpose()?;
-        let added = with_slice!(tokens, |s| detached(py, Some(1), None, |ctl| count
-            .add(s, mask, ctl)));
+        let before = before.as_ref().map(|b| b.as_slice()).transpose()?;
+        let added = with_slice!(tokens, |s| detached(
+            py,
+            Some(1),
+            None,
+            |ctl| match before {
+                Some(b) => count.add_after(b, s, mask, ctl),
+                None => count.add(s, mask, ctl),
+            }
+        ));
         if added.is_err() {
             self.0 = None;
         }

@@ -186,16 +186,20 @@ pub fn rate_imprecise_extrapolations(
 }
 
 /// The combination rule: `(point, lower, upper, capped, informative, used)`; `kasw_lower`
-/// sets the margin floor where the estimators leave the lower end uninformed.
+/// sets the margin floor where the estimators leave the lower end uninformed;
+/// `predictor_limit` marks the estimates of a predictor's own limit (the learning curve),
+/// which never set the lower end alone (rule 8).
 #[pyfunction]
-#[pyo3(signature = (intervals, bound=None, tail=None, kasw_lower=None))]
+#[pyo3(signature = (intervals, bound=None, tail=None, kasw_lower=None, predictor_limit=None))]
 pub fn rate_combine(
     intervals: Vec<(f64, f64, f64)>,
     bound: Option<f64>,
     tail: Option<f64>,
     kasw_lower: Option<f64>,
+    predictor_limit: Option<Vec<bool>>,
 ) -> PyResult<(f64, f64, f64, bool, bool, Vec<bool>)> {
     let ivs: Vec<combine::Interval> = intervals.into_iter().map(interval).collect();
-    let c = combine::combine(&ivs, bound, tail, kasw_lower).map_err(CoreError)?;
+    let marks = predictor_limit.unwrap_or_default();
+    let c = combine::combine_marked(&ivs, &marks, bound, tail, kasw_lower).map_err(CoreError)?;
     Ok((c.point, c.lower, c.upper, c.capped, c.informative, c.used))
 }

@@ -277,7 +277,7 @@ pub(super) fn run<T: Token>(
                     &mut scratch,
                 );
             }
-            match &*model {
+            match &mut *model {
                 Engine::Bits(m) => prefetch_bits(tokens, index + AHEAD, sep, |w, n, x| {
                     m.prefetch(w, n, x);
                 }),
@@ -353,7 +353,7 @@ fn prefetch_bits<T: Token>(
     tokens: &[T],
     at: usize,
     sep: Option<u64>,
-    prefetch: impl Fn(&[u64], u64, u64),
+    mut prefetch: impl FnMut(&[u64], u64, u64),
 ) {
     let Some(next) = tokens.get(at).and_then(|t| t.id()) else {
         return;

@@ -73,6 +73,21 @@
 //!    from elsewhere. A factor of at most 2.5 was needed on that text (1.47 / 0.6, bytes);
 //!    4 leaves room for text further from what the matches see. It makes a collapse of the
 //!    loss (memorization) visible without claiming a rate (docs/rate.md, "The margin floor").
+//! 8. **The learning curve never sets the lower end alone** ([`combine_marked`]): its limit
+//!    is the predictor's own asymptotic code rate, ≥ h by Barron's lemma, not the rate; its
+//!    interval is its fit's precision and knows nothing of the predictor's distance from h.
+//!    When the only estimators narrow enough to count are such extrapolations of a
+//!    predictor's limit, the estimators leave the lower end uninformed: it is the margin
+//!    floor (rule 7), flagged not informative; the point stays their median (capped).
+//!    Evidence: on the stored synthetic runs the curve's lower end lay *above* the truth in
+//!    11 of 60 (hidden-Markov sources of 8–64 states at 10^7: +0.003 to +0.116, e.g.
+//!    +0.105 at width 0.098 on 64 states with the long-memory predictor), and the union with
+//!    the match-length interval is what kept the floor under it; the curve was never the
+//!    only estimator used there (the rule does not fire on those runs). On text its limit is
+//!    the predictor's knowledge of the language (1.28 bits/byte on 4 MB of a dictionary,
+//!    where a fine-tuned language model reaches 0.6–0.9): a narrow curve alone would call
+//!    honest fine-tuning memorization. Widening the curve instead was examined and not
+//!    adopted (docs/rate.md, rule 9).
 //!
 //! Validity: the floor is as honest as the most pessimistic estimator and the upper end as
 //! honest as the predictor's code length; coverage and width are measured, not assumed.
@@ -111,7 +126,8 @@ pub struct Combined {
     /// The bound lowered the point or the upper end.
     pub capped: bool,
     /// False when the estimators leave the lower end uninformed (no estimator narrow
-    /// enough, or all above the bound): it is then the margin floor (rule 7).
+    /// enough, all above the bound, or only a predictor's limit used: rule 8): it is then the
+    /// margin floor (rule 7).
     pub informative: bool,
     /// Which estimates entered the interval (the others were too wide to constrain it).
     pub used: Vec<bool>,
@@ -221,6 +237,30 @@ pub fn combine(
     tail: Option<f64>,
     kasw_lower: Option<f64>,
 ) -> Result<Combined> {
+    combine_marked(estimates, &[], bound, tail, kasw_lower)
+}
+
+/// [`combine`] with rule 8: `predictor_limit[i]` marks an estimate of a predictor's own limit
+/// (the learning-curve extrapolation), which never sets the lower end alone: when the used
+/// estimates are all so marked, the lower end is the margin floor and the interval is not
+/// informative. An empty `predictor_limit` marks none.
+///
+/// # Errors
+/// As [`combine`]; `predictor_limit` neither empty nor as long as `estimates`.
+pub fn combine_marked(
+    estimates: &[Interval],
+    predictor_limit: &[bool],
+    bound: Option<f64>,
+    tail: Option<f64>,
+    kasw_lower: Option<f64>,
+) -> Result<Combined> {
+    if !predictor_limit.is_empty() && predictor_limit.len() != estimates.len() {
+        return Err(Error::Invalid(format!(
+            "{} estimates but {} predictor-limit flags",
+            estimates.len(),
+            predictor_limit.len()
+        )));
+    }
     if let Some(k) = kasw_lower.filter(|k| !k.is_finite()) {
         return Err(Error::Invalid(format!(
             "KASW's lower end must be finite, got {k}"
@@ -249,6 +289,8 @@ pub fn combine(
         .iter()
         .map(|e| e.upper - e.lower <= MAX_RELATIVE_WIDTH * e.point)
         .collect();
+    let limit_only = used.iter().any(|&u| u)
+        && (used.iter().enumerate()).all(|(i, &u)| !u || predictor_limit.get(i) == Some(&true));
     let estimates: Vec<Interval> = (estimates.iter().zip(&used))
         .filter(|(_, &u)| u)
         .map(|(e, _)| *e)
@@ -295,11 +337,27 @@ pub fn combine(
             used,
         });
     }
+    let (point, top, capped) = (
+        median.min(b),
+        bound.unwrap_or(upper),
+        median > b || upper > b,
+    );
+    if limit_only {
+        // Rule 8: a predictor's limit lies above the rate by what the predictor misses.
+        return Ok(Combined {
+            point,
+            lower: margin_floor(kasw_lower, top).min(point),
+            upper: top,
+            capped,
+            informative: false,
+            used,
+        });
+    }
     Ok(Combined {
-        point: median.min(b),
+        point,
         lower: lower.max(0.0),
-        upper: bound.unwrap_or(upper),
-        capped: median > b || upper > b,
+        upper: top,
+        capped,
         informative: true,
         used,
     })
@@ -457,6 +515,49 @@ mod tests {
         let c = combine(&[iv(3.0, 2.9, 3.1)], Some(3.4), None, Some(1.0)).unwrap();
         assert_eq!((c.lower, c.informative), (2.9, true));
         assert!(combine(&text, Some(1.027), None, Some(f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn the_learning_curve_never_sets_the_floor_alone() {
+        // The 64-state source at 10^7 tokens with the long-memory predictor (truth 3.8398):
+        // the curve 4.0187 [3.9446, 4.0484], 0.105 above the truth at its lower end; KASW
+        // 3.7794 ± 2 x 0.0022; the final half's upper end 4.1280. With the match-length
+        // interval too wide to count (as on text) the curve alone set the floor above the
+        // truth; now the margin floor, not informative, the point still the curve's.
+        let curve = iv(4.0187, 3.9446, 4.0484);
+        let wide = iv(3.9364, 0.5, 5.0);
+        let kasw_lower = 3.7794 - 2.0 * 0.0022;
+        let c = combine_marked(
+            &[curve, wide],
+            &[true, false],
+            None,
+            Some(4.128),
+            Some(kasw_lower),
+        )
+        .unwrap();
+        assert_eq!(c.used, vec![true, false]);
+        assert!(!c.informative);
+        assert_eq!((c.point, c.upper), (4.0187, 4.128));
+        assert_eq!(c.lower, kasw_lower / MARGIN);
+        assert!(c.lower < 3.8398);
+        // Unmarked (the old rule, and `combine`): the curve's lower end, above the truth.
+        let old = combine(&[curve, wide], None, Some(4.128), Some(kasw_lower)).unwrap();
+        assert_eq!((old.lower, old.informative), (3.9446, true));
+        // Beside a match-length interval that counts, the union rule as before.
+        let m = iv(3.9364, 3.7749, 4.0032);
+        let c = combine_marked(
+            &[curve, m],
+            &[true, false],
+            None,
+            Some(4.128),
+            Some(kasw_lower),
+        )
+        .unwrap();
+        assert_eq!((c.lower, c.informative), (3.7749, true));
+        // The margin floor never above the point; lengths must agree.
+        let low = combine_marked(&[iv(0.2, 0.19, 0.21)], &[true], Some(3.0), None, Some(2.0));
+        assert_eq!(low.unwrap().lower, 0.2);
+        assert!(combine_marked(&[curve, m], &[true], None, Some(4.2), None).is_err());
     }
 
     #[test]

@@ -13,19 +13,23 @@
 //!   `-ln q(x)` is the sum of its bits' costs.
 //! - **Contexts.** Order 0 and order 1 are exact tables of adaptive probabilities (order 1
 //!   twice: a slow and a fast learning rate); orders 2 to 6 and 8 (the default order 8;
-//!   see [`hashed_orders`]) and two word contexts (the current word's letters with the last
-//!   symbol; the previous word with the current one) are hashed into [`contexts`]' slots of
-//!   bit-history states, each state mapped to a probability by a table learned per context
-//!   ([`counters`]). A context is the current document's last symbols: after a separator
-//!   the orders see a shorter history (a different hash), the tables are kept.
+//!   see [`hashed_orders`]) and, from order 2, six text contexts ([`text`]: words,
+//!   brackets, columns) are hashed into [`contexts`]' slots of bit-history states, each
+//!   state mapped to a probability by a table learned per context ([`counters`]). A
+//!   context is the current document's last symbols: after a separator the orders see a
+//!   shorter history (a different hash), the tables are kept.
 //! - **Match model** ([`matcher`]): the symbol after the last occurrence of the last 6+
 //!   symbols predicts each bit while its prefix agrees, by match length.
 //! - **Mixing** ([`mixer`]): two logistic mixers over the same inputs, one with weight
-//!   vectors selected by the bits of the symbol seen so far and the match state, one by
-//!   the last symbol and the bit position, averaged in the logistic domain (a fixed second
-//!   layer; PAQ8 learns it); then an SSE stage ([`apm`]) by the last symbol and the bits
-//!   so far, averaged with the mix as `(p + 3·a)/4` (a second stage by the bits so far
-//!   alone cost time and coded 4 MB of English 0.05% longer).
+//!   vectors selected by the bits of the symbol seen so far, the match state and how many
+//!   of the hashed orders have seen this node (the role of PPM's escape to the longest
+//!   context seen; 4 MB of English 1.4419 -> 1.4346 bits/byte), one by the last symbol and
+//!   the bit position, averaged in the logistic domain (a fixed second layer; a learned
+//!   one coded 0.02% shorter for a third more mixing); then two SSE stages ([`apm`]), by
+//!   the last symbol and by a hash of the last two, with the bits so far, averaged with
+//!   the mix as `(2p + 3a_1 + 3a_2)/8` (lpaq1's APM chain by orders 1 and 2; the second
+//!   stage: 1.4401 -> 1.4346; a stage by the bits so far alone cost time and coded 0.05%
+//!   longer).
 //!
 //! Deterministic: integer arithmetic in a fixed order (the cost of a symbol is the product
 //! of its bits' probabilities in f64, then one `ln`), sequential, so the same bits for any
@@ -40,6 +44,7 @@ mod counters;
 mod matcher;
 mod mixer;
 mod recency;
+mod text;
 mod wide;
 
 use apm::Apm;
@@ -48,7 +53,8 @@ use coder::{bit_settings, find_slots, learn_states, slot_buckets, slot_hash, Ids
 use contexts::{mix, SlotTable, WAYS};
 use counters::{Counters, Logistic};
 use matcher::{len_class, vote, ByteMatch, MIN_LEN};
-use mixer::{Mixer, INPUTS};
+use mixer::Mixer;
+use text::{Text, TEXT_CONTEXTS};
 
 pub use wide::{WideModel, DEFAULT_WIDE_ORDER, MAX_WIDE_BITS};
 
@@ -72,6 +78,9 @@ const FAST: u32 = 30;
 /// Mixer: starting weight (1/65536) and learning rate.
 const W0: i32 = 22_000;
 const LR: i32 = 10;
+/// Inputs of the mixers: orders 0 and 1 (three), up to 6 hashed orders and the text
+/// contexts, the match model's two, the bias last.
+const INPUTS: usize = 20;
 /// Input slots.
 const IN_O0: usize = 0;
 const IN_O1: usize = 1;
@@ -95,9 +104,13 @@ pub struct BitModel {
     lg: Logistic,
     ids: Ids,
     order: usize,
-    /// Hashed orders, then the word contexts (when used).
+    /// Hashed orders, then the text contexts (when used).
     orders: Vec<usize>,
-    words: bool,
+    /// The text state of the current document (from order 2), and the same run ahead by
+    /// [`BitModel::prefetch`] over the symbols it is shown (a hint only: never read for a
+    /// prediction).
+    text: Option<Text>,
+    ahead: Text,
     table: SlotTable,
     /// Per hashed context: state -> P(1).
     maps: Vec<Counters>,
@@ -106,16 +119,17 @@ pub struct BitModel {
     o1_fast: Counters,
     matcher: Option<ByteMatch>,
     match_map: Counters,
-    mixer: Mixer,
-    mixer2: Mixer,
+    mixer: Mixer<INPUTS>,
+    mixer2: Mixer<INPUTS>,
+    apm1: Apm,
     apm2: Apm,
-    apm2_mask: usize,
+    apm_mask: usize,
     // The current document.
     hist: u64,
     doc_len: u64,
     c1: usize,
-    word: u64,
-    prev_word: u64,
+    /// The order-2 SSE stage's row of the symbol (its hash of the last two symbols).
+    row2: usize,
     // The current symbol.
     hashes: Vec<u64>,
     slots: Vec<usize>,
@@ -147,12 +161,13 @@ impl BitModel {
         } else {
             Vec::new()
         };
-        let words = order >= 2;
-        let contexts = orders.len() + 2 * usize::from(words);
-        // The order-1 SSE stage: a row per (last symbol, bits so far) while the limit is
-        // large, folded into fewer rows under a small one.
-        let apm2_rows = prev_power_of_two(memory / 8 / 66).clamp(1 << 8, 1 << 16);
-        let mut fixed = Self::fixed_bytes(apm2_rows);
+        let text = (order >= 2).then(Text::new);
+        let contexts = orders.len() + if text.is_some() { TEXT_CONTEXTS } else { 0 };
+        // The SSE stages: a row per (last symbol, bits so far) while the limit is large,
+        // folded into fewer rows under a small one; as many for the order-2 hash.
+        let apm_rows = prev_power_of_two(memory / 16 / 66).clamp(1 << 8, 1 << 16);
+        let sets = 256 * MATCH_CLASSES * (orders.len() + 1);
+        let mut fixed = Self::fixed_bytes(apm_rows, sets, contexts);
         // The match model: a ring holding the whole input if it can, a position per symbol.
         let matcher = (order >= 1).then(|| {
             let ring = (tokens + 1)
@@ -170,11 +185,11 @@ impl BitModel {
         let useful = tokens.max(1) * contexts.max(1) / WAYS + 16;
         let buckets = slot_buckets(memory, fixed, useful, "orders 0-1, mixer, SSE, match model")?;
         let table = SlotTable::new(buckets);
-        let sets = 256 * MATCH_CLASSES;
         let mut model = Self {
             ids,
             order,
-            words,
+            text,
+            ahead: Text::new(),
             table,
             maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
             o0: Counters::new(256, SLOW),
@@ -184,14 +199,14 @@ impl BitModel {
             match_map: Counters::new(64, SLOW),
             mixer: Mixer::new(sets, W0, LR),
             mixer2: Mixer::new(257 * 8, W0, LR),
-            apm2: Apm::new(apm2_rows, 7, &lg),
-            apm2_mask: apm2_rows - 1,
+            apm1: Apm::new(apm_rows, 7, &lg),
+            apm2: Apm::new(apm_rows, 7, &lg),
+            apm_mask: apm_rows - 1,
             lg,
             hist: 0,
             doc_len: 0,
             c1: START,
-            word: 0,
-            prev_word: 0,
+            row2: 0,
             hashes: vec![0; contexts],
             slots: vec![0; contexts],
             inputs: [0; INPUTS],
@@ -205,21 +220,22 @@ impl BitModel {
             &model.table,
             model.matcher.as_ref().map(|m| (m.window(), MIN_LEN)),
             &[
-                ("word_contexts", 2 * usize::from(words)),
+                ("text_contexts", contexts - model.orders.len()),
                 ("mixer_weight_sets", sets),
-                ("sse_stages", 1),
+                ("sse_stages", 2),
             ],
         );
         model.start_symbol();
         Ok(model)
     }
 
-    /// Bytes of the tables that do not depend on the memory limit.
-    fn fixed_bytes(apm2_rows: usize) -> usize {
-        let counters = (256 + 2 * 257 * 256 + 64 + 8 * 256) * 4;
-        let mixer = (256 * MATCH_CLASSES + 257 * 8) * INPUTS * 4;
-        let apm = apm2_rows * 33 * 2;
-        counters + mixer + apm + 16 * 1024
+    /// Bytes of the tables that do not depend on the memory limit: counters, mixers
+    /// (`sets` weight vectors in the first), the SSE stages, the model itself.
+    fn fixed_bytes(apm_rows: usize, sets: usize, contexts: usize) -> usize {
+        let counters = (256 + 2 * 257 * 256 + 64 + contexts * 256) * 4;
+        let mixer = (sets + 257 * 8) * INPUTS * 4;
+        let apm = 2 * apm_rows * 33 * 2;
+        counters + mixer + apm + std::mem::size_of::<Self>() + 16 * 1024
     }
 
     fn bytes(&self) -> usize {
@@ -232,7 +248,9 @@ impl BitModel {
             + self.matcher.as_ref().map_or(0, ByteMatch::bytes)
             + self.mixer.bytes()
             + self.mixer2.bytes()
+            + self.apm1.bytes()
             + self.apm2.bytes()
+            + std::mem::size_of::<Self>()
     }
 
     pub fn settings(&self) -> &Settings {
@@ -244,8 +262,9 @@ impl BitModel {
         self.hist = 0;
         self.doc_len = 0;
         self.c1 = START;
-        self.word = 0;
-        self.prev_word = 0;
+        if let Some(t) = &mut self.text {
+            t.reset();
+        }
         if let Some(m) = &mut self.matcher {
             m.reset();
         }
@@ -257,19 +276,22 @@ impl BitModel {
         for (m, &k) in self.orders.iter().enumerate() {
             self.hashes[m] = order_hash(self.hist, self.doc_len, k);
         }
-        if self.words {
+        if let Some(t) = &self.text {
             let n = self.orders.len();
-            self.hashes[n] = mix(self.word ^ mix(0x100 | self.c1 as u64 | (1 << 40)));
-            self.hashes[n + 1] = mix(self.word ^ mix(self.prev_word ^ (2 << 40)));
+            self.hashes[n..].copy_from_slice(&t.hashes(self.hist, self.c1));
         }
         self.find_slots(1);
-        self.apm2.prefetch((self.c1 * 256 + 1) & self.apm2_mask);
+        self.row2 = (mix(self.hist & 0xffff) as usize) << 8;
+        self.apm1.prefetch((self.c1 * 256 + 1) & self.apm_mask);
+        self.apm2.prefetch((self.row2 + 1) & self.apm_mask);
     }
 
-    /// Asks the memory for the slots of the hashed orders that a later symbol `next` (an
-    /// id) will use, after the document's symbols `window` (ids, oldest first, at most
-    /// [`MAX_BIT_ORDER`]; `doc_len` symbols of the document before `next`).
-    pub fn prefetch(&self, window: &[u64], doc_len: u64, next: u64) {
+    /// Asks the memory for the slots of the contexts that a later symbol `next` (an id)
+    /// will use, after the document's symbols `window` (ids, oldest first, at most
+    /// [`MAX_BIT_ORDER`]; `doc_len` symbols of the document before `next`). Called for each
+    /// symbol in turn, it runs a copy of the text state over them (a wrong guess, e.g. on
+    /// the first call, costs time only).
+    pub fn prefetch(&mut self, window: &[u64], doc_len: u64, next: u64) {
         let hist = window
             .iter()
             .fold(0u64, |h, &id| (h << 8) | u64::from(self.code_of(id)));
@@ -279,12 +301,24 @@ impl BitModel {
         }
         let first = self.ids.bits.saturating_sub(4);
         let salts = [1, (1 << first) | (x >> (self.ids.bits - first))];
-        for &k in &self.orders {
-            let h = order_hash(hist, doc_len, k);
+        let ask = |h: u64| {
             for (i, &salt) in salts.iter().enumerate() {
                 if i == 0 || first > 0 {
                     self.table.prefetch(slot_hash(h, salt));
                 }
+            }
+        };
+        for &k in &self.orders {
+            ask(order_hash(hist, doc_len, k));
+        }
+        if self.text.is_some() {
+            let last = window.last().map(|&c| self.code_of(c) as usize);
+            match last {
+                Some(c1) if doc_len > 0 => self.ahead.update(c1 as u8),
+                _ => self.ahead.reset(),
+            }
+            for h in self.ahead.hashes(hist, last.unwrap_or(START)) {
+                ask(h);
             }
         }
     }
@@ -334,16 +368,23 @@ impl BitCoder for BitModel {
             class = if lq < 16 { 1 } else { 2 };
         }
         x[IN_BIAS] = 256;
-        self.mixer.mix(x, c0u + 256 * class, lg);
+        let seen = self.slots[..self.orders.len()]
+            .iter()
+            .filter(|&&slot| self.table.state(slot, node) != 0)
+            .count();
+        self.mixer
+            .mix(x, c0u + 256 * (class + MATCH_CLASSES * seen), lg);
         let depth = 31 - c0.leading_zeros();
         self.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
         let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
         let p_mix = lg.squash(st);
-        let a2 = self.apm2.refine(st, (self.c1 * 256 + c0u) & self.apm2_mask);
+        let a1 = self.apm1.refine(st, (self.c1 * 256 + c0u) & self.apm_mask);
+        let a2 = self.apm2.refine(st, (self.row2 + c0u) & self.apm_mask);
         // The next bit's two rows (adjacent), while this bit is coded.
-        self.apm2
-            .prefetch((self.c1 * 256 + 2 * c0u) & self.apm2_mask);
-        ((p_mix + 3 * a2 + 2) / 4).clamp(1, 65535)
+        self.apm1
+            .prefetch((self.c1 * 256 + 2 * c0u) & self.apm_mask);
+        self.apm2.prefetch((self.row2 + 2 * c0u) & self.apm_mask);
+        ((2 * p_mix + 3 * a1 + 3 * a2 + 4) / 8).clamp(1, 65535)
     }
 
     #[inline]
@@ -369,6 +410,7 @@ impl BitCoder for BitModel {
         }
         self.mixer.learn(&self.inputs, y);
         self.mixer2.learn(&self.inputs, y);
+        self.apm1.learn(y);
         self.apm2.learn(y);
     }
 
@@ -376,12 +418,8 @@ impl BitCoder for BitModel {
         self.hist = (self.hist << 8) | u64::from(x);
         self.doc_len += 1;
         self.c1 = x as usize;
-        let lower = (x as u8).to_ascii_lowercase();
-        if lower.is_ascii_lowercase() {
-            self.word = (self.word ^ u64::from(lower)).wrapping_mul(0x2f0f_3c4b_6a5d_1e87) | 1;
-        } else if self.word != 0 {
-            self.prev_word = self.word;
-            self.word = 0;
+        if let Some(t) = &mut self.text {
+            t.update(x as u8);
         }
         if let Some(m) = &mut self.matcher {
             m.update(x, match_hash(self.hist), self.doc_len, MIN_LEN);

@@ -303,3 +303,58 @@ fn wide_repeats_cost_little() {
     assert!(head > 7.0, "first pass {head} nats (ln 5000 = 8.52)");
     assert!(tail < 0.02, "repeats {tail} nats");
 }
+
+/// Lines of words, brackets and indentation (what the text contexts key on), long lines
+/// past the kept column, documents cut by the separator 0.
+fn text_like(n: usize, seed: u64) -> Vec<u8> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let words: [&[u8]; 8] = [
+        b"the",
+        b"Abacus",
+        b"(a^)",
+        b"[1913 Webster]",
+        b"{Musa}",
+        b"<hw>",
+        b"of",
+        b"pl.",
+    ];
+    let mut out = Vec::with_capacity(n + 300);
+    while out.len() < n {
+        match rng.random_range(0..40) {
+            0 => out.push(0),
+            1 => out.extend(std::iter::repeat_n(b'x', 300)),
+            2..=6 => out.extend_from_slice(b"\n   "),
+            _ => {
+                out.extend_from_slice(words[rng.random_range(0..words.len())]);
+                out.push(b' ');
+            }
+        }
+    }
+    out.truncate(n);
+    out
+}
+
+#[test]
+fn text_contexts_keep_q_normalised_and_the_costs_exact() {
+    // The text state (words, brackets, columns) feeds every context slot from order 2 on:
+    // at positions inside words, brackets, long lines and after separators q still sums to
+    // 1 over the 255 codable bytes, and the driver's costs (with its prefetching copy of the
+    // text state) are those of the distributions computed afresh.
+    let tokens = text_like(4000, 3);
+    let opts = PredictOptions {
+        separator: Some(0),
+        vocab_size: Some(256),
+        // Small SSE tables: each q(x) below clones the model.
+        memory_limit: Some(4 << 20),
+        ..bits(None)
+    };
+    let positions: Vec<usize> = (0..tokens.len())
+        .step_by(331)
+        .filter(|&p| tokens[p] != 0)
+        .collect();
+    let dists = distributions(&tokens, &opts, &positions).unwrap();
+    assert_sums_to_one(&dists, Some(0));
+    let mut per = vec![0f32; tokens.len()];
+    prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
+    assert_costs_follow_distributions(&tokens, &opts, &per, &positions);
+}
