@@ -81,7 +81,8 @@
 //!    floor (rule 7), flagged not informative; the point stays their median (capped).
 //!    Evidence: on the stored synthetic runs the curve's lower end lay *above* the truth in
 //!    11 of 60 (hidden-Markov sources of 8–64 states at 10^7: +0.003 to +0.116, e.g.
-//!    +0.105 at width 0.098 on 64 states with the long-memory predictor), and the union with
+//!    +0.105 at width 0.098 on 64 states with the long-memory predictor; at 10^8 tokens
+//!    +0.184 at width 0.019: more data narrows it, not towards h), and the union with
 //!    the match-length interval is what kept the floor under it; the curve was never the
 //!    only estimator used there (the rule does not fire on those runs). On text its limit is
 //!    the predictor's knowledge of the language (1.28 bits/byte on 4 MB of a dictionary,
