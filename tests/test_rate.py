@@ -262,7 +262,7 @@ def test_the_mixture_of_predictors_against_brute_force() -> None:
         fe.mixed_code_length([codes[1], fe.CodeLength(3000, 1.0, curve, per_token=shifted)])
 
 
-def test_rate_round_trips_and_prints(tmp_path: object) -> None:
+def test_rate_round_trips_and_prints(tmp_path: object, capsys: pytest.CaptureFixture[str]) -> None:
     src = fe.MarkovSource(8, 1, seed=1)
     tokens = src.sample(200_000, seed=2)
     rate = fe.estimate_rate(tokens)
@@ -296,6 +296,8 @@ def test_rate_round_trips_and_prints(tmp_path: object) -> None:
     text = str(rate)
     assert "Entropy rate" in text and "matches" in text and "Prequential bound" in text
     assert "Final half's code rate" in text
+    rate.print()
+    assert capsys.readouterr().out == text + "\n"
     # A rate written before the final stretch existed (no "tail" key) still loads.
     plain = json.loads(rate.to_json())
     del plain["tail"]

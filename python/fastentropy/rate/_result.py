@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TextIO
 
 from .._html import num, table
 from .._jsonfile import read_json, write_json
@@ -145,6 +146,23 @@ class Rate:
         """
         scale = unit_scale(unit, self.bytes_per_token, self.chars_per_token)
         return (self.point * scale, self.lower * scale, self.upper * scale)
+
+    def print(self, file: TextIO | None = None) -> None:
+        """Write the report (``str(rate)``: the interval in every unit the corpus allows, the
+        prequential bound, each estimator and the rule) to ``file`` (default: stdout).
+
+        Examples
+        --------
+        >>> import io
+        >>> import fastentropy as fe
+        >>> rate = fe.estimate_rate(fe.MarkovSource(8, order=1, seed=0).sample(20_000, seed=1))
+        >>> out = io.StringIO()
+        >>> rate.print(out)
+        >>> out.getvalue().startswith("Entropy rate ")
+        True
+        """
+        stream = sys.stdout if file is None else file
+        stream.write(str(self) + "\n")
 
     def plot(self, path: str | os.PathLike[str] | None = None, ax: Any = None) -> Any:
         """The rate figure: the predictor's learning curve L(N)/N with its fitted
