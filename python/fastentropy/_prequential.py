@@ -104,7 +104,7 @@ class CodeLength:
         What ran: ``kind`` (``"bits"`` or ``"tokens"``), ``name``, ``order``,
         ``vocab_size``, ``memory_bytes`` (its tables), ``dense_orders``, ``hashed`` (order,
         buckets, entries per bucket), ``separator``, ``masked``; the bit model adds
-        ``bits_per_symbol``, ``slot_buckets``, ``slots_per_bucket``, ``word_contexts``,
+        ``bits_per_symbol``, ``slot_buckets``, ``slots_per_bucket``, ``text_contexts``,
         ``mixer_weight_sets``, ``sse_stages``, ``match_window``, ``match_min_len``; over
         more than 256 ids also ``sparse_contexts`` and ``recent_tokens`` (its long memory).
     bytes_per_token : float or None

@@ -43,6 +43,7 @@ mod contexts;
 mod counters;
 mod matcher;
 mod mixer;
+mod parts;
 mod recency;
 mod text;
 mod wide;
@@ -54,6 +55,7 @@ use contexts::{mix, SlotTable, WAYS};
 use counters::{Counters, Logistic};
 use matcher::{len_class, vote, ByteMatch, MIN_LEN};
 use mixer::Mixer;
+use parts::{match_model, Parts};
 use text::{Text, TEXT_CONTEXTS};
 
 pub use wide::{WideModel, DEFAULT_WIDE_ORDER, MAX_WIDE_BITS};
@@ -80,7 +82,7 @@ const W0: i32 = 22_000;
 const LR: i32 = 10;
 /// Inputs of the mixers: orders 0 and 1 (three), up to 6 hashed orders and the text
 /// contexts, the match model's two, the bias last.
-const INPUTS: usize = 20;
+const INPUTS: usize = 24;
 /// Input slots.
 const IN_O0: usize = 0;
 const IN_O1: usize = 1;
@@ -101,7 +103,9 @@ pub fn hashed_orders(k: usize) -> Vec<usize> {
 
 #[derive(Clone)]
 pub struct BitModel {
-    lg: Logistic,
+    /// The tables (the byte model's SSE stages: by the last symbol, by a hash of the last
+    /// two, each with the bits so far).
+    p: Parts<u8, INPUTS>,
     ids: Ids,
     order: usize,
     /// Hashed orders, then the text contexts (when used).
@@ -111,18 +115,6 @@ pub struct BitModel {
     /// prediction).
     text: Option<Text>,
     ahead: Text,
-    table: SlotTable,
-    /// Per hashed context: state -> P(1).
-    maps: Vec<Counters>,
-    o0: Counters,
-    o1_slow: Counters,
-    o1_fast: Counters,
-    matcher: Option<ByteMatch>,
-    match_map: Counters,
-    mixer: Mixer<INPUTS>,
-    mixer2: Mixer<INPUTS>,
-    apm1: Apm,
-    apm2: Apm,
     apm_mask: usize,
     // The current document.
     hist: u64,
@@ -162,22 +154,22 @@ impl BitModel {
             Vec::new()
         };
         let text = (order >= 2).then(Text::new);
-        let contexts = orders.len() + if text.is_some() { TEXT_CONTEXTS } else { 0 };
+        // Below 128 ids no ASCII letter is codable: the words' first two contexts only (an
+        // order 1 and 0 there), as before the text contexts (Markov V = 40 at 10^6: the
+        // other four cost 0.02 nats/token).
+        let texts = match text {
+            Some(_) if vocab >= 128 => TEXT_CONTEXTS,
+            Some(_) => 2,
+            None => 0,
+        };
+        let contexts = orders.len() + texts;
         // The SSE stages: a row per (last symbol, bits so far) while the limit is large,
         // folded into fewer rows under a small one; as many for the order-2 hash.
         let apm_rows = prev_power_of_two(memory / 16 / 66).clamp(1 << 8, 1 << 16);
         let sets = 256 * MATCH_CLASSES * (orders.len() + 1);
         let mut fixed = Self::fixed_bytes(apm_rows, sets, contexts);
         // The match model: a ring holding the whole input if it can, a position per symbol.
-        let matcher = (order >= 1).then(|| {
-            let ring = (tokens + 1)
-                .next_power_of_two()
-                .min(prev_power_of_two(memory / 8));
-            let slots = tokens
-                .next_power_of_two()
-                .min(prev_power_of_two(memory / 32));
-            ByteMatch::new(ring.max(1 << 8), slots.max(1 << 8))
-        });
+        let matcher = (order >= 1).then(|| match_model::<u8>(tokens, memory, 8));
         fixed += matcher.as_ref().map_or(0, ByteMatch::bytes);
         // Each symbol touches at most two slots per context, most of them slots seen
         // before: room for one per symbol and context (4 MB of English: 1.5112 -> 1.5113
@@ -190,19 +182,21 @@ impl BitModel {
             order,
             text,
             ahead: Text::new(),
-            table,
-            maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
-            o0: Counters::new(256, SLOW),
-            o1_slow: Counters::new(257 * 256, SLOW),
-            o1_fast: Counters::new(257 * 256, FAST),
-            matcher,
-            match_map: Counters::new(64, SLOW),
-            mixer: Mixer::new(sets, W0, LR),
-            mixer2: Mixer::new(257 * 8, W0, LR),
-            apm1: Apm::new(apm_rows, 7, &lg),
-            apm2: Apm::new(apm_rows, 7, &lg),
+            p: Parts {
+                table,
+                maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
+                o0: Counters::new(256, SLOW),
+                o1_slow: Counters::new(257 * 256, SLOW),
+                o1_fast: Counters::new(257 * 256, FAST),
+                matcher,
+                match_map: Counters::new(64, SLOW),
+                mixer: Mixer::new(sets, W0, LR),
+                mixer2: Mixer::new(257 * 8, W0, LR),
+                apm1: Apm::new(apm_rows, 7, &lg),
+                apm2: Apm::new(apm_rows, 7, &lg),
+                lg,
+            },
             apm_mask: apm_rows - 1,
-            lg,
             hist: 0,
             doc_len: 0,
             c1: START,
@@ -217,8 +211,8 @@ impl BitModel {
             (vocab, order, model.bytes()),
             ids.bits,
             (&model.orders, if order >= 1 { 2 } else { 1 }),
-            &model.table,
-            model.matcher.as_ref().map(|m| (m.window(), MIN_LEN)),
+            &model.p.table,
+            model.p.matcher.as_ref().map(|m| (m.window(), MIN_LEN)),
             &[
                 ("text_contexts", contexts - model.orders.len()),
                 ("mixer_weight_sets", sets),
@@ -239,18 +233,7 @@ impl BitModel {
     }
 
     fn bytes(&self) -> usize {
-        self.table.bytes()
-            + self.maps.iter().map(Counters::bytes).sum::<usize>()
-            + self.o0.bytes()
-            + self.o1_slow.bytes()
-            + self.o1_fast.bytes()
-            + self.match_map.bytes()
-            + self.matcher.as_ref().map_or(0, ByteMatch::bytes)
-            + self.mixer.bytes()
-            + self.mixer2.bytes()
-            + self.apm1.bytes()
-            + self.apm2.bytes()
-            + std::mem::size_of::<Self>()
+        self.p.bytes() + std::mem::size_of::<Self>()
     }
 
     pub fn settings(&self) -> &Settings {
@@ -265,7 +248,7 @@ impl BitModel {
         if let Some(t) = &mut self.text {
             t.reset();
         }
-        if let Some(m) = &mut self.matcher {
+        if let Some(m) = &mut self.p.matcher {
             m.reset();
         }
         self.start_symbol();
@@ -278,12 +261,14 @@ impl BitModel {
         }
         if let Some(t) = &self.text {
             let n = self.orders.len();
-            self.hashes[n..].copy_from_slice(&t.hashes(self.hist, self.c1));
+            let all = t.hashes(self.hist, self.c1);
+            let k = self.hashes.len() - n;
+            self.hashes[n..].copy_from_slice(&all[..k]);
         }
         self.find_slots(1);
         self.row2 = (mix(self.hist & 0xffff) as usize) << 8;
-        self.apm1.prefetch((self.c1 * 256 + 1) & self.apm_mask);
-        self.apm2.prefetch((self.row2 + 1) & self.apm_mask);
+        self.p.apm1.prefetch((self.c1 * 256 + 1) & self.apm_mask);
+        self.p.apm2.prefetch((self.row2 + 1) & self.apm_mask);
     }
 
     /// Asks the memory for the slots of the contexts that a later symbol `next` (an id)
@@ -296,7 +281,7 @@ impl BitModel {
             .iter()
             .fold(0u64, |h, &id| (h << 8) | u64::from(self.code_of(id)));
         let x = self.code_of(next);
-        if let Some(m) = &self.matcher {
+        if let Some(m) = &self.p.matcher {
             m.prefetch(match_hash((hist << 8) | u64::from(x)));
         }
         let first = self.ids.bits.saturating_sub(4);
@@ -304,7 +289,7 @@ impl BitModel {
         let ask = |h: u64| {
             for (i, &salt) in salts.iter().enumerate() {
                 if i == 0 || first > 0 {
-                    self.table.prefetch(slot_hash(h, salt));
+                    self.p.table.prefetch(slot_hash(h, salt));
                 }
             }
         };
@@ -317,7 +302,8 @@ impl BitModel {
                 Some(c1) if doc_len > 0 => self.ahead.update(c1 as u8),
                 _ => self.ahead.reset(),
             }
-            for h in self.ahead.hashes(hist, last.unwrap_or(START)) {
+            let k = self.hashes.len() - self.orders.len();
+            for &h in &self.ahead.hashes(hist, last.unwrap_or(START))[..k] {
                 ask(h);
             }
         }
@@ -337,31 +323,31 @@ impl BitCoder for BitModel {
 
     #[inline]
     fn find_slots(&mut self, c0: u32) {
-        find_slots(&mut self.table, &self.hashes, &mut self.slots, c0);
+        find_slots(&mut self.p.table, &self.hashes, &mut self.slots, c0);
     }
 
     #[inline]
     fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
-        let lg = &self.lg;
+        let lg = &self.p.lg;
         let c0u = c0 as usize;
         let x = &mut self.inputs;
-        x[IN_O0] = lg.stretch(self.o0.p16(c0u));
+        x[IN_O0] = lg.stretch(self.p.o0.p16(c0u));
         if self.order >= 1 {
             let r = self.c1 * 256 + c0u;
-            x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
-            x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
+            x[IN_O1] = lg.stretch(self.p.o1_slow.p16(r));
+            x[IN_O1 + 1] = lg.stretch(self.p.o1_fast.p16(r));
         }
         for (m, &slot) in self.slots.iter().enumerate() {
-            let s = self.table.state(slot, node);
-            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
+            let s = self.p.table.state(slot, node);
+            x[IN_CTX + m] = lg.stretch(self.p.maps[m].p16(s as usize));
         }
         let at = IN_CTX + self.slots.len();
         let mut class = 0;
         x[at] = 0;
         x[at + 1] = 0;
-        let expected = self.matcher.as_ref().and_then(ByteMatch::expected);
+        let expected = self.p.matcher.as_ref().and_then(ByteMatch::expected);
         if let Some((bit, lq)) = vote(expected, self.ids.bits, i, c0) {
-            let p = self.match_map.p16(lq * 2 + bit as usize);
+            let p = self.p.match_map.p16(lq * 2 + bit as usize);
             x[at] = lg.stretch(p);
             let sure = (lq as i32 * 64).min(2047);
             x[at + 1] = if bit == 1 { sure } else { -sure };
@@ -370,48 +356,54 @@ impl BitCoder for BitModel {
         x[IN_BIAS] = 256;
         let seen = self.slots[..self.orders.len()]
             .iter()
-            .filter(|&&slot| self.table.state(slot, node) != 0)
+            .filter(|&&slot| self.p.table.state(slot, node) != 0)
             .count();
-        self.mixer
+        self.p
+            .mixer
             .mix(x, c0u + 256 * (class + MATCH_CLASSES * seen), lg);
         let depth = 31 - c0.leading_zeros();
-        self.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
-        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
+        self.p.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
+        let st = (self.p.mixer.dot() + self.p.mixer2.dot()) / 2;
         let p_mix = lg.squash(st);
-        let a1 = self.apm1.refine(st, (self.c1 * 256 + c0u) & self.apm_mask);
-        let a2 = self.apm2.refine(st, (self.row2 + c0u) & self.apm_mask);
+        let a1 = self
+            .p
+            .apm1
+            .refine(st, (self.c1 * 256 + c0u) & self.apm_mask);
+        let a2 = self.p.apm2.refine(st, (self.row2 + c0u) & self.apm_mask);
         // The next bit's two rows (adjacent), while this bit is coded.
-        self.apm1
+        self.p
+            .apm1
             .prefetch((self.c1 * 256 + 2 * c0u) & self.apm_mask);
-        self.apm2.prefetch((self.row2 + 2 * c0u) & self.apm_mask);
+        self.p.apm2.prefetch((self.row2 + 2 * c0u) & self.apm_mask);
         ((2 * p_mix + 3 * a1 + 3 * a2 + 4) / 8).clamp(1, 65535)
     }
 
     #[inline]
     fn learn(&mut self, c0: u32, node: usize, y: u32) {
         let c0u = c0 as usize;
-        self.o0.update(c0u, y);
+        self.p.o0.update(c0u, y);
         if self.order >= 1 {
             let r = self.c1 * 256 + c0u;
-            self.o1_slow.update(r, y);
-            self.o1_fast.update(r, y);
+            self.p.o1_slow.update(r, y);
+            self.p.o1_fast.update(r, y);
         }
-        learn_states(&mut self.table, &self.slots, &mut self.maps, node, y);
+        learn_states(&mut self.p.table, &self.slots, &mut self.p.maps, node, y);
         let at = IN_CTX + self.slots.len();
         if self.inputs[at + 1] != 0 {
             let (_, len) = self
+                .p
                 .matcher
                 .as_ref()
                 .and_then(ByteMatch::expected)
                 .unwrap_or((0, 0));
             let lq = len_class(len);
             let bit = u32::from(self.inputs[at + 1] > 0) as usize;
-            self.match_map.update(lq * 2 + bit, y);
+            self.p.match_map.update(lq * 2 + bit, y);
         }
-        self.mixer.learn(&self.inputs, y);
-        self.mixer2.learn(&self.inputs, y);
-        self.apm1.learn(y);
-        self.apm2.learn(y);
+        self.p.mixer.learn(&self.inputs, y);
+        self.p.mixer2.learn(&self.inputs, y);
+        self.p.apm1.learn(y);
+        self.p.apm2.learn(y);
     }
 
     fn end_symbol(&mut self, x: u32) {
@@ -421,7 +413,7 @@ impl BitCoder for BitModel {
         if let Some(t) = &mut self.text {
             t.update(x as u8);
         }
-        if let Some(m) = &mut self.matcher {
+        if let Some(m) = &mut self.p.matcher {
             m.update(x, match_hash(self.hist), self.doc_len, MIN_LEN);
         }
         self.start_symbol();

@@ -37,6 +37,7 @@ use super::contexts::{mix, SlotTable, WAYS};
 use super::counters::{Counters, Logistic};
 use super::matcher::{vote, Match};
 use super::mixer::Mixer;
+use super::parts::{match_model, Parts};
 use super::recency::{Recency, CACHE_CLASSES, CACHE_INPUTS};
 use super::{prev_power_of_two, FAST, SLOW};
 use crate::error::{Error, Result};
@@ -111,32 +112,23 @@ pub fn wide_orders(k: usize) -> Vec<usize> {
 
 #[derive(Clone)]
 pub struct WideModel {
-    lg: Logistic,
+    /// The tables (the wide model's SSE stages: by the bits so far, by the previous token
+    /// with them).
+    p: Parts<u32, INPUTS>,
     ids: Ids,
     orders: Vec<usize>,
     /// The long-memory contexts, after the orders in the slots.
     extras: Vec<Extra>,
     /// The recent tokens: the cache inputs and the mode (from order 2).
     recency: Option<Recency>,
-    table: SlotTable,
-    maps: Vec<Counters>,
-    o0: Counters,
-    o1_slow: Counters,
-    o1_fast: Counters,
     o1_mask: usize,
-    matcher: Option<Match<u32>>,
-    match_map: Counters,
-    mixer: Mixer<INPUTS>,
-    mixer2: Mixer<INPUTS>,
     /// Per context: (run length class, bit) -> P(1) when the run's token agrees so far.
     run_maps: Vec<Counters>,
     /// Weight sets of the second mixer chosen by the bits so far.
     prefix_sets: usize,
     /// Bits of the first chunk (at most 3, so its slot has room for the run).
     first: u32,
-    apm1: Apm,
     apm1_mask: usize,
-    apm2: Apm,
     apm2_mask: usize,
     // The current document: its last tokens, newest first.
     hist: [u32; 8],
@@ -202,15 +194,7 @@ impl WideModel {
         let sets1 = (orders.len() + 1) * MATCH_CLASSES * bits.max(1) as usize * CACHE_CLASSES;
         let prefix_sets = PREFIX_SETS.min(nodes);
         let sets2 = prefix_sets + bits as usize;
-        let matcher = (order >= 1).then(|| {
-            let ring = (tokens + 1)
-                .next_power_of_two()
-                .min(prev_power_of_two(memory / 32));
-            let slots = tokens
-                .next_power_of_two()
-                .min(prev_power_of_two(memory / 32));
-            Match::new(ring.max(1 << 8), slots.max(1 << 8))
-        });
+        let matcher = (order >= 1).then(|| match_model::<u32>(tokens, memory, 32));
         let recency = (order >= 2).then(Recency::new);
         let fixed = (nodes + 2 * o1 + contexts * (256 + 64) + 64) * 4
             + recency.as_ref().map_or(0, Recency::bytes)
@@ -229,11 +213,20 @@ impl WideModel {
         let buckets = slot_buckets(memory, fixed, useful, &what)?;
         let mut model = Self {
             ids,
-            table: SlotTable::new(buckets),
-            maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
-            o0: Counters::new(nodes, SLOW),
-            o1_slow: Counters::new(o1, SLOW),
-            o1_fast: Counters::new(o1, FAST),
+            p: Parts {
+                table: SlotTable::new(buckets),
+                maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
+                o0: Counters::new(nodes, SLOW),
+                o1_slow: Counters::new(o1, SLOW),
+                o1_fast: Counters::new(o1, FAST),
+                matcher,
+                match_map: Counters::new(64, SLOW),
+                mixer: Mixer::new(sets1, W0_WIDE, LR_WIDE),
+                mixer2: Mixer::new(sets2, W0_WIDE, LR_WIDE),
+                apm1: Apm::new(apm1_rows, 7, &lg),
+                apm2: Apm::new(apm2_rows, 7, &lg),
+                lg,
+            },
             o1_mask: o1 - 1,
             run_maps: (0..contexts).map(|_| Counters::new(64, SLOW)).collect(),
             prefix_sets,
@@ -244,15 +237,8 @@ impl WideModel {
             },
             run_slots: vec![0; contexts],
             runs: vec![None; contexts],
-            matcher,
-            match_map: Counters::new(64, SLOW),
-            mixer: Mixer::new(sets1, W0_WIDE, LR_WIDE),
-            mixer2: Mixer::new(sets2, W0_WIDE, LR_WIDE),
-            apm1: Apm::new(apm1_rows, 7, &lg),
             apm1_mask: apm1_rows - 1,
-            apm2: Apm::new(apm2_rows, 7, &lg),
             apm2_mask: apm2_rows - 1,
-            lg,
             hist: [0; 8],
             doc_len: 0,
             h1: 0,
@@ -274,8 +260,8 @@ impl WideModel {
             (vocab, order, model.bytes()),
             bits,
             (&model.orders, 1),
-            &model.table,
-            model.matcher.as_ref().map(|m| (m.window(), WIDE_MIN_LEN)),
+            &model.p.table,
+            model.p.matcher.as_ref().map(|m| (m.window(), WIDE_MIN_LEN)),
             &[
                 ("order1_counters", o1),
                 ("mixer_weight_sets", sets1),
@@ -289,17 +275,7 @@ impl WideModel {
     }
 
     fn bytes(&self) -> usize {
-        self.table.bytes()
-            + self.maps.iter().map(Counters::bytes).sum::<usize>()
-            + self.o0.bytes()
-            + self.o1_slow.bytes()
-            + self.o1_fast.bytes()
-            + self.match_map.bytes()
-            + self.matcher.as_ref().map_or(0, Match::bytes)
-            + self.mixer.bytes()
-            + self.mixer2.bytes()
-            + self.apm1.bytes()
-            + self.apm2.bytes()
+        self.p.bytes()
             + self.run_maps.iter().map(Counters::bytes).sum::<usize>()
             + self.recency.as_ref().map_or(0, Recency::bytes)
     }
@@ -313,7 +289,7 @@ impl WideModel {
         self.hist = [0; 8];
         self.doc_len = 0;
         self.h1 = 0;
-        if let Some(m) = &mut self.matcher {
+        if let Some(m) = &mut self.p.matcher {
             m.reset();
         }
         if let Some(r) = &mut self.recency {
@@ -340,9 +316,9 @@ impl WideModel {
     #[inline]
     fn prefetch_node(&self, c0: u32) {
         let r = self.o1_row(c0);
-        self.o1_slow.prefetch(r);
-        self.o1_fast.prefetch(r);
-        self.apm2.prefetch_row(self.apm2_row(c0));
+        self.p.o1_slow.prefetch(r);
+        self.p.o1_fast.prefetch(r);
+        self.p.apm2.prefetch_row(self.apm2_row(c0));
     }
 
     /// A hash of (previous token, node `c0`): `salt` and `shift` keep the tables apart.
@@ -374,7 +350,7 @@ impl WideModel {
             *h = self.code_of(id);
         }
         let x = self.code_of(next);
-        if let Some(m) = &self.matcher {
+        if let Some(m) = &self.p.matcher {
             let mut with = [0u32; 8];
             with[0] = x;
             with[1..].copy_from_slice(&hist[..7]);
@@ -396,7 +372,7 @@ impl WideModel {
             let mut done = 0;
             while done < self.ids.bits {
                 let c0 = (1 << done) | (x >> (self.ids.bits - done));
-                self.table.prefetch(slot_hash(h, c0));
+                self.p.table.prefetch(slot_hash(h, c0));
                 done += if done == 0 { first } else { 4 };
             }
         }
@@ -416,12 +392,12 @@ impl BitCoder for WideModel {
 
     #[inline]
     fn find_slots(&mut self, c0: u32) {
-        find_slots(&mut self.table, &self.hashes, &mut self.slots, c0);
+        find_slots(&mut self.p.table, &self.hashes, &mut self.slots, c0);
     }
 
     #[inline]
     fn predict(&mut self, c0: u32, node: usize, i: u32) -> u32 {
-        let lg = &self.lg;
+        let lg = &self.p.lg;
         let c0u = c0 as usize;
         let r = self.o1_row(c0);
         let a2_row = self.apm2_row(c0);
@@ -429,25 +405,25 @@ impl BitCoder for WideModel {
         self.prefetch_node(c0 << 1);
         self.prefetch_node((c0 << 1) | 1);
         let x = &mut self.inputs;
-        x[0] = lg.stretch(self.o0.p16(c0u));
-        x[IN_O1] = lg.stretch(self.o1_slow.p16(r));
-        x[IN_O1 + 1] = lg.stretch(self.o1_fast.p16(r));
+        x[0] = lg.stretch(self.p.o0.p16(c0u));
+        x[IN_O1] = lg.stretch(self.p.o1_slow.p16(r));
+        x[IN_O1 + 1] = lg.stretch(self.p.o1_fast.p16(r));
         // The deepest context that has seen this node (0: none).
         let mut seen = 0;
         let orders = self.orders.len();
         for (m, &slot) in self.slots.iter().enumerate() {
-            let s = self.table.state(slot, node);
+            let s = self.p.table.state(slot, node);
             seen += usize::from(s != 0 && m < orders);
-            x[IN_CTX + m] = lg.stretch(self.maps[m].p16(s as usize));
+            x[IN_CTX + m] = lg.stretch(self.p.maps[m].p16(s as usize));
         }
         let n = self.slots.len();
         for m in 0..n {
             let at = self.run_slots[m];
-            let count = self.table.state(at, RUN + 3);
+            let count = self.p.table.state(at, RUN + 3);
             let vote_m = if count > 0 {
-                let token = u32::from(self.table.state(at, RUN))
-                    | u32::from(self.table.state(at, RUN + 1)) << 8
-                    | u32::from(self.table.state(at, RUN + 2)) << 16;
+                let token = u32::from(self.p.table.state(at, RUN))
+                    | u32::from(self.p.table.state(at, RUN + 1)) << 8
+                    | u32::from(self.p.table.state(at, RUN + 2)) << 16;
                 vote(Some((token, u64::from(count))), self.ids.bits, i, c0)
             } else {
                 None
@@ -459,11 +435,11 @@ impl BitCoder for WideModel {
             };
         }
         let at = IN_CTX + 2 * n;
-        let expected = self.matcher.as_ref().and_then(Match::expected);
+        let expected = self.p.matcher.as_ref().and_then(Match::expected);
         self.vote = vote(expected, self.ids.bits, i, c0);
         let mut class = 0;
         if let Some((bit, lq)) = self.vote {
-            x[at] = lg.stretch(self.match_map.p16(lq * 2 + bit as usize));
+            x[at] = lg.stretch(self.p.match_map.p16(lq * 2 + bit as usize));
             let sure = (lq as i32 * 64).min(2047);
             x[at + 1] = if bit == 1 { sure } else { -sure };
             class = if lq < 16 { 1 } else { 2 };
@@ -488,29 +464,29 @@ impl BitCoder for WideModel {
         let set1 = ((seen * MATCH_CLASSES + class) * self.ids.bits as usize + i as usize)
             * CACHE_CLASSES
             + cache;
-        self.mixer.mix(x, set1, lg);
+        self.p.mixer.mix(x, set1, lg);
         let set2 = if c0u < self.prefix_sets {
             c0u
         } else {
             self.prefix_sets + i as usize
         };
-        self.mixer2.mix(x, set2, lg);
-        let st = (self.mixer.dot() + self.mixer2.dot()) / 2;
+        self.p.mixer2.mix(x, set2, lg);
+        let st = (self.p.mixer.dot() + self.p.mixer2.dot()) / 2;
         let p_mix = lg.squash(st);
-        let a1 = self.apm1.refine(st, c0u & self.apm1_mask);
-        let a2 = self.apm2.refine(st, a2_row);
+        let a1 = self.p.apm1.refine(st, c0u & self.apm1_mask);
+        let a2 = self.p.apm2.refine(st, a2_row);
         ((p_mix + a1 + 2 * a2 + 2) / 4).clamp(1, 65535)
     }
 
     #[inline]
     fn learn(&mut self, c0: u32, node: usize, y: u32) {
-        self.o0.update(c0 as usize, y);
+        self.p.o0.update(c0 as usize, y);
         let r = self.o1_row(c0);
-        self.o1_slow.update(r, y);
-        self.o1_fast.update(r, y);
-        learn_states(&mut self.table, &self.slots, &mut self.maps, node, y);
+        self.p.o1_slow.update(r, y);
+        self.p.o1_fast.update(r, y);
+        learn_states(&mut self.p.table, &self.slots, &mut self.p.maps, node, y);
         if let Some((bit, lq)) = self.vote {
-            self.match_map.update(lq * 2 + bit as usize, y);
+            self.p.match_map.update(lq * 2 + bit as usize, y);
         }
         for (map, run) in self.run_maps.iter_mut().zip(&self.runs) {
             if let Some((bit, lq)) = run {
@@ -520,25 +496,25 @@ impl BitCoder for WideModel {
         if let Some(r) = &mut self.recency {
             r.learn(y);
         }
-        self.mixer.learn(&self.inputs, y);
-        self.mixer2.learn(&self.inputs, y);
-        self.apm1.learn(y);
-        self.apm2.learn(y);
+        self.p.mixer.learn(&self.inputs, y);
+        self.p.mixer2.learn(&self.inputs, y);
+        self.p.apm1.learn(y);
+        self.p.apm2.learn(y);
     }
 
     fn end_symbol(&mut self, x: u32) {
         for &at in &self.run_slots {
-            let token = u32::from(self.table.state(at, RUN))
-                | u32::from(self.table.state(at, RUN + 1)) << 8
-                | u32::from(self.table.state(at, RUN + 2)) << 16;
-            let count = self.table.state(at, RUN + 3);
+            let token = u32::from(self.p.table.state(at, RUN))
+                | u32::from(self.p.table.state(at, RUN + 1)) << 8
+                | u32::from(self.p.table.state(at, RUN + 2)) << 16;
+            let count = self.p.table.state(at, RUN + 3);
             if count > 0 && token == x {
-                *self.table.state_mut(at, RUN + 3) = count.saturating_add(1);
+                *self.p.table.state_mut(at, RUN + 3) = count.saturating_add(1);
             } else {
                 for (k, b) in x.to_le_bytes()[..3].iter().enumerate() {
-                    *self.table.state_mut(at, RUN + k) = *b;
+                    *self.p.table.state_mut(at, RUN + k) = *b;
                 }
-                *self.table.state_mut(at, RUN + 3) = 1;
+                *self.p.table.state_mut(at, RUN + 3) = 1;
             }
         }
         self.hist.copy_within(0..7, 1);
@@ -548,7 +524,7 @@ impl BitCoder for WideModel {
             r.push(x);
         }
         self.h1 = mix(u64::from(x) | (1 << 40));
-        if let Some(m) = &mut self.matcher {
+        if let Some(m) = &mut self.p.matcher {
             let hash = match_hash(&self.hist, self.doc_len, WIDE_MIN_LEN as usize);
             m.update(x, hash, self.doc_len, WIDE_MIN_LEN);
         }
