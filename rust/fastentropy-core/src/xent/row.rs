@@ -33,6 +33,30 @@
 //! mask of the maximum, so a NaN sum reveals it (a NaN that hides a whole block's maximum
 //! leaves `-inf`, and that rare block is checked value by value).
 //!
+//! Online normalisation (Milakov & Gimelshein 2018, "Online normalizer calculation for
+//! softmax"), for `f32` rows (16-bit rows were slower so, see [`one_pass`]): after the
+//! first block, each block is first tried in ONE pass, its terms against
+//! the running scale `n` and its maximum `bm` taken beside (`max`, a port the exponential
+//! hardly uses), nothing masked (`block_sum_max`). If `bm < m` that is the two-pass result to
+//! the bit (no entry to mask, and the clamp leaves values above its floor alone). If
+//! `m <= bm <= m + JUMP` (`JUMP` = 64), the terms are at most `e^64.35`, inside the
+//! exponential's checked range (its argument below `ln FLT_MAX`, its scale exponent within
+//! 126 of the bias) and a group's `f32` sums stay finite; the sums so far are rescaled in
+//! `f64` by `e^((n - n_new)·LN2_HI)` (one `f64` exponential and product per raised block:
+//! at most 2^-52 relative each, so under 2^-45 for any row under 2^14 blocks: negligible
+//! beside the `f32` errors below), and the block's sum, which holds its terms at the top,
+//! goes to `mixed`. A block that jumps further, or whose one-pass sum is not finite (NaN,
+//! +inf), is done in two passes as before. The first block always is (it sets the scale).
+//! With such blocks the row's `k + R` is known only whole: `ln(k + R)` then has an absolute
+//! error at most the sum's relative error (bounded below, the same terms and roundings), so
+//! the relative bound holds when the loss `ln(k + R) + (M - x_t)` is at least 1; below 1 (a
+//! confident, correct prediction, where `log1p` is needed, or few entries near the top),
+//! those blocks are summed again with the final maximum masked, exactly as before (the tie
+//! count and the `log1p` form are unchanged). That costs such rows about one more pass over
+//! the blocks that reached the maximum (2.4 of 15 on average for a maximum at a random
+//! place in 16 blocks). Results differ from the two-pass kernel's in the last bits where a later block
+//! reached the maximum; they are per row, so the same for any thread count.
+//!
 //! Error: each term carries the exponential's error (< 1.8e-7, plus up to 2.4e-7 from the
 //! skipped `LN2_LO` step for terms far below the maximum, see `exp.rs`) and at most three
 //! `f32` additions (3·2^-24); everything after is `f64`. So the relative error of `R`, hence
@@ -48,6 +72,16 @@ use super::table::ExpTable;
 pub(crate) const BLOCK: usize = 2048;
 /// Above this magnitude a row's maximum is handled by [`exact`].
 const FAST_LIMIT: f32 = 1_048_576.0;
+/// How far a block done in one pass may raise the maximum: its terms are then at most
+/// `e^(JUMP + 0.35)` (well inside `f32` and the exponential's checked range, with room for
+/// the sums of a group), see the header.
+const JUMP: f32 = 64.0;
+/// Whether blocks after the first are tried in one pass: for `f32` rows only. 16-bit rows
+/// keep two passes, whose first (integer extremes, sixteen per operation) is cheap and lets
+/// most blocks skip the clamp: in one pass they were slower (docs/xent_speed.md).
+const fn one_pass<E: Elem>() -> bool {
+    std::mem::size_of::<E::Raw>() == 4
+}
 /// Below this, `R` is recomputed around the second largest value.
 const TINY: f64 = 8.673_617_379_884_035e-19; // 2^-60
 /// The scale's unit: terms are `e^(x - N·UNIT)` (see `exp.rs`).
@@ -245,8 +279,11 @@ unsafe fn block_max<L: Lanes, E: Elem>(xs: &[E::Raw]) -> f32 {
 /// The sum of the terms below `top` in `f64` lanes, and the count of the others. Only a
 /// block whose own maximum is the row's so far can hold the latter (`TIES`): the others
 /// skip the masking. Without `CLAMP`, the caller knows that no entry is below `lo`.
-struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool> {
+struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> {
     bias: L::V,
+    /// With `MAX`: lane-wise maxima of the inputs (the block's maximum, taken in the same
+    /// pass as the sums; a NaN may hide values, but then the sum is NaN).
+    mx: [L::V; 1],
     lo: L::V,
     top: L::V,
     d: L::D,
@@ -259,11 +296,16 @@ struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool> {
     fuse: bool,
 }
 
-impl<L: Lanes, const TIES: bool, const CLAMP: bool> SumOf<L, TIES, CLAMP> {
+impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> SumOf<L, TIES, CLAMP, MAX> {
     /// The first-level sum of the pair `x` of the group: `p0·s0 + p1·s1`, with the terms
     /// `p·s` of `exp_scaled`, those at the top left out (`TIES`).
     #[inline(always)]
     unsafe fn pair(&mut self, x: [L::V; 2]) -> L::V {
+        if MAX {
+            // One accumulator, not two: fewer registers, 7.5 against 7.8 cycles per 8
+            // values (L2, Zen 3).
+            self.mx[0] = L::max(self.mx[0], L::max(x[0], x[1]));
+        }
         let mut e = x;
         if CLAMP {
             for i in 0..2 {
@@ -298,7 +340,9 @@ impl<L: Lanes, const TIES: bool, const CLAMP: bool> SumOf<L, TIES, CLAMP> {
     }
 }
 
-impl<L: Lanes, const TIES: bool, const CLAMP: bool> Visit<L> for SumOf<L, TIES, CLAMP> {
+impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> Visit<L>
+    for SumOf<L, TIES, CLAMP, MAX>
+{
     #[inline(always)]
     unsafe fn group(&mut self, src: &impl Src<L>) {
         // Pair by pair, each after the previous one's sum in the compiler's view
@@ -338,8 +382,9 @@ unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool, const CLAMP: bool>(
     ahead: Option<*const u8>,
 ) -> (f64, u64) {
     let lo = clamp_floor(n);
-    let mut f = SumOf::<L, TIES, CLAMP> {
+    let mut f = SumOf::<L, TIES, CLAMP, false> {
         bias: L::splat(bias(n)),
+        mx: [L::splat(f32::NEG_INFINITY)],
         lo: L::splat(lo),
         top: L::splat(top),
         d: L::dzero(),
@@ -355,6 +400,31 @@ unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool, const CLAMP: bool>(
         0
     };
     (L::dsum(f.d), f.at_top + hits)
+}
+
+/// One pass over a block against the running scale `n` (online normalisation):
+/// `(Σ e^(x - n·UNIT), the block's maximum)`, every entry counted, none masked, arguments
+/// clamped at [`clamp_floor`]`(n)`. The sum is only meaningful if the maximum is at most
+/// [`JUMP`] above the row's maximum so far (the caller checks); NaN if `xs` holds a NaN.
+#[inline(always)]
+unsafe fn block_sum_max<L: Lanes, E: Elem>(
+    xs: &[E::Raw],
+    n: i32,
+    ahead: Option<*const u8>,
+) -> (f64, f32) {
+    let lo = clamp_floor(n);
+    let mut f = SumOf::<L, false, true, true> {
+        bias: L::splat(bias(n)),
+        mx: [L::splat(f32::NEG_INFINITY)],
+        lo: L::splat(lo),
+        top: L::splat(f32::INFINITY),
+        d: L::dzero(),
+        at_top: 0,
+        hits: L::splat(0.0),
+        fuse: std::mem::size_of::<E::Raw>() == 2,
+    };
+    visit::<L, E>(xs, &mut f, ahead, lo);
+    (L::dsum(f.d), L::hmax(f.mx[0]))
 }
 
 /// The largest value below `top`.
@@ -413,9 +483,43 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
         }
     }
     // Running maximum `m`, its scale exponent `n`, the sum of scaled terms below `m`, and
-    // the number `k` of entries equal to `m`.
+    // the number `k` of entries equal to `m`. `mixed`: the sums of the blocks done in one
+    // pass that reached `m` (their terms at the top are inside, not counted in `k`), and
+    // `dirty` marks those blocks (block index < 64; later ones take two passes).
     let (mut m, mut n, mut sum, mut k) = (f32::NEG_INFINITY, 0i32, 0f64, 0u64);
-    for block in row.chunks(BLOCK) {
+    let (mut mixed, mut dirty) = (0f64, 0u64);
+    for (i, block) in row.chunks(BLOCK).enumerate() {
+        // The first pass streams from memory and the second computes from L1 cache: the
+        // second fetches the next block (or row: rows are contiguous), so that the two
+        // overlap instead of taking turns. The one-pass form prefetches the same way.
+        let next = Some(block.as_ptr_range().end.cast::<u8>());
+        if one_pass::<E>() && m != f32::NEG_INFINITY && i < 64 {
+            // Online normalisation: the exponentials against the scale so far, the block's
+            // maximum in the same pass. Kept unless the sum is not finite (a NaN, +inf or
+            // overflow: the two-pass code below sorts it out) or the block jumps above `m`
+            // by more than `JUMP` or beyond `FAST_LIMIT`.
+            let (s, bm) = block_sum_max::<L, E>(block, n, next);
+            if s.is_finite() && bm < m {
+                sum += s;
+                continue;
+            }
+            if s.is_finite() && bm >= m && bm - m <= JUMP && bm <= FAST_LIMIT {
+                if bm > m {
+                    let n_new = scale_exponent(bm);
+                    let f = (f64::from(n - n_new) * UNIT).exp();
+                    sum *= f;
+                    mixed = (mixed + s) * f;
+                    if k > 0 {
+                        sum += k as f64 * (f64::from(m) - f64::from(n_new) * UNIT).exp();
+                    }
+                    (m, n, k) = (bm, n_new, 0);
+                } else {
+                    mixed += s;
+                }
+                dirty |= 1 << i;
+                continue;
+            }
+        }
         let (bm, low) = E::range::<L>(block);
         // -inf (or NaN from a reduction): a block of -inf only, or one whose values a NaN
         // hid from the first pass, which the second would then skip.
@@ -428,8 +532,11 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
                 return exact::<E>(row, target);
             }
             let n_new = scale_exponent(bm);
-            if sum != 0.0 {
-                sum *= (f64::from(n - n_new) * UNIT).exp();
+            // Not `0 · inf` on the first block (`n` = 0 there).
+            if m != f32::NEG_INFINITY {
+                let f = (f64::from(n - n_new) * UNIT).exp();
+                sum *= f;
+                mixed *= f;
             }
             if k > 0 {
                 sum += k as f64 * (f64::from(m) - f64::from(n_new) * UNIT).exp();
@@ -439,10 +546,6 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
         if m == f32::NEG_INFINITY {
             continue;
         }
-        // The first pass streams from memory and the second computes from L1 cache: the
-        // second fetches the next block (or row: rows are contiguous), so that the two
-        // overlap instead of taking turns.
-        let next = Some(block.as_ptr_range().end.cast::<u8>());
         // A NaN bound keeps the clamp, which lets NaN through to the sum.
         let clamp = low.is_nan() || low < clamp_floor(n);
         let (s, at_top) = match (bm == m, clamp) {
@@ -461,7 +564,25 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
     if xt == f32::NEG_INFINITY {
         return Err(Fault::TargetImpossible);
     }
-    let mut r = sum * (f64::from(n) * UNIT - f64::from(m)).exp();
+    let unscale = (f64::from(n) * UNIT - f64::from(m)).exp();
+    if dirty != 0 {
+        // `k + R` whole, its maximum's terms inside: fine for `ln` when the loss is at
+        // least 1 (see the header); else those blocks are summed again with the maximum
+        // masked.
+        let total = (sum + mixed) * unscale + k as f64;
+        let loss = total.ln() + (f64::from(m) - f64::from(xt));
+        if loss >= 1.0 {
+            return Ok(loss);
+        }
+        for (i, block) in row.chunks(BLOCK).enumerate().take(64) {
+            if dirty & (1 << i) != 0 {
+                let (s, at_top) = block_sum::<L, E, true, true>(block, m, n, None);
+                sum += s;
+                k += at_top;
+            }
+        }
+    }
+    let mut r = sum * unscale;
     if k == 1 && r < TINY {
         r = rescue::<L, E>(row, m);
     }

@@ -266,6 +266,44 @@ fn growing_maximum_across_blocks() {
     }
 }
 
+/// The one-pass blocks of `row.rs` (online normalisation): a later block raising the maximum
+/// a little (rescaled) or beyond the one-pass limit of 64 (two passes), tying it, and
+/// confident rows whose `k + R` is below e (those blocks summed again with the maximum
+/// masked), for `f32` and widened `f16`, against the `f64` reference.
+#[test]
+fn one_pass_blocks_raise_tie_and_jump() {
+    let mut rng = Rng(23);
+    let n = 3 * 2048 + 100;
+    // Quarter-integers in [-4, 4): exact in f16.
+    let base: Vec<f32> = (0..n).map(|_| rng.below(32) as f32 * 0.25 - 4.0).collect();
+    // (entries set, target)
+    let cases: Vec<(Vec<(usize, f32)>, usize)> = vec![
+        (vec![(5000, 30.0)], 5000),               // confident, raised in block 2
+        (vec![(5000, 30.0)], 7),                  // the same, wrong target
+        (vec![(3000, 30.0), (5000, 30.0)], 3000), // tie across one-pass blocks: ln 2 + ..
+        (vec![(10, 40.0), (4500, 40.0)], 10),     // tie with the first block's maximum
+        (vec![(10, 8.0), (4500, 8.0), (6200, 8.0)], 4500), // ties, k + R above e
+        (vec![(2100, 20.0), (4200, 63.5)], 4200), // raised twice, near the limit
+        (vec![(2100, 2.0), (4200, 120.0)], 2100), // a jump beyond it: two passes
+        (vec![(2100, 20.0), (6200, 21.0)], 2100), // raised a little, loss ~1.3
+        (vec![(0, -10.0), (2048, 5.0)], 2048),    // raised at the first one-pass block
+    ];
+    for isa in Isa::supported() {
+        for (set, t) in &cases {
+            let mut row = base.clone();
+            for &(i, v) in set {
+                row[i] = v;
+            }
+            let what = format!("{isa:?} {set:?} target {t}");
+            let got = nlls(Logits::F32(&row), n, &[*t as i64], isa).unwrap();
+            assert_close(&got, &row, n, &[*t as i64], &what);
+            let h: Vec<u16> = row.iter().map(|&x| f16_bits(x)).collect();
+            let got = nlls_on(Logits::F16(&h), n, &[*t as i64], isa, Some(Path16::Widen));
+            assert_close(&got.unwrap(), &row, n, &[*t as i64], &format!("{what} f16"));
+        }
+    }
+}
+
 #[test]
 fn bad_inputs_name_their_position() {
     let msg = |e: Error| e.to_string();
