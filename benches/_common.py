@@ -100,16 +100,37 @@ def arg_parser(doc: str, quick_scope: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help=f"{quick_scope}; prints only (JSON/docs only with --out/--docs)",
+        help=f"{quick_scope}; prints only (JSON/docs only with --out/--write-docs)",
     )
     return parser
 
 
-def add_output_args(parser: argparse.ArgumentParser, docs_help: str) -> None:
-    """The ``--out``, ``--docs`` and ``--from-json`` options, last in both scripts."""
+def add_output_args(
+    parser: argparse.ArgumentParser, docs: str | None, pages: str | None = None
+) -> None:
+    """The ``--out``, ``--write-docs`` and ``--from-json`` options, last in every script.
+
+    ``docs`` is the generated page (or folder of pages) relative to the repository root;
+    ``--write-docs`` rewrites it (or the PATH given) from the run, and only then: a run on a
+    loaded machine must not overwrite tables measured on a quiet one. ``args.write_docs``
+    is the path to write, or None. ``pages`` names what is written, for the help (default
+    ``docs``). With ``docs=None`` the script has no page and no ``--write-docs``.
+    """
     parser.add_argument("--out", help="JSON path (default benches/results/...)")
-    parser.add_argument("--docs", help=docs_help)
-    parser.add_argument("--from-json", help="do not run: regenerate docs from this JSON")
+    if docs is not None:
+        parser.add_argument(
+            "--write-docs",
+            nargs="?",
+            const=os.path.join(ROOT, docs),
+            default=None,
+            metavar="PATH",
+            help=f"also regenerate {pages or docs} (or PATH) from this run; off by default, "
+            "so that a run on a loaded machine cannot overwrite the quiet tables",
+        )
+    parser.add_argument(
+        "--from-json",
+        help="do not run: print from this JSON (with --write-docs, regenerate docs from it)",
+    )
 
 
 def load_results(path: str) -> dict[str, Any]:

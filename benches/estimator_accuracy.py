@@ -30,19 +30,24 @@ benchmark.
 
 Outputs
 -------
-``benches/results/estimator_accuracy.json`` (every cell), ``docs/accuracy.md`` (tables) and
-``docs/accuracy.png`` (bias against N/K). A hand-written summary in ``docs/accuracy.md``
-between the ``<!-- summary:begin -->`` and ``<!-- summary:end -->`` markers is kept when the
-file is regenerated.
+``benches/results/estimator_accuracy.json`` (every cell); with ``--write-docs`` also
+``docs/accuracy.md`` (tables) and ``docs/accuracy.png`` (bias against N/K), which a run
+leaves alone otherwise. A hand-written summary in ``docs/accuracy.md`` between the
+``<!-- summary:begin -->`` and ``<!-- summary:end -->`` markers is kept when the file is
+regenerated.
 
 How to run
 ----------
 ::
 
-    python benches/estimator_accuracy.py            # full grid, ~5-10 min on 2 cores
-    python benches/estimator_accuracy.py --quick    # small subset, < 1 min, prints only
-    python benches/estimator_accuracy.py --from-json benches/results/estimator_accuracy.json
-                                                    # regenerate docs from saved results
+    python benches/estimator_accuracy.py                # full grid, ~5-10 min on 2 cores
+    python benches/estimator_accuracy.py --write-docs   # the same, and regenerate the pages
+    python benches/estimator_accuracy.py --quick        # small subset, < 1 min, prints only
+
+Regenerate the pages from saved results (``benches/results/estimator_accuracy.json``),
+without running::
+
+    python benches/estimator_accuracy.py --write-docs --from-json FILE
 
 Needs numpy, matplotlib (for the plot) and fastentropy. Not part of the test run.
 """
@@ -370,7 +375,7 @@ def markdown(results: dict[str, Any], summary: str) -> str:
         f"{results['date']}, {results['machine']}, "
         f"{results['wall_seconds'] / 60:.1f} min). Raw numbers: "
         "`benches/results/estimator_accuracy.json`. Re-run with "
-        "`python benches/estimator_accuracy.py` (`--quick` for a < 1 min subset).",
+        "`python benches/estimator_accuracy.py --write-docs` (`--quick` for a < 1 min subset).",
         "",
         "**Setup.** Distributions of exactly known entropy: uniform, Zipf p_i ∝ i^-s with "
         "s = 1.0 and 1.1, and one p ~ Dirichlet(0.1·1) drawn per K with a fixed seed (its "
@@ -631,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
         default=20.0,
         help="seconds per (cell, method) before remaining replicates are skipped (default 20)",
     )
-    common.add_output_args(parser, "write accuracy.md/.png here (default docs/, full run)")
+    common.add_output_args(parser, "docs", "docs/accuracy.md and accuracy.png (PATH: a folder)")
     args = parser.parse_args(argv)
 
     if args.from_json:
@@ -641,9 +646,8 @@ def main(argv: list[str] | None = None) -> int:
         results = run(args.quick, args.budget)
         common.save_results(results, "estimator_accuracy", args.out, args.quick)
     print_overview(results)
-    docs = args.docs or (None if results["quick"] else os.path.join(common.ROOT, "docs"))
-    if docs:
-        write_docs(results, docs)
+    if args.write_docs:
+        write_docs(results, args.write_docs)
     return 0
 
 

@@ -32,11 +32,12 @@ How to run
 ----------
 ::
 
-    python benches/estimators_speed.py              # 10^3 .. 10^9, a few minutes
-    python benches/estimators_speed.py --quick      # 10^3 .. 10^6, < 1 min, prints only
+    python benches/estimators_speed.py               # 10^3 .. 10^9, a few minutes
+    python benches/estimators_speed.py --write-docs  # the same, and regenerate docs/speed.md
+    python benches/estimators_speed.py --quick       # 10^3 .. 10^6, < 1 min, prints only
 
-Writes ``benches/results/estimators_speed.json`` and ``docs/speed.md`` (a summary between
-``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in ``docs/speed.md`` is kept).
+Writes ``benches/results/estimators_speed.json``; with ``--write-docs`` also ``docs/speed.md``
+(a summary between ``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in it is kept).
 Needs numpy, scipy and fastentropy. Not part of the test run.
 """
 
@@ -524,7 +525,7 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         f"{results['wall_seconds'] / 60:.1f} min; process peak RSS "
         f"{results['process_max_rss_mib']:.0f} MiB). Raw numbers: "
         "`benches/results/estimators_speed.json`. Re-run with "
-        "`python benches/estimators_speed.py` (`--quick`: up to 10^6, < 1 min).",
+        "`python benches/estimators_speed.py --write-docs` (`--quick`: up to 10^6, < 1 min).",
         "",
         f"**Setup.** Zipf({results['exponent']}) over S outcomes with N ≈ S observations "
         "(Poisson counts, fixed seed); the 10^9 profile is built chunk by chunk (partial "
@@ -549,7 +550,7 @@ def main(argv: list[str] | None = None) -> int:
         "--budget", type=float, default=5.0, help="approximate seconds per measurement (default 5)"
     )
     parser.add_argument("--skip-target", action="store_true", help="skip the 10 ms check")
-    common.add_output_args(parser, "markdown path (default docs/speed.md, full run)")
+    common.add_output_args(parser, "docs/speed.md")
     args = parser.parse_args(argv)
 
     if args.from_json:
@@ -562,11 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         common.save_results(results, "estimators_speed", args.out, args.quick)
     print()
     print(tables(results))
-    docs = args.docs or (
-        None if results["quick"] else os.path.join(common.ROOT, "docs", "speed.md")
-    )
-    if docs:
-        write_docs(results, docs)
+    if args.write_docs:
+        write_docs(results, args.write_docs)
     return common.check_status(checks(results))
 
 

@@ -20,16 +20,17 @@ h_n lies above the rate (zero once the order exceeds the Markov order k).
 
 Outputs
 -------
-``benches/results/floor_accuracy.json`` and ``docs/floor.md`` (tables; a hand-written
-summary between the summary markers is kept when the page is regenerated).
+``benches/results/floor_accuracy.json``; with ``--write-docs`` also ``docs/floor.md`` (tables;
+a hand-written summary between the summary markers is kept when the page is regenerated).
 
 How to run
 ----------
 ::
 
-    python benches/floor_accuracy.py           # full grid, ~2 min on 2 cores
-    python benches/floor_accuracy.py --quick   # 10^5 and 10^6 tokens, 3 seeds, prints only
-    python benches/floor_accuracy.py --from-json benches/results/floor_accuracy.json
+    python benches/floor_accuracy.py               # full grid, ~2 min on 2 cores
+    python benches/floor_accuracy.py --write-docs  # the same, and regenerate docs/floor.md
+    python benches/floor_accuracy.py --quick       # 10^5 and 10^6 tokens, 3 seeds, prints only
+    python benches/floor_accuracy.py --write-docs --from-json benches/results/floor_accuracy.json
 """
 
 from __future__ import annotations
@@ -254,7 +255,7 @@ def markdown(results: dict[str, Any]) -> tuple[list[str], str]:
 
 def main() -> None:
     parser = common.arg_parser(__doc__, "10^5 and 10^6 tokens, 3 seeds")
-    common.add_output_args(parser, "write floor.md here (default docs/, full run)")
+    common.add_output_args(parser, "docs", "docs/floor.md (PATH: a folder)")
     args = parser.parse_args()
     if args.from_json:
         results = common.load_results(args.from_json)
@@ -262,9 +263,8 @@ def main() -> None:
         results = run(args.quick)
         common.save_results(results, "floor_accuracy", args.out, args.quick)
     head, body = markdown(results)
-    docs = args.docs or (None if results["quick"] else os.path.join(common.ROOT, "docs"))
-    if docs:
-        common.write_doc(os.path.join(docs, "floor.md"), head, body)
+    if args.write_docs:
+        common.write_doc(os.path.join(args.write_docs, "floor.md"), head, body)
     else:
         print("\n".join(head) + "\n" + body)
 

@@ -60,6 +60,7 @@ How to run
 ::
 
     python benches/ngram_speed.py                       # 2·10^7 tokens, a few minutes
+    python benches/ngram_speed.py --write-docs          # the same, and regenerate the page
     python benches/ngram_speed.py --tokens 100000000    # the issue's corpus size
     python benches/ngram_speed.py --quick               # 2·10^6 tokens, prints only
     python benches/ngram_speed.py --scale-tokens 1e9    # + 10^9 uint16 tokens under 5GB
@@ -68,8 +69,8 @@ How to run
 free space of the temporary directory) and counts them once with ``--scale-limit``, to show
 peak RSS growth against the limit at that size.
 
-Writes ``benches/results/ngram_speed.json`` and ``docs/ngram_speed.md`` (a summary between
-``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in ``docs/ngram_speed.md`` is kept).
+Writes ``benches/results/ngram_speed.json``; with ``--write-docs`` also ``docs/ngram_speed.md``
+(a summary between ``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in it is kept).
 Needs numpy, fastentropy, and ``apt-get``/``dpkg-deb`` for the text corpus. Not part of the
 test run.
 """
@@ -753,9 +754,9 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         f"extension build {results.get('build', 'unknown')}, numpy {results['numpy']}, "
         f"{results['date']}, {results['machine']}, 1-min load average {load}, "
         f"{results['wall_seconds'] / 60:.1f} min). Raw numbers: "
-        "`benches/results/ngram_speed.json`. Re-run with `python benches/ngram_speed.py` "
-        "(`--tokens 100000000` for the issue's corpus size; `--quick`: 2·10^6 tokens, prints "
-        "only).",
+        "`benches/results/ngram_speed.json`. Re-run with `python benches/ngram_speed.py "
+        "--write-docs` (`--tokens 100000000` for the issue's corpus size; `--quick`: 2·10^6 "
+        "tokens, prints only).",
         "",
         "**Setup.** `fe.ngram_profiles(tokens, orders=range(1, 6))` on memory-mapped token "
         "files, against numpy (`uint64`-packed windows + `np.unique(return_counts=True)` per "
@@ -806,7 +807,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scale-limit", default="5GB", help="memory_limit of the --scale-tokens run (5GB)"
     )
-    common.add_output_args(parser, "markdown path (default docs/ngram_speed.md, full run)")
+    common.add_output_args(parser, "docs/ngram_speed.md")
     args = parser.parse_args(argv)
 
     if args.from_json:
@@ -828,11 +829,8 @@ def main(argv: list[str] | None = None) -> int:
         common.save_results(results, "ngram_speed", args.out, args.quick)
     print()
     print(tables(results))
-    docs = args.docs or (
-        None if results["quick"] else os.path.join(common.ROOT, "docs", "ngram_speed.md")
-    )
-    if docs:
-        write_docs(results, docs)
+    if args.write_docs:
+        write_docs(results, args.write_docs)
     return common.check_status(checks(results))
 
 

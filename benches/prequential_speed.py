@@ -33,7 +33,7 @@ token, the true chain's own code length on the same sample, and the exact rate.
 
 Run: ``python benches/prequential_speed.py`` (release build: ``maturin develop --release``);
 ``--quick`` for a smoke test on 1 MB and 10^6 chain tokens. Writes
-``benches/results/prequential_speed.json`` and ``docs/prequential.md``.
+``benches/results/prequential_speed.json``; with ``--write-docs`` also ``docs/prequential.md``.
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ def write_docs(results: dict[str, Any], path: str) -> None:
             if n >= 2**14
         ),
         "",
-        "Regenerate: `python benches/prequential_speed.py` (release build).",
+        "Regenerate: `python benches/prequential_speed.py --write-docs` (release build).",
         "",
     ]
     head = [
@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         "--compressors",
         help="comma-separated first words of the compressors to run (e.g. 7z,zpaq); default all",
     )
-    _common.add_output_args(parser, "markdown page (default docs/prequential.md)")
+    _common.add_output_args(parser, "docs/prequential.md")
     args = parser.parse_args(argv)
     if args.quick:
         args.bytes = args.bytes or 1_000_000
@@ -321,10 +321,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         results = run(args)
         _common.save_results(results, "prequential_speed", args.out, args.quick)
-    default_docs = os.path.join(_common.ROOT, "docs", "prequential.md")
-    docs = args.docs or (None if args.quick else default_docs)
-    if docs:
-        write_docs(results, docs)
+    if args.write_docs:
+        write_docs(results, args.write_docs)
+    else:
+        print(table(results))
     return 0
 
 

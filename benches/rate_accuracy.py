@@ -324,7 +324,7 @@ def main() -> None:
         help="the rate's predictor mixes the bit and token models up to this many ids "
         f"(default: fastentropy's, {estimate_module.MIXED_MAX_IDS}); above, the token model",
     )
-    _common.add_output_args(parser, "not written yet (docs/rate.md comes with the engines)")
+    _common.add_output_args(parser, None)  # docs/rate.md is written by hand
     args = parser.parse_args()
     if args.from_json:
         print_summary(_common.load_results(args.from_json)["summary"])

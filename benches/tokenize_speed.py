@@ -46,10 +46,12 @@ How to run
 ::
 
     python benches/tokenize_speed.py              # 24 MB, a few minutes
+    python benches/tokenize_speed.py --write-docs # the same, and regenerate the page
     python benches/tokenize_speed.py --quick      # 4 MB, prints only
 
-Writes ``benches/results/tokenize_speed.json`` and ``docs/tokenize_speed.md`` (a summary
-between ``<!-- summary:begin -->`` and ``<!-- summary:end -->`` is kept). Needs numpy,
+Writes ``benches/results/tokenize_speed.json``; with ``--write-docs`` also
+``docs/tokenize_speed.md`` (a summary between ``<!-- summary:begin -->`` and
+``<!-- summary:end -->`` is kept). Needs numpy,
 tokenizers, fastentropy, and ``apt-get``/``dpkg-deb`` for the text. Not part of the test run.
 """
 
@@ -327,8 +329,8 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         f"tokenizers {results['tokenizers']}, numpy {results['numpy']}, {results['date']}, "
         f"{results['machine']}, 1-min load average {load}, "
         f"{results['wall_seconds'] / 60:.1f} min). Raw numbers: "
-        "`benches/results/tokenize_speed.json`. Re-run with `python benches/tokenize_speed.py` "
-        "(`--quick`: 4 MB, prints only).",
+        "`benches/results/tokenize_speed.json`. Re-run with `python benches/tokenize_speed.py "
+        "--write-docs` (`--quick`: 4 MB, prints only).",
         "",
         '**Setup.** `fe.tokenize(corpus.txt, tokenizer, out, doc="line")` on its fast path '
         '(fastentropy\'s exact byte-level BPE, `encoder="auto"`) and on its `tokenizers` path '
@@ -355,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         help="correctness only, in seconds (CI): 0.5 MB, a 1000-id BPE, one call of each "
         "step; exits 1 when the ids differ",
     )
-    common.add_output_args(parser, "markdown path (default docs/tokenize_speed.md, full run)")
+    common.add_output_args(parser, "docs/tokenize_speed.md")
     args = parser.parse_args(argv)
     if args.from_json:
         results = common.load_results(args.from_json)
@@ -370,11 +372,8 @@ def main(argv: list[str] | None = None) -> int:
         common.save_results(results, "tokenize_speed", args.out, args.quick)
     print()
     print(tables(results))
-    docs = args.docs or (
-        None if results["quick"] else os.path.join(common.ROOT, "docs", "tokenize_speed.md")
-    )
-    if docs:
-        write_docs(results, docs)
+    if args.write_docs:
+        write_docs(results, args.write_docs)
     return common.check_status(ids_check(results))
 
 

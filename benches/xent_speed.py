@@ -51,11 +51,12 @@ How to run
 ::
 
     python benches/xent_speed.py --gb 0.5     # 0.5 GB of logits per case, ~2 minutes
+    python benches/xent_speed.py --write-docs # 1 GB per case, and regenerate the page
     python benches/xent_speed.py --quick      # 64 MB per case, prints only
 
-Writes ``benches/results/xent_speed.json`` and ``docs/xent_speed.md`` (a summary between
-``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in the page is kept). Not part of
-the test run.
+Writes ``benches/results/xent_speed.json``; with ``--write-docs`` also ``docs/xent_speed.md``
+(a summary between ``<!-- summary:begin -->`` and ``<!-- summary:end -->`` in it is kept).
+Not part of the test run.
 """
 
 from __future__ import annotations
@@ -375,8 +376,8 @@ def write_docs(results: dict[str, Any], path: str) -> None:
         f"{cpu_label(results.get('cpu', {}))}, instruction set {results['isa']}, 16-bit paths "
         f"{paths_label(results)}, load average {load_label(results)}, torch "
         f"{results['torch'] or 'not installed'}). Raw numbers: "
-        "`benches/results/xent_speed.json`. Re-run with `python benches/xent_speed.py` "
-        "(`--quick`: 64 MB per case, prints only).",
+        "`benches/results/xent_speed.json`. Re-run with `python benches/xent_speed.py "
+        "--write-docs` (`--quick`: 64 MB per case, prints only).",
         "",
         f"**Setup.** About {results['gb']:g} GB of logits per case (standard normal × 3), "
         'uniform random targets, `fe.cross_entropy(..., reduction="sum")` against blocked '
@@ -462,11 +463,13 @@ def main() -> int:
         "and the exponential over every float32 of its range (1-2 minutes per "
         "instruction set); exits 1 on a mismatch",
     )
-    common.add_output_args(parser, "markdown page (default docs/xent_speed.md)")
+    common.add_output_args(parser, "docs/xent_speed.md")
     args = parser.parse_args()
-    docs = args.docs or os.path.join(common.ROOT, "docs", "xent_speed.md")
     if args.from_json:
-        write_docs(common.load_results(args.from_json), docs)
+        saved = common.load_results(args.from_json)
+        print(render(saved))
+        if args.write_docs:
+            write_docs(saved, args.write_docs)
         return 0
     if args.check:
         status = checks(run_checks())
@@ -523,8 +526,8 @@ def main() -> int:
     results["load_after"] = list(os.getloadavg())
     print(render(results))
     common.save_results(results, "xent_speed", args.out, args.quick)
-    if args.docs or not args.quick:
-        write_docs(results, docs)
+    if args.write_docs:
+        write_docs(results, args.write_docs)
     return common.check_status(checks(results["cases"]))
 
 

@@ -11,6 +11,7 @@ from .._ngram import ngram_profiles
 from .._profile import Profile
 from .._suffix import SuffixIndex
 from .options import (
+    LoadedMask,
     UsageError,
     add_counting,
     emit,
@@ -87,7 +88,7 @@ def run_count(args: argparse.Namespace) -> int:
     return _print_profiles(args, int(tokens.size), profiles)
 
 
-def _counting(args: argparse.Namespace, separator: int | None, mask: Any) -> dict[str, Any]:
+def _counting(args: argparse.Namespace, separator: int | None, mask: LoadedMask) -> dict[str, Any]:
     """The keywords the counter and the suffix index share, from the command line."""
     return {
         "separator": separator,

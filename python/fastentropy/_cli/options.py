@@ -11,9 +11,10 @@ import os
 import re
 import textwrap
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from .._args import MAX_THREADS, parse_size
 from .._estimate import METHODS
@@ -136,6 +137,10 @@ def progress_option(args: argparse.Namespace) -> bool | str:
 
 TOKEN_SUFFIXES = (".npy", ".bin")
 
+#: What :func:`load_tokens` gives for the mask: one bool a token (``--mask``'s bytes, or the
+#: token file's mask memory-mapped), or None.
+LoadedMask: TypeAlias = npt.NDArray[np.bool_] | None
+
 
 def token_file(path: str) -> Any:
     """The TokenFile whose sidecar ``path`` is or sits beside, else None."""
@@ -144,7 +149,7 @@ def token_file(path: str) -> Any:
     return token_file_beside(path)
 
 
-def load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None, Any]:
+def load_tokens(args: argparse.Namespace) -> tuple[Any, LoadedMask, int | None, Any]:
     """Tokens, mask, separator and sidecar of INPUT: a token file, with or without sidecar.
 
     A sidecar (``tokenize``'s ``.json``, or the one beside a ``.bin``) brings the dtype,
@@ -154,7 +159,7 @@ def load_tokens(args: argparse.Namespace) -> tuple[Any, Any, int | None, Any]:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no such file: {path}")
     tf = token_file(path)
-    mask = None
+    mask: LoadedMask = None
     if args.mask is not None:
         mask = np.fromfile(args.mask, dtype=np.uint8).astype(bool)
     if tf is not None:

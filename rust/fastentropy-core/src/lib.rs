@@ -18,6 +18,8 @@ pub mod quadrature;
 pub mod rate;
 pub mod special;
 pub mod suffix;
+#[cfg(test)]
+mod test_rng;
 pub mod tokens;
 pub mod xent;
 

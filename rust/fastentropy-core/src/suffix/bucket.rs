@@ -631,50 +631,15 @@ mod tests {
     use proptest::prelude::*;
 
     use super::super::lcp::{from_sort, Lcp};
+    use super::super::tests::check_lcp;
     use super::super::text::Forward;
     use super::*;
+    use crate::test_rng::Lcg;
 
     fn naive(t: &[u16]) -> Vec<u64> {
         let mut sa: Vec<u64> = (0..t.len() as u64).collect();
         sa.sort_by(|&a, &b| t[a as usize..].cmp(&t[b as usize..]));
         sa
-    }
-
-    /// The separator-free common prefix of the suffixes at `a` and `b`, and whether it
-    /// ended at a separator or the end on either side.
-    fn naive_lcp<S: Copy + PartialEq>(t: &[S], sep: Option<S>, a: usize, b: usize) -> (u32, bool) {
-        let mut l = 0;
-        loop {
-            let (Some(&x), Some(&y)) = (t.get(a + l), t.get(b + l)) else {
-                return (l as u32, true);
-            };
-            if Some(x) == sep || Some(y) == sep {
-                return (l as u32, true);
-            }
-            if x != y {
-                return (l as u32, false);
-            }
-            l += 1;
-        }
-    }
-
-    /// Checks `lcp` against the naive one of `sa`'s neighbours.
-    fn check_lcp<S: Copy + PartialEq>(t: &[S], sep: Option<S>, sa: &[u64], lcp: &Lcp) {
-        let mut max = 0;
-        let mut over = Vec::new();
-        for i in 1..sa.len() {
-            let want = naive_lcp(t, sep, sa[i - 1] as usize, sa[i] as usize);
-            assert_eq!(lcp.get(i), want, "at {i}");
-            max = max.max(want.0);
-            if want.0 >= u32::from(BIG) {
-                over.push(i as u64);
-            }
-        }
-        if !sa.is_empty() {
-            assert_eq!(lcp.get(0), (0, false));
-        }
-        assert_eq!(lcp.max, max);
-        assert_eq!(lcp.over_at.as_slice(), &over[..]);
     }
 
     /// The array (`None`: gave up) and, if the sort found them, the LCP bytes finished.
@@ -705,7 +670,7 @@ mod tests {
         let (sa, lcp) = run_with::<u16, E>(t, sep, limits)?;
         assert_eq!(lcp.is_some(), limits.lcp && !t.is_empty());
         if let Some(lcp) = lcp {
-            check_lcp(t, sep, &sa, &lcp);
+            check_lcp(t, sep.map(u64::from), &sa, &lcp, "sort");
         }
         Some(sa)
     }
@@ -749,14 +714,9 @@ mod tests {
         assert_eq!(run::<u32>(&t, None, &Limits::NONE), Some(naive(&t)));
         assert_eq!(run::<u64>(&t, Some(5), &Limits::NONE), Some(naive(&t)));
         // A random text over a large alphabet finishes with the build's limits.
-        let mut x = 12345u64;
+        let mut rng = Lcg(12345);
         let t: Vec<u16> = (0..50_000)
-            .map(|_| {
-                x = x
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                (x >> 48) as u16 % 5000
-            })
+            .map(|_| (rng.step() >> 48) as u16 % 5000)
             .collect();
         assert_eq!(run::<u32>(&t, None, &Limits::AUTO), Some(naive(&t)));
         assert_eq!(run::<u32>(&t, Some(0), &Limits::AUTO), Some(naive(&t)));
@@ -775,7 +735,7 @@ mod tests {
         for sep in [None, Some(t[17])] {
             let (sa, lcp) = run_with::<u32, u32>(&t, sep, &Limits::NONE).unwrap();
             assert_eq!(sa, want);
-            check_lcp(&t, sep, &sa, &lcp.unwrap());
+            check_lcp(&t, sep.map(u64::from), &sa, &lcp.unwrap(), "sort");
         }
     }
 }

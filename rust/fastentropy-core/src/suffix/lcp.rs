@@ -601,19 +601,15 @@ pub(crate) fn by_phi<X: Text, E: Entry>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use crate::test_rng::Lcg;
 
-    /// A text of `n` tokens: one in three 0, else one of 50; then, if `twin`, again with
-    /// every 128th token changed (a mean LCP of ~32: half the entries pair twins).
-    fn text(n: usize, twin: bool) -> Vec<u16> {
-        let mut x = 3u64;
-        let mut rand = |m: u64| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((x >> 33) % m) as u16
-        };
+    /// A text of `n` tokens from `seed`: one in three 0, else one of 50; then, if `twin`,
+    /// again with every 128th token changed (a mean LCP of ~32: half the entries pair twins).
+    pub(in crate::suffix) fn text(n: usize, seed: u64, twin: bool) -> Vec<u16> {
+        let mut rng = Lcg(seed);
+        let mut rand = |m: u64| rng.below(m) as u16;
         let mut t: Vec<u16> = (0..n)
             .map(|_| if rand(3) == 0 { 0 } else { rand(50) })
             .collect();
@@ -631,7 +627,7 @@ mod tests {
         let ctl = Control::with_threads(Some(1));
         let progress = Progress::new(&ctl, (0, 1), (1, 1));
         for twin in [false, true] {
-            let t = text(20_000, twin);
+            let t = text(20_000, 3, twin);
             let mut sa: Vec<u32> = (0..t.len() as u32).collect();
             sa.sort_by(|&a, &b| t[a as usize..].cmp(&t[b as usize..]));
             let fwd = Forward {

@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use proptest::prelude::*;
 
+use super::lcp::{Lcp, BIG};
 use super::*;
 use crate::ngram::{ngram_profiles, CountOptions};
+use crate::test_rng::Lcg;
 
 /// The counted windows of order `n`: no separator inside; with a mask, the last token in.
 fn windows(tokens: &[u16], sep: Option<u64>, mask: Option<&[bool]>, n: usize) -> Vec<usize> {
@@ -36,16 +38,54 @@ fn naive_context(t: &[u16], sep: Option<u64>, mask: Option<&[bool]>, n: usize) -
     )
 }
 
-/// Separator-free common prefix of the suffixes at `a` and `b`.
-fn naive_lcp(t: &[u16], sep: Option<u64>, a: usize, b: usize) -> u32 {
+/// The separator-free common prefix of the suffixes at `a` and `b`, and whether it ended at
+/// a separator or the end on either side (the LCP array's stop flag).
+pub(super) fn naive_lcp<S: Copy + Into<u64>>(
+    t: &[S],
+    sep: Option<u64>,
+    a: usize,
+    b: usize,
+) -> (u32, bool) {
     let mut l = 0;
-    while a + l < t.len() && b + l < t.len() && t[a + l] == t[b + l] {
-        if Some(u64::from(t[a + l])) == sep {
-            break;
+    loop {
+        let (Some(&x), Some(&y)) = (t.get(a + l), t.get(b + l)) else {
+            return (l as u32, true);
+        };
+        let (x, y) = (x.into(), y.into());
+        if Some(x) == sep || Some(y) == sep {
+            return (l as u32, true);
+        }
+        if x != y {
+            return (l as u32, false);
         }
         l += 1;
     }
-    l as u32
+}
+
+/// Checks `lcp` (values, stop flags, largest value, overflow table) against the naive LCP
+/// of the neighbours in `sa`; `what` names it in failures.
+pub(super) fn check_lcp<S: Copy + Into<u64>>(
+    t: &[S],
+    sep: Option<u64>,
+    sa: &[u64],
+    lcp: &Lcp,
+    what: &str,
+) {
+    let mut max = 0;
+    let mut over = Vec::new();
+    for i in 1..sa.len() {
+        let want = naive_lcp(t, sep, sa[i - 1] as usize, sa[i] as usize);
+        assert_eq!(lcp.get(i), want, "{what} at {i}");
+        max = max.max(want.0);
+        if want.0 >= u32::from(BIG) {
+            over.push(i as u64);
+        }
+    }
+    if !sa.is_empty() {
+        assert_eq!(lcp.get(0), (0, false), "{what}");
+    }
+    assert_eq!(lcp.max, max, "{what}");
+    assert_eq!(lcp.over_at.as_slice(), &over[..], "{what}");
 }
 
 fn ctl(threads: usize) -> Control<'static> {
@@ -124,7 +164,7 @@ proptest! {
         want.sort_by_key(|&p| key(p));
         prop_assert_eq!(sa.iter().map(|&p| p as usize).collect::<Vec<_>>(), want);
         for i in 1..t.len() {
-            prop_assert_eq!(idx.lcp(i), naive_lcp(&t, sep, sa[i - 1] as usize, sa[i] as usize));
+            prop_assert_eq!(idx.lcp(i), naive_lcp(&t, sep, sa[i - 1] as usize, sa[i] as usize).0);
         }
     }
 
@@ -134,8 +174,8 @@ proptest! {
         let prev = idx.match_lengths(MatchKind::Previous, &ctl(threads)).unwrap();
         let any = idx.match_lengths(MatchKind::Any, &ctl(threads)).unwrap();
         for i in 0..t.len() {
-            let p = (0..i).map(|j| naive_lcp(&t, sep, i, j)).max().unwrap_or(0);
-            let a = (0..t.len()).filter(|&j| j != i).map(|j| naive_lcp(&t, sep, i, j)).max().unwrap_or(0);
+            let p = (0..i).map(|j| naive_lcp(&t, sep, i, j).0).max().unwrap_or(0);
+            let a = (0..t.len()).filter(|&j| j != i).map(|j| naive_lcp(&t, sep, i, j).0).max().unwrap_or(0);
             prop_assert_eq!(prev[i], p, "previous at {}", i);
             prop_assert_eq!(any[i], a, "any at {}", i);
         }
@@ -177,16 +217,14 @@ proptest! {
 #[test]
 fn large_vocabulary_sorts_32_bit_ranks() {
     // More than 65535 distinct ids over more than 65535 tokens: libsais's 32-bit path.
-    let mut x = 12345u64;
+    let mut rng = Lcg(12345);
     let t: Vec<u32> = (0..150_000)
         .map(|i| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let r = rng.below(90_000) as u32;
             if i % 3 == 0 {
                 (i / 3) % 500
             } else {
-                ((x >> 33) % 90_000) as u32 * 7
+                r * 7
             }
         })
         .collect();
@@ -506,16 +544,14 @@ proptest! {
 #[test]
 fn wide_entries_on_large_vocabularies_and_on_disk() {
     // More than 65535 distinct ids: libsais64 on 64-bit ranks; then bytes (16-bit path).
-    let mut x = 99u64;
+    let mut rng = Lcg(99);
     let t: Vec<u32> = (0..120_000)
         .map(|i| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let r = rng.below(80_000) as u32;
             if i % 4 == 0 {
                 (i / 4) % 300
             } else {
-                ((x >> 33) % 80_000) as u32 * 3
+                r * 3
             }
         })
         .collect();
@@ -599,23 +635,8 @@ fn lcp_methods_agree(t: &[u16], sep: Option<u64>, threads: usize) {
         tokens: t,
         separator: sep,
     };
-    let n = t.len();
-    let stop = |a: usize, b: usize| {
-        let l = naive_lcp(t, sep, a, b) as usize;
-        a + l >= n
-            || b + l >= n
-            || Some(u64::from(t[a + l])) == sep
-            || Some(u64::from(t[b + l])) == sep
-    };
     // The build's own (the bucket sort's, or the fallback's).
-    for i in 1..n {
-        let (a, b) = (sa[i - 1] as usize, sa[i] as usize);
-        assert_eq!(
-            idx.lcp.get(i),
-            (naive_lcp(t, sep, a, b), stop(a, b)),
-            "build at {i}"
-        );
-    }
+    check_lcp(t, sep, &sa, &idx.lcp, "build");
     let methods = [
         Method::Auto,
         Method::Phi,
@@ -627,22 +648,7 @@ fn lcp_methods_agree(t: &[u16], sep: Option<u64>, threads: usize) {
     for method in methods {
         let progress = Progress::new(&c, (0, 1), (1, 1));
         let lcp = with_sa!(&idx.sa, |s| lcp::build_by(&fwd, s, &c, &progress, method)).unwrap();
-        let mut max = 0;
-        for i in 1..n {
-            let (a, b) = (sa[i - 1] as usize, sa[i] as usize);
-            let want = (naive_lcp(t, sep, a, b), stop(a, b));
-            assert_eq!(lcp.get(i), want, "{method:?} at {i}");
-            max = max.max(want.0);
-        }
-        if n > 0 {
-            assert_eq!(lcp.get(0), (0, false));
-        }
-        assert_eq!(lcp.max, max, "{method:?}");
-        let at: Vec<u64> = (1..n)
-            .filter(|&i| lcp.get(i).0 >= 127)
-            .map(|i| i as u64)
-            .collect();
-        assert_eq!(lcp.over_at.as_slice(), &at[..], "{method:?}");
+        check_lcp(t, sep, &sa, &lcp, &format!("{method:?}"));
     }
     let _ = build_by::<Forward<'_, u16>, u32>;
 }
@@ -661,14 +667,8 @@ fn lcp_methods_on_long_repeats() {
     // Pseudo-random text with a block of 700 copied three times (runs of long prefixes,
     // over the byte's 127), a periodic text (every prefix long: the automatic choice gives
     // up), one token repeated, and separators inside repeats.
-    let mut x = 12345u64;
-    let mut rand = |m: u64| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 33) % m) as u16
-    };
-    let mut t: Vec<u16> = (0..20_000).map(|_| rand(50)).collect();
+    let mut rng = Lcg(12345);
+    let mut t: Vec<u16> = (0..20_000).map(|_| rng.below(50) as u16).collect();
     let block: Vec<u16> = t[1000..1700].to_vec();
     for at in [5000, 9000, 15000] {
         t[at..at + 700].copy_from_slice(&block);
@@ -689,17 +689,8 @@ fn lcp_methods_on_long_repeats() {
 /// sampled mean LCP: the direct pass for short prefixes, Φ (`None` here) for long ones.
 #[test]
 fn sampled_mean_lcp_picks_the_method() {
-    let mut x = 7u64;
-    let mut rand = |m: u64| {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((x >> 33) % m) as u16
-    };
     // One token in three is 0: its bucket outgrows the scratch's floor of 4,096.
-    let short: Vec<u16> = (0..20_000)
-        .map(|_| if rand(3) == 0 { 0 } else { rand(50) })
-        .collect();
+    let short = lcp::tests::text(20_000, 7, false);
     // A period of 13: every prefix is long.
     let long: Vec<u16> = (0..20_000).map(|i| (i * 7 % 13) as u16).collect();
     let c = ctl(2);
@@ -718,15 +709,8 @@ fn profiles_over_many_chunks_match_naive_counts() {
     // Several chunks without a separator (the windows' closed form per chunk), and with
     // separators in some chunks only.
     let n = 2 * CHUNK + 1000;
-    let mut x = 99u64;
-    let mut t: Vec<u16> = (0..n)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((x >> 33) % 5) as u16
-        })
-        .collect();
+    let mut rng = Lcg(99);
+    let mut t: Vec<u16> = (0..n).map(|_| rng.below(5) as u16).collect();
     let orders: Vec<usize> = (1..=9).collect();
     for sep in [None, Some(7)] {
         if sep.is_some() {
