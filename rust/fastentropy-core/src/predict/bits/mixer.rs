@@ -10,8 +10,8 @@
 //! `e = err / 2` (`err` the 12-bit error times the learning rate). With AVX2 (detected at run
 //! time) the dot product and the update run 16 lanes at a time: the same integer operations
 //! (`pmaddwd` pairs, `pmulhrsw`'s rounding, `paddsw`'s saturation), so the same bits.
-//! (4 MB of English: 1.434574 bits/byte with 32-bit weights in 1/65536, see
-//! docs/prequential.md for this one's.)
+//! (4 MB of English, the byte model: 1.434574 bits/byte with 32-bit weights in 1/65536,
+//! 1.433979 with these; 4 MB of 16k BPE tokens: 3.9025 and 3.9024 nats/token.)
 
 use super::counters::{Logistic, ST_MAX};
 
