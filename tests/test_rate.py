@@ -381,10 +381,11 @@ def test_the_slope_alone_sets_the_lower_end_beside_a_curve_that_agrees() -> None
     assert r.lower == pytest.approx(3.35) and r.methods["matches"].lower == pytest.approx(3.35)
     assert "slope alone" in r.methods["matches"].detail["interval"]
     assert "slope alone" in str(r)
-    # A curve too wide to count (26% of its point), or one that disagrees: KASW's lower end.
+    # A curve too wide to count (26% of its point), or one wholly below the slope: KASW's
+    # lower end.
     wide = fe.MethodResult("curve", 3.50, 2.60, 3.51)
-    apart = fe.MethodResult("curve", 3.80, 3.70, 3.85)
-    for curve in (wide, apart):
+    below = fe.MethodResult("curve", 3.22, 3.15, 3.28)
+    for curve in (wide, below):
         r = fe.combine_rates([curve, m], bound=3.9)
         assert r.lower == 3.10 and r.methods["matches"].lower == 3.10
     # No curve at all: the same.
@@ -392,6 +393,44 @@ def test_the_slope_alone_sets_the_lower_end_beside_a_curve_that_agrees() -> None
     # A slope whose regression over octaves misfits (chi2/dof 2.1 > 1.5): KASW's lower end.
     misfit = _matches(3.45, 0.05, 3.10, chi2=2.1)
     assert fe.combine_rates([agrees, misfit], bound=3.9).lower == 3.10
+
+
+def test_a_narrow_curve_above_a_slope_that_fits_does_not_veto_it() -> None:
+    # The 16-state source at 10^8 tokens (docs/rate.md; truth 3.4435 ± 0.0013): the slope
+    # 3.435062 ± 0.016850 fits (chi2/dof 0.232); the curve, 0.012 wide, sits at the
+    # predictor's limit wholly above it; KASW 3.191955 ± 0.002538. The curve's veto made the
+    # floor KASW's 3.186880, 0.257 under the truth, and the interval 0.378 wide.
+    truth, v, se = 3.4435, 3.435062, 0.016850
+    kasw = {"value": 3.191955, "std": 0.002538}
+    slope = {"value": v, "std": se, "chi2_dof": 0.232}
+    union = (kasw["value"] - 2 * kasw["std"], v + 2 * se)
+    m = fe.MethodResult("matches", v, *union, detail={"slope": slope, "kasw": kasw})
+    curve = fe.MethodResult("curve", 3.496153, 3.486310, 3.498216)
+    orders = fe.MethodResult("orders", 3.493450, 2.856737, 3.645473)
+    tail = {"mean": 3.563659, "std": 0.000677, "upper": 3.565012, "tokens": 5e7, "start": 5e7}
+    r = fe.combine_rates([orders, curve, m], bound=3.578105, tail=tail)
+    # The slope alone: its lower end is the floor (the orders' reach is cut to it, rule 6).
+    assert r.informative and r.used == ("orders", "curve", "matches")
+    assert r.lower == pytest.approx(v - 2 * se, abs=1e-12)
+    assert (r.point, r.upper) == (3.493450, 3.565012)
+    assert r.lower < truth < r.upper and r.upper - r.lower < 0.17
+    note = r.methods["matches"].detail["interval"]
+    assert "slope alone" in note and "above it" in note
+    # Its point above the slope's interval: the curve is not absorbed (it keeps its reach).
+    assert "raised to the slope's" not in r.methods["curve"].detail.get("enters", "")
+    # A curve wholly below the fitting slope still refuses it: Markov V=40, k=2 at 10^6
+    # tokens (slope 2.756462 ± 0.033549, chi2/dof 0.54; curve 2.538 [2.143, 2.654]).
+    mk = _matches(2.756462, 0.033549, 2.630273, chi2=0.54)
+    low = fe.MethodResult("curve", 2.538062, 2.142938, 2.654450)
+    r = fe.combine_rates([low, mk], bound=2.81059)
+    assert "interval" not in r.methods["matches"].detail
+    # A slope that fits beside a curve too wide to count stays refused: the 64-state source at
+    # 10^6, slope 4.177051 ± 0.068786 (chi2/dof 0.51) 0.34 above the truth 3.8398, curve
+    # 3.655 [1.667, 4.072]; KASW's lower end 3.7492 keeps the floor under the truth.
+    hi = _matches(4.177051, 0.068786, 3.749218, chi2=0.51)
+    wide = fe.MethodResult("curve", 3.654810, 1.666532, 4.071545)
+    r = fe.combine_rates([wide, hi], bound=4.793761)
+    assert r.lower == 3.749218 and r.lower < 3.8398
 
 
 def test_a_curve_that_vouched_for_the_slope_and_agrees_does_not_widen_the_floor() -> None:
@@ -488,6 +527,67 @@ def test_the_learning_curve_never_sets_the_floor_alone() -> None:
     m = fe.MethodResult("matches", 3.9364, 3.7749, 4.0032, detail={"kasw": kasw})
     both = fe.combine_rates([curve, m], bound=4.1506, tail=tail)
     assert both.informative and both.lower == 3.7749 and both.used == ("curve", "matches")
+
+
+def _s16_rate() -> fe.Rate:
+    """The 16-state source at 10^8 tokens (docs/rate.md): the slope alone (rule 4) and the
+    orders' reach cut (rule 6), so two estimators carry a note of the combination."""
+    v, se = 3.435062, 0.016850
+    kasw = {"value": 3.191955, "std": 0.002538}
+    detail = {"slope": {"value": v, "std": se, "chi2_dof": 0.232}, "kasw": kasw}
+    m = fe.MethodResult("matches", v, 3.186879, v + 2 * se, detail=detail)
+    curve = fe.MethodResult("curve", 3.496153, 3.486310, 3.498216)
+    orders = fe.MethodResult("orders", 3.493450, 2.856737, 3.645473)
+    tail = {"mean": 3.563659, "std": 0.000677, "upper": 3.565012, "tokens": 5e7, "start": 5e7}
+    return fe.combine_rates([orders, curve, m], bound=3.578105, tail=tail)
+
+
+def test_the_floor_report_shows_how_each_estimator_entered() -> None:
+    r = _s16_rate()
+    notes = [r.methods["matches"].detail["interval"], r.methods["orders"].detail["enters"]]
+    assert "slope alone" in notes[0] and "2x as wide" in notes[1]
+    floor = fe.Floor(r.point, r.lower, r.upper, order=2, method="nsb", reliable=True, rate=r)
+    text = str(floor)
+    assert all(len(line) <= 100 for line in text.splitlines())
+    # Every note, whole, under its estimator's line (wrapped to the report's width).
+    flat = " ".join(text.split())
+    lines = text.splitlines()
+    for name, note in zip(("matches", "orders"), notes, strict=True):
+        assert " ".join(note.split()) in flat
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"  {name} "))
+        assert lines[at + 1].startswith("    ") and note.split()[0] in lines[at + 1]
+    # The rate's own text shows both kinds of note too.
+    assert notes[0] in str(r) and notes[1] in str(r)
+
+
+def test_when_only_the_curve_counts_the_notes_say_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Rule 9 on a real (small) corpus: the estimators replaced by hand-built answers, a narrow
+    # curve under the predictor's upper end beside a match-length interval too wide to count.
+    import fastentropy._floor.estimate as estimate
+
+    def only_the_curve(results: Any, **kw: Any) -> fe.Rate:
+        top = min(kw["bound"], kw["tail"]["upper"])
+        curve = fe.MethodResult("curve", 0.97 * top, 0.96 * top, 0.98 * top)
+        kasw = {"value": 0.9 * top, "std": 0.001}
+        wide = fe.MethodResult("matches", top, 0.1 * top, 2 * top, detail={"kasw": kasw})
+        return fe.combine_rates([curve, wide], **kw)
+
+    monkeypatch.setattr(estimate, "combine_rates", only_the_curve)
+    x = fe.MarkovSource(8, 1, seed=1).sample(20_000, seed=2)
+    floor = fe.estimate_floor(x, orders=[1, 2])
+    assert floor.rate is not None and floor.rate.used == ("curve",)
+    assert not floor.rate.informative
+    (note,) = [n for n in floor.notes if "margin floor" in n]
+    assert note.startswith("only the learning-curve extrapolation is narrow enough to count")
+    assert "predictor's own limit" in note
+    assert "Note: only the learning-curve" in str(floor)
+    verdict = fe.check(_log_at([floor.upper, 0.05, 0.05]), floor)
+    assert any(c.startswith("only the learning-curve") for c in verdict.caveats)
+    # Where nothing counts, the old wording.
+    none = fe.combine_rates(
+        [fe.MethodResult("matches", 1.0, 0.1, 2.0, detail={"kasw": {"value": 0.9}})], bound=1.0
+    )
+    assert fe.rate._estimators.uninformed_why(none).startswith("no rate estimator")
 
 
 def test_real_text_gets_a_floor_that_catches_a_collapse_and_not_an_honest_model() -> None:

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from .._floor import Floor
 from .._types import FloatArray, PathLike
 from .._units import LN2
-from ..rate._estimators import MARGIN
+from ..rate._estimators import MARGIN, uninformed_why
 from .detectors import (
     MIN_RUN,
     NOISE_SE,
@@ -392,7 +392,7 @@ def _caveats(floor: Floor, status: Status, wide: bool, conversion: str | None) -
     caveats = []
     if floor.rate is not None and not floor.rate.informative and floor.rate.lower > 0:
         caveats.append(
-            "no rate estimator constrains the rate from below on this data: the floor's lower "
+            f"{uninformed_why(floor.rate)} on this data: the floor's lower "
             "end is the margin floor (KASW's match-length estimate or the upper end, divided "
             f"by {MARGIN:g}), far under the rate, to catch a loss that collapses; a loss "
             "inside the interval cannot be judged"

@@ -41,6 +41,7 @@ from ..rate._estimators import (
     rate_from_curve,
     rate_from_matches,
     rate_from_orders,
+    uninformed_why,
 )
 from ..rate._result import MethodResult
 from .model import INTERVAL_STDS, Floor, OrderReport, Value
@@ -242,7 +243,7 @@ def estimate_floor(
         )
     elif not rate.informative:
         notes.append(
-            "no rate estimator constrains the rate from below on this corpus: the floor's "
+            f"{uninformed_why(rate)} on this corpus: the floor's "
             f"lower end ({rate.lower:.4g} nats/token) is the margin floor, the lower of KASW's "
             f"lower end and the upper end divided by {MARGIN:g} (a margin for what a model "
             "knows from elsewhere): a training loss under it after the first epoch is called "

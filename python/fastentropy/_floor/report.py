@@ -7,6 +7,7 @@ import textwrap
 from typing import TYPE_CHECKING
 
 from .._units import LN2, unit_scale
+from ..rate._result import method_notes
 from .references import REFERENCES, SHANNON_WORD_UNIGRAM_BITS_PER_CHAR
 
 if TYPE_CHECKING:
@@ -162,8 +163,10 @@ def _floor_lines(floor: Floor) -> list[str]:
     tail = None if floor.rate is None else floor.rate.tail
     if tail is not None:
         out.append(
-            f"Its code rate over the final half, {tail['mean']:.4f} nats/token "
-            f"({int(tail['tokens']):,} tokens), + 2 se, also an upper bound:"
+            _wrap(
+                f"Its code rate over the final half, {tail['mean']:.4f} nats/token "
+                f"({int(tail['tokens']):,} tokens), + 2 se, also an upper bound:"
+            )
         )
         out += _in_units(floor, (tail["upper"],), units)
     label = "Entropy rate" if floor.rate is not None else "Floor"
@@ -175,6 +178,8 @@ def _floor_lines(floor: Floor) -> list[str]:
             if m.ok:
                 mark = "" if name in floor.rate.used else "  (too wide to constrain the rate)"
                 out.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]{mark}")
+                # How the combination formed its interval or let it enter (rules 4-6).
+                out += [_wrap(note, indent="    ") for note in method_notes(m)]
             else:
                 out.append(_wrap(f"  {name:<8} -  ({m.reason})"))
     out.append(_wrap(f"Rule: {floor.rule}"))
@@ -214,5 +219,5 @@ def _references(chars_per_token: float) -> list[str]:
     return out
 
 
-def _wrap(text: str, width: int = WIDTH) -> str:
-    return textwrap.fill(text, width=width, subsequent_indent="  ")
+def _wrap(text: str, width: int = WIDTH, indent: str = "") -> str:
+    return textwrap.fill(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ")

@@ -41,7 +41,8 @@ RULE = (
     "predictor ran); if every interval lies above the upper end, the estimators leave the "
     "lower end uninformed (not informative); the match-length interval spans the slope and KASW "
     "estimates, or the slope's alone when its regression fits (chi2/dof <= 1.5) and the "
-    "learning-curve extrapolation is narrow enough to count and agrees with it; the curve "
+    "learning-curve extrapolation is narrow enough to count and does not lie wholly below "
+    "it (a curve above it is the predictor's limit, at or above the rate); the curve "
     "then enters with its lower end raised to the slope's when its point lies inside the "
     "slope's interval (it vouched for the slope and does not widen the floor); an "
     "extrapolation (curve, orders) whose interval is more than 2x as wide as the narrowest "
@@ -330,7 +331,9 @@ def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], 
     """Rules 4 and 5 (the core's ``rate::combine::slope_alone`` and ``curve_absorbed``;
     evidence in its header). Rule 4: the match estimator's interval narrows to the slope's
     when the slope's regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is
-    narrow enough to count and agrees with it. Rule 5: the curve, having vouched for the
+    narrow enough to count and does not lie wholly below it (the curve's limit is the
+    predictor's, at or above the rate, so only a curve below can refute the slope). Rule 5:
+    the curve, having vouched for the
     slope, then enters the combination with its lower end raised to the slope's when its
     point lies inside the slope's interval. Returns the (narrowed) results and the intervals
     that enter the combination in place of a result's own."""
@@ -345,7 +348,12 @@ def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], 
     curve = (c.value, c.lower, c.upper)
     if not _core.rate_slope_alone(iv, chi2, curve):
         return ms, {}
-    note = "slope alone: it fits, and the learning curve agrees"
+    note = (
+        "slope alone: it fits, and the learning curve agrees"
+        if curve[1] <= iv[2]
+        else "slope alone: it fits, and the learning curve lies above it (the predictor's own "
+        "limit, at or above the rate), not below"
+    )
     narrowed = replace(m, lower=iv[1], upper=iv[2], detail={**m.detail, "interval": note})
     ms = {**ms, "matches": narrowed}
     if not _core.rate_curve_absorbed(iv, chi2, curve):
@@ -392,6 +400,21 @@ def _kasw_lower(m: MethodResult | None) -> float | None:
         return None
     std = kasw.get("std")
     return float(kasw["value"]) - (2 * float(std) if std is not None else 0.0)
+
+
+def uninformed_why(rate: Rate) -> str:
+    """Why the estimators leave ``rate``'s lower end uninformed, for the floor's notes and the
+    check's caveats: rule 8 (the only estimators that count are a predictor's limit, the
+    learning curve, under the upper end), or none counts below the upper end."""
+    lows = [rate.methods[n].lower for n in rate.used if n in rate.methods]
+    limit_only = bool(rate.used) and all(n in PREDICTOR_LIMITS for n in rate.used)
+    if limit_only and any(lo is not None and lo <= rate.upper for lo in lows):
+        return (
+            "only the learning-curve extrapolation is narrow enough to count, and it "
+            "estimates the online predictor's own limit (at or above the rate by what the "
+            "predictor misses), which never sets the floor alone"
+        )
+    return "no rate estimator constrains the rate from below"
 
 
 def combine_rates(

@@ -285,8 +285,7 @@ class Rate:
         for name, m in self.methods.items():
             if m.ok:
                 mark = "" if name in self.used else "  (too wide to constrain the rate)"
-                if "interval" in m.detail:
-                    mark += f"  ({m.detail['interval']})"
+                mark += "".join(f"  ({note})" for note in method_notes(m))
                 lines.append(f"  {name:<8} {m.value:.4f} [{m.lower:.4f}, {m.upper:.4f}]{mark}")
             else:
                 lines.append(f"  {name:<8} -  ({m.reason})")
@@ -298,6 +297,16 @@ class Rate:
 def finite_or_none(x: float | None) -> float | None:
     """``x`` unless it is None or not finite."""
     return None if x is None or not math.isfinite(x) else float(x)
+
+
+#: The notes the combination leaves in an estimator's ``detail``: how its interval was formed
+#: (the matches' "slope alone", rule 4) and how it entered the rate (rules 5 and 6).
+NOTE_KEYS = ("interval", "enters")
+
+
+def method_notes(m: MethodResult) -> list[str]:
+    """The combination's notes on one estimator (``detail["interval"]``, ``["enters"]``)."""
+    return [str(m.detail[k]) for k in NOTE_KEYS if k in m.detail]
 
 
 def _flag(rate: Rate) -> str:

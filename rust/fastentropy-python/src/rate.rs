@@ -135,7 +135,7 @@ pub fn rate_mix(
 
 /// Rule 4 of the combination: whether the slope's `(point, lower, upper)` (with its
 /// regression's χ²/dof) alone may stand for the match estimators beside the learning-curve
-/// extrapolation's.
+/// extrapolation's (narrow enough to count, not wholly below the slope).
 #[pyfunction]
 #[pyo3(signature = (slope, slope_chi2_dof, curve=None))]
 pub fn rate_slope_alone(
