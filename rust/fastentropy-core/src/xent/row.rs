@@ -28,7 +28,7 @@
 //! last block reads its last full group again and its tail apart). The same extremes, so
 //! the same choices and the same bits as a pass of its own; only the first block of a row
 //! and blocks of negative values only (whose largest value is the smallest `i16`, not
-//! taken: `lanes::range16_lagged`) take their own pass. About 3% per core on Zen 3
+//! taken: `lanes::range16_lagged`) take their own pass. 2-3% per core on Zen 3
 //! (docs/xent_speed.md); the widened bfloat16 kernel (not its default path) gained nothing
 //! so and is left unlagged.
 //!
