@@ -3,8 +3,29 @@
 //! or `-- TOKENS.u16 [bits|tokens] BYTES VOCAB [ORDER]` (16-bit ids), or `-- markov N` (an order-1 chain, V = 40, N tokens),
 //! or `-- hmm N [bits|tokens]` (the 64-state hidden-Markov source of benches/rate_accuracy.py, V = 2000, stickiness 0.95,
 //! N tokens of seed 100: the excess over the source's own `-ln P(x)/N` on the same sample). Wall-clock MB/s on a shared machine.
+//! Bytes: `FE_MEM=BYTES` sets the memory limit, `FE_TRIM=...` switches parts of the bit model off (see `trim`).
 use fastentropy_core::control::Control;
-use fastentropy_core::predict::{prequential, ModelKind, PredictOptions};
+use fastentropy_core::predict::{prequential, ModelKind, PredictOptions, Trim};
+
+/// `FE_TRIM="orders=2,3,4,6 texts=2 nomix2 nosse"`: parts of the byte bit model off.
+fn trim(spec: &str) -> Trim {
+    let mut t = Trim::default();
+    for w in spec.split_whitespace() {
+        match w.split_once('=') {
+            Some(("orders", "-")) => t.orders = Some(Vec::new()),
+            Some(("orders", v)) => {
+                t.orders = Some(v.split(',').map(|k| k.parse().expect("order")).collect());
+            }
+            Some(("texts", v)) => t.texts = Some(v.parse().expect("texts")),
+            _ => match w {
+                "nomix2" => t.no_mixer2 = true,
+                "nosse" => t.no_sse = true,
+                _ => panic!("FE_TRIM: {w}?"),
+            },
+        }
+    }
+    t
+}
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -15,7 +36,10 @@ fn main() {
         let t = std::time::Instant::now();
         let cl = prequential(
             &tokens,
-            &PredictOptions::default(),
+            &PredictOptions {
+                trim: std::env::var("FE_TRIM").ok().map(|t| trim(&t)),
+                ..Default::default()
+            },
             None,
             &Control::default(),
         )
@@ -99,12 +123,16 @@ fn main() {
     let opts = PredictOptions {
         model,
         vocab_size: Some(256),
+        memory_limit: std::env::var("FE_MEM")
+            .ok()
+            .map(|m| m.parse().expect("FE_MEM bytes")),
+        trim: std::env::var("FE_TRIM").ok().map(|t| trim(&t)),
         ..Default::default()
     };
     let cl = prequential(&data, &opts, None, &Control::default()).expect("run");
     let s = t.elapsed().as_secs_f64();
     println!(
-        "{} bytes: {:.4} bits/byte, {:.2} MB/s, {} MiB, {:?}",
+        "{} bytes: {:.6} bits/byte, {:.2} MB/s, {} MiB, {:?}",
         data.len(),
         cl.nats / data.len() as f64 / std::f64::consts::LN_2,
         data.len() as f64 / s / 1e6,

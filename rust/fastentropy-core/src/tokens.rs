@@ -60,6 +60,17 @@ impl_unsigned!(u8, u64);
 impl_narrow!(u16 => U16, u32 => U32);
 impl_signed!(i8, i16, i32, i64);
 
+/// Checks that a mask, when one is given, has an entry for each of the `tokens` tokens.
+pub(crate) fn check_mask_len(mask: Option<&[bool]>, tokens: usize) -> Result<(), Error> {
+    match mask {
+        Some(m) if m.len() != tokens => Err(Error::Invalid(format!(
+            "mask has {} entries but tokens has {tokens}: they must have the same length",
+            m.len(),
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// The error for a negative id at `index` (callers report the first such index).
 pub(crate) fn negative_token(index: usize, value: impl Display) -> Error {
     Error::Invalid(format!(

@@ -44,6 +44,7 @@ pub fn prequential<'py>(
         mask: mask.as_ref().map(|m| m.as_slice()).transpose()?,
         memory_limit,
         model: model_kind(model)?,
+        trim: None,
     };
     let mut per_token = per_token;
     let out = per_token.as_mut().map(|a| a.as_slice_mut()).transpose()?;
@@ -96,6 +97,7 @@ pub fn prequential_distributions<'py>(
         mask: None,
         memory_limit,
         model: model_kind(model)?,
+        trim: None,
     };
     let rows = with_slice!(tokens, |s| py
         .detach(|| predict::distributions(s, &opts, &positions))

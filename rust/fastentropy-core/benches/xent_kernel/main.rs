@@ -1,6 +1,6 @@
 //! Per-core speed of the cross-entropy row kernels, on rows resident in L2 cache (so the
 //! figure is the kernel's arithmetic, not memory) and on rows streamed from memory
-//! (`XENT_MEMORY=1`), one thread. Prints values per CPU-second of the process (and per wall
+//! (`XENT_MEMORY=1`), one thread; rows of 32000 values (`XENT_VOCAB` for others). Prints values per CPU-second of the process (and per wall
 //! second) and cycles per 8 values (at the clock measured first) for each dtype,
 //! instruction set and 16-bit path (the portable lanes only with `XENT_PORTABLE=1`);
 //! with `XENT_PORTS=1`, first what each instruction of the kernels costs (`ports.rs`). No
@@ -147,7 +147,11 @@ fn run_trials(
 }
 
 fn main() {
-    let vocab = 32_000;
+    // `XENT_VOCAB=128256`: another row length (the same values; L2 rows then exceed L2).
+    let vocab = std::env::var("XENT_VOCAB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32_000);
     let memory = std::env::var_os("XENT_MEMORY").is_some();
     let hz = clock_hz();
     println!("clock {:.3} GHz (dependent additions)", hz / 1e9);
@@ -168,7 +172,8 @@ fn main() {
         ports::report(hz);
     }
     // L2: two rows, 256 KiB of `f32` (128 KiB of 16-bit values) in a 512 KiB L2.
-    for (label, rows, reps) in [("L2 (two rows)", 2, 16), ("memory (256 MB)", 4000, 1)] {
+    let big = 128_000_000 / vocab;
+    for (label, rows, reps) in [("L2 (two rows)", 2, 16), ("memory (256 MB)", big, 1)] {
         if rows > 2 && !memory {
             continue;
         }

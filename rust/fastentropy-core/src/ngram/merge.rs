@@ -586,6 +586,7 @@ mod tests {
 
     use super::super::{ngram_profiles, ngram_runs, CountOptions, RunInfo};
     use super::*;
+    use crate::test_rng::Lcg;
 
     /// One shard's run as [`ngram_runs`] hands it over, kept in memory.
     struct Written {
@@ -715,13 +716,8 @@ mod tests {
     fn runs_longer_than_a_conversion_merge_whole() {
         // Rows past CONVERT_ROWS per run, masked windows of u128 tails (3 x 10 bits + 3 flags
         // fit u64; 7 x 10 + 7 do not): several conversions per cursor, both tail widths.
-        let mut x = 1u64;
-        let mut next = || {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            x >> 33
-        };
+        let mut rng = Lcg(1);
+        let mut next = || rng.step() >> 33;
         let shards: Vec<Vec<u32>> = (0..3)
             .map(|_| (0..90_000).map(|_| (next() % 1000) as u32).collect())
             .collect();

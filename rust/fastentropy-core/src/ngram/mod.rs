@@ -51,7 +51,7 @@ use vocab::{Rank, Ranks};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
-use crate::tokens::Token;
+use crate::tokens::{check_mask_len, Token};
 
 /// Fixed chunk length for parallel passes over tokens (fixed so work splits the same way).
 const CHUNK: usize = 1 << 18;
@@ -320,7 +320,7 @@ struct Counted {
 }
 
 /// The orders asked for, ascending and each once; order 0 refused.
-fn sorted_orders(orders: &[usize]) -> Result<Vec<usize>> {
+pub(crate) fn sorted_orders(orders: &[usize]) -> Result<Vec<usize>> {
     let mut orders = orders.to_vec();
     orders.sort_unstable();
     orders.dedup();
@@ -345,15 +345,7 @@ fn count<T: Token>(
     runs: Option<&mut RunSink<'_>>,
 ) -> Result<Counted> {
     let orders = sorted_orders(orders)?;
-    if let Some(m) = opts.mask {
-        if m.len() != tokens.len() {
-            return Err(Error::Invalid(format!(
-                "mask has {} entries but tokens has {}: they must have the same length",
-                m.len(),
-                tokens.len()
-            )));
-        }
-    }
+    check_mask_len(opts.mask, tokens.len())?;
     ctl.run(|| count_in_pool(tokens, &orders, keep, opts, ctl, table, runs))
 }
 

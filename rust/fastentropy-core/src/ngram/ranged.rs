@@ -28,7 +28,7 @@ use super::{check_limit, sorted_orders};
 use crate::control::Control;
 use crate::error::{Error, Result};
 use crate::profile::Profile;
-use crate::tokens::{negative_token, Token};
+use crate::tokens::{check_mask_len, negative_token, Token};
 
 /// Tokens whose ranks are written at once: 256 KiB of ranks stay in the L2 cache between
 /// being written and being scattered.
@@ -294,13 +294,7 @@ impl FirstRange {
                 "a mask was given to a count planned without masks".into(),
             ));
         }
-        match mask {
-            Some(m) if m.len() != len => Err(Error::Invalid(format!(
-                "mask has {} entries but tokens has {len}: they must have the same length",
-                m.len(),
-            ))),
-            _ => Ok(()),
-        }
+        check_mask_len(mask, len)
     }
 
     /// Counts the windows starting at `from` and after in the slice, a chunk at a time.

@@ -36,6 +36,19 @@ fn naive_most_common(counts: &HashMap<Vec<u64>, u64>) -> Vec<(Vec<u64>, u64)> {
     rows
 }
 
+/// What `count` gives under `o`'s memory limit or, where it refuses that limit, under the
+/// limit it says it needs (which must then do).
+fn at_limit_or_needed<R>(o: CountOptions<'_>, count: impl Fn(&CountOptions<'_>) -> Result<R>) -> R {
+    match count(&o) {
+        Err(Error::MemoryLimit { needed, .. }) => count(&CountOptions {
+            memory_limit: Some(needed as usize),
+            ..o
+        })
+        .unwrap(),
+        got => got.unwrap(),
+    }
+}
+
 /// All cores, neither cancelled nor reporting progress.
 const ALL: Control<'static> = Control {
     threads: None,
@@ -160,14 +173,8 @@ proptest! {
         let limit = 2 * tokens.len() + 24 * (distinct + 1) + 2 * 8 * (tokens.len() / 8 + slack);
         for threads in [1, 2] {
             let (o, ctl) = (CountOptions { memory_limit: Some(limit), ..base }, on(threads));
-            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl) {
-                Ok(got) => prop_assert_eq!(&got, &want),
-                Err(Error::MemoryLimit { needed, .. }) => {
-                    let o = CountOptions { memory_limit: Some(needed as usize), ..o };
-                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl).unwrap(), &want);
-                }
-                Err(e) => prop_assert!(false, "{e}"),
-            }
+            let got = at_limit_or_needed(o, |o| ngram_profiles(&tokens, &[1, 2, 3, 4, 5], o, &ctl));
+            prop_assert_eq!(&got, &want);
         }
     }
     #[test]
@@ -183,14 +190,8 @@ proptest! {
         for threads in [1, 2] {
             let limit = limit_for(tokens.len(), 40, threads, cap);
             let (o, ctl) = (CountOptions { memory_limit: Some(limit), ..base }, on(threads));
-            match ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl) {
-                Ok(got) => prop_assert_eq!(&got, &want),
-                Err(Error::MemoryLimit { needed, .. }) => {
-                    let o = CountOptions { memory_limit: Some(needed as usize), ..o };
-                    prop_assert_eq!(&ngram_profiles(&tokens, &[1, 2, 3, 4, 5], &o, &ctl).unwrap(), &want);
-                }
-                Err(e) => prop_assert!(false, "{e}"),
-            }
+            let got = at_limit_or_needed(o, |o| ngram_profiles(&tokens, &[1, 2, 3, 4, 5], o, &ctl));
+            prop_assert_eq!(&got, &want);
         }
     }
 }
@@ -243,14 +244,7 @@ proptest! {
         for threads in [1, 3] {
             let limit = limit_for(tokens.len(), 40, threads, cap);
             let (o, ctl) = (CountOptions { memory_limit: Some(limit), ..base }, on(threads));
-            match table(&tokens, n, min, &o, &ctl) {
-                Ok(got) => prop_assert_eq!(&got, &want),
-                Err(Error::MemoryLimit { needed, .. }) => {
-                    let o = CountOptions { memory_limit: Some(needed as usize), ..o };
-                    prop_assert_eq!(&table(&tokens, n, min, &o, &ctl).unwrap(), &want);
-                }
-                Err(e) => prop_assert!(false, "{e}"),
-            }
+            prop_assert_eq!(&at_limit_or_needed(o, |o| table(&tokens, n, min, o, &ctl)), &want);
         }
     }
 }
@@ -768,13 +762,7 @@ proptest! {
         let want = ngram_profiles(&t16, &[1, 2, 3, 4], &o, &ctl).unwrap();
         let limit = limit_for(t16.len(), head as usize, threads, 8);
         let tight = CountOptions { memory_limit: Some(limit), ..o };
-        let got = match ngram_profiles(&t16, &[1, 2, 3, 4], &tight, &ctl) {
-            Err(Error::MemoryLimit { needed, .. }) => {
-                let o = CountOptions { memory_limit: Some(needed as usize), ..tight };
-                ngram_profiles(&t16, &[1, 2, 3, 4], &o, &ctl).unwrap()
-            }
-            got => got.unwrap(),
-        };
+        let got = at_limit_or_needed(tight, |o| ngram_profiles(&t16, &[1, 2, 3, 4], o, &ctl));
         prop_assert_eq!(got, want);
     }
 }

@@ -8,7 +8,7 @@
 //! `N = 2^10, 2^11, ...` scored tokens and at the end.
 
 use super::bits::{
-    BitCoder, BitModel, WideModel, DEFAULT_BIT_ORDER, DEFAULT_WIDE_ORDER, MAX_BIT_ORDER,
+    BitCoder, BitModel, Trim, WideModel, DEFAULT_BIT_ORDER, DEFAULT_WIDE_ORDER, MAX_BIT_ORDER,
     MAX_SYMBOLS, MAX_WIDE_BITS,
 };
 use super::model::{default_order, Model, Settings, DEFAULT_MEMORY};
@@ -32,6 +32,10 @@ pub struct PredictOptions<'a> {
     pub memory_limit: Option<usize>,
     /// Which model; `None`: [`choose`]'s choice.
     pub model: Option<ModelKind>,
+    /// Parts of the byte bit model switched off (a development knob: the speed and code
+    /// length frontier of docs/prequential.md; not exposed to Python). `None`: all on.
+    #[doc(hidden)]
+    pub trim: Option<Trim>,
 }
 
 /// The two predictors.
@@ -208,7 +212,8 @@ pub(super) fn build(
             let codable = vocab - u64::from(opts.separator.is_some_and(|s| s < vocab));
             let built = if codable <= MAX_SYMBOLS {
                 let order = opts.order.unwrap_or(DEFAULT_BIT_ORDER);
-                BitModel::new(vocab, opts.separator, order, memory, tokens)
+                let trim = opts.trim.clone().unwrap_or_default();
+                BitModel::new(vocab, opts.separator, order, memory, tokens, &trim)
                     .map(|m| Engine::Bits(Box::new(m)))
             } else {
                 let order = opts.order.unwrap_or(DEFAULT_WIDE_ORDER);

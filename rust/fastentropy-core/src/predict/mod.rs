@@ -37,7 +37,7 @@ mod testing;
 #[cfg(test)]
 mod tests;
 
-pub use bits::{DEFAULT_BIT_ORDER, MAX_BIT_ORDER};
+pub use bits::{Trim, DEFAULT_BIT_ORDER, MAX_BIT_ORDER};
 pub use driver::{choose, order_for, CodeLength, ModelKind, PredictOptions, FIRST_MARK};
 pub use model::{Settings, DEFAULT_MEMORY, MAX_ORDER};
 

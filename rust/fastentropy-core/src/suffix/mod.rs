@@ -51,8 +51,9 @@ use std::sync::Mutex;
 
 use crate::control::Control;
 use crate::error::{Error, Result};
+use crate::ngram::sorted_orders;
 use crate::profile::Profile;
-use crate::tokens::Token;
+use crate::tokens::{check_mask_len, Token};
 use lcp::Lcp;
 use scan::Leaves;
 use store::{with_sa, Entry, Sa};
@@ -228,12 +229,8 @@ impl SuffixIndex {
         memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Vec<(usize, Profile)>> {
-        let want = Want {
-            ngrams: true,
-            contexts: false,
-        };
         Ok(self
-            .counted(tokens, mask, orders, want, memory_limit, ctl)?
+            .counted(tokens, mask, orders, Want::NGRAMS, memory_limit, ctl)?
             .0)
     }
 
@@ -251,12 +248,8 @@ impl SuffixIndex {
         memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<Vec<(usize, Profile)>> {
-        let want = Want {
-            ngrams: false,
-            contexts: true,
-        };
         Ok(self
-            .counted(tokens, mask, orders, want, memory_limit, ctl)?
+            .counted(tokens, mask, orders, Want::CONTEXTS, memory_limit, ctl)?
             .1)
     }
 
@@ -273,11 +266,7 @@ impl SuffixIndex {
         memory_limit: Option<usize>,
         ctl: &Control<'_>,
     ) -> Result<(Orders, Orders)> {
-        let want = Want {
-            ngrams: true,
-            contexts: true,
-        };
-        self.counted(tokens, mask, orders, want, memory_limit, ctl)
+        self.counted(tokens, mask, orders, Want::BOTH, memory_limit, ctl)
     }
 
     fn counted<T: Token>(
@@ -291,13 +280,8 @@ impl SuffixIndex {
     ) -> Result<(Orders, Orders)> {
         self.check_tokens(tokens)?;
         let n = tokens.len();
-        if let Some(m) = mask {
-            if m.len() != n {
-                return Err(Error::Invalid(format!(
-                    "mask has {} entries but tokens has {n}: they must have the same length",
-                    m.len(),
-                )));
-            }
+        check_mask_len(mask, n)?;
+        if mask.is_some() {
             let (per, wide) = build_bytes(n, self.entry_bytes() == 8);
             check_memory(
                 n,
@@ -307,20 +291,7 @@ impl SuffixIndex {
                 "the index of the reversed text (built for profiles under a mask) of",
             )?;
         }
-        let wanted = match orders {
-            Some(o) => {
-                let mut o = o.to_vec();
-                o.sort_unstable();
-                o.dedup();
-                if o.first() == Some(&0) {
-                    return Err(Error::Invalid(
-                        "order 0 is not an n-gram order: orders must be >= 1".into(),
-                    ));
-                }
-                Some(o)
-            }
-            None => None,
-        };
+        let wanted = orders.map(sorted_orders).transpose()?;
         ctl.run(|| {
             let fwd = self.text(tokens);
             let Some(mask) = mask else {
@@ -595,6 +566,21 @@ fn select(profiles: Vec<Profile>, wanted: Option<Vec<usize>>) -> Vec<(usize, Pro
 struct Want {
     ngrams: bool,
     contexts: bool,
+}
+
+impl Want {
+    const NGRAMS: Self = Self {
+        ngrams: true,
+        contexts: false,
+    };
+    const CONTEXTS: Self = Self {
+        ngrams: false,
+        contexts: true,
+    };
+    const BOTH: Self = Self {
+        ngrams: true,
+        contexts: true,
+    };
 }
 
 /// The scans of one profiles call and its progress: [`BUILD_UNITS`] units of n tokens for

@@ -2,7 +2,7 @@
 
 use std::arch::x86_64::*;
 
-use super::lanes::{extremes16_scalar, Lanes};
+use super::lanes::{extremes16_scalar, merge16, Lanes};
 
 #[derive(Clone, Copy)]
 pub(crate) struct Avx2;
@@ -12,6 +12,7 @@ impl Lanes for Avx2 {
     type V = __m256;
     type M = __m256;
     type D = (__m256d, __m256d);
+    type X = [__m256i; 2];
 
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self::V {
@@ -124,6 +125,20 @@ impl Lanes for Avx2 {
         extremes16_avx2(xs)
     }
     #[inline(always)]
+    unsafe fn x16_start() -> Self::X {
+        [_mm256_set1_epi16(i16::MIN), _mm256_setzero_si256()]
+    }
+    #[inline(always)]
+    unsafe fn x16_add(x: Self::X, p: *const u16) -> Self::X {
+        let v = _mm256_loadu_si256(p.cast());
+        [_mm256_max_epi16(x[0], v), _mm256_max_epu16(x[1], v)]
+    }
+    #[inline(always)]
+    unsafe fn x16_end(x: Self::X) -> [u16; 2] {
+        let [smax, _, umax] = fold16([x[0], _mm256_set1_epi16(i16::MAX), x[1]]);
+        [smax, umax]
+    }
+    #[inline(always)]
     unsafe fn after(v: Self::V, dep: Self::V) -> Self::V {
         after_avx(v, dep)
     }
@@ -160,21 +175,25 @@ pub(crate) unsafe fn extremes16_avx2(xs: &[u16]) -> [u16; 3] {
             umax[i] = _mm256_max_epu16(umax[i], v);
         }
     }
-    let (a, b, c) = (
+    let lanes = fold16([
         _mm256_max_epi16(smax[0], smax[1]),
         _mm256_min_epi16(smin[0], smin[1]),
         _mm256_max_epu16(umax[0], umax[1]),
-    );
+    ]);
+    merge16(lanes, extremes16_scalar(pairs.remainder()))
+}
+
+/// The extremes held lane by lane in `[smax, smin, umax]`, across the lanes.
+#[inline(always)]
+pub(crate) unsafe fn fold16(x: [__m256i; 3]) -> [u16; 3] {
     let mut lanes = [[0u16; 16]; 3];
-    for (l, v) in lanes.iter_mut().zip([a, b, c]) {
+    for (l, v) in lanes.iter_mut().zip(x) {
         _mm256_storeu_si256(l.as_mut_ptr().cast(), v);
     }
-    let [mut x, mut n, mut u] = extremes16_scalar(pairs.remainder());
     let [l0, l1, l2] = lanes;
+    let mut out = extremes16_scalar(&[]);
     for ((a, b), c) in l0.into_iter().zip(l1).zip(l2) {
-        x = (x as i16).max(a as i16) as u16;
-        n = (n as i16).min(b as i16) as u16;
-        u = u.max(c);
+        out = merge16(out, [a, b, c]);
     }
-    [x, n, u]
+    out
 }

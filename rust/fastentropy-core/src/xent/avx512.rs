@@ -17,6 +17,7 @@ impl Lanes for Avx512 {
     type V = __m512;
     type M = __mmask16;
     type D = (__m512d, __m512d);
+    type X = [__m256i; 2];
 
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self::V {
@@ -126,5 +127,19 @@ impl Lanes for Avx512 {
     #[inline(always)]
     unsafe fn extremes16(xs: &[u16]) -> [u16; 3] {
         super::avx2::extremes16_avx2(xs)
+    }
+    // AVX2's 16-bit operations on two halves, as `extremes16`.
+    #[inline(always)]
+    unsafe fn x16_start() -> Self::X {
+        super::avx2::Avx2::x16_start()
+    }
+    #[inline(always)]
+    unsafe fn x16_add(x: Self::X, p: *const u16) -> Self::X {
+        use super::avx2::Avx2;
+        Avx2::x16_add(Avx2::x16_add(x, p), p.add(16))
+    }
+    #[inline(always)]
+    unsafe fn x16_end(x: Self::X) -> [u16; 2] {
+        super::avx2::Avx2::x16_end(x)
     }
 }

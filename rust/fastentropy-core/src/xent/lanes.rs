@@ -61,6 +61,16 @@ pub(crate) trait Lanes {
     /// i16, largest as u16]`, each as its bits (`[0x8000, 0x7fff, 0]` for an empty slice).
     /// See [`range16`] for what they say about float16 and bfloat16 values.
     unsafe fn extremes16(xs: &[u16]) -> [u16; 3];
+    /// Two of the three [`Lanes::extremes16`], largest as `i16` and as `u16`, held in
+    /// registers so that a kernel can take the next block's beside its sums (see `row.rs`
+    /// and [`range16_lagged`]).
+    type X: Copy;
+    /// The extremes of no pattern.
+    unsafe fn x16_start() -> Self::X;
+    /// `x` with the `2N` patterns at `p` folded in.
+    unsafe fn x16_add(x: Self::X, p: *const u16) -> Self::X;
+    /// What was folded in: `[largest as i16, largest as u16]`, as bits.
+    unsafe fn x16_end(x: Self::X) -> [u16; 2];
     /// `v` unchanged, but seen by the compiler as computed from `dep`: no instruction, only
     /// an order. The kernel's sums use it to keep each pair of vectors' exponentials in
     /// program order after the previous pair's sum, so that LLVM's scheduler does not
@@ -90,6 +100,15 @@ pub(crate) fn range16(e: [u16; 3], widen: impl Fn(u16) -> f32) -> (f32, f32) {
     let top = if (smax as i16) >= 0 { smax } else { smin };
     let low = if umax >= 0x8000 { widen(umax) } else { 0.0 };
     (widen(top), low)
+}
+
+/// [`range16`] from the two extremes that a kernel takes beside its sums
+/// ([`Lanes::x16_end`]): `None` when every value is negative (the largest value is then the
+/// smallest `i16`, which was not taken: the caller takes the block's range itself).
+#[inline(always)]
+pub(crate) fn range16_lagged(e: [u16; 2], widen: impl Fn(u16) -> f32) -> Option<(f32, f32)> {
+    let [smax, umax] = e;
+    ((smax as i16) >= 0).then(|| range16([smax, smax, umax], widen))
 }
 
 /// Asks for the cache line at `p` to be loaded into L1 cache; never faults, any address.
@@ -151,6 +170,7 @@ impl Lanes for Portable {
     type V = [f32; P];
     type M = [bool; P];
     type D = [f64; P];
+    type X = [u16; 2];
 
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self::V {
@@ -248,6 +268,32 @@ impl Lanes for Portable {
     unsafe fn extremes16(xs: &[u16]) -> [u16; 3] {
         extremes16_scalar(xs)
     }
+    #[inline(always)]
+    unsafe fn x16_start() -> Self::X {
+        [0x8000, 0]
+    }
+    #[inline(always)]
+    unsafe fn x16_add(x: Self::X, p: *const u16) -> Self::X {
+        let [smax, _, umax] = merge16(
+            [x[0], 0x7fff, x[1]],
+            extremes16_scalar(std::slice::from_raw_parts(p, 2 * P)),
+        );
+        [smax, umax]
+    }
+    #[inline(always)]
+    unsafe fn x16_end(x: Self::X) -> [u16; 2] {
+        x
+    }
+}
+
+/// The extremes of two sets of patterns (each as [`Lanes::extremes16`] gives them) together.
+#[inline(always)]
+pub(crate) fn merge16(a: [u16; 3], b: [u16; 3]) -> [u16; 3] {
+    [
+        (a[0] as i16).max(b[0] as i16) as u16,
+        (a[1] as i16).min(b[1] as i16) as u16,
+        a[2].max(b[2]),
+    ]
 }
 
 /// [`Lanes::extremes16`] one value at a time (the portable lanes, and vector remainders).

@@ -22,6 +22,16 @@
 //! block raises the maximum, the `f64` sum is rescaled in `f64`. At the end
 //! `R = sum · e^(N·LN2_HI - M)` in `f64`.
 //!
+//! Widened float16 rows take each block's range beside the previous block's sums instead
+//! (`Elem::LAGGED`): with every group of a block's sums, the integer extremes of as many
+//! patterns of the next block (two per 16 patterns: largest as `i16` and as `u16`; a shorter
+//! last block reads its last full group again and its tail apart). The same extremes, so
+//! the same choices and the same bits as a pass of its own; only the first block of a row
+//! and blocks of negative values only (whose largest value is the smallest `i16`, not
+//! taken: `lanes::range16_lagged`) take their own pass. About 3% per core on Zen 3
+//! (docs/xent_speed.md); the widened bfloat16 kernel (not its default path) gained nothing
+//! so and is left unlagged.
+//!
 //! Arguments are clamped to at least `(N - 124)·LN2_HI`: a term below 2^-124 of the maximum
 //! counts as 2^-124 (at most 2^-107 of the sum), and no lane leaves the normal range. A
 //! 16-bit block whose minimum is known to be above that floor skips the clamp (the same
@@ -65,7 +75,9 @@
 //! target 41 nats above the rest, where `R` is made of terms 59 octaves down.)
 
 use super::exp::{bias, exp_scaled, LN2_HI, LOG2E};
-use super::lanes::{bf16_to_f32, f16_to_f32, prefetch, range16, Lanes};
+use super::lanes::{
+    bf16_to_f32, extremes16_scalar, f16_to_f32, merge16, prefetch, range16, range16_lagged, Lanes,
+};
 use super::table::ExpTable;
 
 /// Entries per block: 8 KiB of `f32`, well inside L1 for the second read.
@@ -90,6 +102,9 @@ const UNIT: f64 = LN2_HI as f64;
 /// An element type of logits: how to widen one value, and `2N` values into lanes.
 pub(crate) trait Elem {
     type Raw: Copy + Send + Sync;
+    /// Blocks take the next block's range beside their sums (16-bit formats only, see
+    /// [`range16_lagged`]).
+    const LAGGED: bool = false;
     fn to_f32(x: Self::Raw) -> f32;
     /// `2·L::N` values widened into two vectors, in any order of lanes (see [`Lanes`]).
     ///
@@ -102,6 +117,12 @@ pub(crate) trait Elem {
     /// # Safety
     /// `L`'s instruction set is available.
     unsafe fn range<L: Lanes>(xs: &[Self::Raw]) -> (f32, f32);
+    /// [`range16_lagged`] of the extremes taken beside the previous block's sums (with
+    /// `LAGGED`).
+    #[inline(always)]
+    fn range_lagged(_: [u16; 2]) -> Option<(f32, f32)> {
+        None
+    }
     /// The row's loss by table look-up (see `table.rs`), where the format allows it and the
     /// row is within the table's range; `None` leaves the row to the vector kernel.
     #[inline(always)]
@@ -133,6 +154,7 @@ impl Elem for F32 {
 
 impl Elem for F16 {
     type Raw = u16;
+    const LAGGED: bool = true;
     #[inline(always)]
     fn to_f32(x: u16) -> f32 {
         f16_to_f32(x)
@@ -146,6 +168,10 @@ impl Elem for F16 {
         range16(L::extremes16(xs), f16_to_f32)
     }
     #[inline(always)]
+    fn range_lagged(e: [u16; 2]) -> Option<(f32, f32)> {
+        range16_lagged(e, f16_to_f32)
+    }
+    #[inline(always)]
     fn table_nll(row: &[u16], target: usize) -> Option<f64> {
         ExpTable::f16().nll(row, target, f16_to_f32)
     }
@@ -153,6 +179,9 @@ impl Elem for F16 {
 
 impl Elem for Bf16 {
     type Raw = u16;
+    // Not lagged: the widened bfloat16 kernel (not the default path: the table is) gained
+    // nothing so (7.0 cycles per 8 values either way in one build, 9.2 against 7.0 in
+    // another, where it spilled its sums; docs/xent_speed.md).
     #[inline(always)]
     fn to_f32(x: u16) -> f32 {
         bf16_to_f32(x)
@@ -278,8 +307,11 @@ unsafe fn block_max<L: Lanes, E: Elem>(xs: &[E::Raw]) -> f32 {
 
 /// The sum of the terms below `top` in `f64` lanes, and the count of the others. Only a
 /// block whose own maximum is the row's so far can hold the latter (`TIES`): the others
-/// skip the masking. Without `CLAMP`, the caller knows that no entry is below `lo`.
-struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> {
+/// skip the masking. Without `CLAMP`, the caller knows that no entry is below `lo`. With
+/// `MAX`, the block's maximum is taken beside; with `LAG` (16-bit rows), the next block's
+/// integer extremes ([`Lanes::extremes16`]), as many patterns with each group as the group
+/// has values.
+struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool, const LAG: bool> {
     bias: L::V,
     /// With `MAX`: lane-wise maxima of the inputs (the block's maximum, taken in the same
     /// pass as the sums; a NaN may hide values, but then the sum is NaN).
@@ -294,9 +326,38 @@ struct SumOf<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> {
     /// Products fused into the first level of the sum (a constant where the kernel is
     /// inlined): for widened 16-bit rows.
     fuse: bool,
+    /// With `LAG`: where the next block's patterns for the next group are, where its last
+    /// full group's are, and the extremes of those taken.
+    next: *const u16,
+    last: *const u16,
+    ext: L::X,
 }
 
-impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> SumOf<L, TIES, CLAMP, MAX> {
+impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool, const LAG: bool>
+    SumOf<L, TIES, CLAMP, MAX, LAG>
+{
+    /// Sums against scale exponent `n` (clamped at [`clamp_floor`]`(n)`), masking from `top`
+    /// up; with `LAG`, the extremes of the full groups of `next` taken beside.
+    #[inline(always)]
+    unsafe fn new(n: i32, top: f32, fuse: bool, next: &[u16]) -> Self {
+        let full = next.len() / (G * L::N);
+        SumOf {
+            bias: L::splat(bias(n)),
+            mx: [L::splat(f32::NEG_INFINITY)],
+            lo: L::splat(clamp_floor(n)),
+            top: L::splat(top),
+            d: L::dzero(),
+            at_top: 0,
+            hits: L::splat(0.0),
+            fuse,
+            next: next.as_ptr(),
+            last: next
+                .as_ptr()
+                .wrapping_add(full.saturating_sub(1) * G * L::N),
+            ext: L::x16_start(),
+        }
+    }
+
     /// The first-level sum of the pair `x` of the group: `p0·s0 + p1·s1`, with the terms
     /// `p·s` of `exp_scaled`, those at the top left out (`TIES`).
     #[inline(always)]
@@ -340,8 +401,8 @@ impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> SumOf<L, TI
     }
 }
 
-impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> Visit<L>
-    for SumOf<L, TIES, CLAMP, MAX>
+impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool, const LAG: bool> Visit<L>
+    for SumOf<L, TIES, CLAMP, MAX, LAG>
 {
     #[inline(always)]
     unsafe fn group(&mut self, src: &impl Src<L>) {
@@ -355,6 +416,16 @@ impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool> Visit<L>
         // spares an operation and leaves each term at most three `f32` roundings after its
         // exponential's, as the plain tree does (for `f32` rows it was slower, measured
         // before this order).
+        if LAG {
+            for h in 0..G / 2 {
+                self.ext = L::x16_add(self.ext, self.next.add(2 * h * L::N));
+            }
+            // The next block may be shorter: its last full group is read again (harmless
+            // for extremes).
+            if self.next < self.last {
+                self.next = self.next.add(G * L::N);
+            }
+        }
         let q0 = self.pair(src.pair(0));
         let q1 = self.pair(order::<L>(src.pair(1), q0));
         let a = L::add(q0, q1);
@@ -371,35 +442,56 @@ unsafe fn order<L: Lanes>(v: [L::V; 2], dep: L::V) -> [L::V; 2] {
     [L::after(v[0], dep), L::after(v[1], dep)]
 }
 
-/// `(Σ e^(x - n·UNIT) over x < top, #{x >= top})` for `xs` with no entry above `top`
-/// (without `TIES`: none equal to it either; without `CLAMP`: none below
+/// `(Σ e^(x - n·UNIT) over x < top, #{x >= top}, extremes)` for `xs` with no entry above
+/// `top` (without `TIES`: none equal to it either; without `CLAMP`: none below
 /// [`clamp_floor`]`(n)`); NaN if `xs` holds a NaN. Prefetches from `ahead` (see [`visit`]).
+/// With `LAG`, `extremes` are the largest of the patterns of `next` as `i16` and as `u16`
+/// ([`Lanes::x16_end`]), taken beside the sums so that the next block needs no pass of its
+/// own for its range; `xs.len()` must then be a multiple of `G·L::N`, at least as long as
+/// `next`, which must hold at least `G·L::N` patterns.
 #[inline(always)]
-unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool, const CLAMP: bool>(
+unsafe fn block_sum<L: Lanes, E: Elem, const TIES: bool, const CLAMP: bool, const LAG: bool>(
     xs: &[E::Raw],
     top: f32,
     n: i32,
     ahead: Option<*const u8>,
-) -> (f64, u64) {
-    let lo = clamp_floor(n);
-    let mut f = SumOf::<L, TIES, CLAMP, false> {
-        bias: L::splat(bias(n)),
-        mx: [L::splat(f32::NEG_INFINITY)],
-        lo: L::splat(lo),
-        top: L::splat(top),
-        d: L::dzero(),
-        at_top: 0,
-        hits: L::splat(0.0),
-        fuse: std::mem::size_of::<E::Raw>() == 2,
-    };
+    next: &[u16],
+) -> (f64, u64, [u16; 2]) {
+    let fuse = std::mem::size_of::<E::Raw>() == 2;
+    let mut f = SumOf::<L, TIES, CLAMP, false, LAG>::new(n, top, fuse, next);
     // Padding at the floor adds at most 2^-124 of the maximum per lane, as a clamped -inf.
-    visit::<L, E>(xs, &mut f, ahead, lo);
+    visit::<L, E>(xs, &mut f, ahead, clamp_floor(n));
     let hits = if TIES && f.fuse {
         L::dsum(L::dadd(L::dzero(), f.hits)) as u64
     } else {
         0
     };
-    (L::dsum(f.d), f.at_top + hits)
+    let ext = if LAG {
+        let [smax, umax] = L::x16_end(f.ext);
+        let tail = extremes16_scalar(&next[next.len() / (G * L::N) * G * L::N..]);
+        let [smax, _, umax] = merge16([smax, 0x7fff, umax], tail);
+        [smax, umax]
+    } else {
+        [0x8000, 0]
+    };
+    (L::dsum(f.d), f.at_top + hits, ext)
+}
+
+/// [`block_sum`] with the masking and clamp chosen at run time.
+#[inline(always)]
+unsafe fn block_sum_as<L: Lanes, E: Elem, const LAG: bool>(
+    xs: &[E::Raw],
+    (top, ties, clamp): (f32, bool, bool),
+    n: i32,
+    ahead: Option<*const u8>,
+    next: &[u16],
+) -> (f64, u64, [u16; 2]) {
+    match (ties, clamp) {
+        (true, true) => block_sum::<L, E, true, true, LAG>(xs, top, n, ahead, next),
+        (true, false) => block_sum::<L, E, true, false, LAG>(xs, top, n, ahead, next),
+        (false, true) => block_sum::<L, E, false, true, LAG>(xs, top, n, ahead, next),
+        (false, false) => block_sum::<L, E, false, false, LAG>(xs, top, n, ahead, next),
+    }
 }
 
 /// One pass over a block against the running scale `n` (online normalisation):
@@ -412,18 +504,9 @@ unsafe fn block_sum_max<L: Lanes, E: Elem>(
     n: i32,
     ahead: Option<*const u8>,
 ) -> (f64, f32) {
-    let lo = clamp_floor(n);
-    let mut f = SumOf::<L, false, true, true> {
-        bias: L::splat(bias(n)),
-        mx: [L::splat(f32::NEG_INFINITY)],
-        lo: L::splat(lo),
-        top: L::splat(f32::INFINITY),
-        d: L::dzero(),
-        at_top: 0,
-        hits: L::splat(0.0),
-        fuse: std::mem::size_of::<E::Raw>() == 2,
-    };
-    visit::<L, E>(xs, &mut f, ahead, lo);
+    let fuse = std::mem::size_of::<E::Raw>() == 2;
+    let mut f = SumOf::<L, false, true, true, false>::new(n, f32::INFINITY, fuse, &[]);
+    visit::<L, E>(xs, &mut f, ahead, clamp_floor(n));
     (L::dsum(f.d), L::hmax(f.mx[0]))
 }
 
@@ -488,6 +571,8 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
     // `dirty` marks those blocks (block index < 64; later ones take two passes).
     let (mut m, mut n, mut sum, mut k) = (f32::NEG_INFINITY, 0i32, 0f64, 0u64);
     let (mut mixed, mut dirty) = (0f64, 0u64);
+    // 16-bit rows: the block's range, when the previous block's sums took it.
+    let mut lagged: Option<(f32, f32)> = None;
     for (i, block) in row.chunks(BLOCK).enumerate() {
         // The first pass streams from memory and the second computes from L1 cache: the
         // second fetches the next block (or row: rows are contiguous), so that the two
@@ -520,7 +605,10 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
                 continue;
             }
         }
-        let (bm, low) = E::range::<L>(block);
+        let (bm, low) = match lagged.take() {
+            Some(range) => range,
+            None => E::range::<L>(block),
+        };
         // -inf (or NaN from a reduction): a block of -inf only, or one whose values a NaN
         // hid from the first pass, which the second would then skip.
         let hidden = bm == f32::NEG_INFINITY || bm.is_nan();
@@ -548,11 +636,22 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
         }
         // A NaN bound keeps the clamp, which lets NaN through to the sum.
         let clamp = low.is_nan() || low < clamp_floor(n);
-        let (s, at_top) = match (bm == m, clamp) {
-            (true, true) => block_sum::<L, E, true, true>(block, m, n, next),
-            (true, false) => block_sum::<L, E, true, false>(block, m, n, next),
-            (false, true) => block_sum::<L, E, false, true>(block, m, n, next),
-            (false, false) => block_sum::<L, E, false, false>(block, m, n, next),
+        let how = (m, bm == m, clamp);
+        // 16-bit rows take the next block's range beside these sums (when this block is full
+        // and the next holds a group at least), and prefetch the block after it.
+        let rest = row.len() - i * BLOCK - block.len();
+        let (s, at_top) = if E::LAGGED && block.len() == BLOCK && rest >= G * L::N {
+            let end = block.as_ptr_range().end;
+            // SAFETY: `E::Raw` is a 16-bit pattern here (`LAGGED`), and `rest` of them follow
+            // the block in the row.
+            let nx = std::slice::from_raw_parts(end.cast::<u16>(), rest.min(BLOCK));
+            let ahead = Some(end.wrapping_add(BLOCK).cast::<u8>());
+            let (s, at_top, ext) = block_sum_as::<L, E, true>(block, how, n, ahead, nx);
+            lagged = E::range_lagged(ext);
+            (s, at_top)
+        } else {
+            let (s, at_top, _) = block_sum_as::<L, E, false>(block, how, n, next, &[]);
+            (s, at_top)
         };
         if s.is_nan() {
             return Err(first_bad::<E>(row));
@@ -576,7 +675,7 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
         }
         for (i, block) in row.chunks(BLOCK).enumerate().take(64) {
             if dirty & (1 << i) != 0 {
-                let (s, at_top) = block_sum::<L, E, true, true>(block, m, n, None);
+                let (s, at_top, _) = block_sum::<L, E, true, true, false>(block, m, n, None, &[]);
                 sum += s;
                 k += at_top;
             }
@@ -603,7 +702,7 @@ unsafe fn rescue<L: Lanes, E: Elem>(row: &[E::Raw], m: f32) -> f64 {
     let n2 = scale_exponent(m2);
     let mut sum = 0.0;
     for block in row.chunks(BLOCK) {
-        sum += block_sum::<L, E, true, true>(block, m, n2, None).0;
+        sum += block_sum::<L, E, true, true, false>(block, m, n2, None, &[]).0;
     }
     sum * (f64::from(n2) * UNIT - f64::from(m)).exp()
 }

@@ -304,6 +304,58 @@ fn one_pass_blocks_raise_tie_and_jump() {
     }
 }
 
+/// Widened float16 blocks take the next block's range beside their sums (`row.rs`,
+/// `LAGGED`): the next block whole, a last block shorter than a block (its full groups, the
+/// last one read again, and a tail of fewer than a group's values), and blocks of negative
+/// values only (whose range the block then takes itself). A confident, correct target
+/// placed there (loss ~1e-5, where `log1p` needs the maximum masked and counted exactly),
+/// alone or tied with an entry of the first block, against the `f64` reference: a range
+/// that misses the maximum breaks the masking, and the loss (tried: a tail left out, the
+/// last full group not read).
+#[test]
+fn lagged_ranges_of_widened_float16_blocks() {
+    let mut rng = Rng(29);
+    for &v in &[
+        2048usize + 64,
+        4096 + 1,
+        4096 + 63,
+        4096 + 64,
+        4096 + 65,
+        4096 + 1000,
+        6143,
+        6144,
+    ] {
+        for neg in [false, true] {
+            // Multiples of 1/64 in [-8, 8) (or [-32, -16)): exact in f16.
+            let base: Vec<f32> = (0..v)
+                .map(|_| rng.below(1024) as f32 / 64.0 - if neg { 32.0 } else { 8.0 })
+                .collect();
+            let top = if neg { -2.0 } else { 28.0 };
+            let last = v - 1;
+            let last_group = 4096 + v.saturating_sub(4097) / 64 * 64;
+            for t in [2048, 2048 + 63, 4096, 4096 + 31, last_group.min(last), last] {
+                if t >= v {
+                    continue;
+                }
+                for tie in [None, Some(100)] {
+                    let mut row = base.clone();
+                    row[t] = top;
+                    if let Some(i) = tie {
+                        row[i] = top;
+                    }
+                    let h: Vec<u16> = row.iter().map(|&x| f16_bits(x)).collect();
+                    for isa in Isa::supported() {
+                        let got =
+                            nlls_on(Logits::F16(&h), v, &[t as i64], isa, Some(Path16::Widen));
+                        let what = format!("{isa:?} V={v} neg={neg} target {t} tie {tie:?}");
+                        assert_close(&got.unwrap(), &row, v, &[t as i64], &what);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn bad_inputs_name_their_position() {
     let msg = |e: Error| e.to_string();

@@ -77,11 +77,17 @@ pub fn slot_hash(h: u64, c0: u32) -> u64 {
     mix(h ^ u64::from(c0).wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
-/// Finds the slot of each context hash in `hashes` for the chunk after the bits `c0`.
+/// Finds the slot of each context hash in `hashes` for the chunk after the bits `c0`; with
+/// `near`, in the page of the context's slot now in `slots` (the chunk before).
 #[inline]
-pub fn find_slots(table: &mut SlotTable, hashes: &[u64], slots: &mut [usize], c0: u32) {
+pub fn find_slots(table: &mut SlotTable, hashes: &[u64], slots: &mut [usize], c0: u32, near: bool) {
     for (h, slot) in hashes.iter().zip(slots) {
-        *slot = table.find(slot_hash(*h, c0));
+        let h = slot_hash(*h, c0);
+        *slot = if near {
+            table.find_near(*slot, h)
+        } else {
+            table.find(h)
+        };
     }
 }
 

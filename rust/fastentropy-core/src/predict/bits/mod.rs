@@ -11,8 +11,7 @@
 //!   `q(x) = Π P(bit)` is positive and sums to exactly 1 over the `V'` ids (a proper binary
 //!   tree of conditionals; the state a node sees depends on the bits above it only).
 //!   `-ln q(x)` is the sum of its bits' costs.
-//! - **Contexts.** Order 0 and order 1 are exact tables of adaptive probabilities (order 1
-//!   twice: a slow and a fast learning rate); orders 2 to 6 and 8 (the default order 8;
+//! - **Contexts.** Order 0 and order 1 are exact tables of adaptive probabilities; orders 2 to 6 and 8 (the default order 8;
 //!   see [`hashed_orders`]) and, from order 2, six text contexts ([`text`]: words,
 //!   brackets, columns) are hashed into [`contexts`]' slots of bit-history states, each
 //!   state mapped to a probability by a table learned per context ([`counters`]). A
@@ -71,22 +70,25 @@ pub const MAX_BIT_ORDER: usize = 8;
 /// The longest context order when none is given.
 pub const DEFAULT_BIT_ORDER: usize = 8;
 
-/// Count limits of the adaptive probabilities: state maps and the slow order-0/1 tables
-/// learn nearly stationary frequencies; the fast order-1 table follows recent text. (4 MB
-/// of English: state-map limits 127 / 255 / 1023 coded 1.5145 / 1.5129 / 1.5119 bits/byte,
-/// a fast limit of 60 1.5120; SSE weights (2, 1, 1) 1.5149, (1, 0, 3) 1.5112.)
+/// Count limits of the adaptive probabilities: state maps and the order-0/1 tables learn
+/// nearly stationary frequencies. (4 MB of English: state-map limits 127 / 255 / 1023
+/// coded 1.5145 / 1.5129 / 1.5119 bits/byte; SSE weights (2, 1, 1) 1.5149, (1, 0, 3)
+/// 1.5112.) A second, fast order-1 table (limit 30) was dropped once the text contexts
+/// came: 4 MB 1.433979 -> 1.433150 bits/byte without it, our docs 1.8472 -> 1.8393,
+/// Markov V = 40 at 10^6 +0.01867 -> +0.01748 nats above the rate.
 const SLOW: u32 = 1023;
+/// The wide model's fast order-1 table, which follows recent tokens.
 const FAST: u32 = 30;
 /// Mixer: starting weight (1/65536) and learning rate.
 const W0: i32 = 22_000;
 const LR: i32 = 10;
-/// Inputs of the mixers: orders 0 and 1 (three), up to 6 hashed orders and the text
+/// Inputs of the mixers: orders 0 and 1, up to 6 hashed orders and the text
 /// contexts, the match model's two, the bias last.
 const INPUTS: usize = 24;
 /// Input slots.
 const IN_O0: usize = 0;
 const IN_O1: usize = 1;
-const IN_CTX: usize = 3;
+const IN_CTX: usize = 2;
 const IN_BIAS: usize = INPUTS - 1;
 /// Match state classes for the mixer's weight sets: none, short, long.
 const MATCH_CLASSES: usize = 3;
@@ -99,6 +101,20 @@ pub fn hashed_orders(k: usize) -> Vec<usize> {
         v.push(k);
     }
     v
+}
+
+/// Parts of the byte model switched off, to measure what each costs and buys together
+/// (docs/prequential.md, the speed frontier). The default is the whole model.
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct Trim {
+    /// The hashed orders instead of [`hashed_orders`]'s.
+    pub orders: Option<Vec<usize>>,
+    /// How many of the text contexts (in [`text::Text::hashes`]' order) at most.
+    pub texts: Option<usize>,
+    /// Without the second mixer; without the SSE stages.
+    pub no_mixer2: bool,
+    pub no_sse: bool,
 }
 
 #[derive(Clone)]
@@ -127,6 +143,7 @@ pub struct BitModel {
     slots: Vec<usize>,
     inputs: [i32; INPUTS],
     settings: Settings,
+    trim: Trim,
 }
 
 /// The `(order 1 row)` of the previous symbol, or the start of a document.
@@ -134,7 +151,8 @@ const START: usize = 256;
 
 impl BitModel {
     /// A model over ids `0..vocab` (the `separator`, if any, never coded) with contexts up to
-    /// `order`, within `memory` bytes, for a stream of `tokens` tokens.
+    /// `order`, within `memory` bytes, for a stream of `tokens` tokens, without the parts
+    /// `trim` names (the default: none).
     ///
     /// # Errors
     /// More than [`MAX_SYMBOLS`] codable ids, an order above [`MAX_BIT_ORDER`], a memory
@@ -145,15 +163,16 @@ impl BitModel {
         order: usize,
         memory: usize,
         tokens: usize,
+        trim: &Trim,
     ) -> Result<Self> {
         let ids = Ids::new(vocab, separator, order, (BYTE_BITS, ""))?;
         let lg = Logistic::new();
         let orders = if order >= 2 {
-            hashed_orders(order)
+            trim.orders.clone().unwrap_or_else(|| hashed_orders(order))
         } else {
             Vec::new()
         };
-        let text = (order >= 2).then(Text::new);
+        let text = (order >= 2 && trim.texts != Some(0)).then(Text::new);
         // Below 128 ids no ASCII letter is codable: the words' first two contexts only (an
         // order 1 and 0 there), as before the text contexts (Markov V = 40 at 10^6: the
         // other four cost 0.02 nats/token).
@@ -161,7 +180,8 @@ impl BitModel {
             Some(_) if vocab >= 128 => TEXT_CONTEXTS,
             Some(_) => 2,
             None => 0,
-        };
+        }
+        .min(trim.texts.unwrap_or(TEXT_CONTEXTS));
         let contexts = orders.len() + texts;
         // The SSE stages: a row per (last symbol, bits so far) while the limit is large,
         // folded into fewer rows under a small one; as many for the order-2 hash.
@@ -187,7 +207,8 @@ impl BitModel {
                 maps: (0..contexts).map(|_| Counters::new(256, SLOW)).collect(),
                 o0: Counters::new(256, SLOW),
                 o1_slow: Counters::new(257 * 256, SLOW),
-                o1_fast: Counters::new(257 * 256, FAST),
+                // Not used by the byte model (the wide one's).
+                o1_fast: Counters::new(0, SLOW),
                 matcher,
                 match_map: Counters::new(64, SLOW),
                 mixer: Mixer::new(sets, W0, LR),
@@ -206,6 +227,7 @@ impl BitModel {
             inputs: [0; INPUTS],
             settings: Settings::default(),
             orders,
+            trim: trim.clone(),
         };
         model.settings = bit_settings(
             (vocab, order, model.bytes()),
@@ -226,8 +248,8 @@ impl BitModel {
     /// Bytes of the tables that do not depend on the memory limit: counters, mixers
     /// (`sets` weight vectors in the first), the SSE stages, the model itself.
     fn fixed_bytes(apm_rows: usize, sets: usize, contexts: usize) -> usize {
-        let counters = (256 + 2 * 257 * 256 + 64 + contexts * 256) * 4;
-        let mixer = (sets + 257 * 8) * INPUTS * 4;
+        let counters = (256 + 257 * 256 + 64 + contexts * 256) * 4;
+        let mixer = (sets + 257 * 8) * INPUTS * 2;
         let apm = 2 * apm_rows * 33 * 2;
         counters + mixer + apm + std::mem::size_of::<Self>() + 16 * 1024
     }
@@ -287,10 +309,9 @@ impl BitModel {
         let first = self.ids.bits.saturating_sub(4);
         let salts = [1, (1 << first) | (x >> (self.ids.bits - first))];
         let ask = |h: u64| {
-            for (i, &salt) in salts.iter().enumerate() {
-                if i == 0 || first > 0 {
-                    self.p.table.prefetch(slot_hash(h, salt));
-                }
+            let home = self.p.table.prefetch(slot_hash(h, salts[0]));
+            if first > 0 {
+                self.p.table.prefetch_near(home, slot_hash(h, salts[1]));
             }
         };
         for &k in &self.orders {
@@ -323,7 +344,8 @@ impl BitCoder for BitModel {
 
     #[inline]
     fn find_slots(&mut self, c0: u32) {
-        find_slots(&mut self.p.table, &self.hashes, &mut self.slots, c0);
+        // The second nibble in the page of the first.
+        find_slots(&mut self.p.table, &self.hashes, &mut self.slots, c0, c0 > 1);
     }
 
     #[inline]
@@ -335,7 +357,6 @@ impl BitCoder for BitModel {
         if self.order >= 1 {
             let r = self.c1 * 256 + c0u;
             x[IN_O1] = lg.stretch(self.p.o1_slow.p16(r));
-            x[IN_O1 + 1] = lg.stretch(self.p.o1_fast.p16(r));
         }
         for (m, &slot) in self.slots.iter().enumerate() {
             let s = self.p.table.state(slot, node);
@@ -361,10 +382,17 @@ impl BitCoder for BitModel {
         self.p
             .mixer
             .mix(x, c0u + 256 * (class + MATCH_CLASSES * seen), lg);
-        let depth = 31 - c0.leading_zeros();
-        self.p.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
-        let st = (self.p.mixer.dot() + self.p.mixer2.dot()) / 2;
+        let st = if self.trim.no_mixer2 {
+            self.p.mixer.dot()
+        } else {
+            let depth = 31 - c0.leading_zeros();
+            self.p.mixer2.mix(x, self.c1 * 8 + depth as usize, lg);
+            (self.p.mixer.dot() + self.p.mixer2.dot()) / 2
+        };
         let p_mix = lg.squash(st);
+        if self.trim.no_sse {
+            return p_mix;
+        }
         let a1 = self
             .p
             .apm1
@@ -385,7 +413,6 @@ impl BitCoder for BitModel {
         if self.order >= 1 {
             let r = self.c1 * 256 + c0u;
             self.p.o1_slow.update(r, y);
-            self.p.o1_fast.update(r, y);
         }
         learn_states(&mut self.p.table, &self.slots, &mut self.p.maps, node, y);
         let at = IN_CTX + self.slots.len();
@@ -400,10 +427,14 @@ impl BitCoder for BitModel {
             let bit = u32::from(self.inputs[at + 1] > 0) as usize;
             self.p.match_map.update(lq * 2 + bit, y);
         }
-        self.p.mixer.learn(&self.inputs, y);
-        self.p.mixer2.learn(&self.inputs, y);
-        self.p.apm1.learn(y);
-        self.p.apm2.learn(y);
+        self.p.mixer.learn(y);
+        if !self.trim.no_mixer2 {
+            self.p.mixer2.learn(y);
+        }
+        if !self.trim.no_sse {
+            self.p.apm1.learn(y);
+            self.p.apm2.learn(y);
+        }
     }
 
     fn end_symbol(&mut self, x: u32) {

@@ -198,7 +198,7 @@ impl WideModel {
         let recency = (order >= 2).then(Recency::new);
         let fixed = (nodes + 2 * o1 + contexts * (256 + 64) + 64) * 4
             + recency.as_ref().map_or(0, Recency::bytes)
-            + (sets1 + sets2) * INPUTS * 4
+            + (sets1 + sets2) * INPUTS * 2
             + (apm1_rows + apm2_rows) * 33 * 2
             + matcher.as_ref().map_or(0, Match::bytes)
             + 16 * 1024;
@@ -372,7 +372,7 @@ impl WideModel {
             let mut done = 0;
             while done < self.ids.bits {
                 let c0 = (1 << done) | (x >> (self.ids.bits - done));
-                self.p.table.prefetch(slot_hash(h, c0));
+                let _ = self.p.table.prefetch(slot_hash(h, c0));
                 done += if done == 0 { first } else { 4 };
             }
         }
@@ -392,7 +392,9 @@ impl BitCoder for WideModel {
 
     #[inline]
     fn find_slots(&mut self, c0: u32) {
-        find_slots(&mut self.p.table, &self.hashes, &mut self.slots, c0);
+        // Each chunk's slot hashed alone: in the page of the chunk before (as the bytes'
+        // second nibble), 4 MB of 16k BPE coded 1.6163 -> 1.6164 bits/byte for no time.
+        find_slots(&mut self.p.table, &self.hashes, &mut self.slots, c0, false);
     }
 
     #[inline]
@@ -496,8 +498,8 @@ impl BitCoder for WideModel {
         if let Some(r) = &mut self.recency {
             r.learn(y);
         }
-        self.p.mixer.learn(&self.inputs, y);
-        self.p.mixer2.learn(&self.inputs, y);
+        self.p.mixer.learn(y);
+        self.p.mixer2.learn(y);
         self.p.apm1.learn(y);
         self.p.apm2.learn(y);
     }
