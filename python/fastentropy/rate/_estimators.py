@@ -333,10 +333,10 @@ def _match_rules(ms: dict[str, MethodResult]) -> tuple[dict[str, MethodResult], 
     when the slope's regression fits (χ²/dof <= 1.5) and the learning-curve extrapolation is
     narrow enough to count and does not lie wholly below it (the curve's limit is the
     predictor's, at or above the rate, so only a curve below can refute the slope). Rule 5:
-    the curve, having vouched for the
-    slope, then enters the combination with its lower end raised to the slope's when its
-    point lies inside the slope's interval. Returns the (narrowed) results and the intervals
-    that enter the combination in place of a result's own."""
+    the curve, having vouched for the slope, then enters the combination with its lower end
+    raised to the slope's when its point lies inside the slope's interval. Returns the
+    (narrowed) results and the intervals that enter the combination in place of a result's
+    own."""
     m, c = ms.get("matches"), ms.get("curve")
     slope = None if m is None or not m.ok else m.detail.get("slope")
     if slope is None or slope.get("std") is None or c is None or not c.ok:

@@ -49,7 +49,9 @@
 //!    [−0.042, +0.025] about the truth) for the union with KASW (lower end −0.257).
 //!    Re-combined on all 62 stored synthetic runs the change alters 5 intervals (that one
 //!    and the 32-state source's four at 10^7), all still covering, lower ends −0.042 to
-//!    −0.066; coverage 62/62. It is evidence on seven sources, not proof.
+//!    −0.066; coverage 62/62, and 4/4 on fresh 64-state runs at 3·10^6 and 5·10^6 tokens,
+//!    where the slope and the curve cross (unchanged by it). It is evidence on seven sources,
+//!    not proof.
 //! 5. **An estimator that only vouched does not widen the floor** ([`curve_absorbed`]). When
 //!    rule 4 fires, the learning-curve extrapolation has served as the slope's witness; if
 //!    the curve's point lies inside the slope's interval the two agree, and the curve's
