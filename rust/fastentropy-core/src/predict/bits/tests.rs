@@ -358,3 +358,43 @@ fn text_contexts_keep_q_normalised_and_the_costs_exact() {
     prequential(&tokens, &opts, Some(&mut per), &Control::default()).unwrap();
     assert_costs_follow_distributions(&tokens, &opts, &per, &positions);
 }
+
+#[test]
+fn trimmed_models_keep_q_normalised_and_the_costs_exact() {
+    // The speed frontier's models (docs/prequential.md: parts switched off with `Trim`) are
+    // proper predictors too, so their code lengths are honest upper bounds.
+    let tokens = text_like(3000, 5);
+    let opts = |trim: Option<super::Trim>| PredictOptions {
+        separator: Some(0),
+        vocab_size: Some(256),
+        memory_limit: Some(4 << 20),
+        trim,
+        ..bits(None)
+    };
+    let lean = |orders: Option<Vec<usize>>, texts: Option<usize>| super::Trim {
+        orders,
+        texts,
+        no_mixer2: true,
+        no_sse: true,
+    };
+    let positions: Vec<usize> = (0..tokens.len())
+        .step_by(257)
+        .filter(|&p| tokens[p] != 0)
+        .collect();
+    let whole = prequential(&tokens, &opts(None), None, &Control::default()).unwrap();
+    for trim in [
+        lean(None, None),
+        lean(Some(vec![2, 4, 6]), Some(1)),
+        lean(Some(vec![3]), Some(0)),
+        lean(Some(vec![]), Some(0)),
+    ] {
+        let o = opts(Some(trim.clone()));
+        let dists = distributions(&tokens, &o, &positions).unwrap();
+        assert_sums_to_one(&dists, Some(0));
+        let mut per = vec![0f32; tokens.len()];
+        let trimmed = prequential(&tokens, &o, Some(&mut per), &Control::default()).unwrap();
+        assert_costs_follow_distributions(&tokens, &o, &per, &positions);
+        // The parts are really off: the whole model codes this text differently.
+        assert_ne!(whole.nats, trimmed.nats, "{trim:?}");
+    }
+}
