@@ -12,7 +12,11 @@ later rules, so a difference is a change of rule, not an error).
 The match-length interval is stored as it entered (the slope's alone where rule 5 fired), so
 it is rebuilt as ``matches.rs`` forms it: the union of slope ± 2 se and KASW ± 2 std.
 
-    python benches/rate_recombine.py [--results DIR] [--changed-only]
+    python benches/rate_recombine.py [--results DIR] [--changed-only] [--check]
+
+With ``--check`` (run by CI) it exits 1 unless every run is covered and no lower end lies
+more than 0.1 nats/token above the truth: a change to the rule cannot lose a stored run
+unnoticed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from typing import Any
 
 import _common
 import fastentropy as fe
+
+#: The issue's bound on how far the lower end may lie above the truth (nats/token).
+MAX_EXCESS = 0.1
 
 
 def stored_runs(results: str) -> Iterator[tuple[str, dict[str, Any], dict[str, Any] | None]]:
@@ -64,7 +71,14 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", default=os.path.join(_common.ROOT, "benches", "results"))
     p.add_argument("--changed-only", action="store_true", help="print only changed runs")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="print only changed runs; exit 1 unless every run is covered and no lower end "
+        f"lies more than {MAX_EXCESS} above the truth",
+    )
     args = p.parse_args()
+    args.changed_only |= args.check
     runs = covered = 0
     excess = float("-inf")
     for name, g, stored in stored_runs(args.results):
@@ -89,6 +103,8 @@ def main() -> None:
             f" w {r.upper - r.lower:.3f}  ({was})"
         )
     print(f"\n{runs} runs: coverage {covered}/{runs}, lower end - truth at most {excess:+.3f}")
+    if args.check and (runs == 0 or covered < runs or excess > MAX_EXCESS):
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
