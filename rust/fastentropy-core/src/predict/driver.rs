@@ -139,15 +139,7 @@ pub(super) fn validate<T: Token>(
             "tokens is empty: the prequential code length needs at least one token".into(),
         ));
     }
-    if let Some(mask) = opts.mask {
-        if mask.len() != tokens.len() {
-            return Err(Error::Invalid(format!(
-                "mask has {} entries but tokens has {}: they must be the same length",
-                mask.len(),
-                tokens.len()
-            )));
-        }
-    }
+    crate::tokens::check_mask_len(opts.mask, tokens.len())?;
     if opts.vocab_size == Some(0) {
         return Err(Error::Invalid("vocab_size must be >= 1, got 0".into()));
     }

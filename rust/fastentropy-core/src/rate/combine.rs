@@ -388,6 +388,11 @@ mod tests {
         }
     }
 
+    /// A slope's interval: its value ± 2 standard errors.
+    fn two_se(v: f64, se: f64) -> Interval {
+        iv(v, v - 2.0 * se, v + 2.0 * se)
+    }
+
     #[test]
     fn union_and_median() {
         let c = combine(
@@ -491,7 +496,7 @@ mod tests {
         // at the predictor's limit, orders 3.493450 [2.856737, 3.645473], the final half's
         // upper end 3.565012, L/N 3.578105.
         let (v, se) = (3.435062, 0.016850);
-        let slope = iv(v, v - 2.0 * se, v + 2.0 * se);
+        let slope = two_se(v, se);
         let union = iv(v, 3.191955 - 2.0 * 0.002538, v + 2.0 * se);
         let curve = iv(3.496153, 3.48631, 3.498216);
         let orders = iv(3.49345, 2.856737, 3.645473);
@@ -535,7 +540,7 @@ mod tests {
         // The curve below a slope that fits still refuses it: Markov V=40, k=2 at 10^6 tokens,
         // slope 2.756462 ± 0.033549 (χ²/dof 0.54), curve 2.538062 [2.142938, 2.654450].
         let (v, se) = (2.756462, 0.033549);
-        let markov = iv(v, v - 2.0 * se, v + 2.0 * se);
+        let markov = two_se(v, se);
         assert!(!slope_alone(
             &markov,
             0.54,
@@ -545,7 +550,7 @@ mod tests {
         // lies: the 64-state source at 10^6, slope 4.177051 ± 0.068786 (χ²/dof 0.51), 0.34
         // above the truth 3.8398, curve 3.654810 [1.666532, 4.071545].
         let (v, se) = (4.177051, 0.068786);
-        let high = iv(v, v - 2.0 * se, v + 2.0 * se);
+        let high = two_se(v, se);
         assert!(!slope_alone(
             &high,
             0.51,

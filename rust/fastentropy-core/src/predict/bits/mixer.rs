@@ -132,10 +132,11 @@ fn learn<const N: usize>(x: &[i16; N], w: &mut [i16; N], e: i16) {
 #[cfg(target_arch = "x86_64")]
 mod simd {
     use std::arch::x86_64::{
-        __m128i, __m256i, _mm256_adds_epi16, _mm256_castsi256_si128, _mm256_cvtepi32_epi64,
-        _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_mulhrs_epi16,
-        _mm256_set1_epi16, _mm256_setzero_si256, _mm256_storeu_si256, _mm_adds_epi16,
-        _mm_loadu_si128, _mm_madd_epi16, _mm_mulhrs_epi16, _mm_set1_epi16, _mm_storeu_si128,
+        __m128i, __m256i, _mm256_add_epi64, _mm256_adds_epi16, _mm256_castsi256_si128,
+        _mm256_cvtepi32_epi64, _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_madd_epi16,
+        _mm256_mulhrs_epi16, _mm256_set1_epi16, _mm256_setzero_si256, _mm256_storeu_si256,
+        _mm_adds_epi16, _mm_loadu_si128, _mm_madd_epi16, _mm_mulhrs_epi16, _mm_set1_epi16,
+        _mm_storeu_si128,
     };
 
     /// [`super::dot`]: 16 lanes at a time, `pmaddwd` into 32-bit pair sums (each at most
@@ -147,7 +148,7 @@ mod simd {
         let widen = |s: __m256i, p: __m256i| {
             let lo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(p));
             let hi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256::<1>(p));
-            std::arch::x86_64::_mm256_add_epi64(s, std::arch::x86_64::_mm256_add_epi64(lo, hi))
+            _mm256_add_epi64(s, _mm256_add_epi64(lo, hi))
         };
         while i + 16 <= N {
             // SAFETY: i + 16 <= N, unaligned loads.
@@ -168,7 +169,7 @@ mod simd {
                     _mm_loadu_si128(w.as_ptr().add(i).cast::<__m128i>()),
                 )
             };
-            sum = std::arch::x86_64::_mm256_add_epi64(sum, _mm256_cvtepi32_epi64(p));
+            sum = _mm256_add_epi64(sum, _mm256_cvtepi32_epi64(p));
             i += 8;
         }
         let mut acc = [0i64; 4];
