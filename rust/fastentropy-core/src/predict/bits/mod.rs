@@ -11,12 +11,12 @@
 //!   `q(x) = Π P(bit)` is positive and sums to exactly 1 over the `V'` ids (a proper binary
 //!   tree of conditionals; the state a node sees depends on the bits above it only).
 //!   `-ln q(x)` is the sum of its bits' costs.
-//! - **Contexts.** Order 0 and order 1 are exact tables of adaptive probabilities; orders 2 to 6 and 8 (the default order 8;
-//!   see [`hashed_orders`]) and, from order 2, six text contexts ([`text`]: words,
-//!   brackets, columns) are hashed into [`contexts`]' slots of bit-history states, each
-//!   state mapped to a probability by a table learned per context ([`counters`]). A
-//!   context is the current document's last symbols: after a separator the orders see a
-//!   shorter history (a different hash), the tables are kept.
+//! - **Contexts.** Order 0 and order 1 are exact tables of adaptive probabilities; orders
+//!   2 to 6 and 8 (the default order 8; see [`hashed_orders`]) and, from order 2, six text
+//!   contexts ([`text`]: words, brackets, columns) are hashed into [`contexts`]' slots of
+//!   bit-history states, each state mapped to a probability by a table learned per context
+//!   ([`counters`]). A context is the current document's last symbols: after a separator
+//!   the orders see a shorter history (a different hash), the tables are kept.
 //! - **Match model** ([`matcher`]): the symbol after the last occurrence of the last 6+
 //!   symbols predicts each bit while its prefix agrees, by match length.
 //! - **Mixing** ([`mixer`]): two logistic mixers over the same inputs, one with weight

@@ -24,8 +24,8 @@
 //!   tokens predicts each bit while its prefix agrees.
 //! - **Mixing**: a logistic mixer whose weight set is chosen by how many n-gram contexts have
 //!   seen the current node (the role of PPM's escape to the longest matching order), the
-//!   match state, the bit position and the cache's class; a second by the bits so far; two SSE stages (by the
-//!   bits so far, by the previous token with them), averaged as for bytes.
+//!   match state, the bit position and the cache's class; a second by the bits so far; two
+//!   SSE stages (by the bits so far, by the previous token with them), averaged as for bytes.
 //!
 //! Deterministic (integer arithmetic in a fixed order, sequential).
 
