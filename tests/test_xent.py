@@ -332,9 +332,12 @@ def test_exp_kernel_against_math_exp_over_its_whole_range():
     neg = np.arange(0, lo.view(np.uint32) - 0x80000000 + 1, 211, dtype=np.uint32) | 0x80000000
     xs = np.concatenate([pos, neg.view(np.float32), [lo, hi, 0.0]]).astype(np.float32)
     want = np.exp(xs.astype(np.float64))
-    # numpy's float64 exp is the reference; it agrees with math.exp on a sample.
+    # numpy's float64 exp is the reference; it agrees with math.exp on a sample to a few
+    # float64 ulps (not to the bit: numpy's AVX-512 exp is not correctly rounded, and differs
+    # by one ulp on ~2.6% of these), 10^8 times finer than the bound tested below.
     step = max(1, len(xs) // 20000)
-    assert np.array_equal([math.exp(v) for v in xs[::step].astype(float)], want[::step])
+    sample = np.array([math.exp(v) for v in xs[::step].astype(float)])
+    assert rel_err(want[::step], sample) <= 4 * np.finfo(np.float64).eps
     for isa in ISAS:
         got = _core.xent_exp(xs, isa=isa).astype(np.float64)
         assert rel_err(got, want) < 2e-7, isa
