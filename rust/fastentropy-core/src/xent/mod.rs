@@ -7,8 +7,8 @@
 //! * `table.rs`: 16-bit rows by look-up of `e^x` for each of the 65,536 bit patterns, in
 //!   `f64` (the vector kernel takes the rows beyond the table's range);
 //! * `lanes.rs`, `avx2.rs`, `avx512.rs`: the vector operations per instruction set, chosen at
-//!   run time in `dispatch.rs` (the AVX-512 path has never run on real hardware here: see
-//!   `avx512.rs`);
+//!   run time in `dispatch.rs` (AVX-512 first ran and was measured on an Intel Xeon in the
+//!   eighth session: `docs/xent_speed.md`);
 //! * `path.rs`: whether 16-bit rows take the table or are widened for the vector kernel,
 //!   fixed per CPU;
 //! * `driver.rs`: input checks and the parallel loop over rows, in slabs between which the

@@ -15,8 +15,9 @@
 //! second against 2.5 by table; bfloat16 by table 4.3 against 3.55 widened).
 //! Rule: float16 is widened on AVX-512 and on AVX2 unless the CPU splits 256-bit operations
 //! (AMD before Zen 2, Hygon); bfloat16 takes the table everywhere; the portable lanes, whose
-//! widening is scalar, take the table. (AVX-512 is a guess by the same argument, never
-//! measured on real hardware here.)
+//! widening is scalar, take the table. On AVX-512 (an Intel Xeon of 2026, the first such
+//! machine here) the widened float16 kernel ran 1.15-1.37 times the table on two threads, and
+//! bfloat16's two paths were level (0.98-1.01), so the rule holds there as measured.
 
 use super::dispatch::Isa;
 
