@@ -1,7 +1,7 @@
-//! A `.npy` file of little-endian uint64 (or uint32) written as it streams: the header reserves room for
-//! any shape and is rewritten with the real row count at the end (format 1.0, see numpy's
-//! `numpy.lib.format`: magic, version, a u16 header length, a Python dict literal padded
-//! with spaces to a multiple of 64 bytes, ending in a newline).
+//! A `.npy` file of little-endian uint64 (or uint32) written as it streams: the header reserves
+//! room for any shape and is rewritten with the real row count at the end (format 1.0, see numpy's
+//! `numpy.lib.format`: magic, version, a u16 header length, a Python dict literal padded with
+//! spaces to a multiple of 64 bytes, ending in a newline).
 
 use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};

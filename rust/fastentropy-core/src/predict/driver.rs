@@ -48,10 +48,10 @@ pub enum ModelKind {
     Bits,
 }
 
-/// The model that runs when none is asked for: the bit model for at most 2^20 codable ids
-/// when no order is given (it codes English text, as bytes and as 16k BPE tokens, shorter
-/// and runs faster; see docs/prequential.md), the token model otherwise — and also when the memory limit is
-/// below the bit model's fixed tables (see [`build`]).
+/// The model that runs when none is asked for: the bit model for at most 2^20 codable ids when no
+/// order is given (it codes English text, as bytes and as 16k BPE tokens, shorter and runs faster;
+/// see docs/prequential.md), the token model otherwise — and also when the memory limit is below
+/// the bit model's fixed tables (see [`build`]).
 pub fn choose(vocab: u64, opts: &PredictOptions<'_>) -> ModelKind {
     let codable = vocab - u64::from(opts.separator.is_some_and(|s| s < vocab));
     opts.model
@@ -223,8 +223,8 @@ pub(super) fn build(
     }
 }
 
-/// Runs the model over `tokens` (ids read as `ranks` says); `per_token[t]` (if given, same length) receives
-/// `-ln q(x_t | x_<t)` as f32, NaN where nothing is scored.
+/// Runs the model over `tokens` (ids read as `ranks` says); `per_token[t]` (if given, same length)
+/// receives `-ln q(x_t | x_<t)` as f32, NaN where nothing is scored.
 pub(super) fn run<T: Token>(
     tokens: &[T],
     ranks: &Ranks,

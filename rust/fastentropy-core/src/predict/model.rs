@@ -139,11 +139,11 @@ fn match_lens(symbols: usize) -> [[u32; 2]; MATCHERS] {
 }
 
 impl Model {
-    /// A model of contexts up to `order` over ids `0..vocab`, of which `excluded` (the
-    /// separator) never occurs, held in tables over `symbols` symbols (see
-    /// [`super::ranks`]: `vocab` when ids are not remapped), within `memory` bytes, for a
-    /// stream of `tokens` tokens (a hashed order never gets more buckets than it can have contexts, so short
-    /// inputs do not pay for zeroing a gigabyte).
+    /// A model of contexts up to `order` over ids `0..vocab`, of which `excluded` (the separator)
+    /// never occurs, held in tables over `symbols` symbols (see [`super::ranks`]: `vocab` when ids
+    /// are not remapped), within `memory` bytes, for a stream of `tokens` tokens (a hashed order
+    /// never gets more buckets than it can have contexts, so short inputs do not pay for zeroing a
+    /// gigabyte).
     ///
     /// # Errors
     /// An order above [`MAX_ORDER`], a vocabulary above 2^32, or a memory limit too small

@@ -22,8 +22,8 @@ pub struct Stats {
     pub distinct: u32,
 }
 
-/// Counts of a dense table are halved (rounding up, so none reaches 0) when one reaches this: old evidence
-/// then weighs half as much as new, as in PPM's periodic rescaling (Moffat 1990), and a
+/// Counts of a dense table are halved (rounding up, so none reaches 0) when one reaches this: old
+/// evidence then weighs half as much as new, as in PPM's periodic rescaling (Moffat 1990), and a
 /// count always fits its 32 bits.
 pub const COUNT_CAP: u32 = 1 << 16;
 

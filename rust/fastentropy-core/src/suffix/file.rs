@@ -1,11 +1,11 @@
 //! The index on disk, memory-mapped back in milliseconds.
 //!
-//! Layout (little-endian): the magic `FEIDX\r\n\x1a`, a format version, a header of fixed
-//! fields then the token dtype name and the token file's path, a hash of the header; then,
-//! each at an offset aligned to 64 bytes, the suffix array (u32 or u64 entries, as the
-//! header says), the LCP bytes, the overflow positions (u64) and values (u32). The tokens are not copied: the header records their
-//! byte length and a hash of their bytes, checked when the index is opened, so an index
-//! whose tokens changed is refused rather than answering wrongly. A file whose length is not
+//! Layout (little-endian): the magic `FEIDX\r\n\x1a`, a format version, a header of fixed fields
+//! then the token dtype name and the token file's path, a hash of the header; then, each at an
+//! offset aligned to 64 bytes, the suffix array (u32 or u64 entries, as the header says), the LCP
+//! bytes, the overflow positions (u64) and values (u32). The tokens are not copied: the header
+//! records their byte length and a hash of their bytes, checked when the index is opened, so an
+//! index whose tokens changed is refused rather than answering wrongly. A file whose length is not
 //! the one its header implies (truncated, or appended to) is refused too.
 
 use std::fs::File;

@@ -16,18 +16,18 @@
 //! profiles under a mask build the reversed text's array for the call, about the cost and
 //! memory of the index itself.
 //!
-//! Memory: the index holds the suffix array (4 bytes/token) and the LCP bytes (1 byte/token,
-//! plus 12 bytes per LCP of 127 or more); building peaks at the array, the sort's ranks (2
-//! bytes/token up to 65,535 distinct ids, else 4), the LCP bytes and the bucket sort's
-//! scratch (at most 1.5 bytes/token beside the LCP bytes, 2 without them): 8.5 bytes/token
-//! beside the tokens with 16-bit ranks; at most 9 otherwise, and when the LCP falls back to
-//! Φ (array, permuted LCP, LCP bytes; the ranks freed first). Past [`MAX_NARROW_TOKENS`] the array's entries are
-//! 64-bit: 9 bytes/token held, at most 17 while building. Every result is the same for any thread count: the suffix array
+//! Memory: the index holds the suffix array (4 bytes/token) and the LCP bytes (1 byte/token, plus
+//! 12 bytes per LCP of 127 or more); building peaks at the array, the sort's ranks (2 bytes/token
+//! up to 65,535 distinct ids, else 4), the LCP bytes and the bucket sort's scratch (at most 1.5
+//! bytes/token beside the LCP bytes, 2 without them): 8.5 bytes/token beside the tokens with 16-bit
+//! ranks; at most 9 otherwise, and when the LCP falls back to Φ (array, permuted LCP, LCP bytes;
+//! the ranks freed first). Past [`MAX_NARROW_TOKENS`] the array's entries are 64-bit: 9 bytes/token
+//! held, at most 17 while building. Every result is the same for any thread count: the suffix array
 //! is unique and every sum is an integer sum.
 //!
-//! Cancellation: the bucket sort checks between buckets. libsais's sort is one call, which cannot be stopped; it runs
-//! on a thread of its own, so a cancelled build returns at once and the sort, left to
-//! finish, frees its buffers when it ends (a new build waits for that).
+//! Cancellation: the bucket sort checks between buckets. libsais's sort is one call, which cannot
+//! be stopped; it runs on a thread of its own, so a cancelled build returns at once and the sort,
+//! left to finish, frees its buffers when it ends (a new build waits for that).
 
 mod bucket;
 mod construct;

@@ -622,9 +622,9 @@ fn build_progress_follows_its_stages() {
     }
 }
 
-/// The build's LCP array and every LCP method give the same array (values, stop flags, overflow table) as naive
-/// comparison: the direct pass with small caps (so that most entries are finished in text
-/// order, in runs), at the byte's cap, Φ, and the automatic choice (which gives up on
+/// The build's LCP array and every LCP method give the same array (values, stop flags, overflow
+/// table) as naive comparison: the direct pass with small caps (so that most entries are finished
+/// in text order, in runs), at the byte's cap, Φ, and the automatic choice (which gives up on
 /// repetitive texts).
 fn lcp_methods_agree(t: &[u16], sep: Option<u64>, threads: usize) {
     use lcp::{build_by, Method};
