@@ -292,12 +292,16 @@ def extrapolate(r: dict[str, Any]) -> dict[str, float]:
     }
 
 
-def document(r: dict[str, Any]) -> str:
+def document(r: dict[str, Any], judge: bool = True) -> str:
+    """The measured section; with ``judge`` False (the tiny corpus of ``--check``, where
+    fixed costs dominate) the overhead targets are not judged."""
     x = extrapolate(r)
     lo, hi = r["load_before"], r["load_after"]
     n = r["tokens"]
 
     def verdict(ratio: float) -> str:
+        if not judge:
+            return "not judged at --check size"
         return "met" if ratio <= TARGET_OVERHEAD else "NOT met"
 
     def peaks(b: dict[str, Any]) -> str:
@@ -401,7 +405,7 @@ def main() -> int:
     if args.check:
         args.tokens, args.repeats = 200_000, 1
     r = common.load_results(args.from_json) if args.from_json else run(args)
-    print(document(r))
+    print(document(r, judge=not args.check))
     if not args.check and not args.from_json:
         common.save_results(r, "distributed_speed", args.out, False)
     if args.write_docs and not args.check:
