@@ -6,7 +6,9 @@
 //! reads 256 MB of `f32` and does `K` FMAs per 64 values (eight vectors, each a chain of
 //! `K / 8` FMAs that starts from the loaded value, so the chains of one iteration overlap
 //! the next), with and without the kernel's software prefetch (one `prefetcht0` per line,
-//! 8 KiB ahead), and the same on 8 KiB in L1 for the arithmetic alone. The fraction
+//! 8 KiB ahead), and the same on 8 KiB in L1 for the arithmetic alone; then the same with
+//! integer additions in place of the FMAs (light operations: if those stream as slowly, the
+//! cause is not the FMAs' power or frequency licence). The fraction
 //! printed is the measured memory rate against what full overlap would give (the smaller of
 //! the L1 rate and the `K = 0` memory rate); 1 / (1/a + 1/b) against that is no overlap.
 
@@ -18,10 +20,11 @@ const VALUES: usize = 64 << 20;
 /// Values of the in-cache run (8 KiB), read `VALUES / CACHED` times.
 const CACHED: usize = 2048;
 
-/// Sum of `K / 8`-long FMA chains started from every value of `xs`, eight vectors at a time.
+/// Sum of `K / 8`-long chains of FMAs (or, with `INT`, of 32-bit integer additions) started
+/// from every value of `xs`, eight vectors at a time.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn pass<const K: usize>(xs: &[f32], prefetch: bool) -> f32 {
+unsafe fn pass<const K: usize, const INT: bool>(xs: &[f32], prefetch: bool) -> f32 {
     let c = _mm256_set1_ps(0.999);
     let mut acc = [_mm256_setzero_ps(); 8];
     for g in xs.chunks_exact(64) {
@@ -35,7 +38,12 @@ unsafe fn pass<const K: usize>(xs: &[f32], prefetch: bool) -> f32 {
             let v = _mm256_loadu_ps(p.add(8 * j));
             let mut t = v;
             for _ in 0..K / 8 {
-                t = _mm256_fmadd_ps(t, c, v);
+                t = if INT {
+                    let (t, v) = (_mm256_castps_si256(t), _mm256_castps_si256(v));
+                    _mm256_castsi256_ps(_mm256_add_epi32(t, v))
+                } else {
+                    _mm256_fmadd_ps(t, c, v)
+                };
             }
             *a = _mm256_add_ps(*a, t);
         }
@@ -48,15 +56,15 @@ unsafe fn pass<const K: usize>(xs: &[f32], prefetch: bool) -> f32 {
     total
 }
 
-/// GB/s of `pass::<K>` over `xs`, `repeat` times per run, best of 3 runs (CPU time).
+/// GB/s of `pass::<K, INT>` over `xs`, `repeat` times per run, best of 3 runs (CPU time).
 #[cfg(target_arch = "x86_64")]
-fn rate<const K: usize>(xs: &[f32], repeat: usize, prefetch: bool) -> f64 {
+fn rate<const K: usize, const INT: bool>(xs: &[f32], repeat: usize, prefetch: bool) -> f64 {
     let mut best = f64::MAX;
     for _ in 0..3 {
         let t0 = super::cpu_time();
         for _ in 0..repeat {
             // SAFETY: `report` checked AVX2 and FMA.
-            std::hint::black_box(unsafe { pass::<K>(std::hint::black_box(xs), prefetch) });
+            std::hint::black_box(unsafe { pass::<K, INT>(std::hint::black_box(xs), prefetch) });
         }
         best = best.min(super::cpu_time() - t0);
     }
@@ -64,13 +72,17 @@ fn rate<const K: usize>(xs: &[f32], repeat: usize, prefetch: bool) -> f64 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn line<const K: usize>(memory: &[f32], cached: &[f32], streaming: f64) {
-    let l1 = rate::<K>(cached, VALUES / CACHED, false);
-    let (plain, ahead) = (rate::<K>(memory, 1, false), rate::<K>(memory, 1, true));
+fn line<const K: usize, const INT: bool>(memory: &[f32], cached: &[f32], streaming: f64) {
+    let l1 = rate::<K, INT>(cached, VALUES / CACHED, false);
+    let (plain, ahead) = (
+        rate::<K, INT>(memory, 1, false),
+        rate::<K, INT>(memory, 1, true),
+    );
+    let op = if INT { "integer additions" } else { "FMAs" };
     let full = l1.min(streaming);
     let none = 1.0 / (1.0 / l1 + 1.0 / streaming);
     println!(
-        "K = {K:2} FMAs per 64 values: L1 {l1:6.1} GB/s; memory {plain:5.1}, prefetched \
+        "K = {K:2} {op} per 64 values: L1 {l1:6.1} GB/s; memory {plain:5.1}, prefetched \
          {ahead:5.1} GB/s = {:.2} of full overlap ({full:.1}; none would give {none:.1})",
         plain.max(ahead) / full
     );
@@ -85,11 +97,13 @@ pub fn report() {
         }
         let memory: Vec<f32> = (0..VALUES).map(|i| (i & 1023) as f32 * 1e-3).collect();
         let cached = memory[..CACHED].to_vec();
-        let streaming = rate::<0>(&memory, 1, false).max(rate::<0>(&memory, 1, true));
+        let streaming = rate::<0, false>(&memory, 1, false).max(rate::<0, false>(&memory, 1, true));
         println!("-- overlap of streaming and arithmetic, 1 thread");
-        line::<0>(&memory, &cached, streaming);
-        line::<16>(&memory, &cached, streaming);
-        line::<32>(&memory, &cached, streaming);
-        line::<64>(&memory, &cached, streaming);
+        line::<0, false>(&memory, &cached, streaming);
+        line::<16, false>(&memory, &cached, streaming);
+        line::<32, false>(&memory, &cached, streaming);
+        line::<64, false>(&memory, &cached, streaming);
+        line::<32, true>(&memory, &cached, streaming);
+        line::<64, true>(&memory, &cached, streaming);
     }
 }
