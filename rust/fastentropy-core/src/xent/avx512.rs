@@ -7,7 +7,8 @@
 
 use std::arch::x86_64::*;
 
-use super::lanes::Lanes;
+use super::avx2::{extremes16_avx2, fold16};
+use super::lanes::{merge16, Lanes};
 
 #[derive(Clone, Copy)]
 pub(crate) struct Avx512;
@@ -17,7 +18,7 @@ impl Lanes for Avx512 {
     type V = __m512;
     type M = __mmask16;
     type D = (__m512d, __m512d);
-    type X = [__m256i; 2];
+    type X = [__m512i; 2];
 
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self::V {
@@ -126,20 +127,59 @@ impl Lanes for Avx512 {
     }
     #[inline(always)]
     unsafe fn extremes16(xs: &[u16]) -> [u16; 3] {
-        super::avx2::extremes16_avx2(xs)
+        extremes16_avx512(xs)
     }
-    // AVX2's 16-bit operations on two halves, as `extremes16`.
     #[inline(always)]
     unsafe fn x16_start() -> Self::X {
-        super::avx2::Avx2::x16_start()
+        [_mm512_set1_epi16(i16::MIN), _mm512_setzero_si512()]
     }
     #[inline(always)]
     unsafe fn x16_add(x: Self::X, p: *const u16) -> Self::X {
-        use super::avx2::Avx2;
-        Avx2::x16_add(Avx2::x16_add(x, p), p.add(16))
+        let v = _mm512_loadu_si512(p.cast());
+        [_mm512_max_epi16(x[0], v), _mm512_max_epu16(x[1], v)]
     }
     #[inline(always)]
     unsafe fn x16_end(x: Self::X) -> [u16; 2] {
-        super::avx2::Avx2::x16_end(x)
+        let (smax, umax) = (halves(x[0]), halves(x[1]));
+        let [s, _, u] = fold16([
+            _mm256_max_epi16(smax[0], smax[1]),
+            _mm256_set1_epi16(i16::MAX),
+            _mm256_max_epu16(umax[0], umax[1]),
+        ]);
+        [s, u]
     }
+}
+
+/// [`Lanes::extremes16`] 32 patterns per operation (AVX-512BW), two vectors per step: half
+/// the operations and loads of AVX2's, which matter here, where 512-bit operations leave
+/// only two vector ports. The rest of the slice goes to AVX2's.
+#[inline(always)]
+unsafe fn extremes16_avx512(xs: &[u16]) -> [u16; 3] {
+    let mut smax = [_mm512_set1_epi16(i16::MIN); 2];
+    let mut smin = [_mm512_set1_epi16(i16::MAX); 2];
+    let mut umax = [_mm512_setzero_si512(); 2];
+    let mut pairs = xs.chunks_exact(64);
+    for p in &mut pairs {
+        for (i, half) in p.chunks_exact(32).enumerate() {
+            let v = _mm512_loadu_si512(half.as_ptr().cast());
+            smax[i] = _mm512_max_epi16(smax[i], v);
+            smin[i] = _mm512_min_epi16(smin[i], v);
+            umax[i] = _mm512_max_epu16(umax[i], v);
+        }
+    }
+    let [s0, s1] = halves(_mm512_max_epi16(smax[0], smax[1]));
+    let [n0, n1] = halves(_mm512_min_epi16(smin[0], smin[1]));
+    let [u0, u1] = halves(_mm512_max_epu16(umax[0], umax[1]));
+    let lanes = fold16([
+        _mm256_max_epi16(s0, s1),
+        _mm256_min_epi16(n0, n1),
+        _mm256_max_epu16(u0, u1),
+    ]);
+    merge16(lanes, extremes16_avx2(pairs.remainder()))
+}
+
+/// The two 256-bit halves of `v`.
+#[inline(always)]
+unsafe fn halves(v: __m512i) -> [__m256i; 2] {
+    [_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64::<1>(v)]
 }
