@@ -97,6 +97,19 @@ impl Lanes for Avx512 {
     unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
         _mm512_mask_blend_ps(m, b, a)
     }
+    // One masked operation each (and a `knotw` for the inverted masks) instead of two.
+    #[inline(always)]
+    unsafe fn add_one(m: Self::M, acc: Self::V) -> Self::V {
+        _mm512_mask_add_ps(acc, m, acc, _mm512_set1_ps(1.0))
+    }
+    #[inline(always)]
+    unsafe fn mul_clear(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        _mm512_maskz_mul_ps(!m, a, b)
+    }
+    #[inline(always)]
+    unsafe fn fma_clear(m: Self::M, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        _mm512_mask3_fmadd_ps(a, b, c, !m)
+    }
     #[inline(always)]
     unsafe fn scale8(t: Self::V, table: &[u32; 8]) -> Self::V {
         // The permutation reads the low four bits of each index: the table, twice.

@@ -374,30 +374,44 @@ impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool, const LAG: 
                 e[i] = L::max(self.lo, x[i]);
             }
         }
-        let (mut p, mut sc) = exp_scaled::<L, 2>(e, self.bias);
-        if !self.fuse {
-            p = [L::mul(p[0], sc[0]), L::mul(p[1], sc[1])];
-        }
+        let (p, sc) = exp_scaled::<L, 2>(e, self.bias);
+        // Lanes at the top are counted and their terms dropped. They may be far above the
+        // scale (the rescue's scale is the second largest value's), where the scale factor is
+        // garbage, possibly inf: so the whole product is dropped (`p` is finite there), never
+        // `p` alone, or 0·inf = NaN.
+        let mut hit = [None; 2];
         if TIES {
-            // Lanes at the top may be far above the scale (the rescue's scale is the second
-            // largest value's), where the scale factor is garbage, possibly inf: so the
-            // factor is cleared (`p` is finite there), never `p` alone, or 0·inf = NaN.
             for i in 0..2 {
-                let hit = L::ge(x[i], self.top);
+                let h = L::ge(x[i], self.top);
                 if self.fuse {
-                    self.hits = L::add(self.hits, L::keep(hit, L::splat(1.0)));
-                    sc[i] = L::clear(hit, sc[i]);
+                    self.hits = L::add_one(h, self.hits);
                 } else {
-                    self.at_top += u64::from(L::count(hit));
-                    p[i] = L::clear(hit, p[i]);
+                    self.at_top += u64::from(L::count(h));
                 }
+                hit[i] = Some(h);
             }
         }
         if self.fuse {
-            L::fma(p[0], sc[0], L::mul(p[1], sc[1]))
+            let q = term::<L>(hit[1], p[1], sc[1]);
+            match hit[0] {
+                Some(h) => L::fma_clear(h, p[0], sc[0], q),
+                None => L::fma(p[0], sc[0], q),
+            }
         } else {
-            L::add(p[0], p[1])
+            L::add(
+                term::<L>(hit[0], p[0], sc[0]),
+                term::<L>(hit[1], p[1], sc[1]),
+            )
         }
+    }
+}
+
+/// The term `p·sc`, or `+0` where `hit` is set.
+#[inline(always)]
+unsafe fn term<L: Lanes>(hit: Option<L::M>, p: L::V, sc: L::V) -> L::V {
+    match hit {
+        Some(h) => L::mul_clear(h, p, sc),
+        None => L::mul(p, sc),
     }
 }
 
