@@ -1,9 +1,19 @@
-//! [`Lanes`] on AVX-512F: sixteen `f32` lanes in a `__m512`, masks in a `__mmask16`.
+//! [`Lanes`] on AVX-512F and BW: sixteen `f32` lanes in a `__m512`, masks in a `__mmask16`.
 //!
-//! Never yet run on real hardware by this project: every machine so far lacked AVX-512
-//! (`docs/xent_speed.md`). It is compiled into every x86_64 build and the unit tests (which
-//! loop over `Isa::supported()`) and the Python tests (over `xent_isas()`) run it wherever
-//! the CPU has AVX-512F.
+//! First run on an Intel Xeon of 2026 (family 6, model 0xA7 as its KVM guest reports it).
+//! While 512-bit operations are in flight, Intel cores issue vector operations on two ports
+//! (p0 and p5) against three for 256-bit ones, and nearly every operation, whatever its
+//! width, takes one of those two for a cycle (measured beside two multiply-adds per cycle:
+//! `vpermps`, `vpslld`, `vpaddd`, `vpunpcklwd`, `vpmaxsw`, `vmaxps`, `vextractf64x4` take
+//! one port-cycle each, `vcvtps2pd` and `vcvtph2ps` two, moves between registers none). So
+//! the count of operations is what matters: the 16-bit integer extremes take 32
+//! patterns per operation (AVX-512BW), not AVX2's 16, and the lanes at the top of a row are
+//! dropped and counted by masked arithmetic, one operation where AVX2 needs two. Per core,
+//! rows in L2 (`benches/xent_kernel.rs`), float16 rows widened went from 5.3 to 6.05 G values
+//! per CPU-second and bfloat16 rows widened from 5.0 to 5.6, to the same bits.
+//!
+//! The unit tests (which loop over `Isa::supported()`) and the Python tests (over
+//! `xent_isas()`) run it wherever the CPU has AVX-512F and BW.
 
 use std::arch::x86_64::*;
 

@@ -55,10 +55,11 @@ pub(crate) trait Lanes {
     unsafe fn add_one(m: Self::M, acc: Self::V) -> Self::V {
         Self::add(acc, Self::keep(m, Self::splat(1.0)))
     }
-    /// `a·b` where `m` is clear, `+0.0` where it is set.
+    /// `a·b` where `m` is clear; where it is set, `a·(+0)`, which is `+0.0` for a finite
+    /// `a >= 0`.
     #[inline(always)]
     unsafe fn mul_clear(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
-        Self::clear(m, Self::mul(a, b))
+        Self::mul(a, Self::clear(m, b))
     }
     /// `a·b + c` where `m` is clear; where it is set, `+0·a + c`, which is `c` for a finite
     /// `a` and `c` not `-0.0`.
