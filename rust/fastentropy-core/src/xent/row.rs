@@ -22,15 +22,16 @@
 //! block raises the maximum, the `f64` sum is rescaled in `f64`. At the end
 //! `R = sum · e^(N·LN2_HI - M)` in `f64`.
 //!
-//! Widened float16 rows take each block's range beside the previous block's sums instead
+//! Widened 16-bit rows take each block's range beside the previous block's sums instead
 //! (`Elem::LAGGED`): with every group of a block's sums, the integer extremes of as many
 //! patterns of the next block (two per 16 patterns: largest as `i16` and as `u16`; a shorter
 //! last block reads its last full group again and its tail apart). The same extremes, so
 //! the same choices and the same bits as a pass of its own; only the first block of a row
 //! and blocks of negative values only (whose largest value is the smallest `i16`, not
-//! taken: `lanes::range16_lagged`) take their own pass. 2-3% per core on Zen 3
-//! (docs/xent_speed.md); the widened bfloat16 kernel (not its default path) gained nothing
-//! so and is left unlagged.
+//! taken: `lanes::range16_lagged`) take their own pass. float16: 2-3% per core on Zen 3
+//! (docs/xent_speed.md). bfloat16 (not its default path: the table is) gained nothing so on
+//! Zen 3, but 13% with AVX-512 and 3% with AVX2 on an Intel Xeon of 2026 (rows in L2), where
+//! its own pass of extremes, read from L2, took a fifth of the time.
 //!
 //! Arguments are clamped to at least `(N - 124)·LN2_HI`: a term below 2^-124 of the maximum
 //! counts as 2^-124 (at most 2^-107 of the sum), and no lane leaves the normal range. A
@@ -179,12 +180,17 @@ impl Elem for F16 {
 
 impl Elem for Bf16 {
     type Raw = u16;
-    // Not lagged: the widened bfloat16 kernel (not the default path: the table is) gained
-    // nothing so (7.0 cycles per 8 values either way in one build, 9.2 against 7.0 in
-    // another, where it spilled its sums; docs/xent_speed.md).
+    // Lagged: on Zen 3 that gained nothing (7.0 cycles per 8 values either way in one build,
+    // 9.2 against 7.0 in another, where it spilled its sums; docs/xent_speed.md), on an Intel
+    // Xeon 13% with AVX-512 and 3% with AVX2 (see the module docs).
+    const LAGGED: bool = true;
     #[inline(always)]
     fn to_f32(x: u16) -> f32 {
         bf16_to_f32(x)
+    }
+    #[inline(always)]
+    fn range_lagged(e: [u16; 2]) -> Option<(f32, f32)> {
+        range16_lagged(e, bf16_to_f32)
     }
     #[inline(always)]
     unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
