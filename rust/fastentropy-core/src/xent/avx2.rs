@@ -160,7 +160,7 @@ unsafe fn after_avx(mut v: __m256, dep: __m256) -> __m256 {
 }
 
 /// [`Lanes::extremes16`] sixteen patterns per operation, two vectors per step (also used by
-/// the AVX-512 lanes: AVX-512F has no 16-bit maximum, and it implies AVX2).
+/// the AVX-512 lanes for what their 64-pattern steps leave).
 #[inline(always)]
 pub(crate) unsafe fn extremes16_avx2(xs: &[u16]) -> [u16; 3] {
     let mut smax = [_mm256_set1_epi16(i16::MIN); 2];

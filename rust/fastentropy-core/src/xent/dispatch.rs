@@ -160,15 +160,22 @@ pub fn exp_f32(isa: Isa, xs: &[f32], out: &mut [f32]) {
 #[cfg(test)]
 pub(crate) fn extremes16_on(isa: Isa, xs: &[u16]) -> [u16; 3] {
     assert!(Isa::supported().contains(&isa));
-    // SAFETY: the instruction set was checked just above; the AVX-512 lanes use AVX2's
-    // 16-bit operations, which every AVX-512 CPU has.
+    // SAFETY: the instruction set was checked just above.
     unsafe {
         match isa {
             #[cfg(target_arch = "x86_64")]
-            Isa::Avx512 | Isa::Avx2 => extremes16_avx2(xs),
+            Isa::Avx512 => extremes16_avx512(xs),
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2 => extremes16_avx2(xs),
             _ => <Portable as Lanes>::extremes16(xs),
         }
     }
+}
+
+#[cfg(all(test, target_arch = "x86_64"))]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn extremes16_avx512(xs: &[u16]) -> [u16; 3] {
+    <super::avx512::Avx512 as Lanes>::extremes16(xs)
 }
 
 #[cfg(all(test, target_arch = "x86_64"))]

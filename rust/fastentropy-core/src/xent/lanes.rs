@@ -48,6 +48,25 @@ pub(crate) trait Lanes {
     unsafe fn clear(m: Self::M, v: Self::V) -> Self::V;
     /// `a` where `m` is set, `b` elsewhere.
     unsafe fn select(m: Self::M, a: Self::V, b: Self::V) -> Self::V;
+    /// `acc + 1` where `m` is set, `acc` elsewhere: lanes of a mask counted in `f32`.
+    /// (The defaults of this and the next two are what masked arithmetic does in one
+    /// operation on AVX-512.)
+    #[inline(always)]
+    unsafe fn add_one(m: Self::M, acc: Self::V) -> Self::V {
+        Self::add(acc, Self::keep(m, Self::splat(1.0)))
+    }
+    /// `a·b` where `m` is clear; where it is set, `a·(+0)`, which is `+0.0` for a finite
+    /// `a >= 0`.
+    #[inline(always)]
+    unsafe fn mul_clear(m: Self::M, a: Self::V, b: Self::V) -> Self::V {
+        Self::mul(a, Self::clear(m, b))
+    }
+    /// `a·b + c` where `m` is clear; where it is set, `+0·a + c`, which is `c` for a finite
+    /// `a` and `c` not `-0.0`.
+    #[inline(always)]
+    unsafe fn fma_clear(m: Self::M, a: Self::V, b: Self::V, c: Self::V) -> Self::V {
+        Self::fma(a, Self::clear(m, b), c)
+    }
     /// The `f32` whose bits are `(bits(t) << 20) + table[bits(t) & 7]`, lane by lane: `2^(j/8)`
     /// times a power of two when the low bits of `t`'s mantissa hold its index (see
     /// `exp.rs`).

@@ -22,15 +22,16 @@
 //! block raises the maximum, the `f64` sum is rescaled in `f64`. At the end
 //! `R = sum · e^(N·LN2_HI - M)` in `f64`.
 //!
-//! Widened float16 rows take each block's range beside the previous block's sums instead
+//! Widened 16-bit rows take each block's range beside the previous block's sums instead
 //! (`Elem::LAGGED`): with every group of a block's sums, the integer extremes of as many
 //! patterns of the next block (two per 16 patterns: largest as `i16` and as `u16`; a shorter
 //! last block reads its last full group again and its tail apart). The same extremes, so
 //! the same choices and the same bits as a pass of its own; only the first block of a row
 //! and blocks of negative values only (whose largest value is the smallest `i16`, not
-//! taken: `lanes::range16_lagged`) take their own pass. 2-3% per core on Zen 3
-//! (docs/xent_speed.md); the widened bfloat16 kernel (not its default path) gained nothing
-//! so and is left unlagged.
+//! taken: `lanes::range16_lagged`) take their own pass. float16: 2-3% per core on Zen 3
+//! (docs/xent_speed.md). bfloat16 (not its default path: the table is) gained nothing so on
+//! Zen 3, but 13% with AVX-512 and 3% with AVX2 on an Intel Xeon of 2026 (rows in L2), where
+//! its own pass of extremes, read from L2, took a fifth of the time.
 //!
 //! Arguments are clamped to at least `(N - 124)·LN2_HI`: a term below 2^-124 of the maximum
 //! counts as 2^-124 (at most 2^-107 of the sum), and no lane leaves the normal range. A
@@ -179,12 +180,17 @@ impl Elem for F16 {
 
 impl Elem for Bf16 {
     type Raw = u16;
-    // Not lagged: the widened bfloat16 kernel (not the default path: the table is) gained
-    // nothing so (7.0 cycles per 8 values either way in one build, 9.2 against 7.0 in
-    // another, where it spilled its sums; docs/xent_speed.md).
+    // Lagged: on Zen 3 that gained nothing (7.0 cycles per 8 values either way in one build,
+    // 9.2 against 7.0 in another, where it spilled its sums; docs/xent_speed.md), on an Intel
+    // Xeon 13% with AVX-512 and 3% with AVX2 (see the module docs).
+    const LAGGED: bool = true;
     #[inline(always)]
     fn to_f32(x: u16) -> f32 {
         bf16_to_f32(x)
+    }
+    #[inline(always)]
+    fn range_lagged(e: [u16; 2]) -> Option<(f32, f32)> {
+        range16_lagged(e, bf16_to_f32)
     }
     #[inline(always)]
     unsafe fn load_pair<L: Lanes>(p: *const u16) -> [L::V; 2] {
@@ -374,30 +380,44 @@ impl<L: Lanes, const TIES: bool, const CLAMP: bool, const MAX: bool, const LAG: 
                 e[i] = L::max(self.lo, x[i]);
             }
         }
-        let (mut p, mut sc) = exp_scaled::<L, 2>(e, self.bias);
-        if !self.fuse {
-            p = [L::mul(p[0], sc[0]), L::mul(p[1], sc[1])];
-        }
+        let (p, sc) = exp_scaled::<L, 2>(e, self.bias);
+        // Lanes at the top are counted and their terms dropped. They may be far above the
+        // scale (the rescue's scale is the second largest value's), where the scale factor is
+        // garbage, possibly inf: so the whole product is dropped (`p` is finite there), never
+        // `p` alone, or 0·inf = NaN.
+        let mut hit = [None; 2];
         if TIES {
-            // Lanes at the top may be far above the scale (the rescue's scale is the second
-            // largest value's), where the scale factor is garbage, possibly inf: so the
-            // factor is cleared (`p` is finite there), never `p` alone, or 0·inf = NaN.
             for i in 0..2 {
-                let hit = L::ge(x[i], self.top);
+                let h = L::ge(x[i], self.top);
                 if self.fuse {
-                    self.hits = L::add(self.hits, L::keep(hit, L::splat(1.0)));
-                    sc[i] = L::clear(hit, sc[i]);
+                    self.hits = L::add_one(h, self.hits);
                 } else {
-                    self.at_top += u64::from(L::count(hit));
-                    p[i] = L::clear(hit, p[i]);
+                    self.at_top += u64::from(L::count(h));
                 }
+                hit[i] = Some(h);
             }
         }
         if self.fuse {
-            L::fma(p[0], sc[0], L::mul(p[1], sc[1]))
+            let q = term::<L>(hit[1], p[1], sc[1]);
+            match hit[0] {
+                Some(h) => L::fma_clear(h, p[0], sc[0], q),
+                None => L::fma(p[0], sc[0], q),
+            }
         } else {
-            L::add(p[0], p[1])
+            L::add(
+                term::<L>(hit[0], p[0], sc[0]),
+                term::<L>(hit[1], p[1], sc[1]),
+            )
         }
+    }
+}
+
+/// The term `p·sc`, or `+0` where `hit` is set.
+#[inline(always)]
+unsafe fn term<L: Lanes>(hit: Option<L::M>, p: L::V, sc: L::V) -> L::V {
+    match hit {
+        Some(h) => L::mul_clear(h, p, sc),
+        None => L::mul(p, sc),
     }
 }
 
