@@ -1,7 +1,7 @@
-//! Development probe: the prequential code length of a file's bytes.
-//! `cargo run --release -p fastentropy-core --example prequential_probe -- FILE [bits|tokens]
-//! [BYTES]`, or `-- TOKENS.u16 [bits|tokens] BYTES VOCAB [ORDER]` (16-bit ids), or
-//! `-- markov N` (an order-1 chain, V = 40, N tokens), or `-- hmm N [bits|tokens]` (the
+//! Development probe: the prequential code length of a file's bytes. Run it as
+//! `cargo run --release -p fastentropy-core --example prequential_probe -- ARGS`, ARGS being
+//! `FILE [bits|tokens] [BYTES]`, or `TOKENS.u16 [bits|tokens] BYTES VOCAB [ORDER]` (16-bit
+//! ids), or `markov N` (an order-1 chain, V = 40, N tokens), or `hmm N [bits|tokens]` (the
 //! 64-state hidden-Markov source of benches/rate_accuracy.py, V = 2000, stickiness 0.95, N
 //! tokens of seed 100: the excess over the source's own `-ln P(x)/N` on the same sample).
 //! Wall-clock MB/s on a shared machine. Bytes: `FE_MEM=BYTES` sets the memory limit,

@@ -65,8 +65,8 @@
 //! those blocks are summed again with the final maximum masked, exactly as before (the tie
 //! count and the `log1p` form are unchanged). That costs such rows about one more pass over
 //! the blocks that reached the maximum (2.4 of 15 on average for a maximum at a random
-//! place in 16 blocks). Results differ from the two-pass kernel's in the last bits where a later block
-//! reached the maximum; they are per row, so the same for any thread count.
+//! place in 16 blocks). Results differ from the two-pass kernel's in the last bits where a
+//! later block reached the maximum; they are per row, so the same for any thread count.
 //!
 //! Error: each term carries the exponential's error (< 1.8e-7, plus up to 2.4e-7 from the
 //! skipped `LN2_LO` step for terms far below the maximum, see `exp.rs`) and at most three
