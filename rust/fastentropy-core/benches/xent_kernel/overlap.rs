@@ -6,11 +6,11 @@
 //! reads 256 MB of `f32` and does `K` FMAs per 64 values (eight vectors, each a chain of
 //! `K / 8` FMAs that starts from the loaded value, so the chains of one iteration overlap
 //! the next), with and without the kernel's software prefetch (one `prefetcht0` per line,
-//! 8 KiB ahead), and the same on 8 KiB in L1 for the arithmetic alone; then the same with
-//! integer additions in place of the FMAs (light operations: if those stream as slowly, the
-//! cause is not the FMAs' power or frequency licence). The fraction
-//! printed is the measured memory rate against what full overlap would give (the smaller of
-//! the L1 rate and the `K = 0` memory rate); 1 / (1/a + 1/b) against that is no overlap.
+//! 8 KiB ahead), and the same on 8 KiB in L1 for the arithmetic alone; then with integer
+//! additions in place of the FMAs (light operations: if those stream as slowly, the cause is
+//! not the FMAs' power licence). Each line prints the memory rate as a fraction of full
+//! overlap (the smaller of the L1 rate and the `K = 0` memory rate), and beside it the rate
+//! that no overlap would give, `1 / (1/a + 1/b)` of the two.
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::*;
