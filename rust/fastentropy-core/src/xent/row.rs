@@ -23,7 +23,7 @@
 //! `R = sum · e^(N·LN2_HI - M)` in `f64`.
 //!
 //! Widened 16-bit rows take each block's range beside the previous block's sums instead
-//! (`Elem::LAGGED`): with every group of a block's sums, the integer extremes of as many
+//! ([`lag_ranges`]): with every group of a block's sums, the integer extremes of as many
 //! patterns of the next block (two per 16 patterns: largest as `i16` and as `u16`; a shorter
 //! last block reads its last full group again and its tail apart). The same extremes, so
 //! the same choices and the same bits as a pass of its own; only the first block of a row
@@ -95,6 +95,11 @@ const JUMP: f32 = 64.0;
 const fn one_pass<E: Elem>() -> bool {
     std::mem::size_of::<E::Raw>() == 4
 }
+/// Whether a block takes the next block's range beside its sums (see the header and
+/// [`range16_lagged`]): for 16-bit rows, which [`Elem::range_lagged`] then reads.
+const fn lag_ranges<E: Elem>() -> bool {
+    std::mem::size_of::<E::Raw>() == 2
+}
 /// Below this, `R` is recomputed around the second largest value.
 const TINY: f64 = 8.673_617_379_884_035e-19; // 2^-60
 /// The scale's unit: terms are `e^(x - N·UNIT)` (see `exp.rs`).
@@ -103,9 +108,6 @@ const UNIT: f64 = LN2_HI as f64;
 /// An element type of logits: how to widen one value, and `2N` values into lanes.
 pub(crate) trait Elem {
     type Raw: Copy + Send + Sync;
-    /// Blocks take the next block's range beside their sums (16-bit formats only, see
-    /// [`range16_lagged`]).
-    const LAGGED: bool = false;
     fn to_f32(x: Self::Raw) -> f32;
     /// `2·L::N` values widened into two vectors, in any order of lanes (see [`Lanes`]).
     ///
@@ -118,8 +120,8 @@ pub(crate) trait Elem {
     /// # Safety
     /// `L`'s instruction set is available.
     unsafe fn range<L: Lanes>(xs: &[Self::Raw]) -> (f32, f32);
-    /// [`range16_lagged`] of the extremes taken beside the previous block's sums (with
-    /// `LAGGED`).
+    /// [`range16_lagged`] of the extremes taken beside the previous block's sums (16-bit
+    /// formats, see [`lag_ranges`]).
     #[inline(always)]
     fn range_lagged(_: [u16; 2]) -> Option<(f32, f32)> {
         None
@@ -155,7 +157,6 @@ impl Elem for F32 {
 
 impl Elem for F16 {
     type Raw = u16;
-    const LAGGED: bool = true;
     #[inline(always)]
     fn to_f32(x: u16) -> f32 {
         f16_to_f32(x)
@@ -180,14 +181,13 @@ impl Elem for F16 {
 
 impl Elem for Bf16 {
     type Raw = u16;
-    // Lagged: on Zen 3 that gained nothing (7.0 cycles per 8 values either way in one build,
-    // 9.2 against 7.0 in another, where it spilled its sums; docs/xent_speed.md), on an Intel
-    // Xeon 13% with AVX-512 and 3% with AVX2 (see the module docs).
-    const LAGGED: bool = true;
     #[inline(always)]
     fn to_f32(x: u16) -> f32 {
         bf16_to_f32(x)
     }
+    // Lagged: on Zen 3 that gained nothing (7.0 cycles per 8 values either way in one build,
+    // 9.2 against 7.0 in another, where it spilled its sums; docs/xent_speed.md), on an Intel
+    // Xeon 13% with AVX-512 and 3% with AVX2 (see the module docs).
     #[inline(always)]
     fn range_lagged(e: [u16; 2]) -> Option<(f32, f32)> {
         range16_lagged(e, bf16_to_f32)
@@ -660,9 +660,9 @@ pub(crate) unsafe fn nll<L: Lanes, E: Elem>(
         // 16-bit rows take the next block's range beside these sums (when this block is full
         // and the next holds a group at least), and prefetch the block after it.
         let rest = row.len() - i * BLOCK - block.len();
-        let (s, at_top) = if E::LAGGED && block.len() == BLOCK && rest >= G * L::N {
+        let (s, at_top) = if lag_ranges::<E>() && block.len() == BLOCK && rest >= G * L::N {
             let end = block.as_ptr_range().end;
-            // SAFETY: `E::Raw` is a 16-bit pattern here (`LAGGED`), and `rest` of them follow
+            // SAFETY: `E::Raw` is a 16-bit pattern here (`lag_ranges`), and `rest` of them follow
             // the block in the row.
             let nx = std::slice::from_raw_parts(end.cast::<u16>(), rest.min(BLOCK));
             let ahead = Some(end.wrapping_add(BLOCK).cast::<u8>());

@@ -305,7 +305,7 @@ fn one_pass_blocks_raise_tie_and_jump() {
 }
 
 /// Widened float16 blocks take the next block's range beside their sums (`row.rs`,
-/// `LAGGED`): the next block whole, a last block shorter than a block (its full groups, the
+/// `lag_ranges`): the next block whole, a last block shorter than a block (its full groups, the
 /// last one read again, and a tail of fewer than a group's values), and blocks of negative
 /// values only (whose range the block then takes itself). A confident, correct target
 /// placed there (loss ~1e-5, where `log1p` needs the maximum masked and counted exactly),
